@@ -1,0 +1,66 @@
+//! The authority's one error type. Each variant is one answer a caller can get;
+//! `crate::failure` turns it into a gRPC status (and an HTTP response) in one place.
+
+use crate::store::StoreError;
+
+#[derive(Debug, thiserror::Error)]
+pub enum AuthError {
+    /// The request is malformed: a missing or repeated parameter, two ways of
+    /// authenticating at once, a value that does not parse.
+    #[error("{0}")]
+    InvalidRequest(String),
+    /// Client authentication failed. The message is one of a few fixed texts
+    /// that never depend on whether the client id exists.
+    #[error("{0}")]
+    InvalidClient(&'static str),
+    /// The grant type is not `client_credentials`.
+    #[error("{0}")]
+    UnsupportedGrantType(String),
+    /// The client may not do this (for example revoke another client's token).
+    #[error("{0}")]
+    UnauthorizedClient(String),
+    /// A requested scope or audience is not allowed for the client.
+    #[error("{0}")]
+    InvalidScope(String),
+    /// A requested audience (RFC 8707 resource) is not allowed for the client.
+    #[error("{0}")]
+    InvalidTarget(String),
+    /// A bearer token is missing, malformed, expired or revoked.
+    #[error("{0}")]
+    InvalidToken(String),
+    /// A valid bearer token lacks the scope the call needs.
+    #[error("{0}")]
+    InsufficientScope(String),
+    /// An administrative request names something invalid.
+    #[error("{0}")]
+    InvalidArgument(String),
+    #[error("{0}")]
+    NotFound(String),
+    #[error("{0}")]
+    AlreadyExists(String),
+    /// The store could not be reached; the caller may retry.
+    #[error("the token service is temporarily unavailable")]
+    Unavailable(#[source] StoreError),
+    /// A fault of ours. The cause is logged, never sent.
+    #[error("internal error")]
+    Internal(#[source] Box<dyn std::error::Error + Send + Sync>),
+}
+
+impl AuthError {
+    pub fn internal(err: impl Into<Box<dyn std::error::Error + Send + Sync>>) -> Self {
+        AuthError::Internal(err.into())
+    }
+}
+
+impl From<StoreError> for AuthError {
+    fn from(err: StoreError) -> Self {
+        match err {
+            StoreError::Unavailable(_) => AuthError::Unavailable(err),
+            StoreError::Conflict => AuthError::AlreadyExists("the record exists already".into()),
+            StoreError::Failed(_) | StoreError::Migration(_) => AuthError::internal(err),
+        }
+    }
+}
+
+/// The one answer to a wrong, unknown, disabled or expired client credential.
+pub const BAD_CREDENTIALS: &str = "client authentication failed";

@@ -1,0 +1,144 @@
+//! The grant rules: which scopes and audiences a client's token carries.
+
+use super::{AuthError, Grant};
+use crate::domain::{Audience, AudienceList, Client, ScopeSet};
+
+/// Decides what a token for `client` grants.
+///
+/// - No scope asked: the client's default scopes. Otherwise every scope asked
+///   must be allowed, or the request fails naming the first that is not.
+/// - No audience asked: the client's audiences, or `default_audience` when it
+///   has none. Otherwise every audience asked must be among those.
+pub fn decide(
+    client: &Client,
+    scopes: ScopeSet,
+    audiences: AudienceList,
+    default_audience: &Audience,
+) -> Result<Grant, AuthError> {
+    let scopes = if scopes.is_empty() {
+        client.default_scopes.clone()
+    } else {
+        if let Some(scope) = scopes.first_outside(&client.allowed_scopes) {
+            return Err(AuthError::InvalidScope(format!(
+                "scope {:?} is not allowed for this client",
+                scope.as_str()
+            )));
+        }
+        scopes
+    };
+    let permitted = if client.audiences.is_empty() {
+        AudienceList::single(default_audience.clone())
+    } else {
+        client.audiences.clone()
+    };
+    let audiences = if audiences.is_empty() {
+        permitted
+    } else {
+        if let Some(audience) = audiences.first_outside(&permitted) {
+            return Err(AuthError::InvalidTarget(format!(
+                "audience {:?} is not allowed for this client",
+                audience.as_str()
+            )));
+        }
+        audiences
+    };
+    Ok(Grant {
+        client_id: client.id.clone(),
+        scopes,
+        audiences,
+        ttl: client.token_ttl,
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::domain::{ClientId, TokenTtl};
+
+    fn client(allowed: &str, defaults: &str, audiences: &[&str]) -> Client {
+        Client {
+            id: ClientId::parse("orders-worker").unwrap(),
+            display_name: String::new(),
+            allowed_scopes: ScopeSet::parse_delimited(allowed).unwrap(),
+            default_scopes: ScopeSet::parse_delimited(defaults).unwrap(),
+            audiences: AudienceList::parse_each(audiences.iter().copied()).unwrap(),
+            token_ttl: TokenTtl::DEFAULT,
+            active: true,
+            created_at: 0,
+            updated_at: 0,
+        }
+    }
+
+    fn fallback() -> Audience {
+        Audience::parse("tokend").unwrap()
+    }
+
+    fn scopes(raw: &str) -> ScopeSet {
+        ScopeSet::parse_delimited(raw).unwrap()
+    }
+
+    #[test]
+    fn no_scope_asked_grants_the_default_scopes() {
+        let grant = decide(
+            &client("read write", "read", &[]),
+            scopes(""),
+            AudienceList::default(),
+            &fallback(),
+        )
+        .unwrap();
+        assert_eq!(grant.scopes.to_string(), "read");
+    }
+
+    #[test]
+    fn a_scope_outside_the_allowed_set_is_named_in_the_error() {
+        let err = decide(
+            &client("read", "", &[]),
+            scopes("read admin"),
+            AudienceList::default(),
+            &fallback(),
+        )
+        .unwrap_err();
+        assert!(
+            matches!(err, AuthError::InvalidScope(ref m) if m.contains("\"admin\"")),
+            "{err:?}"
+        );
+    }
+
+    #[test]
+    fn a_client_without_audiences_gets_the_default_audience() {
+        let grant = decide(
+            &client("read", "", &[]),
+            scopes(""),
+            AudienceList::default(),
+            &fallback(),
+        )
+        .unwrap();
+        assert_eq!(grant.audiences.to_strings(), ["tokend"]);
+    }
+
+    #[test]
+    fn an_audience_the_client_lacks_is_refused() {
+        let asked = AudienceList::parse_each(["billing"]).unwrap();
+        let err = decide(
+            &client("read", "", &["orders"]),
+            scopes(""),
+            asked,
+            &fallback(),
+        )
+        .unwrap_err();
+        assert!(matches!(err, AuthError::InvalidTarget(_)), "{err:?}");
+    }
+
+    #[test]
+    fn asking_for_some_audiences_narrows_the_token_to_them() {
+        let asked = AudienceList::parse_each(["orders"]).unwrap();
+        let grant = decide(
+            &client("read", "", &["orders", "billing"]),
+            scopes(""),
+            asked,
+            &fallback(),
+        )
+        .unwrap();
+        assert_eq!(grant.audiences.to_strings(), ["orders"]);
+    }
+}

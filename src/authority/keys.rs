@@ -1,0 +1,221 @@
+//! Signing keys: created on first start, kept in the store, held in memory.
+
+use std::{collections::HashMap, fmt, str::FromStr};
+
+use aws_lc_rs::{
+    rand::SystemRandom,
+    rsa::KeySize,
+    signature::{ECDSA_P256_SHA256_FIXED_SIGNING, EcdsaKeyPair, Ed25519KeyPair},
+};
+use jsonwebtoken::{
+    Algorithm, DecodingKey, EncodingKey,
+    jwk::{Jwk, ThumbprintHash},
+};
+
+use super::AuthError;
+use crate::store::{KeyRow, Store};
+
+/// The algorithms tokend signs with. ES256 is the default: short signatures,
+/// fast signing, supported by every JOSE library.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum SigningAlgorithm {
+    Es256,
+    EdDsa,
+    Rs256,
+}
+
+impl SigningAlgorithm {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            SigningAlgorithm::Es256 => "ES256",
+            SigningAlgorithm::EdDsa => "EdDSA",
+            SigningAlgorithm::Rs256 => "RS256",
+        }
+    }
+
+    fn jwt(self) -> Algorithm {
+        match self {
+            SigningAlgorithm::Es256 => Algorithm::ES256,
+            SigningAlgorithm::EdDsa => Algorithm::EdDSA,
+            SigningAlgorithm::Rs256 => Algorithm::RS256,
+        }
+    }
+
+    /// A fresh private key as PKCS#8 DER.
+    fn generate_pkcs8(self) -> Result<Vec<u8>, AuthError> {
+        let failed = |_| AuthError::internal("key generation failed");
+        Ok(match self {
+            SigningAlgorithm::Es256 => {
+                EcdsaKeyPair::generate_pkcs8(&ECDSA_P256_SHA256_FIXED_SIGNING, &SystemRandom::new())
+                    .map_err(failed)?
+                    .as_ref()
+                    .to_vec()
+            }
+            // PKCS#8 v1: the form jsonwebtoken reads an Ed25519 private key in.
+            SigningAlgorithm::EdDsa => Ed25519KeyPair::generate_pkcs8v1(&SystemRandom::new())
+                .map_err(failed)?
+                .as_ref()
+                .to_vec(),
+            SigningAlgorithm::Rs256 => {
+                use aws_lc_rs::encoding::{AsDer, Pkcs8V1Der};
+                let pair = aws_lc_rs::rsa::KeyPair::generate(KeySize::Rsa2048).map_err(failed)?;
+                let der: Pkcs8V1Der = pair.as_der().map_err(failed)?;
+                der.as_ref().to_vec()
+            }
+        })
+    }
+
+    fn encoding_key(self, pem: &str) -> Result<EncodingKey, jsonwebtoken::errors::Error> {
+        match self {
+            SigningAlgorithm::Es256 => EncodingKey::from_ec_pem(pem.as_bytes()),
+            SigningAlgorithm::EdDsa => EncodingKey::from_ed_pem(pem.as_bytes()),
+            SigningAlgorithm::Rs256 => EncodingKey::from_rsa_pem(pem.as_bytes()),
+        }
+    }
+}
+
+impl FromStr for SigningAlgorithm {
+    type Err = String;
+
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        [Self::Es256, Self::EdDsa, Self::Rs256]
+            .into_iter()
+            .find(|alg| alg.as_str().eq_ignore_ascii_case(s))
+            .ok_or_else(|| format!("unknown signing algorithm {s:?}: use ES256, EdDSA or RS256"))
+    }
+}
+
+impl fmt::Display for SigningAlgorithm {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// The key new tokens are signed with.
+pub struct SigningKey {
+    pub kid: String,
+    pub algorithm: Algorithm,
+    pub encoding: EncodingKey,
+}
+
+/// A public key that checks tokens, with its JWK for publication.
+pub struct VerifyingKey {
+    pub algorithm: Algorithm,
+    pub decoding: DecodingKey,
+}
+
+/// Every key tokend knows: one to sign with, all of them to verify with.
+pub struct KeyRing {
+    pub signing: SigningKey,
+    verifying: HashMap<String, VerifyingKey>,
+}
+
+impl KeyRing {
+    /// Loads the stored keys, creating and storing a key for `algorithm`
+    /// when none exists yet. The newest key of that algorithm signs.
+    pub async fn load_or_create(
+        store: &Store,
+        algorithm: SigningAlgorithm,
+        now: i64,
+    ) -> Result<Self, AuthError> {
+        let mut rows = store.keys().await?;
+        if !rows.iter().any(|row| row.algorithm == algorithm.as_str()) {
+            let row = Self::create(algorithm, now)?;
+            store.insert_key(&row).await?;
+            rows.insert(0, row);
+        }
+        let mut signing = None;
+        let mut verifying = HashMap::new();
+        for row in rows {
+            let alg = SigningAlgorithm::from_str(&row.algorithm).map_err(AuthError::internal)?;
+            let (key, public) = Self::open(alg, &row)?;
+            if signing.is_none() && alg == algorithm {
+                signing = Some(key);
+            }
+            verifying.insert(row.kid, public);
+        }
+        let signing = signing.ok_or_else(|| AuthError::internal("no signing key"))?;
+        Ok(Self { signing, verifying })
+    }
+
+    pub fn verifying_key(&self, kid: &str) -> Option<&VerifyingKey> {
+        self.verifying.get(kid)
+    }
+
+    fn create(algorithm: SigningAlgorithm, now: i64) -> Result<KeyRow, AuthError> {
+        let pkcs8 = algorithm.generate_pkcs8()?;
+        let private_key = pem::encode(&pem::Pem::new("PRIVATE KEY", pkcs8));
+        let encoding = algorithm
+            .encoding_key(&private_key)
+            .map_err(AuthError::internal)?;
+        let kid = Jwk::from_encoding_key(&encoding, algorithm.jwt())
+            .and_then(|jwk| jwk.thumbprint(ThumbprintHash::SHA256))
+            .map_err(AuthError::internal)?;
+        Ok(KeyRow {
+            kid,
+            algorithm: algorithm.as_str().to_owned(),
+            private_key,
+            created_at: now,
+        })
+    }
+
+    fn open(alg: SigningAlgorithm, row: &KeyRow) -> Result<(SigningKey, VerifyingKey), AuthError> {
+        let encoding = alg
+            .encoding_key(&row.private_key)
+            .map_err(AuthError::internal)?;
+        let jwk = Jwk::from_encoding_key(&encoding, alg.jwt()).map_err(AuthError::internal)?;
+        let decoding = DecodingKey::from_jwk(&jwk).map_err(AuthError::internal)?;
+        let signing = SigningKey {
+            kid: row.kid.clone(),
+            algorithm: alg.jwt(),
+            encoding,
+        };
+        Ok((
+            signing,
+            VerifyingKey {
+                algorithm: alg.jwt(),
+                decoding,
+            },
+        ))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn algorithm_names_parse_case_insensitively() {
+        assert_eq!(
+            "es256".parse::<SigningAlgorithm>().unwrap(),
+            SigningAlgorithm::Es256
+        );
+        assert_eq!(
+            "EDDSA".parse::<SigningAlgorithm>().unwrap(),
+            SigningAlgorithm::EdDsa
+        );
+        assert!("HS256".parse::<SigningAlgorithm>().is_err());
+    }
+
+    #[test]
+    fn every_algorithm_makes_a_key_that_signs_and_verifies() {
+        for alg in [
+            SigningAlgorithm::Es256,
+            SigningAlgorithm::EdDsa,
+            SigningAlgorithm::Rs256,
+        ] {
+            let row = KeyRing::create(alg, 0).unwrap();
+            let (signing, verifying) = KeyRing::open(alg, &row).unwrap();
+            let header = jsonwebtoken::Header::new(signing.algorithm);
+            let token =
+                jsonwebtoken::encode(&header, &serde_json::json!({"sub": "x"}), &signing.encoding)
+                    .unwrap();
+            let mut validation = jsonwebtoken::Validation::new(verifying.algorithm);
+            validation.required_spec_claims.clear();
+            validation.validate_exp = false;
+            let data =
+                jsonwebtoken::decode::<serde_json::Value>(&token, &verifying.decoding, &validation);
+            assert_eq!(data.unwrap().claims["sub"], "x", "{alg}");
+        }
+    }
+}

@@ -1,0 +1,105 @@
+//! The core of tokend: authenticate clients, decide scopes and audiences, mint
+//! and check tokens, manage clients. It knows nothing of gRPC or HTTP; the
+//! adapters translate to and from the types here.
+
+mod clock;
+mod credentials;
+mod error;
+mod grant;
+mod inspect;
+mod issue;
+mod keys;
+mod password;
+mod registry;
+mod tokens;
+
+use crate::{
+    domain::{Audience, ScopeSet},
+    store::Store,
+};
+
+pub use credentials::{Authorization, Credentials};
+pub use error::{AuthError, BAD_CREDENTIALS};
+pub use inspect::Introspection;
+pub use issue::{IssuedToken, TokenRequest};
+pub use keys::{KeyRing, SigningAlgorithm};
+pub use password::SecretHasher;
+pub use registry::{ClientChanges, ClientDraft, ClientPage, Registry};
+pub use tokens::{AccessClaims, Grant, TokenCodec};
+
+/// The scope that lets a token call ClientAdmin and revoke any client's tokens.
+pub const ADMIN_SCOPE: &str = "tokend.admin";
+/// The scope that lets a client introspect tokens other than its own.
+pub const INTROSPECT_SCOPE: &str = "tokend.introspect";
+
+/// What the authority needs to know about where it runs.
+#[derive(Debug, Clone)]
+pub struct Settings {
+    /// The `iss` of every token, and the only issuer accepted back.
+    pub issuer: String,
+    /// The `aud` of tokens for clients that have no audiences of their own.
+    pub default_audience: Audience,
+    /// The algorithm new tokens are signed with.
+    pub algorithm: SigningAlgorithm,
+}
+
+/// The token authority: one per process, shared by every adapter.
+pub struct Authority {
+    store: Store,
+    registry: Registry,
+    tokens: TokenCodec,
+    default_audience: Audience,
+}
+
+/// An authenticated caller and the scopes it acts with: a client's allowed
+/// scopes when it presented its secret, a token's granted scopes when it
+/// presented a bearer token.
+#[derive(Debug)]
+pub struct Caller {
+    pub client_id: String,
+    pub scopes: ScopeSet,
+}
+
+impl Authority {
+    /// Loads (or on first start creates) the signing key and readies the registry.
+    pub async fn start(store: Store, settings: Settings) -> Result<Self, AuthError> {
+        let keys = KeyRing::load_or_create(&store, settings.algorithm, clock::now()).await?;
+        Ok(Self {
+            registry: Registry::new(store.clone(), SecretHasher::new()),
+            tokens: TokenCodec::new(keys, settings.issuer),
+            default_audience: settings.default_audience,
+            store,
+        })
+    }
+
+    /// Whether the store answers, for health reporting.
+    pub async fn ready(&self) -> bool {
+        self.store.ping().await.is_ok()
+    }
+
+    /// The client registry, for a caller whose bearer token carries `tokend.admin`.
+    /// A missing or invalid token is `InvalidToken`; a valid one without the
+    /// scope is `InsufficientScope`.
+    pub async fn admin(&self, credentials: Option<Credentials>) -> Result<&Registry, AuthError> {
+        let token = match credentials {
+            Some(Credentials::Bearer(token)) => token,
+            Some(Credentials::Client { .. }) => {
+                return Err(AuthError::InvalidToken(
+                    "client administration needs a bearer token, not client credentials".into(),
+                ));
+            }
+            None => {
+                return Err(AuthError::InvalidToken(
+                    "client administration needs a bearer token".into(),
+                ));
+            }
+        };
+        let caller = self.bearer(&token).await?;
+        if !caller.scopes.contains(ADMIN_SCOPE) {
+            return Err(AuthError::InsufficientScope(format!(
+                "the token's scope lacks {ADMIN_SCOPE}"
+            )));
+        }
+        Ok(&self.registry)
+    }
+}

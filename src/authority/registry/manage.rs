@@ -1,0 +1,268 @@
+//! Client lifecycle: create, read, page through, change, rotate secrets, delete.
+
+use std::collections::HashMap;
+
+use base64::{Engine, engine::general_purpose::URL_SAFE_NO_PAD};
+
+use super::Registry;
+use crate::{
+    authority::{AuthError, clock},
+    domain::{
+        AudienceList, Client, ClientDetails, ClientId, ClientSecret, InvalidValue, ScopeSet,
+        SecretInfo, TokenTtl,
+    },
+    store::{ClientRow, StoreError},
+};
+
+const DEFAULT_PAGE_SIZE: i64 = 50;
+const MAX_PAGE_SIZE: i64 = 500;
+const MAX_DISPLAY_NAME: usize = 200;
+/// A week: longer overlaps leave a leaked secret working too long.
+const MAX_GRACE_SECONDS: i64 = 7 * 24 * 3600;
+
+/// A client as an administrator describes it, before any of it is checked.
+#[derive(Debug, Clone, Default)]
+pub struct ClientDraft {
+    pub client_id: String,
+    pub display_name: String,
+    pub allowed_scopes: Vec<String>,
+    pub default_scopes: Vec<String>,
+    pub audiences: Vec<String>,
+    /// 0 selects the default lifetime.
+    pub token_ttl_seconds: i64,
+}
+
+/// The fields to change; `None` leaves a field as it is.
+#[derive(Debug, Clone, Default)]
+pub struct ClientChanges {
+    pub display_name: Option<String>,
+    pub allowed_scopes: Option<Vec<String>>,
+    pub default_scopes: Option<Vec<String>>,
+    pub audiences: Option<Vec<String>>,
+    pub token_ttl_seconds: Option<i64>,
+    pub active: Option<bool>,
+}
+
+/// One page of clients and the token that fetches the next (`None` on the last page).
+#[derive(Debug)]
+pub struct ClientPage {
+    pub clients: Vec<ClientDetails>,
+    pub next_page_token: Option<String>,
+}
+
+impl Registry {
+    /// Registers a client with its first secret, returned this once.
+    pub async fn create(
+        &self,
+        draft: ClientDraft,
+    ) -> Result<(ClientDetails, ClientSecret), AuthError> {
+        let now = clock::now();
+        let client = Client {
+            id: ClientId::parse(&draft.client_id).map_err(invalid)?,
+            display_name: parse_display_name(draft.display_name)?,
+            allowed_scopes: ScopeSet::parse_each(draft.allowed_scopes.iter().map(String::as_str))
+                .map_err(invalid)?,
+            default_scopes: ScopeSet::parse_each(draft.default_scopes.iter().map(String::as_str))
+                .map_err(invalid)?,
+            audiences: AudienceList::parse_each(draft.audiences.iter().map(String::as_str))
+                .map_err(invalid)?,
+            token_ttl: TokenTtl::parse(draft.token_ttl_seconds).map_err(invalid)?,
+            active: true,
+            created_at: now,
+            updated_at: now,
+        };
+        check_defaults_allowed(&client)?;
+        let (secret, row) = self.new_secret(&client.id, now).await?;
+        match self
+            .store
+            .insert_client(&ClientRow::from(&client), &row)
+            .await
+        {
+            Err(StoreError::Conflict) => {
+                return Err(AuthError::AlreadyExists(format!(
+                    "client {:?} already exists",
+                    client.id.as_str()
+                )));
+            }
+            other => other?,
+        }
+        let secrets = vec![SecretInfo::from(row)];
+        Ok((ClientDetails { client, secrets }, secret))
+    }
+
+    pub async fn details(&self, client_id: &str) -> Result<ClientDetails, AuthError> {
+        let client = self.existing(client_id).await?;
+        let secrets = self
+            .store
+            .live_secrets(client.id.as_str(), clock::now())
+            .await?;
+        let secrets = secrets.into_iter().map(SecretInfo::from).collect();
+        Ok(ClientDetails { client, secrets })
+    }
+
+    /// Clients in id order, `page_size` at a time (0 selects 50; at most 500).
+    pub async fn list(&self, page_size: i64, page_token: &str) -> Result<ClientPage, AuthError> {
+        let size = match page_size {
+            0 => DEFAULT_PAGE_SIZE,
+            1..=MAX_PAGE_SIZE => page_size,
+            _ => {
+                return Err(AuthError::InvalidArgument(format!(
+                    "page_size must be between 0 and {MAX_PAGE_SIZE}"
+                )));
+            }
+        };
+        let after = decode_page_token(page_token)?;
+        // One row more than asked tells whether another page follows.
+        let mut rows = self.store.clients_after(&after, size + 1).await?;
+        let more = rows.len() as i64 > size;
+        rows.truncate(size as usize);
+        let clients = rows
+            .into_iter()
+            .map(Client::try_from)
+            .collect::<Result<Vec<_>, _>>()?;
+        let next_page_token = clients
+            .last()
+            .filter(|_| more)
+            .map(|c| URL_SAFE_NO_PAD.encode(c.id.as_str()));
+        let clients = self.attach_secrets(clients).await?;
+        Ok(ClientPage {
+            clients,
+            next_page_token,
+        })
+    }
+
+    pub async fn update(
+        &self,
+        client_id: &str,
+        changes: ClientChanges,
+    ) -> Result<ClientDetails, AuthError> {
+        let mut client = self.existing(client_id).await?;
+        if let Some(name) = changes.display_name {
+            client.display_name = parse_display_name(name)?;
+        }
+        if let Some(scopes) = changes.allowed_scopes {
+            client.allowed_scopes =
+                ScopeSet::parse_each(scopes.iter().map(String::as_str)).map_err(invalid)?;
+        }
+        if let Some(scopes) = changes.default_scopes {
+            client.default_scopes =
+                ScopeSet::parse_each(scopes.iter().map(String::as_str)).map_err(invalid)?;
+        }
+        if let Some(audiences) = changes.audiences {
+            client.audiences =
+                AudienceList::parse_each(audiences.iter().map(String::as_str)).map_err(invalid)?;
+        }
+        if let Some(seconds) = changes.token_ttl_seconds {
+            client.token_ttl = TokenTtl::parse(seconds).map_err(invalid)?;
+        }
+        if let Some(active) = changes.active {
+            client.active = active;
+        }
+        check_defaults_allowed(&client)?;
+        client.updated_at = clock::now();
+        if !self.store.update_client(&ClientRow::from(&client)).await? {
+            return Err(not_found(client_id));
+        }
+        self.details(client_id).await
+    }
+
+    /// Issues a new secret, returned this once. Older secrets keep working for
+    /// at most `grace_seconds` more; 0 ends them at once, as after a leak.
+    pub async fn rotate_secret(
+        &self,
+        client_id: &str,
+        grace_seconds: i64,
+    ) -> Result<(ClientDetails, ClientSecret), AuthError> {
+        if !(0..=MAX_GRACE_SECONDS).contains(&grace_seconds) {
+            return Err(AuthError::InvalidArgument(format!(
+                "grace_seconds must be between 0 and {MAX_GRACE_SECONDS}"
+            )));
+        }
+        let client = self.existing(client_id).await?;
+        let now = clock::now();
+        let (secret, row) = self.new_secret(&client.id, now).await?;
+        if !self
+            .store
+            .rotate_secret(&row, now + grace_seconds, now)
+            .await?
+        {
+            return Err(not_found(client_id));
+        }
+        Ok((self.details(client_id).await?, secret))
+    }
+
+    pub async fn delete(&self, client_id: &str) -> Result<(), AuthError> {
+        let id = ClientId::parse(client_id).map_err(invalid)?;
+        if !self.store.delete_client(id.as_str()).await? {
+            return Err(not_found(client_id));
+        }
+        Ok(())
+    }
+
+    async fn existing(&self, client_id: &str) -> Result<Client, AuthError> {
+        let id = ClientId::parse(client_id).map_err(invalid)?;
+        let row = self
+            .store
+            .client(id.as_str())
+            .await?
+            .ok_or_else(|| not_found(client_id))?;
+        Client::try_from(row)
+    }
+
+    async fn attach_secrets(&self, clients: Vec<Client>) -> Result<Vec<ClientDetails>, AuthError> {
+        let (Some(first), Some(last)) = (clients.first(), clients.last()) else {
+            return Ok(Vec::new());
+        };
+        let rows = self
+            .store
+            .live_secrets_between(first.id.as_str(), last.id.as_str(), clock::now())
+            .await?;
+        let mut by_client: HashMap<String, Vec<SecretInfo>> = HashMap::new();
+        for row in rows {
+            by_client
+                .entry(row.client_id.clone())
+                .or_default()
+                .push(SecretInfo::from(row));
+        }
+        Ok(clients
+            .into_iter()
+            .map(|client| {
+                let secrets = by_client.remove(client.id.as_str()).unwrap_or_default();
+                ClientDetails { client, secrets }
+            })
+            .collect())
+    }
+}
+
+fn invalid(err: InvalidValue) -> AuthError {
+    AuthError::InvalidArgument(err.0)
+}
+
+fn not_found(client_id: &str) -> AuthError {
+    AuthError::NotFound(format!("client {client_id:?} does not exist"))
+}
+
+fn parse_display_name(name: String) -> Result<String, AuthError> {
+    if name.chars().count() > MAX_DISPLAY_NAME || name.chars().any(char::is_control) {
+        return Err(AuthError::InvalidArgument(format!(
+            "display_name must be at most {MAX_DISPLAY_NAME} characters without control characters"
+        )));
+    }
+    Ok(name)
+}
+
+fn check_defaults_allowed(client: &Client) -> Result<(), AuthError> {
+    match client.default_scopes.first_outside(&client.allowed_scopes) {
+        Some(scope) => Err(AuthError::InvalidArgument(format!(
+            "default scope {:?} is not among the allowed scopes",
+            scope.as_str()
+        ))),
+        None => Ok(()),
+    }
+}
+
+fn decode_page_token(token: &str) -> Result<String, AuthError> {
+    let bad = || AuthError::InvalidArgument("page_token is not one this server issued".into());
+    let bytes = URL_SAFE_NO_PAD.decode(token).map_err(|_| bad())?;
+    String::from_utf8(bytes).map_err(|_| bad())
+}

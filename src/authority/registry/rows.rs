@@ -1,0 +1,60 @@
+//! Conversions between store rows and domain clients.
+
+use crate::{
+    authority::AuthError,
+    domain::{AudienceList, Client, ClientId, ScopeSet, SecretId, SecretInfo, TokenTtl},
+    store::{ClientRow, SecretRow},
+};
+
+impl TryFrom<ClientRow> for Client {
+    type Error = AuthError;
+
+    /// A row that does not parse was not written by this code: an internal fault.
+    fn try_from(row: ClientRow) -> Result<Self, Self::Error> {
+        let corrupt = |err| {
+            AuthError::internal(format!(
+                "stored client {:?} is corrupt: {err}",
+                row.client_id
+            ))
+        };
+        Ok(Client {
+            id: ClientId::parse(&row.client_id).map_err(corrupt)?,
+            display_name: row.display_name.clone(),
+            allowed_scopes: ScopeSet::parse_delimited(&row.allowed_scopes).map_err(corrupt)?,
+            default_scopes: ScopeSet::parse_delimited(&row.default_scopes).map_err(corrupt)?,
+            audiences: AudienceList::parse_each(row.audiences.split_whitespace())
+                .map_err(corrupt)?,
+            token_ttl: TokenTtl::parse(row.token_ttl_seconds).map_err(corrupt)?,
+            active: row.active,
+            created_at: row.created_at,
+            updated_at: row.updated_at,
+        })
+    }
+}
+
+impl From<&Client> for ClientRow {
+    fn from(client: &Client) -> Self {
+        ClientRow {
+            client_id: client.id.to_string(),
+            display_name: client.display_name.clone(),
+            allowed_scopes: client.allowed_scopes.to_string(),
+            default_scopes: client.default_scopes.to_string(),
+            audiences: client.audiences.to_strings().join(" "),
+            token_ttl_seconds: client.token_ttl.seconds(),
+            active: client.active,
+            created_at: client.created_at,
+            updated_at: client.updated_at,
+        }
+    }
+}
+
+impl From<SecretRow> for SecretInfo {
+    fn from(row: SecretRow) -> Self {
+        SecretInfo {
+            id: SecretId::from_stored(row.secret_id),
+            created_at: row.created_at,
+            expires_at: row.expires_at,
+            last_used_at: row.last_used_at,
+        }
+    }
+}

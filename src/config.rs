@@ -1,0 +1,120 @@
+//! The command line: every setting is a flag with an environment twin.
+
+use std::net::SocketAddr;
+
+use clap::{Args, Parser, Subcommand};
+
+use crate::authority::SigningAlgorithm;
+
+#[derive(Debug, Parser)]
+#[command(
+    name = "tokend",
+    version,
+    about = "OAuth 2.0 client-credentials token service"
+)]
+pub struct Cli {
+    /// Where clients, secret hashes, keys and revocations live:
+    /// sqlite://FILE (created on first start) or postgres://USER@HOST/DB.
+    #[arg(
+        long,
+        env = "TOKEND_DATABASE_URL",
+        default_value = "sqlite://tokend.db",
+        global = true
+    )]
+    pub database_url: String,
+
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Run migrations, then serve gRPC until SIGINT or SIGTERM.
+    Serve(ServeArgs),
+    /// Bring the database schema up to date and exit.
+    Migrate,
+    /// Manage clients directly on the database (works before any server runs).
+    Client {
+        #[command(subcommand)]
+        command: ClientCommand,
+    },
+}
+
+#[derive(Debug, Args)]
+pub struct ServeArgs {
+    /// Address to listen on; port 0 picks a free port (printed at start).
+    #[arg(long, env = "TOKEND_LISTEN", default_value = "127.0.0.1:50051")]
+    pub listen: SocketAddr,
+
+    /// The `iss` of issued tokens; defaults to http://<listen address>.
+    #[arg(long, env = "TOKEND_ISSUER")]
+    pub issuer: Option<String>,
+
+    /// The `aud` of tokens for clients registered without audiences.
+    #[arg(long, env = "TOKEND_DEFAULT_AUDIENCE", default_value = "tokend")]
+    pub default_audience: String,
+
+    /// Algorithm for new tokens: ES256, EdDSA or RS256.
+    #[arg(long, env = "TOKEND_SIGNING_ALGORITHM", default_value = "ES256")]
+    pub signing_algorithm: SigningAlgorithm,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum ClientCommand {
+    /// Register a client and print its secret (shown this once).
+    Create(CreateArgs),
+    /// List clients.
+    List {
+        /// Print JSON instead of a table.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Issue a new secret and print it (shown this once).
+    RotateSecret {
+        #[arg(long)]
+        id: String,
+        /// Seconds the older secrets keep working; 0 ends them at once.
+        #[arg(long, default_value_t = 0)]
+        grace: i64,
+        #[arg(long)]
+        json: bool,
+    },
+    /// Stop a client from getting tokens; its tokens introspect inactive.
+    Disable {
+        #[arg(long)]
+        id: String,
+    },
+    /// Let a disabled client get tokens again.
+    Enable {
+        #[arg(long)]
+        id: String,
+    },
+    /// Delete a client and its secrets.
+    Delete {
+        #[arg(long)]
+        id: String,
+    },
+}
+
+#[derive(Debug, Args)]
+pub struct CreateArgs {
+    #[arg(long)]
+    pub id: String,
+    /// Scopes the client may ask for, space-separated ("tokend.admin" for an admin).
+    #[arg(long, default_value = "")]
+    pub scopes: String,
+    /// Scopes granted when a request names none; defaults to none.
+    #[arg(long, default_value = "")]
+    pub default_scopes: String,
+    /// An audience the client may ask for; repeat for several.
+    #[arg(long = "audience")]
+    pub audiences: Vec<String>,
+    /// Token lifetime in seconds (60 to 86400).
+    #[arg(long, default_value_t = 3600)]
+    pub ttl: i64,
+    #[arg(long, default_value = "")]
+    pub display_name: String,
+    /// Print one JSON object with client_id and client_secret.
+    #[arg(long)]
+    pub json: bool,
+}

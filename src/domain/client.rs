@@ -1,0 +1,36 @@
+//! A registered client as the authority reasons about it.
+
+use super::{AudienceList, ClientId, ScopeSet, SecretId, TokenTtl};
+
+/// A client's settings; never holds a secret or a secret's hash.
+#[derive(Debug, Clone)]
+pub struct Client {
+    pub id: ClientId,
+    pub display_name: String,
+    /// Scopes the client may ask for.
+    pub allowed_scopes: ScopeSet,
+    /// Scopes granted when a request names none; a subset of `allowed_scopes`.
+    pub default_scopes: ScopeSet,
+    /// Audiences the client may ask for, and the default `aud` of its tokens.
+    pub audiences: AudienceList,
+    pub token_ttl: TokenTtl,
+    pub active: bool,
+    pub created_at: i64,
+    pub updated_at: i64,
+}
+
+/// What may be shown about one of a client's secrets.
+#[derive(Debug, Clone)]
+pub struct SecretInfo {
+    pub id: SecretId,
+    pub created_at: i64,
+    pub expires_at: Option<i64>,
+    pub last_used_at: Option<i64>,
+}
+
+/// A client with the metadata of its live secrets, newest first: the admin view.
+#[derive(Debug, Clone)]
+pub struct ClientDetails {
+    pub client: Client,
+    pub secrets: Vec<SecretInfo>,
+}

@@ -1,0 +1,66 @@
+//! The one place where an authority error becomes what a caller sees: its gRPC
+//! code and its OAuth error code (sent as `google.rpc.ErrorInfo.reason`, domain
+//! "tokend"). Internal causes are logged here and never sent.
+
+use std::collections::HashMap;
+
+use tonic::{Code, Status};
+use tonic_types::{ErrorDetails, StatusExt};
+
+use crate::authority::AuthError;
+
+/// The `ErrorInfo.domain` of every error tokend returns.
+pub const ERROR_DOMAIN: &str = "tokend";
+
+/// How one error looks on the wire, whatever the protocol.
+pub struct Failure {
+    pub code: Code,
+    /// The OAuth error code (RFC 6749 §5.2, RFC 6750 §3.1, RFC 8707), or a
+    /// snake_case name for errors OAuth does not define.
+    pub reason: &'static str,
+    pub message: String,
+}
+
+impl From<AuthError> for Failure {
+    fn from(err: AuthError) -> Self {
+        let message = err.to_string();
+        let (code, reason) = match &err {
+            AuthError::InvalidRequest(_) => (Code::InvalidArgument, "invalid_request"),
+            AuthError::UnsupportedGrantType(_) => (Code::InvalidArgument, "unsupported_grant_type"),
+            AuthError::InvalidClient(_) => (Code::Unauthenticated, "invalid_client"),
+            AuthError::UnauthorizedClient(_) => (Code::PermissionDenied, "unauthorized_client"),
+            AuthError::InvalidScope(_) => (Code::PermissionDenied, "invalid_scope"),
+            AuthError::InvalidTarget(_) => (Code::PermissionDenied, "invalid_target"),
+            AuthError::InvalidToken(_) => (Code::Unauthenticated, "invalid_token"),
+            AuthError::InsufficientScope(_) => (Code::PermissionDenied, "insufficient_scope"),
+            AuthError::InvalidArgument(_) => (Code::InvalidArgument, "invalid_argument"),
+            AuthError::NotFound(_) => (Code::NotFound, "not_found"),
+            AuthError::AlreadyExists(_) => (Code::AlreadyExists, "already_exists"),
+            AuthError::Unavailable(cause) => {
+                tracing::warn!(error = %cause, source = ?std::error::Error::source(cause), "store unavailable");
+                (Code::Unavailable, "temporarily_unavailable")
+            }
+            AuthError::Internal(cause) => {
+                tracing::error!(error = %cause, "internal error");
+                (Code::Internal, "server_error")
+            }
+        };
+        Failure {
+            code,
+            reason,
+            message,
+        }
+    }
+}
+
+impl From<AuthError> for Status {
+    fn from(err: AuthError) -> Self {
+        let failure = Failure::from(err);
+        let details = ErrorDetails::with_error_info(
+            failure.reason,
+            ERROR_DOMAIN,
+            HashMap::<String, String>::new(),
+        );
+        Status::with_error_details(failure.code, failure.message, details)
+    }
+}

@@ -1,0 +1,107 @@
+//! `tokend.v1.ClientAdmin`: client lifecycle and secret rotation, for bearers of `tokend.admin`.
+
+use std::sync::Arc;
+
+use tonic::{Request, Response, Status};
+
+use super::{
+    convert,
+    metadata::authorization,
+    pb::{self, client_admin_server::ClientAdmin},
+};
+use crate::authority::{AuthError, Authority, Credentials, Registry};
+
+pub struct ClientAdminService {
+    authority: Arc<Authority>,
+}
+
+impl ClientAdminService {
+    pub fn new(authority: Arc<Authority>) -> Self {
+        Self { authority }
+    }
+
+    /// The registry, once the caller's bearer token proves it may administer.
+    async fn admin<T>(&self, request: &Request<T>) -> Result<&Registry, Status> {
+        let credentials = Credentials::reconcile(authorization(request.metadata())?, None, None)?;
+        Ok(self.authority.admin(credentials).await?)
+    }
+}
+
+#[tonic::async_trait]
+impl ClientAdmin for ClientAdminService {
+    async fn create_client(
+        &self,
+        request: Request<pb::CreateClientRequest>,
+    ) -> Result<Response<pb::CreateClientResponse>, Status> {
+        let registry = self.admin(&request).await?;
+        let (details, secret) = registry.create(request.into_inner().into()).await?;
+        Ok(Response::new(pb::CreateClientResponse {
+            client: Some(details.into()),
+            client_secret: secret.expose().to_owned(),
+        }))
+    }
+
+    async fn get_client(
+        &self,
+        request: Request<pb::GetClientRequest>,
+    ) -> Result<Response<pb::Client>, Status> {
+        let registry = self.admin(&request).await?;
+        let details = registry.details(&request.into_inner().client_id).await?;
+        Ok(Response::new(details.into()))
+    }
+
+    async fn list_clients(
+        &self,
+        request: Request<pb::ListClientsRequest>,
+    ) -> Result<Response<pb::ListClientsResponse>, Status> {
+        let registry = self.admin(&request).await?;
+        let body = request.into_inner();
+        let page = registry
+            .list(i64::from(body.page_size), &body.page_token)
+            .await?;
+        Ok(Response::new(pb::ListClientsResponse {
+            clients: page.clients.into_iter().map(pb::Client::from).collect(),
+            next_page_token: page.next_page_token.unwrap_or_default(),
+        }))
+    }
+
+    async fn update_client(
+        &self,
+        request: Request<pb::UpdateClientRequest>,
+    ) -> Result<Response<pb::Client>, Status> {
+        let registry = self.admin(&request).await?;
+        let body = request.into_inner();
+        let client = body
+            .client
+            .ok_or_else(|| AuthError::InvalidArgument("client is required".into()))?;
+        let client_id = client.client_id.clone();
+        let changes = convert::changes(client, body.update_mask)?;
+        Ok(Response::new(
+            registry.update(&client_id, changes).await?.into(),
+        ))
+    }
+
+    async fn rotate_secret(
+        &self,
+        request: Request<pb::RotateSecretRequest>,
+    ) -> Result<Response<pb::RotateSecretResponse>, Status> {
+        let registry = self.admin(&request).await?;
+        let body = request.into_inner();
+        let (details, secret) = registry
+            .rotate_secret(&body.client_id, body.grace_seconds)
+            .await?;
+        Ok(Response::new(pb::RotateSecretResponse {
+            client: Some(details.into()),
+            client_secret: secret.expose().to_owned(),
+        }))
+    }
+
+    async fn delete_client(
+        &self,
+        request: Request<pb::DeleteClientRequest>,
+    ) -> Result<Response<pb::DeleteClientResponse>, Status> {
+        let registry = self.admin(&request).await?;
+        registry.delete(&request.into_inner().client_id).await?;
+        Ok(Response::new(pb::DeleteClientResponse {}))
+    }
+}

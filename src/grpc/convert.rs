@@ -1,0 +1,88 @@
+//! Conversions between protobuf messages and authority types.
+
+use prost_types::{FieldMask, Timestamp};
+
+use super::pb;
+use crate::{
+    authority::{AuthError, ClientChanges, ClientDraft},
+    domain::{ClientDetails, SecretInfo},
+};
+
+fn timestamp(seconds: i64) -> Timestamp {
+    Timestamp { seconds, nanos: 0 }
+}
+
+impl From<ClientDetails> for pb::Client {
+    fn from(details: ClientDetails) -> Self {
+        let client = details.client;
+        pb::Client {
+            client_id: client.id.to_string(),
+            display_name: client.display_name,
+            allowed_scopes: client.allowed_scopes.to_strings(),
+            default_scopes: client.default_scopes.to_strings(),
+            audiences: client.audiences.to_strings(),
+            token_ttl_seconds: client.token_ttl.seconds(),
+            active: client.active,
+            create_time: Some(timestamp(client.created_at)),
+            update_time: Some(timestamp(client.updated_at)),
+            secrets: details
+                .secrets
+                .into_iter()
+                .map(pb::SecretInfo::from)
+                .collect(),
+        }
+    }
+}
+
+impl From<SecretInfo> for pb::SecretInfo {
+    fn from(secret: SecretInfo) -> Self {
+        pb::SecretInfo {
+            secret_id: secret.id.to_string(),
+            create_time: Some(timestamp(secret.created_at)),
+            expire_time: secret.expires_at.map(timestamp),
+            last_used_time: secret.last_used_at.map(timestamp),
+        }
+    }
+}
+
+impl From<pb::CreateClientRequest> for ClientDraft {
+    fn from(request: pb::CreateClientRequest) -> Self {
+        ClientDraft {
+            client_id: request.client_id,
+            display_name: request.display_name,
+            allowed_scopes: request.allowed_scopes,
+            default_scopes: request.default_scopes,
+            audiences: request.audiences,
+            token_ttl_seconds: request.token_ttl_seconds,
+        }
+    }
+}
+
+/// Picks the fields named by `mask` out of `client`. An empty mask or an
+/// unknown path is an error: guessing would let a proto3 default (an empty
+/// list, `active = false`) silently overwrite a real value.
+pub fn changes(client: pb::Client, mask: Option<FieldMask>) -> Result<ClientChanges, AuthError> {
+    let paths = mask.map(|m| m.paths).unwrap_or_default();
+    if paths.is_empty() {
+        return Err(AuthError::InvalidArgument(
+            "update_mask must name at least one field".into(),
+        ));
+    }
+    let mut changes = ClientChanges::default();
+    for path in paths {
+        match path.as_str() {
+            "display_name" => changes.display_name = Some(client.display_name.clone()),
+            "allowed_scopes" => changes.allowed_scopes = Some(client.allowed_scopes.clone()),
+            "default_scopes" => changes.default_scopes = Some(client.default_scopes.clone()),
+            "audiences" => changes.audiences = Some(client.audiences.clone()),
+            "token_ttl_seconds" => changes.token_ttl_seconds = Some(client.token_ttl_seconds),
+            "active" => changes.active = Some(client.active),
+            other => {
+                return Err(AuthError::InvalidArgument(format!(
+                    "update_mask path {other:?} is not one of display_name, allowed_scopes, default_scopes, audiences, token_ttl_seconds, active"
+                )));
+            }
+        }
+    }
+    Ok(changes)
+}

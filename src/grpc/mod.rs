@@ -1,0 +1,20 @@
+//! The gRPC adapter: tonic services that translate protobuf messages to
+//! authority calls and back. Generated types stay inside this module.
+
+mod client_admin;
+mod convert;
+mod metadata;
+mod token_service;
+
+pub use client_admin::ClientAdminService;
+pub use token_service::TokenServiceImpl;
+
+/// The code generated from `proto/tokend/v1`.
+pub mod pb {
+    #![allow(clippy::all, missing_docs)]
+    tonic::include_proto!("tokend.v1");
+
+    /// The encoded descriptors of the contract, served by reflection.
+    pub const FILE_DESCRIPTOR_SET: &[u8] =
+        include_bytes!(concat!(env!("OUT_DIR"), "/tokend_descriptor.bin"));
+}

@@ -1,0 +1,106 @@
+//! tokend: an OAuth 2.0 client-credentials token service.
+//!
+//! Outside in:
+//! - [`grpc`]: the tonic services `TokenService` and `ClientAdmin`; protobuf stops here.
+//! - [`failure`]: the one mapping from an authority error to what a caller sees.
+//! - [`authority`]: the core — authenticate clients, decide scopes and
+//!   audiences, mint and check tokens, manage clients.
+//! - [`domain`]: value types parsed once at the edge.
+//! - [`store`]: sqlx persistence on SQLite (default) or PostgreSQL.
+//!
+//! [`server::serve`] wires them to a bound listener; [`run`] is what `main` calls.
+
+pub mod authority;
+pub mod cli;
+pub mod config;
+pub mod domain;
+pub mod failure;
+pub mod grpc;
+pub mod server;
+pub mod store;
+pub mod telemetry;
+
+use std::sync::Arc;
+
+use tokio::net::TcpListener;
+
+use crate::{
+    authority::{AuthError, Authority, Registry, SecretHasher, Settings},
+    config::{Cli, Command, ServeArgs},
+    domain::Audience,
+    store::{Store, StoreError},
+};
+
+/// Why a command could not run.
+#[derive(Debug, thiserror::Error)]
+pub enum RunError {
+    #[error(transparent)]
+    Store(#[from] StoreError),
+    #[error("{0}")]
+    Authority(#[from] AuthError),
+    #[error("invalid configuration: {0}")]
+    Config(String),
+    #[error("cannot listen: {0}")]
+    Listen(#[from] std::io::Error),
+    #[error("the server failed: {0}")]
+    Serve(#[from] tonic::transport::Error),
+}
+
+/// Runs one command of the CLI.
+pub async fn run(cli: Cli) -> Result<(), RunError> {
+    let store = Store::connect(&cli.database_url).await?;
+    store.migrate().await?;
+    let outcome = match cli.command {
+        Command::Serve(args) => serve_until_signalled(store.clone(), args).await,
+        Command::Migrate => {
+            println!("migrations applied");
+            Ok(())
+        }
+        Command::Client { command } => {
+            let registry = Registry::new(store.clone(), SecretHasher::new());
+            println!("{}", cli::run(&registry, command).await?);
+            Ok(())
+        }
+    };
+    store.close().await;
+    outcome
+}
+
+async fn serve_until_signalled(store: Store, args: ServeArgs) -> Result<(), RunError> {
+    let listener = TcpListener::bind(args.listen).await?;
+    let address = listener.local_addr()?;
+    let settings = Settings {
+        issuer: args.issuer.unwrap_or_else(|| format!("http://{address}")),
+        default_audience: Audience::parse(&args.default_audience)
+            .map_err(|e| RunError::Config(e.0))?,
+        algorithm: args.signing_algorithm,
+    };
+    let authority = Arc::new(Authority::start(store, settings).await?);
+    println!("tokend listening on {address}");
+    server::serve(listener, authority, shutdown_signal()).await?;
+    tracing::info!("drained in-flight calls; bye");
+    Ok(())
+}
+
+/// Completes on SIGINT (Ctrl-C) or SIGTERM.
+async fn shutdown_signal() {
+    let interrupt = async {
+        let _ = tokio::signal::ctrl_c().await;
+    };
+    #[cfg(unix)]
+    let terminate = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut signal) => {
+                signal.recv().await;
+            }
+            Err(_) => std::future::pending().await,
+        }
+    };
+    #[cfg(not(unix))]
+    let terminate = std::future::pending::<()>();
+    tokio::select! {
+        _ = interrupt => {}
+        _ = terminate => {}
+    }
+    tracing::info!("shutdown signal received");
+}

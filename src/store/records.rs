@@ -1,0 +1,46 @@
+//! Rows as the store keeps them: plain strings and Unix seconds, no OAuth types.
+
+/// A client. Scope and audience lists are space-joined, as neither may hold a space.
+#[derive(Debug, Clone, sqlx::FromRow)]
+pub struct ClientRow {
+    pub client_id: String,
+    pub display_name: String,
+    pub allowed_scopes: String,
+    pub default_scopes: String,
+    pub audiences: String,
+    pub token_ttl_seconds: i64,
+    pub active: bool,
+    pub created_at: i64,
+    pub updated_at: i64,
+}
+
+/// One secret of a client, as an argon2id PHC string; the secret itself is never stored.
+#[derive(Debug, Clone, sqlx::FromRow)]
+pub struct SecretRow {
+    pub secret_id: String,
+    pub client_id: String,
+    pub secret_hash: String,
+    pub created_at: i64,
+    pub expires_at: Option<i64>,
+    pub last_used_at: Option<i64>,
+}
+
+/// A signing key; `private_key` is base64 PKCS#8 (PKCS#1 for RSA) DER.
+#[derive(Clone, sqlx::FromRow)]
+pub struct KeyRow {
+    pub kid: String,
+    pub algorithm: String,
+    pub private_key: String,
+    pub created_at: i64,
+}
+
+impl std::fmt::Debug for KeyRow {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("KeyRow")
+            .field("kid", &self.kid)
+            .field("algorithm", &self.algorithm)
+            .field("private_key", &"redacted")
+            .field("created_at", &self.created_at)
+            .finish()
+    }
+}
