@@ -9,7 +9,7 @@ CREATE TABLE clients (
     default_scopes    TEXT NOT NULL,
     audiences         TEXT NOT NULL,
     token_ttl_seconds BIGINT NOT NULL,
-    active            BOOLEAN NOT NULL,
+    disabled_at       BIGINT,
     created_at        BIGINT NOT NULL,
     updated_at        BIGINT NOT NULL
 );

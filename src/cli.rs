@@ -70,7 +70,7 @@ async fn list(registry: &Registry, as_json: bool) -> Result<String, AuthError> {
             .map(|d| {
                 json!({
                     "client_id": d.client.id.as_str(),
-                    "active": d.client.active,
+                    "active": d.client.is_active(),
                     "allowed_scopes": d.client.allowed_scopes.to_strings(),
                     "default_scopes": d.client.default_scopes.to_strings(),
                     "audiences": d.client.audiences.to_strings(),
@@ -86,7 +86,7 @@ async fn list(registry: &Registry, as_json: bool) -> Result<String, AuthError> {
         out.push_str(&format!(
             "\n{:<32} {:<8} {}",
             d.client.id.as_str(),
-            d.client.active,
+            d.client.is_active(),
             d.client.allowed_scopes
         ));
     }

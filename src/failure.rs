@@ -37,11 +37,11 @@ impl From<AuthError> for Failure {
             AuthError::NotFound(_) => (Code::NotFound, "not_found"),
             AuthError::AlreadyExists(_) => (Code::AlreadyExists, "already_exists"),
             AuthError::Unavailable(cause) => {
-                tracing::warn!(error = %cause, source = ?std::error::Error::source(cause), "store unavailable");
+                tracing::warn!(error = %chain(cause), "store unavailable");
                 (Code::Unavailable, "temporarily_unavailable")
             }
             AuthError::Internal(cause) => {
-                tracing::error!(error = %cause, "internal error");
+                tracing::error!(error = %chain(cause.as_ref()), "internal error");
                 (Code::Internal, "server_error")
             }
         };
@@ -51,6 +51,18 @@ impl From<AuthError> for Failure {
             message,
         }
     }
+}
+
+/// An error and its causes on one line, for the log.
+fn chain(err: &(dyn std::error::Error + 'static)) -> String {
+    let mut text = err.to_string();
+    let mut source = err.source();
+    while let Some(cause) = source {
+        text.push_str(": ");
+        text.push_str(&cause.to_string());
+        source = cause.source();
+    }
+    text
 }
 
 impl From<AuthError> for Status {

@@ -67,12 +67,14 @@ pub async fn serve(
     served
 }
 
-/// Reflection over tokend's contract and the health service, in both the v1
+/// Reflection over tokend's contract, the health service and google.rpc's error
+/// details (so grpcurl can show ErrorInfo), in both the v1
 /// and the v1alpha protocol (grpcurl before 1.8.8, Postman and evans speak only v1alpha).
 fn reflection() -> tonic_reflection::server::Builder<'static> {
     tonic_reflection::server::Builder::configure()
         .register_encoded_file_descriptor_set(pb::FILE_DESCRIPTOR_SET)
         .register_encoded_file_descriptor_set(tonic_health::pb::FILE_DESCRIPTOR_SET)
+        .register_encoded_file_descriptor_set(tonic_types::pb::FILE_DESCRIPTOR_SET)
 }
 
 /// Keeps the overall ("") health status in step with whether the store answers.

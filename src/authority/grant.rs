@@ -63,7 +63,7 @@ mod tests {
             default_scopes: ScopeSet::parse_delimited(defaults).unwrap(),
             audiences: AudienceList::parse_each(audiences.iter().copied()).unwrap(),
             token_ttl: TokenTtl::DEFAULT,
-            active: true,
+            disabled_at: None,
             created_at: 0,
             updated_at: 0,
         }

@@ -14,9 +14,17 @@ pub struct Client {
     /// Audiences the client may ask for, and the default `aud` of its tokens.
     pub audiences: AudienceList,
     pub token_ttl: TokenTtl,
-    pub active: bool,
+    /// When the client was disabled; `None` while it is active.
+    pub disabled_at: Option<i64>,
     pub created_at: i64,
     pub updated_at: i64,
+}
+
+impl Client {
+    /// A disabled client gets no tokens, and its tokens introspect inactive.
+    pub fn is_active(&self) -> bool {
+        self.disabled_at.is_none()
+    }
 }
 
 /// What may be shown about one of a client's secrets.

@@ -15,6 +15,7 @@ fn timestamp(seconds: i64) -> Timestamp {
 impl From<ClientDetails> for pb::Client {
     fn from(details: ClientDetails) -> Self {
         let client = details.client;
+        let active = client.is_active();
         pb::Client {
             client_id: client.id.to_string(),
             display_name: client.display_name,
@@ -22,7 +23,7 @@ impl From<ClientDetails> for pb::Client {
             default_scopes: client.default_scopes.to_strings(),
             audiences: client.audiences.to_strings(),
             token_ttl_seconds: client.token_ttl.seconds(),
-            active: client.active,
+            active,
             create_time: Some(timestamp(client.created_at)),
             update_time: Some(timestamp(client.updated_at)),
             secrets: details

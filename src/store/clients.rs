@@ -6,7 +6,7 @@ use super::{ClientRow, SecretRow, Store, StoreError};
 macro_rules! client_columns {
     () => {
         "client_id, display_name, allowed_scopes, default_scopes, audiences, \
-         token_ttl_seconds, active, created_at, updated_at"
+         token_ttl_seconds, disabled_at, created_at, updated_at"
     };
 }
 
@@ -21,7 +21,7 @@ impl Store {
         let mut tx = self.pool.begin().await?;
         sqlx::query(
             "INSERT INTO clients (client_id, display_name, allowed_scopes, default_scopes, audiences, \
-             token_ttl_seconds, active, created_at, updated_at) \
+             token_ttl_seconds, disabled_at, created_at, updated_at) \
              VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)",
         )
         .bind(&client.client_id)
@@ -30,7 +30,7 @@ impl Store {
         .bind(&client.default_scopes)
         .bind(&client.audiences)
         .bind(client.token_ttl_seconds)
-        .bind(client.active)
+        .bind(client.disabled_at)
         .bind(client.created_at)
         .bind(client.updated_at)
         .execute(&mut *tx)
@@ -74,7 +74,7 @@ impl Store {
     pub async fn update_client(&self, client: &ClientRow) -> Result<bool, StoreError> {
         let done = sqlx::query(
             "UPDATE clients SET display_name = $2, allowed_scopes = $3, default_scopes = $4, \
-             audiences = $5, token_ttl_seconds = $6, active = $7, updated_at = $8 \
+             audiences = $5, token_ttl_seconds = $6, disabled_at = $7, updated_at = $8 \
              WHERE client_id = $1",
         )
         .bind(&client.client_id)
@@ -83,7 +83,7 @@ impl Store {
         .bind(&client.default_scopes)
         .bind(&client.audiences)
         .bind(client.token_ttl_seconds)
-        .bind(client.active)
+        .bind(client.disabled_at)
         .bind(client.updated_at)
         .execute(&self.pool)
         .await?;

@@ -9,7 +9,8 @@ pub struct ClientRow {
     pub default_scopes: String,
     pub audiences: String,
     pub token_ttl_seconds: i64,
-    pub active: bool,
+    /// When the client was disabled; `None` while it is active.
+    pub disabled_at: Option<i64>,
     pub created_at: i64,
     pub updated_at: i64,
 }

@@ -67,7 +67,7 @@ impl Registry {
             audiences: AudienceList::parse_each(draft.audiences.iter().map(String::as_str))
                 .map_err(invalid)?,
             token_ttl: TokenTtl::parse(draft.token_ttl_seconds).map_err(invalid)?,
-            active: true,
+            disabled_at: None,
             created_at: now,
             updated_at: now,
         };
@@ -155,11 +155,14 @@ impl Registry {
         if let Some(seconds) = changes.token_ttl_seconds {
             client.token_ttl = TokenTtl::parse(seconds).map_err(invalid)?;
         }
-        if let Some(active) = changes.active {
-            client.active = active;
+        let now = clock::now();
+        match changes.active {
+            Some(true) => client.disabled_at = None,
+            Some(false) => client.disabled_at = client.disabled_at.or(Some(now)),
+            None => {}
         }
         check_defaults_allowed(&client)?;
-        client.updated_at = clock::now();
+        client.updated_at = now;
         if !self.store.update_client(&ClientRow::from(&client)).await? {
             return Err(not_found(client_id));
         }

@@ -53,7 +53,7 @@ impl Registry {
             return Ok(None);
         };
         match self.store.client(id.as_str()).await? {
-            Some(row) if row.active => Ok(Some(Client::try_from(row)?)),
+            Some(row) if row.disabled_at.is_none() => Ok(Some(Client::try_from(row)?)),
             _ => Ok(None),
         }
     }

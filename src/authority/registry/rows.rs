@@ -25,7 +25,7 @@ impl TryFrom<ClientRow> for Client {
             audiences: AudienceList::parse_each(row.audiences.split_whitespace())
                 .map_err(corrupt)?,
             token_ttl: TokenTtl::parse(row.token_ttl_seconds).map_err(corrupt)?,
-            active: row.active,
+            disabled_at: row.disabled_at,
             created_at: row.created_at,
             updated_at: row.updated_at,
         })
@@ -41,7 +41,7 @@ impl From<&Client> for ClientRow {
             default_scopes: client.default_scopes.to_string(),
             audiences: client.audiences.to_strings().join(" "),
             token_ttl_seconds: client.token_ttl.seconds(),
-            active: client.active,
+            disabled_at: client.disabled_at,
             created_at: client.created_at,
             updated_at: client.updated_at,
         }
