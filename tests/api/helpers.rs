@@ -1,0 +1,324 @@
+//! `TestApp`: one server per test on its own database, plus helpers to make
+//! clients and read errors.
+
+use std::{
+    io::Write,
+    sync::{Arc, Once},
+};
+
+use base64::{Engine, engine::general_purpose::STANDARD};
+use tokend::{
+    authority::{Authority, ClientDraft, Registry, SecretHasher, Settings, SigningAlgorithm},
+    domain::Audience,
+    grpc::pb::{
+        self, client_admin_client::ClientAdminClient, token_service_client::TokenServiceClient,
+    },
+    server,
+    store::Store,
+};
+use tokio::{net::TcpListener, sync::oneshot, task::JoinHandle};
+use tonic::{Code, Request, Status, metadata::MetadataValue, transport::Channel};
+use tonic_types::StatusExt;
+
+pub const ISSUER: &str = "http://tokend.test";
+pub const DEFAULT_AUDIENCE: &str = "tokend";
+
+/// Which database a test runs on.
+#[derive(Clone, Copy, Debug)]
+pub enum Backend {
+    Sqlite,
+    Postgres,
+}
+
+/// Runs each test body once on SQLite and once on PostgreSQL. The PostgreSQL
+/// half runs when `TOKEND_TEST_POSTGRES_URL` is set and is skipped, with a
+/// note on the terminal, when it is not.
+macro_rules! on_both_stores {
+    ($(async fn $name:ident($app:ident) $body:block)*) => {
+        mod sqlite {
+            #[allow(unused_imports)]
+            use super::*;
+            $(
+                #[tokio::test]
+                async fn $name() {
+                    let $app = $crate::helpers::TestApp::spawn($crate::helpers::Backend::Sqlite)
+                        .await
+                        .expect("SQLite is always available");
+                    $body
+                }
+            )*
+        }
+        mod postgres {
+            #[allow(unused_imports)]
+            use super::*;
+            $(
+                #[tokio::test]
+                async fn $name() {
+                    let Some($app) = $crate::helpers::TestApp::spawn($crate::helpers::Backend::Postgres).await else {
+                        return;
+                    };
+                    $body
+                }
+            )*
+        }
+    };
+}
+
+/// A test's database; a PostgreSQL one is dropped when the last holder goes.
+struct Database {
+    url: String,
+    backend: Backend,
+    _dir: Option<tempfile::TempDir>,
+}
+
+impl Drop for Database {
+    fn drop(&mut self) {
+        if let Backend::Postgres = self.backend {
+            drop_postgres_database(self.url.clone());
+        }
+    }
+}
+
+/// A running server on a database of its own.
+pub struct TestApp {
+    pub tokens: TokenServiceClient<Channel>,
+    pub admin: ClientAdminClient<Channel>,
+    pub channel: Channel,
+    pub registry: Registry,
+    shutdown: Option<oneshot::Sender<()>>,
+    server: Option<JoinHandle<Result<(), tonic::transport::Error>>>,
+    database: Arc<Database>,
+}
+
+impl TestApp {
+    /// Starts a server on a fresh database; `None` when PostgreSQL is not configured.
+    pub async fn spawn(backend: Backend) -> Option<TestApp> {
+        if std::env::var_os("TEST_LOG").is_some() {
+            tokend::telemetry::init("debug,sqlx=info,h2=info,tower=info,hyper=info");
+        }
+        let database = match backend {
+            Backend::Sqlite => {
+                let dir = tempfile::tempdir().expect("a temporary directory");
+                let url = format!("sqlite://{}", dir.path().join("tokend.db").display());
+                Database {
+                    url,
+                    backend,
+                    _dir: Some(dir),
+                }
+            }
+            Backend::Postgres => Database {
+                url: fresh_postgres_database().await?,
+                backend,
+                _dir: None,
+            },
+        };
+        Some(Self::start(Arc::new(database)).await)
+    }
+
+    async fn start(database: Arc<Database>) -> TestApp {
+        let store = Store::connect(&database.url)
+            .await
+            .expect("the test database connects");
+        store.migrate().await.expect("migrations apply");
+        let settings = Settings {
+            issuer: ISSUER.into(),
+            default_audience: Audience::parse(DEFAULT_AUDIENCE).unwrap(),
+            algorithm: SigningAlgorithm::Es256,
+        };
+        let authority = Arc::new(
+            Authority::start(store.clone(), settings)
+                .await
+                .expect("the authority starts"),
+        );
+        let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let address = listener.local_addr().unwrap();
+        let (shutdown, stop) = oneshot::channel::<()>();
+        let server = tokio::spawn(server::serve(listener, authority, async {
+            let _ = stop.await;
+        }));
+        let channel = Channel::from_shared(format!("http://{address}"))
+            .unwrap()
+            .connect()
+            .await
+            .unwrap();
+        TestApp {
+            tokens: TokenServiceClient::new(channel.clone()),
+            admin: ClientAdminClient::new(channel.clone()),
+            channel,
+            registry: Registry::new(store, SecretHasher::new()),
+            shutdown: Some(shutdown),
+            server: Some(server),
+            database,
+        }
+    }
+
+    pub fn database_url(&self) -> &str {
+        &self.database.url
+    }
+
+    /// Stops the server gracefully and starts a new one on the same database,
+    /// as after a crash or a deploy.
+    pub async fn restart(mut self) -> TestApp {
+        self.stop().await;
+        let database = self.database.clone();
+        drop(self);
+        Self::start(database).await
+    }
+
+    /// Signals shutdown and waits for the server to drain and return.
+    pub async fn stop(&mut self) {
+        if let Some(shutdown) = self.shutdown.take() {
+            let _ = shutdown.send(());
+        }
+        if let Some(server) = self.server.take() {
+            server
+                .await
+                .expect("the server task ends")
+                .expect("the server ends cleanly");
+        }
+    }
+
+    /// Registers a client straight in the registry, as `tokend client create` does.
+    pub async fn create_client(
+        &self,
+        id: &str,
+        allowed: &str,
+        default: &str,
+        audiences: &[&str],
+    ) -> String {
+        let draft = ClientDraft {
+            client_id: id.into(),
+            allowed_scopes: allowed.split_whitespace().map(str::to_owned).collect(),
+            default_scopes: default.split_whitespace().map(str::to_owned).collect(),
+            audiences: audiences.iter().map(|a| a.to_string()).collect(),
+            ..ClientDraft::default()
+        };
+        let (_, secret) = self
+            .registry
+            .create(draft)
+            .await
+            .expect("the client is created");
+        secret.expose().to_owned()
+    }
+
+    /// An access token for the client, with credentials in the request body.
+    pub async fn token(&self, id: &str, secret: &str, scope: &str) -> pb::IssueTokenResponse {
+        self.tokens
+            .clone()
+            .issue_token(token_request(id, secret, scope))
+            .await
+            .expect("a token is issued")
+            .into_inner()
+    }
+
+    /// A client holding `tokend.admin` and a token for it.
+    pub async fn admin_token(&self) -> String {
+        let secret = self
+            .create_client("root-admin", "tokend.admin", "tokend.admin", &[])
+            .await;
+        self.token("root-admin", &secret, "").await.access_token
+    }
+}
+
+impl Drop for TestApp {
+    fn drop(&mut self) {
+        if let Some(shutdown) = self.shutdown.take() {
+            let _ = shutdown.send(());
+        }
+    }
+}
+
+pub fn token_request(id: &str, secret: &str, scope: &str) -> pb::IssueTokenRequest {
+    pb::IssueTokenRequest {
+        grant_type: "client_credentials".into(),
+        client_id: id.into(),
+        client_secret: secret.into(),
+        scope: scope.into(),
+        audience: vec![],
+    }
+}
+
+/// `message` with `authorization: Basic …` metadata, each half form-encoded.
+pub fn with_basic<T>(message: T, id: &str, secret: &str) -> Request<T> {
+    let encode = |s: &str| form_urlencoded::byte_serialize(s.as_bytes()).collect::<String>();
+    let credentials = STANDARD.encode(format!("{}:{}", encode(id), encode(secret)));
+    with_authorization(message, &format!("Basic {credentials}"))
+}
+
+pub fn with_bearer<T>(message: T, token: &str) -> Request<T> {
+    with_authorization(message, &format!("Bearer {token}"))
+}
+
+pub fn with_authorization<T>(message: T, value: &str) -> Request<T> {
+    let mut request = Request::new(message);
+    request
+        .metadata_mut()
+        .insert("authorization", MetadataValue::try_from(value).unwrap());
+    request
+}
+
+/// Asserts the status code and the OAuth error code carried in ErrorInfo.
+pub fn assert_error(status: &Status, code: Code, reason: &str) {
+    assert_eq!(status.code(), code, "{status:?}");
+    let details = status.get_error_details();
+    let info = details
+        .error_info()
+        .unwrap_or_else(|| panic!("no ErrorInfo in {status:?}"));
+    assert_eq!(info.reason, reason, "{status:?}");
+    assert_eq!(info.domain, "tokend");
+}
+
+/// The JSON claims of a JWT, read without checking anything.
+pub fn claims(token: &str) -> serde_json::Value {
+    part(token, 1)
+}
+
+pub fn header(token: &str) -> serde_json::Value {
+    part(token, 0)
+}
+
+fn part(token: &str, index: usize) -> serde_json::Value {
+    let segment = token.split('.').nth(index).expect("a JWT has three parts");
+    let bytes = base64::engine::general_purpose::URL_SAFE_NO_PAD
+        .decode(segment)
+        .unwrap();
+    serde_json::from_slice(&bytes).unwrap()
+}
+
+async fn fresh_postgres_database() -> Option<String> {
+    let Ok(base) = std::env::var("TOKEND_TEST_POSTGRES_URL") else {
+        static NOTE: Once = Once::new();
+        NOTE.call_once(|| {
+            // Written past libtest's capture so it shows in a plain `cargo test`.
+            let _ = writeln!(
+                std::io::stderr(),
+                "note: TOKEND_TEST_POSTGRES_URL is not set: the PostgreSQL half of the suite is skipped"
+            );
+        });
+        return None;
+    };
+    use sqlx::migrate::MigrateDatabase;
+    sqlx::any::install_default_drivers();
+    let mut url = url::Url::parse(&base).expect("TOKEND_TEST_POSTGRES_URL is a URL");
+    let mut suffix = [0u8; 8];
+    getrandom::fill(&mut suffix).unwrap();
+    let name: String = suffix.iter().map(|b| format!("{b:02x}")).collect();
+    url.set_path(&format!("tokend_test_{name}"));
+    sqlx::Any::create_database(url.as_str())
+        .await
+        .expect("PostgreSQL is reachable at TOKEND_TEST_POSTGRES_URL");
+    Some(url.to_string())
+}
+
+/// Drops a test database from a thread of its own: `Drop` cannot await.
+fn drop_postgres_database(url: String) {
+    let _ = std::thread::spawn(move || {
+        use sqlx::migrate::MigrateDatabase;
+        let runtime = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .unwrap();
+        let _ = runtime.block_on(sqlx::Any::force_drop_database(&url));
+    })
+    .join();
+}

@@ -1,0 +1,96 @@
+//! Introspect: RFC 7662 answers, for the token's own client or a privileged one.
+
+use tokend::grpc::pb;
+use tonic::Code;
+
+use crate::helpers::*;
+
+fn ask(token: &str) -> pb::IntrospectRequest {
+    pb::IntrospectRequest {
+        token: token.into(),
+        token_type_hint: "access_token".into(),
+    }
+}
+
+on_both_stores! {
+    async fn a_client_introspects_its_own_token(app) {
+        let secret = app.create_client("svc", "read write", "read", &["orders"]).await;
+        let token = app.token("svc", &secret, "read write").await.access_token;
+        let answer = app.tokens.clone().introspect(with_basic(ask(&token), "svc", &secret)).await.unwrap().into_inner();
+        let claims = claims(&token);
+        assert!(answer.active);
+        assert_eq!(answer.scope, "read write");
+        assert_eq!(answer.client_id, "svc");
+        assert_eq!(answer.sub, "svc");
+        assert_eq!(answer.aud, ["orders"]);
+        assert_eq!(answer.iss, ISSUER);
+        assert_eq!(answer.token_type, "Bearer");
+        assert_eq!(answer.exp, claims["exp"].as_i64().unwrap());
+        assert_eq!(answer.iat, claims["iat"].as_i64().unwrap());
+        assert_eq!(answer.nbf, claims["nbf"].as_i64().unwrap());
+        assert_eq!(answer.jti, claims["jti"].as_str().unwrap());
+    }
+
+    async fn a_bearer_token_can_authenticate_the_caller(app) {
+        let secret = app.create_client("svc", "read", "read", &[]).await;
+        let token = app.token("svc", &secret, "").await.access_token;
+        let answer = app.tokens.clone().introspect(with_bearer(ask(&token), &token)).await.unwrap().into_inner();
+        assert!(answer.active);
+    }
+
+    async fn without_credentials_introspection_is_unauthenticated(app) {
+        let status = app.tokens.clone().introspect(ask("anything")).await.unwrap_err();
+        assert_error(&status, Code::Unauthenticated, "invalid_client");
+    }
+
+    async fn a_caller_with_bad_credentials_is_unauthenticated(app) {
+        let status = app.tokens.clone().introspect(with_basic(ask("x"), "svc", "nope")).await.unwrap_err();
+        assert_error(&status, Code::Unauthenticated, "invalid_client");
+        let status = app.tokens.clone().introspect(with_bearer(ask("x"), "not.a.token")).await.unwrap_err();
+        assert_error(&status, Code::Unauthenticated, "invalid_token");
+    }
+
+    async fn another_clients_token_is_inactive_unless_the_caller_may_introspect(app) {
+        let owner = app.create_client("owner", "read", "read", &[]).await;
+        let nosy = app.create_client("nosy", "read", "read", &[]).await;
+        let gateway = app.create_client("gateway", "tokend.introspect", "", &[]).await;
+        let token = app.token("owner", &owner, "").await.access_token;
+        let hidden = app.tokens.clone().introspect(with_basic(ask(&token), "nosy", &nosy)).await.unwrap().into_inner();
+        assert_eq!(hidden, pb::IntrospectResponse::default());
+        let seen = app.tokens.clone().introspect(with_basic(ask(&token), "gateway", &gateway)).await.unwrap().into_inner();
+        assert!(seen.active);
+        assert_eq!(seen.client_id, "owner");
+    }
+
+    async fn garbage_and_tampered_tokens_answer_only_inactive(app) {
+        let secret = app.create_client("svc", "read admin", "read", &[]).await;
+        let token = app.token("svc", &secret, "").await.access_token;
+        let mut parts: Vec<String> = token.split('.').map(str::to_owned).collect();
+        let forged_claims = claims(&token).to_string().replace("\"read\"", "\"admin\"");
+        parts[1] = base64::Engine::encode(&base64::engine::general_purpose::URL_SAFE_NO_PAD, forged_claims);
+        let tampered = parts.join(".");
+        for candidate in ["", "garbage", "a.b.c", tampered.as_str()] {
+            let answer = app.tokens.clone().introspect(with_basic(ask(candidate), "svc", &secret)).await.unwrap().into_inner();
+            assert_eq!(answer, pb::IntrospectResponse::default(), "{candidate}");
+        }
+    }
+
+    async fn tokens_of_a_disabled_client_are_inactive(app) {
+        let secret = app.create_client("svc", "read", "read", &[]).await;
+        let gateway = app.create_client("gateway", "tokend.introspect", "", &[]).await;
+        let token = app.token("svc", &secret, "").await.access_token;
+        let changes = tokend::authority::ClientChanges { active: Some(false), ..Default::default() };
+        app.registry.update("svc", changes).await.unwrap();
+        let answer = app.tokens.clone().introspect(with_basic(ask(&token), "gateway", &gateway)).await.unwrap().into_inner();
+        assert!(!answer.active);
+    }
+
+    async fn tokens_of_a_deleted_client_are_inactive(app) {
+        let secret = app.create_client("svc", "read", "read", &[]).await;
+        let gateway = app.create_client("gateway", "tokend.introspect", "", &[]).await;
+        let token = app.token("svc", &secret, "").await.access_token;
+        app.registry.delete("svc").await.unwrap();
+        let answer = app.tokens.clone().introspect(with_basic(ask(&token), "gateway", &gateway)).await.unwrap().into_inner();
+        assert!(!answer.active);
+    }
+}

@@ -1,0 +1,162 @@
+//! IssueToken: the client-credentials grant and every way it can be refused.
+
+use tokend::grpc::pb;
+use tonic::Code;
+
+use crate::helpers::*;
+
+on_both_stores! {
+    async fn a_client_gets_a_signed_access_token_with_its_default_scopes(app) {
+        let secret = app.create_client("orders-worker", "orders.read orders.write", "orders.read", &["orders-api"]).await;
+        let issued = app.token("orders-worker", &secret, "").await;
+        assert_eq!(issued.token_type, "Bearer");
+        assert_eq!(issued.expires_in, 3600);
+        assert_eq!(issued.scope, "orders.read");
+        let header = header(&issued.access_token);
+        assert_eq!(header["typ"], "at+jwt");
+        assert_eq!(header["alg"], "ES256");
+        assert!(header["kid"].as_str().is_some_and(|kid| !kid.is_empty()));
+        let claims = claims(&issued.access_token);
+        assert_eq!(claims["iss"], ISSUER);
+        assert_eq!(claims["sub"], "orders-worker");
+        assert_eq!(claims["client_id"], "orders-worker");
+        assert_eq!(claims["aud"], serde_json::json!(["orders-api"]));
+        assert_eq!(claims["scope"], "orders.read");
+        let iat = claims["iat"].as_i64().unwrap();
+        assert_eq!(claims["nbf"].as_i64().unwrap(), iat);
+        assert_eq!(claims["exp"].as_i64().unwrap(), iat + 3600);
+    }
+
+    async fn every_token_gets_its_own_jti(app) {
+        let secret = app.create_client("svc", "a", "a", &[]).await;
+        let first = claims(&app.token("svc", &secret, "").await.access_token);
+        let second = claims(&app.token("svc", &secret, "").await.access_token);
+        assert_ne!(first["jti"], second["jti"]);
+    }
+
+    async fn basic_metadata_credentials_work(app) {
+        let secret = app.create_client("orders-worker", "a", "a", &[]).await;
+        let body = pb::IssueTokenRequest { grant_type: "client_credentials".into(), ..Default::default() };
+        let issued = app.tokens.clone().issue_token(with_basic(body, "orders-worker", &secret)).await.unwrap().into_inner();
+        assert_eq!(claims(&issued.access_token)["client_id"], "orders-worker");
+    }
+
+    async fn basic_metadata_credentials_are_form_decoded(app) {
+        let secret = app.create_client("orders-worker", "a", "a", &[]).await;
+        let body = pb::IssueTokenRequest { grant_type: "client_credentials".into(), ..Default::default() };
+        // `-` percent-encoded, as RFC 6749 §2.3.1 lets a client send it.
+        let raw = base64::Engine::encode(&base64::engine::general_purpose::STANDARD, format!("orders%2Dworker:{secret}"));
+        let request = with_authorization(body, &format!("Basic {raw}"));
+        let issued = app.tokens.clone().issue_token(request).await.unwrap().into_inner();
+        assert_eq!(claims(&issued.access_token)["client_id"], "orders-worker");
+    }
+
+    async fn basic_and_body_credentials_together_are_an_invalid_request(app) {
+        let secret = app.create_client("svc", "a", "a", &[]).await;
+        let request = with_basic(token_request("svc", &secret, ""), "svc", &secret);
+        let status = app.tokens.clone().issue_token(request).await.unwrap_err();
+        assert_error(&status, Code::InvalidArgument, "invalid_request");
+    }
+
+    async fn a_wrong_secret_and_an_unknown_client_get_the_same_invalid_client(app) {
+        let secret = app.create_client("svc", "a", "a", &[]).await;
+        let mut wrong = secret.clone();
+        wrong.replace_range(20..21, if &secret[20..21] == "A" { "B" } else { "A" });
+        let wrong_secret = app.tokens.clone().issue_token(token_request("svc", &wrong, "")).await.unwrap_err();
+        let unknown = app.tokens.clone().issue_token(token_request("nobody", &secret, "")).await.unwrap_err();
+        assert_error(&wrong_secret, Code::Unauthenticated, "invalid_client");
+        assert_error(&unknown, Code::Unauthenticated, "invalid_client");
+        assert_eq!(wrong_secret.message(), unknown.message());
+        assert!(!wrong_secret.message().contains("svc"));
+    }
+
+    async fn a_request_without_credentials_is_invalid_client(app) {
+        let request = pb::IssueTokenRequest { grant_type: "client_credentials".into(), ..Default::default() };
+        let status = app.tokens.clone().issue_token(request).await.unwrap_err();
+        assert_error(&status, Code::Unauthenticated, "invalid_client");
+    }
+
+    async fn a_malformed_authorization_header_is_an_invalid_request(app) {
+        let body = pb::IssueTokenRequest { grant_type: "client_credentials".into(), ..Default::default() };
+        let status = app.tokens.clone().issue_token(with_authorization(body, "Basic %%%not-base64")).await.unwrap_err();
+        assert_error(&status, Code::InvalidArgument, "invalid_request");
+    }
+
+    async fn another_grant_type_is_unsupported(app) {
+        let secret = app.create_client("svc", "a", "a", &[]).await;
+        let mut request = token_request("svc", &secret, "");
+        request.grant_type = "password".into();
+        let status = app.tokens.clone().issue_token(request).await.unwrap_err();
+        assert_error(&status, Code::InvalidArgument, "unsupported_grant_type");
+    }
+
+    async fn a_missing_grant_type_is_an_invalid_request(app) {
+        let secret = app.create_client("svc", "a", "a", &[]).await;
+        let mut request = token_request("svc", &secret, "");
+        request.grant_type.clear();
+        let status = app.tokens.clone().issue_token(request).await.unwrap_err();
+        assert_error(&status, Code::InvalidArgument, "invalid_request");
+    }
+
+    async fn a_scope_outside_the_allowed_set_is_invalid_scope_naming_it(app) {
+        let secret = app.create_client("svc", "read", "read", &[]).await;
+        let status = app.tokens.clone().issue_token(token_request("svc", &secret, "read admin")).await.unwrap_err();
+        assert_error(&status, Code::PermissionDenied, "invalid_scope");
+        assert!(status.message().contains("\"admin\""), "{}", status.message());
+    }
+
+    async fn a_malformed_scope_is_invalid_scope(app) {
+        let secret = app.create_client("svc", "read", "read", &[]).await;
+        let status = app.tokens.clone().issue_token(token_request("svc", &secret, "re\"ad")).await.unwrap_err();
+        assert_error(&status, Code::PermissionDenied, "invalid_scope");
+    }
+
+    async fn requested_scopes_are_granted_once_each(app) {
+        let secret = app.create_client("svc", "read write admin", "read", &[]).await;
+        let issued = app.token("svc", &secret, "write read write").await;
+        assert_eq!(issued.scope, "read write");
+        assert_eq!(claims(&issued.access_token)["scope"], "read write");
+    }
+
+    async fn a_client_without_audiences_gets_the_default_audience(app) {
+        let secret = app.create_client("svc", "a", "a", &[]).await;
+        let issued = app.token("svc", &secret, "").await;
+        assert_eq!(claims(&issued.access_token)["aud"], serde_json::json!([DEFAULT_AUDIENCE]));
+    }
+
+    async fn asking_for_one_of_the_clients_audiences_narrows_the_token(app) {
+        let secret = app.create_client("svc", "a", "a", &["orders", "billing"]).await;
+        let mut request = token_request("svc", &secret, "");
+        request.audience = vec!["billing".into()];
+        let issued = app.tokens.clone().issue_token(request).await.unwrap().into_inner();
+        assert_eq!(claims(&issued.access_token)["aud"], serde_json::json!(["billing"]));
+    }
+
+    async fn an_audience_the_client_lacks_is_refused(app) {
+        let secret = app.create_client("svc", "a", "a", &["orders"]).await;
+        let mut request = token_request("svc", &secret, "");
+        request.audience = vec!["payroll".into()];
+        let status = app.tokens.clone().issue_token(request).await.unwrap_err();
+        assert_error(&status, Code::PermissionDenied, "invalid_target");
+    }
+
+    async fn a_disabled_client_is_invalid_client(app) {
+        let secret = app.create_client("svc", "a", "a", &[]).await;
+        let changes = tokend::authority::ClientChanges { active: Some(false), ..Default::default() };
+        app.registry.update("svc", changes).await.unwrap();
+        let status = app.tokens.clone().issue_token(token_request("svc", &secret, "")).await.unwrap_err();
+        assert_error(&status, Code::Unauthenticated, "invalid_client");
+    }
+
+    async fn the_clients_token_lifetime_is_honoured(app) {
+        let draft = tokend::authority::ClientDraft {
+            client_id: "short".into(),
+            allowed_scopes: vec!["a".into()],
+            token_ttl_seconds: 300,
+            ..Default::default()
+        };
+        let (_, secret) = app.registry.create(draft).await.unwrap();
+        let issued = app.token("short", secret.expose(), "").await;
+        assert_eq!(issued.expires_in, 300);
+    }
+}

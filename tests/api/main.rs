@@ -1,0 +1,13 @@
+//! Integration tests: the real server on 127.0.0.1:0, called with the generated
+//! tonic clients, each test on a fresh SQLite file and a fresh PostgreSQL database.
+
+#[macro_use]
+mod helpers;
+
+mod cli;
+mod client_admin;
+mod durability;
+mod introspect;
+mod issue_token;
+mod revoke;
+mod service;
