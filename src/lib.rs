@@ -67,6 +67,8 @@ pub async fn run(cli: Cli) -> Result<(), RunError> {
 }
 
 async fn serve_until_signalled(store: Store, args: ServeArgs) -> Result<(), RunError> {
+    // Handlers first: a signal that arrives once the address is printed must be caught.
+    let shutdown = shutdown_signal()?;
     let listener = TcpListener::bind(args.listen).await?;
     let address = listener.local_addr()?;
     let settings = Settings {
@@ -77,30 +79,26 @@ async fn serve_until_signalled(store: Store, args: ServeArgs) -> Result<(), RunE
     };
     let authority = Arc::new(Authority::start(store, settings).await?);
     println!("tokend listening on {address}");
-    server::serve(listener, authority, shutdown_signal()).await?;
+    server::serve(listener, authority, shutdown).await?;
     tracing::info!("drained in-flight calls; bye");
     Ok(())
 }
 
-/// Completes on SIGINT (Ctrl-C) or SIGTERM.
-async fn shutdown_signal() {
-    let interrupt = async {
-        let _ = tokio::signal::ctrl_c().await;
-    };
+/// Installs the SIGINT (Ctrl-C) and SIGTERM handlers now and returns a future
+/// that completes on either.
+fn shutdown_signal() -> std::io::Result<impl std::future::Future<Output = ()>> {
     #[cfg(unix)]
-    let terminate = async {
-        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
-            Ok(mut signal) => {
-                signal.recv().await;
-            }
-            Err(_) => std::future::pending().await,
+    let mut terminate = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())?;
+    #[cfg(unix)]
+    let mut interrupt = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::interrupt())?;
+    Ok(async move {
+        #[cfg(unix)]
+        tokio::select! {
+            _ = terminate.recv() => {}
+            _ = interrupt.recv() => {}
         }
-    };
-    #[cfg(not(unix))]
-    let terminate = std::future::pending::<()>();
-    tokio::select! {
-        _ = interrupt => {}
-        _ = terminate => {}
-    }
-    tracing::info!("shutdown signal received");
+        #[cfg(not(unix))]
+        let _ = tokio::signal::ctrl_c().await;
+        tracing::info!("shutdown signal received");
+    })
 }

@@ -22,9 +22,13 @@ const MAX_MESSAGE_BYTES: usize = 64 * 1024;
 /// Covers a queue for argon2 under load; a call still running then is cut off.
 const REQUEST_TIMEOUT: Duration = Duration::from_secs(30);
 const HEALTH_INTERVAL: Duration = Duration::from_secs(5);
+/// How long calls in flight may take to finish after shutdown is asked for;
+/// a client that keeps its connection open cannot hold the process past it.
+const DRAIN_TIMEOUT: Duration = Duration::from_secs(10);
 
 /// Serves until `shutdown` completes, then stops accepting and drains the
-/// calls in flight. The caller binds the listener, so tests can use port 0.
+/// calls in flight for at most [`DRAIN_TIMEOUT`]. The caller binds the
+/// listener, so tests can use port 0.
 pub async fn serve(
     listener: TcpListener,
     authority: Arc<Authority>,
@@ -42,7 +46,17 @@ pub async fn serve(
         .max_decoding_message_size(MAX_MESSAGE_BYTES);
     let admin = ClientAdminServer::new(ClientAdminService::new(authority))
         .max_decoding_message_size(MAX_MESSAGE_BYTES);
-    let served = Server::builder()
+    let (draining, drain_started) = watch::channel(false);
+    let shutdown = async move {
+        shutdown.await;
+        let _ = draining.send(true);
+    };
+    let drain_deadline = async move {
+        let mut started = drain_started;
+        let _ = started.wait_for(|started| *started).await;
+        tokio::time::sleep(DRAIN_TIMEOUT).await;
+    };
+    let serving = Server::builder()
         .timeout(REQUEST_TIMEOUT)
         .add_service(health_service)
         .add_service(
@@ -60,8 +74,14 @@ pub async fn serve(
         .serve_with_incoming_shutdown(
             TcpIncoming::from(listener).with_nodelay(Some(true)),
             shutdown,
-        )
-        .await;
+        );
+    let served = tokio::select! {
+        served = serving => served,
+        _ = drain_deadline => {
+            tracing::warn!("calls still open after {DRAIN_TIMEOUT:?}; stopping anyway");
+            Ok(())
+        }
+    };
     drop(stop_health);
     let _ = health.await;
     served

@@ -17,10 +17,24 @@ pub enum StoreError {
     Migration(#[from] MigrateError),
 }
 
+/// Database error codes that say "not now" rather than "never": PostgreSQL's
+/// connection exceptions (08…), insufficient resources (53…) and shutdowns
+/// (57P01–57P03); SQLite's BUSY (5) and LOCKED (6).
+fn means_unavailable(code: &str) -> bool {
+    code.starts_with("08")
+        || code.starts_with("53")
+        || code.starts_with("57P")
+        || code == "5"
+        || code == "6"
+}
+
 impl From<sqlx::Error> for StoreError {
     fn from(err: sqlx::Error) -> Self {
         match &err {
             sqlx::Error::Database(db) if db.is_unique_violation() => StoreError::Conflict,
+            sqlx::Error::Database(db) if db.code().is_some_and(|code| means_unavailable(&code)) => {
+                StoreError::Unavailable(err)
+            }
             sqlx::Error::Io(_)
             | sqlx::Error::Tls(_)
             | sqlx::Error::PoolTimedOut

@@ -46,4 +46,50 @@ on_both_stores! {
         assert!(!missing.status.success());
         assert!(String::from_utf8_lossy(&missing.stderr).contains("does not exist"));
     }
+
+    async fn serve_prints_its_address_and_exits_zero_on_sigterm(app) {
+        serve_and_terminate(app.database_url()).await;
+    }
+}
+
+/// `tokend serve` on port 0 prints its address, answers, and exits 0 on SIGTERM.
+async fn serve_and_terminate(database_url: &str) {
+    use std::io::BufRead;
+    let mut child = Command::new(env!("CARGO_BIN_EXE_tokend"))
+        .args(["serve", "--listen", "127.0.0.1:0"])
+        .env("TOKEND_DATABASE_URL", database_url)
+        .env("RUST_LOG", "warn")
+        .stdout(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut line = String::new();
+    std::io::BufReader::new(child.stdout.take().unwrap())
+        .read_line(&mut line)
+        .unwrap();
+    let address = line
+        .trim()
+        .strip_prefix("tokend listening on ")
+        .expect("the address line")
+        .to_owned();
+    let channel = tonic::transport::Channel::from_shared(format!("http://{address}"))
+        .unwrap()
+        .connect()
+        .await
+        .unwrap();
+    let mut health = tonic_health::pb::health_client::HealthClient::new(channel);
+    health
+        .check(tonic_health::pb::HealthCheckRequest::default())
+        .await
+        .unwrap();
+    let killed = Command::new("kill")
+        .args(["-TERM", &child.id().to_string()])
+        .status()
+        .unwrap();
+    assert!(killed.success());
+    // Waited for off the runtime, so the client's connection can see the server go.
+    let status = tokio::task::spawn_blocking(move || child.wait())
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(status.code(), Some(0));
 }

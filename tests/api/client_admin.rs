@@ -66,7 +66,8 @@ on_both_stores! {
         let fetched = app.admin.clone().get_client(with_bearer(get("orders-worker"), &admin)).await.unwrap().into_inner();
         assert_eq!(fetched.client_id, "orders-worker");
         assert!(!format!("{fetched:?}").contains(&created.client_secret[16..]));
-        assert!(fetched.secrets[0].last_used_time.is_some() || fetched.secrets[0].create_time.is_some());
+        let used = fetched.secrets[0].last_used_time.expect("the secret's use was recorded");
+        assert!(used.seconds >= fetched.secrets[0].create_time.unwrap().seconds);
     }
 
     async fn a_duplicate_client_id_already_exists(app) {

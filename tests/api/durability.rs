@@ -18,3 +18,21 @@ on_both_stores! {
         assert_eq!(header(&fresh)["kid"], kid_before, "the signing key was kept");
     }
 }
+
+/// The database going away is an outage clients may retry: UNAVAILABLE, never INTERNAL.
+#[tokio::test]
+async fn a_store_outage_is_unavailable() {
+    let Some((app, proxy)) = TestApp::spawn_behind_proxy().await else {
+        return;
+    };
+    let secret = app.create_client("svc", "read", "read", &[]).await;
+    app.token("svc", &secret, "").await;
+    proxy.cut();
+    let status = app
+        .tokens
+        .clone()
+        .issue_token(token_request("svc", &secret, ""))
+        .await
+        .unwrap_err();
+    assert_error(&status, tonic::Code::Unavailable, "temporarily_unavailable");
+}

@@ -115,8 +115,34 @@ impl TestApp {
         Some(Self::start(Arc::new(database)).await)
     }
 
+    /// A server on a fresh PostgreSQL database that it reaches only through
+    /// `proxy`, so a test can cut the line; `None` when PostgreSQL is not configured.
+    pub async fn spawn_behind_proxy() -> Option<(TestApp, Proxy)> {
+        let url = fresh_postgres_database().await?;
+        let mut parsed = url::Url::parse(&url).unwrap();
+        let upstream = format!(
+            "{}:{}",
+            parsed.host_str().unwrap(),
+            parsed.port().unwrap_or(5432)
+        );
+        let proxy = Proxy::start(upstream).await;
+        parsed.set_port(Some(proxy.port)).unwrap();
+        let database = Database {
+            url,
+            backend: Backend::Postgres,
+            _dir: None,
+        };
+        let served = Self::start_on(Arc::new(database), parsed.as_str()).await;
+        Some((served, proxy))
+    }
+
     async fn start(database: Arc<Database>) -> TestApp {
-        let store = Store::connect(&database.url)
+        let url = database.url.clone();
+        Self::start_on(database, &url).await
+    }
+
+    async fn start_on(database: Arc<Database>, url: &str) -> TestApp {
+        let store = Store::connect(url)
             .await
             .expect("the test database connects");
         store.migrate().await.expect("migrations apply");
@@ -235,6 +261,43 @@ pub fn token_request(id: &str, secret: &str, scope: &str) -> pb::IssueTokenReque
         client_secret: secret.into(),
         scope: scope.into(),
         audience: vec![],
+    }
+}
+
+/// A TCP relay in front of PostgreSQL that a test can cut, as a network
+/// partition or a database crash would.
+pub struct Proxy {
+    pub port: u16,
+    relay: JoinHandle<()>,
+    links: Arc<std::sync::Mutex<Vec<JoinHandle<()>>>>,
+}
+
+impl Proxy {
+    async fn start(upstream: String) -> Proxy {
+        let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let port = listener.local_addr().unwrap().port();
+        let links: Arc<std::sync::Mutex<Vec<JoinHandle<()>>>> = Arc::default();
+        let spawned = links.clone();
+        let relay = tokio::spawn(async move {
+            while let Ok((mut inbound, _)) = listener.accept().await {
+                let upstream = upstream.clone();
+                let link = tokio::spawn(async move {
+                    if let Ok(mut outbound) = tokio::net::TcpStream::connect(upstream).await {
+                        let _ = tokio::io::copy_bidirectional(&mut inbound, &mut outbound).await;
+                    }
+                });
+                spawned.lock().unwrap().push(link);
+            }
+        });
+        Proxy { port, relay, links }
+    }
+
+    /// Closes the listener and every relayed connection.
+    pub fn cut(&self) {
+        self.relay.abort();
+        for link in self.links.lock().unwrap().drain(..) {
+            link.abort();
+        }
     }
 }
 

@@ -40,7 +40,7 @@ impl Registry {
         let verified = self.hasher.verify(secret, hash).await?;
         match candidate {
             Some((client, row)) if verified => {
-                self.note_use(&row, now);
+                self.note_use(&row, now).await;
                 Ok(client)
             }
             _ => Err(AuthError::InvalidClient(BAD_CREDENTIALS)),
@@ -78,22 +78,19 @@ impl Registry {
         Ok((belongs && live).then_some((client, row)))
     }
 
-    /// Writes down when a secret was used, at most once a minute and off the
-    /// request's path: a lost update costs only accuracy of `last_used_time`.
-    fn note_use(&self, row: &SecretRow, now: i64) {
+    /// Writes down when a secret was used, at most once a minute. A failed
+    /// write costs only the accuracy of `last_used_time`, so it does not fail
+    /// the request.
+    async fn note_use(&self, row: &SecretRow, now: i64) {
         if row
             .last_used_at
             .is_some_and(|at| now - at < LAST_USED_RESOLUTION)
         {
             return;
         }
-        let store = self.store.clone();
-        let secret_id = row.secret_id.clone();
-        tokio::spawn(async move {
-            if let Err(err) = store.touch_secret(&secret_id, now).await {
-                tracing::warn!(error = %err, "could not record a secret's last use");
-            }
-        });
+        if let Err(err) = self.store.touch_secret(&row.secret_id, now).await {
+            tracing::warn!(error = %err, "could not record a secret's last use");
+        }
     }
 
     /// A new secret for `client_id` and the row that stores its hash.
