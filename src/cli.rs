@@ -94,17 +94,6 @@ async fn list(registry: &Registry, as_json: bool) -> Result<String, AuthError> {
 }
 
 async fn set_active(registry: &Registry, id: &str, active: bool) -> Result<String, AuthError> {
-    registry
-        .update(
-            id,
-            ClientChanges {
-                active: Some(active),
-                ..Default::default()
-            },
-        )
-        .await?;
-    Ok(format!(
-        "client {id} is now {}",
-        if active { "enabled" } else { "disabled" }
-    ))
+    registry.update(id, ClientChanges { active: Some(active), ..Default::default() }).await?;
+    Ok(format!("client {id} is now {}", if active { "enabled" } else { "disabled" }))
 }

@@ -7,20 +7,11 @@ use clap::{Args, Parser, Subcommand};
 use crate::authority::SigningAlgorithm;
 
 #[derive(Debug, Parser)]
-#[command(
-    name = "tokend",
-    version,
-    about = "OAuth 2.0 client-credentials token service"
-)]
+#[command(name = "tokend", version, about = "OAuth 2.0 client-credentials token service")]
 pub struct Cli {
     /// Where clients, secret hashes, keys and revocations live:
     /// sqlite://FILE (created on first start) or postgres://USER@HOST/DB.
-    #[arg(
-        long,
-        env = "TOKEND_DATABASE_URL",
-        default_value = "sqlite://tokend.db",
-        global = true
-    )]
+    #[arg(long, env = "TOKEND_DATABASE_URL", default_value = "sqlite://tokend.db", global = true)]
     pub database_url: String,
 
     #[command(subcommand)]
@@ -46,7 +37,13 @@ pub struct ServeArgs {
     #[arg(long, env = "TOKEND_LISTEN", default_value = "127.0.0.1:50051")]
     pub listen: SocketAddr,
 
-    /// The `iss` of issued tokens; defaults to http://<listen address>.
+    /// Serve the HTTP adapter on this address of its own instead of beside
+    /// gRPC on `--listen`.
+    #[arg(long, env = "TOKEND_HTTP_LISTEN")]
+    pub http_listen: Option<SocketAddr>,
+
+    /// The `iss` of issued tokens and the base of the URLs discovery publishes;
+    /// defaults to http://<address the HTTP adapter answers on>.
     #[arg(long, env = "TOKEND_ISSUER")]
     pub issuer: Option<String>,
 

@@ -16,6 +16,7 @@ pub mod config;
 pub mod domain;
 pub mod failure;
 pub mod grpc;
+pub mod http;
 pub mod server;
 pub mod store;
 pub mod telemetry;
@@ -69,17 +70,27 @@ pub async fn run(cli: Cli) -> Result<(), RunError> {
 async fn serve_until_signalled(store: Store, args: ServeArgs) -> Result<(), RunError> {
     // Handlers first: a signal that arrives once the address is printed must be caught.
     let shutdown = shutdown_signal()?;
-    let listener = TcpListener::bind(args.listen).await?;
-    let address = listener.local_addr()?;
+    let main = TcpListener::bind(args.listen).await?;
+    let address = main.local_addr()?;
+    let http = match args.http_listen {
+        Some(http_address) => Some(TcpListener::bind(http_address).await?),
+        None => None,
+    };
+    let http_address = match &http {
+        Some(listener) => listener.local_addr()?,
+        None => address,
+    };
     let settings = Settings {
-        issuer: args.issuer.unwrap_or_else(|| format!("http://{address}")),
-        default_audience: Audience::parse(&args.default_audience)
-            .map_err(|e| RunError::Config(e.0))?,
+        issuer: args.issuer.unwrap_or_else(|| format!("http://{http_address}")),
+        default_audience: Audience::parse(&args.default_audience).map_err(|e| RunError::Config(e.0))?,
         algorithm: args.signing_algorithm,
     };
     let authority = Arc::new(Authority::start(store, settings).await?);
     println!("tokend listening on {address}");
-    server::serve(listener, authority, shutdown).await?;
+    if http.is_some() {
+        println!("tokend HTTP adapter listening on {http_address}");
+    }
+    server::serve(server::Listeners { main, http }, authority, shutdown).await?;
     tracing::info!("drained in-flight calls; bye");
     Ok(())
 }

@@ -1,20 +1,32 @@
-//! Serving: the gRPC services, health and reflection on an already-bound
-//! listener, until a shutdown future completes.
+//! Serving: the gRPC services, health, reflection and the HTTP adapter on
+//! already-bound listeners, until a shutdown future completes.
 
-use std::{future::Future, sync::Arc, time::Duration};
+use std::{
+    convert::Infallible,
+    future::Future,
+    sync::Arc,
+    task::{Context, Poll},
+    time::Duration,
+};
 
+use axum::{
+    body::Body,
+    http::{Request, Response, header},
+};
 use tokio::{net::TcpListener, sync::watch};
-use tonic::transport::{Server, server::TcpIncoming};
+use tonic::{
+    service::Routes,
+    transport::{Server, server::TcpIncoming},
+};
 use tonic_health::{ServingStatus, server::HealthReporter};
 
 use crate::{
     authority::Authority,
     grpc::{
         ClientAdminService, TokenServiceImpl,
-        pb::{
-            self, client_admin_server::ClientAdminServer, token_service_server::TokenServiceServer,
-        },
+        pb::{self, client_admin_server::ClientAdminServer, token_service_server::TokenServiceServer},
     },
+    http,
 };
 
 /// Token requests are a few hundred bytes; anything much larger is abuse.
@@ -26,70 +38,119 @@ const HEALTH_INTERVAL: Duration = Duration::from_secs(5);
 /// a client that keeps its connection open cannot hold the process past it.
 const DRAIN_TIMEOUT: Duration = Duration::from_secs(10);
 
+/// Where to serve. Without an HTTP listener, the main listener answers gRPC
+/// and HTTP alike, told apart by content type.
+pub struct Listeners {
+    pub main: TcpListener,
+    pub http: Option<TcpListener>,
+}
+
 /// Serves until `shutdown` completes, then stops accepting and drains the
 /// calls in flight for at most [`DRAIN_TIMEOUT`]. The caller binds the
-/// listener, so tests can use port 0.
+/// listeners, so tests can use port 0.
 pub async fn serve(
-    listener: TcpListener,
+    listeners: Listeners,
     authority: Arc<Authority>,
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> Result<(), tonic::transport::Error> {
     let (health_reporter, health_service) = tonic_health::server::health_reporter();
     let (stop_health, health_stopped) = watch::channel(());
-    let health = tokio::spawn(report_health(
-        authority.clone(),
-        health_reporter,
-        health_stopped,
-    ));
+    let health = tokio::spawn(report_health(authority.clone(), health_reporter, health_stopped));
 
-    let tokens = TokenServiceServer::new(TokenServiceImpl::new(authority.clone()))
-        .max_decoding_message_size(MAX_MESSAGE_BYTES);
-    let admin = ClientAdminServer::new(ClientAdminService::new(authority))
-        .max_decoding_message_size(MAX_MESSAGE_BYTES);
-    let (draining, drain_started) = watch::channel(false);
-    let shutdown = async move {
-        shutdown.await;
-        let _ = draining.send(true);
+    let grpc = Routes::new(health_service)
+        .add_service(reflection().build_v1().expect("the embedded descriptors are valid"))
+        .add_service(reflection().build_v1alpha().expect("the embedded descriptors are valid"))
+        .add_service(
+            TokenServiceServer::new(TokenServiceImpl::new(authority.clone()))
+                .max_decoding_message_size(MAX_MESSAGE_BYTES),
+        )
+        .add_service(
+            ClientAdminServer::new(ClientAdminService::new(authority.clone()))
+                .max_decoding_message_size(MAX_MESSAGE_BYTES),
+        )
+        .into_axum_router();
+    let http = http::router(authority);
+
+    let (stopping, stop) = watch::channel(false);
+    let main_routes = match listeners.http {
+        Some(_) => Routes::from(grpc),
+        None => {
+            Routes::from(axum::Router::new().fallback_service(ByContentType { grpc, http: http.clone() }))
+        }
     };
-    let drain_deadline = async move {
-        let mut started = drain_started;
-        let _ = started.wait_for(|started| *started).await;
-        tokio::time::sleep(DRAIN_TIMEOUT).await;
+    let main = tokio::spawn(run(listeners.main, main_routes, stop.clone()));
+    let separate_http = listeners.http.map(|listener| tokio::spawn(run(listener, Routes::from(http), stop)));
+
+    shutdown.await;
+    let _ = stopping.send(true);
+    let mut outcome = main.await.expect("the server task does not panic");
+    if let Some(task) = separate_http {
+        outcome = outcome.and(task.await.expect("the server task does not panic"));
+    }
+    drop(stop_health);
+    let _ = health.await;
+    outcome
+}
+
+/// One listener's server: HTTP/1.1 and HTTP/2, stopped by `stop`, with the
+/// drain bounded by [`DRAIN_TIMEOUT`].
+async fn run(
+    listener: TcpListener,
+    routes: Routes,
+    mut stop: watch::Receiver<bool>,
+) -> Result<(), tonic::transport::Error> {
+    let mut deadline = stop.clone();
+    let signal = async move {
+        let _ = stop.wait_for(|stopping| *stopping).await;
     };
     let serving = Server::builder()
+        .accept_http1(true)
         .timeout(REQUEST_TIMEOUT)
-        .add_service(health_service)
-        .add_service(
-            reflection()
-                .build_v1()
-                .expect("the embedded descriptors are valid"),
-        )
-        .add_service(
-            reflection()
-                .build_v1alpha()
-                .expect("the embedded descriptors are valid"),
-        )
-        .add_service(tokens)
-        .add_service(admin)
-        .serve_with_incoming_shutdown(
-            TcpIncoming::from(listener).with_nodelay(Some(true)),
-            shutdown,
-        );
-    let served = tokio::select! {
+        .add_routes(routes)
+        .serve_with_incoming_shutdown(TcpIncoming::from(listener).with_nodelay(Some(true)), signal);
+    let drain_deadline = async move {
+        let _ = deadline.wait_for(|stopping| *stopping).await;
+        tokio::time::sleep(DRAIN_TIMEOUT).await;
+    };
+    tokio::select! {
         served = serving => served,
         _ = drain_deadline => {
             tracing::warn!("calls still open after {DRAIN_TIMEOUT:?}; stopping anyway");
             Ok(())
         }
-    };
-    drop(stop_health);
-    let _ = health.await;
-    served
+    }
+}
+
+/// Sends `application/grpc…` requests to the gRPC services and everything else
+/// to the HTTP adapter, so one port serves both.
+#[derive(Clone)]
+struct ByContentType {
+    grpc: axum::Router,
+    http: axum::Router,
+}
+
+impl tower::Service<Request<Body>> for ByContentType {
+    type Response = Response<Body>;
+    type Error = Infallible;
+    type Future = <axum::Router as tower::Service<Request<Body>>>::Future;
+
+    fn poll_ready(&mut self, _: &mut Context<'_>) -> Poll<Result<(), Self::Error>> {
+        // Routers are always ready.
+        Poll::Ready(Ok(()))
+    }
+
+    fn call(&mut self, request: Request<Body>) -> Self::Future {
+        let is_grpc = request
+            .headers()
+            .get(header::CONTENT_TYPE)
+            .is_some_and(|value| value.as_bytes().starts_with(b"application/grpc"));
+        if is_grpc { self.grpc.call(request) } else { self.http.call(request) }
+    }
 }
 
 /// Reflection over tokend's contract, the health service and google.rpc's error
-/// details (so grpcurl can show ErrorInfo), in both the v1
-/// and the v1alpha protocol (grpcurl before 1.8.8, Postman and evans speak only v1alpha).
+/// details (so grpcurl can show ErrorInfo), in both the v1 and the v1alpha
+/// protocol (grpcurl before 1.8.8, Postman and evans speak only v1alpha).
 fn reflection() -> tonic_reflection::server::Builder<'static> {
     tonic_reflection::server::Builder::configure()
         .register_encoded_file_descriptor_set(pb::FILE_DESCRIPTOR_SET)
@@ -104,11 +165,7 @@ async fn report_health(
     mut stopped: watch::Receiver<()>,
 ) {
     loop {
-        let status = if authority.ready().await {
-            ServingStatus::Serving
-        } else {
-            ServingStatus::NotServing
-        };
+        let status = if authority.ready().await { ServingStatus::Serving } else { ServingStatus::NotServing };
         reporter.set_service_status("", status).await;
         tokio::select! {
             _ = tokio::time::sleep(HEALTH_INTERVAL) => {}

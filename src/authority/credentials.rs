@@ -9,20 +9,14 @@ use crate::domain::ClientSecret;
 /// What an `authorization` header (or gRPC metadata entry) carries.
 #[derive(Debug)]
 pub enum Authorization {
-    Basic {
-        client_id: String,
-        secret: ClientSecret,
-    },
+    Basic { client_id: String, secret: ClientSecret },
     Bearer(String),
 }
 
 /// The caller's credentials once header and body have been reconciled.
 #[derive(Debug)]
 pub enum Credentials {
-    Client {
-        client_id: String,
-        secret: ClientSecret,
-    },
+    Client { client_id: String, secret: ClientSecret },
     Bearer(String),
 }
 
@@ -38,23 +32,18 @@ impl Authorization {
             Ok(Authorization::Bearer(rest.to_owned()))
         } else {
             Err(AuthError::InvalidRequest(
-                "the authorization header must be \"Basic <credentials>\" or \"Bearer <token>\""
-                    .into(),
+                "the authorization header must be \"Basic <credentials>\" or \"Bearer <token>\"".into(),
             ))
         }
     }
 }
 
 fn parse_basic(encoded: &str) -> Result<Authorization, AuthError> {
-    let malformed =
-        |what: &str| AuthError::InvalidRequest(format!("the Basic authorization header {what}"));
-    let decoded = STANDARD
-        .decode(encoded)
-        .map_err(|_| malformed("is not valid base64"))?;
+    let malformed = |what: &str| AuthError::InvalidRequest(format!("the Basic authorization header {what}"));
+    let decoded = STANDARD.decode(encoded).map_err(|_| malformed("is not valid base64"))?;
     let decoded = String::from_utf8(decoded).map_err(|_| malformed("is not valid UTF-8"))?;
-    let (id, secret) = decoded
-        .split_once(':')
-        .ok_or_else(|| malformed("has no ':' between client id and secret"))?;
+    let (id, secret) =
+        decoded.split_once(':').ok_or_else(|| malformed("has no ':' between client id and secret"))?;
     Ok(Authorization::Basic {
         client_id: form_decode(id),
         secret: ClientSecret::presented(form_decode(secret)),
@@ -92,16 +81,14 @@ impl Credentials {
                 Ok(Some(Credentials::Client { client_id, secret }))
             }
             (Some(Authorization::Bearer(_)), Some(_), None) => Err(two_methods()),
-            (Some(Authorization::Bearer(token)), None, None) => {
-                Ok(Some(Credentials::Bearer(token)))
-            }
+            (Some(Authorization::Bearer(token)), None, None) => Ok(Some(Credentials::Bearer(token))),
             (None, Some(client_id), secret) => Ok(Some(Credentials::Client {
                 client_id,
                 secret: ClientSecret::presented(secret.unwrap_or_default()),
             })),
-            (None, None, Some(_)) => Err(AuthError::InvalidRequest(
-                "client_secret was sent without client_id".into(),
-            )),
+            (None, None, Some(_)) => {
+                Err(AuthError::InvalidRequest("client_secret was sent without client_id".into()))
+            }
             (None, None, None) => Ok(None),
         }
     }
@@ -139,19 +126,13 @@ mod tests {
 
     #[test]
     fn basic_that_is_not_base64_is_an_invalid_request() {
-        assert!(matches!(
-            Authorization::parse("Basic !!!"),
-            Err(AuthError::InvalidRequest(_))
-        ));
+        assert!(matches!(Authorization::parse("Basic !!!"), Err(AuthError::InvalidRequest(_))));
     }
 
     #[test]
     fn basic_without_a_colon_is_an_invalid_request() {
         let header = format!("Basic {}", STANDARD.encode("nocolon"));
-        assert!(matches!(
-            Authorization::parse(&header),
-            Err(AuthError::InvalidRequest(_))
-        ));
+        assert!(matches!(Authorization::parse(&header), Err(AuthError::InvalidRequest(_))));
     }
 
     #[test]
@@ -170,11 +151,7 @@ mod tests {
     #[test]
     fn basic_with_the_same_client_id_in_the_body_is_accepted() {
         let header = Authorization::parse(&basic("a", "b")).unwrap();
-        assert!(
-            Credentials::reconcile(Some(header), Some("a".into()), None)
-                .unwrap()
-                .is_some()
-        );
+        assert!(Credentials::reconcile(Some(header), Some("a".into()), None).unwrap().is_some());
     }
 
     #[test]

@@ -42,12 +42,7 @@ pub fn decide(
         }
         audiences
     };
-    Ok(Grant {
-        client_id: client.id.clone(),
-        scopes,
-        audiences,
-        ttl: client.token_ttl,
-    })
+    Ok(Grant { client_id: client.id.clone(), scopes, audiences, ttl: client.token_ttl })
 }
 
 #[cfg(test)]
@@ -79,66 +74,39 @@ mod tests {
 
     #[test]
     fn no_scope_asked_grants_the_default_scopes() {
-        let grant = decide(
-            &client("read write", "read", &[]),
-            scopes(""),
-            AudienceList::default(),
-            &fallback(),
-        )
-        .unwrap();
+        let grant =
+            decide(&client("read write", "read", &[]), scopes(""), AudienceList::default(), &fallback())
+                .unwrap();
         assert_eq!(grant.scopes.to_string(), "read");
     }
 
     #[test]
     fn a_scope_outside_the_allowed_set_is_named_in_the_error() {
-        let err = decide(
-            &client("read", "", &[]),
-            scopes("read admin"),
-            AudienceList::default(),
-            &fallback(),
-        )
-        .unwrap_err();
-        assert!(
-            matches!(err, AuthError::InvalidScope(ref m) if m.contains("\"admin\"")),
-            "{err:?}"
-        );
+        let err =
+            decide(&client("read", "", &[]), scopes("read admin"), AudienceList::default(), &fallback())
+                .unwrap_err();
+        assert!(matches!(err, AuthError::InvalidScope(ref m) if m.contains("\"admin\"")), "{err:?}");
     }
 
     #[test]
     fn a_client_without_audiences_gets_the_default_audience() {
-        let grant = decide(
-            &client("read", "", &[]),
-            scopes(""),
-            AudienceList::default(),
-            &fallback(),
-        )
-        .unwrap();
+        let grant =
+            decide(&client("read", "", &[]), scopes(""), AudienceList::default(), &fallback()).unwrap();
         assert_eq!(grant.audiences.to_strings(), ["tokend"]);
     }
 
     #[test]
     fn an_audience_the_client_lacks_is_refused() {
         let asked = AudienceList::parse_each(["billing"]).unwrap();
-        let err = decide(
-            &client("read", "", &["orders"]),
-            scopes(""),
-            asked,
-            &fallback(),
-        )
-        .unwrap_err();
+        let err = decide(&client("read", "", &["orders"]), scopes(""), asked, &fallback()).unwrap_err();
         assert!(matches!(err, AuthError::InvalidTarget(_)), "{err:?}");
     }
 
     #[test]
     fn asking_for_some_audiences_narrows_the_token_to_them() {
         let asked = AudienceList::parse_each(["orders"]).unwrap();
-        let grant = decide(
-            &client("read", "", &["orders", "billing"]),
-            scopes(""),
-            asked,
-            &fallback(),
-        )
-        .unwrap();
+        let grant =
+            decide(&client("read", "", &["orders", "billing"]), scopes(""), asked, &fallback()).unwrap();
         assert_eq!(grant.audiences.to_strings(), ["orders"]);
     }
 }

@@ -1,9 +1,7 @@
 //! Questions about issued tokens: is it active (RFC 7662), revoke it (RFC 7009),
 //! and who is the caller asking.
 
-use super::{
-    ADMIN_SCOPE, AccessClaims, AuthError, Authority, Caller, Credentials, INTROSPECT_SCOPE,
-};
+use super::{ADMIN_SCOPE, AccessClaims, AuthError, Authority, Caller, Credentials, INTROSPECT_SCOPE};
 use crate::domain::ScopeSet;
 
 /// The answer to an introspection. Inactive carries nothing, so an inactive
@@ -25,8 +23,7 @@ impl Authority {
         let caller = self.caller(credentials).await?;
         Ok(match self.active_claims(token).await? {
             Some(claims)
-                if claims.client_id == caller.client_id
-                    || caller.scopes.contains(INTROSPECT_SCOPE) =>
+                if claims.client_id == caller.client_id || caller.scopes.contains(INTROSPECT_SCOPE) =>
             {
                 Introspection::Active(claims)
             }
@@ -36,23 +33,15 @@ impl Authority {
 
     /// Revokes `token` for good. A client may revoke its own tokens, an admin
     /// any; unknown, malformed or expired tokens succeed silently (RFC 7009 §2.2).
-    pub async fn revoke(
-        &self,
-        credentials: Option<Credentials>,
-        token: &str,
-    ) -> Result<(), AuthError> {
+    pub async fn revoke(&self, credentials: Option<Credentials>, token: &str) -> Result<(), AuthError> {
         let caller = self.caller(credentials).await?;
         let Some(claims) = self.tokens.decode(token) else {
             return Ok(());
         };
         if claims.client_id != caller.client_id && !caller.scopes.contains(ADMIN_SCOPE) {
-            return Err(AuthError::UnauthorizedClient(
-                "a client may revoke only its own tokens".into(),
-            ));
+            return Err(AuthError::UnauthorizedClient("a client may revoke only its own tokens".into()));
         }
-        self.store
-            .revoke(&claims.jti, &claims.client_id, claims.exp)
-            .await?;
+        self.store.revoke(&claims.jti, &claims.client_id, claims.exp).await?;
         Ok(())
     }
 
@@ -61,15 +50,10 @@ impl Authority {
         match credentials {
             Some(Credentials::Client { client_id, secret }) => {
                 let client = self.registry.authenticate(&client_id, &secret).await?;
-                Ok(Caller {
-                    client_id: client.id.to_string(),
-                    scopes: client.allowed_scopes,
-                })
+                Ok(Caller { client_id: client.id.to_string(), scopes: client.allowed_scopes })
             }
             Some(Credentials::Bearer(token)) => self.bearer(&token).await,
-            None => Err(AuthError::InvalidClient(
-                "no client credentials were presented",
-            )),
+            None => Err(AuthError::InvalidClient("no client credentials were presented")),
         }
     }
 
@@ -79,10 +63,7 @@ impl Authority {
             AuthError::InvalidToken("the bearer token is invalid, expired or revoked".into())
         })?;
         let scopes = ScopeSet::parse_delimited(&claims.scope).map_err(AuthError::internal)?;
-        Ok(Caller {
-            client_id: claims.client_id,
-            scopes,
-        })
+        Ok(Caller { client_id: claims.client_id, scopes })
     }
 
     /// The claims of `token` if it is active: signed by us, within its lifetime,
@@ -96,8 +77,6 @@ impl Authority {
             return Ok(None);
         }
         let client = self.registry.active_client(&claims.client_id).await?;
-        Ok(client
-            .filter(|c| c.created_at <= claims.iat)
-            .map(|_| claims))
+        Ok(client.filter(|c| c.created_at <= claims.iat).map(|_| claims))
     }
 }

@@ -42,8 +42,7 @@ impl Authority {
                 )));
             }
         }
-        let scopes =
-            ScopeSet::parse_delimited(&request.scope).map_err(|e| AuthError::InvalidScope(e.0))?;
+        let scopes = ScopeSet::parse_delimited(&request.scope).map_err(|e| AuthError::InvalidScope(e.0))?;
         let audiences = AudienceList::parse_each(request.audiences.iter().map(String::as_str))
             .map_err(|e| AuthError::InvalidTarget(e.0))?;
         let (client_id, secret) = match request.credentials {
@@ -54,17 +53,12 @@ impl Authority {
                 ));
             }
             None => {
-                return Err(AuthError::InvalidClient(
-                    "no client credentials were presented",
-                ));
+                return Err(AuthError::InvalidClient("no client credentials were presented"));
             }
         };
         let client = self.registry.authenticate(&client_id, &secret).await?;
         let grant = grant::decide(&client, scopes, audiences, &self.default_audience)?;
         let (access_token, claims) = self.tokens.mint(&grant, clock::now())?;
-        Ok(IssuedToken {
-            access_token,
-            claims,
-        })
+        Ok(IssuedToken { access_token, claims })
     }
 }

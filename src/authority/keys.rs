@@ -9,7 +9,7 @@ use aws_lc_rs::{
 };
 use jsonwebtoken::{
     Algorithm, DecodingKey, EncodingKey,
-    jwk::{Jwk, ThumbprintHash},
+    jwk::{Jwk, JwkSet, PublicKeyUse, ThumbprintHash},
 };
 
 use super::AuthError;
@@ -52,10 +52,9 @@ impl SigningAlgorithm {
                     .to_vec()
             }
             // PKCS#8 v1: the form jsonwebtoken reads an Ed25519 private key in.
-            SigningAlgorithm::EdDsa => Ed25519KeyPair::generate_pkcs8v1(&SystemRandom::new())
-                .map_err(failed)?
-                .as_ref()
-                .to_vec(),
+            SigningAlgorithm::EdDsa => {
+                Ed25519KeyPair::generate_pkcs8v1(&SystemRandom::new()).map_err(failed)?.as_ref().to_vec()
+            }
             SigningAlgorithm::Rs256 => {
                 use aws_lc_rs::encoding::{AsDer, Pkcs8V1Der};
                 let pair = aws_lc_rs::rsa::KeyPair::generate(KeySize::Rsa2048).map_err(failed)?;
@@ -98,16 +97,18 @@ pub struct SigningKey {
     pub encoding: EncodingKey,
 }
 
-/// A public key that checks tokens, with its JWK for publication.
+/// A public key that checks tokens.
 pub struct VerifyingKey {
     pub algorithm: Algorithm,
     pub decoding: DecodingKey,
 }
 
-/// Every key tokend knows: one to sign with, all of them to verify with.
+/// Every key tokend knows: one to sign with, all of them to verify with, and
+/// their public halves as the JWKS resource servers fetch.
 pub struct KeyRing {
     pub signing: SigningKey,
     verifying: HashMap<String, VerifyingKey>,
+    public: JwkSet,
 }
 
 impl KeyRing {
@@ -126,57 +127,58 @@ impl KeyRing {
         }
         let mut signing = None;
         let mut verifying = HashMap::new();
+        let mut public = JwkSet { keys: Vec::new() };
         for row in rows {
             let alg = SigningAlgorithm::from_str(&row.algorithm).map_err(AuthError::internal)?;
-            let (key, public) = Self::open(alg, &row)?;
+            let (key, jwk, verifier) = Self::open(alg, &row)?;
             if signing.is_none() && alg == algorithm {
                 signing = Some(key);
             }
-            verifying.insert(row.kid, public);
+            public.keys.push(jwk);
+            verifying.insert(row.kid, verifier);
         }
         let signing = signing.ok_or_else(|| AuthError::internal("no signing key"))?;
-        Ok(Self { signing, verifying })
+        Ok(Self { signing, verifying, public })
     }
 
     pub fn verifying_key(&self, kid: &str) -> Option<&VerifyingKey> {
         self.verifying.get(kid)
     }
 
+    /// The public keys, newest first, each with `kid`, `alg` and `use: sig`.
+    pub fn jwks(&self) -> &JwkSet {
+        &self.public
+    }
+
+    /// The algorithms of the keys that verify, without repeats.
+    pub fn algorithms(&self) -> Vec<Algorithm> {
+        let mut algorithms: Vec<Algorithm> = Vec::new();
+        for key in self.verifying.values() {
+            if !algorithms.contains(&key.algorithm) {
+                algorithms.push(key.algorithm);
+            }
+        }
+        algorithms
+    }
+
     fn create(algorithm: SigningAlgorithm, now: i64) -> Result<KeyRow, AuthError> {
         let pkcs8 = algorithm.generate_pkcs8()?;
         let private_key = pem::encode(&pem::Pem::new("PRIVATE KEY", pkcs8));
-        let encoding = algorithm
-            .encoding_key(&private_key)
-            .map_err(AuthError::internal)?;
+        let encoding = algorithm.encoding_key(&private_key).map_err(AuthError::internal)?;
         let kid = Jwk::from_encoding_key(&encoding, algorithm.jwt())
             .and_then(|jwk| jwk.thumbprint(ThumbprintHash::SHA256))
             .map_err(AuthError::internal)?;
-        Ok(KeyRow {
-            kid,
-            algorithm: algorithm.as_str().to_owned(),
-            private_key,
-            created_at: now,
-        })
+        Ok(KeyRow { kid, algorithm: algorithm.as_str().to_owned(), private_key, created_at: now })
     }
 
-    fn open(alg: SigningAlgorithm, row: &KeyRow) -> Result<(SigningKey, VerifyingKey), AuthError> {
-        let encoding = alg
-            .encoding_key(&row.private_key)
-            .map_err(AuthError::internal)?;
-        let jwk = Jwk::from_encoding_key(&encoding, alg.jwt()).map_err(AuthError::internal)?;
+    fn open(alg: SigningAlgorithm, row: &KeyRow) -> Result<(SigningKey, Jwk, VerifyingKey), AuthError> {
+        let encoding = alg.encoding_key(&row.private_key).map_err(AuthError::internal)?;
+        let mut jwk = Jwk::from_encoding_key(&encoding, alg.jwt()).map_err(AuthError::internal)?;
+        jwk.common.key_id = Some(row.kid.clone());
+        jwk.common.public_key_use = Some(PublicKeyUse::Signature);
         let decoding = DecodingKey::from_jwk(&jwk).map_err(AuthError::internal)?;
-        let signing = SigningKey {
-            kid: row.kid.clone(),
-            algorithm: alg.jwt(),
-            encoding,
-        };
-        Ok((
-            signing,
-            VerifyingKey {
-                algorithm: alg.jwt(),
-                decoding,
-            },
-        ))
+        let signing = SigningKey { kid: row.kid.clone(), algorithm: alg.jwt(), encoding };
+        Ok((signing, jwk, VerifyingKey { algorithm: alg.jwt(), decoding }))
     }
 }
 
@@ -186,35 +188,23 @@ mod tests {
 
     #[test]
     fn algorithm_names_parse_case_insensitively() {
-        assert_eq!(
-            "es256".parse::<SigningAlgorithm>().unwrap(),
-            SigningAlgorithm::Es256
-        );
-        assert_eq!(
-            "EDDSA".parse::<SigningAlgorithm>().unwrap(),
-            SigningAlgorithm::EdDsa
-        );
+        assert_eq!("es256".parse::<SigningAlgorithm>().unwrap(), SigningAlgorithm::Es256);
+        assert_eq!("EDDSA".parse::<SigningAlgorithm>().unwrap(), SigningAlgorithm::EdDsa);
         assert!("HS256".parse::<SigningAlgorithm>().is_err());
     }
 
     #[test]
     fn every_algorithm_makes_a_key_that_signs_and_verifies() {
-        for alg in [
-            SigningAlgorithm::Es256,
-            SigningAlgorithm::EdDsa,
-            SigningAlgorithm::Rs256,
-        ] {
+        for alg in [SigningAlgorithm::Es256, SigningAlgorithm::EdDsa, SigningAlgorithm::Rs256] {
             let row = KeyRing::create(alg, 0).unwrap();
-            let (signing, verifying) = KeyRing::open(alg, &row).unwrap();
+            let (signing, _, verifying) = KeyRing::open(alg, &row).unwrap();
             let header = jsonwebtoken::Header::new(signing.algorithm);
             let token =
-                jsonwebtoken::encode(&header, &serde_json::json!({"sub": "x"}), &signing.encoding)
-                    .unwrap();
+                jsonwebtoken::encode(&header, &serde_json::json!({"sub": "x"}), &signing.encoding).unwrap();
             let mut validation = jsonwebtoken::Validation::new(verifying.algorithm);
             validation.required_spec_claims.clear();
             validation.validate_exp = false;
-            let data =
-                jsonwebtoken::decode::<serde_json::Value>(&token, &verifying.decoding, &validation);
+            let data = jsonwebtoken::decode::<serde_json::Value>(&token, &verifying.decoding, &validation);
             assert_eq!(data.unwrap().claims["sub"], "x", "{alg}");
         }
     }

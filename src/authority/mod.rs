@@ -72,6 +72,16 @@ impl Authority {
         })
     }
 
+    /// The issuer's identifier, the `iss` of its tokens.
+    pub fn issuer(&self) -> &str {
+        self.tokens.issuer()
+    }
+
+    /// The signing keys, for publishing their public halves.
+    pub fn keys(&self) -> &KeyRing {
+        self.tokens.keys()
+    }
+
     /// Whether the store answers, for health reporting.
     pub async fn ready(&self) -> bool {
         self.store.ping().await.is_ok()
@@ -89,16 +99,12 @@ impl Authority {
                 ));
             }
             None => {
-                return Err(AuthError::InvalidToken(
-                    "client administration needs a bearer token".into(),
-                ));
+                return Err(AuthError::InvalidToken("client administration needs a bearer token".into()));
             }
         };
         let caller = self.bearer(&token).await?;
         if !caller.scopes.contains(ADMIN_SCOPE) {
-            return Err(AuthError::InsufficientScope(format!(
-                "the token's scope lacks {ADMIN_SCOPE}"
-            )));
+            return Err(AuthError::InsufficientScope(format!("the token's scope lacks {ADMIN_SCOPE}")));
         }
         Ok(&self.registry)
     }

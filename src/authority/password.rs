@@ -28,10 +28,7 @@ impl SecretHasher {
         let lanes = std::thread::available_parallelism().map_or(2, |n| n.get());
         let (_, unknown) = ClientSecret::generate();
         let dummy_hash = hash_blocking(&unknown).expect("hashing a random secret cannot fail");
-        Self {
-            permits: Arc::new(Semaphore::new(lanes)),
-            dummy_hash: dummy_hash.into(),
-        }
+        Self { permits: Arc::new(Semaphore::new(lanes)), dummy_hash: dummy_hash.into() }
     }
 
     /// The argon2id PHC string for `secret`, with a fresh random salt.
@@ -42,11 +39,7 @@ impl SecretHasher {
 
     /// Whether `secret` matches `phc`. With no hash to check, verifies against
     /// the dummy hash and answers false, taking the same time either way.
-    pub async fn verify(
-        &self,
-        secret: &ClientSecret,
-        phc: Option<&str>,
-    ) -> Result<bool, AuthError> {
+    pub async fn verify(&self, secret: &ClientSecret, phc: Option<&str>) -> Result<bool, AuthError> {
         let matches_real = phc.is_some();
         let phc: Arc<str> = phc.map_or_else(|| self.dummy_hash.clone(), Arc::from);
         let secret = secret.clone();
@@ -59,9 +52,7 @@ impl SecretHasher {
         work: impl FnOnce() -> T + Send + 'static,
     ) -> Result<T, AuthError> {
         let _permit = self.permits.acquire().await.map_err(AuthError::internal)?;
-        tokio::task::spawn_blocking(work)
-            .await
-            .map_err(AuthError::internal)
+        tokio::task::spawn_blocking(work).await.map_err(AuthError::internal)
     }
 }
 
@@ -81,11 +72,8 @@ fn hash_blocking(secret: &ClientSecret) -> Result<String, AuthError> {
 
 /// A stored hash that does not parse counts as a mismatch.
 fn verify_blocking(secret: &ClientSecret, phc: &str) -> bool {
-    PasswordHash::new(phc).is_ok_and(|hash| {
-        Argon2::default()
-            .verify_password(secret.expose().as_bytes(), &hash)
-            .is_ok()
-    })
+    PasswordHash::new(phc)
+        .is_ok_and(|hash| Argon2::default().verify_password(secret.expose().as_bytes(), &hash).is_ok())
 }
 
 #[cfg(test)]
@@ -114,12 +102,6 @@ mod tests {
     async fn the_hash_never_contains_the_secret() {
         let hasher = SecretHasher::new();
         let (_, secret) = ClientSecret::generate();
-        assert!(
-            !hasher
-                .hash(&secret)
-                .await
-                .unwrap()
-                .contains(secret.expose())
-        );
+        assert!(!hasher.hash(&secret).await.unwrap().contains(secret.expose()));
     }
 }

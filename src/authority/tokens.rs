@@ -45,6 +45,14 @@ impl TokenCodec {
         Self { keys, issuer }
     }
 
+    pub fn issuer(&self) -> &str {
+        &self.issuer
+    }
+
+    pub fn keys(&self) -> &KeyRing {
+        &self.keys
+    }
+
     /// Signs a token for `grant`, valid from `now` for the grant's lifetime.
     pub fn mint(&self, grant: &Grant, now: i64) -> Result<(String, AccessClaims), AuthError> {
         let claims = AccessClaims {
@@ -62,8 +70,7 @@ impl TokenCodec {
         let mut header = Header::new(key.algorithm);
         header.typ = Some(ACCESS_TOKEN_TYP.to_owned());
         header.kid = Some(key.kid.clone());
-        let token =
-            jsonwebtoken::encode(&header, &claims, &key.encoding).map_err(AuthError::internal)?;
+        let token = jsonwebtoken::encode(&header, &claims, &key.encoding).map_err(AuthError::internal)?;
         Ok((token, claims))
     }
 
@@ -85,9 +92,7 @@ impl TokenCodec {
         validation.validate_aud = false;
         validation.set_issuer(&[&self.issuer]);
         validation.set_required_spec_claims(&["exp", "nbf", "iss", "sub", "aud"]);
-        jsonwebtoken::decode::<AccessClaims>(token, &key.decoding, &validation)
-            .ok()
-            .map(|data| data.claims)
+        jsonwebtoken::decode::<AccessClaims>(token, &key.decoding, &validation).ok().map(|data| data.claims)
     }
 }
 

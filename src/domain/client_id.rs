@@ -13,13 +13,8 @@ pub struct ClientId(String);
 
 impl ClientId {
     pub fn parse(raw: &str) -> Result<Self, InvalidValue> {
-        let first_ok = raw
-            .chars()
-            .next()
-            .is_some_and(|c| c.is_ascii_alphanumeric());
-        let rest_ok = raw
-            .chars()
-            .all(|c| c.is_ascii_alphanumeric() || matches!(c, '.' | '_' | '~' | '-'));
+        let first_ok = raw.chars().next().is_some_and(|c| c.is_ascii_alphanumeric());
+        let rest_ok = raw.chars().all(|c| c.is_ascii_alphanumeric() || matches!(c, '.' | '_' | '~' | '-'));
         if raw.is_empty() || raw.len() > MAX_LEN || !first_ok || !rest_ok {
             return Err(InvalidValue(format!(
                 "client_id must be 1 to {MAX_LEN} characters of A-Z a-z 0-9 . _ ~ -, starting with a letter or digit"
@@ -45,10 +40,7 @@ mod tests {
 
     #[test]
     fn a_plain_service_name_is_accepted() {
-        assert_eq!(
-            ClientId::parse("orders-worker").unwrap().as_str(),
-            "orders-worker"
-        );
+        assert_eq!(ClientId::parse("orders-worker").unwrap().as_str(), "orders-worker");
     }
 
     #[test]

@@ -13,8 +13,7 @@ pub struct Scope(String);
 
 impl Scope {
     pub fn parse(raw: &str) -> Result<Self, InvalidValue> {
-        let valid_char =
-            |b: u8| b == 0x21 || (0x23..=0x5B).contains(&b) || (0x5D..=0x7E).contains(&b);
+        let valid_char = |b: u8| b == 0x21 || (0x23..=0x5B).contains(&b) || (0x5D..=0x7E).contains(&b);
         if raw.is_empty() || raw.len() > MAX_LEN || !raw.bytes().all(valid_char) {
             return Err(InvalidValue(format!(
                 "scope {raw:?} is not a valid scope token (RFC 6749 §3.3: 1 to {MAX_LEN} printable ASCII characters, no space, quote or backslash)"
@@ -47,11 +46,7 @@ impl ScopeSet {
 
     /// Parses a list of scope tokens, each of which must be one scope.
     pub fn parse_each<'a>(items: impl IntoIterator<Item = &'a str>) -> Result<Self, InvalidValue> {
-        items
-            .into_iter()
-            .map(Scope::parse)
-            .collect::<Result<_, _>>()
-            .map(Self)
+        items.into_iter().map(Scope::parse).collect::<Result<_, _>>().map(Self)
     }
 
     pub fn is_empty(&self) -> bool {

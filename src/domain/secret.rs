@@ -56,10 +56,7 @@ impl ClientSecret {
     /// The id this secret claims to belong to, if it has the shape of one of ours.
     pub fn claimed_id(&self) -> Option<SecretId> {
         let well_formed = self.0.len() == ID_LEN + RANDOM_LEN
-            && self
-                .0
-                .bytes()
-                .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_');
+            && self.0.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_');
         well_formed.then(|| SecretId(self.0[..ID_LEN].to_owned()))
     }
 

@@ -56,9 +56,7 @@ impl ClientAdmin for ClientAdminService {
     ) -> Result<Response<pb::ListClientsResponse>, Status> {
         let registry = self.admin(&request).await?;
         let body = request.into_inner();
-        let page = registry
-            .list(i64::from(body.page_size), &body.page_token)
-            .await?;
+        let page = registry.list(i64::from(body.page_size), &body.page_token).await?;
         Ok(Response::new(pb::ListClientsResponse {
             clients: page.clients.into_iter().map(pb::Client::from).collect(),
             next_page_token: page.next_page_token.unwrap_or_default(),
@@ -71,14 +69,10 @@ impl ClientAdmin for ClientAdminService {
     ) -> Result<Response<pb::Client>, Status> {
         let registry = self.admin(&request).await?;
         let body = request.into_inner();
-        let client = body
-            .client
-            .ok_or_else(|| AuthError::InvalidArgument("client is required".into()))?;
+        let client = body.client.ok_or_else(|| AuthError::InvalidArgument("client is required".into()))?;
         let client_id = client.client_id.clone();
         let changes = convert::changes(client, body.update_mask)?;
-        Ok(Response::new(
-            registry.update(&client_id, changes).await?.into(),
-        ))
+        Ok(Response::new(registry.update(&client_id, changes).await?.into()))
     }
 
     async fn rotate_secret(
@@ -87,9 +81,7 @@ impl ClientAdmin for ClientAdminService {
     ) -> Result<Response<pb::RotateSecretResponse>, Status> {
         let registry = self.admin(&request).await?;
         let body = request.into_inner();
-        let (details, secret) = registry
-            .rotate_secret(&body.client_id, body.grace_seconds)
-            .await?;
+        let (details, secret) = registry.rotate_secret(&body.client_id, body.grace_seconds).await?;
         Ok(Response::new(pb::RotateSecretResponse {
             client: Some(details.into()),
             client_secret: secret.expose().to_owned(),

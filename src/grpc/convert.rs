@@ -26,11 +26,7 @@ impl From<ClientDetails> for pb::Client {
             active,
             create_time: Some(timestamp(client.created_at)),
             update_time: Some(timestamp(client.updated_at)),
-            secrets: details
-                .secrets
-                .into_iter()
-                .map(pb::SecretInfo::from)
-                .collect(),
+            secrets: details.secrets.into_iter().map(pb::SecretInfo::from).collect(),
         }
     }
 }
@@ -65,9 +61,7 @@ impl From<pb::CreateClientRequest> for ClientDraft {
 pub fn changes(client: pb::Client, mask: Option<FieldMask>) -> Result<ClientChanges, AuthError> {
     let paths = mask.map(|m| m.paths).unwrap_or_default();
     if paths.is_empty() {
-        return Err(AuthError::InvalidArgument(
-            "update_mask must name at least one field".into(),
-        ));
+        return Err(AuthError::InvalidArgument("update_mask must name at least one field".into()));
     }
     let mut changes = ClientChanges::default();
     for path in paths {

@@ -9,9 +9,9 @@ pub fn authorization(metadata: &MetadataMap) -> Result<Option<Authorization>, Au
     let Some(value) = metadata.get("authorization") else {
         return Ok(None);
     };
-    let value = value.to_str().map_err(|_| {
-        AuthError::InvalidRequest("the authorization metadata is not visible ASCII".into())
-    })?;
+    let value = value
+        .to_str()
+        .map_err(|_| AuthError::InvalidRequest("the authorization metadata is not visible ASCII".into()))?;
     Authorization::parse(value).map(Some)
 }
 

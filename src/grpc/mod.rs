@@ -15,6 +15,5 @@ pub mod pb {
     tonic::include_proto!("tokend.v1");
 
     /// The encoded descriptors of the contract, served by reflection.
-    pub const FILE_DESCRIPTOR_SET: &[u8] =
-        include_bytes!(concat!(env!("OUT_DIR"), "/tokend_descriptor.bin"));
+    pub const FILE_DESCRIPTOR_SET: &[u8] = include_bytes!(concat!(env!("OUT_DIR"), "/tokend_descriptor.bin"));
 }

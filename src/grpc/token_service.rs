@@ -28,11 +28,8 @@ impl TokenService for TokenServiceImpl {
     ) -> Result<Response<pb::IssueTokenResponse>, Status> {
         let header = authorization(request.metadata())?;
         let body = request.into_inner();
-        let credentials = Credentials::reconcile(
-            header,
-            non_empty(body.client_id),
-            non_empty(body.client_secret),
-        )?;
+        let credentials =
+            Credentials::reconcile(header, non_empty(body.client_id), non_empty(body.client_secret))?;
         let issued = self
             .authority
             .issue(TokenRequest {
@@ -55,10 +52,7 @@ impl TokenService for TokenServiceImpl {
         request: Request<pb::IntrospectRequest>,
     ) -> Result<Response<pb::IntrospectResponse>, Status> {
         let credentials = Credentials::reconcile(authorization(request.metadata())?, None, None)?;
-        let answer = self
-            .authority
-            .introspect(credentials, &request.into_inner().token)
-            .await?;
+        let answer = self.authority.introspect(credentials, &request.into_inner().token).await?;
         Ok(Response::new(match answer {
             Introspection::Inactive => pb::IntrospectResponse::default(),
             Introspection::Active(claims) => pb::IntrospectResponse {
@@ -82,9 +76,7 @@ impl TokenService for TokenServiceImpl {
         request: Request<pb::RevokeRequest>,
     ) -> Result<Response<pb::RevokeResponse>, Status> {
         let credentials = Credentials::reconcile(authorization(request.metadata())?, None, None)?;
-        self.authority
-            .revoke(credentials, &request.into_inner().token)
-            .await?;
+        self.authority.revoke(credentials, &request.into_inner().token).await?;
         Ok(Response::new(pb::RevokeResponse {}))
     }
 }

@@ -13,11 +13,7 @@ macro_rules! client_columns {
 impl Store {
     /// Inserts a client and its first secret in one transaction.
     /// A taken client id is [`StoreError::Conflict`].
-    pub async fn insert_client(
-        &self,
-        client: &ClientRow,
-        secret: &SecretRow,
-    ) -> Result<(), StoreError> {
+    pub async fn insert_client(&self, client: &ClientRow, secret: &SecretRow) -> Result<(), StoreError> {
         let mut tx = self.pool.begin().await?;
         sqlx::query(
             "INSERT INTO clients (client_id, display_name, allowed_scopes, default_scopes, audiences, \
@@ -41,33 +37,18 @@ impl Store {
     }
 
     pub async fn client(&self, client_id: &str) -> Result<Option<ClientRow>, StoreError> {
-        let sql = concat!(
-            "SELECT ",
-            client_columns!(),
-            " FROM clients WHERE client_id = $1"
-        );
-        Ok(sqlx::query_as(sql)
-            .bind(client_id)
-            .fetch_optional(&self.pool)
-            .await?)
+        let sql = concat!("SELECT ", client_columns!(), " FROM clients WHERE client_id = $1");
+        Ok(sqlx::query_as(sql).bind(client_id).fetch_optional(&self.pool).await?)
     }
 
     /// Up to `limit` clients whose ids sort after `after`, in id order.
-    pub async fn clients_after(
-        &self,
-        after: &str,
-        limit: i64,
-    ) -> Result<Vec<ClientRow>, StoreError> {
+    pub async fn clients_after(&self, after: &str, limit: i64) -> Result<Vec<ClientRow>, StoreError> {
         let sql = concat!(
             "SELECT ",
             client_columns!(),
             " FROM clients WHERE client_id > $1 ORDER BY client_id LIMIT $2"
         );
-        Ok(sqlx::query_as(sql)
-            .bind(after)
-            .bind(limit)
-            .fetch_all(&self.pool)
-            .await?)
+        Ok(sqlx::query_as(sql).bind(after).bind(limit).fetch_all(&self.pool).await?)
     }
 
     /// Overwrites a client's mutable fields; false when no such client exists.
@@ -97,10 +78,8 @@ impl Store {
             .bind(client_id)
             .execute(&mut *tx)
             .await?;
-        let done = sqlx::query("DELETE FROM clients WHERE client_id = $1")
-            .bind(client_id)
-            .execute(&mut *tx)
-            .await?;
+        let done =
+            sqlx::query("DELETE FROM clients WHERE client_id = $1").bind(client_id).execute(&mut *tx).await?;
         tx.commit().await?;
         Ok(done.rows_affected() > 0)
     }

@@ -21,11 +21,7 @@ pub enum StoreError {
 /// connection exceptions (08…), insufficient resources (53…) and shutdowns
 /// (57P01–57P03); SQLite's BUSY (5) and LOCKED (6).
 fn means_unavailable(code: &str) -> bool {
-    code.starts_with("08")
-        || code.starts_with("53")
-        || code.starts_with("57P")
-        || code == "5"
-        || code == "6"
+    code.starts_with("08") || code.starts_with("53") || code.starts_with("57P") || code == "5" || code == "6"
 }
 
 impl From<sqlx::Error> for StoreError {

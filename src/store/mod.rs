@@ -38,8 +38,7 @@ impl Store {
                         // WAL lets readers run beside the writer; synchronous=FULL
                         // (SQLite's default, made explicit) makes a commit durable
                         // before the call that made it returns.
-                        conn.execute("PRAGMA journal_mode = WAL; PRAGMA synchronous = FULL;")
-                            .await?;
+                        conn.execute("PRAGMA journal_mode = WAL; PRAGMA synchronous = FULL;").await?;
                     }
                     Ok(())
                 })
@@ -83,18 +82,12 @@ mod tests {
 
     #[test]
     fn a_plain_sqlite_url_gains_create_mode() {
-        assert_eq!(
-            with_create_mode("sqlite://tokend.db"),
-            "sqlite://tokend.db?mode=rwc"
-        );
+        assert_eq!(with_create_mode("sqlite://tokend.db"), "sqlite://tokend.db?mode=rwc");
     }
 
     #[test]
     fn explicit_modes_and_postgres_urls_are_left_alone() {
-        assert_eq!(
-            with_create_mode("sqlite://x.db?mode=ro"),
-            "sqlite://x.db?mode=ro"
-        );
+        assert_eq!(with_create_mode("sqlite://x.db?mode=ro"), "sqlite://x.db?mode=ro");
         assert_eq!(with_create_mode("postgres://h/db"), "postgres://h/db");
     }
 }

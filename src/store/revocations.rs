@@ -4,12 +4,7 @@ use super::{Store, StoreError};
 
 impl Store {
     /// Records a revoked token id; revoking twice is harmless.
-    pub async fn revoke(
-        &self,
-        jti: &str,
-        client_id: &str,
-        expires_at: i64,
-    ) -> Result<(), StoreError> {
+    pub async fn revoke(&self, jti: &str, client_id: &str, expires_at: i64) -> Result<(), StoreError> {
         sqlx::query(
             "INSERT INTO revoked_tokens (jti, client_id, expires_at) VALUES ($1, $2, $3) \
              ON CONFLICT (jti) DO NOTHING",
@@ -23,11 +18,10 @@ impl Store {
     }
 
     pub async fn is_revoked(&self, jti: &str) -> Result<bool, StoreError> {
-        let row: Option<(String,)> =
-            sqlx::query_as("SELECT jti FROM revoked_tokens WHERE jti = $1")
-                .bind(jti)
-                .fetch_optional(&self.pool)
-                .await?;
+        let row: Option<(String,)> = sqlx::query_as("SELECT jti FROM revoked_tokens WHERE jti = $1")
+            .bind(jti)
+            .fetch_optional(&self.pool)
+            .await?;
         Ok(row.is_some())
     }
 

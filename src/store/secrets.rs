@@ -32,34 +32,19 @@ impl Store {
     }
 
     pub async fn secret(&self, secret_id: &str) -> Result<Option<SecretRow>, StoreError> {
-        let sql = concat!(
-            "SELECT ",
-            secret_columns!(),
-            " FROM client_secrets WHERE secret_id = $1"
-        );
-        Ok(sqlx::query_as(sql)
-            .bind(secret_id)
-            .fetch_optional(&self.pool)
-            .await?)
+        let sql = concat!("SELECT ", secret_columns!(), " FROM client_secrets WHERE secret_id = $1");
+        Ok(sqlx::query_as(sql).bind(secret_id).fetch_optional(&self.pool).await?)
     }
 
     /// The client's secrets that have not expired at `now`, newest first.
-    pub async fn live_secrets(
-        &self,
-        client_id: &str,
-        now: i64,
-    ) -> Result<Vec<SecretRow>, StoreError> {
+    pub async fn live_secrets(&self, client_id: &str, now: i64) -> Result<Vec<SecretRow>, StoreError> {
         let sql = concat!(
             "SELECT ",
             secret_columns!(),
             " FROM client_secrets WHERE client_id = $1 AND (expires_at IS NULL OR expires_at > $2) \
              ORDER BY created_at DESC, secret_id"
         );
-        Ok(sqlx::query_as(sql)
-            .bind(client_id)
-            .bind(now)
-            .fetch_all(&self.pool)
-            .await?)
+        Ok(sqlx::query_as(sql).bind(client_id).bind(now).fetch_all(&self.pool).await?)
     }
 
     /// Adds `secret` and makes every older secret of its client expire no later
@@ -125,11 +110,6 @@ impl Store {
              WHERE client_id >= $1 AND client_id <= $2 AND (expires_at IS NULL OR expires_at > $3) \
              ORDER BY created_at DESC, secret_id"
         );
-        Ok(sqlx::query_as(sql)
-            .bind(first)
-            .bind(last)
-            .bind(now)
-            .fetch_all(&self.pool)
-            .await?)
+        Ok(sqlx::query_as(sql).bind(first).bind(last).bind(now).fetch_all(&self.pool).await?)
     }
 }

@@ -18,9 +18,7 @@ fn new_client(id: &str) -> pb::CreateClientRequest {
 }
 
 fn get(id: &str) -> pb::GetClientRequest {
-    pb::GetClientRequest {
-        client_id: id.into(),
-    }
+    pb::GetClientRequest { client_id: id.into() }
 }
 
 on_both_stores! {

@@ -28,11 +28,6 @@ async fn a_store_outage_is_unavailable() {
     let secret = app.create_client("svc", "read", "read", &[]).await;
     app.token("svc", &secret, "").await;
     proxy.cut();
-    let status = app
-        .tokens
-        .clone()
-        .issue_token(token_request("svc", &secret, ""))
-        .await
-        .unwrap_err();
+    let status = app.tokens.clone().issue_token(token_request("svc", &secret, "")).await.unwrap_err();
     assert_error(&status, tonic::Code::Unavailable, "temporarily_unavailable");
 }

@@ -10,9 +10,7 @@ use base64::{Engine, engine::general_purpose::STANDARD};
 use tokend::{
     authority::{Authority, ClientDraft, Registry, SecretHasher, Settings, SigningAlgorithm},
     domain::Audience,
-    grpc::pb::{
-        self, client_admin_client::ClientAdminClient, token_service_client::TokenServiceClient,
-    },
+    grpc::pb::{self, client_admin_client::ClientAdminClient, token_service_client::TokenServiceClient},
     server,
     store::Store,
 };
@@ -100,17 +98,9 @@ impl TestApp {
             Backend::Sqlite => {
                 let dir = tempfile::tempdir().expect("a temporary directory");
                 let url = format!("sqlite://{}", dir.path().join("tokend.db").display());
-                Database {
-                    url,
-                    backend,
-                    _dir: Some(dir),
-                }
+                Database { url, backend, _dir: Some(dir) }
             }
-            Backend::Postgres => Database {
-                url: fresh_postgres_database().await?,
-                backend,
-                _dir: None,
-            },
+            Backend::Postgres => Database { url: fresh_postgres_database().await?, backend, _dir: None },
         };
         Some(Self::start(Arc::new(database)).await)
     }
@@ -120,18 +110,10 @@ impl TestApp {
     pub async fn spawn_behind_proxy() -> Option<(TestApp, Proxy)> {
         let url = fresh_postgres_database().await?;
         let mut parsed = url::Url::parse(&url).unwrap();
-        let upstream = format!(
-            "{}:{}",
-            parsed.host_str().unwrap(),
-            parsed.port().unwrap_or(5432)
-        );
+        let upstream = format!("{}:{}", parsed.host_str().unwrap(), parsed.port().unwrap_or(5432));
         let proxy = Proxy::start(upstream).await;
         parsed.set_port(Some(proxy.port)).unwrap();
-        let database = Database {
-            url,
-            backend: Backend::Postgres,
-            _dir: None,
-        };
+        let database = Database { url, backend: Backend::Postgres, _dir: None };
         let served = Self::start_on(Arc::new(database), parsed.as_str()).await;
         Some((served, proxy))
     }
@@ -142,31 +124,23 @@ impl TestApp {
     }
 
     async fn start_on(database: Arc<Database>, url: &str) -> TestApp {
-        let store = Store::connect(url)
-            .await
-            .expect("the test database connects");
+        let store = Store::connect(url).await.expect("the test database connects");
         store.migrate().await.expect("migrations apply");
         let settings = Settings {
             issuer: ISSUER.into(),
             default_audience: Audience::parse(DEFAULT_AUDIENCE).unwrap(),
             algorithm: SigningAlgorithm::Es256,
         };
-        let authority = Arc::new(
-            Authority::start(store.clone(), settings)
-                .await
-                .expect("the authority starts"),
-        );
+        let authority =
+            Arc::new(Authority::start(store.clone(), settings).await.expect("the authority starts"));
         let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
         let address = listener.local_addr().unwrap();
         let (shutdown, stop) = oneshot::channel::<()>();
-        let server = tokio::spawn(server::serve(listener, authority, async {
-            let _ = stop.await;
-        }));
-        let channel = Channel::from_shared(format!("http://{address}"))
-            .unwrap()
-            .connect()
-            .await
-            .unwrap();
+        let server =
+            tokio::spawn(server::serve(server::Listeners { main: listener, http: None }, authority, async {
+                let _ = stop.await;
+            }));
+        let channel = Channel::from_shared(format!("http://{address}")).unwrap().connect().await.unwrap();
         TestApp {
             tokens: TokenServiceClient::new(channel.clone()),
             admin: ClientAdminClient::new(channel.clone()),
@@ -197,21 +171,12 @@ impl TestApp {
             let _ = shutdown.send(());
         }
         if let Some(server) = self.server.take() {
-            server
-                .await
-                .expect("the server task ends")
-                .expect("the server ends cleanly");
+            server.await.expect("the server task ends").expect("the server ends cleanly");
         }
     }
 
     /// Registers a client straight in the registry, as `tokend client create` does.
-    pub async fn create_client(
-        &self,
-        id: &str,
-        allowed: &str,
-        default: &str,
-        audiences: &[&str],
-    ) -> String {
+    pub async fn create_client(&self, id: &str, allowed: &str, default: &str, audiences: &[&str]) -> String {
         let draft = ClientDraft {
             client_id: id.into(),
             allowed_scopes: allowed.split_whitespace().map(str::to_owned).collect(),
@@ -219,11 +184,7 @@ impl TestApp {
             audiences: audiences.iter().map(|a| a.to_string()).collect(),
             ..ClientDraft::default()
         };
-        let (_, secret) = self
-            .registry
-            .create(draft)
-            .await
-            .expect("the client is created");
+        let (_, secret) = self.registry.create(draft).await.expect("the client is created");
         secret.expose().to_owned()
     }
 
@@ -239,9 +200,7 @@ impl TestApp {
 
     /// A client holding `tokend.admin` and a token for it.
     pub async fn admin_token(&self) -> String {
-        let secret = self
-            .create_client("root-admin", "tokend.admin", "tokend.admin", &[])
-            .await;
+        let secret = self.create_client("root-admin", "tokend.admin", "tokend.admin", &[]).await;
         self.token("root-admin", &secret, "").await.access_token
     }
 }
@@ -314,9 +273,7 @@ pub fn with_bearer<T>(message: T, token: &str) -> Request<T> {
 
 pub fn with_authorization<T>(message: T, value: &str) -> Request<T> {
     let mut request = Request::new(message);
-    request
-        .metadata_mut()
-        .insert("authorization", MetadataValue::try_from(value).unwrap());
+    request.metadata_mut().insert("authorization", MetadataValue::try_from(value).unwrap());
     request
 }
 
@@ -324,9 +281,7 @@ pub fn with_authorization<T>(message: T, value: &str) -> Request<T> {
 pub fn assert_error(status: &Status, code: Code, reason: &str) {
     assert_eq!(status.code(), code, "{status:?}");
     let details = status.get_error_details();
-    let info = details
-        .error_info()
-        .unwrap_or_else(|| panic!("no ErrorInfo in {status:?}"));
+    let info = details.error_info().unwrap_or_else(|| panic!("no ErrorInfo in {status:?}"));
     assert_eq!(info.reason, reason, "{status:?}");
     assert_eq!(info.domain, "tokend");
 }
@@ -342,9 +297,7 @@ pub fn header(token: &str) -> serde_json::Value {
 
 fn part(token: &str, index: usize) -> serde_json::Value {
     let segment = token.split('.').nth(index).expect("a JWT has three parts");
-    let bytes = base64::engine::general_purpose::URL_SAFE_NO_PAD
-        .decode(segment)
-        .unwrap();
+    let bytes = base64::engine::general_purpose::URL_SAFE_NO_PAD.decode(segment).unwrap();
     serde_json::from_slice(&bytes).unwrap()
 }
 
@@ -377,10 +330,7 @@ async fn fresh_postgres_database() -> Option<String> {
 fn drop_postgres_database(url: String) {
     let _ = std::thread::spawn(move || {
         use sqlx::migrate::MigrateDatabase;
-        let runtime = tokio::runtime::Builder::new_current_thread()
-            .enable_all()
-            .build()
-            .unwrap();
+        let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
         let _ = runtime.block_on(sqlx::Any::force_drop_database(&url));
     })
     .join();

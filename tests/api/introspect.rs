@@ -6,10 +6,7 @@ use tonic::Code;
 use crate::helpers::*;
 
 fn ask(token: &str) -> pb::IntrospectRequest {
-    pb::IntrospectRequest {
-        token: token.into(),
-        token_type_hint: "access_token".into(),
-    }
+    pb::IntrospectRequest { token: token.into(), token_type_hint: "access_token".into() }
 }
 
 on_both_stores! {

@@ -6,17 +6,11 @@ use tonic::Code;
 use crate::helpers::*;
 
 fn revoke(token: &str) -> pb::RevokeRequest {
-    pb::RevokeRequest {
-        token: token.into(),
-        token_type_hint: String::new(),
-    }
+    pb::RevokeRequest { token: token.into(), token_type_hint: String::new() }
 }
 
 fn ask(token: &str) -> pb::IntrospectRequest {
-    pb::IntrospectRequest {
-        token: token.into(),
-        token_type_hint: String::new(),
-    }
+    pb::IntrospectRequest { token: token.into(), token_type_hint: String::new() }
 }
 
 on_both_stores! {

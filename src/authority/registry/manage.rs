@@ -8,8 +8,8 @@ use super::Registry;
 use crate::{
     authority::{AuthError, clock},
     domain::{
-        AudienceList, Client, ClientDetails, ClientId, ClientSecret, InvalidValue, ScopeSet,
-        SecretInfo, TokenTtl,
+        AudienceList, Client, ClientDetails, ClientId, ClientSecret, InvalidValue, ScopeSet, SecretInfo,
+        TokenTtl,
     },
     store::{ClientRow, StoreError},
 };
@@ -52,10 +52,7 @@ pub struct ClientPage {
 
 impl Registry {
     /// Registers a client with its first secret, returned this once.
-    pub async fn create(
-        &self,
-        draft: ClientDraft,
-    ) -> Result<(ClientDetails, ClientSecret), AuthError> {
+    pub async fn create(&self, draft: ClientDraft) -> Result<(ClientDetails, ClientSecret), AuthError> {
         let now = clock::now();
         let client = Client {
             id: ClientId::parse(&draft.client_id).map_err(invalid)?,
@@ -73,11 +70,7 @@ impl Registry {
         };
         check_defaults_allowed(&client)?;
         let (secret, row) = self.new_secret(&client.id, now).await?;
-        match self
-            .store
-            .insert_client(&ClientRow::from(&client), &row)
-            .await
-        {
+        match self.store.insert_client(&ClientRow::from(&client), &row).await {
             Err(StoreError::Conflict) => {
                 return Err(AuthError::AlreadyExists(format!(
                     "client {:?} already exists",
@@ -92,10 +85,7 @@ impl Registry {
 
     pub async fn details(&self, client_id: &str) -> Result<ClientDetails, AuthError> {
         let client = self.existing(client_id).await?;
-        let secrets = self
-            .store
-            .live_secrets(client.id.as_str(), clock::now())
-            .await?;
+        let secrets = self.store.live_secrets(client.id.as_str(), clock::now()).await?;
         let secrets = secrets.into_iter().map(SecretInfo::from).collect();
         Ok(ClientDetails { client, secrets })
     }
@@ -116,26 +106,13 @@ impl Registry {
         let mut rows = self.store.clients_after(&after, size + 1).await?;
         let more = rows.len() as i64 > size;
         rows.truncate(size as usize);
-        let clients = rows
-            .into_iter()
-            .map(Client::try_from)
-            .collect::<Result<Vec<_>, _>>()?;
-        let next_page_token = clients
-            .last()
-            .filter(|_| more)
-            .map(|c| URL_SAFE_NO_PAD.encode(c.id.as_str()));
+        let clients = rows.into_iter().map(Client::try_from).collect::<Result<Vec<_>, _>>()?;
+        let next_page_token = clients.last().filter(|_| more).map(|c| URL_SAFE_NO_PAD.encode(c.id.as_str()));
         let clients = self.attach_secrets(clients).await?;
-        Ok(ClientPage {
-            clients,
-            next_page_token,
-        })
+        Ok(ClientPage { clients, next_page_token })
     }
 
-    pub async fn update(
-        &self,
-        client_id: &str,
-        changes: ClientChanges,
-    ) -> Result<ClientDetails, AuthError> {
+    pub async fn update(&self, client_id: &str, changes: ClientChanges) -> Result<ClientDetails, AuthError> {
         let mut client = self.existing(client_id).await?;
         if let Some(name) = changes.display_name {
             client.display_name = parse_display_name(name)?;
@@ -184,11 +161,7 @@ impl Registry {
         let client = self.existing(client_id).await?;
         let now = clock::now();
         let (secret, row) = self.new_secret(&client.id, now).await?;
-        if !self
-            .store
-            .rotate_secret(&row, now + grace_seconds, now)
-            .await?
-        {
+        if !self.store.rotate_secret(&row, now + grace_seconds, now).await? {
             return Err(not_found(client_id));
         }
         Ok((self.details(client_id).await?, secret))
@@ -204,11 +177,7 @@ impl Registry {
 
     async fn existing(&self, client_id: &str) -> Result<Client, AuthError> {
         let id = ClientId::parse(client_id).map_err(invalid)?;
-        let row = self
-            .store
-            .client(id.as_str())
-            .await?
-            .ok_or_else(|| not_found(client_id))?;
+        let row = self.store.client(id.as_str()).await?.ok_or_else(|| not_found(client_id))?;
         Client::try_from(row)
     }
 
@@ -216,16 +185,10 @@ impl Registry {
         let (Some(first), Some(last)) = (clients.first(), clients.last()) else {
             return Ok(Vec::new());
         };
-        let rows = self
-            .store
-            .live_secrets_between(first.id.as_str(), last.id.as_str(), clock::now())
-            .await?;
+        let rows = self.store.live_secrets_between(first.id.as_str(), last.id.as_str(), clock::now()).await?;
         let mut by_client: HashMap<String, Vec<SecretInfo>> = HashMap::new();
         for row in rows {
-            by_client
-                .entry(row.client_id.clone())
-                .or_default()
-                .push(SecretInfo::from(row));
+            by_client.entry(row.client_id.clone()).or_default().push(SecretInfo::from(row));
         }
         Ok(clients
             .into_iter()

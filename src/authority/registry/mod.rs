@@ -29,11 +29,7 @@ impl Registry {
     /// Checks a client id and secret. Every failure is the same
     /// [`AuthError::InvalidClient`] after the same argon2 work, whether the id is
     /// unknown, the client disabled, the secret expired or simply wrong.
-    pub async fn authenticate(
-        &self,
-        client_id: &str,
-        secret: &ClientSecret,
-    ) -> Result<Client, AuthError> {
+    pub async fn authenticate(&self, client_id: &str, secret: &ClientSecret) -> Result<Client, AuthError> {
         let now = clock::now();
         let candidate = self.candidate(client_id, secret, now).await?;
         let hash = candidate.as_ref().map(|(_, row)| row.secret_hash.as_str());
@@ -68,8 +64,7 @@ impl Registry {
     ) -> Result<Option<(Client, SecretRow)>, AuthError> {
         let secret_id = secret.claimed_id();
         let secret_id = secret_id.as_ref().map_or("", |id| id.as_str());
-        let (client, row) =
-            tokio::join!(self.active_client(client_id), self.store.secret(secret_id));
+        let (client, row) = tokio::join!(self.active_client(client_id), self.store.secret(secret_id));
         let (Some(client), Some(row)) = (client?, row?) else {
             return Ok(None);
         };
@@ -82,10 +77,7 @@ impl Registry {
     /// write costs only the accuracy of `last_used_time`, so it does not fail
     /// the request.
     async fn note_use(&self, row: &SecretRow, now: i64) {
-        if row
-            .last_used_at
-            .is_some_and(|at| now - at < LAST_USED_RESOLUTION)
-        {
+        if row.last_used_at.is_some_and(|at| now - at < LAST_USED_RESOLUTION) {
             return;
         }
         if let Err(err) = self.store.touch_secret(&row.secret_id, now).await {

@@ -11,19 +11,14 @@ impl TryFrom<ClientRow> for Client {
 
     /// A row that does not parse was not written by this code: an internal fault.
     fn try_from(row: ClientRow) -> Result<Self, Self::Error> {
-        let corrupt = |err| {
-            AuthError::internal(format!(
-                "stored client {:?} is corrupt: {err}",
-                row.client_id
-            ))
-        };
+        let corrupt =
+            |err| AuthError::internal(format!("stored client {:?} is corrupt: {err}", row.client_id));
         Ok(Client {
             id: ClientId::parse(&row.client_id).map_err(corrupt)?,
             display_name: row.display_name.clone(),
             allowed_scopes: ScopeSet::parse_delimited(&row.allowed_scopes).map_err(corrupt)?,
             default_scopes: ScopeSet::parse_delimited(&row.default_scopes).map_err(corrupt)?,
-            audiences: AudienceList::parse_each(row.audiences.split_whitespace())
-                .map_err(corrupt)?,
+            audiences: AudienceList::parse_each(row.audiences.split_whitespace()).map_err(corrupt)?,
             token_ttl: TokenTtl::parse(row.token_ttl_seconds).map_err(corrupt)?,
             disabled_at: row.disabled_at,
             created_at: row.created_at,

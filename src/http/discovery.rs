@@ -1,0 +1,52 @@
+//! What resource servers and OAuth libraries fetch to find and trust tokend:
+//! the JWKS (RFC 7517) and the authorization server metadata (RFC 8414).
+
+use std::sync::Arc;
+
+use axum::{
+    extract::State,
+    http::{HeaderValue, StatusCode, header},
+    response::Response,
+};
+use serde_json::json;
+
+use super::{INTROSPECTION_PATH, JWKS_PATH, REVOCATION_PATH, TOKEN_PATH, reply::json_response};
+use crate::authority::Authority;
+
+/// Long enough to spare tokend, short enough that a new key is seen soon.
+const KEYS_MAX_AGE: &str = "public, max-age=300";
+
+pub async fn jwks(State(authority): State<Arc<Authority>>) -> Response {
+    let mut response = json_response(StatusCode::OK, authority.keys().jwks());
+    response.headers_mut().insert(header::CACHE_CONTROL, HeaderValue::from_static(KEYS_MAX_AGE));
+    response
+}
+
+/// RFC 8414 metadata, also served as `openid-configuration` for libraries
+/// that look only there; those also require `subject_types_supported` and
+/// `id_token_signing_alg_values_supported`, which here name the algorithms
+/// access tokens are signed with (tokend issues no ID tokens).
+pub async fn metadata(State(authority): State<Arc<Authority>>) -> Response {
+    let issuer = authority.issuer().trim_end_matches('/');
+    let algorithms: Vec<_> = authority.keys().algorithms().iter().map(|alg| format!("{alg:?}")).collect();
+    let auth_methods = ["client_secret_basic", "client_secret_post"];
+    let mut response = json_response(
+        StatusCode::OK,
+        &json!({
+            "issuer": authority.issuer(),
+            "token_endpoint": format!("{issuer}{TOKEN_PATH}"),
+            "introspection_endpoint": format!("{issuer}{INTROSPECTION_PATH}"),
+            "revocation_endpoint": format!("{issuer}{REVOCATION_PATH}"),
+            "jwks_uri": format!("{issuer}{JWKS_PATH}"),
+            "grant_types_supported": ["client_credentials"],
+            "response_types_supported": [],
+            "token_endpoint_auth_methods_supported": auth_methods,
+            "introspection_endpoint_auth_methods_supported": auth_methods,
+            "revocation_endpoint_auth_methods_supported": auth_methods,
+            "subject_types_supported": ["public"],
+            "id_token_signing_alg_values_supported": algorithms,
+        }),
+    );
+    response.headers_mut().insert(header::CACHE_CONTROL, HeaderValue::from_static(KEYS_MAX_AGE));
+    response
+}

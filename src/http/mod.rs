@@ -1,0 +1,49 @@
+//! The HTTP adapter for OAuth clients that speak form-encoded HTTP rather than
+//! gRPC: RFC 6749 token endpoint, RFC 7662 introspection, RFC 7009 revocation,
+//! the JWKS and RFC 8414 discovery. It parses and encodes; every rule lives in
+//! the authority, exactly as for gRPC.
+
+mod discovery;
+mod form;
+mod introspection;
+mod reply;
+mod request;
+mod token;
+mod token_idp;
+
+use std::sync::Arc;
+
+use axum::{
+    Router,
+    routing::{MethodRouter, get, post},
+};
+
+use crate::authority::Authority;
+
+pub const TOKEN_PATH: &str = "/oauth/v2/token";
+pub const INTROSPECTION_PATH: &str = "/oauth/v2/introspect";
+pub const REVOCATION_PATH: &str = "/oauth/v2/revoke";
+pub const JWKS_PATH: &str = "/oauth/v2/keys";
+
+/// Every HTTP endpoint. Unknown paths get a JSON 404, known paths with the
+/// wrong method a JSON 405 naming the allowed one.
+pub fn router(authority: Arc<Authority>) -> Router {
+    Router::new()
+        .route(TOKEN_PATH, only_post(post(token::issue)))
+        .route(INTROSPECTION_PATH, only_post(post(introspection::introspect)))
+        .route(REVOCATION_PATH, only_post(post(introspection::revoke)))
+        .route(JWKS_PATH, only_get(get(discovery::jwks)))
+        .route("/.well-known/oauth-authorization-server", only_get(get(discovery::metadata)))
+        .route("/.well-known/openid-configuration", only_get(get(discovery::metadata)))
+        .route("/token", only_post(post(token_idp::issue)))
+        .fallback(reply::not_found)
+        .with_state(authority)
+}
+
+fn only_post(route: MethodRouter<Arc<Authority>>) -> MethodRouter<Arc<Authority>> {
+    route.fallback(|| async { reply::method_not_allowed("POST") })
+}
+
+fn only_get(route: MethodRouter<Arc<Authority>>) -> MethodRouter<Arc<Authority>> {
+    route.fallback(|| async { reply::method_not_allowed("GET, HEAD") })
+}

@@ -1,0 +1,127 @@
+//! `POST /oauth/v2/token`: the client-credentials grant (RFC 6749 §4.4) in
+//! form or JSON encoding, with `client_secret_basic` or `client_secret_post`.
+
+use std::sync::Arc;
+
+use axum::{
+    body::Body,
+    extract::State,
+    http::{HeaderMap, StatusCode},
+    response::Response,
+};
+use serde::Deserialize;
+use serde_json::json;
+
+use super::{
+    form::Form,
+    reply::{Rejection, no_store_json},
+    request::{self, MediaType},
+};
+use crate::authority::{Authority, Credentials, IssuedToken, TokenRequest};
+
+pub async fn issue(State(authority): State<Arc<Authority>>, headers: HeaderMap, body: Body) -> Response {
+    match issue_token(&authority, &headers, body, &[MediaType::Form, MediaType::Json]).await {
+        Ok(issued) => no_store_json(
+            StatusCode::OK,
+            &json!({
+                "access_token": issued.access_token,
+                "token_type": "Bearer",
+                "expires_in": issued.expires_in(),
+                "scope": issued.claims.scope,
+            }),
+        ),
+        Err(rejection) => rejection.oauth(),
+    }
+}
+
+/// Reads a token request in one of `accepted` encodings and asks the authority
+/// for a token; shared by the OAuth and TokenIDP dialects.
+pub async fn issue_token(
+    authority: &Authority,
+    headers: &HeaderMap,
+    body: Body,
+    accepted: &[MediaType],
+) -> Result<IssuedToken, Rejection> {
+    let (header, scheme) = request::authorization(headers)?;
+    let media_type = request::media_type(headers, accepted)?;
+    let bytes = request::body(body).await?;
+    let params = match media_type {
+        MediaType::Form => TokenParams::from_form(&Form::parse(&bytes)?)?,
+        MediaType::Json => TokenParams::from_json(&bytes)?,
+    };
+    let credentials = Credentials::reconcile(header, params.client_id, params.client_secret)
+        .map_err(|err| Rejection::auth(err, scheme))?;
+    let request = TokenRequest {
+        grant_type: params.grant_type,
+        credentials,
+        scope: params.scope,
+        audiences: params.audiences,
+    };
+    authority.issue(request).await.map_err(|err| Rejection::auth(err, scheme))
+}
+
+/// The parameters of a token request, whatever their encoding.
+struct TokenParams {
+    grant_type: String,
+    client_id: Option<String>,
+    client_secret: Option<String>,
+    scope: String,
+    audiences: Vec<String>,
+}
+
+impl TokenParams {
+    /// `audience` and RFC 8707's `resource` may repeat and are merged; no
+    /// other parameter may.
+    fn from_form(form: &Form) -> Result<Self, Rejection> {
+        form.reject_repeats(&["audience", "resource"])?;
+        let mut audiences = form.all("audience");
+        audiences.extend(form.all("resource"));
+        Ok(TokenParams {
+            grant_type: form.get("grant_type").unwrap_or_default(),
+            client_id: form.get("client_id"),
+            client_secret: form.get("client_secret"),
+            scope: form.get("scope").unwrap_or_default(),
+            audiences,
+        })
+    }
+
+    /// The proto3 JSON names of `IssueTokenRequest` or their snake_case forms;
+    /// unknown fields are refused, so a typo is not silently ignored.
+    fn from_json(bytes: &[u8]) -> Result<Self, Rejection> {
+        let body: JsonTokenRequest = serde_json::from_slice(bytes).map_err(|err| {
+            Rejection::invalid_request(StatusCode::BAD_REQUEST, format!("the JSON body is invalid: {err}"))
+        })?;
+        let non_empty = |value: Option<String>| value.filter(|v| !v.is_empty());
+        Ok(TokenParams {
+            grant_type: body.grant_type.unwrap_or_default(),
+            client_id: non_empty(body.client_id),
+            client_secret: non_empty(body.client_secret),
+            scope: body.scope.unwrap_or_default(),
+            audiences: match body.audience {
+                None => Vec::new(),
+                Some(OneOrMany::One(audience)) => vec![audience],
+                Some(OneOrMany::Many(audiences)) => audiences,
+            },
+        })
+    }
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct JsonTokenRequest {
+    #[serde(rename = "grantType", alias = "grant_type")]
+    grant_type: Option<String>,
+    #[serde(rename = "clientId", alias = "client_id")]
+    client_id: Option<String>,
+    #[serde(rename = "clientSecret", alias = "client_secret")]
+    client_secret: Option<String>,
+    scope: Option<String>,
+    audience: Option<OneOrMany>,
+}
+
+#[derive(Deserialize)]
+#[serde(untagged)]
+enum OneOrMany {
+    One(String),
+    Many(Vec<String>),
+}

@@ -1,0 +1,33 @@
+//! `POST /token`: the "TokenIDP" JSON dialect some existing callers speak. Same
+//! grant, same rules and statuses as the OAuth endpoint; only the envelope differs.
+
+use std::sync::Arc;
+
+use axum::{
+    body::Body,
+    extract::State,
+    http::{HeaderMap, StatusCode},
+    response::Response,
+};
+use serde_json::json;
+
+use super::{reply::no_store_json, request::MediaType, token::issue_token};
+use crate::authority::Authority;
+
+pub async fn issue(State(authority): State<Arc<Authority>>, headers: HeaderMap, body: Body) -> Response {
+    match issue_token(&authority, &headers, body, &[MediaType::Json]).await {
+        Ok(issued) => no_store_json(
+            StatusCode::OK,
+            &json!({
+                "isSuccess": true,
+                "data": {
+                    "accessToken": issued.access_token,
+                    "tokenType": "Bearer",
+                    "expiresIn": issued.expires_in(),
+                    "scope": issued.claims.scope,
+                }
+            }),
+        ),
+        Err(rejection) => rejection.token_idp(),
+    }
+}
