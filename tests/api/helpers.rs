@@ -18,7 +18,6 @@ use tokio::{net::TcpListener, sync::oneshot, task::JoinHandle};
 use tonic::{Code, Request, Status, metadata::MetadataValue, transport::Channel};
 use tonic_types::StatusExt;
 
-pub const ISSUER: &str = "http://tokend.test";
 pub const DEFAULT_AUDIENCE: &str = "tokend";
 
 /// Which database a test runs on.
@@ -79,6 +78,7 @@ impl Drop for Database {
 
 /// A running server on a database of its own.
 pub struct TestApp {
+    base_url: String,
     pub tokens: TokenServiceClient<Channel>,
     pub admin: ClientAdminClient<Channel>,
     pub channel: Channel,
@@ -102,7 +102,7 @@ impl TestApp {
             }
             Backend::Postgres => Database { url: fresh_postgres_database().await?, backend, _dir: None },
         };
-        Some(Self::start(Arc::new(database)).await)
+        Some(Self::start(Arc::new(database), "127.0.0.1:0").await)
     }
 
     /// A server on a fresh PostgreSQL database that it reaches only through
@@ -114,34 +114,38 @@ impl TestApp {
         let proxy = Proxy::start(upstream).await;
         parsed.set_port(Some(proxy.port)).unwrap();
         let database = Database { url, backend: Backend::Postgres, _dir: None };
-        let served = Self::start_on(Arc::new(database), parsed.as_str()).await;
+        let served = Self::start_on(Arc::new(database), parsed.as_str(), "127.0.0.1:0").await;
         Some((served, proxy))
     }
 
-    async fn start(database: Arc<Database>) -> TestApp {
+    async fn start(database: Arc<Database>, address: &str) -> TestApp {
         let url = database.url.clone();
-        Self::start_on(database, &url).await
+        Self::start_on(database, &url, address).await
     }
 
-    async fn start_on(database: Arc<Database>, url: &str) -> TestApp {
+    /// Serves on `address`; the issuer is the server's own base URL, so the
+    /// URLs discovery publishes can be fetched.
+    async fn start_on(database: Arc<Database>, url: &str, address: &str) -> TestApp {
         let store = Store::connect(url).await.expect("the test database connects");
         store.migrate().await.expect("migrations apply");
+        let listener = TcpListener::bind(address).await.unwrap();
+        let address = listener.local_addr().unwrap();
+        let base_url = format!("http://{address}");
         let settings = Settings {
-            issuer: ISSUER.into(),
+            issuer: base_url.clone(),
             default_audience: Audience::parse(DEFAULT_AUDIENCE).unwrap(),
             algorithm: SigningAlgorithm::Es256,
         };
         let authority =
             Arc::new(Authority::start(store.clone(), settings).await.expect("the authority starts"));
-        let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
-        let address = listener.local_addr().unwrap();
         let (shutdown, stop) = oneshot::channel::<()>();
         let server =
             tokio::spawn(server::serve(server::Listeners { main: listener, http: None }, authority, async {
                 let _ = stop.await;
             }));
-        let channel = Channel::from_shared(format!("http://{address}")).unwrap().connect().await.unwrap();
+        let channel = Channel::from_shared(base_url.clone()).unwrap().connect().await.unwrap();
         TestApp {
+            base_url,
             tokens: TokenServiceClient::new(channel.clone()),
             admin: ClientAdminClient::new(channel.clone()),
             channel,
@@ -152,17 +156,27 @@ impl TestApp {
         }
     }
 
+    /// The issuer: `http://127.0.0.1:PORT`, where both gRPC and HTTP answer.
+    pub fn issuer(&self) -> &str {
+        &self.base_url
+    }
+
+    pub fn url(&self, path: &str) -> String {
+        format!("{}{path}", self.base_url)
+    }
+
     pub fn database_url(&self) -> &str {
         &self.database.url
     }
 
-    /// Stops the server gracefully and starts a new one on the same database,
-    /// as after a crash or a deploy.
+    /// Stops the server gracefully and starts a new one on the same database
+    /// and address, as after a crash or a deploy.
     pub async fn restart(mut self) -> TestApp {
         self.stop().await;
         let database = self.database.clone();
+        let address = self.base_url.trim_start_matches("http://").to_owned();
         drop(self);
-        Self::start(database).await
+        Self::start(database, &address).await
     }
 
     /// Signals shutdown and waits for the server to drain and return.

@@ -20,7 +20,7 @@ on_both_stores! {
         assert_eq!(answer.client_id, "svc");
         assert_eq!(answer.sub, "svc");
         assert_eq!(answer.aud, ["orders"]);
-        assert_eq!(answer.iss, ISSUER);
+        assert_eq!(answer.iss, app.issuer());
         assert_eq!(answer.token_type, "Bearer");
         assert_eq!(answer.exp, claims["exp"].as_i64().unwrap());
         assert_eq!(answer.iat, claims["iat"].as_i64().unwrap());

@@ -17,7 +17,7 @@ on_both_stores! {
         assert_eq!(header["alg"], "ES256");
         assert!(header["kid"].as_str().is_some_and(|kid| !kid.is_empty()));
         let claims = claims(&issued.access_token);
-        assert_eq!(claims["iss"], ISSUER);
+        assert_eq!(claims["iss"], app.issuer());
         assert_eq!(claims["sub"], "orders-worker");
         assert_eq!(claims["client_id"], "orders-worker");
         assert_eq!(claims["aud"], serde_json::json!(["orders-api"]));
