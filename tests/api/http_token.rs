@@ -10,6 +10,9 @@ use serde_json::Value;
 
 use crate::helpers::*;
 
+/// A form body, its Basic credentials, and the status and OAuth error expected.
+type ErrorCase<'a> = (String, Option<(&'a str, &'a str)>, StatusCode, &'a str);
+
 fn http() -> reqwest::Client {
     reqwest::Client::builder().redirect(reqwest::redirect::Policy::none()).build().unwrap()
 }
@@ -111,7 +114,7 @@ on_both_stores! {
         let secret = app.create_client("svc", "read", "read", &["orders"]).await;
         let basic = Some(("svc", secret.as_str()));
         let body_auth = format!("client_id=svc&client_secret={secret}");
-        let cases: Vec<(String, Option<(&str, &str)>, StatusCode, &str)> = vec![
+        let cases: Vec<ErrorCase> = vec![
             ("scope=read".into(), basic, StatusCode::BAD_REQUEST, "invalid_request"),
             ("grant_type=password".into(), basic, StatusCode::BAD_REQUEST, "unsupported_grant_type"),
             ("grant_type=client_credentials&scope=admin".into(), basic, StatusCode::BAD_REQUEST, "invalid_scope"),
