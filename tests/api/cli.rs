@@ -75,3 +75,34 @@ async fn serve_and_terminate(database_url: &str) {
     let status = tokio::task::spawn_blocking(move || child.wait()).await.unwrap().unwrap();
     assert_eq!(status.code(), Some(0));
 }
+
+/// With `--http-listen`, HTTP answers on its own port and gRPC stays on the main one.
+#[tokio::test]
+async fn the_http_adapter_can_have_an_address_of_its_own() {
+    use std::io::BufRead;
+    let dir = tempfile::tempdir().unwrap();
+    let mut child = Command::new(env!("CARGO_BIN_EXE_tokend"))
+        .args(["serve", "--listen", "127.0.0.1:0", "--http-listen", "127.0.0.1:0"])
+        .env("TOKEND_DATABASE_URL", format!("sqlite://{}", dir.path().join("t.db").display()))
+        .env("RUST_LOG", "warn")
+        .stdout(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut lines = std::io::BufReader::new(child.stdout.take().unwrap()).lines();
+    let grpc = lines.next().unwrap().unwrap().rsplit(' ').next().unwrap().to_owned();
+    let http = lines.next().unwrap().unwrap().rsplit(' ').next().unwrap().to_owned();
+    let metadata: serde_json::Value =
+        reqwest::get(format!("http://{http}/.well-known/oauth-authorization-server"))
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap();
+    assert_eq!(metadata["issuer"], format!("http://{http}"));
+    let channel =
+        tonic::transport::Channel::from_shared(format!("http://{grpc}")).unwrap().connect().await.unwrap();
+    let mut health = tonic_health::pb::health_client::HealthClient::new(channel);
+    health.check(tonic_health::pb::HealthCheckRequest::default()).await.unwrap();
+    child.kill().unwrap();
+    child.wait().unwrap();
+}
