@@ -33,7 +33,9 @@ use crate::{
 const MAX_MESSAGE_BYTES: usize = 64 * 1024;
 /// Covers a queue for argon2 under load; a call still running then is cut off.
 const REQUEST_TIMEOUT: Duration = Duration::from_secs(30);
-const HEALTH_INTERVAL: Duration = Duration::from_secs(5);
+/// How often health is re-checked and revocations from other instances are
+/// picked up: the longest another instance's revocation takes to apply here.
+const MAINTENANCE_INTERVAL: Duration = Duration::from_secs(5);
 /// How long calls in flight may take to finish after shutdown is asked for;
 /// a client that keeps its connection open cannot hold the process past it.
 const DRAIN_TIMEOUT: Duration = Duration::from_secs(10);
@@ -55,7 +57,7 @@ pub async fn serve(
 ) -> Result<(), tonic::transport::Error> {
     let (health_reporter, health_service) = tonic_health::server::health_reporter();
     let (stop_health, health_stopped) = watch::channel(());
-    let health = tokio::spawn(report_health(authority.clone(), health_reporter, health_stopped));
+    let health = tokio::spawn(maintain(authority.clone(), health_reporter, health_stopped));
 
     let grpc = Routes::new(health_service)
         .add_service(reflection().build_v1().expect("the embedded descriptors are valid"))
@@ -158,17 +160,15 @@ fn reflection() -> tonic_reflection::server::Builder<'static> {
         .register_encoded_file_descriptor_set(tonic_types::pb::FILE_DESCRIPTOR_SET)
 }
 
-/// Keeps the overall ("") health status in step with whether the store answers.
-async fn report_health(
-    authority: Arc<Authority>,
-    reporter: HealthReporter,
-    mut stopped: watch::Receiver<()>,
-) {
+/// Keeps the overall ("") health status in step with whether the store
+/// answers, and runs the authority's upkeep.
+async fn maintain(authority: Arc<Authority>, reporter: HealthReporter, mut stopped: watch::Receiver<()>) {
     loop {
         let status = if authority.ready().await { ServingStatus::Serving } else { ServingStatus::NotServing };
         reporter.set_service_status("", status).await;
+        authority.maintain().await;
         tokio::select! {
-            _ = tokio::time::sleep(HEALTH_INTERVAL) => {}
+            _ = tokio::time::sleep(MAINTENANCE_INTERVAL) => {}
             _ = stopped.changed() => return,
         }
     }

@@ -1,7 +1,7 @@
 //! Questions about issued tokens: is it active (RFC 7662), revoke it (RFC 7009),
 //! and who is the caller asking.
 
-use super::{ADMIN_SCOPE, AccessClaims, AuthError, Authority, Caller, Credentials, INTROSPECT_SCOPE};
+use super::{ADMIN_SCOPE, AccessClaims, AuthError, Authority, Caller, Credentials, INTROSPECT_SCOPE, clock};
 use crate::domain::ScopeSet;
 
 /// The answer to an introspection. Inactive carries nothing, so an inactive
@@ -41,7 +41,7 @@ impl Authority {
         if claims.client_id != caller.client_id && !caller.scopes.contains(ADMIN_SCOPE) {
             return Err(AuthError::UnauthorizedClient("a client may revoke only its own tokens".into()));
         }
-        self.store.revoke(&claims.jti, &claims.client_id, claims.exp).await?;
+        self.revocations.revoke(&claims.jti, &claims.client_id, claims.exp, clock::now()).await?;
         Ok(())
     }
 
@@ -50,7 +50,7 @@ impl Authority {
         match credentials {
             Some(Credentials::Client { client_id, secret }) => {
                 let client = self.registry.authenticate(&client_id, &secret).await?;
-                Ok(Caller { client_id: client.id.to_string(), scopes: client.allowed_scopes })
+                Ok(Caller { client_id: client.id.to_string(), scopes: client.allowed_scopes.clone() })
             }
             Some(Credentials::Bearer(token)) => self.bearer(&token).await,
             None => Err(AuthError::InvalidClient("no client credentials were presented")),
@@ -73,7 +73,7 @@ impl Authority {
         let Some(claims) = self.tokens.decode(token) else {
             return Ok(None);
         };
-        if self.store.is_revoked(&claims.jti).await? {
+        if self.revocations.is_revoked(&claims.jti) {
             return Ok(None);
         }
         let client = self.registry.active_client(&claims.client_id).await?;

@@ -11,6 +11,7 @@ mod issue;
 mod keys;
 mod password;
 mod registry;
+mod revocations;
 mod tokens;
 
 use crate::{
@@ -25,6 +26,7 @@ pub use issue::{IssuedToken, TokenRequest};
 pub use keys::{KeyRing, SigningAlgorithm};
 pub use password::SecretHasher;
 pub use registry::{ClientChanges, ClientDraft, ClientPage, Registry};
+use revocations::Revocations;
 pub use tokens::{AccessClaims, Grant, TokenCodec};
 
 /// The scope that lets a token call ClientAdmin and revoke any client's tokens.
@@ -48,6 +50,7 @@ pub struct Authority {
     store: Store,
     registry: Registry,
     tokens: TokenCodec,
+    revocations: Revocations,
     default_audience: Audience,
 }
 
@@ -65,6 +68,7 @@ impl Authority {
     pub async fn start(store: Store, settings: Settings) -> Result<Self, AuthError> {
         let keys = KeyRing::load_or_create(&store, settings.algorithm, clock::now()).await?;
         Ok(Self {
+            revocations: Revocations::load(store.clone(), clock::now()).await?,
             registry: Registry::new(store.clone(), SecretHasher::new()),
             tokens: TokenCodec::new(keys, settings.issuer),
             default_audience: settings.default_audience,
@@ -77,6 +81,13 @@ impl Authority {
         self.tokens.issuer()
     }
 
+    /// The client registry without an authorization check, for callers in this
+    /// process that are trusted already (the CLI, tests). Sharing it shares the
+    /// caches, so changes made through it are seen by the server at once.
+    pub fn registry(&self) -> &Registry {
+        &self.registry
+    }
+
     /// The signing keys, for publishing their public halves.
     pub fn keys(&self) -> &KeyRing {
         self.tokens.keys()
@@ -85,6 +96,14 @@ impl Authority {
     /// Whether the store answers, for health reporting.
     pub async fn ready(&self) -> bool {
         self.store.ping().await.is_ok()
+    }
+
+    /// Periodic upkeep: picks up revocations other instances recorded and
+    /// forgets expired ones. Failures are logged; the next round retries.
+    pub async fn maintain(&self) {
+        if let Err(err) = self.revocations.sync(clock::now()).await {
+            tracing::warn!(error = %err, "could not sync revocations");
+        }
     }
 
     /// The client registry, for a caller whose bearer token carries `tokend.admin`.

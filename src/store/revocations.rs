@@ -3,26 +3,37 @@
 use super::{Store, StoreError};
 
 impl Store {
-    /// Records a revoked token id; revoking twice is harmless.
-    pub async fn revoke(&self, jti: &str, client_id: &str, expires_at: i64) -> Result<(), StoreError> {
+    /// Records a revoked token id at `now`; revoking twice is harmless.
+    pub async fn revoke(
+        &self,
+        jti: &str,
+        client_id: &str,
+        expires_at: i64,
+        now: i64,
+    ) -> Result<(), StoreError> {
         sqlx::query(
-            "INSERT INTO revoked_tokens (jti, client_id, expires_at) VALUES ($1, $2, $3) \
+            "INSERT INTO revoked_tokens (jti, client_id, expires_at, revoked_at) VALUES ($1, $2, $3, $4) \
              ON CONFLICT (jti) DO NOTHING",
         )
         .bind(jti)
         .bind(client_id)
         .bind(expires_at)
+        .bind(now)
         .execute(&self.pool)
         .await?;
         Ok(())
     }
 
-    pub async fn is_revoked(&self, jti: &str) -> Result<bool, StoreError> {
-        let row: Option<(String,)> = sqlx::query_as("SELECT jti FROM revoked_tokens WHERE jti = $1")
-            .bind(jti)
-            .fetch_optional(&self.pool)
-            .await?;
-        Ok(row.is_some())
+    /// `(jti, expires_at)` of revocations recorded at or after `since` whose
+    /// tokens are still unexpired at `now`.
+    pub async fn revocations_since(&self, since: i64, now: i64) -> Result<Vec<(String, i64)>, StoreError> {
+        Ok(sqlx::query_as(
+            "SELECT jti, expires_at FROM revoked_tokens WHERE revoked_at >= $1 AND expires_at > $2",
+        )
+        .bind(since)
+        .bind(now)
+        .fetch_all(&self.pool)
+        .await?)
     }
 
     /// Forgets revocations of tokens that have expired by `now`.

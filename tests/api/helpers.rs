@@ -8,7 +8,7 @@ use std::{
 
 use base64::{Engine, engine::general_purpose::STANDARD};
 use tokend::{
-    authority::{Authority, ClientDraft, Registry, SecretHasher, Settings, SigningAlgorithm},
+    authority::{Authority, ClientDraft, Registry, Settings, SigningAlgorithm},
     domain::Audience,
     grpc::pb::{self, client_admin_client::ClientAdminClient, token_service_client::TokenServiceClient},
     server,
@@ -82,6 +82,7 @@ pub struct TestApp {
     pub tokens: TokenServiceClient<Channel>,
     pub admin: ClientAdminClient<Channel>,
     pub channel: Channel,
+    pub authority: Arc<Authority>,
     pub registry: Registry,
     shutdown: Option<oneshot::Sender<()>>,
     server: Option<JoinHandle<Result<(), tonic::transport::Error>>>,
@@ -114,42 +115,53 @@ impl TestApp {
         let proxy = Proxy::start(upstream).await;
         parsed.set_port(Some(proxy.port)).unwrap();
         let database = Database { url, backend: Backend::Postgres, _dir: None };
-        let served = Self::start_on(Arc::new(database), parsed.as_str(), "127.0.0.1:0").await;
+        let served = Self::start_on(Arc::new(database), parsed.as_str(), "127.0.0.1:0", None).await;
         Some((served, proxy))
     }
 
     async fn start(database: Arc<Database>, address: &str) -> TestApp {
         let url = database.url.clone();
-        Self::start_on(database, &url, address).await
+        Self::start_on(database, &url, address, None).await
     }
 
     /// Serves on `address`; the issuer is the server's own base URL, so the
     /// URLs discovery publishes can be fetched.
-    async fn start_on(database: Arc<Database>, url: &str, address: &str) -> TestApp {
+    /// Another server on the same database and issuer, as in a deployment of
+    /// several instances behind one name.
+    pub async fn second_instance(&self) -> TestApp {
+        Self::start_on(self.database.clone(), &self.database.url, "127.0.0.1:0", Some(self.base_url.clone()))
+            .await
+    }
+
+    async fn start_on(database: Arc<Database>, url: &str, address: &str, issuer: Option<String>) -> TestApp {
         let store = Store::connect(url).await.expect("the test database connects");
         store.migrate().await.expect("migrations apply");
         let listener = TcpListener::bind(address).await.unwrap();
         let address = listener.local_addr().unwrap();
         let base_url = format!("http://{address}");
         let settings = Settings {
-            issuer: base_url.clone(),
+            issuer: issuer.unwrap_or_else(|| base_url.clone()),
             default_audience: Audience::parse(DEFAULT_AUDIENCE).unwrap(),
             algorithm: SigningAlgorithm::Es256,
         };
-        let authority =
-            Arc::new(Authority::start(store.clone(), settings).await.expect("the authority starts"));
+        let authority = Arc::new(Authority::start(store, settings).await.expect("the authority starts"));
+        let registry = authority.registry().clone();
         let (shutdown, stop) = oneshot::channel::<()>();
-        let server =
-            tokio::spawn(server::serve(server::Listeners { main: listener, http: None }, authority, async {
+        let server = tokio::spawn(server::serve(
+            server::Listeners { main: listener, http: None },
+            authority.clone(),
+            async {
                 let _ = stop.await;
-            }));
+            },
+        ));
         let channel = Channel::from_shared(base_url.clone()).unwrap().connect().await.unwrap();
         TestApp {
             base_url,
             tokens: TokenServiceClient::new(channel.clone()),
             admin: ClientAdminClient::new(channel.clone()),
             channel,
-            registry: Registry::new(store, SecretHasher::new()),
+            registry,
+            authority,
             shutdown: Some(shutdown),
             server: Some(server),
             database,

@@ -79,6 +79,7 @@ impl Registry {
             }
             other => other?,
         }
+        self.cache.forget(client.id.as_str());
         let secrets = vec![SecretInfo::from(row)];
         Ok((ClientDetails { client, secrets }, secret))
     }
@@ -140,7 +141,9 @@ impl Registry {
         }
         check_defaults_allowed(&client)?;
         client.updated_at = now;
-        if !self.store.update_client(&ClientRow::from(&client)).await? {
+        let updated = self.store.update_client(&ClientRow::from(&client)).await?;
+        self.cache.forget(client.id.as_str());
+        if !updated {
             return Err(not_found(client_id));
         }
         self.details(client_id).await
@@ -161,7 +164,9 @@ impl Registry {
         let client = self.existing(client_id).await?;
         let now = clock::now();
         let (secret, row) = self.new_secret(&client.id, now).await?;
-        if !self.store.rotate_secret(&row, now + grace_seconds, now).await? {
+        let rotated = self.store.rotate_secret(&row, now + grace_seconds, now).await?;
+        self.cache.forget(client.id.as_str());
+        if !rotated {
             return Err(not_found(client_id));
         }
         Ok((self.details(client_id).await?, secret))
@@ -169,7 +174,9 @@ impl Registry {
 
     pub async fn delete(&self, client_id: &str) -> Result<(), AuthError> {
         let id = ClientId::parse(client_id).map_err(invalid)?;
-        if !self.store.delete_client(id.as_str()).await? {
+        let deleted = self.store.delete_client(id.as_str()).await?;
+        self.cache.forget(id.as_str());
+        if !deleted {
             return Err(not_found(client_id));
         }
         Ok(())

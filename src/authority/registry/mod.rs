@@ -1,7 +1,10 @@
 //! The client registry: who the clients are, and whether a presented secret is theirs.
 
+mod cache;
 mod manage;
 mod rows;
+
+use std::sync::Arc;
 
 use crate::{
     authority::{AuthError, BAD_CREDENTIALS, SecretHasher, clock},
@@ -9,33 +12,51 @@ use crate::{
     store::{SecretRow, Store},
 };
 
+use cache::RegistryCache;
 pub use manage::{ClientChanges, ClientDraft, ClientPage};
 
 /// How stale a secret's `last_used_at` may grow before a use is written down;
 /// keeps the store out of the way of every token request.
 const LAST_USED_RESOLUTION: i64 = 60;
 
+/// Clones share one cache, so every clone sees what any of them changed.
 #[derive(Clone)]
 pub struct Registry {
     store: Store,
     hasher: SecretHasher,
+    cache: Arc<RegistryCache>,
 }
 
 impl Registry {
     pub fn new(store: Store, hasher: SecretHasher) -> Self {
-        Self { store, hasher }
+        Self { store, hasher, cache: Arc::new(RegistryCache::new()) }
     }
 
-    /// Checks a client id and secret. Every failure is the same
-    /// [`AuthError::InvalidClient`] after the same argon2 work, whether the id is
-    /// unknown, the client disabled, the secret expired or simply wrong.
-    pub async fn authenticate(&self, client_id: &str, secret: &ClientSecret) -> Result<Client, AuthError> {
+    /// Checks a client id and secret. A secret verified in the last minute is
+    /// recognised from memory; otherwise argon2 decides, and every failure is
+    /// the same [`AuthError::InvalidClient`] after the same argon2 work, whether
+    /// the id is unknown, the client disabled, the secret expired or simply wrong.
+    /// Failures are never cached, so they cannot crowd out good entries.
+    pub async fn authenticate(
+        &self,
+        client_id: &str,
+        secret: &ClientSecret,
+    ) -> Result<Arc<Client>, AuthError> {
         let now = clock::now();
+        let tag = self.cache.tag(secret);
+        if self.cache.is_verified(client_id, &tag, now)
+            && let Some(client) = self.active_client(client_id).await?
+        {
+            return Ok(client);
+        }
         let candidate = self.candidate(client_id, secret, now).await?;
         let hash = candidate.as_ref().map(|(_, row)| row.secret_hash.as_str());
         let verified = self.hasher.verify(secret, hash).await?;
         match candidate {
             Some((client, row)) if verified => {
+                let until =
+                    row.expires_at.map_or(now + cache::TTL_SECONDS, |at| at.min(now + cache::TTL_SECONDS));
+                self.cache.remember_verified(client_id, tag, until, now);
                 self.note_use(&row, now).await;
                 Ok(client)
             }
@@ -44,12 +65,20 @@ impl Registry {
     }
 
     /// The client if it exists and is active; `None` otherwise.
-    pub async fn active_client(&self, client_id: &str) -> Result<Option<Client>, AuthError> {
+    pub async fn active_client(&self, client_id: &str) -> Result<Option<Arc<Client>>, AuthError> {
+        let now = clock::now();
+        if let Some(client) = self.cache.client(client_id, now) {
+            return Ok(Some(client));
+        }
         let Ok(id) = ClientId::parse(client_id) else {
             return Ok(None);
         };
         match self.store.client(id.as_str()).await? {
-            Some(row) if row.disabled_at.is_none() => Ok(Some(Client::try_from(row)?)),
+            Some(row) if row.disabled_at.is_none() => {
+                let client = Arc::new(Client::try_from(row)?);
+                self.cache.remember_client(client.clone(), now);
+                Ok(Some(client))
+            }
             _ => Ok(None),
         }
     }
@@ -61,7 +90,7 @@ impl Registry {
         client_id: &str,
         secret: &ClientSecret,
         now: i64,
-    ) -> Result<Option<(Client, SecretRow)>, AuthError> {
+    ) -> Result<Option<(Arc<Client>, SecretRow)>, AuthError> {
         let secret_id = secret.claimed_id();
         let secret_id = secret_id.as_ref().map_or("", |id| id.as_str());
         let (client, row) = tokio::join!(self.active_client(client_id), self.store.secret(secret_id));

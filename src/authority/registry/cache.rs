@@ -1,0 +1,148 @@
+//! In-memory caches that keep argon2 and the store off the hot path: active
+//! clients by id, and secrets already verified, remembered as keyed hashes.
+//!
+//! Both forget a client the moment this process changes it (update, rotation,
+//! deletion) and forget everything after [`TTL_SECONDS`], which bounds how long
+//! a change made elsewhere (another instance, the CLI) takes to be seen here.
+
+use std::{
+    collections::HashMap,
+    sync::{Arc, PoisonError, RwLock},
+};
+
+use aws_lc_rs::{hmac, rand::SystemRandom};
+use subtle::ConstantTimeEq;
+
+use crate::domain::{Client, ClientSecret};
+
+pub const TTL_SECONDS: i64 = 60;
+/// Enough for every client of a large fleet; past it, new entries are simply
+/// not cached, so nothing a caller sends can grow memory without bound.
+const MAX_CLIENTS: usize = 100_000;
+/// A client has one secret, two while a rotation's grace runs; more is churn.
+const MAX_SECRETS_PER_CLIENT: usize = 4;
+
+/// A keyed hash (HMAC-SHA256 under a key drawn at start and never stored) of
+/// a secret that passed argon2: useless to anyone who reads this memory.
+pub type SecretTag = [u8; 32];
+
+pub struct RegistryCache {
+    key: hmac::Key,
+    clients: RwLock<HashMap<String, (Arc<Client>, i64)>>,
+    verified: RwLock<HashMap<String, Vec<(SecretTag, i64)>>>,
+}
+
+impl RegistryCache {
+    pub fn new() -> Self {
+        let key = hmac::Key::generate(hmac::HMAC_SHA256, &SystemRandom::new())
+            .expect("the operating system's random source failed");
+        Self { key, clients: RwLock::default(), verified: RwLock::default() }
+    }
+
+    pub fn tag(&self, secret: &ClientSecret) -> SecretTag {
+        let tag = hmac::sign(&self.key, secret.expose().as_bytes());
+        tag.as_ref().try_into().expect("HMAC-SHA256 tags are 32 bytes")
+    }
+
+    /// Whether this secret was verified for this client and has not expired.
+    /// Tags are compared in constant time.
+    pub fn is_verified(&self, client_id: &str, tag: &SecretTag, now: i64) -> bool {
+        let verified = self.verified.read().unwrap_or_else(PoisonError::into_inner);
+        verified.get(client_id).is_some_and(|entries| {
+            entries.iter().any(|(known, until)| *until > now && bool::from(known.ct_eq(tag)))
+        })
+    }
+
+    /// Remembers a secret that passed argon2, until `until` (never past the secret's own expiry).
+    pub fn remember_verified(&self, client_id: &str, tag: SecretTag, until: i64, now: i64) {
+        let mut verified = self.verified.write().unwrap_or_else(PoisonError::into_inner);
+        if verified.len() >= MAX_CLIENTS {
+            verified.retain(|_, entries| entries.iter().any(|(_, until)| *until > now));
+            if verified.len() >= MAX_CLIENTS {
+                return;
+            }
+        }
+        let entries = verified.entry(client_id.to_owned()).or_default();
+        entries.retain(|(_, until)| *until > now);
+        if entries.len() < MAX_SECRETS_PER_CLIENT {
+            entries.push((tag, until));
+        }
+    }
+
+    /// The active client, if cached and fresh.
+    pub fn client(&self, client_id: &str, now: i64) -> Option<Arc<Client>> {
+        let clients = self.clients.read().unwrap_or_else(PoisonError::into_inner);
+        clients.get(client_id).filter(|(_, until)| *until > now).map(|(client, _)| client.clone())
+    }
+
+    /// Remembers an active client. Inactive or missing ones are not cached, so
+    /// re-enabling a client anywhere takes effect at once.
+    pub fn remember_client(&self, client: Arc<Client>, now: i64) {
+        let mut clients = self.clients.write().unwrap_or_else(PoisonError::into_inner);
+        if clients.len() >= MAX_CLIENTS {
+            clients.retain(|_, (_, until)| *until > now);
+            if clients.len() >= MAX_CLIENTS {
+                return;
+            }
+        }
+        clients.insert(client.id.to_string(), (client, now + TTL_SECONDS));
+    }
+
+    /// Drops everything known about a client, after this process changed it.
+    pub fn forget(&self, client_id: &str) {
+        self.clients.write().unwrap_or_else(PoisonError::into_inner).remove(client_id);
+        self.verified.write().unwrap_or_else(PoisonError::into_inner).remove(client_id);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_verified_secret_is_known_until_it_expires() {
+        let cache = RegistryCache::new();
+        let (_, secret) = ClientSecret::generate();
+        let tag = cache.tag(&secret);
+        cache.remember_verified("svc", tag, 100, 0);
+        assert!(cache.is_verified("svc", &tag, 99));
+        assert!(!cache.is_verified("svc", &tag, 100));
+        assert!(!cache.is_verified("other", &tag, 0));
+    }
+
+    #[test]
+    fn another_secret_is_not_verified() {
+        let cache = RegistryCache::new();
+        let (_, good) = ClientSecret::generate();
+        let (_, bad) = ClientSecret::generate();
+        cache.remember_verified("svc", cache.tag(&good), 100, 0);
+        assert!(!cache.is_verified("svc", &cache.tag(&bad), 0));
+    }
+
+    #[test]
+    fn forgetting_a_client_drops_its_secrets() {
+        let cache = RegistryCache::new();
+        let (_, secret) = ClientSecret::generate();
+        let tag = cache.tag(&secret);
+        cache.remember_verified("svc", tag, 100, 0);
+        cache.forget("svc");
+        assert!(!cache.is_verified("svc", &tag, 0));
+    }
+
+    #[test]
+    fn a_client_keeps_at_most_four_verified_secrets() {
+        let cache = RegistryCache::new();
+        let tags: Vec<_> = (0..6).map(|_| cache.tag(&ClientSecret::generate().1)).collect();
+        for tag in &tags {
+            cache.remember_verified("svc", *tag, 100, 0);
+        }
+        assert!(cache.is_verified("svc", &tags[3], 0));
+        assert!(!cache.is_verified("svc", &tags[4], 0));
+    }
+
+    #[test]
+    fn tags_depend_on_the_process_key() {
+        let (_, secret) = ClientSecret::generate();
+        assert_ne!(RegistryCache::new().tag(&secret), RegistryCache::new().tag(&secret));
+    }
+}
