@@ -54,6 +54,9 @@ impl From<AuthError> for Failure {
             }
             AuthError::NotFound(_) => (Code::NotFound, StatusCode::NOT_FOUND, "not_found"),
             AuthError::AlreadyExists(_) => (Code::AlreadyExists, StatusCode::CONFLICT, "already_exists"),
+            AuthError::Busy(_) => {
+                (Code::Unavailable, StatusCode::SERVICE_UNAVAILABLE, "temporarily_unavailable")
+            }
             AuthError::Unavailable(cause) => {
                 tracing::warn!(error = %chain(cause), "store unavailable");
                 (Code::Unavailable, StatusCode::SERVICE_UNAVAILABLE, "temporarily_unavailable")

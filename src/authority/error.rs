@@ -38,6 +38,9 @@ pub enum AuthError {
     NotFound(String),
     #[error("{0}")]
     AlreadyExists(String),
+    /// Too much work is queued already (argon2 under a burst); the caller may retry.
+    #[error("{0}")]
+    Busy(String),
     /// The store could not be reached; the caller may retry.
     #[error("the token service is temporarily unavailable")]
     Unavailable(#[source] StoreError),

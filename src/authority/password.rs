@@ -1,34 +1,74 @@
-//! Argon2id hashing of client secrets, run on the blocking pool with a bound on
-//! how many run at once, so a burst of cold or wrong-secret requests queues
-//! here instead of starving the async runtime.
+//! Argon2id hashing of client secrets on a small pool of dedicated threads.
+//!
+//! A fixed pool, rather than the runtime's blocking pool, bounds both CPU and
+//! memory: each argon2 run needs 19 MiB of working memory, which each worker
+//! allocates once and reuses. (Allocating it per run let the allocator scatter
+//! freed copies over its per-thread arenas: hundreds of MiB after a burst.)
+//! The queue in front of the pool is bounded too: past it, a credential check
+//! is refused as temporarily unavailable instead of waiting without end, so a
+//! flood of wrong secrets cannot build an unbounded backlog.
 
-use std::sync::Arc;
+use std::{
+    cell::RefCell,
+    sync::{Arc, Mutex, PoisonError, mpsc},
+    thread,
+};
 
 use argon2::{
-    Argon2, PasswordHash, PasswordHasher as _, PasswordVerifier as _,
-    password_hash::{SaltString, rand_core::OsRng},
+    ARGON2ID_IDENT, Algorithm, Argon2, Block, Params, PasswordHash, Version,
+    password_hash::{Output, SaltString},
 };
-use tokio::sync::Semaphore;
+use subtle::ConstantTimeEq;
+use tokio::sync::oneshot;
 
 use super::AuthError;
 use crate::domain::ClientSecret;
 
+/// Checks that may wait for a free thread before new ones are refused.
+const QUEUE_DEPTH: usize = 64;
+
+type Job = Box<dyn FnOnce() + Send>;
+
 /// Hashes and verifies secrets with argon2id at the crate's defaults
-/// (19 MiB, 2 passes, 1 lane: OWASP's recommendation).
+/// (19 MiB, 2 passes, 1 lane: OWASP's recommendation). Clones share the pool.
 #[derive(Clone)]
 pub struct SecretHasher {
-    permits: Arc<Semaphore>,
+    jobs: mpsc::SyncSender<Job>,
     /// A hash of a random secret nobody knows, verified against when there is no
     /// real hash to check, so an unknown client id costs the same time as a known one.
     dummy_hash: Arc<str>,
 }
 
 impl SecretHasher {
+    /// Starts one worker thread per core.
     pub fn new() -> Self {
-        let lanes = std::thread::available_parallelism().map_or(2, |n| n.get());
+        let (jobs, queue) = mpsc::sync_channel::<Job>(QUEUE_DEPTH);
+        let queue = Arc::new(Mutex::new(queue));
+        let workers = thread::available_parallelism().map_or(2, |n| n.get());
+        for i in 0..workers {
+            let queue = queue.clone();
+            thread::Builder::new()
+                .name(format!("argon2-{i}"))
+                .spawn(move || {
+                    loop {
+                        let job = queue.lock().unwrap_or_else(PoisonError::into_inner).recv();
+                        match job {
+                            Ok(job) => job(),
+                            Err(_) => return, // every SecretHasher is gone
+                        }
+                    }
+                })
+                .expect("the argon2 worker thread starts");
+        }
         let (_, unknown) = ClientSecret::generate();
-        let dummy_hash = hash_blocking(&unknown).expect("hashing a random secret cannot fail");
-        Self { permits: Arc::new(Semaphore::new(lanes)), dummy_hash: dummy_hash.into() }
+        let (done, dummy) = mpsc::channel();
+        jobs.send(Box::new(move || {
+            let _ = done.send(hash_blocking(&unknown));
+        }))
+        .expect("the argon2 workers run");
+        let dummy_hash =
+            dummy.recv().expect("the argon2 workers run").expect("hashing a random secret cannot fail");
+        Self { jobs, dummy_hash: dummy_hash.into() }
     }
 
     /// The argon2id PHC string for `secret`, with a fresh random salt.
@@ -51,8 +91,17 @@ impl SecretHasher {
         &self,
         work: impl FnOnce() -> T + Send + 'static,
     ) -> Result<T, AuthError> {
-        let _permit = self.permits.acquire().await.map_err(AuthError::internal)?;
-        tokio::task::spawn_blocking(work).await.map_err(AuthError::internal)
+        let (done, result) = oneshot::channel();
+        let job: Job = Box::new(move || {
+            let _ = done.send(work());
+        });
+        self.jobs.try_send(job).map_err(|err| match err {
+            mpsc::TrySendError::Full(_) => {
+                AuthError::Busy("too many credential checks are waiting; retry shortly".into())
+            }
+            mpsc::TrySendError::Disconnected(_) => AuthError::internal("the argon2 workers stopped"),
+        })?;
+        result.await.map_err(AuthError::internal)
     }
 }
 
@@ -62,18 +111,60 @@ impl Default for SecretHasher {
     }
 }
 
-fn hash_blocking(secret: &ClientSecret) -> Result<String, AuthError> {
-    let salt = SaltString::generate(&mut OsRng);
-    Argon2::default()
-        .hash_password(secret.expose().as_bytes(), &salt)
-        .map(|hash| hash.to_string())
-        .map_err(|err| AuthError::internal(err.to_string()))
+/// Bytes of argon2 output and of salt, as the argon2 crate's defaults use.
+const OUTPUT_BYTES: usize = 32;
+const SALT_BYTES: usize = 16;
+
+thread_local! {
+    /// This worker's argon2 working memory, allocated on first use and reused.
+    static BLOCKS: RefCell<Vec<Block>> = const { RefCell::new(Vec::new()) };
 }
 
-/// A stored hash that does not parse counts as a mismatch.
+/// Runs argon2id with `params` into `out`, in this thread's reusable memory.
+fn argon2id(params: Params, secret: &[u8], salt: &[u8], out: &mut [u8]) -> Result<(), argon2::Error> {
+    BLOCKS.with_borrow_mut(|blocks| {
+        if blocks.len() < params.block_count() {
+            blocks.resize(params.block_count(), Block::default());
+        }
+        let argon2 = Argon2::new(Algorithm::Argon2id, Version::V0x13, params.clone());
+        argon2.hash_password_into_with_memory(secret, salt, out, &mut blocks[..params.block_count()])
+    })
+}
+
+fn hash_blocking(secret: &ClientSecret) -> Result<String, AuthError> {
+    let failed = |err: &dyn std::fmt::Display| AuthError::internal(err.to_string());
+    let mut salt = [0u8; SALT_BYTES];
+    getrandom::fill(&mut salt).map_err(|e| failed(&e))?;
+    let mut out = [0u8; OUTPUT_BYTES];
+    let params = Params::default();
+    argon2id(params.clone(), secret.expose().as_bytes(), &salt, &mut out).map_err(|e| failed(&e))?;
+    let salt = SaltString::encode_b64(&salt).map_err(|e| failed(&e))?;
+    let phc = PasswordHash {
+        algorithm: ARGON2ID_IDENT,
+        version: Some(Version::V0x13.into()),
+        params: (&params).try_into().map_err(|e| failed(&e))?,
+        salt: Some(salt.as_salt()),
+        hash: Some(Output::new(&out).map_err(|e| failed(&e))?),
+    };
+    Ok(phc.to_string())
+}
+
+/// Recomputes the hash with the stored parameters and salt and compares in
+/// constant time. A stored hash that does not parse counts as a mismatch.
 fn verify_blocking(secret: &ClientSecret, phc: &str) -> bool {
-    PasswordHash::new(phc)
-        .is_ok_and(|hash| Argon2::default().verify_password(secret.expose().as_bytes(), &hash).is_ok())
+    let Ok(hash) = PasswordHash::new(phc) else {
+        return false;
+    };
+    let (Some(salt), Some(expected), Ok(params)) = (hash.salt, hash.hash, Params::try_from(&hash)) else {
+        return false;
+    };
+    let mut salt_buf = [0u8; 64];
+    let Ok(salt) = salt.decode_b64(&mut salt_buf) else {
+        return false;
+    };
+    let mut out = vec![0u8; expected.len()];
+    argon2id(params, secret.expose().as_bytes(), salt, &mut out).is_ok()
+        && bool::from(out.as_slice().ct_eq(expected.as_bytes()))
 }
 
 #[cfg(test)]
@@ -92,6 +183,17 @@ mod tests {
     }
 
     #[tokio::test]
+    async fn hashes_are_standard_argon2id_phc_strings() {
+        use argon2::PasswordVerifier as _;
+        let hasher = SecretHasher::new();
+        let (_, secret) = ClientSecret::generate();
+        let phc = hasher.hash(&secret).await.unwrap();
+        let parsed = PasswordHash::new(&phc).unwrap();
+        assert!(Argon2::default().verify_password(secret.expose().as_bytes(), &parsed).is_ok());
+        assert!(phc.starts_with("$argon2id$v=19$m=19456,t=2,p=1$"), "{phc}");
+    }
+
+    #[tokio::test]
     async fn without_a_hash_nothing_verifies() {
         let hasher = SecretHasher::new();
         let (_, secret) = ClientSecret::generate();
@@ -103,5 +205,25 @@ mod tests {
         let hasher = SecretHasher::new();
         let (_, secret) = ClientSecret::generate();
         assert!(!hasher.hash(&secret).await.unwrap().contains(secret.expose()));
+    }
+
+    #[tokio::test]
+    async fn a_burst_beyond_the_queue_is_refused_not_queued() {
+        let hasher = SecretHasher::new();
+        let (_, secret) = ClientSecret::generate();
+        let checks: Vec<_> = (0..QUEUE_DEPTH * 2)
+            .map(|_| {
+                let hasher = hasher.clone();
+                let secret = secret.clone();
+                tokio::spawn(async move { hasher.verify(&secret, None).await })
+            })
+            .collect();
+        let mut busy = 0;
+        for check in checks {
+            if let Err(AuthError::Busy(_)) = check.await.unwrap() {
+                busy += 1;
+            }
+        }
+        assert!(busy > 0, "some checks past the queue depth were refused");
     }
 }

@@ -1,0 +1,87 @@
+//! Micro-benchmarks of the costs that bound issuance: signing, verifying, and
+//! checking a client's credentials cold (store + argon2) and cached.
+//!
+//! Run with `cargo bench -p tokend-bench`.
+
+use criterion::{Criterion, criterion_group, criterion_main};
+use tokend::{
+    authority::{ClientDraft, Grant, KeyRing, Registry, SecretHasher, SigningAlgorithm, TokenCodec},
+    domain::{AudienceList, ClientId, ClientSecret, ScopeSet, TokenTtl},
+    store::Store,
+};
+
+fn runtime() -> tokio::runtime::Runtime {
+    tokio::runtime::Builder::new_multi_thread().enable_all().build().expect("a runtime")
+}
+
+async fn store(dir: &tempfile::TempDir) -> Store {
+    let store = Store::connect(&format!("sqlite://{}", dir.path().join("bench.db").display())).await.unwrap();
+    store.migrate().await.unwrap();
+    store
+}
+
+fn grant() -> Grant {
+    Grant {
+        client_id: ClientId::parse("orders-worker").unwrap(),
+        scopes: ScopeSet::parse_delimited("orders.read orders.write").unwrap(),
+        audiences: AudienceList::parse_each(["orders-api"]).unwrap(),
+        ttl: TokenTtl::DEFAULT,
+    }
+}
+
+fn tokens(c: &mut Criterion) {
+    let runtime = runtime();
+    for algorithm in [SigningAlgorithm::Es256, SigningAlgorithm::EdDsa, SigningAlgorithm::Rs256] {
+        let dir = tempfile::tempdir().unwrap();
+        let codec = runtime.block_on(async {
+            let keys = KeyRing::load_or_create(&store(&dir).await, algorithm, 0).await.unwrap();
+            TokenCodec::new(keys, "http://tokend.bench".into())
+        });
+        let grant = grant();
+        c.bench_function(&format!("mint/{algorithm}"), |b| {
+            b.iter(|| codec.mint(&grant, 1_800_000_000).unwrap())
+        });
+        let (token, _) = codec.mint(&grant, tokend_now()).unwrap();
+        c.bench_function(&format!("decode/{algorithm}"), |b| b.iter(|| codec.decode(&token).unwrap()));
+    }
+}
+
+fn credentials(c: &mut Criterion) {
+    let runtime = runtime();
+    let dir = tempfile::tempdir().unwrap();
+    let (store, secret) = runtime.block_on(async {
+        let store = store(&dir).await;
+        let draft = ClientDraft {
+            client_id: "orders-worker".into(),
+            allowed_scopes: vec!["read".into()],
+            ..Default::default()
+        };
+        let (_, secret) = Registry::new(store.clone(), SecretHasher::new()).create(draft).await.unwrap();
+        (store, secret)
+    });
+    let hasher = SecretHasher::new();
+    let cold = || Registry::new(store.clone(), hasher.clone());
+    c.bench_function("authenticate/cold", |b| {
+        b.to_async(&runtime).iter(|| async { cold().authenticate("orders-worker", &secret).await.unwrap() })
+    });
+    let warm = cold();
+    runtime.block_on(warm.authenticate("orders-worker", &secret)).unwrap();
+    c.bench_function("authenticate/cached", |b| {
+        b.to_async(&runtime).iter(|| async { warm.authenticate("orders-worker", &secret).await.unwrap() })
+    });
+    let wrong = ClientSecret::generate().1;
+    c.bench_function("authenticate/wrong-secret", |b| {
+        b.to_async(&runtime).iter(|| async { warm.authenticate("orders-worker", &wrong).await.unwrap_err() })
+    });
+}
+
+fn tokend_now() -> i64 {
+    std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap().as_secs() as i64
+}
+
+criterion_group! {
+    name = benches;
+    config = Criterion::default().sample_size(20);
+    targets = tokens, credentials
+}
+criterion_main!(benches);

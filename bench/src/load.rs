@@ -1,0 +1,194 @@
+//! Driving one scenario at one concurrency for a fixed time, and reporting it.
+
+use std::time::{Duration, Instant};
+
+use base64::{Engine, engine::general_purpose::STANDARD};
+use hdrhistogram::Histogram;
+use serde_json::json;
+use tokend::grpc::pb::{self, token_service_client::TokenServiceClient};
+use tonic::{Request, transport::Channel};
+
+use crate::{Scenario, server::Server};
+
+/// HTTP/2 connections the gRPC load is spread over; streams multiplex on them.
+const GRPC_CONNECTIONS: usize = 4;
+
+pub struct Run {
+    pub scenario: Scenario,
+    pub concurrency: usize,
+    pub duration: Duration,
+    pub warmup: Duration,
+}
+
+pub struct Report {
+    scenario: Scenario,
+    concurrency: usize,
+    elapsed: Duration,
+    ok: u64,
+    errors: u64,
+    latency_us: Histogram<u64>,
+}
+
+impl Report {
+    pub const HEADER: &str =
+        "scenario          conc   requests/s        ok   errors   p50 ms   p99 ms  p99.9 ms  peak RSS MiB";
+
+    pub fn requests_per_second(&self) -> f64 {
+        self.ok as f64 / self.elapsed.as_secs_f64()
+    }
+
+    fn ms(&self, quantile: f64) -> f64 {
+        self.latency_us.value_at_quantile(quantile) as f64 / 1000.0
+    }
+
+    pub fn row(&self, peak_rss_kib: Option<u64>) -> String {
+        let rss = peak_rss_kib.map_or("-".into(), |kib| format!("{:.1}", kib as f64 / 1024.0));
+        format!(
+            "{:<17} {:>4} {:>12.0} {:>9} {:>8} {:>8.2} {:>8.2} {:>9.2}  {:>12}",
+            format!("{:?}", self.scenario),
+            self.concurrency,
+            self.requests_per_second(),
+            self.ok,
+            self.errors,
+            self.ms(0.5),
+            self.ms(0.99),
+            self.ms(0.999),
+            rss
+        )
+    }
+
+    pub fn to_json(&self, peak_rss_kib: Option<u64>) -> String {
+        json!({
+            "scenario": format!("{:?}", self.scenario),
+            "concurrency": self.concurrency,
+            "seconds": self.elapsed.as_secs_f64(),
+            "requests_per_second": self.requests_per_second(),
+            "ok": self.ok,
+            "errors": self.errors,
+            "p50_ms": self.ms(0.5),
+            "p99_ms": self.ms(0.99),
+            "p999_ms": self.ms(0.999),
+            "peak_rss_kib": peak_rss_kib,
+        })
+        .to_string()
+    }
+}
+
+/// One request of a scenario, made ready once per worker.
+#[derive(Clone)]
+enum Caller {
+    Grpc { client: TokenServiceClient<Channel>, secret: String, introspect: Option<String> },
+    Http { client: reqwest::Client, url: String, authorization: String },
+}
+
+impl Caller {
+    async fn call(&mut self, server: &Server) -> bool {
+        match self {
+            Caller::Grpc { client, secret, introspect: None } => {
+                client.issue_token(server.issue_request(secret)).await.is_ok()
+            }
+            Caller::Grpc { client, secret, introspect: Some(token) } => {
+                let mut request = Request::new(pb::IntrospectRequest {
+                    token: token.clone(),
+                    token_type_hint: String::new(),
+                });
+                let basic = STANDARD.encode(format!("{}:{}", server.client_id, secret));
+                request
+                    .metadata_mut()
+                    .insert("authorization", format!("Basic {basic}").parse().expect("ASCII"));
+                client.introspect(request).await.is_ok_and(|answer| answer.into_inner().active)
+            }
+            Caller::Http { client, url, authorization } => client
+                .post(url.as_str())
+                .header("authorization", authorization.as_str())
+                .header("content-type", "application/x-www-form-urlencoded")
+                .body("grant_type=client_credentials")
+                .send()
+                .await
+                .is_ok_and(|response| response.status().is_success()),
+        }
+    }
+}
+
+pub async fn drive(server: &Server, run: Run) -> Result<Report, Box<dyn std::error::Error>> {
+    let callers = callers(server, &run).await?;
+    let start = Instant::now();
+    let measure_from = start + run.warmup;
+    let deadline = measure_from + run.duration;
+    let mut workers = Vec::with_capacity(callers.len());
+    for mut caller in callers {
+        let server_client_id = server.client_id.clone();
+        let address = server.address.clone();
+        let secret = server.client_secret.clone();
+        workers.push(tokio::spawn(async move {
+            let server = Server::target(&address, server_client_id, secret);
+            let mut latency = Histogram::<u64>::new_with_bounds(1, 60_000_000, 3).expect("valid bounds");
+            let (mut ok, mut errors) = (0u64, 0u64);
+            loop {
+                let sent = Instant::now();
+                if sent >= deadline {
+                    break;
+                }
+                let succeeded = caller.call(&server).await;
+                if sent >= measure_from {
+                    latency.saturating_record(sent.elapsed().as_micros() as u64);
+                    if succeeded { ok += 1 } else { errors += 1 }
+                }
+            }
+            (latency, ok, errors)
+        }));
+    }
+    let mut report = Report {
+        scenario: run.scenario,
+        concurrency: run.concurrency,
+        elapsed: run.duration,
+        ok: 0,
+        errors: 0,
+        latency_us: Histogram::new_with_bounds(1, 60_000_000, 3)?,
+    };
+    for worker in workers {
+        let (latency, ok, errors) = worker.await?;
+        report.latency_us.add(latency)?;
+        report.ok += ok;
+        report.errors += errors;
+    }
+    Ok(report)
+}
+
+async fn callers(server: &Server, run: &Run) -> Result<Vec<Caller>, Box<dyn std::error::Error>> {
+    let mut channels = Vec::new();
+    for _ in 0..GRPC_CONNECTIONS.min(run.concurrency) {
+        channels.push(server.channel().await?);
+    }
+    let secret = match run.scenario {
+        Scenario::GrpcWrongSecret => "wrong-secret".to_owned(),
+        _ => server.client_secret.clone(),
+    };
+    let introspect = match run.scenario {
+        Scenario::GrpcIntrospect => Some(
+            TokenServiceClient::new(channels[0].clone())
+                .issue_token(server.issue_request(&server.client_secret))
+                .await?
+                .into_inner()
+                .access_token,
+        ),
+        _ => None,
+    };
+    let http = reqwest::Client::builder().pool_max_idle_per_host(run.concurrency).build()?;
+    let authorization =
+        format!("Basic {}", STANDARD.encode(format!("{}:{}", server.client_id, server.client_secret)));
+    Ok((0..run.concurrency)
+        .map(|i| match run.scenario {
+            Scenario::HttpIssue => Caller::Http {
+                client: http.clone(),
+                url: format!("http://{}/oauth/v2/token", server.address),
+                authorization: authorization.clone(),
+            },
+            _ => Caller::Grpc {
+                client: TokenServiceClient::new(channels[i % channels.len()].clone()),
+                secret: secret.clone(),
+                introspect: introspect.clone(),
+            },
+        })
+        .collect())
+}

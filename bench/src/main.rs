@@ -1,0 +1,98 @@
+//! tokend-bench: starts a tokend server (or targets a running one) and drives
+//! gRPC IssueToken, the HTTP token endpoint and gRPC Introspect at the given
+//! concurrencies for a given time, printing requests/s, latency percentiles,
+//! the error count and the server's peak RSS.
+
+mod load;
+mod server;
+
+use std::{path::PathBuf, time::Duration};
+
+use clap::{Parser, ValueEnum};
+
+use crate::{load::Report, server::Server};
+
+#[derive(Debug, Parser)]
+#[command(name = "tokend-bench", about = "Load benchmark for tokend")]
+struct Args {
+    /// The tokend binary to start; defaults to the one built beside this one.
+    #[arg(long)]
+    server: Option<PathBuf>,
+
+    /// A running server (host:port) to target instead of starting one;
+    /// needs --client-id and --client-secret of a client holding tokend.introspect.
+    #[arg(long, requires_all = ["client_id", "client_secret"])]
+    target: Option<String>,
+    #[arg(long)]
+    client_id: Option<String>,
+    #[arg(long)]
+    client_secret: Option<String>,
+
+    /// Concurrent requests in flight, one run per value (e.g. 1,8,64).
+    #[arg(long, value_delimiter = ',', default_value = "64")]
+    concurrency: Vec<usize>,
+
+    /// How long each run lasts, in seconds.
+    #[arg(long, default_value_t = 10.0)]
+    seconds: f64,
+
+    /// Unmeasured time before each run, in seconds.
+    #[arg(long, default_value_t = 1.0)]
+    warmup: f64,
+
+    #[arg(long, value_delimiter = ',', default_value = "grpc-issue,http-issue,grpc-introspect")]
+    scenarios: Vec<Scenario>,
+
+    /// Clients to register before the runs (only the first is driven), to
+    /// measure memory with a realistic registry.
+    #[arg(long, default_value_t = 1)]
+    clients: usize,
+
+    /// Print one JSON object per run instead of a table row.
+    #[arg(long)]
+    json: bool,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum Scenario {
+    /// IssueToken over gRPC, credentials in the request.
+    GrpcIssue,
+    /// POST /oauth/v2/token, client_secret_basic.
+    HttpIssue,
+    /// Introspect over gRPC, the caller authenticated with Basic.
+    GrpcIntrospect,
+    /// IssueToken over gRPC with a wrong secret: the argon2 path.
+    GrpcWrongSecret,
+}
+
+#[tokio::main]
+async fn main() -> Result<(), Box<dyn std::error::Error>> {
+    let args = Args::parse();
+    let server = match &args.target {
+        Some(address) => {
+            Server::target(address, args.client_id.clone().unwrap(), args.client_secret.clone().unwrap())
+        }
+        None => Server::start(args.server.clone(), args.clients).await?,
+    };
+    if !args.json {
+        println!("{}", Report::HEADER);
+    }
+    for &scenario in &args.scenarios {
+        for &concurrency in &args.concurrency {
+            let run = load::Run {
+                scenario,
+                concurrency,
+                duration: Duration::from_secs_f64(args.seconds),
+                warmup: Duration::from_secs_f64(args.warmup),
+            };
+            let report = load::drive(&server, run).await?;
+            let peak_rss = server.peak_rss_kib();
+            if args.json {
+                println!("{}", report.to_json(peak_rss));
+            } else {
+                println!("{}", report.row(peak_rss));
+            }
+        }
+    }
+    Ok(())
+}

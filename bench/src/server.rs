@@ -1,0 +1,135 @@
+//! The server under test: a tokend process this benchmark starts on a fresh
+//! SQLite database (and stops when dropped), or one already running elsewhere.
+
+use std::{path::PathBuf, process::Stdio, sync::Arc};
+
+use tokend::grpc::pb::{
+    self, client_admin_client::ClientAdminClient, token_service_client::TokenServiceClient,
+};
+use tokio::{
+    io::{AsyncBufReadExt, BufReader},
+    process::{Child, Command},
+    sync::Semaphore,
+};
+use tonic::{Request, transport::Channel};
+
+pub struct Server {
+    pub address: String,
+    pub client_id: String,
+    pub client_secret: String,
+    process: Option<Child>,
+    _dir: Option<tempfile::TempDir>,
+}
+
+impl Server {
+    pub fn target(address: &str, client_id: String, client_secret: String) -> Self {
+        Self { address: address.to_owned(), client_id, client_secret, process: None, _dir: None }
+    }
+
+    /// Bootstraps a client with the CLI, starts `tokend serve` on port 0 and
+    /// registers `clients - 1` more clients through ClientAdmin.
+    pub async fn start(binary: Option<PathBuf>, clients: usize) -> Result<Self, Box<dyn std::error::Error>> {
+        let binary = match binary {
+            Some(path) => path,
+            None => std::env::current_exe()?.with_file_name("tokend"),
+        };
+        let dir = tempfile::tempdir()?;
+        let database_url = format!("sqlite://{}", dir.path().join("bench.db").display());
+        let created = Command::new(&binary)
+            .env("TOKEND_DATABASE_URL", &database_url)
+            .env("RUST_LOG", "warn")
+            .args(["client", "create", "--id", "bench", "--json"])
+            .args([
+                "--scopes",
+                "tokend.admin tokend.introspect",
+                "--default-scopes",
+                "tokend.admin tokend.introspect",
+            ])
+            .output()
+            .await?;
+        if !created.status.success() {
+            return Err(
+                format!("tokend client create failed: {}", String::from_utf8_lossy(&created.stderr)).into()
+            );
+        }
+        let created: serde_json::Value = serde_json::from_slice(&created.stdout)?;
+        let mut process = Command::new(&binary)
+            .env("TOKEND_DATABASE_URL", &database_url)
+            .env("RUST_LOG", "warn")
+            .args(["serve", "--listen", "127.0.0.1:0"])
+            .stdout(Stdio::piped())
+            .kill_on_drop(true)
+            .spawn()?;
+        let mut line = String::new();
+        BufReader::new(process.stdout.take().ok_or("no stdout")?).read_line(&mut line).await?;
+        let address = line.trim().rsplit(' ').next().ok_or("no address line")?.to_owned();
+        let server = Self {
+            address,
+            client_id: "bench".into(),
+            client_secret: created["client_secret"].as_str().ok_or("no secret")?.to_owned(),
+            process: Some(process),
+            _dir: Some(dir),
+        };
+        server.register_clients(clients.saturating_sub(1)).await?;
+        Ok(server)
+    }
+
+    pub async fn channel(&self) -> Result<Channel, tonic::transport::Error> {
+        Channel::from_shared(format!("http://{}", self.address)).expect("a valid URI").connect().await
+    }
+
+    pub fn issue_request(&self, secret: &str) -> pb::IssueTokenRequest {
+        pb::IssueTokenRequest {
+            grant_type: "client_credentials".into(),
+            client_id: self.client_id.clone(),
+            client_secret: secret.to_owned(),
+            scope: String::new(),
+            audience: Vec::new(),
+        }
+    }
+
+    /// The server's peak resident set (VmHWM) in KiB, when it is our child.
+    pub fn peak_rss_kib(&self) -> Option<u64> {
+        let pid = self.process.as_ref()?.id()?;
+        let status = std::fs::read_to_string(format!("/proc/{pid}/status")).ok()?;
+        let line = status.lines().find(|line| line.starts_with("VmHWM:"))?;
+        line.split_whitespace().nth(1)?.parse().ok()
+    }
+
+    async fn register_clients(&self, count: usize) -> Result<(), Box<dyn std::error::Error>> {
+        if count == 0 {
+            return Ok(());
+        }
+        let channel = self.channel().await?;
+        let token = TokenServiceClient::new(channel.clone())
+            .issue_token(self.issue_request(&self.client_secret))
+            .await?
+            .into_inner()
+            .access_token;
+        let bearer: tonic::metadata::MetadataValue<_> = format!("Bearer {token}").parse()?;
+        let in_flight = Arc::new(Semaphore::new(16));
+        let mut tasks = Vec::with_capacity(count);
+        for i in 0..count {
+            let permit = in_flight.clone().acquire_owned().await?;
+            let mut admin = ClientAdminClient::new(channel.clone());
+            let bearer = bearer.clone();
+            tasks.push(tokio::spawn(async move {
+                let mut request = Request::new(pb::CreateClientRequest {
+                    client_id: format!("fleet-{i:05}"),
+                    allowed_scopes: vec!["orders.read".into(), "orders.write".into()],
+                    default_scopes: vec!["orders.read".into()],
+                    audiences: vec!["orders-api".into()],
+                    ..Default::default()
+                });
+                request.metadata_mut().insert("authorization", bearer);
+                let outcome = admin.create_client(request).await.map(|_| ());
+                drop(permit);
+                outcome
+            }));
+        }
+        for task in tasks {
+            task.await??;
+        }
+        Ok(())
+    }
+}
