@@ -12,7 +12,7 @@ use jsonwebtoken::{
     jwk::{Jwk, JwkSet, PublicKeyUse, ThumbprintHash},
 };
 
-use super::AuthError;
+use super::{AuthError, signer::SigningKey, tokens::ACCESS_TOKEN_TYP};
 use crate::store::{KeyRow, Store};
 
 /// The algorithms tokend signs with. ES256 is the default: short signatures,
@@ -88,13 +88,6 @@ impl fmt::Display for SigningAlgorithm {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str(self.as_str())
     }
-}
-
-/// The key new tokens are signed with.
-pub struct SigningKey {
-    pub kid: String,
-    pub algorithm: Algorithm,
-    pub encoding: EncodingKey,
 }
 
 /// A public key that checks tokens.
@@ -173,11 +166,12 @@ impl KeyRing {
 
     fn open(alg: SigningAlgorithm, row: &KeyRow) -> Result<(SigningKey, Jwk, VerifyingKey), AuthError> {
         let encoding = alg.encoding_key(&row.private_key).map_err(AuthError::internal)?;
+        let pkcs8 = pem::parse(&row.private_key).map_err(AuthError::internal)?;
         let mut jwk = Jwk::from_encoding_key(&encoding, alg.jwt()).map_err(AuthError::internal)?;
         jwk.common.key_id = Some(row.kid.clone());
         jwk.common.public_key_use = Some(PublicKeyUse::Signature);
         let decoding = DecodingKey::from_jwk(&jwk).map_err(AuthError::internal)?;
-        let signing = SigningKey { kid: row.kid.clone(), algorithm: alg.jwt(), encoding };
+        let signing = SigningKey::new(&row.kid, alg, pkcs8.contents(), ACCESS_TOKEN_TYP)?;
         Ok((signing, jwk, VerifyingKey { algorithm: alg.jwt(), decoding }))
     }
 }
@@ -198,9 +192,10 @@ mod tests {
         for alg in [SigningAlgorithm::Es256, SigningAlgorithm::EdDsa, SigningAlgorithm::Rs256] {
             let row = KeyRing::create(alg, 0).unwrap();
             let (signing, _, verifying) = KeyRing::open(alg, &row).unwrap();
-            let header = jsonwebtoken::Header::new(signing.algorithm);
-            let token =
-                jsonwebtoken::encode(&header, &serde_json::json!({"sub": "x"}), &signing.encoding).unwrap();
+            let token = signing.sign_jwt(&serde_json::json!({"sub": "x"})).unwrap();
+            let header = jsonwebtoken::decode_header(&token).unwrap();
+            assert_eq!(header.typ.as_deref(), Some(ACCESS_TOKEN_TYP));
+            assert_eq!(header.kid.as_deref(), Some(row.kid.as_str()));
             let mut validation = jsonwebtoken::Validation::new(verifying.algorithm);
             validation.required_spec_claims.clear();
             validation.validate_exp = false;

@@ -12,6 +12,7 @@ mod keys;
 mod password;
 mod registry;
 mod revocations;
+mod signer;
 mod tokens;
 
 use crate::{

@@ -1,14 +1,14 @@
 //! Access tokens as JWTs (RFC 9068): what they claim, how they are signed and checked.
 
 use base64::{Engine, engine::general_purpose::URL_SAFE_NO_PAD};
-use jsonwebtoken::{Header, Validation};
+use jsonwebtoken::Validation;
 use serde::{Deserialize, Serialize};
 
 use super::{AuthError, KeyRing};
 use crate::domain::{AudienceList, ClientId, ScopeSet, TokenTtl};
 
 /// The media type RFC 9068 puts in the `typ` header of access tokens.
-const ACCESS_TOKEN_TYP: &str = "at+jwt";
+pub const ACCESS_TOKEN_TYP: &str = "at+jwt";
 
 /// The claims of an access token. `sub` and `client_id` are both the client,
 /// since in the client-credentials grant the client acts for itself.
@@ -66,11 +66,7 @@ impl TokenCodec {
             exp: now + grant.ttl.seconds(),
             jti: new_jti(),
         };
-        let key = &self.keys.signing;
-        let mut header = Header::new(key.algorithm);
-        header.typ = Some(ACCESS_TOKEN_TYP.to_owned());
-        header.kid = Some(key.kid.clone());
-        let token = jsonwebtoken::encode(&header, &claims, &key.encoding).map_err(AuthError::internal)?;
+        let token = self.keys.signing.sign_jwt(&claims)?;
         Ok((token, claims))
     }
 

@@ -1,0 +1,74 @@
+//! Signing compact JWS tokens with a private key parsed once at start.
+//! (jsonwebtoken parses and re-validates the PKCS#8 key on every call, which
+//! doubled the cost of an ES256 token; it still does all the verifying.)
+
+use aws_lc_rs::{
+    rand::SystemRandom,
+    signature::{self, ECDSA_P256_SHA256_FIXED_SIGNING, EcdsaKeyPair, Ed25519KeyPair, RsaKeyPair},
+};
+use base64::{Engine, engine::general_purpose::URL_SAFE_NO_PAD};
+use serde::Serialize;
+
+use super::{AuthError, SigningAlgorithm};
+
+enum KeyPair {
+    Ecdsa(EcdsaKeyPair),
+    Ed25519(Ed25519KeyPair),
+    Rsa(RsaKeyPair),
+}
+
+/// The key new tokens are signed with, and their encoded header.
+pub struct SigningKey {
+    pub kid: String,
+    /// `base64url({"typ","alg","kid"})`: the same for every token of this key.
+    header: String,
+    pair: KeyPair,
+    random: SystemRandom,
+}
+
+impl SigningKey {
+    /// Parses a PKCS#8 DER private key of `algorithm`; tokens carry `typ` and `kid`.
+    pub fn new(kid: &str, algorithm: SigningAlgorithm, pkcs8: &[u8], typ: &str) -> Result<Self, AuthError> {
+        let rejected =
+            |err: aws_lc_rs::error::KeyRejected| AuthError::internal(format!("signing key rejected: {err}"));
+        let pair = match algorithm {
+            SigningAlgorithm::Es256 => KeyPair::Ecdsa(
+                EcdsaKeyPair::from_pkcs8(&ECDSA_P256_SHA256_FIXED_SIGNING, pkcs8).map_err(rejected)?,
+            ),
+            SigningAlgorithm::EdDsa => KeyPair::Ed25519(Ed25519KeyPair::from_pkcs8(pkcs8).map_err(rejected)?),
+            SigningAlgorithm::Rs256 => KeyPair::Rsa(RsaKeyPair::from_pkcs8(pkcs8).map_err(rejected)?),
+        };
+        let header = serde_json::json!({ "typ": typ, "alg": algorithm.as_str(), "kid": kid });
+        Ok(Self {
+            kid: kid.to_owned(),
+            header: URL_SAFE_NO_PAD.encode(header.to_string()),
+            pair,
+            random: SystemRandom::new(),
+        })
+    }
+
+    /// `header.claims.signature`, each part base64url without padding (RFC 7515 §7.1).
+    pub fn sign_jwt(&self, claims: &impl Serialize) -> Result<String, AuthError> {
+        let claims = serde_json::to_vec(claims).map_err(AuthError::internal)?;
+        let mut token = String::with_capacity(self.header.len() + claims.len() * 4 / 3 + 400);
+        token.push_str(&self.header);
+        token.push('.');
+        URL_SAFE_NO_PAD.encode_string(&claims, &mut token);
+        let failed = |_| AuthError::internal("signing failed");
+        let signature = match &self.pair {
+            KeyPair::Ecdsa(pair) => {
+                pair.sign(&self.random, token.as_bytes()).map_err(failed)?.as_ref().to_vec()
+            }
+            KeyPair::Ed25519(pair) => pair.sign(token.as_bytes()).as_ref().to_vec(),
+            KeyPair::Rsa(pair) => {
+                let mut signature = vec![0; pair.public_modulus_len()];
+                pair.sign(&signature::RSA_PKCS1_SHA256, &self.random, token.as_bytes(), &mut signature)
+                    .map_err(failed)?;
+                signature
+            }
+        };
+        token.push('.');
+        URL_SAFE_NO_PAD.encode_string(&signature, &mut token);
+        Ok(token)
+    }
+}
