@@ -18,11 +18,14 @@ pub struct Run {
     pub concurrency: usize,
     pub duration: Duration,
     pub warmup: Duration,
+    pub http_token_path: String,
+    pub flood: usize,
 }
 
 pub struct Report {
     scenario: Scenario,
     concurrency: usize,
+    flood: usize,
     elapsed: Duration,
     ok: u64,
     errors: u64,
@@ -30,8 +33,7 @@ pub struct Report {
 }
 
 impl Report {
-    pub const HEADER: &str =
-        "scenario          conc   requests/s        ok   errors   p50 ms   p99 ms  p99.9 ms  peak RSS MiB";
+    pub const HEADER: &str = "scenario          conc flood   requests/s        ok   errors   p50 ms   p99 ms  p99.9 ms  peak RSS MiB";
 
     pub fn requests_per_second(&self) -> f64 {
         self.ok as f64 / self.elapsed.as_secs_f64()
@@ -44,9 +46,10 @@ impl Report {
     pub fn row(&self, peak_rss_kib: Option<u64>) -> String {
         let rss = peak_rss_kib.map_or("-".into(), |kib| format!("{:.1}", kib as f64 / 1024.0));
         format!(
-            "{:<17} {:>4} {:>12.0} {:>9} {:>8} {:>8.2} {:>8.2} {:>9.2}  {:>12}",
+            "{:<17} {:>4} {:>5} {:>12.0} {:>9} {:>8} {:>8.2} {:>8.2} {:>9.2}  {:>12}",
             format!("{:?}", self.scenario),
             self.concurrency,
+            self.flood,
             self.requests_per_second(),
             self.ok,
             self.errors,
@@ -61,6 +64,7 @@ impl Report {
         json!({
             "scenario": format!("{:?}", self.scenario),
             "concurrency": self.concurrency,
+            "flood": self.flood,
             "seconds": self.elapsed.as_secs_f64(),
             "requests_per_second": self.requests_per_second(),
             "ok": self.ok,
@@ -115,6 +119,7 @@ pub async fn drive(server: &Server, run: Run) -> Result<Report, Box<dyn std::err
     let start = Instant::now();
     let measure_from = start + run.warmup;
     let deadline = measure_from + run.duration;
+    let flood = flood(server, run.flood, deadline).await?;
     let mut workers = Vec::with_capacity(callers.len());
     for mut caller in callers {
         let server_client_id = server.client_id.clone();
@@ -141,6 +146,7 @@ pub async fn drive(server: &Server, run: Run) -> Result<Report, Box<dyn std::err
     let mut report = Report {
         scenario: run.scenario,
         concurrency: run.concurrency,
+        flood: run.flood,
         elapsed: run.duration,
         ok: 0,
         errors: 0,
@@ -152,18 +158,40 @@ pub async fn drive(server: &Server, run: Run) -> Result<Report, Box<dyn std::err
         report.ok += ok;
         report.errors += errors;
     }
+    for worker in flood {
+        worker.await?;
+    }
     Ok(report)
+}
+
+/// Workers that send wrong secrets for the driven client until `deadline`.
+async fn flood(
+    server: &Server,
+    workers: usize,
+    deadline: Instant,
+) -> Result<Vec<tokio::task::JoinHandle<()>>, Box<dyn std::error::Error>> {
+    let channel = if workers > 0 { Some(server.channel().await?) } else { None };
+    Ok((0..workers)
+        .map(|_| {
+            let mut client = TokenServiceClient::new(channel.clone().expect("a channel when flooding"));
+            let request = server.issue_request("wrong-secret-wrong-secret-wrong-secret-wrong-secret-wrong");
+            tokio::spawn(async move {
+                while Instant::now() < deadline {
+                    let _ = client.issue_token(request.clone()).await;
+                }
+            })
+        })
+        .collect())
 }
 
 async fn callers(server: &Server, run: &Run) -> Result<Vec<Caller>, Box<dyn std::error::Error>> {
     let mut channels = Vec::new();
-    for _ in 0..GRPC_CONNECTIONS.min(run.concurrency) {
-        channels.push(server.channel().await?);
+    if run.scenario != Scenario::HttpIssue {
+        for _ in 0..GRPC_CONNECTIONS.min(run.concurrency) {
+            channels.push(server.channel().await?);
+        }
     }
-    let secret = match run.scenario {
-        Scenario::GrpcWrongSecret => "wrong-secret".to_owned(),
-        _ => server.client_secret.clone(),
-    };
+    let secret = server.client_secret.clone();
     let introspect = match run.scenario {
         Scenario::GrpcIntrospect => Some(
             TokenServiceClient::new(channels[0].clone())
@@ -181,7 +209,7 @@ async fn callers(server: &Server, run: &Run) -> Result<Vec<Caller>, Box<dyn std:
         .map(|i| match run.scenario {
             Scenario::HttpIssue => Caller::Http {
                 client: http.clone(),
-                url: format!("http://{}/oauth/v2/token", server.address),
+                url: format!("http://{}{}", server.address, run.http_token_path),
                 authorization: authorization.clone(),
             },
             _ => Caller::Grpc {

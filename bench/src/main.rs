@@ -48,6 +48,15 @@ struct Args {
     #[arg(long, default_value_t = 1)]
     clients: usize,
 
+    /// Path of the form token endpoint (oidc-provider serves `/token`).
+    #[arg(long, default_value = "/oauth/v2/token")]
+    http_token_path: String,
+
+    /// Extra workers sending wrong secrets for the driven client during every
+    /// run, unmeasured: how well warm clients hold up under an argon2 flood.
+    #[arg(long, default_value_t = 0)]
+    flood: usize,
+
     /// Print one JSON object per run instead of a table row.
     #[arg(long)]
     json: bool,
@@ -61,8 +70,6 @@ pub enum Scenario {
     HttpIssue,
     /// Introspect over gRPC, the caller authenticated with Basic.
     GrpcIntrospect,
-    /// IssueToken over gRPC with a wrong secret: the argon2 path.
-    GrpcWrongSecret,
 }
 
 #[tokio::main]
@@ -84,6 +91,8 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
                 concurrency,
                 duration: Duration::from_secs_f64(args.seconds),
                 warmup: Duration::from_secs_f64(args.warmup),
+                http_token_path: args.http_token_path.clone(),
+                flood: args.flood,
             };
             let report = load::drive(&server, run).await?;
             let peak_rss = server.peak_rss_kib();
