@@ -102,6 +102,8 @@ pub struct KeyRing {
     pub signing: SigningKey,
     verifying: HashMap<String, VerifyingKey>,
     public: JwkSet,
+    /// The stored keys this ring was built from, to notice when others appear.
+    kids: Vec<String>,
 }
 
 impl KeyRing {
@@ -118,6 +120,26 @@ impl KeyRing {
             store.insert_key(&row).await?;
             rows.insert(0, row);
         }
+        Self::from_rows(rows, algorithm)
+    }
+
+    /// A ring rebuilt from the store when it holds keys this ring lacks (another
+    /// instance created one); `None` when nothing changed. The newest key of
+    /// `algorithm` signs, so instances that raced at first start converge.
+    pub async fn refreshed(
+        &self,
+        store: &Store,
+        algorithm: SigningAlgorithm,
+    ) -> Result<Option<Self>, AuthError> {
+        let rows = store.keys().await?;
+        if rows.iter().map(|row| &row.kid).eq(self.kids.iter()) {
+            return Ok(None);
+        }
+        Self::from_rows(rows, algorithm).map(Some)
+    }
+
+    fn from_rows(rows: Vec<KeyRow>, algorithm: SigningAlgorithm) -> Result<Self, AuthError> {
+        let kids = rows.iter().map(|row| row.kid.clone()).collect();
         let mut signing = None;
         let mut verifying = HashMap::new();
         let mut public = JwkSet { keys: Vec::new() };
@@ -131,7 +153,7 @@ impl KeyRing {
             verifying.insert(row.kid, verifier);
         }
         let signing = signing.ok_or_else(|| AuthError::internal("no signing key"))?;
-        Ok(Self { signing, verifying, public })
+        Ok(Self { signing, verifying, public, kids })
     }
 
     pub fn verifying_key(&self, kid: &str) -> Option<&VerifyingKey> {

@@ -15,6 +15,8 @@ mod revocations;
 mod signer;
 mod tokens;
 
+use std::sync::Arc;
+
 use crate::{
     domain::{Audience, ScopeSet},
     store::Store,
@@ -53,6 +55,7 @@ pub struct Authority {
     tokens: TokenCodec,
     revocations: Revocations,
     default_audience: Audience,
+    algorithm: SigningAlgorithm,
 }
 
 /// An authenticated caller and the scopes it acts with: a client's allowed
@@ -73,6 +76,7 @@ impl Authority {
             registry: Registry::new(store.clone(), SecretHasher::new()),
             tokens: TokenCodec::new(keys, settings.issuer),
             default_audience: settings.default_audience,
+            algorithm: settings.algorithm,
             store,
         })
     }
@@ -90,7 +94,7 @@ impl Authority {
     }
 
     /// The signing keys, for publishing their public halves.
-    pub fn keys(&self) -> &KeyRing {
+    pub fn keys(&self) -> Arc<KeyRing> {
         self.tokens.keys()
     }
 
@@ -99,11 +103,17 @@ impl Authority {
         self.store.ping().await.is_ok()
     }
 
-    /// Periodic upkeep: picks up revocations other instances recorded and
-    /// forgets expired ones. Failures are logged; the next round retries.
+    /// Periodic upkeep: picks up revocations and signing keys other instances
+    /// recorded and forgets expired revocations. Failures are logged; the next
+    /// round retries.
     pub async fn maintain(&self) {
         if let Err(err) = self.revocations.sync(clock::now()).await {
             tracing::warn!(error = %err, "could not sync revocations");
+        }
+        match self.tokens.keys().refreshed(&self.store, self.algorithm).await {
+            Ok(Some(keys)) => self.tokens.replace_keys(keys),
+            Ok(None) => {}
+            Err(err) => tracing::warn!(error = %err, "could not refresh signing keys"),
         }
     }
 

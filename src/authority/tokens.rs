@@ -1,5 +1,7 @@
 //! Access tokens as JWTs (RFC 9068): what they claim, how they are signed and checked.
 
+use std::sync::{Arc, PoisonError, RwLock};
+
 use base64::{Engine, engine::general_purpose::URL_SAFE_NO_PAD};
 use jsonwebtoken::Validation;
 use serde::{Deserialize, Serialize};
@@ -36,21 +38,26 @@ pub struct Grant {
 
 /// Signs new tokens and checks presented ones against the issuer's keys.
 pub struct TokenCodec {
-    keys: KeyRing,
+    keys: RwLock<Arc<KeyRing>>,
     issuer: String,
 }
 
 impl TokenCodec {
     pub fn new(keys: KeyRing, issuer: String) -> Self {
-        Self { keys, issuer }
+        Self { keys: RwLock::new(Arc::new(keys)), issuer }
+    }
+
+    /// Puts a rebuilt key ring in place; calls in flight finish with the old one.
+    pub fn replace_keys(&self, keys: KeyRing) {
+        *self.keys.write().unwrap_or_else(PoisonError::into_inner) = Arc::new(keys);
     }
 
     pub fn issuer(&self) -> &str {
         &self.issuer
     }
 
-    pub fn keys(&self) -> &KeyRing {
-        &self.keys
+    pub fn keys(&self) -> Arc<KeyRing> {
+        self.keys.read().unwrap_or_else(PoisonError::into_inner).clone()
     }
 
     /// Signs a token for `grant`, valid from `now` for the grant's lifetime.
@@ -66,7 +73,7 @@ impl TokenCodec {
             exp: now + grant.ttl.seconds(),
             jti: new_jti(),
         };
-        let token = self.keys.signing.sign_jwt(&claims)?;
+        let token = self.keys().signing.sign_jwt(&claims)?;
         Ok((token, claims))
     }
 
@@ -78,7 +85,8 @@ impl TokenCodec {
         if header.typ.as_deref() != Some(ACCESS_TOKEN_TYP) {
             return None;
         }
-        let key = self.keys.verifying_key(header.kid.as_deref()?)?;
+        let keys = self.keys();
+        let key = keys.verifying_key(header.kid.as_deref()?)?;
         if header.alg != key.algorithm {
             return None;
         }

@@ -5,6 +5,19 @@ use tokend::grpc::pb;
 use crate::helpers::*;
 
 on_both_stores! {
+    async fn a_key_created_by_another_instance_is_picked_up(app) {
+        let other = app.second_instance(tokend::authority::SigningAlgorithm::EdDsa).await;
+        let secret = app.create_client("svc", "read", "read", &[]).await;
+        let token = other.token("svc", &secret, "").await.access_token;
+        assert_eq!(header(&token)["alg"], "EdDSA");
+        let ask = || pb::IntrospectRequest { token: token.clone(), token_type_hint: String::new() };
+        let before = app.tokens.clone().introspect(with_basic(ask(), "svc", &secret)).await.unwrap().into_inner();
+        assert!(!before.active, "the other instance's key is unknown here until the next upkeep");
+        app.authority.maintain().await;
+        let after = app.tokens.clone().introspect(with_basic(ask(), "svc", &secret)).await.unwrap().into_inner();
+        assert!(after.active);
+    }
+
     async fn clients_and_tokens_survive_a_restart(app) {
         let secret = app.create_client("svc", "read", "read", &[]).await;
         let token = app.token("svc", &secret, "").await.access_token;
@@ -42,7 +55,7 @@ async fn a_revocation_on_one_instance_reaches_the_others() {
     let Some(first) = TestApp::spawn(Backend::Postgres).await else {
         return;
     };
-    let second = first.second_instance().await;
+    let second = first.second_instance(tokend::authority::SigningAlgorithm::Es256).await;
     let secret = first.create_client("svc", "read", "read", &[]).await;
     let token = first.token("svc", &secret, "").await.access_token;
     let ask = || pb::IntrospectRequest { token: token.clone(), token_type_hint: String::new() };

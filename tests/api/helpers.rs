@@ -115,25 +115,33 @@ impl TestApp {
         let proxy = Proxy::start(upstream).await;
         parsed.set_port(Some(proxy.port)).unwrap();
         let database = Database { url, backend: Backend::Postgres, _dir: None };
-        let served = Self::start_on(Arc::new(database), parsed.as_str(), "127.0.0.1:0", None).await;
+        let served =
+            Self::start_on(Arc::new(database), parsed.as_str(), "127.0.0.1:0", None, SigningAlgorithm::Es256)
+                .await;
         Some((served, proxy))
     }
 
     async fn start(database: Arc<Database>, address: &str) -> TestApp {
         let url = database.url.clone();
-        Self::start_on(database, &url, address, None).await
+        Self::start_on(database, &url, address, None, SigningAlgorithm::Es256).await
     }
 
     /// Serves on `address`; the issuer is the server's own base URL, so the
     /// URLs discovery publishes can be fetched.
     /// Another server on the same database and issuer, as in a deployment of
     /// several instances behind one name.
-    pub async fn second_instance(&self) -> TestApp {
-        Self::start_on(self.database.clone(), &self.database.url, "127.0.0.1:0", Some(self.base_url.clone()))
-            .await
+    pub async fn second_instance(&self, algorithm: SigningAlgorithm) -> TestApp {
+        let issuer = Some(self.base_url.clone());
+        Self::start_on(self.database.clone(), &self.database.url, "127.0.0.1:0", issuer, algorithm).await
     }
 
-    async fn start_on(database: Arc<Database>, url: &str, address: &str, issuer: Option<String>) -> TestApp {
+    async fn start_on(
+        database: Arc<Database>,
+        url: &str,
+        address: &str,
+        issuer: Option<String>,
+        algorithm: SigningAlgorithm,
+    ) -> TestApp {
         let store = Store::connect(url).await.expect("the test database connects");
         store.migrate().await.expect("migrations apply");
         let listener = TcpListener::bind(address).await.unwrap();
@@ -142,7 +150,7 @@ impl TestApp {
         let settings = Settings {
             issuer: issuer.unwrap_or_else(|| base_url.clone()),
             default_audience: Audience::parse(DEFAULT_AUDIENCE).unwrap(),
-            algorithm: SigningAlgorithm::Es256,
+            algorithm,
         };
         let authority = Arc::new(Authority::start(store, settings).await.expect("the authority starts"));
         let registry = authority.registry().clone();

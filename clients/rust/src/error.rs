@@ -1,0 +1,40 @@
+//! What can go wrong getting a token.
+
+use tonic::{Code, Status};
+use tonic_types::StatusExt;
+
+/// A token request that failed, with tokend's OAuth error code when it sent one.
+#[derive(Debug)]
+pub struct TokenError {
+    /// The gRPC status code.
+    pub code: Code,
+    /// The OAuth error code (`invalid_client`, `invalid_scope`, …) from
+    /// `google.rpc.ErrorInfo.reason`, if the server sent one.
+    pub oauth_error: Option<String>,
+    pub message: String,
+}
+
+impl TokenError {
+    /// Only an unavailable server is worth asking again.
+    pub fn is_retryable(&self) -> bool {
+        self.code == Code::Unavailable
+    }
+}
+
+impl From<Status> for TokenError {
+    fn from(status: Status) -> Self {
+        let oauth_error = status.get_error_details().error_info().map(|info| info.reason.clone());
+        TokenError { code: status.code(), oauth_error, message: status.message().to_owned() }
+    }
+}
+
+impl std::fmt::Display for TokenError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match &self.oauth_error {
+            Some(code) => write!(f, "{code}: {}", self.message),
+            None => write!(f, "{:?}: {}", self.code, self.message),
+        }
+    }
+}
+
+impl std::error::Error for TokenError {}

@@ -1,0 +1,110 @@
+//! The cached, single-flight token source.
+
+use std::{
+    collections::HashMap,
+    sync::{Arc, Mutex, PoisonError},
+    time::{Duration, Instant},
+};
+
+use tokend::grpc::pb::{IssueTokenRequest, token_service_client::TokenServiceClient};
+use tonic::transport::Channel;
+
+use crate::TokenError;
+
+/// Attempts for one fetch when tokend answers UNAVAILABLE.
+const ATTEMPTS: u32 = 4;
+const FIRST_BACKOFF: Duration = Duration::from_millis(50);
+
+/// An access token and when to stop using it.
+#[derive(Clone, Debug)]
+pub struct Token {
+    pub access_token: String,
+    pub scope: String,
+    /// A margin before the real expiry, so the token is never sent stale.
+    pub use_until: Instant,
+}
+
+type Key = (String, Vec<String>);
+
+/// One slot per (scope, audience): the async lock makes concurrent callers
+/// on an empty slot wait for the one fetch instead of starting their own.
+type Slot = Arc<tokio::sync::Mutex<Option<Token>>>;
+
+/// Fetches and caches tokens for one client. Cheap to clone; clones share the cache.
+#[derive(Clone)]
+pub struct TokenSource {
+    client: TokenServiceClient<Channel>,
+    client_id: String,
+    client_secret: String,
+    slots: Arc<Mutex<HashMap<Key, Slot>>>,
+}
+
+impl TokenSource {
+    pub fn new(channel: Channel, client_id: impl Into<String>, client_secret: impl Into<String>) -> Self {
+        Self {
+            client: TokenServiceClient::new(channel),
+            client_id: client_id.into(),
+            client_secret: client_secret.into(),
+            slots: Arc::default(),
+        }
+    }
+
+    /// A token for `scope` (space-delimited; empty for the client's defaults)
+    /// and `audience` (empty for the client's), from the cache while it is fresh.
+    pub async fn token(&self, scope: &str, audience: &[&str]) -> Result<Token, TokenError> {
+        let key = (scope.to_owned(), audience.iter().map(|a| a.to_string()).collect::<Vec<_>>());
+        let slot =
+            self.slots.lock().unwrap_or_else(PoisonError::into_inner).entry(key.clone()).or_default().clone();
+        let mut cached = slot.lock().await;
+        if let Some(token) = cached.as_ref().filter(|token| token.use_until > Instant::now()) {
+            return Ok(token.clone());
+        }
+        let token = self.fetch(&key).await?;
+        *cached = Some(token.clone());
+        Ok(token)
+    }
+
+    async fn fetch(&self, (scope, audience): &Key) -> Result<Token, TokenError> {
+        let request = IssueTokenRequest {
+            grant_type: "client_credentials".into(),
+            client_id: self.client_id.clone(),
+            client_secret: self.client_secret.clone(),
+            scope: scope.clone(),
+            audience: audience.clone(),
+        };
+        let mut backoff = FIRST_BACKOFF;
+        let mut attempt = 1;
+        loop {
+            let asked = Instant::now();
+            match self.client.clone().issue_token(request.clone()).await {
+                Ok(response) => {
+                    let response = response.into_inner();
+                    let lifetime = Duration::from_secs(response.expires_in.max(0) as u64);
+                    // Refresh a tenth of the lifetime early, at most a minute.
+                    let margin = (lifetime / 10).min(Duration::from_secs(60));
+                    return Ok(Token {
+                        access_token: response.access_token,
+                        scope: response.scope,
+                        use_until: asked + lifetime - margin,
+                    });
+                }
+                Err(status) => {
+                    let error = TokenError::from(status);
+                    if !error.is_retryable() || attempt == ATTEMPTS {
+                        return Err(error);
+                    }
+                }
+            }
+            tokio::time::sleep(jittered(backoff)).await;
+            backoff *= 2;
+            attempt += 1;
+        }
+    }
+}
+
+/// Between half and all of `backoff`, so many clients do not retry in step.
+fn jittered(backoff: Duration) -> Duration {
+    let nanos =
+        std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map_or(0, |d| d.subsec_nanos());
+    backoff / 2 + backoff.mul_f64(f64::from(nanos % 1000) / 2000.0)
+}
