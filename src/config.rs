@@ -20,7 +20,7 @@ pub struct Cli {
 
 #[derive(Debug, Subcommand)]
 pub enum Command {
-    /// Run migrations, then serve gRPC until SIGINT or SIGTERM.
+    /// Run migrations, then serve gRPC and HTTP until SIGINT or SIGTERM.
     Serve(ServeArgs),
     /// Bring the database schema up to date and exit.
     Migrate,
