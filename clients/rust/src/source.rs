@@ -2,7 +2,10 @@
 
 use std::{
     collections::HashMap,
-    sync::{Arc, Mutex, PoisonError},
+    sync::{
+        Arc, Mutex, PoisonError,
+        atomic::{AtomicBool, Ordering},
+    },
     time::{Duration, Instant},
 };
 
@@ -22,13 +25,20 @@ pub struct Token {
     pub scope: String,
     /// A margin before the real expiry, so the token is never sent stale.
     pub use_until: Instant,
+    /// From here on, callers still get this token while a fresh one is
+    /// fetched in the background.
+    pub refresh_from: Instant,
 }
 
 type Key = (String, Vec<String>);
 
 /// One slot per (scope, audience): the async lock makes concurrent callers
 /// on an empty slot wait for the one fetch instead of starting their own.
-type Slot = Arc<tokio::sync::Mutex<Option<Token>>>;
+#[derive(Default)]
+struct Slot {
+    token: tokio::sync::Mutex<Option<Token>>,
+    refreshing: AtomicBool,
+}
 
 /// Fetches and caches tokens for one client. Cheap to clone; clones share the cache.
 #[derive(Clone)]
@@ -36,7 +46,8 @@ pub struct TokenSource {
     client: TokenServiceClient<Channel>,
     client_id: String,
     client_secret: String,
-    slots: Arc<Mutex<HashMap<Key, Slot>>>,
+    refresh_ahead: Option<Duration>,
+    slots: Arc<Mutex<HashMap<Key, Arc<Slot>>>>,
 }
 
 impl TokenSource {
@@ -45,8 +56,16 @@ impl TokenSource {
             client: TokenServiceClient::new(channel),
             client_id: client_id.into(),
             client_secret: client_secret.into(),
+            refresh_ahead: None,
             slots: Arc::default(),
         }
+    }
+
+    /// Starts background refreshes this long before a token's `use_until`
+    /// (by default, as long again as the safety margin before expiry).
+    pub fn refresh_ahead(mut self, ahead: Duration) -> Self {
+        self.refresh_ahead = Some(ahead);
+        self
     }
 
     /// A token for `scope` (space-delimited; empty for the client's defaults)
@@ -55,13 +74,29 @@ impl TokenSource {
         let key = (scope.to_owned(), audience.iter().map(|a| a.to_string()).collect::<Vec<_>>());
         let slot =
             self.slots.lock().unwrap_or_else(PoisonError::into_inner).entry(key.clone()).or_default().clone();
-        let mut cached = slot.lock().await;
-        if let Some(token) = cached.as_ref().filter(|token| token.use_until > Instant::now()) {
+        let mut cached = slot.token.lock().await;
+        let now = Instant::now();
+        if let Some(token) = cached.as_ref().filter(|token| token.use_until > now) {
+            if token.refresh_from <= now && !slot.refreshing.swap(true, Ordering::AcqRel) {
+                self.refresh_in_background(key, slot.clone());
+            }
             return Ok(token.clone());
         }
         let token = self.fetch(&key).await?;
         *cached = Some(token.clone());
         Ok(token)
+    }
+
+    /// Fetches a fresh token for `slot` without holding up any caller; on
+    /// failure the cached token stays until it runs out.
+    fn refresh_in_background(&self, key: Key, slot: Arc<Slot>) {
+        let source = self.clone();
+        tokio::spawn(async move {
+            if let Ok(token) = source.fetch(&key).await {
+                *slot.token.lock().await = Some(token);
+            }
+            slot.refreshing.store(false, Ordering::Release);
+        });
     }
 
     async fn fetch(&self, (scope, audience): &Key) -> Result<Token, TokenError> {
@@ -80,12 +115,15 @@ impl TokenSource {
                 Ok(response) => {
                     let response = response.into_inner();
                     let lifetime = Duration::from_secs(response.expires_in.max(0) as u64);
-                    // Refresh a tenth of the lifetime early, at most a minute.
+                    // Stop a tenth of the lifetime early, at most a minute.
                     let margin = (lifetime / 10).min(Duration::from_secs(60));
+                    let use_until = asked + lifetime - margin;
+                    let ahead = self.refresh_ahead.unwrap_or(margin).min(lifetime - margin);
                     return Ok(Token {
                         access_token: response.access_token,
                         scope: response.scope,
-                        use_until: asked + lifetime - margin,
+                        use_until,
+                        refresh_from: use_until - ahead,
                     });
                 }
                 Err(status) => {

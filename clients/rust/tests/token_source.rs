@@ -102,3 +102,24 @@ async fn a_scope_outside_the_clients_is_invalid_scope() {
     let error = source.token("admin", &[]).await.unwrap_err();
     assert_eq!(error.oauth_error.as_deref(), Some("invalid_scope"));
 }
+
+#[tokio::test]
+async fn a_token_near_its_end_is_refreshed_in_the_background() {
+    let server = server().await;
+    // Tokens live an hour; asking for refreshes 59 minutes ahead puts every
+    // token in its refresh window at once.
+    let source = TokenSource::new(server.channel.clone(), "orders-worker", &server.secret)
+        .refresh_ahead(std::time::Duration::from_secs(59 * 60));
+    let first = source.token("", &[]).await.unwrap();
+    let served_while_refreshing = source.token("", &[]).await.unwrap();
+    assert_eq!(jti(&first.access_token), jti(&served_while_refreshing.access_token));
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(5);
+    loop {
+        let current = source.token("", &[]).await.unwrap();
+        if jti(&current.access_token) != jti(&first.access_token) {
+            break;
+        }
+        assert!(std::time::Instant::now() < deadline, "no refreshed token within 5 s");
+        tokio::task::yield_now().await;
+    }
+}
