@@ -42,6 +42,13 @@ async fn server() -> Server {
     Server { channel, secret: secret.expose().to_owned(), _dir: dir }
 }
 
+impl Server {
+    /// A source for the server's one client, with its real secret.
+    fn source(&self) -> TokenSource {
+        TokenSource::new(self.channel.clone(), "orders-worker", &self.secret)
+    }
+}
+
 fn jti(token: &str) -> String {
     use base64::Engine;
     let claims = token.split('.').nth(1).unwrap();
@@ -52,7 +59,7 @@ fn jti(token: &str) -> String {
 #[tokio::test]
 async fn a_fresh_token_is_served_from_the_cache() {
     let server = server().await;
-    let source = TokenSource::new(server.channel.clone(), "orders-worker", &server.secret);
+    let source = server.source();
     let first = source.token("", &[]).await.unwrap();
     let second = source.token("", &[]).await.unwrap();
     assert_eq!(jti(&first.access_token), jti(&second.access_token));
@@ -62,7 +69,7 @@ async fn a_fresh_token_is_served_from_the_cache() {
 #[tokio::test]
 async fn a_thousand_callers_on_an_empty_cache_share_one_call() {
     let server = server().await;
-    let source = TokenSource::new(server.channel.clone(), "orders-worker", &server.secret);
+    let source = server.source();
     let callers: Vec<_> = (0..1000)
         .map(|_| {
             let source = source.clone();
@@ -79,7 +86,7 @@ async fn a_thousand_callers_on_an_empty_cache_share_one_call() {
 #[tokio::test]
 async fn each_scope_gets_its_own_token() {
     let server = server().await;
-    let source = TokenSource::new(server.channel.clone(), "orders-worker", &server.secret);
+    let source = server.source();
     let read = source.token("read", &[]).await.unwrap();
     let write = source.token("write", &[]).await.unwrap();
     assert_eq!((read.scope.as_str(), write.scope.as_str()), ("read", "write"));
@@ -98,7 +105,7 @@ async fn a_wrong_secret_surfaces_invalid_client_and_is_not_retried() {
 #[tokio::test]
 async fn a_scope_outside_the_clients_is_invalid_scope() {
     let server = server().await;
-    let source = TokenSource::new(server.channel.clone(), "orders-worker", &server.secret);
+    let source = server.source();
     let error = source.token("admin", &[]).await.unwrap_err();
     assert_eq!(error.oauth_error.as_deref(), Some("invalid_scope"));
 }
@@ -108,8 +115,7 @@ async fn a_token_near_its_end_is_refreshed_in_the_background() {
     let server = server().await;
     // Tokens live an hour; asking for refreshes 59 minutes ahead puts every
     // token in its refresh window at once.
-    let source = TokenSource::new(server.channel.clone(), "orders-worker", &server.secret)
-        .refresh_ahead(std::time::Duration::from_secs(59 * 60));
+    let source = server.source().refresh_ahead(std::time::Duration::from_secs(59 * 60));
     let first = source.token("", &[]).await.unwrap();
     let served_while_refreshing = source.token("", &[]).await.unwrap();
     assert_eq!(jti(&first.access_token), jti(&served_while_refreshing.access_token));
