@@ -29,6 +29,23 @@ pub enum Command {
         #[command(subcommand)]
         command: ClientCommand,
     },
+    /// Manage signing keys directly on the database.
+    Keys {
+        #[command(subcommand)]
+        command: KeysCommand,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+pub enum KeysCommand {
+    /// Add a signing key newer than every other: running servers sign with it
+    /// within seconds; older keys keep verifying the tokens they signed.
+    Rotate {
+        /// Algorithm of the new key: ES256, EdDSA or RS256 (servers sign with
+        /// the newest key of their `--signing-algorithm`).
+        #[arg(long, env = "TOKEND_SIGNING_ALGORITHM", default_value = "ES256")]
+        algorithm: SigningAlgorithm,
+    },
 }
 
 #[derive(Debug, Args)]

@@ -26,8 +26,8 @@ use std::sync::Arc;
 use tokio::net::TcpListener;
 
 use crate::{
-    authority::{AuthError, Authority, Registry, SecretHasher, Settings},
-    config::{Cli, Command, ServeArgs},
+    authority::{AuthError, Authority, KeyRing, Registry, SecretHasher, Settings},
+    config::{Cli, Command, KeysCommand, ServeArgs},
     domain::Audience,
     store::{Store, StoreError},
 };
@@ -60,6 +60,11 @@ pub async fn run(cli: Cli) -> Result<(), RunError> {
         Command::Client { command } => {
             let registry = Registry::new(store.clone(), SecretHasher::new());
             println!("{}", cli::run(&registry, command).await?);
+            Ok(())
+        }
+        Command::Keys { command: KeysCommand::Rotate { algorithm } } => {
+            let kid = KeyRing::rotate(&store, algorithm).await?;
+            println!("new {algorithm} signing key {kid}");
             Ok(())
         }
     };

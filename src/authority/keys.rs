@@ -12,7 +12,7 @@ use jsonwebtoken::{
     jwk::{Jwk, JwkSet, PublicKeyUse, ThumbprintHash},
 };
 
-use super::{AuthError, signer::SigningKey, tokens::ACCESS_TOKEN_TYP};
+use super::{AuthError, clock, signer::SigningKey, tokens::ACCESS_TOKEN_TYP};
 use crate::store::{KeyRow, Store};
 
 /// The algorithms tokend signs with. ES256 is the default: short signatures,
@@ -121,6 +121,17 @@ impl KeyRing {
             rows.insert(0, row);
         }
         Self::from_rows(rows, algorithm)
+    }
+
+    /// Stores a new key for `algorithm`, dated after every stored key so it is
+    /// the newest even within the same second, and returns its kid. Servers
+    /// pick it up at their next refresh and sign with it from then on.
+    pub async fn rotate(store: &Store, algorithm: SigningAlgorithm) -> Result<String, AuthError> {
+        let newest = store.keys().await?.iter().map(|row| row.created_at).max();
+        let now = newest.map_or(clock::now(), |newest| clock::now().max(newest + 1));
+        let row = Self::create(algorithm, now)?;
+        store.insert_key(&row).await?;
+        Ok(row.kid)
     }
 
     /// A ring rebuilt from the store when it holds keys this ring lacks (another

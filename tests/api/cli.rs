@@ -47,6 +47,25 @@ on_both_stores! {
         assert!(String::from_utf8_lossy(&missing.stderr).contains("does not exist"));
     }
 
+    async fn a_rotated_key_signs_new_tokens_and_the_old_one_still_verifies(app) {
+        let secret = app.create_client("svc", "read", "read", &[]).await;
+        let old = app.token("svc", &secret, "").await.access_token;
+        let out = tokend(app.database_url(), &["keys", "rotate"]);
+        assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+        let new_kid = String::from_utf8_lossy(&out.stdout).trim().rsplit(' ').next().unwrap().to_owned();
+        assert_ne!(header(&old)["kid"], new_kid.as_str());
+
+        app.authority.maintain().await;
+        let new = app.token("svc", &secret, "").await.access_token;
+        assert_eq!(header(&new)["kid"], new_kid.as_str(), "the newest key signs, even one made this second");
+        let jwks: serde_json::Value = reqwest::get(app.url("/oauth/v2/keys")).await.unwrap().json().await.unwrap();
+        let kids: Vec<_> = jwks["keys"].as_array().unwrap().iter().map(|key| key["kid"].clone()).collect();
+        assert_eq!(kids, [serde_json::json!(new_kid), header(&old)["kid"].clone()], "newest first, old kept");
+        let ask = tokend::grpc::pb::IntrospectRequest { token: old, token_type_hint: String::new() };
+        let answer = app.tokens.clone().introspect(with_basic(ask, "svc", &secret)).await.unwrap().into_inner();
+        assert!(answer.active, "tokens signed by the old key stay valid");
+    }
+
     async fn serve_prints_its_address_and_exits_zero_on_sigterm(app) {
         serve_and_terminate(app.database_url()).await;
     }
