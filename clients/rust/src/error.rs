@@ -1,7 +1,7 @@
 //! What can go wrong getting a token.
 
 use tonic::{Code, Status};
-use tonic_types::StatusExt;
+use tonic_types::{ErrorDetails, StatusExt};
 
 /// A token request that failed, with tokend's OAuth error code when it sent one.
 #[derive(Debug)]
@@ -25,6 +25,22 @@ impl From<Status> for TokenError {
     fn from(status: Status) -> Self {
         let oauth_error = status.get_error_details().error_info().map(|info| info.reason.clone());
         TokenError { code: status.code(), oauth_error, message: status.message().to_owned() }
+    }
+}
+
+/// For a call that could not be sent for want of a token: the same code and
+/// OAuth error, so the caller sees why.
+impl From<TokenError> for Status {
+    fn from(error: TokenError) -> Self {
+        let message = format!("could not get an access token: {}", error.message);
+        match error.oauth_error {
+            Some(reason) => Status::with_error_details(
+                error.code,
+                message,
+                ErrorDetails::with_error_info(reason, "tokend", std::collections::HashMap::new()),
+            ),
+            None => Status::new(error.code, message),
+        }
     }
 }
 

@@ -1,13 +1,28 @@
-//! tokend-client: get access tokens from tokend without calling it on every request.
+//! tokend-client: access tokens for callers, local verification for resource servers.
 //!
-//! [`TokenSource`] fetches tokens with gRPC `IssueToken` and caches each
-//! (scope, audience) token until shortly before it expires; concurrent callers
-//! on an empty cache share one call (single flight); `UNAVAILABLE` is retried
-//! with jittered backoff, authentication and authorisation failures never are,
-//! and failures carry the OAuth error code tokend sent in `ErrorInfo`.
+//! Callers: [`TokenSource`] fetches tokens with gRPC `IssueToken` and caches
+//! each (scope, audience) token until shortly before it expires, refreshing it
+//! in the background; concurrent callers on an empty cache share one call;
+//! `UNAVAILABLE` is retried with jittered backoff, authentication and
+//! authorisation failures never are. [`BearerLayer`] puts its tokens on every
+//! outgoing gRPC or HTTP request.
+//!
+//! Resource servers: [`Verifier`] checks tokens locally against the keys found
+//! by discovery (or, for revocation-sensitive APIs, asks tokend's `Introspect`),
+//! and [`VerifyLayer`] rejects requests without a valid token: `UNAUTHENTICATED`
+//! / `PERMISSION_DENIED` to gRPC callers, 401 / 403 to HTTP ones.
 
+mod bearer;
 mod error;
 mod source;
+mod verify;
 
+pub use bearer::{Bearer, BearerLayer};
 pub use error::TokenError;
 pub use source::{Token, TokenSource};
+pub use verify::{Claims, Verifier, VerifierBuilder, VerifyError, VerifyLayer, VerifyService};
+
+/// The generated tokend gRPC client, for calls the wrappers here do not cover.
+pub mod pb {
+    tonic::include_proto!("tokend.v1");
+}

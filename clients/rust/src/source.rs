@@ -9,7 +9,7 @@ use std::{
     time::{Duration, Instant},
 };
 
-use tokend::grpc::pb::{IssueTokenRequest, token_service_client::TokenServiceClient};
+use crate::pb::{IssueTokenRequest, token_service_client::TokenServiceClient};
 use tonic::transport::Channel;
 
 use crate::TokenError;

@@ -1,0 +1,15 @@
+//! Generates the tokend gRPC client from the contract in `proto/` (protox, no
+//! system `protoc`), and the example "orders" service used by `examples/`.
+
+const TOKEND_PROTOS: &[&str] = &["tokend/v1/token_service.proto"];
+const EXAMPLE_PROTOS: &[&str] = &["orders.proto"];
+
+fn main() -> Result<(), Box<dyn std::error::Error>> {
+    println!("cargo:rerun-if-changed=../../proto");
+    println!("cargo:rerun-if-changed=examples/proto");
+    let tokend = protox::compile(TOKEND_PROTOS, ["../../proto"])?;
+    tonic_prost_build::configure().build_server(false).compile_fds(tokend)?;
+    let orders = protox::compile(EXAMPLE_PROTOS, ["examples/proto"])?;
+    tonic_prost_build::configure().compile_fds(orders)?;
+    Ok(())
+}

@@ -1,0 +1,181 @@
+//! Token verification for resource servers: locally against published keys,
+//! or remotely through tokend's `Introspect`.
+
+mod claims;
+mod keys;
+mod layer;
+mod rejection;
+mod remote;
+
+use std::{sync::Arc, time::Duration};
+
+use http::{HeaderMap, header::AUTHORIZATION};
+use jsonwebtoken::{Validation, errors::ErrorKind};
+use tonic::transport::Channel;
+
+use crate::TokenSource;
+
+pub use claims::Claims;
+pub use layer::{VerifyLayer, VerifyService};
+pub use rejection::VerifyError;
+
+use keys::KeyCache;
+use remote::Introspector;
+
+/// The `typ` header of RFC 9068 access tokens; `application/at+jwt` is the same.
+const ACCESS_TOKEN_TYPES: [&str; 2] = ["at+jwt", "application/at+jwt"];
+
+/// Checks tokend access tokens. Cheap to clone; clones share the key cache.
+#[derive(Clone)]
+pub struct Verifier {
+    mode: Arc<Mode>,
+}
+
+enum Mode {
+    Local { keys: KeyCache, issuer: String, audience: String, leeway: Duration },
+    Remote(Introspector),
+}
+
+/// Settings for a [`Verifier`]; [`Verifier::builder`] starts one.
+pub struct VerifierBuilder {
+    issuer: String,
+    audience: String,
+    leeway: Duration,
+    refetch_interval: Duration,
+    key_max_age: Duration,
+}
+
+impl Verifier {
+    /// For tokens from `issuer` (tokend's `--issuer`, e.g. `http://tokend:50051`)
+    /// meant for `audience` (this API's name in tokend's audiences).
+    pub fn builder(issuer: impl Into<String>, audience: impl Into<String>) -> VerifierBuilder {
+        VerifierBuilder {
+            issuer: issuer.into(),
+            audience: audience.into(),
+            leeway: Duration::from_secs(10),
+            refetch_interval: Duration::from_secs(10),
+            key_max_age: Duration::from_secs(300),
+        }
+    }
+
+    /// The claims of a valid access token for this API.
+    pub async fn verify(&self, token: &str) -> Result<Claims, VerifyError> {
+        match &*self.mode {
+            Mode::Local { keys, issuer, audience, leeway } => {
+                verify_locally(keys, issuer, audience, *leeway, token).await
+            }
+            Mode::Remote(introspector) => introspector.verify(token).await,
+        }
+    }
+
+    /// The claims of the bearer token in `headers`, if it is valid and holds
+    /// every scope in `required`.
+    pub async fn authorize(&self, headers: &HeaderMap, required: &[String]) -> Result<Claims, VerifyError> {
+        let token = bearer_token(headers).ok_or(VerifyError::MissingToken)?;
+        let claims = self.verify(token).await?;
+        claims.require_scopes(required)?;
+        Ok(claims)
+    }
+}
+
+impl VerifierBuilder {
+    /// Clock skew allowed on `exp` and `nbf` (default 10 s).
+    pub fn leeway(mut self, leeway: Duration) -> Self {
+        self.leeway = leeway;
+        self
+    }
+
+    /// The least time between two key fetches caused by tokens with an
+    /// unknown `kid` (default 10 s), so a stream of forged tokens cannot make
+    /// this verifier hammer tokend.
+    pub fn refetch_interval(mut self, interval: Duration) -> Self {
+        self.refetch_interval = interval;
+        self
+    }
+
+    /// How long fetched keys are trusted before they are fetched again
+    /// (default 300 s, tokend's JWKS `max-age`), so retired keys stop verifying.
+    pub fn key_max_age(mut self, age: Duration) -> Self {
+        self.key_max_age = age;
+        self
+    }
+
+    /// A local verifier: finds the JWKS through the issuer's RFC 8414 metadata
+    /// and fetches the keys once now, so a misconfigured issuer fails at start.
+    pub async fn discover(self) -> Result<Verifier, VerifyError> {
+        let keys = KeyCache::discover(&self.issuer, self.refetch_interval, self.key_max_age).await?;
+        let mode = Mode::Local { keys, issuer: self.issuer, audience: self.audience, leeway: self.leeway };
+        Ok(Verifier { mode: Arc::new(mode) })
+    }
+
+    /// A remote verifier: asks tokend's `Introspect` about every token, so a
+    /// revoked token is refused at once. `source` must be able to get tokens
+    /// with the `tokend.introspect` scope.
+    pub fn introspect(self, channel: Channel, source: TokenSource) -> Verifier {
+        let introspector = Introspector::new(channel, source, self.issuer, self.audience);
+        Verifier { mode: Arc::new(Mode::Remote(introspector)) }
+    }
+}
+
+/// The token of an `authorization: Bearer …` header (scheme case-insensitive).
+fn bearer_token(headers: &HeaderMap) -> Option<&str> {
+    let value = headers.get(AUTHORIZATION)?.to_str().ok()?;
+    let (scheme, token) = value.split_once(' ')?;
+    let token = token.trim();
+    (scheme.eq_ignore_ascii_case("bearer") && !token.is_empty()).then_some(token)
+}
+
+async fn verify_locally(
+    keys: &KeyCache,
+    issuer: &str,
+    audience: &str,
+    leeway: Duration,
+    token: &str,
+) -> Result<Claims, VerifyError> {
+    let header = jsonwebtoken::decode_header(token).map_err(|_| VerifyError::invalid("malformed token"))?;
+    let typ = header.typ.as_deref().unwrap_or_default();
+    if !ACCESS_TOKEN_TYPES.iter().any(|expected| typ.eq_ignore_ascii_case(expected)) {
+        return Err(VerifyError::invalid("not an access token (typ)"));
+    }
+    let kid = header.kid.ok_or(VerifyError::invalid("no key id"))?;
+    let key = keys.key(&kid).await.ok_or(VerifyError::invalid("unknown signing key"))?;
+    // Only the algorithm the key was published with: no algorithm confusion.
+    let mut validation = Validation::new(key.algorithm);
+    validation.leeway = leeway.as_secs();
+    validation.validate_nbf = true;
+    validation.set_issuer(&[issuer]);
+    validation.set_audience(&[audience]);
+    validation.set_required_spec_claims(&["exp", "iss", "aud", "sub"]);
+    let data = jsonwebtoken::decode::<Claims>(token, &key.decoding, &validation).map_err(|err| {
+        VerifyError::invalid(match err.kind() {
+            ErrorKind::ExpiredSignature => "token expired",
+            ErrorKind::ImmatureSignature => "token not yet valid",
+            ErrorKind::InvalidAudience => "token is for another audience",
+            ErrorKind::InvalidIssuer => "token is from another issuer",
+            ErrorKind::InvalidSignature => "bad signature",
+            ErrorKind::InvalidAlgorithm => "algorithm does not match the key",
+            _ => "malformed token",
+        })
+    })?;
+    Ok(data.claims)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn headers(value: &str) -> HeaderMap {
+        let mut headers = HeaderMap::new();
+        headers.insert(AUTHORIZATION, value.parse().unwrap());
+        headers
+    }
+
+    #[test]
+    fn the_bearer_scheme_is_case_insensitive_and_needs_a_token() {
+        assert_eq!(bearer_token(&headers("Bearer abc")), Some("abc"));
+        assert_eq!(bearer_token(&headers("bearer abc")), Some("abc"));
+        assert_eq!(bearer_token(&headers("Bearer ")), None);
+        assert_eq!(bearer_token(&headers("Basic abc")), None);
+        assert_eq!(bearer_token(&HeaderMap::new()), None);
+    }
+}

@@ -1,0 +1,6 @@
+//! tokend-client against a real tokend, started in-process on a fresh SQLite database.
+
+mod layers;
+mod server;
+mod token_source;
+mod verifier;

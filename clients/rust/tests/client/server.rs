@@ -1,0 +1,118 @@
+//! A real tokend for the tests: in-process, on a fresh SQLite database, with
+//! the two clients of the orders example.
+
+use std::sync::Arc;
+
+use tokend::{
+    authority::{Authority, ClientDraft, KeyRing, Settings, SigningAlgorithm},
+    domain::Audience,
+    server::{self, Listeners},
+    store::Store,
+};
+use tokend_client::{TokenSource, Verifier};
+use tonic::transport::Channel;
+
+pub struct Server {
+    pub channel: Channel,
+    pub issuer: String,
+    pub authority: Arc<Authority>,
+    store: Store,
+    /// The secret of "orders-worker": may ask for `orders.read orders.write`
+    /// (default `orders.read`) for the audience "orders".
+    pub worker_secret: String,
+    /// The secret of "orders-api": holds `tokend.introspect`.
+    pub api_secret: String,
+    _dir: tempfile::TempDir,
+}
+
+pub async fn server() -> Server {
+    let dir = tempfile::tempdir().unwrap();
+    let store = Store::connect(&format!("sqlite://{}", dir.path().join("t.db").display())).await.unwrap();
+    store.migrate().await.unwrap();
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let issuer = format!("http://{}", listener.local_addr().unwrap());
+    let settings = Settings {
+        issuer: issuer.clone(),
+        default_audience: Audience::parse("tokend").unwrap(),
+        algorithm: SigningAlgorithm::Es256,
+    };
+    let authority = Arc::new(Authority::start(store.clone(), settings).await.unwrap());
+    let worker = ClientDraft {
+        client_id: "orders-worker".into(),
+        allowed_scopes: vec!["orders.read".into(), "orders.write".into()],
+        default_scopes: vec!["orders.read".into()],
+        audiences: vec!["orders".into()],
+        ..Default::default()
+    };
+    let (_, worker_secret) = authority.registry().create(worker).await.unwrap();
+    let api = ClientDraft {
+        client_id: "orders-api".into(),
+        allowed_scopes: vec!["tokend.introspect".into()],
+        ..Default::default()
+    };
+    let (_, api_secret) = authority.registry().create(api).await.unwrap();
+    tokio::spawn(server::serve(
+        Listeners { main: listener, http: None },
+        authority.clone(),
+        std::future::pending(),
+    ));
+    let channel = Channel::from_shared(issuer.clone()).unwrap().connect().await.unwrap();
+    Server {
+        channel,
+        issuer,
+        authority,
+        store,
+        worker_secret: worker_secret.expose().to_owned(),
+        api_secret: api_secret.expose().to_owned(),
+        _dir: dir,
+    }
+}
+
+impl Server {
+    /// A source for "orders-worker", with its real secret.
+    pub fn source(&self) -> TokenSource {
+        TokenSource::new(self.channel.clone(), "orders-worker", &self.worker_secret)
+    }
+
+    /// A local verifier for the audience "orders".
+    pub async fn verifier(&self) -> Verifier {
+        Verifier::builder(&self.issuer, "orders").discover().await.unwrap()
+    }
+
+    /// Makes a new signing key the way `tokend keys rotate` does, and has the
+    /// server pick it up now instead of at its next upkeep.
+    pub async fn rotate_key(&self) -> String {
+        let kid = KeyRing::rotate(&self.store, SigningAlgorithm::Es256).await.unwrap();
+        self.authority.maintain().await;
+        kid
+    }
+
+    /// Signs `claims` with the server's current key under the `typ` given,
+    /// for tokens tokend would never issue (expired, wrong type).
+    pub async fn sign(&self, typ: &str, claims: serde_json::Value) -> String {
+        let newest = self.store.keys().await.unwrap().remove(0);
+        let mut header = jsonwebtoken::Header::new(jsonwebtoken::Algorithm::ES256);
+        header.typ = Some(typ.to_owned());
+        header.kid = Some(newest.kid);
+        let key = jsonwebtoken::EncodingKey::from_ec_pem(newest.private_key.as_bytes()).unwrap();
+        jsonwebtoken::encode(&header, &claims, &key).unwrap()
+    }
+}
+
+/// The decoded payload of a JWT, unverified.
+pub fn claims(token: &str) -> serde_json::Value {
+    use base64::Engine;
+    let payload = token.split('.').nth(1).unwrap();
+    let payload = base64::engine::general_purpose::URL_SAFE_NO_PAD.decode(payload).unwrap();
+    serde_json::from_slice(&payload).unwrap()
+}
+
+/// The `jti` of a JWT.
+pub fn jti(token: &str) -> String {
+    claims(token)["jti"].as_str().unwrap().to_owned()
+}
+
+/// Seconds since the epoch.
+pub fn now() -> i64 {
+    std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap().as_secs() as i64
+}
