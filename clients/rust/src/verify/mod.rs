@@ -33,7 +33,7 @@ pub struct Verifier {
 
 enum Mode {
     Local { keys: KeyCache, issuer: String, audience: String, leeway: Duration },
-    Remote(Introspector),
+    Remote(Box<Introspector>),
 }
 
 /// Settings for a [`Verifier`]; [`Verifier::builder`] starts one.
@@ -113,7 +113,7 @@ impl VerifierBuilder {
     /// with the `tokend.introspect` scope.
     pub fn introspect(self, channel: Channel, source: TokenSource) -> Verifier {
         let introspector = Introspector::new(channel, source, self.issuer, self.audience);
-        Verifier { mode: Arc::new(Mode::Remote(introspector)) }
+        Verifier { mode: Arc::new(Mode::Remote(Box::new(introspector))) }
     }
 }
 
