@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # curl recipes for tokend's HTTP adapter, copy-paste ready. CI runs this file
-# against a live server (clients/run-recipes.sh), checking every answer.
+# against a live server (clients/run-live.sh), checking every answer.
 # Needs: BASE (http://host:port), ADMIN_ID and ADMIN_SECRET of a client
 # holding tokend.admin and tokend.introspect.
 set -euo pipefail

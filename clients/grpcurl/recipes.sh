@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # grpcurl recipes for tokend, copy-paste ready. CI runs this file top to bottom
-# against a live server (clients/run-recipes.sh), checking every answer, so the
+# against a live server (clients/run-live.sh), checking every answer, so the
 # recipes cannot rot. Needs: TOKEND (host:port), ADMIN_ID and ADMIN_SECRET of a
 # client holding tokend.admin and tokend.introspect.
 set -euo pipefail
