@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Starts a tokend on a scratch database, bootstraps clients with the CLI, and
 # runs against it: the grpcurl and curl recipes, then the Rust example pair
-# (orders API verifying tokens, worker calling it with cached tokens). Used by CI.
+# (orders API verifying tokens, worker calling it with cached tokens) and the
+# Python example, with the virtualenv clients/python/run-tests.sh made. Used by CI.
 #   clients/run-live.sh [path/to/tokend] [path/to/examples/dir]
 set -euo pipefail
 here="$(cd "$(dirname "$0")" && pwd)"
@@ -42,3 +43,10 @@ TOKEND_URL="$BASE" ORDERS_URL="http://$orders" TOKEND_CLIENT_ID=orders-worker TO
 grep -q "placed order-3 (1 × stapler) as orders-worker" "$scratch/worker.log"
 grep -q "read-only token refused as expected" "$scratch/worker.log"
 echo "ok: the worker's tokens were verified by the orders API"
+
+echo "== Python example: list_clients.py"
+python="${TOKEND_PY_VENV:-$HOME/.cache/tokend/venv}/bin/python"
+TOKEND_CLIENT_ID=recipes-admin TOKEND_CLIENT_SECRET="$ADMIN_SECRET" "$python" "$here/python/examples/list_clients.py" \
+  | tee "$scratch/list.log"
+grep -q "^orders-worker	orders.read orders.write$" "$scratch/list.log"
+echo "ok: the Python example listed the clients"

@@ -1,0 +1,15 @@
+"""tokend-client: access tokens from tokend without calling it on every request.
+
+``TokenSource`` fetches tokens with gRPC ``IssueToken`` and caches each
+(scope, audience) token until shortly before it expires, refreshing it in the
+background; concurrent callers on an empty cache share one call; UNAVAILABLE is
+retried with jittered backoff, authentication and authorisation failures never
+are. ``with_bearer`` puts its tokens on every call made through a channel.
+The generated stubs are in ``tokend.v1``.
+"""
+
+from tokend_client.bearer import with_bearer
+from tokend_client.errors import TokenError
+from tokend_client.source import Token, TokenSource
+
+__all__ = ["Token", "TokenError", "TokenSource", "with_bearer"]
