@@ -1,6 +1,6 @@
 //! The command line: every setting is a flag with an environment twin.
 
-use std::net::SocketAddr;
+use std::{net::SocketAddr, path::PathBuf};
 
 use clap::{Args, Parser, Subcommand};
 
@@ -14,8 +14,35 @@ pub struct Cli {
     #[arg(long, env = "TOKEND_DATABASE_URL", default_value = "sqlite://tokend.db", global = true)]
     pub database_url: String,
 
+    /// File holding the key that seals signing keys in the database (base64 of
+    /// 32 bytes; created, readable by its owner only, if missing). Defaults to
+    /// the SQLite file's path with `.kek` appended; required with PostgreSQL,
+    /// and the same file for every instance on one database.
+    #[arg(long, env = "TOKEND_KEY_ENCRYPTION_KEY_FILE", global = true)]
+    pub key_encryption_key_file: Option<PathBuf>,
+
     #[command(subcommand)]
     pub command: Command,
+}
+
+impl Cli {
+    /// Where the key-encryption key lives: as given, or beside a SQLite database.
+    pub fn key_file(&self) -> Result<PathBuf, String> {
+        if let Some(path) = &self.key_encryption_key_file {
+            return Ok(path.clone());
+        }
+        let sqlite_file =
+            self.database_url.strip_prefix("sqlite://").map(|rest| rest.split('?').next().unwrap_or(""));
+        match sqlite_file {
+            Some(file) if !file.is_empty() && !file.contains(":memory:") => {
+                Ok(PathBuf::from(format!("{file}.kek")))
+            }
+            _ => Err(
+                "--key-encryption-key-file (TOKEND_KEY_ENCRYPTION_KEY_FILE) is required with this database"
+                    .into(),
+            ),
+        }
+    }
 }
 
 #[derive(Debug, Subcommand)]
@@ -131,4 +158,30 @@ pub struct CreateArgs {
     /// Print one JSON object with client_id and client_secret.
     #[arg(long)]
     pub json: bool,
+}
+
+#[cfg(test)]
+mod tests {
+    use clap::Parser;
+
+    use super::*;
+
+    fn key_file(args: &[&str]) -> Result<PathBuf, String> {
+        Cli::parse_from([&["tokend"], args, &["migrate"]].concat()).key_file()
+    }
+
+    #[test]
+    fn the_key_file_sits_beside_a_sqlite_database_unless_given() {
+        assert_eq!(key_file(&["--database-url", "sqlite://data/t.db?mode=rwc"]), Ok("data/t.db.kek".into()));
+        assert_eq!(
+            key_file(&["--database-url", "sqlite://t.db", "--key-encryption-key-file", "/run/kek"]),
+            Ok("/run/kek".into())
+        );
+    }
+
+    #[test]
+    fn postgres_needs_the_key_file_named() {
+        assert!(key_file(&["--database-url", "postgres://u@h/db"]).is_err());
+        assert!(key_file(&["--database-url", "sqlite://:memory:"]).is_err());
+    }
 }

@@ -61,6 +61,16 @@ impl From<AuthError> for Failure {
                 tracing::warn!(error = %chain(cause), "store unavailable");
                 (Code::Unavailable, StatusCode::SERVICE_UNAVAILABLE, "temporarily_unavailable")
             }
+            AuthError::Misconfigured(cause) => {
+                tracing::error!(error = %cause, "misconfigured");
+                let message = "internal error".to_owned();
+                return Failure {
+                    code: Code::Internal,
+                    http: StatusCode::INTERNAL_SERVER_ERROR,
+                    reason: "server_error",
+                    message,
+                };
+            }
             AuthError::Internal(cause) => {
                 tracing::error!(error = %chain(cause.as_ref()), "internal error");
                 (Code::Internal, StatusCode::INTERNAL_SERVER_ERROR, "server_error")

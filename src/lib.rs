@@ -21,12 +21,12 @@ pub mod server;
 pub mod store;
 pub mod telemetry;
 
-use std::sync::Arc;
+use std::{path::PathBuf, sync::Arc};
 
 use tokio::net::TcpListener;
 
 use crate::{
-    authority::{AuthError, Authority, KeyRing, Registry, SecretHasher, Settings},
+    authority::{AuthError, Authority, KeyRing, KeySealer, Registry, SecretHasher, Settings},
     config::{Cli, Command, KeysCommand, ServeArgs},
     domain::Audience,
     store::{Store, StoreError},
@@ -51,8 +51,12 @@ pub enum RunError {
 pub async fn run(cli: Cli) -> Result<(), RunError> {
     let store = Store::connect(&cli.database_url).await?;
     store.migrate().await?;
+    let key_file = cli.key_file();
     let outcome = match cli.command {
-        Command::Serve(args) => serve_until_signalled(store.clone(), args).await,
+        Command::Serve(args) => match key_sealer(key_file) {
+            Ok(sealer) => serve_until_signalled(store.clone(), args, sealer).await,
+            Err(err) => Err(err),
+        },
         Command::Migrate => {
             println!("migrations applied");
             Ok(())
@@ -63,7 +67,8 @@ pub async fn run(cli: Cli) -> Result<(), RunError> {
             Ok(())
         }
         Command::Keys { command: KeysCommand::Rotate { algorithm } } => {
-            let kid = KeyRing::rotate(&store, algorithm).await?;
+            let sealer = key_sealer(key_file)?;
+            let kid = KeyRing::rotate(&store, algorithm, &sealer).await?;
             println!("new {algorithm} signing key {kid}");
             Ok(())
         }
@@ -72,7 +77,11 @@ pub async fn run(cli: Cli) -> Result<(), RunError> {
     outcome
 }
 
-async fn serve_until_signalled(store: Store, args: ServeArgs) -> Result<(), RunError> {
+async fn serve_until_signalled(
+    store: Store,
+    args: ServeArgs,
+    key_sealer: Arc<KeySealer>,
+) -> Result<(), RunError> {
     // Handlers first: a signal that arrives once the address is printed must be caught.
     let shutdown = shutdown_signal()?;
     let main = TcpListener::bind(args.listen).await?;
@@ -89,6 +98,7 @@ async fn serve_until_signalled(store: Store, args: ServeArgs) -> Result<(), RunE
         issuer: args.issuer.unwrap_or_else(|| format!("http://{http_address}")),
         default_audience: Audience::parse(&args.default_audience).map_err(|e| RunError::Config(e.0))?,
         algorithm: args.signing_algorithm,
+        key_sealer,
     };
     let authority = Arc::new(Authority::start(store, settings).await?);
     println!("tokend listening on {address}");
@@ -98,6 +108,12 @@ async fn serve_until_signalled(store: Store, args: ServeArgs) -> Result<(), RunE
     server::serve(server::Listeners { main, http }, authority, shutdown).await?;
     tracing::info!("drained in-flight calls; bye");
     Ok(())
+}
+
+/// The key-encryption key for signing keys, from the file the command line names.
+fn key_sealer(key_file: Result<PathBuf, String>) -> Result<Arc<KeySealer>, RunError> {
+    let path = key_file.map_err(RunError::Config)?;
+    Ok(Arc::new(KeySealer::load_or_create(&path)?))
 }
 
 /// Installs the SIGINT (Ctrl-C) and SIGTERM handlers now and returns a future

@@ -5,7 +5,9 @@
 
 use criterion::{Criterion, criterion_group, criterion_main};
 use tokend::{
-    authority::{ClientDraft, Grant, KeyRing, Registry, SecretHasher, SigningAlgorithm, TokenCodec},
+    authority::{
+        ClientDraft, Grant, KeyRing, KeySealer, Registry, SecretHasher, SigningAlgorithm, TokenCodec,
+    },
     domain::{AudienceList, ClientId, ClientSecret, ScopeSet, TokenTtl},
     store::Store,
 };
@@ -33,8 +35,9 @@ fn tokens(c: &mut Criterion) {
     let runtime = runtime();
     for algorithm in [SigningAlgorithm::Es256, SigningAlgorithm::EdDsa, SigningAlgorithm::Rs256] {
         let dir = tempfile::tempdir().unwrap();
+        let sealer = KeySealer::from_bytes(&[7; 32]).unwrap();
         let codec = runtime.block_on(async {
-            let keys = KeyRing::load_or_create(&store(&dir).await, algorithm, 0).await.unwrap();
+            let keys = KeyRing::load_or_create(&store(&dir).await, algorithm, 0, &sealer).await.unwrap();
             TokenCodec::new(keys, "http://tokend.bench".into())
         });
         let grant = grant();

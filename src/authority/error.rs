@@ -44,6 +44,11 @@ pub enum AuthError {
     /// The store could not be reached; the caller may retry.
     #[error("the token service is temporarily unavailable")]
     Unavailable(#[source] StoreError),
+    /// The deployment is set up wrongly (for example the key-encryption key does
+    /// not open the stored keys). Told to the operator at start; callers see an
+    /// internal error.
+    #[error("misconfigured: {0}")]
+    Misconfigured(String),
     /// A fault of ours. The cause is logged, never sent.
     #[error("internal error")]
     Internal(#[source] Box<dyn std::error::Error + Send + Sync>),

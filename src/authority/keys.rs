@@ -12,7 +12,7 @@ use jsonwebtoken::{
     jwk::{Jwk, JwkSet, PublicKeyUse, ThumbprintHash},
 };
 
-use super::{AuthError, clock, signer::SigningKey, tokens::ACCESS_TOKEN_TYP};
+use super::{AuthError, clock, sealing::KeySealer, signer::SigningKey, tokens::ACCESS_TOKEN_TYP};
 use crate::store::{KeyRow, Store};
 
 /// The algorithms tokend signs with. ES256 is the default: short signatures,
@@ -108,28 +108,41 @@ pub struct KeyRing {
 
 impl KeyRing {
     /// Loads the stored keys, creating and storing a key for `algorithm`
-    /// when none exists yet. The newest key of that algorithm signs.
+    /// when none exists yet. The newest key of that algorithm signs. Keys
+    /// stored before sealing existed are sealed now.
     pub async fn load_or_create(
         store: &Store,
         algorithm: SigningAlgorithm,
         now: i64,
+        sealer: &KeySealer,
     ) -> Result<Self, AuthError> {
         let mut rows = store.keys().await?;
+        for row in &mut rows {
+            let opened = sealer.open(&row.kid, &row.private_key)?;
+            if opened.was_plain {
+                row.private_key = sealer.seal(&row.kid, &opened.pem)?;
+                store.replace_private_key(&row.kid, &row.private_key).await?;
+            }
+        }
         if !rows.iter().any(|row| row.algorithm == algorithm.as_str()) {
-            let row = Self::create(algorithm, now)?;
+            let row = Self::create(algorithm, now, sealer)?;
             store.insert_key(&row).await?;
             rows.insert(0, row);
         }
-        Self::from_rows(rows, algorithm)
+        Self::from_rows(rows, algorithm, sealer)
     }
 
     /// Stores a new key for `algorithm`, dated after every stored key so it is
     /// the newest even within the same second, and returns its kid. Servers
     /// pick it up at their next refresh and sign with it from then on.
-    pub async fn rotate(store: &Store, algorithm: SigningAlgorithm) -> Result<String, AuthError> {
+    pub async fn rotate(
+        store: &Store,
+        algorithm: SigningAlgorithm,
+        sealer: &KeySealer,
+    ) -> Result<String, AuthError> {
         let newest = store.keys().await?.iter().map(|row| row.created_at).max();
         let now = newest.map_or(clock::now(), |newest| clock::now().max(newest + 1));
-        let row = Self::create(algorithm, now)?;
+        let row = Self::create(algorithm, now, sealer)?;
         store.insert_key(&row).await?;
         Ok(row.kid)
     }
@@ -141,22 +154,27 @@ impl KeyRing {
         &self,
         store: &Store,
         algorithm: SigningAlgorithm,
+        sealer: &KeySealer,
     ) -> Result<Option<Self>, AuthError> {
         let rows = store.keys().await?;
         if rows.iter().map(|row| &row.kid).eq(self.kids.iter()) {
             return Ok(None);
         }
-        Self::from_rows(rows, algorithm).map(Some)
+        Self::from_rows(rows, algorithm, sealer).map(Some)
     }
 
-    fn from_rows(rows: Vec<KeyRow>, algorithm: SigningAlgorithm) -> Result<Self, AuthError> {
+    fn from_rows(
+        rows: Vec<KeyRow>,
+        algorithm: SigningAlgorithm,
+        sealer: &KeySealer,
+    ) -> Result<Self, AuthError> {
         let kids = rows.iter().map(|row| row.kid.clone()).collect();
         let mut signing = None;
         let mut verifying = HashMap::new();
         let mut public = JwkSet { keys: Vec::new() };
         for row in rows {
             let alg = SigningAlgorithm::from_str(&row.algorithm).map_err(AuthError::internal)?;
-            let (key, jwk, verifier) = Self::open(alg, &row)?;
+            let (key, jwk, verifier) = Self::open(alg, &row, sealer)?;
             if signing.is_none() && alg == algorithm {
                 signing = Some(key);
             }
@@ -187,19 +205,26 @@ impl KeyRing {
         algorithms
     }
 
-    fn create(algorithm: SigningAlgorithm, now: i64) -> Result<KeyRow, AuthError> {
+    /// A new key for `algorithm`, sealed for storage.
+    fn create(algorithm: SigningAlgorithm, now: i64, sealer: &KeySealer) -> Result<KeyRow, AuthError> {
         let pkcs8 = algorithm.generate_pkcs8()?;
-        let private_key = pem::encode(&pem::Pem::new("PRIVATE KEY", pkcs8));
-        let encoding = algorithm.encoding_key(&private_key).map_err(AuthError::internal)?;
+        let pem = pem::encode(&pem::Pem::new("PRIVATE KEY", pkcs8));
+        let encoding = algorithm.encoding_key(&pem).map_err(AuthError::internal)?;
         let kid = Jwk::from_encoding_key(&encoding, algorithm.jwt())
             .and_then(|jwk| jwk.thumbprint(ThumbprintHash::SHA256))
             .map_err(AuthError::internal)?;
+        let private_key = sealer.seal(&kid, &pem)?;
         Ok(KeyRow { kid, algorithm: algorithm.as_str().to_owned(), private_key, created_at: now })
     }
 
-    fn open(alg: SigningAlgorithm, row: &KeyRow) -> Result<(SigningKey, Jwk, VerifyingKey), AuthError> {
-        let encoding = alg.encoding_key(&row.private_key).map_err(AuthError::internal)?;
-        let pkcs8 = pem::parse(&row.private_key).map_err(AuthError::internal)?;
+    fn open(
+        alg: SigningAlgorithm,
+        row: &KeyRow,
+        sealer: &KeySealer,
+    ) -> Result<(SigningKey, Jwk, VerifyingKey), AuthError> {
+        let pem = sealer.open(&row.kid, &row.private_key)?.pem;
+        let encoding = alg.encoding_key(&pem).map_err(AuthError::internal)?;
+        let pkcs8 = pem::parse(&pem).map_err(AuthError::internal)?;
         let mut jwk = Jwk::from_encoding_key(&encoding, alg.jwt()).map_err(AuthError::internal)?;
         jwk.common.key_id = Some(row.kid.clone());
         jwk.common.public_key_use = Some(PublicKeyUse::Signature);
@@ -223,8 +248,9 @@ mod tests {
     #[test]
     fn every_algorithm_makes_a_key_that_signs_and_verifies() {
         for alg in [SigningAlgorithm::Es256, SigningAlgorithm::EdDsa, SigningAlgorithm::Rs256] {
-            let row = KeyRing::create(alg, 0).unwrap();
-            let (signing, _, verifying) = KeyRing::open(alg, &row).unwrap();
+            let sealer = KeySealer::from_bytes(&[9; 32]).unwrap();
+            let row = KeyRing::create(alg, 0, &sealer).unwrap();
+            let (signing, _, verifying) = KeyRing::open(alg, &row, &sealer).unwrap();
             let token = signing.sign_jwt(&serde_json::json!({"sub": "x"})).unwrap();
             let header = jsonwebtoken::decode_header(&token).unwrap();
             assert_eq!(header.typ.as_deref(), Some(ACCESS_TOKEN_TYP));

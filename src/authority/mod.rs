@@ -12,6 +12,7 @@ mod keys;
 mod password;
 mod registry;
 mod revocations;
+mod sealing;
 mod signer;
 mod tokens;
 
@@ -30,6 +31,7 @@ pub use keys::{KeyRing, SigningAlgorithm};
 pub use password::SecretHasher;
 pub use registry::{ClientChanges, ClientDraft, ClientPage, Registry};
 use revocations::Revocations;
+pub use sealing::KeySealer;
 pub use tokens::{AccessClaims, Grant, TokenCodec};
 
 /// The scope that lets a token call ClientAdmin and revoke any client's tokens.
@@ -46,6 +48,8 @@ pub struct Settings {
     pub default_audience: Audience,
     /// The algorithm new tokens are signed with.
     pub algorithm: SigningAlgorithm,
+    /// Seals signing keys in the store and opens them.
+    pub key_sealer: Arc<KeySealer>,
 }
 
 /// The token authority: one per process, shared by every adapter.
@@ -56,6 +60,7 @@ pub struct Authority {
     revocations: Revocations,
     default_audience: Audience,
     algorithm: SigningAlgorithm,
+    key_sealer: Arc<KeySealer>,
 }
 
 /// An authenticated caller and the scopes it acts with: a client's allowed
@@ -70,13 +75,15 @@ pub struct Caller {
 impl Authority {
     /// Loads (or on first start creates) the signing key and readies the registry.
     pub async fn start(store: Store, settings: Settings) -> Result<Self, AuthError> {
-        let keys = KeyRing::load_or_create(&store, settings.algorithm, clock::now()).await?;
+        let keys =
+            KeyRing::load_or_create(&store, settings.algorithm, clock::now(), &settings.key_sealer).await?;
         Ok(Self {
             revocations: Revocations::load(store.clone(), clock::now()).await?,
             registry: Registry::new(store.clone(), SecretHasher::new()),
             tokens: TokenCodec::new(keys, settings.issuer),
             default_audience: settings.default_audience,
             algorithm: settings.algorithm,
+            key_sealer: settings.key_sealer,
             store,
         })
     }
@@ -110,7 +117,7 @@ impl Authority {
         if let Err(err) = self.revocations.sync(clock::now()).await {
             tracing::warn!(error = %err, "could not sync revocations");
         }
-        match self.tokens.keys().refreshed(&self.store, self.algorithm).await {
+        match self.tokens.keys().refreshed(&self.store, self.algorithm, &self.key_sealer).await {
             Ok(Some(keys)) => self.tokens.replace_keys(keys),
             Ok(None) => {}
             Err(err) => tracing::warn!(error = %err, "could not refresh signing keys"),

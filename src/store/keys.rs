@@ -16,6 +16,16 @@ impl Store {
         Ok(())
     }
 
+    /// Stores `private_key` as the key material of `kid` (a key sealed after the fact).
+    pub async fn replace_private_key(&self, kid: &str, private_key: &str) -> Result<(), StoreError> {
+        sqlx::query("UPDATE signing_keys SET private_key = $1 WHERE kid = $2")
+            .bind(private_key)
+            .bind(kid)
+            .execute(&self.pool)
+            .await?;
+        Ok(())
+    }
+
     /// Every key, newest first.
     pub async fn keys(&self) -> Result<Vec<KeyRow>, StoreError> {
         Ok(sqlx::query_as(

@@ -4,9 +4,10 @@ use std::process::Command;
 
 use crate::helpers::*;
 
-fn tokend(database_url: &str, args: &[&str]) -> std::process::Output {
+fn tokend(app: &TestApp, args: &[&str]) -> std::process::Output {
     Command::new(env!("CARGO_BIN_EXE_tokend"))
-        .env("TOKEND_DATABASE_URL", database_url)
+        .env("TOKEND_DATABASE_URL", app.database_url())
+        .env("TOKEND_KEY_ENCRYPTION_KEY_FILE", app.key_file())
         .env("RUST_LOG", "warn")
         .args(args)
         .output()
@@ -15,7 +16,7 @@ fn tokend(database_url: &str, args: &[&str]) -> std::process::Output {
 
 on_both_stores! {
     async fn a_client_made_with_the_cli_gets_tokens_from_the_server(app) {
-        let out = tokend(app.database_url(), &["client", "create", "--id", "bootstrap", "--scopes", "tokend.admin read", "--default-scopes", "read", "--json"]);
+        let out = tokend(&app, &["client", "create", "--id", "bootstrap", "--scopes", "tokend.admin read", "--default-scopes", "read", "--json"]);
         assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
         let created: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
         assert_eq!(created["client_id"], "bootstrap");
@@ -27,22 +28,22 @@ on_both_stores! {
 
     async fn the_cli_lists_disables_rotates_and_deletes(app) {
         let secret = app.create_client("svc", "read", "read", &[]).await;
-        let listed = tokend(app.database_url(), &["client", "list", "--json"]);
+        let listed = tokend(&app, &["client", "list", "--json"]);
         let listed: serde_json::Value = serde_json::from_slice(&listed.stdout).unwrap();
         assert_eq!(listed[0]["client_id"], "svc");
         assert_eq!(listed[0]["active"], true);
 
-        assert!(tokend(app.database_url(), &["client", "disable", "--id", "svc"]).status.success());
+        assert!(tokend(&app, &["client", "disable", "--id", "svc"]).status.success());
         let refused = app.tokens.clone().issue_token(token_request("svc", &secret, "")).await;
         assert!(refused.is_err());
-        assert!(tokend(app.database_url(), &["client", "enable", "--id", "svc"]).status.success());
+        assert!(tokend(&app, &["client", "enable", "--id", "svc"]).status.success());
 
-        let rotated = tokend(app.database_url(), &["client", "rotate-secret", "--id", "svc", "--json"]);
+        let rotated = tokend(&app, &["client", "rotate-secret", "--id", "svc", "--json"]);
         let rotated: serde_json::Value = serde_json::from_slice(&rotated.stdout).unwrap();
         app.token("svc", rotated["client_secret"].as_str().unwrap(), "").await;
 
-        assert!(tokend(app.database_url(), &["client", "delete", "--id", "svc"]).status.success());
-        let missing = tokend(app.database_url(), &["client", "delete", "--id", "svc"]);
+        assert!(tokend(&app, &["client", "delete", "--id", "svc"]).status.success());
+        let missing = tokend(&app, &["client", "delete", "--id", "svc"]);
         assert!(!missing.status.success());
         assert!(String::from_utf8_lossy(&missing.stderr).contains("does not exist"));
     }
@@ -50,7 +51,7 @@ on_both_stores! {
     async fn a_rotated_key_signs_new_tokens_and_the_old_one_still_verifies(app) {
         let secret = app.create_client("svc", "read", "read", &[]).await;
         let old = app.token("svc", &secret, "").await.access_token;
-        let out = tokend(app.database_url(), &["keys", "rotate"]);
+        let out = tokend(&app, &["keys", "rotate"]);
         assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
         let new_kid = String::from_utf8_lossy(&out.stdout).trim().rsplit(' ').next().unwrap().to_owned();
         assert_ne!(header(&old)["kid"], new_kid.as_str());
@@ -67,16 +68,17 @@ on_both_stores! {
     }
 
     async fn serve_prints_its_address_and_exits_zero_on_sigterm(app) {
-        serve_and_terminate(app.database_url()).await;
+        serve_and_terminate(&app).await;
     }
 }
 
 /// `tokend serve` on port 0 prints its address, answers, and exits 0 on SIGTERM.
-async fn serve_and_terminate(database_url: &str) {
+async fn serve_and_terminate(app: &TestApp) {
     use std::io::BufRead;
     let mut child = Command::new(env!("CARGO_BIN_EXE_tokend"))
         .args(["serve", "--listen", "127.0.0.1:0"])
-        .env("TOKEND_DATABASE_URL", database_url)
+        .env("TOKEND_DATABASE_URL", app.database_url())
+        .env("TOKEND_KEY_ENCRYPTION_KEY_FILE", app.key_file())
         .env("RUST_LOG", "warn")
         .stdout(std::process::Stdio::piped())
         .spawn()

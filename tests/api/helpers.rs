@@ -3,12 +3,13 @@
 
 use std::{
     io::Write,
+    path::{Path, PathBuf},
     sync::{Arc, Once},
 };
 
 use base64::{Engine, engine::general_purpose::STANDARD};
 use tokend::{
-    authority::{Authority, ClientDraft, Registry, Settings, SigningAlgorithm},
+    authority::{Authority, ClientDraft, KeySealer, Registry, Settings, SigningAlgorithm},
     domain::Audience,
     grpc::pb::{self, client_admin_client::ClientAdminClient, token_service_client::TokenServiceClient},
     server,
@@ -61,11 +62,23 @@ macro_rules! on_both_stores {
     };
 }
 
-/// A test's database; a PostgreSQL one is dropped when the last holder goes.
+/// A test's database, and the key file that seals its signing keys; a
+/// PostgreSQL one is dropped when the last holder goes.
 struct Database {
     url: String,
     backend: Backend,
-    _dir: Option<tempfile::TempDir>,
+    key_file: PathBuf,
+    _dir: tempfile::TempDir,
+}
+
+impl Database {
+    /// A SQLite file or PostgreSQL database at `url` (`None`: a SQLite file),
+    /// with a key file in a directory of its own.
+    fn new(backend: Backend, url: Option<String>) -> Database {
+        let dir = tempfile::tempdir().expect("a temporary directory");
+        let url = url.unwrap_or_else(|| format!("sqlite://{}", dir.path().join("tokend.db").display()));
+        Database { url, backend, key_file: dir.path().join("tokend.kek"), _dir: dir }
+    }
 }
 
 impl Drop for Database {
@@ -96,12 +109,8 @@ impl TestApp {
             tokend::telemetry::init("debug,sqlx=info,h2=info,tower=info,hyper=info");
         }
         let database = match backend {
-            Backend::Sqlite => {
-                let dir = tempfile::tempdir().expect("a temporary directory");
-                let url = format!("sqlite://{}", dir.path().join("tokend.db").display());
-                Database { url, backend, _dir: Some(dir) }
-            }
-            Backend::Postgres => Database { url: fresh_postgres_database().await?, backend, _dir: None },
+            Backend::Sqlite => Database::new(backend, None),
+            Backend::Postgres => Database::new(backend, Some(fresh_postgres_database().await?)),
         };
         Some(Self::start(Arc::new(database), "127.0.0.1:0").await)
     }
@@ -114,7 +123,7 @@ impl TestApp {
         let upstream = format!("{}:{}", parsed.host_str().unwrap(), parsed.port().unwrap_or(5432));
         let proxy = Proxy::start(upstream).await;
         parsed.set_port(Some(proxy.port)).unwrap();
-        let database = Database { url, backend: Backend::Postgres, _dir: None };
+        let database = Database::new(Backend::Postgres, Some(url));
         let served =
             Self::start_on(Arc::new(database), parsed.as_str(), "127.0.0.1:0", None, SigningAlgorithm::Es256)
                 .await;
@@ -151,6 +160,7 @@ impl TestApp {
             issuer: issuer.unwrap_or_else(|| base_url.clone()),
             default_audience: Audience::parse(DEFAULT_AUDIENCE).unwrap(),
             algorithm,
+            key_sealer: Arc::new(KeySealer::load_or_create(&database.key_file).unwrap()),
         };
         let authority = Arc::new(Authority::start(store, settings).await.expect("the authority starts"));
         let registry = authority.registry().clone();
@@ -187,6 +197,11 @@ impl TestApp {
 
     pub fn database_url(&self) -> &str {
         &self.database.url
+    }
+
+    /// The file holding the key that seals this database's signing keys.
+    pub fn key_file(&self) -> &Path {
+        &self.database.key_file
     }
 
     /// Stops the server gracefully and starts a new one on the same database

@@ -13,5 +13,6 @@ mod http_introspection;
 mod http_token;
 mod introspect;
 mod issue_token;
+mod key_sealing;
 mod revoke;
 mod service;

@@ -4,7 +4,7 @@
 use std::sync::Arc;
 
 use tokend::{
-    authority::{Authority, ClientDraft, KeyRing, Settings, SigningAlgorithm},
+    authority::{Authority, ClientDraft, KeyRing, KeySealer, Settings, SigningAlgorithm},
     domain::Audience,
     server::{self, Listeners},
     store::Store,
@@ -17,6 +17,7 @@ pub struct Server {
     pub issuer: String,
     pub authority: Arc<Authority>,
     store: Store,
+    sealer: Arc<KeySealer>,
     /// The secret of "orders-worker": may ask for `orders.read orders.write`
     /// (default `orders.read`) for the audience "orders".
     pub worker_secret: String,
@@ -31,10 +32,12 @@ pub async fn server() -> Server {
     store.migrate().await.unwrap();
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let issuer = format!("http://{}", listener.local_addr().unwrap());
+    let sealer = Arc::new(KeySealer::load_or_create(&dir.path().join("t.kek")).unwrap());
     let settings = Settings {
         issuer: issuer.clone(),
         default_audience: Audience::parse("tokend").unwrap(),
         algorithm: SigningAlgorithm::Es256,
+        key_sealer: sealer.clone(),
     };
     let authority = Arc::new(Authority::start(store.clone(), settings).await.unwrap());
     let worker = ClientDraft {
@@ -62,6 +65,7 @@ pub async fn server() -> Server {
         issuer,
         authority,
         store,
+        sealer,
         worker_secret: worker_secret.expose().to_owned(),
         api_secret: api_secret.expose().to_owned(),
         _dir: dir,
@@ -82,7 +86,7 @@ impl Server {
     /// Makes a new signing key the way `tokend keys rotate` does, and has the
     /// server pick it up now instead of at its next upkeep.
     pub async fn rotate_key(&self) -> String {
-        let kid = KeyRing::rotate(&self.store, SigningAlgorithm::Es256).await.unwrap();
+        let kid = KeyRing::rotate(&self.store, SigningAlgorithm::Es256, &self.sealer).await.unwrap();
         self.authority.maintain().await;
         kid
     }
@@ -93,8 +97,9 @@ impl Server {
         let newest = self.store.keys().await.unwrap().remove(0);
         let mut header = jsonwebtoken::Header::new(jsonwebtoken::Algorithm::ES256);
         header.typ = Some(typ.to_owned());
-        header.kid = Some(newest.kid);
-        let key = jsonwebtoken::EncodingKey::from_ec_pem(newest.private_key.as_bytes()).unwrap();
+        header.kid = Some(newest.kid.clone());
+        let pem = self.sealer.open(&newest.kid, &newest.private_key).unwrap().pem;
+        let key = jsonwebtoken::EncodingKey::from_ec_pem(pem.as_bytes()).unwrap();
         jsonwebtoken::encode(&header, &claims, &key).unwrap()
     }
 }

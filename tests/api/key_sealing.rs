@@ -1,0 +1,55 @@
+//! Signing keys at rest: sealed under the key-encryption key, never plain PEM.
+
+use std::sync::Arc;
+
+use tokend::{
+    authority::{Authority, KeySealer, Settings, SigningAlgorithm},
+    domain::Audience,
+    store::Store,
+};
+
+use crate::helpers::*;
+
+async fn store_of(app: &TestApp) -> Store {
+    Store::connect(app.database_url()).await.unwrap()
+}
+
+on_both_stores! {
+    async fn signing_keys_are_sealed_in_the_database(app) {
+        app.authority.maintain().await;
+        let rows = store_of(&app).await.keys().await.unwrap();
+        assert!(!rows.is_empty());
+        for row in rows {
+            assert!(row.private_key.starts_with("sealed:v1:"), "{}", &row.private_key[..20]);
+            assert!(!row.private_key.contains("PRIVATE KEY"));
+        }
+    }
+
+    async fn a_server_with_another_key_file_will_not_start(app) {
+        let dir = tempfile::tempdir().unwrap();
+        let settings = Settings {
+            issuer: app.issuer().to_owned(),
+            default_audience: Audience::parse(DEFAULT_AUDIENCE).unwrap(),
+            algorithm: SigningAlgorithm::Es256,
+            key_sealer: Arc::new(KeySealer::load_or_create(&dir.path().join("other.kek")).unwrap()),
+        };
+        let refused = Authority::start(store_of(&app).await, settings).await.err().expect("refused");
+        assert!(refused.to_string().contains("does not open with this key-encryption key"), "{refused}");
+    }
+
+    async fn a_key_stored_in_plain_text_is_sealed_at_start_and_keeps_its_kid(app) {
+        let secret = app.create_client("svc", "read", "read", &[]).await;
+        let before = app.token("svc", &secret, "").await.access_token;
+        let store = store_of(&app).await;
+        let row = store.keys().await.unwrap().remove(0);
+        let sealer = KeySealer::load_or_create(app.key_file()).unwrap();
+        let pem = sealer.open(&row.kid, &row.private_key).unwrap().pem;
+        store.replace_private_key(&row.kid, &pem).await.unwrap();
+
+        let app = app.restart().await;
+        let resealed = store.keys().await.unwrap().remove(0);
+        assert!(resealed.private_key.starts_with("sealed:v1:"));
+        let after = app.token("svc", &secret, "").await.access_token;
+        assert_eq!(header(&after)["kid"], header(&before)["kid"]);
+    }
+}
