@@ -140,7 +140,12 @@ impl KeyRing {
         algorithm: SigningAlgorithm,
         sealer: &KeySealer,
     ) -> Result<String, AuthError> {
-        let newest = store.keys().await?.iter().map(|row| row.created_at).max();
+        let rows = store.keys().await?;
+        // A key sealed under another key-encryption key would strand the others.
+        for row in &rows {
+            sealer.open(&row.kid, &row.private_key)?;
+        }
+        let newest = rows.iter().map(|row| row.created_at).max();
         let now = newest.map_or(clock::now(), |newest| clock::now().max(newest + 1));
         let row = Self::create(algorithm, now, sealer)?;
         store.insert_key(&row).await?;

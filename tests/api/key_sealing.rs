@@ -3,7 +3,7 @@
 use std::sync::Arc;
 
 use tokend::{
-    authority::{Authority, KeySealer, Settings, SigningAlgorithm},
+    authority::{Authority, KeyRing, KeySealer, Settings, SigningAlgorithm},
     domain::Audience,
     store::Store,
 };
@@ -25,7 +25,7 @@ on_both_stores! {
         }
     }
 
-    async fn a_server_with_another_key_file_will_not_start(app) {
+    async fn another_key_file_neither_starts_a_server_nor_adds_a_key(app) {
         let dir = tempfile::tempdir().unwrap();
         let settings = Settings {
             issuer: app.issuer().to_owned(),
@@ -33,8 +33,10 @@ on_both_stores! {
             algorithm: SigningAlgorithm::Es256,
             key_sealer: Arc::new(KeySealer::load_or_create(&dir.path().join("other.kek")).unwrap()),
         };
-        let refused = Authority::start(store_of(&app).await, settings).await.err().expect("refused");
+        let refused = Authority::start(store_of(&app).await, settings.clone()).await.err().expect("refused");
         assert!(refused.to_string().contains("does not open with this key-encryption key"), "{refused}");
+        let rotated = KeyRing::rotate(&store_of(&app).await, SigningAlgorithm::Es256, &settings.key_sealer).await;
+        assert!(rotated.is_err(), "no key is added under another key-encryption key");
     }
 
     async fn a_key_stored_in_plain_text_is_sealed_at_start_and_keeps_its_kid(app) {
