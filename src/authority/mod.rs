@@ -15,6 +15,7 @@ mod revocations;
 mod sealing;
 mod signer;
 mod tokens;
+mod verified;
 
 use std::sync::Arc;
 

@@ -6,7 +6,7 @@ use base64::{Engine, engine::general_purpose::URL_SAFE_NO_PAD};
 use jsonwebtoken::Validation;
 use serde::{Deserialize, Serialize};
 
-use super::{AuthError, KeyRing};
+use super::{AuthError, KeyRing, clock, verified::VerifiedTokens};
 use crate::domain::{AudienceList, ClientId, ScopeSet, TokenTtl};
 
 /// The media type RFC 9068 puts in the `typ` header of access tokens.
@@ -40,16 +40,18 @@ pub struct Grant {
 pub struct TokenCodec {
     keys: RwLock<Arc<KeyRing>>,
     issuer: String,
+    verified: VerifiedTokens,
 }
 
 impl TokenCodec {
     pub fn new(keys: KeyRing, issuer: String) -> Self {
-        Self { keys: RwLock::new(Arc::new(keys)), issuer }
+        Self { keys: RwLock::new(Arc::new(keys)), issuer, verified: VerifiedTokens::new() }
     }
 
     /// Puts a rebuilt key ring in place; calls in flight finish with the old one.
     pub fn replace_keys(&self, keys: KeyRing) {
         *self.keys.write().unwrap_or_else(PoisonError::into_inner) = Arc::new(keys);
+        self.verified.clear();
     }
 
     pub fn issuer(&self) -> &str {
@@ -81,6 +83,17 @@ impl TokenCodec {
     /// `None` for anything else: malformed, foreign, tampered, expired, not yet valid.
     /// Says nothing of revocation or of the client's state.
     pub fn decode(&self, token: &str) -> Option<AccessClaims> {
+        let now = clock::now();
+        if let Some(claims) = self.verified.get(token, now) {
+            return Some(claims);
+        }
+        let claims = self.verify(token)?;
+        self.verified.insert(token, &claims, now);
+        Some(claims)
+    }
+
+    /// The full check: header, key, signature, issuer and lifetime.
+    fn verify(&self, token: &str) -> Option<AccessClaims> {
         let header = jsonwebtoken::decode_header(token).ok()?;
         if header.typ.as_deref() != Some(ACCESS_TOKEN_TYP) {
             return None;
