@@ -25,6 +25,7 @@ async fn store(dir: &tempfile::TempDir) -> Store {
 fn grant() -> Grant {
     Grant {
         client_id: ClientId::parse("orders-worker").unwrap(),
+        registration: "bench".into(),
         scopes: ScopeSet::parse_delimited("orders.read orders.write").unwrap(),
         audiences: AudienceList::parse_each(["orders-api"]).unwrap(),
         ttl: TokenTtl::DEFAULT,

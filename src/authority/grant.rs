@@ -42,7 +42,13 @@ pub fn decide(
         }
         audiences
     };
-    Ok(Grant { client_id: client.id.clone(), scopes, audiences, ttl: client.token_ttl })
+    Ok(Grant {
+        client_id: client.id.clone(),
+        registration: client.registration.clone(),
+        scopes,
+        audiences,
+        ttl: client.token_ttl,
+    })
 }
 
 #[cfg(test)]
@@ -61,6 +67,7 @@ mod tests {
             disabled_at: None,
             created_at: 0,
             updated_at: 0,
+            registration: "r1".into(),
         }
     }
 

@@ -68,7 +68,9 @@ impl Authority {
 
     /// The claims of `token` if it is active: signed by us, within its lifetime,
     /// not revoked, and its client still exists, is active and is the same
-    /// registration (a client deleted and created again does not revive old tokens).
+    /// registration (a client deleted and created again does not revive old
+    /// tokens: its registration tag differs, and for clients from before tags,
+    /// its creation time is later than the token).
     async fn active_claims(&self, token: &str) -> Result<Option<AccessClaims>, AuthError> {
         let Some(claims) = self.tokens.decode(token) else {
             return Ok(None);
@@ -77,6 +79,9 @@ impl Authority {
             return Ok(None);
         }
         let client = self.registry.active_client(&claims.client_id).await?;
-        Ok(client.filter(|c| c.created_at <= claims.iat).map(|_| claims))
+        let same_registration = client.is_some_and(|client| {
+            client.registration == claims.registration() && client.created_at <= claims.iat
+        });
+        Ok(same_registration.then_some(claims))
     }
 }

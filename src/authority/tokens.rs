@@ -27,10 +27,20 @@ pub struct AccessClaims {
     pub jti: String,
 }
 
+impl AccessClaims {
+    /// The registration tag of the client the token was issued to (see
+    /// `Client::registration`); empty for tokens of clients without one.
+    pub fn registration(&self) -> &str {
+        self.jti.split_once('.').map_or("", |(tag, _)| tag)
+    }
+}
+
 /// What a token is granted: the outcome of the grant rules.
 #[derive(Debug, Clone)]
 pub struct Grant {
     pub client_id: ClientId,
+    /// The client's registration tag, which the token's `jti` carries.
+    pub registration: String,
     pub scopes: ScopeSet,
     pub audiences: AudienceList,
     pub ttl: TokenTtl,
@@ -73,7 +83,7 @@ impl TokenCodec {
             iat: now,
             nbf: now,
             exp: now + grant.ttl.seconds(),
-            jti: new_jti(),
+            jti: new_jti(&grant.registration),
         };
         let token = self.keys().signing.sign_jwt(&claims)?;
         Ok((token, claims))
@@ -113,9 +123,17 @@ impl TokenCodec {
     }
 }
 
-/// 128 random bits: unique per token without coordination between instances.
-fn new_jti() -> String {
-    let mut bytes = [0u8; 16];
+/// `N` random bytes in base64url: unique without coordination between instances.
+pub(super) fn random_tag<const N: usize>() -> String {
+    let mut bytes = [0u8; N];
     getrandom::fill(&mut bytes).expect("the operating system's random source failed");
     URL_SAFE_NO_PAD.encode(bytes)
+}
+
+/// 128 random bits, after the client's registration tag and a dot when it has one.
+fn new_jti(registration: &str) -> String {
+    match registration {
+        "" => random_tag::<16>(),
+        tag => format!("{tag}.{}", random_tag::<16>()),
+    }
 }

@@ -18,6 +18,10 @@ pub struct Client {
     pub disabled_at: Option<i64>,
     pub created_at: i64,
     pub updated_at: i64,
+    /// A random tag that differs for every registration of the same id. Tokens
+    /// carry it in their `jti`, so a client deleted and created again does not
+    /// revive its predecessor's tokens. Empty for clients registered before tags.
+    pub registration: String,
 }
 
 impl Client {

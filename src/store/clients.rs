@@ -6,7 +6,7 @@ use super::{ClientRow, SecretRow, Store, StoreError};
 macro_rules! client_columns {
     () => {
         "client_id, display_name, allowed_scopes, default_scopes, audiences, \
-         token_ttl_seconds, disabled_at, created_at, updated_at"
+         token_ttl_seconds, disabled_at, created_at, updated_at, registration"
     };
 }
 
@@ -17,8 +17,8 @@ impl Store {
         let mut tx = self.pool.begin().await?;
         sqlx::query(
             "INSERT INTO clients (client_id, display_name, allowed_scopes, default_scopes, audiences, \
-             token_ttl_seconds, disabled_at, created_at, updated_at) \
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)",
+             token_ttl_seconds, disabled_at, created_at, updated_at, registration) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)",
         )
         .bind(&client.client_id)
         .bind(&client.display_name)
@@ -29,6 +29,7 @@ impl Store {
         .bind(client.disabled_at)
         .bind(client.created_at)
         .bind(client.updated_at)
+        .bind(&client.registration)
         .execute(&mut *tx)
         .await?;
         Self::insert_secret(&mut tx, secret).await?;

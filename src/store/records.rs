@@ -13,6 +13,7 @@ pub struct ClientRow {
     pub disabled_at: Option<i64>,
     pub created_at: i64,
     pub updated_at: i64,
+    pub registration: String,
 }
 
 /// One secret of a client, as an argon2id PHC string; the secret itself is never stored.

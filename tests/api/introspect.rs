@@ -90,4 +90,23 @@ on_both_stores! {
         let answer = app.tokens.clone().introspect(with_basic(ask(&token), "gateway", &gateway)).await.unwrap().into_inner();
         assert!(!answer.active);
     }
+
+    async fn a_client_deleted_and_created_again_at_once_does_not_revive_old_tokens(app) {
+        let gateway = app.create_client("gateway", "tokend.introspect", "", &[]).await;
+        let first = app.create_client("svc", "read", "read", &[]).await;
+        // All within one second, as a script answering a leaked secret would:
+        // start at the top of a second so the work cannot straddle two.
+        let now = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap();
+        tokio::time::sleep(std::time::Duration::from_nanos(1_000_000_000 - u64::from(now.subsec_nanos()))).await;
+        let old = app.token("svc", &first, "").await.access_token;
+        app.registry.delete("svc").await.unwrap();
+        let second = app.create_client("svc", "read", "read", &[]).await;
+        let new = app.token("svc", &second, "").await.access_token;
+        assert_eq!(claims(&old)["iat"], claims(&new)["iat"], "both tokens were issued in one second");
+
+        let old = app.tokens.clone().introspect(with_basic(ask(&old), "gateway", &gateway)).await.unwrap();
+        assert!(!old.into_inner().active, "the old registration's token");
+        let new = app.tokens.clone().introspect(with_basic(ask(&new), "gateway", &gateway)).await.unwrap();
+        assert!(new.into_inner().active, "the new registration's token");
+    }
 }

@@ -6,7 +6,7 @@ use base64::{Engine, engine::general_purpose::URL_SAFE_NO_PAD};
 
 use super::Registry;
 use crate::{
-    authority::{AuthError, clock},
+    authority::{AuthError, clock, tokens::random_tag},
     domain::{
         AudienceList, Client, ClientDetails, ClientId, ClientSecret, InvalidValue, ScopeSet, SecretInfo,
         TokenTtl,
@@ -67,6 +67,7 @@ impl Registry {
             disabled_at: None,
             created_at: now,
             updated_at: now,
+            registration: random_tag::<8>(),
         };
         check_defaults_allowed(&client)?;
         let (secret, row) = self.new_secret(&client.id, now).await?;

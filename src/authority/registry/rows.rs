@@ -23,6 +23,7 @@ impl TryFrom<ClientRow> for Client {
             disabled_at: row.disabled_at,
             created_at: row.created_at,
             updated_at: row.updated_at,
+            registration: row.registration.clone(),
         })
     }
 }
@@ -39,6 +40,7 @@ impl From<&Client> for ClientRow {
             disabled_at: client.disabled_at,
             created_at: client.created_at,
             updated_at: client.updated_at,
+            registration: client.registration.clone(),
         }
     }
 }
