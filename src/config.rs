@@ -73,6 +73,22 @@ pub enum KeysCommand {
         #[arg(long, env = "TOKEND_SIGNING_ALGORITHM", default_value = "ES256")]
         algorithm: SigningAlgorithm,
     },
+    /// List the signing keys, newest first, marking those that sign.
+    List {
+        /// Print JSON instead of a table.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Remove a superseded key: it leaves the JWKS and tokens it signed stop
+    /// verifying on every server within seconds.
+    Retire {
+        #[arg(long)]
+        kid: String,
+        /// Retire it even if tokens it signed may still be live (up to a day
+        /// after it was superseded).
+        #[arg(long)]
+        force: bool,
+    },
 }
 
 #[derive(Debug, Args)]

@@ -26,7 +26,7 @@ use std::{path::PathBuf, sync::Arc};
 use tokio::net::TcpListener;
 
 use crate::{
-    authority::{AuthError, Authority, KeyRing, KeySealer, Registry, SecretHasher, Settings},
+    authority::{AuthError, Authority, KeySealer, Registry, SecretHasher, Settings},
     config::{Cli, Command, KeysCommand, ServeArgs},
     domain::Audience,
     store::{Store, StoreError},
@@ -63,13 +63,18 @@ pub async fn run(cli: Cli) -> Result<(), RunError> {
         }
         Command::Client { command } => {
             let registry = Registry::new(store.clone(), SecretHasher::new());
-            println!("{}", cli::run(&registry, command).await?);
+            println!("{}", cli::clients::run(&registry, command).await?);
             Ok(())
         }
-        Command::Keys { command: KeysCommand::Rotate { algorithm } } => {
-            let sealer = key_sealer(key_file)?;
-            let kid = KeyRing::rotate(&store, algorithm, &sealer).await?;
-            println!("new {algorithm} signing key {kid}");
+        Command::Keys { command } => {
+            let said = match command {
+                KeysCommand::Rotate { algorithm } => {
+                    cli::keys::rotate(&store, algorithm, &*key_sealer(key_file)?).await?
+                }
+                KeysCommand::List { json } => cli::keys::list(&store, json).await?,
+                KeysCommand::Retire { kid, force } => cli::keys::retire(&store, &kid, force).await?,
+            };
+            println!("{said}");
             Ok(())
         }
     };

@@ -12,7 +12,7 @@ use jsonwebtoken::{
     jwk::{Jwk, JwkSet, PublicKeyUse, ThumbprintHash},
 };
 
-use super::{AuthError, clock, sealing::KeySealer, signer::SigningKey, tokens::ACCESS_TOKEN_TYP};
+use super::{AuthError, sealing::KeySealer, signer::SigningKey, tokens::ACCESS_TOKEN_TYP};
 use crate::store::{KeyRow, Store};
 
 /// The algorithms tokend signs with. ES256 is the default: short signatures,
@@ -132,26 +132,6 @@ impl KeyRing {
         Self::from_rows(rows, algorithm, sealer)
     }
 
-    /// Stores a new key for `algorithm`, dated after every stored key so it is
-    /// the newest even within the same second, and returns its kid. Servers
-    /// pick it up at their next refresh and sign with it from then on.
-    pub async fn rotate(
-        store: &Store,
-        algorithm: SigningAlgorithm,
-        sealer: &KeySealer,
-    ) -> Result<String, AuthError> {
-        let rows = store.keys().await?;
-        // A key sealed under another key-encryption key would strand the others.
-        for row in &rows {
-            sealer.open(&row.kid, &row.private_key)?;
-        }
-        let newest = rows.iter().map(|row| row.created_at).max();
-        let now = newest.map_or(clock::now(), |newest| clock::now().max(newest + 1));
-        let row = Self::create(algorithm, now, sealer)?;
-        store.insert_key(&row).await?;
-        Ok(row.kid)
-    }
-
     /// A ring rebuilt from the store when it holds keys this ring lacks (another
     /// instance created one); `None` when nothing changed. The newest key of
     /// `algorithm` signs, so instances that raced at first start converge.
@@ -211,7 +191,11 @@ impl KeyRing {
     }
 
     /// A new key for `algorithm`, sealed for storage.
-    fn create(algorithm: SigningAlgorithm, now: i64, sealer: &KeySealer) -> Result<KeyRow, AuthError> {
+    pub(super) fn create(
+        algorithm: SigningAlgorithm,
+        now: i64,
+        sealer: &KeySealer,
+    ) -> Result<KeyRow, AuthError> {
         let pkcs8 = algorithm.generate_pkcs8()?;
         let pem = pem::encode(&pem::Pem::new("PRIVATE KEY", pkcs8));
         let encoding = algorithm.encoding_key(&pem).map_err(AuthError::internal)?;

@@ -26,6 +26,12 @@ impl Store {
         Ok(())
     }
 
+    /// Deletes the key `kid`; deleting one that is gone already is no error.
+    pub async fn delete_key(&self, kid: &str) -> Result<(), StoreError> {
+        sqlx::query("DELETE FROM signing_keys WHERE kid = $1").bind(kid).execute(&self.pool).await?;
+        Ok(())
+    }
+
     /// Every key, newest first.
     pub async fn keys(&self) -> Result<Vec<KeyRow>, StoreError> {
         Ok(sqlx::query_as(

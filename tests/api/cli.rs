@@ -67,6 +67,31 @@ on_both_stores! {
         assert!(answer.active, "tokens signed by the old key stay valid");
     }
 
+    async fn a_superseded_key_is_listed_and_can_be_retired(app) {
+        let secret = app.create_client("svc", "read", "read", &[]).await;
+        let old = app.token("svc", &secret, "").await.access_token;
+        let old_kid = header(&old)["kid"].as_str().unwrap().to_owned();
+        assert!(tokend(&app, &["keys", "rotate"]).status.success());
+        let listed: serde_json::Value = serde_json::from_slice(&tokend(&app, &["keys", "list", "--json"]).stdout).unwrap();
+        let new_kid = listed[0]["kid"].as_str().unwrap().to_owned();
+        assert_eq!((listed[0]["signing"].clone(), listed[1]["kid"].clone(), listed[1]["signing"].clone()), (true.into(), old_kid.clone().into(), false.into()));
+
+        let newest = tokend(&app, &["keys", "retire", "--kid", &new_kid, "--force"]);
+        assert!(String::from_utf8_lossy(&newest.stderr).contains("rotate first"), "the signing key stays");
+        let early = tokend(&app, &["keys", "retire", "--kid", &old_kid]);
+        assert!(!early.status.success());
+        assert!(String::from_utf8_lossy(&early.stderr).contains("may be live until"));
+        assert!(tokend(&app, &["keys", "retire", "--kid", &old_kid, "--force"]).status.success());
+
+        app.authority.maintain().await;
+        let jwks: serde_json::Value = reqwest::get(app.url("/oauth/v2/keys")).await.unwrap().json().await.unwrap();
+        assert_eq!(jwks["keys"].as_array().unwrap().len(), 1);
+        assert_eq!(jwks["keys"][0]["kid"], new_kid.as_str());
+        let ask = tokend::grpc::pb::IntrospectRequest { token: old, token_type_hint: String::new() };
+        let answer = app.tokens.clone().introspect(with_basic(ask, "svc", &secret)).await.unwrap().into_inner();
+        assert!(!answer.active, "a retired key's tokens stop verifying");
+    }
+
     async fn serve_prints_its_address_and_exits_zero_on_sigterm(app) {
         serve_and_terminate(&app).await;
     }

@@ -1,5 +1,4 @@
-//! Operator commands that work directly on the database, so the first admin
-//! client can be made before any server runs.
+//! The `client` commands: create, list, rotate secrets, disable, enable, delete.
 
 use serde_json::json;
 
