@@ -18,8 +18,8 @@ use crate::TokenError;
 const ATTEMPTS: u32 = 4;
 const FIRST_BACKOFF: Duration = Duration::from_millis(50);
 
-/// An access token and when to stop using it.
-#[derive(Clone, Debug)]
+/// An access token and when to stop using it. Its `Debug` leaves the token out.
+#[derive(Clone)]
 pub struct Token {
     pub access_token: String,
     pub scope: String,
@@ -28,6 +28,17 @@ pub struct Token {
     /// From here on, callers still get this token while a fresh one is
     /// fetched in the background.
     pub refresh_from: Instant,
+}
+
+impl std::fmt::Debug for Token {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Token")
+            .field("access_token", &"…")
+            .field("scope", &self.scope)
+            .field("use_until", &self.use_until)
+            .field("refresh_from", &self.refresh_from)
+            .finish()
+    }
 }
 
 type Key = (String, Vec<String>);
@@ -48,6 +59,12 @@ pub struct TokenSource {
     client_secret: String,
     refresh_ahead: Option<Duration>,
     slots: Arc<Mutex<HashMap<Key, Arc<Slot>>>>,
+}
+
+impl std::fmt::Debug for TokenSource {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("TokenSource").field("client_id", &self.client_id).finish_non_exhaustive()
+    }
 }
 
 impl TokenSource {

@@ -77,3 +77,13 @@ async fn a_token_near_its_end_is_refreshed_in_the_background() {
         tokio::task::yield_now().await;
     }
 }
+
+#[tokio::test]
+async fn debug_output_shows_neither_token_nor_secret() {
+    let server = server().await;
+    let source = server.source();
+    let token = source.token("", &[]).await.unwrap();
+    let shown = format!("{token:?} {source:?}");
+    assert!(shown.contains("orders.read") && shown.contains("orders-worker"), "{shown}");
+    assert!(!shown.contains(&token.access_token) && !shown.contains(&server.worker_secret), "{shown}");
+}
