@@ -20,6 +20,8 @@ pub struct Claims {
     pub scope: String,
     pub exp: i64,
     #[serde(default)]
+    pub nbf: i64,
+    #[serde(default)]
     pub iat: i64,
     #[serde(default)]
     pub jti: String,

@@ -4,13 +4,14 @@
 mod claims;
 mod keys;
 mod layer;
+mod local;
 mod rejection;
 mod remote;
+mod seen;
 
 use std::{sync::Arc, time::Duration};
 
 use http::{HeaderMap, header::AUTHORIZATION};
-use jsonwebtoken::{Validation, errors::ErrorKind};
 use tonic::transport::Channel;
 
 use crate::TokenSource;
@@ -20,10 +21,8 @@ pub use layer::{VerifyLayer, VerifyService};
 pub use rejection::VerifyError;
 
 use keys::KeyCache;
+use local::LocalVerifier;
 use remote::Introspector;
-
-/// The `typ` header of RFC 9068 access tokens; `application/at+jwt` is the same.
-const ACCESS_TOKEN_TYPES: [&str; 2] = ["at+jwt", "application/at+jwt"];
 
 /// Checks tokend access tokens. Cheap to clone; clones share the key cache.
 #[derive(Clone)]
@@ -32,7 +31,7 @@ pub struct Verifier {
 }
 
 enum Mode {
-    Local { keys: KeyCache, issuer: String, audience: String, leeway: Duration },
+    Local(Box<LocalVerifier>),
     Remote(Box<Introspector>),
 }
 
@@ -61,9 +60,7 @@ impl Verifier {
     /// The claims of a valid access token for this API.
     pub async fn verify(&self, token: &str) -> Result<Claims, VerifyError> {
         match &*self.mode {
-            Mode::Local { keys, issuer, audience, leeway } => {
-                verify_locally(keys, issuer, audience, *leeway, token).await
-            }
+            Mode::Local(local) => local.verify(token).await,
             Mode::Remote(introspector) => introspector.verify(token).await,
         }
     }
@@ -104,8 +101,8 @@ impl VerifierBuilder {
     /// and fetches the keys once now, so a misconfigured issuer fails at start.
     pub async fn discover(self) -> Result<Verifier, VerifyError> {
         let keys = KeyCache::discover(&self.issuer, self.refetch_interval, self.key_max_age).await?;
-        let mode = Mode::Local { keys, issuer: self.issuer, audience: self.audience, leeway: self.leeway };
-        Ok(Verifier { mode: Arc::new(mode) })
+        let local = LocalVerifier::new(keys, self.key_max_age, self.issuer, self.audience, self.leeway);
+        Ok(Verifier { mode: Arc::new(Mode::Local(Box::new(local))) })
     }
 
     /// A remote verifier: asks tokend's `Introspect` about every token, so a
@@ -123,41 +120,6 @@ fn bearer_token(headers: &HeaderMap) -> Option<&str> {
     let (scheme, token) = value.split_once(' ')?;
     let token = token.trim();
     (scheme.eq_ignore_ascii_case("bearer") && !token.is_empty()).then_some(token)
-}
-
-async fn verify_locally(
-    keys: &KeyCache,
-    issuer: &str,
-    audience: &str,
-    leeway: Duration,
-    token: &str,
-) -> Result<Claims, VerifyError> {
-    let header = jsonwebtoken::decode_header(token).map_err(|_| VerifyError::invalid("malformed token"))?;
-    let typ = header.typ.as_deref().unwrap_or_default();
-    if !ACCESS_TOKEN_TYPES.iter().any(|expected| typ.eq_ignore_ascii_case(expected)) {
-        return Err(VerifyError::invalid("not an access token (typ)"));
-    }
-    let kid = header.kid.ok_or(VerifyError::invalid("no key id"))?;
-    let key = keys.key(&kid).await.ok_or(VerifyError::invalid("unknown signing key"))?;
-    // Only the algorithm the key was published with: no algorithm confusion.
-    let mut validation = Validation::new(key.algorithm);
-    validation.leeway = leeway.as_secs();
-    validation.validate_nbf = true;
-    validation.set_issuer(&[issuer]);
-    validation.set_audience(&[audience]);
-    validation.set_required_spec_claims(&["exp", "iss", "aud", "sub"]);
-    let data = jsonwebtoken::decode::<Claims>(token, &key.decoding, &validation).map_err(|err| {
-        VerifyError::invalid(match err.kind() {
-            ErrorKind::ExpiredSignature => "token expired",
-            ErrorKind::ImmatureSignature => "token not yet valid",
-            ErrorKind::InvalidAudience => "token is for another audience",
-            ErrorKind::InvalidIssuer => "token is from another issuer",
-            ErrorKind::InvalidSignature => "bad signature",
-            ErrorKind::InvalidAlgorithm => "algorithm does not match the key",
-            _ => "malformed token",
-        })
-    })?;
-    Ok(data.claims)
 }
 
 #[cfg(test)]

@@ -53,6 +53,7 @@ impl Introspector {
             aud: answer.aud,
             scope: answer.scope,
             exp: answer.exp,
+            nbf: answer.nbf,
             iat: answer.iat,
             jti: answer.jti,
         })

@@ -1,0 +1,77 @@
+//! Local verification: signature against the issuer's published keys, then
+//! `typ`, `iss`, `aud` and lifetime, with tokens seen before remembered.
+
+use std::time::Duration;
+
+use jsonwebtoken::{Validation, errors::ErrorKind};
+
+use super::{Claims, VerifyError, keys::KeyCache, seen::SeenTokens};
+
+/// The `typ` header of RFC 9068 access tokens; `application/at+jwt` is the same.
+const ACCESS_TOKEN_TYPES: [&str; 2] = ["at+jwt", "application/at+jwt"];
+
+pub(super) struct LocalVerifier {
+    keys: KeyCache,
+    seen: SeenTokens,
+    issuer: String,
+    audience: String,
+    leeway: Duration,
+}
+
+impl LocalVerifier {
+    /// Remembers accepted tokens for `key_max_age`, as long as fetched keys are trusted.
+    pub fn new(
+        keys: KeyCache,
+        key_max_age: Duration,
+        issuer: String,
+        audience: String,
+        leeway: Duration,
+    ) -> Self {
+        Self { keys, seen: SeenTokens::new(key_max_age), issuer, audience, leeway }
+    }
+
+    pub async fn verify(&self, token: &str) -> Result<Claims, VerifyError> {
+        if let Some(claims) = self.seen.get(token, self.leeway) {
+            return Ok(claims);
+        }
+        let claims = check(&self.keys, &self.issuer, &self.audience, self.leeway, token).await?;
+        self.seen.insert(token, &claims);
+        Ok(claims)
+    }
+}
+
+/// The full check of a token not seen before.
+async fn check(
+    keys: &KeyCache,
+    issuer: &str,
+    audience: &str,
+    leeway: Duration,
+    token: &str,
+) -> Result<Claims, VerifyError> {
+    let header = jsonwebtoken::decode_header(token).map_err(|_| VerifyError::invalid("malformed token"))?;
+    let typ = header.typ.as_deref().unwrap_or_default();
+    if !ACCESS_TOKEN_TYPES.iter().any(|expected| typ.eq_ignore_ascii_case(expected)) {
+        return Err(VerifyError::invalid("not an access token (typ)"));
+    }
+    let kid = header.kid.ok_or(VerifyError::invalid("no key id"))?;
+    let key = keys.key(&kid).await.ok_or(VerifyError::invalid("unknown signing key"))?;
+    // Only the algorithm the key was published with: no algorithm confusion.
+    let mut validation = Validation::new(key.algorithm);
+    validation.leeway = leeway.as_secs();
+    validation.validate_nbf = true;
+    validation.set_issuer(&[issuer]);
+    validation.set_audience(&[audience]);
+    validation.set_required_spec_claims(&["exp", "iss", "aud", "sub"]);
+    let data = jsonwebtoken::decode::<Claims>(token, &key.decoding, &validation).map_err(|err| {
+        VerifyError::invalid(match err.kind() {
+            ErrorKind::ExpiredSignature => "token expired",
+            ErrorKind::ImmatureSignature => "token not yet valid",
+            ErrorKind::InvalidAudience => "token is for another audience",
+            ErrorKind::InvalidIssuer => "token is from another issuer",
+            ErrorKind::InvalidSignature => "bad signature",
+            ErrorKind::InvalidAlgorithm => "algorithm does not match the key",
+            _ => "malformed token",
+        })
+    })?;
+    Ok(data.claims)
+}
