@@ -9,6 +9,7 @@ mod grant;
 mod inspect;
 mod issue;
 mod key_admin;
+mod key_file;
 mod keys;
 mod password;
 mod registry;

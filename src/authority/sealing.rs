@@ -1,12 +1,12 @@
 //! Signing keys at rest: sealed with AES-256-GCM under a key-encryption key
 //! kept outside the database, so a copy of the database signs nothing.
 
-use std::{fmt, io::Write, path::Path};
+use std::{fmt, path::Path};
 
 use aws_lc_rs::aead::{AES_256_GCM, Aad, LessSafeKey, NONCE_LEN, Nonce, UnboundKey};
 use base64::{Engine, engine::general_purpose::STANDARD};
 
-use super::AuthError;
+use super::{AuthError, key_file};
 
 /// Marks a sealed private key in the store; the rest is base64(nonce ‖ ciphertext ‖ tag).
 const SEALED_PREFIX: &str = "sealed:v1:";
@@ -26,22 +26,17 @@ pub struct Opened {
 }
 
 impl KeySealer {
-    /// Reads the key file (base64 of 32 bytes), or creates it readable by its
-    /// owner only, with a fresh random key, when it does not exist.
+    /// Reads the key file (base64 of 32 bytes), or creates it with a fresh
+    /// random key when it does not exist (see `key_file`).
     pub fn load_or_create(path: &Path) -> Result<Self, AuthError> {
         let problem =
             |what: &str| AuthError::Misconfigured(format!("key-encryption key {}: {what}", path.display()));
-        let encoded = match std::fs::read_to_string(path) {
-            Ok(encoded) => encoded,
-            Err(err) if err.kind() == std::io::ErrorKind::NotFound => {
-                let mut bytes = [0u8; KEY_LEN];
-                getrandom::fill(&mut bytes).map_err(|err| problem(&err.to_string()))?;
-                let encoded = STANDARD.encode(bytes);
-                create_private_file(path, &encoded).map_err(|err| problem(&err.to_string()))?;
-                encoded
-            }
-            Err(err) => return Err(problem(&err.to_string())),
+        let fresh = || {
+            let mut bytes = [0u8; KEY_LEN];
+            getrandom::fill(&mut bytes).expect("the operating system's random source failed");
+            STANDARD.encode(bytes)
         };
+        let encoded = key_file::read_or_create(path, fresh).map_err(|err| problem(&err.to_string()))?;
         let bytes = STANDARD.decode(encoded.trim()).map_err(|_| problem("not base64"))?;
         Self::from_bytes(&bytes).ok_or_else(|| problem("not 32 bytes"))
     }
@@ -100,18 +95,6 @@ impl fmt::Debug for KeySealer {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str("KeySealer(..)")
     }
-}
-
-/// Writes `contents` to a new file only its owner may read.
-fn create_private_file(path: &Path, contents: &str) -> std::io::Result<()> {
-    let mut options = std::fs::OpenOptions::new();
-    options.write(true).create_new(true);
-    #[cfg(unix)]
-    std::os::unix::fs::OpenOptionsExt::mode(&mut options, 0o600);
-    let mut file = options.open(path)?;
-    file.write_all(contents.as_bytes())?;
-    file.write_all(b"\n")?;
-    file.sync_all()
 }
 
 #[cfg(test)]
