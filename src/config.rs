@@ -72,6 +72,10 @@ pub enum KeysCommand {
         /// the newest key of their `--signing-algorithm`).
         #[arg(long, env = "TOKEND_SIGNING_ALGORITHM", default_value = "ES256")]
         algorithm: SigningAlgorithm,
+        /// Seconds between publishing the key and signing with it: long enough
+        /// for verifiers to refresh cached key sets (tokend's JWKS says max-age 300).
+        #[arg(long, default_value_t = 300)]
+        activate_after: i64,
     },
     /// List the signing keys, newest first, marking those that sign.
     List {

@@ -68,8 +68,8 @@ pub async fn run(cli: Cli) -> Result<(), RunError> {
         }
         Command::Keys { command } => {
             let said = match command {
-                KeysCommand::Rotate { algorithm } => {
-                    cli::keys::rotate(&store, algorithm, &*key_sealer(key_file)?).await?
+                KeysCommand::Rotate { algorithm, activate_after } => {
+                    cli::keys::rotate(&store, algorithm, activate_after, &*key_sealer(key_file)?).await?
                 }
                 KeysCommand::List { json } => cli::keys::list(&store, json).await?,
                 KeysCommand::Retire { kid, force } => cli::keys::retire(&store, &kid, force).await?,

@@ -1,6 +1,6 @@
 //! Operator actions on signing keys: rotate to a new key, list, retire an old one.
 
-use super::{AuthError, KeyRing, SigningAlgorithm, clock, sealing::KeySealer};
+use super::{AuthError, KeyRing, SigningAlgorithm, clock, keys::signer_at, sealing::KeySealer};
 use crate::{domain::TokenTtl, store::Store};
 
 /// A stored key as an operator sees it.
@@ -9,73 +9,85 @@ pub struct KeyInfo {
     pub kid: String,
     pub algorithm: String,
     pub created_at: i64,
-    /// The newest key of its algorithm: what servers of that algorithm sign with.
+    /// When it starts (or started) signing.
+    pub active_from: i64,
+    /// Whether servers of its algorithm sign with it now.
     pub signing: bool,
 }
 
 impl KeyRing {
     /// Stores a new key for `algorithm`, dated after every stored key so it is
-    /// the newest even within the same second, and returns its kid. Servers
-    /// pick it up at their next refresh and sign with it from then on.
+    /// the newest even within the same second, and returns its kid. It is in
+    /// the JWKS at once and signs from `activate_after` seconds on, so
+    /// verifiers that cache the key set have it before its first token;
+    /// servers switch at their first refresh after that.
     pub async fn rotate(
         store: &Store,
         algorithm: SigningAlgorithm,
+        activate_after: i64,
         sealer: &KeySealer,
     ) -> Result<String, AuthError> {
+        if activate_after < 0 {
+            return Err(AuthError::InvalidArgument("a key cannot start signing in the past".into()));
+        }
         let rows = store.keys().await?;
         // A key sealed under another key-encryption key would strand the others.
         for row in &rows {
             sealer.open(&row.kid, &row.private_key)?;
         }
+        let now = clock::now();
         let newest = rows.iter().map(|row| row.created_at).max();
-        let now = newest.map_or(clock::now(), |newest| clock::now().max(newest + 1));
-        let row = Self::create(algorithm, now, sealer)?;
+        let created_at = newest.map_or(now, |newest| now.max(newest + 1));
+        let row = Self::create(algorithm, created_at, now + activate_after, sealer)?;
         store.insert_key(&row).await?;
         Ok(row.kid)
     }
 
     /// Every stored key, newest first.
     pub async fn list(store: &Store) -> Result<Vec<KeyInfo>, AuthError> {
-        let mut seen_algorithms: Vec<String> = Vec::new();
-        Ok(store
-            .keys()
-            .await?
-            .into_iter()
-            .map(|row| {
-                let signing = !seen_algorithms.contains(&row.algorithm);
-                if signing {
-                    seen_algorithms.push(row.algorithm.clone());
-                }
-                KeyInfo { kid: row.kid, algorithm: row.algorithm, created_at: row.created_at, signing }
+        let rows = store.keys().await?;
+        let now = clock::now();
+        Ok(rows
+            .iter()
+            .map(|row| KeyInfo {
+                kid: row.kid.clone(),
+                algorithm: row.algorithm.clone(),
+                created_at: row.created_at,
+                active_from: row.active_from,
+                signing: signer_at(&rows, &row.algorithm, now).is_some_and(|signer| signer.kid == row.kid),
             })
             .collect())
     }
 
     /// Deletes a key, so tokens it signed stop verifying on every server
-    /// within seconds and it leaves the JWKS. The newest key of an algorithm
-    /// signs and cannot be retired; one superseded less than a maximal token
-    /// lifetime ago may have signed tokens still live, and needs `force`.
+    /// within seconds and it leaves the JWKS. The key that signs now cannot be
+    /// retired; a pending one can (that cancels a rotation); one superseded
+    /// less than a maximal token lifetime ago may have signed tokens still
+    /// live, and needs `force`.
     pub async fn retire(store: &Store, kid: &str, force: bool) -> Result<(), AuthError> {
-        let keys = store.keys().await?;
-        let key = keys
+        let rows = store.keys().await?;
+        let now = clock::now();
+        let key = rows
             .iter()
-            .find(|key| key.kid == kid)
+            .find(|row| row.kid == kid)
             .ok_or_else(|| AuthError::NotFound(format!("no signing key {kid:?}")))?;
-        let superseded_at = keys
-            .iter()
-            .filter(|other| other.algorithm == key.algorithm && other.created_at > key.created_at)
-            .map(|other| other.created_at)
-            .min()
-            .ok_or_else(|| {
-                AuthError::InvalidArgument(format!(
-                    "{kid} is the newest {} key and signs; rotate first",
-                    key.algorithm
-                ))
-            })?;
-        let last_token_expiry = superseded_at + TokenTtl::MAX_SECONDS;
-        if !force && clock::now() < last_token_expiry {
+        if signer_at(&rows, &key.algorithm, now).is_some_and(|signer| signer.kid == kid) {
             return Err(AuthError::InvalidArgument(format!(
-                "tokens signed by {kid} may be live until Unix time {last_token_expiry}; retire it then, or use --force"
+                "{kid} is the {} key that signs now; rotate first",
+                key.algorithm
+            )));
+        }
+        let superseded_at = rows
+            .iter()
+            .filter(|row| row.algorithm == key.algorithm && row.created_at > key.created_at)
+            .map(|row| row.active_from)
+            .min();
+        let last_token_expiry = superseded_at.map(|at| at + TokenTtl::MAX_SECONDS);
+        let pending = key.active_from > now;
+        if !force && !pending && last_token_expiry.is_some_and(|expiry| now < expiry) {
+            return Err(AuthError::InvalidArgument(format!(
+                "tokens signed by {kid} may be live until Unix time {}; retire it then, or use --force",
+                last_token_expiry.unwrap_or_default()
             )));
         }
         store.delete_key(kid).await?;

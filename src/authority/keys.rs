@@ -104,12 +104,14 @@ pub struct KeyRing {
     public: JwkSet,
     /// The stored keys this ring was built from, to notice when others appear.
     kids: Vec<String>,
+    /// When a pending key of the ring's algorithm starts signing, if one does.
+    next_activation: Option<i64>,
 }
 
 impl KeyRing {
     /// Loads the stored keys, creating and storing a key for `algorithm`
-    /// when none exists yet. The newest key of that algorithm signs. Keys
-    /// stored before sealing existed are sealed now.
+    /// when none exists yet. The newest active key of that algorithm signs
+    /// (see [`signer_at`]). Keys stored before sealing existed are sealed now.
     pub async fn load_or_create(
         store: &Store,
         algorithm: SigningAlgorithm,
@@ -125,49 +127,62 @@ impl KeyRing {
             }
         }
         if !rows.iter().any(|row| row.algorithm == algorithm.as_str()) {
-            let row = Self::create(algorithm, now, sealer)?;
+            let row = Self::create(algorithm, now, now, sealer)?;
             store.insert_key(&row).await?;
             rows.insert(0, row);
         }
-        Self::from_rows(rows, algorithm, sealer)
+        Self::from_rows(rows, algorithm, sealer, now)
     }
 
-    /// A ring rebuilt from the store when it holds keys this ring lacks (another
-    /// instance created one); `None` when nothing changed. The newest key of
-    /// `algorithm` signs, so instances that raced at first start converge.
+    /// A ring rebuilt from the store when keys were added or retired (by the
+    /// CLI or another instance) or a pending key starts signing at `now`;
+    /// `None` when nothing changed. Every instance picks the signer by the
+    /// same rule, so instances that raced at first start converge.
     pub async fn refreshed(
         &self,
         store: &Store,
         algorithm: SigningAlgorithm,
         sealer: &KeySealer,
+        now: i64,
     ) -> Result<Option<Self>, AuthError> {
         let rows = store.keys().await?;
-        if rows.iter().map(|row| &row.kid).eq(self.kids.iter()) {
+        let activation_due = self.next_activation.is_some_and(|at| at <= now);
+        if !activation_due && rows.iter().map(|row| &row.kid).eq(self.kids.iter()) {
             return Ok(None);
         }
-        Self::from_rows(rows, algorithm, sealer).map(Some)
+        Self::from_rows(rows, algorithm, sealer, now).map(Some)
     }
 
     fn from_rows(
         rows: Vec<KeyRow>,
         algorithm: SigningAlgorithm,
         sealer: &KeySealer,
+        now: i64,
     ) -> Result<Self, AuthError> {
         let kids = rows.iter().map(|row| row.kid.clone()).collect();
+        let signer = signer_at(&rows, algorithm.as_str(), now)
+            .ok_or_else(|| AuthError::internal("no signing key"))?
+            .kid
+            .clone();
+        let next_activation = rows
+            .iter()
+            .filter(|row| row.algorithm == algorithm.as_str() && row.active_from > now)
+            .map(|row| row.active_from)
+            .min();
         let mut signing = None;
         let mut verifying = HashMap::new();
         let mut public = JwkSet { keys: Vec::new() };
         for row in rows {
             let alg = SigningAlgorithm::from_str(&row.algorithm).map_err(AuthError::internal)?;
             let (key, jwk, verifier) = Self::open(alg, &row, sealer)?;
-            if signing.is_none() && alg == algorithm {
+            if row.kid == signer {
                 signing = Some(key);
             }
             public.keys.push(jwk);
             verifying.insert(row.kid, verifier);
         }
         let signing = signing.ok_or_else(|| AuthError::internal("no signing key"))?;
-        Ok(Self { signing, verifying, public, kids })
+        Ok(Self { signing, verifying, public, kids, next_activation })
     }
 
     pub fn verifying_key(&self, kid: &str) -> Option<&VerifyingKey> {
@@ -190,10 +205,11 @@ impl KeyRing {
         algorithms
     }
 
-    /// A new key for `algorithm`, sealed for storage.
+    /// A new key for `algorithm`, sealed for storage, signing from `active_from`.
     pub(super) fn create(
         algorithm: SigningAlgorithm,
-        now: i64,
+        created_at: i64,
+        active_from: i64,
         sealer: &KeySealer,
     ) -> Result<KeyRow, AuthError> {
         let pkcs8 = algorithm.generate_pkcs8()?;
@@ -203,7 +219,7 @@ impl KeyRing {
             .and_then(|jwk| jwk.thumbprint(ThumbprintHash::SHA256))
             .map_err(AuthError::internal)?;
         let private_key = sealer.seal(&kid, &pem)?;
-        Ok(KeyRow { kid, algorithm: algorithm.as_str().to_owned(), private_key, created_at: now })
+        Ok(KeyRow { kid, algorithm: algorithm.as_str().to_owned(), private_key, created_at, active_from })
     }
 
     fn open(
@@ -223,6 +239,17 @@ impl KeyRing {
     }
 }
 
+/// The stored key (`rows` newest first) that signs for `algorithm` at `now`:
+/// the newest whose activation has come; when none has yet, the one that
+/// activates first, so a server never lacks a signer.
+pub(super) fn signer_at<'a>(rows: &'a [KeyRow], algorithm: &str, now: i64) -> Option<&'a KeyRow> {
+    let candidates = rows.iter().filter(|row| row.algorithm == algorithm);
+    candidates
+        .clone()
+        .find(|row| row.active_from <= now)
+        .or_else(|| candidates.min_by_key(|row| row.active_from))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -238,7 +265,7 @@ mod tests {
     fn every_algorithm_makes_a_key_that_signs_and_verifies() {
         for alg in [SigningAlgorithm::Es256, SigningAlgorithm::EdDsa, SigningAlgorithm::Rs256] {
             let sealer = KeySealer::from_bytes(&[9; 32]).unwrap();
-            let row = KeyRing::create(alg, 0, &sealer).unwrap();
+            let row = KeyRing::create(alg, 0, 0, &sealer).unwrap();
             let (signing, _, verifying) = KeyRing::open(alg, &row, &sealer).unwrap();
             let token = signing.sign_jwt(&serde_json::json!({"sub": "x"})).unwrap();
             let header = jsonwebtoken::decode_header(&token).unwrap();
@@ -250,5 +277,48 @@ mod tests {
             let data = jsonwebtoken::decode::<serde_json::Value>(&token, &verifying.decoding, &validation);
             assert_eq!(data.unwrap().claims["sub"], "x", "{alg}");
         }
+    }
+
+    fn row(kid: &str, algorithm: &str, created_at: i64, active_from: i64) -> KeyRow {
+        KeyRow {
+            kid: kid.into(),
+            algorithm: algorithm.into(),
+            private_key: String::new(),
+            created_at,
+            active_from,
+        }
+    }
+
+    #[tokio::test]
+    async fn a_pending_key_takes_over_at_the_first_refresh_after_its_time() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = Store::connect(&format!("sqlite://{}", dir.path().join("k.db").display())).await.unwrap();
+        store.migrate().await.unwrap();
+        let sealer = KeySealer::from_bytes(&[3; 32]).unwrap();
+        let alg = SigningAlgorithm::Es256;
+        let now = crate::authority::clock::now();
+        let ring = KeyRing::load_or_create(&store, alg, now, &sealer).await.unwrap();
+        let first = ring.signing.kid.clone();
+        let pending = KeyRing::rotate(&store, alg, 100, &sealer).await.unwrap();
+
+        let ring = ring.refreshed(&store, alg, &sealer, now).await.unwrap().expect("a key was added");
+        assert_eq!(ring.signing.kid, first, "published, not signing yet");
+        assert!(ring.verifying_key(&pending).is_some());
+        assert!(ring.refreshed(&store, alg, &sealer, now + 50).await.unwrap().is_none(), "nothing to do yet");
+        let ring = ring.refreshed(&store, alg, &sealer, now + 101).await.unwrap().expect("its time came");
+        assert_eq!(ring.signing.kid, pending);
+        assert!(ring.refreshed(&store, alg, &sealer, now + 200).await.unwrap().is_none());
+    }
+
+    #[test]
+    fn the_newest_active_key_signs_and_a_pending_one_waits() {
+        let rows =
+            [row("pending", "ES256", 30, 400), row("current", "ES256", 20, 20), row("ed", "EdDSA", 10, 10)];
+        assert_eq!(signer_at(&rows, "ES256", 100).unwrap().kid, "current");
+        assert_eq!(signer_at(&rows, "ES256", 400).unwrap().kid, "pending");
+        assert_eq!(signer_at(&rows, "EdDSA", 100).unwrap().kid, "ed");
+        let only_pending = [row("later", "ES256", 30, 500), row("sooner", "ES256", 20, 300)];
+        assert_eq!(signer_at(&only_pending, "ES256", 100).unwrap().kid, "sooner", "never without a signer");
+        assert!(signer_at(&rows, "RS256", 100).is_none());
     }
 }

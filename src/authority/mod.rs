@@ -121,7 +121,8 @@ impl Authority {
         if let Err(err) = self.revocations.sync(clock::now()).await {
             tracing::warn!(error = %err, "could not sync revocations");
         }
-        match self.tokens.keys().refreshed(&self.store, self.algorithm, &self.key_sealer).await {
+        match self.tokens.keys().refreshed(&self.store, self.algorithm, &self.key_sealer, clock::now()).await
+        {
             Ok(Some(keys)) => self.tokens.replace_keys(keys),
             Ok(None) => {}
             Err(err) => tracing::warn!(error = %err, "could not refresh signing keys"),

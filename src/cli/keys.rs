@@ -7,40 +7,47 @@ use crate::{
     store::Store,
 };
 
-/// Adds a signing key and says which.
+/// Adds a signing key and says which, and from when it signs.
 pub async fn rotate(
     store: &Store,
     algorithm: SigningAlgorithm,
+    activate_after: i64,
     sealer: &KeySealer,
 ) -> Result<String, AuthError> {
-    let kid = KeyRing::rotate(store, algorithm, sealer).await?;
-    Ok(format!("new {algorithm} signing key {kid}"))
+    let kid = KeyRing::rotate(store, algorithm, activate_after, sealer).await?;
+    Ok(format!("new {algorithm} signing key {kid}, published now, signing in {activate_after} s"))
 }
 
-/// The stored keys, newest first; the newest of each algorithm is the one
-/// servers of that algorithm sign with.
+/// The stored keys, newest first, and which of them sign now.
 pub async fn list(store: &Store, as_json: bool) -> Result<String, AuthError> {
     let keys = KeyRing::list(store).await?;
     if as_json {
         let rows: Vec<_> = keys
             .iter()
             .map(|key| {
-                json!({"kid": key.kid, "algorithm": key.algorithm, "created_at": key.created_at, "signing": key.signing})
+                json!({
+                    "kid": key.kid,
+                    "algorithm": key.algorithm,
+                    "created_at": key.created_at,
+                    "active_from": key.active_from,
+                    "signing": key.signing,
+                })
             })
             .collect();
         return Ok(serde_json::Value::from(rows).to_string());
     }
-    let mut out = format!("{:<44} {:<6} {:<11} {}", "KID", "ALG", "CREATED_AT", "SIGNS");
+    let mut out =
+        format!("{:<44} {:<6} {:<11} {:<11} {}", "KID", "ALG", "CREATED_AT", "ACTIVE_FROM", "SIGNS");
     for key in &keys {
         out.push_str(&format!(
-            "\n{:<44} {:<6} {:<11} {}",
-            key.kid, key.algorithm, key.created_at, key.signing
+            "\n{:<44} {:<6} {:<11} {:<11} {}",
+            key.kid, key.algorithm, key.created_at, key.active_from, key.signing
         ));
     }
     Ok(out)
 }
 
-/// Removes a key that no longer signs.
+/// Removes a key that does not sign now.
 pub async fn retire(store: &Store, kid: &str, force: bool) -> Result<String, AuthError> {
     KeyRing::retire(store, kid, force).await?;
     Ok(format!("signing key {kid} retired; servers stop accepting its tokens within seconds"))

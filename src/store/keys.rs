@@ -5,12 +5,14 @@ use super::{KeyRow, Store, StoreError};
 impl Store {
     pub async fn insert_key(&self, key: &KeyRow) -> Result<(), StoreError> {
         sqlx::query(
-            "INSERT INTO signing_keys (kid, algorithm, private_key, created_at) VALUES ($1, $2, $3, $4)",
+            "INSERT INTO signing_keys (kid, algorithm, private_key, created_at, active_from) \
+             VALUES ($1, $2, $3, $4, $5)",
         )
         .bind(&key.kid)
         .bind(&key.algorithm)
         .bind(&key.private_key)
         .bind(key.created_at)
+        .bind(key.active_from)
         .execute(&self.pool)
         .await?;
         Ok(())
@@ -35,7 +37,8 @@ impl Store {
     /// Every key, newest first.
     pub async fn keys(&self) -> Result<Vec<KeyRow>, StoreError> {
         Ok(sqlx::query_as(
-            "SELECT kid, algorithm, private_key, created_at FROM signing_keys ORDER BY created_at DESC, kid",
+            "SELECT kid, algorithm, private_key, created_at, active_from FROM signing_keys \
+             ORDER BY created_at DESC, kid",
         )
         .fetch_all(&self.pool)
         .await?)

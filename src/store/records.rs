@@ -34,6 +34,8 @@ pub struct KeyRow {
     pub algorithm: String,
     pub private_key: String,
     pub created_at: i64,
+    /// When it starts signing; it verifies and is published from the start.
+    pub active_from: i64,
 }
 
 impl std::fmt::Debug for KeyRow {
@@ -43,6 +45,7 @@ impl std::fmt::Debug for KeyRow {
             .field("algorithm", &self.algorithm)
             .field("private_key", &"redacted")
             .field("created_at", &self.created_at)
+            .field("active_from", &self.active_from)
             .finish()
     }
 }

@@ -51,9 +51,10 @@ on_both_stores! {
     async fn a_rotated_key_signs_new_tokens_and_the_old_one_still_verifies(app) {
         let secret = app.create_client("svc", "read", "read", &[]).await;
         let old = app.token("svc", &secret, "").await.access_token;
-        let out = tokend(&app, &["keys", "rotate"]);
+        let out = tokend(&app, &["keys", "rotate", "--activate-after", "0"]);
         assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
-        let new_kid = String::from_utf8_lossy(&out.stdout).trim().rsplit(' ').next().unwrap().to_owned();
+        let said = String::from_utf8_lossy(&out.stdout).into_owned();
+        let new_kid = said.split_whitespace().nth(4).unwrap().trim_end_matches(',').to_owned();
         assert_ne!(header(&old)["kid"], new_kid.as_str());
 
         app.authority.maintain().await;
@@ -67,11 +68,28 @@ on_both_stores! {
         assert!(answer.active, "tokens signed by the old key stay valid");
     }
 
+    async fn a_rotated_key_is_published_before_it_signs(app) {
+        let secret = app.create_client("svc", "read", "read", &[]).await;
+        let old_kid = header(&app.token("svc", &secret, "").await.access_token)["kid"].clone();
+        assert!(tokend(&app, &["keys", "rotate", "--activate-after", "3600"]).status.success());
+        app.authority.maintain().await;
+
+        let jwks: serde_json::Value = reqwest::get(app.url("/oauth/v2/keys")).await.unwrap().json().await.unwrap();
+        assert_eq!(jwks["keys"].as_array().unwrap().len(), 2, "published at once");
+        let still = app.token("svc", &secret, "").await.access_token;
+        assert_eq!(header(&still)["kid"], old_kid, "the old key signs until the new one's time");
+        let listed: serde_json::Value = serde_json::from_slice(&tokend(&app, &["keys", "list", "--json"]).stdout).unwrap();
+        assert_eq!((listed[0]["signing"].clone(), listed[1]["signing"].clone()), (false.into(), true.into()));
+
+        let pending = listed[0]["kid"].as_str().unwrap();
+        assert!(tokend(&app, &["keys", "retire", "--kid", pending]).status.success(), "a pending key can be withdrawn");
+    }
+
     async fn a_superseded_key_is_listed_and_can_be_retired(app) {
         let secret = app.create_client("svc", "read", "read", &[]).await;
         let old = app.token("svc", &secret, "").await.access_token;
         let old_kid = header(&old)["kid"].as_str().unwrap().to_owned();
-        assert!(tokend(&app, &["keys", "rotate"]).status.success());
+        assert!(tokend(&app, &["keys", "rotate", "--activate-after", "0"]).status.success());
         let listed: serde_json::Value = serde_json::from_slice(&tokend(&app, &["keys", "list", "--json"]).stdout).unwrap();
         let new_kid = listed[0]["kid"].as_str().unwrap().to_owned();
         assert_eq!((listed[0]["signing"].clone(), listed[1]["kid"].clone(), listed[1]["signing"].clone()), (true.into(), old_kid.clone().into(), false.into()));
