@@ -32,6 +32,7 @@ use crate::{
 /// Token requests are a few hundred bytes; anything much larger is abuse.
 const MAX_MESSAGE_BYTES: usize = 64 * 1024;
 /// Covers a queue for argon2 under load; a call still running then is cut off.
+/// HTTP calls are answered earlier, at `http::DEADLINE`, in their own dialect.
 const REQUEST_TIMEOUT: Duration = Duration::from_secs(30);
 /// How often health is re-checked and revocations from other instances are
 /// picked up: the longest another instance's revocation takes to apply here.
