@@ -86,7 +86,8 @@ pub enum KeysCommand {
     /// Remove a superseded key: it leaves the JWKS and tokens it signed stop
     /// verifying on every server within seconds.
     Retire {
-        #[arg(long)]
+        /// Key ids are base64url and may start with `-`.
+        #[arg(long, allow_hyphen_values = true)]
         kid: String,
         /// Retire it even if tokens it signed may still be live (up to a day
         /// after it was superseded).
@@ -196,6 +197,14 @@ mod tests {
         assert_eq!(
             key_file(&["--database-url", "sqlite://t.db", "--key-encryption-key-file", "/run/kek"]),
             Ok("/run/kek".into())
+        );
+    }
+
+    #[test]
+    fn a_kid_may_start_with_a_hyphen() {
+        let cli = Cli::parse_from(["tokend", "keys", "retire", "--kid", "-R6x"]);
+        assert!(
+            matches!(cli.command, Command::Keys { command: KeysCommand::Retire { kid, .. } } if kid == "-R6x")
         );
     }
 
