@@ -114,12 +114,15 @@ impl Authority {
         self.store.ping().await.is_ok()
     }
 
-    /// Periodic upkeep: picks up revocations and signing keys other instances
-    /// recorded and forgets expired revocations. Failures are logged; the next
-    /// round retries.
+    /// Periodic upkeep: picks up revocations, client changes and signing keys
+    /// that other instances (or the CLI) recorded, and forgets expired
+    /// revocations. Failures are logged; the next round retries.
     pub async fn maintain(&self) {
         if let Err(err) = self.revocations.sync(clock::now()).await {
             tracing::warn!(error = %err, "could not sync revocations");
+        }
+        if let Err(err) = self.registry.follow_changes(clock::now()).await {
+            tracing::warn!(error = %err, "could not follow client changes");
         }
         match self.tokens.keys().refreshed(&self.store, self.algorithm, &self.key_sealer, clock::now()).await
         {

@@ -52,8 +52,10 @@ impl Store {
         Ok(sqlx::query_as(sql).bind(after).bind(limit).fetch_all(&self.pool).await?)
     }
 
-    /// Overwrites a client's mutable fields; false when no such client exists.
+    /// Overwrites a client's mutable fields, noting the change; false when no
+    /// such client exists.
     pub async fn update_client(&self, client: &ClientRow) -> Result<bool, StoreError> {
+        let mut tx = self.pool.begin().await?;
         let done = sqlx::query(
             "UPDATE clients SET display_name = $2, allowed_scopes = $3, default_scopes = $4, \
              audiences = $5, token_ttl_seconds = $6, disabled_at = $7, updated_at = $8 \
@@ -67,13 +69,16 @@ impl Store {
         .bind(client.token_ttl_seconds)
         .bind(client.disabled_at)
         .bind(client.updated_at)
-        .execute(&self.pool)
+        .execute(&mut *tx)
         .await?;
+        Self::note_client_change(&mut tx, &client.client_id, client.updated_at).await?;
+        tx.commit().await?;
         Ok(done.rows_affected() > 0)
     }
 
-    /// Deletes a client and its secrets; false when no such client exists.
-    pub async fn delete_client(&self, client_id: &str) -> Result<bool, StoreError> {
+    /// Deletes a client and its secrets at `now`, noting the change; false when
+    /// no such client exists.
+    pub async fn delete_client(&self, client_id: &str, now: i64) -> Result<bool, StoreError> {
         let mut tx = self.pool.begin().await?;
         sqlx::query("DELETE FROM client_secrets WHERE client_id = $1")
             .bind(client_id)
@@ -81,6 +86,7 @@ impl Store {
             .await?;
         let done =
             sqlx::query("DELETE FROM clients WHERE client_id = $1").bind(client_id).execute(&mut *tx).await?;
+        Self::note_client_change(&mut tx, client_id, now).await?;
         tx.commit().await?;
         Ok(done.rows_affected() > 0)
     }

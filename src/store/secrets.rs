@@ -79,6 +79,7 @@ impl Store {
             .execute(&mut *tx)
             .await?;
         Self::insert_secret(&mut tx, secret).await?;
+        Self::note_client_change(&mut tx, &secret.client_id, updated_at).await?;
         tx.commit().await?;
         Ok(true)
     }

@@ -95,10 +95,12 @@ on_both_stores! {
         assert_eq!((listed[0]["signing"].clone(), listed[1]["kid"].clone(), listed[1]["signing"].clone()), (true.into(), old_kid.clone().into(), false.into()));
 
         let newest = tokend(&app, &["keys", "retire", "--kid", &new_kid, "--force"]);
-        assert!(String::from_utf8_lossy(&newest.stderr).contains("rotate first"), "the signing key stays");
+        let said = String::from_utf8_lossy(&newest.stderr);
+        assert!(said.contains("rotate first"), "the signing key stays: {said}");
         let early = tokend(&app, &["keys", "retire", "--kid", &old_kid]);
         assert!(!early.status.success());
-        assert!(String::from_utf8_lossy(&early.stderr).contains("may be live until"));
+        let said = String::from_utf8_lossy(&early.stderr);
+        assert!(said.contains("may be live until"), "{said}");
         assert!(tokend(&app, &["keys", "retire", "--kid", &old_kid, "--force"]).status.success());
 
         app.authority.maintain().await;

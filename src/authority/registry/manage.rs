@@ -175,7 +175,7 @@ impl Registry {
 
     pub async fn delete(&self, client_id: &str) -> Result<(), AuthError> {
         let id = ClientId::parse(client_id).map_err(invalid)?;
-        let deleted = self.store.delete_client(id.as_str()).await?;
+        let deleted = self.store.delete_client(id.as_str(), clock::now()).await?;
         self.cache.forget(id.as_str());
         if !deleted {
             return Err(not_found(client_id));

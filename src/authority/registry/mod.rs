@@ -1,6 +1,7 @@
 //! The client registry: who the clients are, and whether a presented secret is theirs.
 
 mod cache;
+mod changes;
 mod manage;
 mod rows;
 
@@ -13,6 +14,7 @@ use crate::{
 };
 
 use cache::RegistryCache;
+use changes::FeedPosition;
 pub use manage::{ClientChanges, ClientDraft, ClientPage};
 
 /// How stale a secret's `last_used_at` may grow before a use is written down;
@@ -25,11 +27,13 @@ pub struct Registry {
     store: Store,
     hasher: SecretHasher,
     cache: Arc<RegistryCache>,
+    feed: Arc<FeedPosition>,
 }
 
 impl Registry {
     pub fn new(store: Store, hasher: SecretHasher) -> Self {
-        Self { store, hasher, cache: Arc::new(RegistryCache::new()) }
+        let feed = Arc::new(FeedPosition::new(clock::now()));
+        Self { store, hasher, cache: Arc::new(RegistryCache::new()), feed }
     }
 
     /// Checks a client id and secret. A secret verified in the last minute is

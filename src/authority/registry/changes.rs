@@ -1,0 +1,55 @@
+//! Following the client change feed: what the CLI or another instance changed
+//! about a client is dropped from this instance's caches at the next upkeep,
+//! not when the cache entries run out.
+
+use std::{
+    collections::HashMap,
+    sync::{
+        Mutex, PoisonError,
+        atomic::{AtomicI64, Ordering},
+    },
+};
+
+use super::Registry;
+use crate::authority::AuthError;
+
+/// Looks this far back past the last round, so a change stamped by an
+/// instance whose clock runs a little behind is not missed.
+const CLOCK_SLACK_SECONDS: i64 = 30;
+/// Changes older than this are purged: every instance has read them long since.
+const KEEP_SECONDS: i64 = 3600;
+
+/// Where this instance is in the feed.
+pub struct FeedPosition {
+    synced_at: AtomicI64,
+    /// change id → when this instance first saw it, so each change clears a
+    /// client's entries once although several rounds read it.
+    seen: Mutex<HashMap<String, i64>>,
+}
+
+impl FeedPosition {
+    /// Starts at `now`: caches are empty, so earlier changes do not matter.
+    pub fn new(now: i64) -> Self {
+        Self { synced_at: AtomicI64::new(now), seen: Mutex::default() }
+    }
+}
+
+impl Registry {
+    /// Forgets what is cached about every client changed since the last round.
+    pub async fn follow_changes(&self, now: i64) -> Result<(), AuthError> {
+        let since = self.feed.synced_at.load(Ordering::Relaxed) - CLOCK_SLACK_SECONDS;
+        let changes = self.store.client_changes_since(since).await?;
+        {
+            let mut seen = self.feed.seen.lock().unwrap_or_else(PoisonError::into_inner);
+            seen.retain(|_, seen_at| *seen_at >= since - CLOCK_SLACK_SECONDS);
+            for (change_id, client_id) in changes {
+                if seen.insert(change_id, now).is_none() {
+                    self.cache.forget(&client_id);
+                }
+            }
+        }
+        self.feed.synced_at.store(now, Ordering::Relaxed);
+        self.store.purge_client_changes(now - KEEP_SECONDS).await?;
+        Ok(())
+    }
+}
