@@ -8,11 +8,13 @@
 //! - [`domain`]: value types parsed once at the edge.
 //! - [`store`]: sqlx persistence on SQLite (default) or PostgreSQL.
 //!
-//! [`server::serve`] wires them to a bound listener; [`run`] is what `main` calls.
+//! [`server::serve`] wires them to a bound listener, with a deadline per call
+//! answered in each protocol's own terms; [`run`] is what `main` calls.
 
 pub mod authority;
 pub mod cli;
 pub mod config;
+mod deadline;
 pub mod domain;
 pub mod failure;
 pub mod grpc;

@@ -22,6 +22,7 @@ use tonic_health::{ServingStatus, server::HealthReporter};
 
 use crate::{
     authority::Authority,
+    deadline,
     grpc::{
         ClientAdminService, TokenServiceImpl,
         pb::{self, client_admin_server::ClientAdminServer, token_service_server::TokenServiceServer},
@@ -32,7 +33,8 @@ use crate::{
 /// Token requests are a few hundred bytes; anything much larger is abuse.
 const MAX_MESSAGE_BYTES: usize = 64 * 1024;
 /// Covers a queue for argon2 under load; a call still running then is cut off.
-/// HTTP calls are answered earlier, at `http::DEADLINE`, in their own dialect.
+/// Calls are answered before this, in their own protocol (see `deadline`);
+/// this is the backstop.
 const REQUEST_TIMEOUT: Duration = Duration::from_secs(30);
 /// How often health is re-checked and revocations from other instances are
 /// picked up: the longest another instance's revocation takes to apply here.
@@ -72,7 +74,8 @@ pub async fn serve(
                 .max_decoding_message_size(MAX_MESSAGE_BYTES),
         )
         .into_axum_router();
-    let http = http::router(authority);
+    let grpc = deadline::limit(grpc, deadline::GRPC, deadline::grpc_answer);
+    let http = deadline::limit(http::router(authority), deadline::HTTP, deadline::http_answer);
 
     let (stopping, stop) = watch::channel(false);
     let main_routes = match listeners.http {
