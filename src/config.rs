@@ -1,10 +1,10 @@
 //! The command line: every setting is a flag with an environment twin.
 
-use std::{net::SocketAddr, path::PathBuf};
+use std::{net::SocketAddr, path::PathBuf, time::Duration};
 
 use clap::{Args, Parser, Subcommand};
 
-use crate::authority::SigningAlgorithm;
+use crate::{authority::SigningAlgorithm, connections::ConnectionLimits};
 
 #[derive(Debug, Parser)]
 #[command(name = "tokend", version, about = "OAuth 2.0 client-credentials token service")]
@@ -119,6 +119,30 @@ pub struct ServeArgs {
     /// Algorithm for new tokens: ES256, EdDSA or RS256.
     #[arg(long, env = "TOKEND_SIGNING_ALGORITHM", default_value = "ES256")]
     pub signing_algorithm: SigningAlgorithm,
+
+    /// Open connections at most, per listener; past it, new ones wait to be
+    /// accepted. Lowered at start to fit the open-file limit.
+    #[arg(long, env = "TOKEND_MAX_CONNECTIONS", default_value_t = ConnectionLimits::default().max_connections)]
+    pub max_connections: usize,
+
+    /// Seconds a new connection may take to send its first request (and an
+    /// HTTP/1.1 connection the headers of its next) before it is closed.
+    #[arg(long, env = "TOKEND_HEADER_TIMEOUT", default_value_t = ConnectionLimits::default().header_timeout.as_secs())]
+    pub header_timeout: u64,
+
+    /// Seconds an HTTP/2 connection may stay open with no call in flight.
+    #[arg(long, env = "TOKEND_IDLE_TIMEOUT", default_value_t = ConnectionLimits::default().idle_timeout.as_secs())]
+    pub idle_timeout: u64,
+}
+
+impl ServeArgs {
+    pub fn connection_limits(&self) -> ConnectionLimits {
+        ConnectionLimits {
+            max_connections: self.max_connections.max(1),
+            header_timeout: Duration::from_secs(self.header_timeout.max(1)),
+            idle_timeout: Duration::from_secs(self.idle_timeout.max(1)),
+        }
+    }
 }
 
 #[derive(Debug, Subcommand)]

@@ -57,6 +57,9 @@ impl From<AuthError> for Failure {
             AuthError::Busy(_) => {
                 (Code::Unavailable, StatusCode::SERVICE_UNAVAILABLE, "temporarily_unavailable")
             }
+            AuthError::DeadlineExceeded(_) => {
+                (Code::DeadlineExceeded, StatusCode::SERVICE_UNAVAILABLE, "deadline_exceeded")
+            }
             AuthError::Unavailable(cause) => {
                 tracing::warn!(error = %chain(cause), "store unavailable");
                 (Code::Unavailable, StatusCode::SERVICE_UNAVAILABLE, "temporarily_unavailable")

@@ -9,11 +9,13 @@
 //! - [`store`]: sqlx persistence on SQLite (default) or PostgreSQL.
 //!
 //! [`server::serve`] wires them to a bound listener, with a deadline per call
-//! answered in each protocol's own terms; [`run`] is what `main` calls.
+//! answered in each protocol's own terms; [`connections`] accepts and closes
+//! connections within limits; [`run`] is what `main` calls.
 
 pub mod authority;
 pub mod cli;
 pub mod config;
+pub mod connections;
 mod deadline;
 pub mod domain;
 pub mod failure;
@@ -45,8 +47,6 @@ pub enum RunError {
     Config(String),
     #[error("cannot listen: {0}")]
     Listen(#[from] std::io::Error),
-    #[error("the server failed: {0}")]
-    Serve(#[from] tonic::transport::Error),
 }
 
 /// Runs one command of the CLI.
@@ -101,6 +101,7 @@ async fn serve_until_signalled(
         Some(listener) => listener.local_addr()?,
         None => address,
     };
+    let limits = args.connection_limits().within_descriptor_limit();
     let settings = Settings {
         issuer: args.issuer.unwrap_or_else(|| format!("http://{http_address}")),
         default_audience: Audience::parse(&args.default_audience).map_err(|e| RunError::Config(e.0))?,
@@ -112,7 +113,7 @@ async fn serve_until_signalled(
     if http.is_some() {
         println!("tokend HTTP adapter listening on {http_address}");
     }
-    server::serve(server::Listeners { main, http }, authority, shutdown).await?;
+    server::serve(server::Listeners { main, http }, authority, limits, shutdown).await;
     tracing::info!("drained in-flight calls; bye");
     Ok(())
 }

@@ -11,20 +11,18 @@ use std::{
 
 use axum::{
     body::Body,
-    http::{Request, Response, header},
+    http::{Request, Response, StatusCode, header},
 };
 use tokio::{net::TcpListener, sync::watch};
-use tonic::{
-    service::Routes,
-    transport::{Server, server::TcpIncoming},
-};
+use tonic::service::Routes;
 use tonic_health::{ServingStatus, server::HealthReporter};
 
 use crate::{
     authority::Authority,
+    connections::{self, ConnectionLimits},
     deadline,
     grpc::{
-        ClientAdminService, TokenServiceImpl,
+        self, ClientAdminService, TokenServiceImpl,
         pb::{self, client_admin_server::ClientAdminServer, token_service_server::TokenServiceServer},
     },
     http,
@@ -32,16 +30,9 @@ use crate::{
 
 /// Token requests are a few hundred bytes; anything much larger is abuse.
 const MAX_MESSAGE_BYTES: usize = 64 * 1024;
-/// Covers a queue for argon2 under load; a call still running then is cut off.
-/// Calls are answered before this, in their own protocol (see `deadline`);
-/// this is the backstop.
-const REQUEST_TIMEOUT: Duration = Duration::from_secs(30);
 /// How often health is re-checked and revocations from other instances are
 /// picked up: the longest another instance's revocation takes to apply here.
 const MAINTENANCE_INTERVAL: Duration = Duration::from_secs(5);
-/// How long calls in flight may take to finish after shutdown is asked for;
-/// a client that keeps its connection open cannot hold the process past it.
-const DRAIN_TIMEOUT: Duration = Duration::from_secs(10);
 
 /// Where to serve. Without an HTTP listener, the main listener answers gRPC
 /// and HTTP alike, told apart by content type.
@@ -51,13 +42,14 @@ pub struct Listeners {
 }
 
 /// Serves until `shutdown` completes, then stops accepting and drains the
-/// calls in flight for at most [`DRAIN_TIMEOUT`]. The caller binds the
-/// listeners, so tests can use port 0.
+/// calls in flight for at most [`connections::DRAIN_TIMEOUT`]. The caller
+/// binds the listeners, so tests can use port 0.
 pub async fn serve(
     listeners: Listeners,
     authority: Arc<Authority>,
+    limits: ConnectionLimits,
     shutdown: impl Future<Output = ()> + Send + 'static,
-) -> Result<(), tonic::transport::Error> {
+) {
     let (health_reporter, health_service) = tonic_health::server::health_reporter();
     let (stop_health, health_stopped) = watch::channel(());
     let health = tokio::spawn(maintain(authority.clone(), health_reporter, health_stopped));
@@ -73,66 +65,41 @@ pub async fn serve(
             ClientAdminServer::new(ClientAdminService::new(authority.clone()))
                 .max_decoding_message_size(MAX_MESSAGE_BYTES),
         )
-        .into_axum_router();
-    let grpc = deadline::limit(grpc, deadline::GRPC, deadline::grpc_answer);
-    let http = deadline::limit(http::router(authority), deadline::HTTP, deadline::http_answer);
+        .into_axum_router()
+        .layer(axum::middleware::map_response(grpc::oversized_is_resource_exhausted));
+    let grpc = deadline::limit_grpc(grpc);
+    let http = deadline::limit_http(http::router(authority));
 
     let (stopping, stop) = watch::channel(false);
-    let main_routes = match listeners.http {
-        Some(_) => Routes::from(grpc),
-        None => {
-            Routes::from(axum::Router::new().fallback_service(ByContentType { grpc, http: http.clone() }))
-        }
+    let (main_http, separate_http) = match listeners.http {
+        Some(listener) => (None, Some((listener, http))),
+        None => (Some(http), None),
     };
-    let main = tokio::spawn(run(listeners.main, main_routes, stop.clone()));
-    let separate_http = listeners.http.map(|listener| tokio::spawn(run(listener, Routes::from(http), stop)));
+    let main = ByContentType { grpc, http: main_http, refused: unsupported_media_type() };
+    let main = axum::Router::new().fallback_service(main);
+    let main = tokio::spawn(connections::serve(listeners.main, main, limits, stop.clone()));
+    let separate_http =
+        separate_http.map(|(listener, http)| tokio::spawn(connections::serve(listener, http, limits, stop)));
 
     shutdown.await;
     let _ = stopping.send(true);
-    let mut outcome = main.await.expect("the server task does not panic");
+    main.await.expect("the server task does not panic");
     if let Some(task) = separate_http {
-        outcome = outcome.and(task.await.expect("the server task does not panic"));
+        task.await.expect("the server task does not panic");
     }
     drop(stop_health);
     let _ = health.await;
-    outcome
 }
 
-/// One listener's server: HTTP/1.1 and HTTP/2, stopped by `stop`, with the
-/// drain bounded by [`DRAIN_TIMEOUT`].
-async fn run(
-    listener: TcpListener,
-    routes: Routes,
-    mut stop: watch::Receiver<bool>,
-) -> Result<(), tonic::transport::Error> {
-    let mut deadline = stop.clone();
-    let signal = async move {
-        let _ = stop.wait_for(|stopping| *stopping).await;
-    };
-    let serving = Server::builder()
-        .accept_http1(true)
-        .timeout(REQUEST_TIMEOUT)
-        .add_routes(routes)
-        .serve_with_incoming_shutdown(TcpIncoming::from(listener).with_nodelay(Some(true)), signal);
-    let drain_deadline = async move {
-        let _ = deadline.wait_for(|stopping| *stopping).await;
-        tokio::time::sleep(DRAIN_TIMEOUT).await;
-    };
-    tokio::select! {
-        served = serving => served,
-        _ = drain_deadline => {
-            tracing::warn!("calls still open after {DRAIN_TIMEOUT:?}; stopping anyway");
-            Ok(())
-        }
-    }
-}
-
-/// Sends `application/grpc…` requests to the gRPC services and everything else
-/// to the HTTP adapter, so one port serves both.
+/// Sends gRPC requests (`application/grpc`, `application/grpc+proto`) to the
+/// gRPC services and everything else to the HTTP adapter, if this listener has
+/// it. Other gRPC encodings (JSON, gRPC-Web) are not served: 415, as the gRPC
+/// HTTP/2 protocol asks.
 #[derive(Clone)]
 struct ByContentType {
     grpc: axum::Router,
-    http: axum::Router,
+    http: Option<axum::Router>,
+    refused: axum::Router,
 }
 
 impl tower::Service<Request<Body>> for ByContentType {
@@ -146,12 +113,28 @@ impl tower::Service<Request<Body>> for ByContentType {
     }
 
     fn call(&mut self, request: Request<Body>) -> Self::Future {
-        let is_grpc = request
-            .headers()
-            .get(header::CONTENT_TYPE)
-            .is_some_and(|value| value.as_bytes().starts_with(b"application/grpc"));
-        if is_grpc { self.grpc.call(request) } else { self.http.call(request) }
+        let content_type = request.headers().get(header::CONTENT_TYPE).map(|value| value.as_bytes());
+        let media_type =
+            content_type.map(|value| value.split(|b| *b == b';').next().unwrap_or(value).trim_ascii());
+        match (media_type, &mut self.http) {
+            (Some(b"application/grpc" | b"application/grpc+proto"), _) => self.grpc.call(request),
+            (_, Some(http)) if !media_type.is_some_and(|media| media.starts_with(b"application/grpc")) => {
+                http.call(request)
+            }
+            _ => self.refused.call(request),
+        }
     }
+}
+
+/// The answer to a request in a gRPC encoding tokend does not serve, or to an
+/// HTTP request on a listener that serves only gRPC.
+fn unsupported_media_type() -> axum::Router {
+    axum::Router::new().fallback(|| async {
+        http::rejection_with_status(
+            StatusCode::UNSUPPORTED_MEDIA_TYPE,
+            "this listener serves gRPC as application/grpc or application/grpc+proto",
+        )
+    })
 }
 
 /// Reflection over tokend's contract, the health service and google.rpc's error

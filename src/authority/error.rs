@@ -41,6 +41,9 @@ pub enum AuthError {
     /// Too much work is queued already (argon2 under a burst); the caller may retry.
     #[error("{0}")]
     Busy(String),
+    /// The caller's own deadline (gRPC `grpc-timeout`) passed before the answer.
+    #[error("{0}")]
+    DeadlineExceeded(String),
     /// The store could not be reached; the caller may retry.
     #[error("the token service is temporarily unavailable")]
     Unavailable(#[source] StoreError),

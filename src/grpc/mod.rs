@@ -4,9 +4,11 @@
 mod client_admin;
 mod convert;
 mod metadata;
+mod spec;
 mod token_service;
 
 pub use client_admin::ClientAdminService;
+pub use spec::oversized_is_resource_exhausted;
 pub use token_service::TokenServiceImpl;
 
 /// The code generated from `proto/tokend/v1`.

@@ -46,6 +46,11 @@ pub fn rejection(err: AuthError) -> Response {
     reply::Rejection::auth(err, reply::Scheme::None).oauth()
 }
 
+/// A request this adapter refuses before it reaches an endpoint, as an OAuth JSON answer.
+pub fn rejection_with_status(status: axum::http::StatusCode, description: &str) -> Response {
+    reply::Rejection::invalid_request(status, description).oauth()
+}
+
 fn only_post(route: MethodRouter<Arc<Authority>>) -> MethodRouter<Arc<Authority>> {
     route.fallback(|| async { reply::method_not_allowed("POST") })
 }

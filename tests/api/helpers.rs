@@ -10,6 +10,7 @@ use std::{
 use base64::{Engine, engine::general_purpose::STANDARD};
 use tokend::{
     authority::{Authority, ClientDraft, KeySealer, Registry, Settings, SigningAlgorithm},
+    connections::ConnectionLimits,
     domain::Audience,
     grpc::pb::{self, client_admin_client::ClientAdminClient, token_service_client::TokenServiceClient},
     server,
@@ -98,7 +99,7 @@ pub struct TestApp {
     pub authority: Arc<Authority>,
     pub registry: Registry,
     shutdown: Option<oneshot::Sender<()>>,
-    server: Option<JoinHandle<Result<(), tonic::transport::Error>>>,
+    server: Option<JoinHandle<()>>,
     database: Arc<Database>,
 }
 
@@ -115,6 +116,13 @@ impl TestApp {
         Some(Self::start(Arc::new(database), "127.0.0.1:0").await)
     }
 
+    /// A server on a fresh SQLite file whose connections live within `limits`.
+    pub async fn spawn_with_limits(limits: ConnectionLimits) -> TestApp {
+        let database = Arc::new(Database::new(Backend::Sqlite, None));
+        let url = database.url.clone();
+        Self::start_on(database, &url, "127.0.0.1:0", None, SigningAlgorithm::Es256, limits).await
+    }
+
     /// A server on a fresh PostgreSQL database that it reaches only through
     /// `proxy`, so a test can cut the line; `None` when PostgreSQL is not configured.
     pub async fn spawn_behind_proxy() -> Option<(TestApp, Proxy)> {
@@ -124,15 +132,22 @@ impl TestApp {
         let proxy = Proxy::start(upstream).await;
         parsed.set_port(Some(proxy.port)).unwrap();
         let database = Database::new(Backend::Postgres, Some(url));
-        let served =
-            Self::start_on(Arc::new(database), parsed.as_str(), "127.0.0.1:0", None, SigningAlgorithm::Es256)
-                .await;
+        let served = Self::start_on(
+            Arc::new(database),
+            parsed.as_str(),
+            "127.0.0.1:0",
+            None,
+            SigningAlgorithm::Es256,
+            ConnectionLimits::default(),
+        )
+        .await;
         Some((served, proxy))
     }
 
     async fn start(database: Arc<Database>, address: &str) -> TestApp {
         let url = database.url.clone();
-        Self::start_on(database, &url, address, None, SigningAlgorithm::Es256).await
+        Self::start_on(database, &url, address, None, SigningAlgorithm::Es256, ConnectionLimits::default())
+            .await
     }
 
     /// Serves on `address`; the issuer is the server's own base URL, so the
@@ -141,7 +156,9 @@ impl TestApp {
     /// several instances behind one name.
     pub async fn second_instance(&self, algorithm: SigningAlgorithm) -> TestApp {
         let issuer = Some(self.base_url.clone());
-        Self::start_on(self.database.clone(), &self.database.url, "127.0.0.1:0", issuer, algorithm).await
+        let database = self.database.clone();
+        let url = database.url.clone();
+        Self::start_on(database, &url, "127.0.0.1:0", issuer, algorithm, ConnectionLimits::default()).await
     }
 
     async fn start_on(
@@ -150,6 +167,7 @@ impl TestApp {
         address: &str,
         issuer: Option<String>,
         algorithm: SigningAlgorithm,
+        limits: ConnectionLimits,
     ) -> TestApp {
         let store = Store::connect(url).await.expect("the test database connects");
         store.migrate().await.expect("migrations apply");
@@ -168,6 +186,7 @@ impl TestApp {
         let server = tokio::spawn(server::serve(
             server::Listeners { main: listener, http: None },
             authority.clone(),
+            limits,
             async {
                 let _ = stop.await;
             },
@@ -220,7 +239,7 @@ impl TestApp {
             let _ = shutdown.send(());
         }
         if let Some(server) = self.server.take() {
-            server.await.expect("the server task ends").expect("the server ends cleanly");
+            server.await.expect("the server task ends cleanly");
         }
     }
 

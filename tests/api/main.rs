@@ -6,6 +6,7 @@ mod helpers;
 
 mod cli;
 mod client_admin;
+mod connections;
 mod durability;
 mod http_compat;
 mod http_discovery;

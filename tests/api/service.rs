@@ -48,3 +48,68 @@ on_both_stores! {
         assert!(health.check(HealthCheckRequest { service: String::new() }).await.is_err());
     }
 }
+
+/// Where tonic alone would answer differently from the gRPC spec.
+mod grpc_spec {
+    use std::time::Duration;
+
+    use tonic::Code;
+
+    use crate::helpers::*;
+
+    #[tokio::test]
+    async fn a_call_past_its_own_grpc_timeout_is_deadline_exceeded() {
+        let app = TestApp::spawn(Backend::Sqlite).await.unwrap();
+        let secret = app.create_client("svc", "read", "read", &[]).await;
+        // tonic's client enforces grpc-timeout itself, so the call is made by
+        // hand. A cold credential check runs argon2, far longer than a millisecond.
+        let message = prost::Message::encode_to_vec(&token_request("svc", &secret, ""));
+        let mut frame = vec![0u8];
+        frame.extend((message.len() as u32).to_be_bytes());
+        frame.extend(message);
+        let http = reqwest::Client::builder().http2_prior_knowledge().build().unwrap();
+        let response = http
+            .post(app.url("/tokend.v1.TokenService/IssueToken"))
+            .header("content-type", "application/grpc")
+            .header("te", "trailers")
+            .header("grpc-timeout", "1m")
+            .body(frame)
+            .timeout(Duration::from_secs(10))
+            .send()
+            .await
+            .unwrap();
+        let status = tonic::Status::from_header_map(response.headers()).expect("a trailers-only answer");
+        assert_error(&status, Code::DeadlineExceeded, "deadline_exceeded");
+    }
+
+    #[tokio::test]
+    async fn a_message_over_the_size_limit_is_resource_exhausted() {
+        let app = TestApp::spawn(Backend::Sqlite).await.unwrap();
+        let huge = "s".repeat(100 * 1024);
+        let status = app.tokens.clone().issue_token(token_request("svc", "x", &huge)).await.unwrap_err();
+        assert_eq!(status.code(), Code::ResourceExhausted, "{status:?}");
+    }
+
+    #[tokio::test]
+    async fn grpc_encodings_tokend_does_not_speak_are_refused_with_415() {
+        let app = TestApp::spawn(Backend::Sqlite).await.unwrap();
+        let http = reqwest::Client::new();
+        for content_type in [
+            "application/grpcx",
+            "application/grpc+json",
+            "application/grpc-web",
+            "application/grpc-web-text",
+        ] {
+            let response = http
+                .post(app.url("/tokend.v1.TokenService/IssueToken"))
+                .header("content-type", content_type)
+                .body(vec![0u8, 0, 0, 0, 0])
+                .send()
+                .await
+                .unwrap();
+            assert_eq!(response.status(), 415, "{content_type}");
+            let body: serde_json::Value = response.json().await.unwrap();
+            assert_eq!(body["error"], "invalid_request", "{content_type}");
+        }
+    }
+}

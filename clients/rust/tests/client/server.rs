@@ -57,6 +57,7 @@ pub async fn server() -> Server {
     tokio::spawn(server::serve(
         Listeners { main: listener, http: None },
         authority.clone(),
+        tokend::connections::ConnectionLimits::default(),
         std::future::pending(),
     ));
     let channel = Channel::from_shared(issuer.clone()).unwrap().connect().await.unwrap();

@@ -1,0 +1,309 @@
+//! Connections: accepted under a cap, served as HTTP/1.1 or HTTP/2, and closed
+//! when they stay silent or idle, so sockets held open by a careless or hostile
+//! peer cannot use up the process's file descriptors.
+
+use std::{
+    io,
+    sync::{
+        Arc,
+        atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering},
+    },
+    time::Duration,
+};
+
+use axum::{Router, http::Request};
+use hyper::body::Incoming;
+use hyper_util::{
+    rt::{TokioExecutor, TokioIo, TokioTimer},
+    server::conn::auto::Builder,
+    service::TowerToHyperService,
+};
+use tokio::{
+    net::{TcpListener, TcpStream},
+    sync::{OwnedSemaphorePermit, Semaphore, watch},
+    time::Instant,
+};
+use tower::ServiceExt;
+
+/// How long calls in flight may take to finish after shutdown is asked for,
+/// and how long a connection told to close may take to go.
+pub const DRAIN_TIMEOUT: Duration = Duration::from_secs(10);
+/// How long the accept loop rests when the process is out of file descriptors.
+const DESCRIPTOR_BACKOFF: Duration = Duration::from_millis(250);
+/// HTTP/2 peers are pinged this often when quiet, and dropped when a ping goes
+/// unanswered for [`PING_TIMEOUT`]: a dead peer does not hold a connection.
+const PING_INTERVAL: Duration = Duration::from_secs(30);
+const PING_TIMEOUT: Duration = Duration::from_secs(10);
+/// Descriptors kept free below the process limit for the database, files and logs.
+const DESCRIPTOR_RESERVE: u64 = 64;
+
+/// What a peer may hold open, and for how long.
+#[derive(Debug, Clone, Copy)]
+pub struct ConnectionLimits {
+    /// Open connections at most; past it, new ones wait in the listen backlog.
+    pub max_connections: usize,
+    /// How long a new connection may take to send its first request, and an
+    /// HTTP/1.1 connection its next request's headers.
+    pub header_timeout: Duration,
+    /// How long an HTTP/2 connection may stay open with no call in flight.
+    pub idle_timeout: Duration,
+}
+
+impl Default for ConnectionLimits {
+    fn default() -> Self {
+        Self {
+            max_connections: 10_000,
+            header_timeout: Duration::from_secs(10),
+            idle_timeout: Duration::from_secs(120),
+        }
+    }
+}
+
+impl ConnectionLimits {
+    /// These limits with `max_connections` lowered, if need be, to what the
+    /// process's file-descriptor limit allows.
+    pub fn within_descriptor_limit(self) -> Self {
+        let allowed = descriptor_limit().map_or(u64::MAX, |limit| limit.saturating_sub(DESCRIPTOR_RESERVE));
+        let max = (self.max_connections as u64).min(allowed.max(1)) as usize;
+        if max < self.max_connections {
+            tracing::warn!(
+                requested = self.max_connections,
+                allowed = max,
+                "--max-connections lowered to fit the open-file limit (raise it with `ulimit -n`)"
+            );
+        }
+        Self { max_connections: max, ..self }
+    }
+}
+
+fn descriptor_limit() -> Option<u64> {
+    let mut limit = libc::rlimit { rlim_cur: 0, rlim_max: 0 };
+    // SAFETY: getrlimit writes only into the struct it is given.
+    let read = unsafe { libc::getrlimit(libc::RLIMIT_NOFILE, &mut limit) } == 0;
+    (read && limit.rlim_cur != libc::RLIM_INFINITY).then_some(limit.rlim_cur)
+}
+
+/// Accepts connections on `listener` and serves `service` on each until
+/// `stop` turns true; then closes the listener, asks every connection to
+/// finish, and waits at most [`DRAIN_TIMEOUT`] for them.
+pub async fn serve(
+    listener: TcpListener,
+    service: Router,
+    limits: ConnectionLimits,
+    stop: watch::Receiver<bool>,
+) {
+    let slots = Arc::new(Semaphore::new(limits.max_connections));
+    let http = Arc::new(protocols(&limits));
+    let mut warned = Warned::default();
+    loop {
+        let Some(slot) = until_stopped(&stop, slots.clone().acquire_owned()).await else { break };
+        let slot = slot.expect("the semaphore is never closed");
+        let Some(accepted) = until_stopped(&stop, listener.accept()).await else { break };
+        match accepted {
+            Ok((stream, _)) => {
+                warned.out_of_descriptors = false;
+                let _ = stream.set_nodelay(true);
+                let connection = Connection { http: http.clone(), service: service.clone(), limits, slot };
+                tokio::spawn(connection.serve(stream, stop.clone()));
+                if slots.available_permits() == 0 && !warned.at_capacity {
+                    tracing::warn!(max = limits.max_connections, "connection limit reached; new ones wait");
+                }
+                warned.at_capacity = slots.available_permits() == 0;
+            }
+            Err(err) if is_out_of_descriptors(&err) => {
+                if !std::mem::replace(&mut warned.out_of_descriptors, true) {
+                    tracing::error!(error = %err, "out of file descriptors; accepting again when some are free");
+                }
+                tokio::time::sleep(DESCRIPTOR_BACKOFF).await;
+            }
+            // The peer went before it was accepted, and the like: nothing to do.
+            Err(err) => tracing::debug!(error = %err, "accept failed"),
+        }
+    }
+    drop(listener);
+    let all = limits.max_connections as u32;
+    if tokio::time::timeout(DRAIN_TIMEOUT, slots.acquire_many(all)).await.is_err() {
+        tracing::warn!("connections still open after {DRAIN_TIMEOUT:?}; stopping anyway");
+    }
+}
+
+/// Which warnings were given already, so a condition that lasts is logged once.
+#[derive(Default)]
+struct Warned {
+    out_of_descriptors: bool,
+    at_capacity: bool,
+}
+
+fn is_out_of_descriptors(err: &io::Error) -> bool {
+    matches!(err.raw_os_error(), Some(libc::EMFILE | libc::ENFILE))
+}
+
+/// `work`, unless `stop` turns true first.
+async fn until_stopped<T>(stop: &watch::Receiver<bool>, work: impl Future<Output = T>) -> Option<T> {
+    let mut stop = stop.clone();
+    tokio::select! {
+        done = work => Some(done),
+        _ = stop.wait_for(|stopping| *stopping) => None,
+    }
+}
+
+fn protocols(limits: &ConnectionLimits) -> Builder<TokioExecutor> {
+    let mut builder = Builder::new(TokioExecutor::new());
+    builder.http1().timer(TokioTimer::new()).header_read_timeout(limits.header_timeout);
+    builder
+        .http2()
+        .timer(TokioTimer::new())
+        .keep_alive_interval(PING_INTERVAL)
+        .keep_alive_timeout(PING_TIMEOUT);
+    builder
+}
+
+/// One accepted connection and the slot it holds until it closes.
+struct Connection {
+    http: Arc<Builder<TokioExecutor>>,
+    service: Router,
+    limits: ConnectionLimits,
+    slot: OwnedSemaphorePermit,
+}
+
+impl Connection {
+    async fn serve(self, stream: TcpStream, mut stop: watch::Receiver<bool>) {
+        let activity = Arc::new(Activity::new());
+        let tracked = activity.clone();
+        let service = ServiceExt::<Request<Incoming>>::map_future(self.service, move |call| {
+            let in_flight = tracked.begin();
+            async move {
+                let answered = call.await;
+                drop(in_flight);
+                answered
+            }
+        });
+        let connection = self.http.serve_connection(TokioIo::new(stream), TowerToHyperService::new(service));
+        tokio::pin!(connection);
+        let idle = activity.idle(&self.limits);
+        tokio::pin!(idle);
+        let closing = async {
+            tokio::select! {
+                _ = &mut idle => tracing::debug!("closing a silent or idle connection"),
+                _ = stop.wait_for(|stopping| *stopping) => {}
+            }
+        };
+        tokio::select! {
+            served = &mut connection => return log_end(served),
+            _ = closing => {}
+        }
+        connection.as_mut().graceful_shutdown();
+        match tokio::time::timeout(DRAIN_TIMEOUT, connection).await {
+            Ok(served) => log_end(served),
+            Err(_) => tracing::debug!("dropped a connection that did not close in time"),
+        }
+        drop(self.slot);
+    }
+}
+
+fn log_end(served: Result<(), Box<dyn std::error::Error + Send + Sync>>) {
+    if let Err(err) = served {
+        tracing::debug!(error = %err, "connection ended with an error");
+    }
+}
+
+/// When a connection last had work: calls in flight, and when the last ended.
+struct Activity {
+    opened: Instant,
+    in_flight: AtomicUsize,
+    spoke: AtomicBool,
+    /// Milliseconds after `opened` at which the last call ended.
+    last_end_ms: AtomicU64,
+}
+
+impl Activity {
+    fn new() -> Self {
+        Self {
+            opened: Instant::now(),
+            in_flight: AtomicUsize::new(0),
+            spoke: AtomicBool::new(false),
+            last_end_ms: AtomicU64::new(0),
+        }
+    }
+
+    /// Counts a call in flight until the returned guard is dropped, answered or not.
+    fn begin(self: &Arc<Self>) -> InFlight {
+        self.spoke.store(true, Ordering::Relaxed);
+        self.in_flight.fetch_add(1, Ordering::Relaxed);
+        InFlight(self.clone())
+    }
+
+    /// Completes once the connection has sent no request within the header
+    /// timeout of opening, or has had no call in flight for the idle timeout.
+    async fn idle(&self, limits: &ConnectionLimits) {
+        let mut check_at = self.opened + limits.header_timeout;
+        loop {
+            tokio::time::sleep_until(check_at).await;
+            if !self.spoke.load(Ordering::Relaxed) {
+                return;
+            }
+            if self.in_flight.load(Ordering::Relaxed) > 0 {
+                check_at = Instant::now() + limits.idle_timeout;
+                continue;
+            }
+            let last_end = self.opened + Duration::from_millis(self.last_end_ms.load(Ordering::Relaxed));
+            check_at = last_end + limits.idle_timeout;
+            if check_at <= Instant::now() {
+                return;
+            }
+        }
+    }
+}
+
+/// One call in flight on a connection.
+struct InFlight(Arc<Activity>);
+
+impl Drop for InFlight {
+    fn drop(&mut self) {
+        let activity = &self.0;
+        activity.last_end_ms.store(activity.opened.elapsed().as_millis() as u64, Ordering::Relaxed);
+        activity.in_flight.fetch_sub(1, Ordering::Relaxed);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn limits() -> ConnectionLimits {
+        ConnectionLimits {
+            max_connections: 4,
+            header_timeout: Duration::from_secs(10),
+            idle_timeout: Duration::from_secs(120),
+        }
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn a_connection_that_never_speaks_is_idle_after_the_header_timeout() {
+        let activity = Activity::new();
+        let started = Instant::now();
+        activity.idle(&limits()).await;
+        assert_eq!(started.elapsed(), Duration::from_secs(10));
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn a_call_in_flight_keeps_a_connection_open() {
+        let activity = Arc::new(Activity::new());
+        let call = activity.begin();
+        let watched = activity.clone();
+        let idle = tokio::spawn(async move { watched.idle(&limits()).await });
+        tokio::time::sleep(Duration::from_secs(300)).await;
+        assert!(!idle.is_finished(), "closed while a call was in flight");
+        drop(call);
+        let ended = Instant::now();
+        idle.await.unwrap();
+        assert!(ended.elapsed() >= Duration::from_secs(120));
+    }
+
+    #[test]
+    fn the_connection_cap_fits_the_descriptor_limit() {
+        let limits = ConnectionLimits { max_connections: usize::MAX, ..limits() }.within_descriptor_limit();
+        let allowed = descriptor_limit().map_or(u64::MAX, |limit| limit - DESCRIPTOR_RESERVE);
+        assert!(limits.max_connections as u64 <= allowed);
+    }
+}
