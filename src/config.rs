@@ -31,13 +31,9 @@ impl Cli {
         if let Some(path) = &self.key_encryption_key_file {
             return Ok(path.clone());
         }
-        let sqlite_file =
-            self.database_url.strip_prefix("sqlite://").map(|rest| rest.split('?').next().unwrap_or(""));
-        match sqlite_file {
-            Some(file) if !file.is_empty() && !file.contains(":memory:") => {
-                Ok(PathBuf::from(format!("{file}.kek")))
-            }
-            _ => Err(
+        match crate::store::sqlite_file(&self.database_url) {
+            Some(file) => Ok(PathBuf::from(format!("{}.kek", file.display()))),
+            None => Err(
                 "--key-encryption-key-file (TOKEND_KEY_ENCRYPTION_KEY_FILE) is required with this database"
                     .into(),
             ),

@@ -51,8 +51,10 @@ pub async fn serve(
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) {
     let (health_reporter, health_service) = tonic_health::server::health_reporter();
-    let (stop_health, health_stopped) = watch::channel(());
-    let health = tokio::spawn(maintain(authority.clone(), health_reporter, health_stopped));
+    let (stop_background, background_stopped) = watch::channel(());
+    let health =
+        tokio::spawn(report_health(authority.readiness(), health_reporter, background_stopped.clone()));
+    let upkeep = tokio::spawn(upkeep(authority.clone(), background_stopped));
 
     let grpc = Routes::new(health_service)
         .add_service(reflection().build_v1().expect("the embedded descriptors are valid"))
@@ -87,8 +89,8 @@ pub async fn serve(
     if let Some(task) = separate_http {
         task.await.expect("the server task does not panic");
     }
-    drop(stop_health);
-    let _ = health.await;
+    drop(stop_background);
+    let _ = tokio::join!(health, upkeep);
 }
 
 /// Sends gRPC requests (`application/grpc`, `application/grpc+proto`) to the
@@ -147,12 +149,34 @@ fn reflection() -> tonic_reflection::server::Builder<'static> {
         .register_encoded_file_descriptor_set(tonic_types::pb::FILE_DESCRIPTOR_SET)
 }
 
-/// Keeps the overall ("") health status in step with whether the store
-/// answers, and runs the authority's upkeep.
-async fn maintain(authority: Arc<Authority>, reporter: HealthReporter, mut stopped: watch::Receiver<()>) {
+/// The names health answers for: the server as a whole and each service.
+const HEALTH_NAMES: [&str; 3] = ["", "tokend.v1.TokenService", "tokend.v1.ClientAdmin"];
+
+/// Keeps health in step with whether the store answers, as soon as a call or
+/// the periodic ping finds out.
+async fn report_health(
+    mut ready: watch::Receiver<bool>,
+    reporter: HealthReporter,
+    mut stopped: watch::Receiver<()>,
+) {
     loop {
-        let status = if authority.ready().await { ServingStatus::Serving } else { ServingStatus::NotServing };
-        reporter.set_service_status("", status).await;
+        let status =
+            if *ready.borrow_and_update() { ServingStatus::Serving } else { ServingStatus::NotServing };
+        for name in HEALTH_NAMES {
+            reporter.set_service_status(name, status).await;
+        }
+        tokio::select! {
+            _ = ready.changed() => {}
+            _ = stopped.changed() => return,
+        }
+    }
+}
+
+/// Pings the store and runs the authority's upkeep every
+/// [`MAINTENANCE_INTERVAL`]; a stalled store delays only this, never health.
+async fn upkeep(authority: Arc<Authority>, mut stopped: watch::Receiver<()>) {
+    loop {
+        authority.check_store().await;
         authority.maintain().await;
         tokio::select! {
             _ = tokio::time::sleep(MAINTENANCE_INTERVAL) => {}

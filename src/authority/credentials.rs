@@ -21,6 +21,29 @@ pub enum Credentials {
 }
 
 impl Authorization {
+    /// The one `authorization` header (or gRPC metadata entry) among `values`,
+    /// parsed. Several are `invalid_request`: RFC 6749 §2.3 allows one way of
+    /// authenticating per request, and taking the first would let a later one
+    /// go unnoticed. A value that is not visible ASCII is `invalid_request` too.
+    pub fn from_values<'a>(values: impl IntoIterator<Item = &'a [u8]>) -> Result<Option<Self>, AuthError> {
+        let mut values = values.into_iter();
+        let Some(value) = values.next() else {
+            return Ok(None);
+        };
+        if values.next().is_some() {
+            return Err(AuthError::InvalidRequest(
+                "send one authorization header; several are not allowed".into(),
+            ));
+        }
+        let value = std::str::from_utf8(value)
+            .ok()
+            .filter(|value| value.bytes().all(|b| b == b' ' || b == b'\t' || b.is_ascii_graphic()))
+            .ok_or_else(|| {
+                AuthError::InvalidRequest("the authorization header is not visible ASCII".into())
+            })?;
+        Self::parse(value).map(Some)
+    }
+
     /// Parses `Basic base64(urlencode(id) ":" urlencode(secret))` or `Bearer token`.
     /// The scheme is case-insensitive (RFC 9110 §11.1).
     pub fn parse(value: &str) -> Result<Self, AuthError> {
@@ -152,6 +175,21 @@ mod tests {
     fn basic_with_the_same_client_id_in_the_body_is_accepted() {
         let header = Authorization::parse(&basic("a", "b")).unwrap();
         assert!(Credentials::reconcile(Some(header), Some("a".into()), None).unwrap().is_some());
+    }
+
+    #[test]
+    fn two_authorization_values_are_an_invalid_request_whatever_their_order() {
+        let (good, bad) = (basic("a", "b"), basic("c", "d"));
+        for values in [[good.as_bytes(), bad.as_bytes()], [bad.as_bytes(), good.as_bytes()]] {
+            assert!(matches!(Authorization::from_values(values), Err(AuthError::InvalidRequest(_))));
+        }
+    }
+
+    #[test]
+    fn a_non_ascii_authorization_value_is_an_invalid_request() {
+        let value = "Bearer t\u{e9}".as_bytes();
+        assert!(matches!(Authorization::from_values([value]), Err(AuthError::InvalidRequest(_))));
+        assert!(Authorization::from_values(std::iter::empty()).unwrap().is_none());
     }
 
     #[test]

@@ -1,7 +1,7 @@
 //! The grant rules: which scopes and audiences a client's token carries.
 
 use super::{AuthError, Grant};
-use crate::domain::{Audience, AudienceList, Client, ScopeSet};
+use crate::domain::{Audience, AudienceList, Client, ScopeSet, quoted};
 
 /// Decides what a token for `client` grants.
 ///
@@ -20,8 +20,8 @@ pub fn decide(
     } else {
         if let Some(scope) = scopes.first_outside(&client.allowed_scopes) {
             return Err(AuthError::InvalidScope(format!(
-                "scope {:?} is not allowed for this client",
-                scope.as_str()
+                "scope {} is not allowed for this client",
+                quoted(scope.as_str())
             )));
         }
         scopes
@@ -36,8 +36,8 @@ pub fn decide(
     } else {
         if let Some(audience) = audiences.first_outside(&permitted) {
             return Err(AuthError::InvalidTarget(format!(
-                "audience {:?} is not allowed for this client",
-                audience.as_str()
+                "audience {} is not allowed for this client",
+                quoted(audience.as_str())
             )));
         }
         audiences

@@ -1,7 +1,7 @@
 //! The client-credentials grant (RFC 6749 §4.4): from a token request to a signed token.
 
 use super::{AccessClaims, AuthError, Authority, Credentials, clock, grant};
-use crate::domain::{AudienceList, ScopeSet};
+use crate::domain::{AudienceList, ScopeSet, quoted};
 
 const CLIENT_CREDENTIALS: &str = "client_credentials";
 
@@ -38,7 +38,8 @@ impl Authority {
             "" => return Err(AuthError::InvalidRequest("grant_type is required".into())),
             other => {
                 return Err(AuthError::UnsupportedGrantType(format!(
-                    "grant_type {other:?} is not supported; use {CLIENT_CREDENTIALS}"
+                    "grant_type {} is not supported; use {CLIENT_CREDENTIALS}",
+                    quoted(other)
                 )));
             }
         }

@@ -4,6 +4,7 @@
 
 mod clock;
 mod credentials;
+mod ecdsa;
 mod error;
 mod grant;
 mod inspect;
@@ -65,6 +66,16 @@ pub struct Authority {
     default_audience: Audience,
     algorithm: SigningAlgorithm,
     key_sealer: Arc<KeySealer>,
+    /// Drops cached clients as other instances announce changes; stopped with the authority.
+    change_notices: Option<tokio::task::AbortHandle>,
+}
+
+impl Drop for Authority {
+    fn drop(&mut self) {
+        if let Some(task) = &self.change_notices {
+            task.abort();
+        }
+    }
 }
 
 /// An authenticated caller and the scopes it acts with: a client's allowed
@@ -81,9 +92,20 @@ impl Authority {
     pub async fn start(store: Store, settings: Settings) -> Result<Self, AuthError> {
         let keys =
             KeyRing::load_or_create(&store, settings.algorithm, clock::now(), &settings.key_sealer).await?;
+        let registry = Registry::new(store.clone(), SecretHasher::new());
+        let change_notices = store.client_change_notices().map(|mut notices| {
+            let registry = registry.clone();
+            let follow = async move {
+                while let Some(client_id) = notices.recv().await {
+                    registry.forget_cached(&client_id);
+                }
+            };
+            tokio::spawn(follow).abort_handle()
+        });
         Ok(Self {
             revocations: Revocations::load(store.clone(), clock::now()).await?,
-            registry: Registry::new(store.clone(), SecretHasher::new()),
+            registry,
+            change_notices,
             tokens: TokenCodec::new(keys, settings.issuer),
             default_audience: settings.default_audience,
             algorithm: settings.algorithm,
@@ -109,9 +131,14 @@ impl Authority {
         self.tokens.keys()
     }
 
-    /// Whether the store answers, for health reporting.
-    pub async fn ready(&self) -> bool {
-        self.store.ping().await.is_ok()
+    /// Follows whether the store answers, as calls and health checks find it.
+    pub fn readiness(&self) -> tokio::sync::watch::Receiver<bool> {
+        self.store.readiness()
+    }
+
+    /// Asks the store whether it answers; the answer reaches [`Self::readiness`].
+    pub async fn check_store(&self) {
+        let _ = self.store.ping().await;
     }
 
     /// Periodic upkeep: picks up revocations, client changes and signing keys

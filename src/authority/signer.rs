@@ -9,7 +9,7 @@ use aws_lc_rs::{
 use base64::{Engine, engine::general_purpose::URL_SAFE_NO_PAD};
 use serde::Serialize;
 
-use super::{AuthError, SigningAlgorithm};
+use super::{AuthError, SigningAlgorithm, ecdsa};
 
 enum KeyPair {
     Ecdsa(EcdsaKeyPair),
@@ -57,7 +57,10 @@ impl SigningKey {
         let failed = |_| AuthError::internal("signing failed");
         let signature = match &self.pair {
             KeyPair::Ecdsa(pair) => {
-                pair.sign(&self.random, token.as_bytes()).map_err(failed)?.as_ref().to_vec()
+                let mut signature =
+                    pair.sign(&self.random, token.as_bytes()).map_err(failed)?.as_ref().to_vec();
+                ecdsa::to_low_s(&mut signature);
+                signature
             }
             KeyPair::Ed25519(pair) => pair.sign(token.as_bytes()).as_ref().to_vec(),
             KeyPair::Rsa(pair) => {

@@ -3,10 +3,10 @@
 use std::sync::{Arc, PoisonError, RwLock};
 
 use base64::{Engine, engine::general_purpose::URL_SAFE_NO_PAD};
-use jsonwebtoken::Validation;
+use jsonwebtoken::{Algorithm, Validation};
 use serde::{Deserialize, Serialize};
 
-use super::{AuthError, KeyRing, clock, verified::VerifiedTokens};
+use super::{AuthError, KeyRing, clock, ecdsa, verified::VerifiedTokens};
 use crate::domain::{AudienceList, ClientId, ScopeSet, TokenTtl};
 
 /// The media type RFC 9068 puts in the `typ` header of access tokens.
@@ -28,6 +28,14 @@ pub struct AccessClaims {
 }
 
 impl AccessClaims {
+    /// Whether the token may be accepted at `now`: from `nbf` on, and before
+    /// `exp`, "the time on or after which the JWT must not be accepted" (RFC
+    /// 7519 §4.1.4). `now` is whole seconds rounded down, so `now < exp` holds
+    /// exactly while the true time is before `exp`.
+    pub fn is_live_at(&self, now: i64) -> bool {
+        self.nbf <= now && now < self.exp
+    }
+
     /// The registration tag of the client the token was issued to (see
     /// `Client::registration`); empty for tokens of clients without one.
     pub fn registration(&self) -> &str {
@@ -97,29 +105,32 @@ impl TokenCodec {
         if let Some(claims) = self.verified.get(token, now) {
             return Some(claims);
         }
-        let claims = self.verify(token)?;
+        let claims = self.verify(token, now)?;
         self.verified.insert(token, &claims, now);
         Some(claims)
     }
 
-    /// The full check: header, key, signature, issuer and lifetime.
-    fn verify(&self, token: &str) -> Option<AccessClaims> {
+    /// The full check: header, key, signature (in its one valid form), issuer
+    /// and lifetime at `now`.
+    fn verify(&self, token: &str, now: i64) -> Option<AccessClaims> {
         let header = jsonwebtoken::decode_header(token).ok()?;
         if header.typ.as_deref() != Some(ACCESS_TOKEN_TYP) {
             return None;
         }
         let keys = self.keys();
         let key = keys.verifying_key(header.kid.as_deref()?)?;
-        if header.alg != key.algorithm {
+        if header.alg != key.algorithm || (key.algorithm == Algorithm::ES256 && !ecdsa::jws_has_low_s(token))
+        {
             return None;
         }
         let mut validation = Validation::new(key.algorithm);
-        validation.leeway = 0;
-        validation.validate_nbf = true;
+        // The lifetime is checked below, on the authority's clock.
+        validation.validate_exp = false;
         validation.validate_aud = false;
         validation.set_issuer(&[&self.issuer]);
         validation.set_required_spec_claims(&["exp", "nbf", "iss", "sub", "aud"]);
-        jsonwebtoken::decode::<AccessClaims>(token, &key.decoding, &validation).ok().map(|data| data.claims)
+        let claims = jsonwebtoken::decode::<AccessClaims>(token, &key.decoding, &validation).ok()?.claims;
+        claims.is_live_at(now).then_some(claims)
     }
 }
 

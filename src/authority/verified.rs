@@ -33,7 +33,7 @@ impl VerifiedTokens {
     /// The claims of `token` if it was verified before and is within its lifetime at `now`.
     pub fn get(&self, token: &str, now: i64) -> Option<AccessClaims> {
         let entries = self.entries.lock().unwrap_or_else(PoisonError::into_inner);
-        entries.get(&fingerprint(token)).filter(|claims| claims.nbf <= now && now <= claims.exp).cloned()
+        entries.get(&fingerprint(token)).filter(|claims| claims.is_live_at(now)).cloned()
     }
 
     /// Remembers a token whose signature and claims were just checked. When
@@ -41,7 +41,7 @@ impl VerifiedTokens {
     pub fn insert(&self, token: &str, claims: &AccessClaims, now: i64) {
         let mut entries = self.entries.lock().unwrap_or_else(PoisonError::into_inner);
         if entries.len() >= self.capacity {
-            entries.retain(|_, claims| now <= claims.exp);
+            entries.retain(|_, claims| now < claims.exp);
             if entries.len() >= self.capacity {
                 entries.clear();
             }
@@ -84,8 +84,8 @@ mod tests {
         let verified = VerifiedTokens::new();
         verified.insert("token", &claims(100, 200), 100);
         assert_eq!(verified.get("token", 150).map(|c| c.exp), Some(200));
-        assert!(verified.get("token", 200).is_some(), "exp itself is still valid, as in the full check");
-        assert!(verified.get("token", 201).is_none());
+        assert!(verified.get("token", 199).is_some());
+        assert!(verified.get("token", 200).is_none(), "exp is the first second it must not be accepted");
         assert!(verified.get("token", 99).is_none());
         assert!(verified.get("other", 150).is_none());
     }

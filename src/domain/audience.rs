@@ -15,7 +15,8 @@ impl Audience {
     pub fn parse(raw: &str) -> Result<Self, InvalidValue> {
         if raw.is_empty() || raw.len() > MAX_LEN || !raw.bytes().all(|b| b.is_ascii_graphic()) {
             return Err(InvalidValue(format!(
-                "audience {raw:?} must be 1 to {MAX_LEN} printable ASCII characters without spaces"
+                "audience {} must be 1 to {MAX_LEN} printable ASCII characters without spaces",
+                super::quoted(raw)
             )));
         }
         Ok(Self(raw.to_owned()))

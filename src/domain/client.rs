@@ -18,9 +18,10 @@ pub struct Client {
     pub disabled_at: Option<i64>,
     pub created_at: i64,
     pub updated_at: i64,
-    /// A random tag that differs for every registration of the same id. Tokens
-    /// carry it in their `jti`, so a client deleted and created again does not
-    /// revive its predecessor's tokens. Empty for clients registered before tags.
+    /// A random tag, new for every registration of the same id and again each
+    /// time the client is disabled. Tokens carry it in their `jti`, so neither
+    /// a client deleted and created again nor one disabled and enabled again
+    /// revives earlier tokens. Empty for clients registered before tags.
     pub registration: String,
 }
 

@@ -14,7 +14,38 @@ pub use scope::{Scope, ScopeSet};
 pub use secret::{ClientSecret, SecretId};
 pub use ttl::TokenTtl;
 
+/// How much of a caller's value an error message quotes.
+const QUOTED_CHARS: usize = 40;
+
+/// A caller's value as error messages quote it: in Rust string syntax and cut
+/// to its first [`QUOTED_CHARS`] characters, so a huge value cannot swell the
+/// answer (gRPC clients refuse trailers past a few KiB).
+pub fn quoted(value: &str) -> String {
+    match value.char_indices().nth(QUOTED_CHARS) {
+        None => format!("{value:?}"),
+        Some((end, _)) => format!("{:?}… ({} bytes in all)", &value[..end], value.len()),
+    }
+}
+
 /// Why a value failed to parse, in words fit to send back to the caller.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 #[error("{0}")]
 pub struct InvalidValue(pub String);
+
+#[cfg(test)]
+mod tests {
+    use super::quoted;
+
+    #[test]
+    fn a_short_value_is_quoted_whole() {
+        assert_eq!(quoted("read"), "\"read\"");
+    }
+
+    #[test]
+    fn a_long_value_is_cut_to_a_short_prefix() {
+        let long = "é".repeat(15_000);
+        let shown = quoted(&long);
+        assert!(shown.chars().count() < 80, "{shown}");
+        assert!(shown.ends_with("(30000 bytes in all)"), "{shown}");
+    }
+}

@@ -16,7 +16,8 @@ impl Scope {
         let valid_char = |b: u8| b == 0x21 || (0x23..=0x5B).contains(&b) || (0x5D..=0x7E).contains(&b);
         if raw.is_empty() || raw.len() > MAX_LEN || !raw.bytes().all(valid_char) {
             return Err(InvalidValue(format!(
-                "scope {raw:?} is not a valid scope token (RFC 6749 §3.3: 1 to {MAX_LEN} printable ASCII characters, no space, quote or backslash)"
+                "scope {} is not a valid scope token (RFC 6749 §3.3: 1 to {MAX_LEN} printable ASCII characters, no space, quote or backslash)",
+                super::quoted(raw)
             )));
         }
         Ok(Self(raw.to_owned()))

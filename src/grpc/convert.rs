@@ -5,7 +5,7 @@ use prost_types::{FieldMask, Timestamp};
 use super::pb;
 use crate::{
     authority::{AuthError, ClientChanges, ClientDraft},
-    domain::{ClientDetails, SecretInfo},
+    domain::{ClientDetails, SecretInfo, quoted},
 };
 
 fn timestamp(seconds: i64) -> Timestamp {
@@ -74,7 +74,8 @@ pub fn changes(client: pb::Client, mask: Option<FieldMask>) -> Result<ClientChan
             "active" => changes.active = Some(client.active),
             other => {
                 return Err(AuthError::InvalidArgument(format!(
-                    "update_mask path {other:?} is not one of display_name, allowed_scopes, default_scopes, audiences, token_ttl_seconds, active"
+                    "update_mask path {} is not one of display_name, allowed_scopes, default_scopes, audiences, token_ttl_seconds, active",
+                    quoted(other)
                 )));
             }
         }

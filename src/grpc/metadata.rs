@@ -6,13 +6,7 @@ use crate::authority::{AuthError, Authorization};
 
 /// The parsed `authorization` entry, if the caller sent one.
 pub fn authorization(metadata: &MetadataMap) -> Result<Option<Authorization>, AuthError> {
-    let Some(value) = metadata.get("authorization") else {
-        return Ok(None);
-    };
-    let value = value
-        .to_str()
-        .map_err(|_| AuthError::InvalidRequest("the authorization metadata is not visible ASCII".into()))?;
-    Authorization::parse(value).map(Some)
+    Authorization::from_values(metadata.get_all("authorization").iter().map(|value| value.as_encoded_bytes()))
 }
 
 /// Treats an empty proto3 string as absent.

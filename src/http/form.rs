@@ -6,6 +6,7 @@ use std::borrow::Cow;
 use axum::http::StatusCode;
 
 use super::reply::Rejection;
+use crate::domain::quoted;
 
 /// The decoded name–value pairs of a form body.
 pub struct Form(Vec<(String, String)>);
@@ -29,7 +30,7 @@ impl Form {
             if repeated && !repeatable.contains(&name.as_str()) {
                 return Err(Rejection::invalid_request(
                     StatusCode::BAD_REQUEST,
-                    format!("parameter {name:?} is repeated"),
+                    format!("parameter {} is repeated", quoted(name)),
                 ));
             }
         }

@@ -75,16 +75,12 @@ pub fn media_type(headers: &HeaderMap, accepted: &[MediaType]) -> Result<MediaTy
 
 /// The parsed `Authorization` header and the scheme it used.
 pub fn authorization(headers: &HeaderMap) -> Result<(Option<Authorization>, Scheme), Rejection> {
-    let Some(value) = headers.get(header::AUTHORIZATION) else {
-        return Ok((None, Scheme::None));
-    };
-    let value = value.to_str().map_err(|_| {
-        Rejection::invalid_request(StatusCode::BAD_REQUEST, "the Authorization header is not visible ASCII")
-    })?;
-    let parsed = Authorization::parse(value).map_err(|err| Rejection::auth(err, Scheme::None))?;
+    let values = headers.get_all(header::AUTHORIZATION).iter().map(|value| value.as_bytes());
+    let parsed = Authorization::from_values(values).map_err(|err| Rejection::auth(err, Scheme::None))?;
     let scheme = match parsed {
-        Authorization::Basic { .. } => Scheme::Basic,
-        Authorization::Bearer(_) => Scheme::Bearer,
+        Some(Authorization::Basic { .. }) => Scheme::Basic,
+        Some(Authorization::Bearer(_)) => Scheme::Bearer,
+        None => Scheme::None,
     };
-    Ok((Some(parsed), scheme))
+    Ok((parsed, scheme))
 }

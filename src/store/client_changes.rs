@@ -20,7 +20,7 @@ impl Store {
             .bind(now)
             .execute(&mut **tx)
             .await?;
-        Ok(())
+        Self::announce_client_change(tx, client_id).await
     }
 
     /// `(change_id, client_id)` of the changes made at or after `since`.

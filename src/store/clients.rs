@@ -39,7 +39,7 @@ impl Store {
 
     pub async fn client(&self, client_id: &str) -> Result<Option<ClientRow>, StoreError> {
         let sql = concat!("SELECT ", client_columns!(), " FROM clients WHERE client_id = $1");
-        Ok(sqlx::query_as(sql).bind(client_id).fetch_optional(&self.pool).await?)
+        self.observed(sqlx::query_as(sql).bind(client_id).fetch_optional(&self.pool).await)
     }
 
     /// Up to `limit` clients whose ids sort after `after`, in id order.
@@ -58,8 +58,8 @@ impl Store {
         let mut tx = self.pool.begin().await?;
         let done = sqlx::query(
             "UPDATE clients SET display_name = $2, allowed_scopes = $3, default_scopes = $4, \
-             audiences = $5, token_ttl_seconds = $6, disabled_at = $7, updated_at = $8 \
-             WHERE client_id = $1",
+             audiences = $5, token_ttl_seconds = $6, disabled_at = $7, updated_at = $8, \
+             registration = $9 WHERE client_id = $1",
         )
         .bind(&client.client_id)
         .bind(&client.display_name)
@@ -69,6 +69,7 @@ impl Store {
         .bind(client.token_ttl_seconds)
         .bind(client.disabled_at)
         .bind(client.updated_at)
+        .bind(&client.registration)
         .execute(&mut *tx)
         .await?;
         Self::note_client_change(&mut tx, &client.client_id, client.updated_at).await?;

@@ -6,13 +6,20 @@ mod client_changes;
 mod clients;
 mod error;
 mod keys;
+mod notifications;
+mod readiness;
 mod records;
 mod revocations;
 mod secrets;
 
-use std::time::Duration;
+use std::{
+    path::{Path, PathBuf},
+    sync::Arc,
+    time::Duration,
+};
 
 use sqlx::{Any, Executor, Pool, any::AnyPoolOptions};
+use tokio::sync::watch;
 
 pub use error::StoreError;
 pub use records::{ClientRow, KeyRow, SecretRow};
@@ -23,12 +30,19 @@ static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("./migrations");
 #[derive(Clone)]
 pub struct Store {
     pool: Pool<Any>,
+    /// Where to listen for change notifications; `None` on SQLite.
+    postgres_url: Option<String>,
+    /// Whether the database answered the last query made on the request path.
+    ready: Arc<watch::Sender<bool>>,
 }
 
 impl Store {
     /// Connects to `sqlite://…` (the file is created if missing) or `postgres://…`.
     pub async fn connect(url: &str) -> Result<Self, StoreError> {
         sqlx::any::install_default_drivers();
+        if let Some(file) = sqlite_file(url) {
+            owner_only(&file).map_err(|err| StoreError::Failed(sqlx::Error::Io(err)))?;
+        }
         let url = with_create_mode(url);
         let pool = AnyPoolOptions::new()
             .max_connections(16)
@@ -46,7 +60,8 @@ impl Store {
             })
             .connect(&url)
             .await?;
-        Ok(Self { pool })
+        let postgres_url = url.starts_with("postgres").then(|| url.clone());
+        Ok(Self { pool, postgres_url, ready: Arc::new(watch::Sender::new(true)) })
     }
 
     /// Brings the schema up to date; safe to run on every start.
@@ -57,12 +72,38 @@ impl Store {
 
     /// Answers whether the database responds, for health checks.
     pub async fn ping(&self) -> Result<(), StoreError> {
-        sqlx::query("SELECT 1").execute(&self.pool).await?;
-        Ok(())
+        self.observed(sqlx::query("SELECT 1").execute(&self.pool).await).map(drop)
     }
 
     pub async fn close(&self) {
         self.pool.close().await;
+    }
+}
+
+/// The file of a `sqlite://FILE` URL; `None` for other databases and memory.
+pub fn sqlite_file(url: &str) -> Option<PathBuf> {
+    let file = url.strip_prefix("sqlite://")?.split('?').next().unwrap_or("");
+    (!file.is_empty() && !file.contains(":memory:")).then(|| PathBuf::from(file))
+}
+
+/// Creates the database file readable by its owner only, or makes an existing
+/// one (and its WAL and shared-memory files) so: it holds the secret hashes
+/// and sealed keys. SQLite gives the files it adds the database file's mode.
+fn owner_only(file: &Path) -> std::io::Result<()> {
+    use std::os::unix::fs::{OpenOptionsExt, PermissionsExt};
+    let created = std::fs::OpenOptions::new().write(true).create_new(true).mode(0o600).open(file);
+    match created {
+        Ok(_) => Ok(()),
+        Err(err) if err.kind() == std::io::ErrorKind::AlreadyExists => {
+            for suffix in ["", "-wal", "-shm"] {
+                let path = PathBuf::from(format!("{}{suffix}", file.display()));
+                if path.exists() {
+                    std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o600))?;
+                }
+            }
+            Ok(())
+        }
+        Err(err) => Err(err),
     }
 }
 

@@ -11,7 +11,7 @@ impl Store {
         expires_at: i64,
         now: i64,
     ) -> Result<(), StoreError> {
-        sqlx::query(
+        let revoked = sqlx::query(
             "INSERT INTO revoked_tokens (jti, client_id, expires_at, revoked_at) VALUES ($1, $2, $3, $4) \
              ON CONFLICT (jti) DO NOTHING",
         )
@@ -20,8 +20,8 @@ impl Store {
         .bind(expires_at)
         .bind(now)
         .execute(&self.pool)
-        .await?;
-        Ok(())
+        .await;
+        self.observed(revoked).map(drop)
     }
 
     /// `(jti, expires_at)` of revocations recorded at or after `since` whose

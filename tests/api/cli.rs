@@ -2,6 +2,8 @@
 
 use std::process::Command;
 
+use tokend::grpc::pb;
+
 use crate::helpers::*;
 
 fn tokend(app: &TestApp, args: &[&str]) -> std::process::Output {
@@ -33,10 +35,17 @@ on_both_stores! {
         assert_eq!(listed[0]["client_id"], "svc");
         assert_eq!(listed[0]["active"], true);
 
+        let before_disable = app.token("svc", &secret, "").await.access_token;
         assert!(tokend(&app, &["client", "disable", "--id", "svc"]).status.success());
+        // The server cached the client when it issued that token; on SQLite
+        // the CLI's change reaches it at its next upkeep.
+        app.authority.maintain().await;
         let refused = app.tokens.clone().issue_token(token_request("svc", &secret, "")).await;
         assert!(refused.is_err());
         assert!(tokend(&app, &["client", "enable", "--id", "svc"]).status.success());
+        let request = with_basic(pb::IntrospectRequest { token: before_disable.clone(), ..Default::default() }, "svc", &secret);
+        let old = app.tokens.clone().introspect(request).await.unwrap().into_inner();
+        assert!(!old.active, "a token from before the disable stays dead after the enable");
 
         let rotated = tokend(&app, &["client", "rotate-secret", "--id", "svc", "--json"]);
         let rotated: serde_json::Value = serde_json::from_slice(&rotated.stdout).unwrap();

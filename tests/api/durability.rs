@@ -98,3 +98,60 @@ async fn a_revocation_on_one_instance_reaches_the_others() {
         second.tokens.clone().introspect(with_basic(ask(), "svc", &secret)).await.unwrap().into_inner();
     assert!(!after.active);
 }
+
+/// PostgreSQL announces client changes as they commit, so another instance
+/// drops a leaked secret at once instead of at its next upkeep (up to 5 s).
+#[tokio::test]
+async fn on_postgres_a_secret_rotated_elsewhere_without_grace_stops_working_at_once() {
+    let Some(app) = TestApp::spawn(Backend::Postgres).await else {
+        return;
+    };
+    let other = app.second_instance(tokend::authority::SigningAlgorithm::Es256).await;
+    let old = app.create_client("svc", "read", "read", &[]).await;
+    other.token("svc", &old, "").await;
+    app.registry.rotate_secret("svc", 0).await.unwrap();
+    let rotated = std::time::Instant::now();
+    loop {
+        match other.tokens.clone().issue_token(token_request("svc", &old, "")).await {
+            Err(refused) => {
+                assert_error(&refused, tonic::Code::Unauthenticated, "invalid_client");
+                break;
+            }
+            Ok(_) => {
+                let waited = rotated.elapsed();
+                assert!(
+                    waited < std::time::Duration::from_secs(1),
+                    "the old secret still worked after {waited:?}"
+                );
+                tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+            }
+        }
+    }
+}
+
+/// Health follows the store as soon as a call finds it gone, not at the next
+/// periodic ping (every 5 s).
+#[tokio::test]
+async fn health_turns_not_serving_as_soon_as_a_call_finds_the_store_gone() {
+    use tonic_health::pb::{
+        HealthCheckRequest, health_check_response::ServingStatus, health_client::HealthClient,
+    };
+    let Some((app, proxy)) = TestApp::spawn_behind_proxy().await else {
+        return;
+    };
+    let cold = app.create_client("cold", "read", "read", &[]).await;
+    let mut health = HealthClient::new(app.channel.clone());
+    let check = |service: &str| HealthCheckRequest { service: service.into() };
+    assert_eq!(health.check(check("")).await.unwrap().into_inner().status(), ServingStatus::Serving);
+    proxy.cut();
+    let status = app.tokens.clone().issue_token(token_request("cold", &cold, "")).await.unwrap_err();
+    assert_error(&status, tonic::Code::Unavailable, "temporarily_unavailable");
+    let failed = std::time::Instant::now();
+    for service in ["", "tokend.v1.TokenService"] {
+        while health.check(check(service)).await.unwrap().into_inner().status() != ServingStatus::NotServing {
+            let waited = failed.elapsed();
+            assert!(waited < std::time::Duration::from_secs(1), "{service:?} still serving after {waited:?}");
+            tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+        }
+    }
+}

@@ -59,6 +59,26 @@ async fn error_of(response: reqwest::Response) -> (StatusCode, String, Value) {
 }
 
 on_both_stores! {
+    async fn two_authorization_headers_are_an_invalid_request_in_either_order(app) {
+        let secret = app.create_client("svc", "read", "read", &[]).await;
+        let good = format!("Basic {}", base64::Engine::encode(&base64::engine::general_purpose::STANDARD, format!("svc:{secret}")));
+        let bad = format!("Basic {}", base64::Engine::encode(&base64::engine::general_purpose::STANDARD, "other:wrong"));
+        for (first, second) in [(&good, &bad), (&bad, &good)] {
+            let response = http()
+                .post(app.url("/oauth/v2/token"))
+                .header(header::AUTHORIZATION, first)
+                .header(header::AUTHORIZATION, second)
+                .header(header::CONTENT_TYPE, "application/x-www-form-urlencoded")
+                .body("grant_type=client_credentials")
+                .send()
+                .await
+                .unwrap();
+            assert_eq!(response.status(), StatusCode::BAD_REQUEST);
+            let body: Value = response.json().await.unwrap();
+            assert_eq!(body["error"], "invalid_request");
+        }
+    }
+
     async fn the_oauth2_crate_gets_a_token_with_client_secret_basic(app) {
         let secret = app.create_client("orders-worker", "read write", "read", &[]).await;
         let token = oauth2_token(&app, "orders-worker", &secret, AuthType::BasicAuth, "write").await;

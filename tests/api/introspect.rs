@@ -72,6 +72,19 @@ on_both_stores! {
         }
     }
 
+    async fn a_token_with_its_ecdsa_s_negated_is_inactive(app) {
+        let secret = app.create_client("svc", "read", "read", &[]).await;
+        for _ in 0..8 {
+            // Half of all ECDSA signatures come out with a high s unless normalised.
+            let token = app.token("svc", &secret, "").await.access_token;
+            let twin = with_negated_s(&token);
+            let answer = app.tokens.clone().introspect(with_basic(ask(&twin), "svc", &secret)).await.unwrap().into_inner();
+            assert!(!answer.active, "the (r, n - s) twin of a tokend token");
+            let answer = app.tokens.clone().introspect(with_basic(ask(&token), "svc", &secret)).await.unwrap().into_inner();
+            assert!(answer.active, "the token as issued");
+        }
+    }
+
     async fn tokens_of_a_disabled_client_are_inactive(app) {
         let secret = app.create_client("svc", "read", "read", &[]).await;
         let gateway = app.create_client("gateway", "tokend.introspect", "", &[]).await;
@@ -80,6 +93,25 @@ on_both_stores! {
         app.registry.update("svc", changes).await.unwrap();
         let answer = app.tokens.clone().introspect(with_basic(ask(&token), "gateway", &gateway)).await.unwrap().into_inner();
         assert!(!answer.active);
+    }
+
+    async fn tokens_from_before_a_disable_stay_inactive_after_the_client_is_enabled_again(app) {
+        let secret = app.create_client("svc", "read", "read", &[]).await;
+        let gateway = app.create_client("gateway", "tokend.introspect", "", &[]).await;
+        let admin = app.admin_token().await;
+        let old = app.token("svc", &secret, "").await.access_token;
+        for active in [false, true] {
+            let request = pb::UpdateClientRequest {
+                client: Some(pb::Client { client_id: "svc".into(), active, ..Default::default() }),
+                update_mask: Some(prost_types::FieldMask { paths: vec!["active".into()] }),
+            };
+            app.admin.clone().update_client(with_bearer(request, &admin)).await.unwrap();
+        }
+        let answer = app.tokens.clone().introspect(with_basic(ask(&old), "gateway", &gateway)).await.unwrap().into_inner();
+        assert!(!answer.active, "a token issued before the disable");
+        let new = app.token("svc", &secret, "").await.access_token;
+        let answer = app.tokens.clone().introspect(with_basic(ask(&new), "gateway", &gateway)).await.unwrap().into_inner();
+        assert!(answer.active, "a token issued after the enable");
     }
 
     async fn tokens_of_a_deleted_client_are_inactive(app) {
@@ -109,4 +141,21 @@ on_both_stores! {
         let new = app.tokens.clone().introspect(with_basic(ask(&new), "gateway", &gateway)).await.unwrap();
         assert!(new.into_inner().active, "the new registration's token");
     }
+}
+
+/// The token with its ES256 signature's s replaced by n − s, the other
+/// signature that verifies for the same r.
+fn with_negated_s(token: &str) -> String {
+    use base64::{Engine, engine::general_purpose::URL_SAFE_NO_PAD};
+    const ORDER: &str = "ffffffff00000000ffffffffffffffffbce6faada7179e84f3b9cac2fc632551";
+    let (signed, signature) = token.rsplit_once('.').unwrap();
+    let mut signature = URL_SAFE_NO_PAD.decode(signature).unwrap();
+    let order: Vec<u8> = (0..32).map(|i| u8::from_str_radix(&ORDER[2 * i..2 * i + 2], 16).unwrap()).collect();
+    let mut borrow = 0i16;
+    for i in (0..32).rev() {
+        let difference = i16::from(order[i]) - i16::from(signature[32 + i]) - borrow;
+        borrow = i16::from(difference < 0);
+        signature[32 + i] = difference.rem_euclid(256) as u8;
+    }
+    format!("{signed}.{}", URL_SAFE_NO_PAD.encode(signature))
 }

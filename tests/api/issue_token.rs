@@ -6,6 +6,33 @@ use tonic::Code;
 use crate::helpers::*;
 
 on_both_stores! {
+    async fn a_huge_value_is_quoted_only_in_part(app) {
+        let secret = app.create_client("svc", "read", "read", &[]).await;
+        let huge = "x".repeat(15_000);
+        let mut request = token_request("svc", &secret, "");
+        request.grant_type = huge.clone();
+        let status = app.tokens.clone().issue_token(request).await.unwrap_err();
+        assert_error(&status, Code::InvalidArgument, "unsupported_grant_type");
+        assert!(status.message().len() < 200, "{} bytes of message", status.message().len());
+        let mut request = token_request("svc", &secret, "");
+        request.audience = vec![huge];
+        let status = app.tokens.clone().issue_token(request).await.unwrap_err();
+        assert_error(&status, Code::PermissionDenied, "invalid_target");
+        assert!(status.message().len() < 200, "{} bytes of message", status.message().len());
+    }
+
+    async fn two_authorization_entries_are_an_invalid_request_in_either_order(app) {
+        let secret = app.create_client("svc", "read", "read", &[]).await;
+        let message = || token_request("", "", "");
+        for (first, second) in [(("svc", secret.as_str()), ("other", "wrong")), (("other", "wrong"), ("svc", secret.as_str()))] {
+            let mut request = with_basic(message(), first.0, first.1);
+            let again = with_basic(message(), second.0, second.1);
+            request.metadata_mut().append("authorization", again.metadata().get("authorization").unwrap().clone());
+            let status = app.tokens.clone().issue_token(request).await.unwrap_err();
+            assert_error(&status, Code::InvalidArgument, "invalid_request");
+        }
+    }
+
     async fn a_client_gets_a_signed_access_token_with_its_default_scopes(app) {
         let secret = app.create_client("orders-worker", "orders.read orders.write", "orders.read", &["orders-api"]).await;
         let issued = app.token("orders-worker", &secret, "").await;

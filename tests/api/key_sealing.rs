@@ -55,3 +55,24 @@ on_both_stores! {
         assert_eq!(header(&after)["kid"], header(&before)["kid"]);
     }
 }
+
+/// The SQLite file holds argon2 hashes and sealed keys: its owner alone reads
+/// it, and the WAL and shared-memory files SQLite adds beside it.
+#[tokio::test]
+async fn the_sqlite_files_are_readable_by_their_owner_only() {
+    use std::os::unix::fs::PermissionsExt;
+    let mode = |path: &std::path::Path| std::fs::metadata(path).unwrap().permissions().mode() & 0o777;
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("tokend.db");
+    let store = Store::connect(&format!("sqlite://{}", file.display())).await.unwrap();
+    store.migrate().await.unwrap();
+    for name in ["tokend.db", "tokend.db-wal", "tokend.db-shm"] {
+        assert_eq!(mode(&dir.path().join(name)), 0o600, "{name}");
+    }
+    store.close().await;
+
+    std::fs::set_permissions(&file, std::fs::Permissions::from_mode(0o644)).unwrap();
+    let store = Store::connect(&format!("sqlite://{}", file.display())).await.unwrap();
+    assert_eq!(mode(&file), 0o600, "an older, world-readable file is tightened");
+    store.close().await;
+}

@@ -1,5 +1,6 @@
 //! Following the client change feed: what the CLI or another instance changed
-//! about a client is dropped from this instance's caches at the next upkeep,
+//! about a client is dropped from this instance's caches as soon as PostgreSQL
+//! announces it, and at the next upkeep in any case (the only way on SQLite),
 //! not when the cache entries run out.
 
 use std::{
@@ -35,6 +36,12 @@ impl FeedPosition {
 }
 
 impl Registry {
+    /// Forgets what is cached about one client, as a change notification
+    /// from another instance asks.
+    pub fn forget_cached(&self, client_id: &str) {
+        self.cache.forget(client_id);
+    }
+
     /// Forgets what is cached about every client changed since the last round.
     pub async fn follow_changes(&self, now: i64) -> Result<(), AuthError> {
         let since = self.feed.synced_at.load(Ordering::Relaxed) - CLOCK_SLACK_SECONDS;

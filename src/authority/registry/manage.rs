@@ -9,7 +9,7 @@ use crate::{
     authority::{AuthError, clock, tokens::random_tag},
     domain::{
         AudienceList, Client, ClientDetails, ClientId, ClientSecret, InvalidValue, ScopeSet, SecretInfo,
-        TokenTtl,
+        TokenTtl, quoted,
     },
     store::{ClientRow, StoreError},
 };
@@ -137,8 +137,14 @@ impl Registry {
         let now = clock::now();
         match changes.active {
             Some(true) => client.disabled_at = None,
-            Some(false) => client.disabled_at = client.disabled_at.or(Some(now)),
-            None => {}
+            // Disabling is incident response: tokens issued before it stay
+            // dead even if the client is enabled again, because a new tag
+            // no earlier token carries makes them inactive.
+            Some(false) if client.disabled_at.is_none() => {
+                client.disabled_at = Some(now);
+                client.registration = random_tag::<8>();
+            }
+            Some(false) | None => {}
         }
         check_defaults_allowed(&client)?;
         client.updated_at = now;
@@ -213,7 +219,7 @@ fn invalid(err: InvalidValue) -> AuthError {
 }
 
 fn not_found(client_id: &str) -> AuthError {
-    AuthError::NotFound(format!("client {client_id:?} does not exist"))
+    AuthError::NotFound(format!("client {} does not exist", quoted(client_id)))
 }
 
 fn parse_display_name(name: String) -> Result<String, AuthError> {
