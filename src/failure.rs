@@ -1,8 +1,10 @@
-//! The one place where an authority error becomes what a caller sees: its gRPC
-//! code, its HTTP status and its OAuth error code (sent as
-//! `google.rpc.ErrorInfo.reason`, domain "tokend", over gRPC and as `error` over
-//! HTTP), so the two protocols never disagree. Internal causes are logged here
-//! and never sent.
+//! The one place where a failure becomes what a caller sees: its gRPC code,
+//! its HTTP status, its OAuth error code (sent as `google.rpc.ErrorInfo.reason`,
+//! domain "tokend", over gRPC and as `error` over HTTP) and its HTTP headers
+//! (`WWW-Authenticate`, `Allow`), so no two parts of an answer and no two
+//! protocols disagree. Failures are the authority's errors and the refusals of
+//! a request's wire shape ([`Refusal`]). Internal causes are logged here and
+//! never sent.
 
 use std::collections::HashMap;
 
@@ -15,7 +17,14 @@ use crate::authority::AuthError;
 /// The `ErrorInfo.domain` of every error tokend returns.
 pub const ERROR_DOMAIN: &str = "tokend";
 
-/// How one error looks on the wire, whatever the protocol.
+/// The challenge of a client that failed with the `Authorization` header (RFC 6749 §5.2).
+const BASIC_CHALLENGE: &str = "Basic realm=\"tokend\"";
+/// The challenges of a bearer token refused or short of scope (RFC 6750 §3).
+const INVALID_TOKEN_CHALLENGE: &str = "Bearer realm=\"tokend\", error=\"invalid_token\"";
+const INSUFFICIENT_SCOPE_CHALLENGE: &str = "Bearer realm=\"tokend\", error=\"insufficient_scope\"";
+
+/// How one failure looks on the wire, whatever the protocol.
+#[derive(Debug)]
 pub struct Failure {
     pub code: Code,
     pub http: StatusCode,
@@ -23,11 +32,65 @@ pub struct Failure {
     /// snake_case name for errors OAuth does not define.
     pub reason: &'static str,
     pub message: String,
+    /// The HTTP `WWW-Authenticate` challenge, if the failure calls for one.
+    pub challenge: Option<&'static str>,
+    /// The HTTP `Allow` header of a wrong method.
+    pub allow: Option<&'static str>,
+}
+
+/// A request refused for its shape on the wire, before any of it reaches the
+/// authority. Malformed content (a repeated parameter, bad UTF-8 or JSON) is
+/// [`AuthError::InvalidRequest`]; these need a status of their own.
+#[derive(Debug)]
+pub enum Refusal {
+    /// The endpoint takes only these methods.
+    MethodNotAllowed { allowed: &'static str },
+    /// The body is in a media type the endpoint does not read.
+    UnsupportedMediaType(String),
+    /// The body is over the size limit.
+    TooLarge(String),
+    /// The body did not arrive in time.
+    TooSlow(String),
+    /// No endpoint at this path.
+    NoEndpoint(String),
+}
+
+impl From<Refusal> for Failure {
+    fn from(refusal: Refusal) -> Self {
+        let (code, http, reason, message, allow) = match refusal {
+            Refusal::MethodNotAllowed { allowed } => (
+                Code::Unimplemented,
+                StatusCode::METHOD_NOT_ALLOWED,
+                "invalid_request",
+                format!("this endpoint accepts {allowed}"),
+                Some(allowed),
+            ),
+            Refusal::UnsupportedMediaType(message) => {
+                (Code::InvalidArgument, StatusCode::UNSUPPORTED_MEDIA_TYPE, "invalid_request", message, None)
+            }
+            Refusal::TooLarge(message) => {
+                (Code::ResourceExhausted, StatusCode::PAYLOAD_TOO_LARGE, "invalid_request", message, None)
+            }
+            Refusal::TooSlow(message) => {
+                (Code::DeadlineExceeded, StatusCode::REQUEST_TIMEOUT, "invalid_request", message, None)
+            }
+            Refusal::NoEndpoint(message) => {
+                (Code::Unimplemented, StatusCode::NOT_FOUND, "not_found", message, None)
+            }
+        };
+        Failure { code, http, reason, message, challenge: None, allow }
+    }
 }
 
 impl From<AuthError> for Failure {
     fn from(err: AuthError) -> Self {
         let message = err.to_string();
+        let challenge = match &err {
+            AuthError::InvalidClient { by_header: true, .. } => Some(BASIC_CHALLENGE),
+            AuthError::InvalidToken(_) => Some(INVALID_TOKEN_CHALLENGE),
+            AuthError::InsufficientScope(_) => Some(INSUFFICIENT_SCOPE_CHALLENGE),
+            _ => None,
+        };
         let (code, http, reason) = match &err {
             AuthError::InvalidRequest(_) => {
                 (Code::InvalidArgument, StatusCode::BAD_REQUEST, "invalid_request")
@@ -35,7 +98,7 @@ impl From<AuthError> for Failure {
             AuthError::UnsupportedGrantType(_) => {
                 (Code::InvalidArgument, StatusCode::BAD_REQUEST, "unsupported_grant_type")
             }
-            AuthError::InvalidClient(_) => {
+            AuthError::InvalidClient { .. } => {
                 (Code::Unauthenticated, StatusCode::UNAUTHORIZED, "invalid_client")
             }
             AuthError::UnauthorizedClient(_) => {
@@ -72,6 +135,8 @@ impl From<AuthError> for Failure {
                     http: StatusCode::INTERNAL_SERVER_ERROR,
                     reason: "server_error",
                     message,
+                    challenge: None,
+                    allow: None,
                 };
             }
             AuthError::Internal(cause) => {
@@ -79,7 +144,7 @@ impl From<AuthError> for Failure {
                 (Code::Internal, StatusCode::INTERNAL_SERVER_ERROR, "server_error")
             }
         };
-        Failure { code, http, reason, message }
+        Failure { code, http, reason, message, challenge, allow: None }
     }
 }
 
@@ -95,11 +160,16 @@ fn chain(err: &(dyn std::error::Error + 'static)) -> String {
     text
 }
 
-impl From<AuthError> for Status {
-    fn from(err: AuthError) -> Self {
-        let failure = Failure::from(err);
+impl From<Failure> for Status {
+    fn from(failure: Failure) -> Self {
         let details =
             ErrorDetails::with_error_info(failure.reason, ERROR_DOMAIN, HashMap::<String, String>::new());
         Status::with_error_details(failure.code, failure.message, details)
+    }
+}
+
+impl From<AuthError> for Status {
+    fn from(err: AuthError) -> Self {
+        Status::from(Failure::from(err))
     }
 }

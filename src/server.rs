@@ -11,7 +11,7 @@ use std::{
 
 use axum::{
     body::Body,
-    http::{Request, Response, StatusCode, header},
+    http::{Request, Response, header},
 };
 use tokio::{net::TcpListener, sync::watch};
 use tonic::service::Routes;
@@ -21,6 +21,7 @@ use crate::{
     authority::Authority,
     connections::{self, ConnectionLimits},
     deadline,
+    failure::Refusal,
     grpc::{
         self, ClientAdminService, TokenServiceImpl,
         pb::{self, client_admin_server::ClientAdminServer, token_service_server::TokenServiceServer},
@@ -132,10 +133,8 @@ impl tower::Service<Request<Body>> for ByContentType {
 /// HTTP request on a listener that serves only gRPC.
 fn unsupported_media_type() -> axum::Router {
     axum::Router::new().fallback(|| async {
-        http::rejection_with_status(
-            StatusCode::UNSUPPORTED_MEDIA_TYPE,
-            "this listener serves gRPC as application/grpc or application/grpc+proto",
-        )
+        let message = "this listener serves gRPC as application/grpc or application/grpc+proto";
+        http::rejection(Refusal::UnsupportedMediaType(message.into()))
     })
 }
 

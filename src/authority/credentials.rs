@@ -3,38 +3,102 @@
 
 use base64::{Engine, engine::general_purpose::STANDARD};
 
-use super::AuthError;
-use crate::domain::ClientSecret;
+use super::{AuthError, BAD_CREDENTIALS};
+use crate::domain::{ClientId, ClientSecret};
 
-/// What an `authorization` header (or gRPC metadata entry) carries.
-#[derive(Debug)]
-pub enum Authorization {
+/// What a caller presented to prove who it is, as an adapter gathered it:
+/// nothing is parsed or decided yet. An empty value counts as absent.
+/// No `Debug`: it holds secrets and tokens as sent.
+#[derive(Default)]
+pub struct Presented<'a> {
+    /// Every `authorization` header (or gRPC metadata entry) value, as sent.
+    pub authorization: Vec<&'a [u8]>,
+    /// `client_id` and `client_secret` from the request body (form, JSON or protobuf).
+    pub client_id: String,
+    pub client_secret: String,
+}
+
+/// One way of proving who the caller is, once what was presented is parsed
+/// and reconciled. No `Debug`: a bearer token is a credential.
+pub enum Credential {
+    None,
+    /// A client id and secret (RFC 6749 §2.3.1); `by_header` when they came
+    /// in an `Authorization: Basic` header rather than in the body.
+    ClientSecret {
+        client_id: ClientId,
+        secret: ClientSecret,
+        by_header: bool,
+    },
+    Bearer(String),
+}
+
+/// What an `authorization` value carries.
+enum Authorization {
     Basic { client_id: String, secret: ClientSecret },
     Bearer(String),
 }
 
-/// The caller's credentials once header and body have been reconciled.
-#[derive(Debug)]
-pub enum Credentials {
-    Client { client_id: String, secret: ClientSecret },
-    Bearer(String),
+impl Credential {
+    /// Parses and reconciles what was presented. Two methods at once is
+    /// `invalid_request` (RFC 6749 §2.3: a client must not use more than one);
+    /// a `client_id` in the body beside Basic is tolerated when it names the
+    /// same client.
+    pub fn from_presented(presented: Presented<'_>) -> Result<Self, AuthError> {
+        let header = Authorization::from_values(presented.authorization)?;
+        let body_id = Some(presented.client_id).filter(|id| !id.is_empty());
+        let body_secret = Some(presented.client_secret).filter(|secret| !secret.is_empty());
+        let two_methods = || {
+            AuthError::InvalidRequest("use exactly one client authentication method: Basic header or client_id/client_secret in the body, not both".into())
+        };
+        match (header, body_id, body_secret) {
+            (Some(_), _, Some(_)) => Err(two_methods()),
+            (Some(Authorization::Basic { client_id, secret }), body_id, None) => {
+                if body_id.is_some_and(|body_id| body_id != client_id) {
+                    return Err(two_methods());
+                }
+                Credential::client_secret(&client_id, secret, true)
+            }
+            (Some(Authorization::Bearer(_)), Some(_), None) => Err(two_methods()),
+            (Some(Authorization::Bearer(token)), None, None) => Ok(Credential::Bearer(token)),
+            (None, Some(client_id), secret) => Credential::client_secret(
+                &client_id,
+                ClientSecret::presented(secret.unwrap_or_default()),
+                false,
+            ),
+            (None, None, Some(_)) => {
+                Err(AuthError::InvalidRequest("client_secret was sent without client_id".into()))
+            }
+            (None, None, None) => Ok(Credential::None),
+        }
+    }
+}
+
+impl Credential {
+    /// A client id and secret. An id that cannot exist fails at once, with
+    /// the same answer as a wrong secret: its shape is no secret.
+    fn client_secret(client_id: &str, secret: ClientSecret, by_header: bool) -> Result<Self, AuthError> {
+        match ClientId::parse(client_id) {
+            Ok(client_id) => Ok(Credential::ClientSecret { client_id, secret, by_header }),
+            Err(_) => Err(AuthError::InvalidClient { message: BAD_CREDENTIALS, by_header }),
+        }
+    }
 }
 
 impl Authorization {
-    /// The one `authorization` header (or gRPC metadata entry) among `values`,
-    /// parsed. Several are `invalid_request`: RFC 6749 §2.3 allows one way of
-    /// authenticating per request, and taking the first would let a later one
-    /// go unnoticed. A value that is not visible ASCII is `invalid_request` too.
-    pub fn from_values<'a>(values: impl IntoIterator<Item = &'a [u8]>) -> Result<Option<Self>, AuthError> {
-        let mut values = values.into_iter();
-        let Some(value) = values.next() else {
-            return Ok(None);
+    /// The one `authorization` value among `values`, parsed. Several are
+    /// `invalid_request`: RFC 6749 §2.3 allows one way of authenticating per
+    /// request, and taking the first would let a later one go unnoticed. A
+    /// value that is not visible ASCII is `invalid_request` too.
+    fn from_values(values: Vec<&[u8]>) -> Result<Option<Self>, AuthError> {
+        let value = match values.as_slice() {
+            [] => return Ok(None),
+            [value] => *value,
+            _ => {
+                return Err(AuthError::InvalidRequest(
+                    "send one authorization header; several are not allowed".into(),
+                ));
+            }
         };
-        if values.next().is_some() {
-            return Err(AuthError::InvalidRequest(
-                "send one authorization header; several are not allowed".into(),
-            ));
-        }
         let value = std::str::from_utf8(value)
             .ok()
             .filter(|value| value.bytes().all(|b| b == b' ' || b == b'\t' || b.is_ascii_graphic()))
@@ -46,7 +110,7 @@ impl Authorization {
 
     /// Parses `Basic base64(urlencode(id) ":" urlencode(secret))` or `Bearer token`.
     /// The scheme is case-insensitive (RFC 9110 §11.1).
-    pub fn parse(value: &str) -> Result<Self, AuthError> {
+    fn parse(value: &str) -> Result<Self, AuthError> {
         let (scheme, rest) = value.trim().split_once(' ').unwrap_or((value, ""));
         let rest = rest.trim();
         if scheme.eq_ignore_ascii_case("basic") {
@@ -82,47 +146,20 @@ fn form_decode(part: &str) -> String {
         .unwrap_or_default()
 }
 
-impl Credentials {
-    /// Reconciles the authorization header with credentials sent in the body.
-    /// Two methods at once is `invalid_request` (RFC 6749 §2.3: a client must
-    /// not use more than one); a `client_id` in the body beside Basic is
-    /// tolerated when it names the same client. `None`: no credentials at all.
-    pub fn reconcile(
-        header: Option<Authorization>,
-        body_client_id: Option<String>,
-        body_secret: Option<String>,
-    ) -> Result<Option<Self>, AuthError> {
-        let two_methods = || {
-            AuthError::InvalidRequest("use exactly one client authentication method: Basic header or client_id/client_secret in the body, not both".into())
-        };
-        match (header, body_client_id, body_secret) {
-            (Some(_), _, Some(_)) => Err(two_methods()),
-            (Some(Authorization::Basic { client_id, secret }), body_id, None) => {
-                if body_id.is_some_and(|body_id| body_id != client_id) {
-                    return Err(two_methods());
-                }
-                Ok(Some(Credentials::Client { client_id, secret }))
-            }
-            (Some(Authorization::Bearer(_)), Some(_), None) => Err(two_methods()),
-            (Some(Authorization::Bearer(token)), None, None) => Ok(Some(Credentials::Bearer(token))),
-            (None, Some(client_id), secret) => Ok(Some(Credentials::Client {
-                client_id,
-                secret: ClientSecret::presented(secret.unwrap_or_default()),
-            })),
-            (None, None, Some(_)) => {
-                Err(AuthError::InvalidRequest("client_secret was sent without client_id".into()))
-            }
-            (None, None, None) => Ok(None),
-        }
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
 
     fn basic(id: &str, secret: &str) -> String {
         format!("Basic {}", STANDARD.encode(format!("{id}:{secret}")))
+    }
+
+    fn presented<'a>(header: Option<&'a str>, client_id: &str, secret: &str) -> Presented<'a> {
+        Presented {
+            authorization: header.map(str::as_bytes).into_iter().collect(),
+            client_id: client_id.into(),
+            client_secret: secret.into(),
+        }
     }
 
     #[test]
@@ -165,22 +202,9 @@ mod tests {
     }
 
     #[test]
-    fn basic_and_a_body_secret_together_are_refused() {
-        let header = Authorization::parse(&basic("a", "b")).unwrap();
-        let err = Credentials::reconcile(Some(header), None, Some("b".into())).unwrap_err();
-        assert!(matches!(err, AuthError::InvalidRequest(_)));
-    }
-
-    #[test]
-    fn basic_with_the_same_client_id_in_the_body_is_accepted() {
-        let header = Authorization::parse(&basic("a", "b")).unwrap();
-        assert!(Credentials::reconcile(Some(header), Some("a".into()), None).unwrap().is_some());
-    }
-
-    #[test]
     fn two_authorization_values_are_an_invalid_request_whatever_their_order() {
         let (good, bad) = (basic("a", "b"), basic("c", "d"));
-        for values in [[good.as_bytes(), bad.as_bytes()], [bad.as_bytes(), good.as_bytes()]] {
+        for values in [vec![good.as_bytes(), bad.as_bytes()], vec![bad.as_bytes(), good.as_bytes()]] {
             assert!(matches!(Authorization::from_values(values), Err(AuthError::InvalidRequest(_))));
         }
     }
@@ -188,12 +212,28 @@ mod tests {
     #[test]
     fn a_non_ascii_authorization_value_is_an_invalid_request() {
         let value = "Bearer t\u{e9}".as_bytes();
-        assert!(matches!(Authorization::from_values([value]), Err(AuthError::InvalidRequest(_))));
-        assert!(Authorization::from_values(std::iter::empty()).unwrap().is_none());
+        assert!(matches!(Authorization::from_values(vec![value]), Err(AuthError::InvalidRequest(_))));
+        assert!(Authorization::from_values(Vec::new()).unwrap().is_none());
     }
 
     #[test]
-    fn nothing_presented_is_no_credentials() {
-        assert!(Credentials::reconcile(None, None, None).unwrap().is_none());
+    fn basic_and_a_body_secret_together_are_refused() {
+        let header = basic("a", "b");
+        let err = Credential::from_presented(presented(Some(&header), "", "b")).err().expect("refused");
+        assert!(matches!(err, AuthError::InvalidRequest(_)));
+    }
+
+    #[test]
+    fn basic_with_the_same_client_id_in_the_body_is_accepted() {
+        let header = basic("a", "b");
+        let credential = Credential::from_presented(presented(Some(&header), "a", "")).unwrap();
+        assert!(matches!(credential, Credential::ClientSecret { by_header: true, .. }));
+    }
+
+    #[test]
+    fn empty_body_values_count_as_absent() {
+        assert!(matches!(Credential::from_presented(presented(None, "", "")).unwrap(), Credential::None));
+        let credential = Credential::from_presented(presented(None, "svc", "s")).unwrap();
+        assert!(matches!(credential, Credential::ClientSecret { by_header: false, .. }));
     }
 }

@@ -10,9 +10,11 @@ pub enum AuthError {
     #[error("{0}")]
     InvalidRequest(String),
     /// Client authentication failed. The message is one of a few fixed texts
-    /// that never depend on whether the client id exists.
-    #[error("{0}")]
-    InvalidClient(&'static str),
+    /// that never depend on whether the client id exists; `by_header` when
+    /// the client tried the `Authorization` header, which earns HTTP callers
+    /// a Basic challenge (RFC 6749 §5.2).
+    #[error("{message}")]
+    InvalidClient { message: &'static str, by_header: bool },
     /// The grant type is not `client_credentials`.
     #[error("{0}")]
     UnsupportedGrantType(String),

@@ -1,18 +1,17 @@
 //! The client-credentials grant (RFC 6749 §4.4): from a token request to a signed token.
 
-use super::{AccessClaims, AuthError, Authority, Credentials, clock, grant};
+use super::{AccessClaims, AuthError, Authority, Policy, Presented, clock, grant};
 use crate::domain::{AudienceList, ScopeSet, quoted};
 
 const CLIENT_CREDENTIALS: &str = "client_credentials";
 
 /// A token request as the adapters hand it over, before any of it is checked.
-#[derive(Debug)]
-pub struct TokenRequest {
+pub struct TokenRequest<'a> {
     pub grant_type: String,
-    pub credentials: Option<Credentials>,
+    pub presented: Presented<'a>,
     /// Space-delimited; empty asks for the client's default scopes.
     pub scope: String,
-    /// Empty asks for the client's audiences.
+    /// Empty asks for the client's audiences; empty entries count as absent.
     pub audiences: Vec<String>,
 }
 
@@ -32,7 +31,7 @@ impl IssuedToken {
 impl Authority {
     /// Issues a token. Everything that can be checked without the client's
     /// secret is checked first, so malformed requests cost no argon2 work.
-    pub async fn issue(&self, request: TokenRequest) -> Result<IssuedToken, AuthError> {
+    pub async fn issue(&self, request: TokenRequest<'_>) -> Result<IssuedToken, AuthError> {
         match request.grant_type.as_str() {
             CLIENT_CREDENTIALS => {}
             "" => return Err(AuthError::InvalidRequest("grant_type is required".into())),
@@ -44,20 +43,12 @@ impl Authority {
             }
         }
         let scopes = ScopeSet::parse_delimited(&request.scope).map_err(|e| AuthError::InvalidScope(e.0))?;
-        let audiences = AudienceList::parse_each(request.audiences.iter().map(String::as_str))
-            .map_err(|e| AuthError::InvalidTarget(e.0))?;
-        let (client_id, secret) = match request.credentials {
-            Some(Credentials::Client { client_id, secret }) => (client_id, secret),
-            Some(Credentials::Bearer(_)) => {
-                return Err(AuthError::InvalidClient(
-                    "a bearer token cannot authenticate a token request; send the client id and secret",
-                ));
-            }
-            None => {
-                return Err(AuthError::InvalidClient("no client credentials were presented"));
-            }
+        let audiences = request.audiences.iter().map(String::as_str).filter(|audience| !audience.is_empty());
+        let audiences = AudienceList::parse_each(audiences).map_err(|e| AuthError::InvalidTarget(e.0))?;
+        let caller = self.authenticate(request.presented, Policy::TokenRequest).await?;
+        let Some(client) = caller.client else {
+            return Err(AuthError::internal("a token request was authenticated without client credentials"));
         };
-        let client = self.registry.authenticate(&client_id, &secret).await?;
         let grant = grant::decide(&client, scopes, audiences, &self.default_audience)?;
         let (access_token, claims) = self.tokens.mint(&grant, clock::now())?;
         Ok(IssuedToken { access_token, claims })

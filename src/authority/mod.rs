@@ -2,18 +2,20 @@
 //! and check tokens, manage clients. It knows nothing of gRPC or HTTP; the
 //! adapters translate to and from the types here.
 
+mod authenticate;
 mod clock;
 mod credentials;
 mod ecdsa;
 mod error;
 mod grant;
-mod inspect;
+mod introspection;
 mod issue;
 mod key_admin;
 mod key_file;
 mod keys;
 mod password;
 mod registry;
+mod revocation;
 mod revocations;
 mod sealing;
 mod signer;
@@ -22,14 +24,12 @@ mod verified;
 
 use std::sync::Arc;
 
-use crate::{
-    domain::{Audience, ScopeSet},
-    store::Store,
-};
+use crate::{domain::Audience, store::Store};
 
-pub use credentials::{Authorization, Credentials};
+pub use authenticate::{Caller, Policy};
+pub use credentials::{Credential, Presented};
 pub use error::{AuthError, BAD_CREDENTIALS};
-pub use inspect::Introspection;
+pub use introspection::Introspection;
 pub use issue::{IssuedToken, TokenRequest};
 pub use key_admin::KeyInfo;
 pub use keys::{KeyRing, SigningAlgorithm};
@@ -76,15 +76,6 @@ impl Drop for Authority {
             task.abort();
         }
     }
-}
-
-/// An authenticated caller and the scopes it acts with: a client's allowed
-/// scopes when it presented its secret, a token's granted scopes when it
-/// presented a bearer token.
-#[derive(Debug)]
-pub struct Caller {
-    pub client_id: String,
-    pub scopes: ScopeSet,
 }
 
 impl Authority {
@@ -160,24 +151,8 @@ impl Authority {
     }
 
     /// The client registry, for a caller whose bearer token carries `tokend.admin`.
-    /// A missing or invalid token is `InvalidToken`; a valid one without the
-    /// scope is `InsufficientScope`.
-    pub async fn admin(&self, credentials: Option<Credentials>) -> Result<&Registry, AuthError> {
-        let token = match credentials {
-            Some(Credentials::Bearer(token)) => token,
-            Some(Credentials::Client { .. }) => {
-                return Err(AuthError::InvalidToken(
-                    "client administration needs a bearer token, not client credentials".into(),
-                ));
-            }
-            None => {
-                return Err(AuthError::InvalidToken("client administration needs a bearer token".into()));
-            }
-        };
-        let caller = self.bearer(&token).await?;
-        if !caller.scopes.contains(ADMIN_SCOPE) {
-            return Err(AuthError::InsufficientScope(format!("the token's scope lacks {ADMIN_SCOPE}")));
-        }
+    pub async fn admin(&self, presented: Presented<'_>) -> Result<&Registry, AuthError> {
+        self.authenticate(presented, Policy::Admin).await?;
         Ok(&self.registry)
     }
 }

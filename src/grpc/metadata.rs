@@ -1,15 +1,12 @@
-//! Reading the caller's `authorization` metadata.
+//! Gathering what a gRPC caller presented to authenticate.
 
 use tonic::metadata::MetadataMap;
 
-use crate::authority::{AuthError, Authorization};
+use crate::authority::Presented;
 
-/// The parsed `authorization` entry, if the caller sent one.
-pub fn authorization(metadata: &MetadataMap) -> Result<Option<Authorization>, AuthError> {
-    Authorization::from_values(metadata.get_all("authorization").iter().map(|value| value.as_encoded_bytes()))
-}
-
-/// Treats an empty proto3 string as absent.
-pub fn non_empty(value: String) -> Option<String> {
-    (!value.is_empty()).then_some(value)
+/// Every `authorization` metadata entry, and the body's client id and secret.
+pub fn presented(metadata: &MetadataMap, client_id: String, client_secret: String) -> Presented<'_> {
+    let authorization =
+        metadata.get_all("authorization").iter().map(|value| value.as_encoded_bytes()).collect();
+    Presented { authorization, client_id, client_secret }
 }

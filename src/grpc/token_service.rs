@@ -5,10 +5,10 @@ use std::sync::Arc;
 use tonic::{Request, Response, Status};
 
 use super::{
-    metadata::{authorization, non_empty},
+    metadata::presented,
     pb::{self, token_service_server::TokenService},
 };
-use crate::authority::{Authority, Credentials, Introspection, TokenRequest};
+use crate::authority::{Authority, Introspection, TokenRequest};
 
 pub struct TokenServiceImpl {
     authority: Arc<Authority>,
@@ -26,15 +26,12 @@ impl TokenService for TokenServiceImpl {
         &self,
         request: Request<pb::IssueTokenRequest>,
     ) -> Result<Response<pb::IssueTokenResponse>, Status> {
-        let header = authorization(request.metadata())?;
-        let body = request.into_inner();
-        let credentials =
-            Credentials::reconcile(header, non_empty(body.client_id), non_empty(body.client_secret))?;
+        let (metadata, _, body) = request.into_parts();
         let issued = self
             .authority
             .issue(TokenRequest {
                 grant_type: body.grant_type,
-                credentials,
+                presented: presented(&metadata, body.client_id, body.client_secret),
                 scope: body.scope,
                 audiences: body.audience,
             })
@@ -51,8 +48,11 @@ impl TokenService for TokenServiceImpl {
         &self,
         request: Request<pb::IntrospectRequest>,
     ) -> Result<Response<pb::IntrospectResponse>, Status> {
-        let credentials = Credentials::reconcile(authorization(request.metadata())?, None, None)?;
-        let answer = self.authority.introspect(credentials, &request.into_inner().token).await?;
+        let (metadata, _, body) = request.into_parts();
+        let answer = self
+            .authority
+            .introspect(presented(&metadata, String::new(), String::new()), &body.token)
+            .await?;
         Ok(Response::new(match answer {
             Introspection::Inactive => pb::IntrospectResponse::default(),
             Introspection::Active(claims) => pb::IntrospectResponse {
@@ -75,8 +75,8 @@ impl TokenService for TokenServiceImpl {
         &self,
         request: Request<pb::RevokeRequest>,
     ) -> Result<Response<pb::RevokeResponse>, Status> {
-        let credentials = Credentials::reconcile(authorization(request.metadata())?, None, None)?;
-        self.authority.revoke(credentials, &request.into_inner().token).await?;
+        let (metadata, _, body) = request.into_parts();
+        self.authority.revoke(presented(&metadata, String::new(), String::new()), &body.token).await?;
         Ok(Response::new(pb::RevokeResponse {}))
     }
 }

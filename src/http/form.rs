@@ -3,10 +3,8 @@
 
 use std::borrow::Cow;
 
-use axum::http::StatusCode;
-
 use super::reply::Rejection;
-use crate::domain::quoted;
+use crate::{authority::AuthError, domain::quoted};
 
 /// The decoded name–value pairs of a form body.
 pub struct Form(Vec<(String, String)>);
@@ -28,24 +26,23 @@ impl Form {
         for (i, (name, _)) in self.0.iter().enumerate() {
             let repeated = self.0[..i].iter().any(|(earlier, _)| earlier == name);
             if repeated && !repeatable.contains(&name.as_str()) {
-                return Err(Rejection::invalid_request(
-                    StatusCode::BAD_REQUEST,
-                    format!("parameter {} is repeated", quoted(name)),
-                ));
+                return Err(
+                    AuthError::InvalidRequest(format!("parameter {} is repeated", quoted(name))).into()
+                );
             }
         }
         Ok(())
     }
 
-    /// The value of a parameter sent once; an empty value counts as absent
-    /// (RFC 6749 §3.1).
+    /// The value of a parameter, as sent; the authority treats an empty
+    /// value as absent (RFC 6749 §3.1), whatever the protocol.
     pub fn get(&self, name: &str) -> Option<String> {
-        self.0.iter().find(|(n, v)| n == name && !v.is_empty()).map(|(_, v)| v.clone())
+        self.0.iter().find(|(n, _)| n == name).map(|(_, v)| v.clone())
     }
 
-    /// Every non-empty value of a repeatable parameter.
+    /// Every value of a repeatable parameter.
     pub fn all(&self, name: &str) -> Vec<String> {
-        self.0.iter().filter(|(n, v)| n == name && !v.is_empty()).map(|(_, v)| v.clone()).collect()
+        self.0.iter().filter(|(n, _)| n == name).map(|(_, v)| v.clone()).collect()
     }
 }
 
@@ -57,7 +54,7 @@ fn decode(raw: &[u8]) -> Result<String, Rejection> {
     };
     let bytes: Vec<u8> = percent_encoding::percent_decode(&plus_as_space).collect();
     String::from_utf8(bytes)
-        .map_err(|_| Rejection::invalid_request(StatusCode::BAD_REQUEST, "the form body is not valid UTF-8"))
+        .map_err(|_| AuthError::InvalidRequest("the form body is not valid UTF-8".into()).into())
 }
 
 #[cfg(test)]
@@ -80,8 +77,10 @@ mod tests {
     }
 
     #[test]
-    fn an_empty_value_counts_as_absent() {
-        assert_eq!(Form::parse(b"scope=&grant_type=x").unwrap().get("scope"), None);
+    fn an_empty_value_is_kept_for_the_authority_to_judge() {
+        let form = Form::parse(b"scope=&grant_type=x").unwrap();
+        assert_eq!(form.get("scope").as_deref(), Some(""));
+        assert_eq!(form.get("audience"), None);
     }
 
     #[test]

@@ -14,15 +14,16 @@ use serde_json::json;
 
 use super::{
     form::Form,
-    reply::{Rejection, Scheme, no_store_json},
+    reply::{Rejection, no_store_json},
     request::{self, MediaType},
 };
-use crate::authority::{Authority, Credentials, Introspection};
+use crate::authority::{Authority, Introspection, Presented};
 
 pub async fn introspect(State(authority): State<Arc<Authority>>, headers: HeaderMap, body: Body) -> Response {
     let answer = async {
-        let (credentials, token, scheme) = read(&headers, body).await?;
-        authority.introspect(credentials, &token).await.map_err(|err| Rejection::auth(err, scheme))
+        let form = read(&headers, body).await?;
+        let token = form.get("token").unwrap_or_default();
+        Ok::<_, Rejection>(authority.introspect(presented(&headers, &form), &token).await?)
     };
     match answer.await {
         Ok(Introspection::Inactive) => no_store_json(StatusCode::OK, &json!({ "active": false })),
@@ -48,8 +49,9 @@ pub async fn introspect(State(authority): State<Arc<Authority>>, headers: Header
 
 pub async fn revoke(State(authority): State<Arc<Authority>>, headers: HeaderMap, body: Body) -> Response {
     let done = async {
-        let (credentials, token, scheme) = read(&headers, body).await?;
-        authority.revoke(credentials, &token).await.map_err(|err| Rejection::auth(err, scheme))
+        let form = read(&headers, body).await?;
+        let token = form.get("token").unwrap_or_default();
+        Ok::<_, Rejection>(authority.revoke(presented(&headers, &form), &token).await?)
     };
     match done.await {
         Ok(()) => StatusCode::OK.into_response(),
@@ -57,16 +59,16 @@ pub async fn revoke(State(authority): State<Arc<Authority>>, headers: HeaderMap,
     }
 }
 
-/// The caller's credentials and the `token` parameter of a form request.
-async fn read(headers: &HeaderMap, body: Body) -> Result<(Option<Credentials>, String, Scheme), Rejection> {
-    let (header, scheme) = request::authorization(headers)?;
+/// The form of an introspection or revocation request; no parameter may repeat.
+async fn read(headers: &HeaderMap, body: Body) -> Result<Form, Rejection> {
     request::media_type(headers, &[MediaType::Form])?;
     let form = Form::parse(&request::body(body).await?)?;
     form.reject_repeats(&[])?;
-    let credentials = Credentials::reconcile(header, form.get("client_id"), form.get("client_secret"))
-        .map_err(|err| Rejection::auth(err, scheme))?;
-    let token = form.get("token").ok_or_else(|| {
-        Rejection::invalid_request(StatusCode::BAD_REQUEST, "the token parameter is required")
-    })?;
-    Ok((credentials, token, scheme))
+    Ok(form)
+}
+
+/// What the caller presented: its `Authorization` header or the credentials in the form.
+fn presented<'a>(headers: &'a HeaderMap, form: &Form) -> Presented<'a> {
+    let field = |name| form.get(name).unwrap_or_default();
+    request::presented(headers, field("client_id"), field("client_secret"))
 }

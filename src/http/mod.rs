@@ -7,6 +7,7 @@ mod discovery;
 mod form;
 mod introspection;
 mod reply;
+pub use reply::Rejection;
 mod request;
 mod token;
 mod token_idp;
@@ -19,7 +20,7 @@ use axum::{
     routing::{MethodRouter, get, post},
 };
 
-use crate::authority::{AuthError, Authority};
+use crate::authority::Authority;
 
 pub const TOKEN_PATH: &str = "/oauth/v2/token";
 pub const INTROSPECTION_PATH: &str = "/oauth/v2/introspect";
@@ -41,14 +42,9 @@ pub fn router(authority: Arc<Authority>) -> Router {
         .with_state(authority)
 }
 
-/// An authority error as the OAuth JSON answer, for callers outside this adapter.
-pub fn rejection(err: AuthError) -> Response {
-    reply::Rejection::auth(err, reply::Scheme::None).oauth()
-}
-
-/// A request this adapter refuses before it reaches an endpoint, as an OAuth JSON answer.
-pub fn rejection_with_status(status: axum::http::StatusCode, description: &str) -> Response {
-    reply::Rejection::invalid_request(status, description).oauth()
+/// A failure as the OAuth JSON answer, for callers outside this adapter.
+pub fn rejection(failure: impl Into<Rejection>) -> Response {
+    failure.into().oauth()
 }
 
 fn only_post(route: MethodRouter<Arc<Authority>>) -> MethodRouter<Arc<Authority>> {

@@ -9,7 +9,11 @@ use axum::{
 use serde::Serialize;
 use serde_json::json;
 
-use crate::{authority::AuthError, failure::Failure};
+use crate::{
+    authority::AuthError,
+    domain::quoted,
+    failure::{Failure, Refusal},
+};
 
 /// A JSON response that caches must not keep (RFC 6749 §5.1).
 pub fn no_store_json(status: StatusCode, body: &impl Serialize) -> Response {
@@ -28,60 +32,45 @@ pub fn json_response(status: StatusCode, body: &impl Serialize) -> Response {
     response
 }
 
-/// The client authentication scheme a request used, which decides the
-/// `WWW-Authenticate` challenge of a 401 (RFC 6749 §5.2, RFC 6750 §3).
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Scheme {
-    Basic,
-    Bearer,
-    None,
+/// Why a request was refused, ready to be written in either JSON dialect;
+/// everything it says comes from its [`Failure`].
+#[derive(Debug)]
+pub struct Rejection(Failure);
+
+impl From<AuthError> for Rejection {
+    fn from(err: AuthError) -> Self {
+        Rejection(Failure::from(err))
+    }
 }
 
-/// Why a request was refused, ready to be written in either JSON dialect.
-#[derive(Debug)]
-pub struct Rejection {
-    pub status: StatusCode,
-    pub error: &'static str,
-    pub description: String,
-    challenge: Option<&'static str>,
+impl From<Refusal> for Rejection {
+    fn from(refusal: Refusal) -> Self {
+        Rejection(Failure::from(refusal))
+    }
 }
 
 impl Rejection {
-    /// A refusal from the authority, with the status `failure` assigns it.
-    pub fn auth(err: AuthError, scheme: Scheme) -> Self {
-        let failure = Failure::from(err);
-        let challenge = match (failure.http, scheme) {
-            (StatusCode::UNAUTHORIZED, Scheme::Basic) => Some("Basic realm=\"tokend\""),
-            (StatusCode::UNAUTHORIZED, Scheme::Bearer) => {
-                Some("Bearer realm=\"tokend\", error=\"invalid_token\"")
-            }
-            _ => None,
-        };
-        Rejection { status: failure.http, error: failure.reason, description: failure.message, challenge }
-    }
-
-    /// A malformed request caught by the adapter itself.
-    pub fn invalid_request(status: StatusCode, description: impl Into<String>) -> Self {
-        Rejection { status, error: "invalid_request", description: description.into(), challenge: None }
-    }
-
     /// RFC 6749 §5.2: `{"error", "error_description"}`.
     pub fn oauth(self) -> Response {
-        let body = json!({ "error": self.error, "error_description": self.description });
+        let body = json!({ "error": self.0.reason, "error_description": self.0.message });
         self.respond(&body)
     }
 
     /// The TokenIDP dialect: `{"isSuccess": false, "error": {"code", "message"}}`.
     pub fn token_idp(self) -> Response {
         let body =
-            json!({ "isSuccess": false, "error": { "code": self.error, "message": self.description } });
+            json!({ "isSuccess": false, "error": { "code": self.0.reason, "message": self.0.message } });
         self.respond(&body)
     }
 
     fn respond(self, body: &serde_json::Value) -> Response {
-        let mut response = no_store_json(self.status, body);
-        if let Some(challenge) = self.challenge {
-            response.headers_mut().insert(header::WWW_AUTHENTICATE, HeaderValue::from_static(challenge));
+        let mut response = no_store_json(self.0.http, body);
+        let headers = response.headers_mut();
+        if let Some(challenge) = self.0.challenge {
+            headers.insert(header::WWW_AUTHENTICATE, HeaderValue::from_static(challenge));
+        }
+        if let Some(allowed) = self.0.allow {
+            headers.insert(header::ALLOW, HeaderValue::from_static(allowed));
         }
         response
     }
@@ -94,13 +83,9 @@ impl IntoResponse for Rejection {
 }
 
 pub async fn not_found(uri: axum::http::Uri) -> Response {
-    let body = json!({ "error": "not_found", "error_description": format!("no endpoint at {}", uri.path()) });
-    json_response(StatusCode::NOT_FOUND, &body)
+    Rejection::from(Refusal::NoEndpoint(format!("no endpoint at {}", quoted(uri.path())))).oauth()
 }
 
 pub fn method_not_allowed(allowed: &'static str) -> Response {
-    let body = json!({ "error": "invalid_request", "error_description": format!("this endpoint accepts {allowed}") });
-    let mut response = json_response(StatusCode::METHOD_NOT_ALLOWED, &body);
-    response.headers_mut().insert(header::ALLOW, HeaderValue::from_static(allowed));
-    response
+    Rejection::from(Refusal::MethodNotAllowed { allowed }).oauth()
 }

@@ -1,15 +1,18 @@
 //! Reading a request safely: the body within a size and time bound, its media
-//! type, and the `Authorization` header.
+//! type, and what the caller presented to authenticate.
 
 use std::time::Duration;
 
 use axum::{
     body::{Body, Bytes},
-    http::{HeaderMap, StatusCode, header},
+    http::{HeaderMap, header},
 };
 
-use super::reply::{Rejection, Scheme};
-use crate::authority::Authorization;
+use super::reply::Rejection;
+use crate::{
+    authority::{AuthError, Presented},
+    failure::Refusal,
+};
 
 /// Token, introspection and revocation requests are a few hundred bytes.
 pub const MAX_BODY_BYTES: usize = 16 * 1024;
@@ -19,21 +22,15 @@ const BODY_TIMEOUT: Duration = Duration::from_secs(10);
 /// The body, refused with 413 past [`MAX_BODY_BYTES`] and 408 past [`BODY_TIMEOUT`].
 pub async fn body(body: Body) -> Result<Bytes, Rejection> {
     match tokio::time::timeout(BODY_TIMEOUT, axum::body::to_bytes(body, MAX_BODY_BYTES)).await {
-        Err(_) => Err(Rejection::invalid_request(
-            StatusCode::REQUEST_TIMEOUT,
-            "the request body did not arrive in time",
-        )),
+        Err(_) => Err(Refusal::TooSlow("the request body did not arrive in time".into()).into()),
         Ok(Ok(bytes)) => Ok(bytes),
         Ok(Err(err)) => {
             let too_large = std::error::Error::source(&err)
                 .is_some_and(|source| source.is::<http_body_util::LengthLimitError>());
             Err(if too_large {
-                Rejection::invalid_request(
-                    StatusCode::PAYLOAD_TOO_LARGE,
-                    format!("the request body exceeds {} KiB", MAX_BODY_BYTES / 1024),
-                )
+                Refusal::TooLarge(format!("the request body exceeds {} KiB", MAX_BODY_BYTES / 1024)).into()
             } else {
-                Rejection::invalid_request(StatusCode::BAD_REQUEST, "the request body could not be read")
+                AuthError::InvalidRequest("the request body could not be read".into()).into()
             })
         }
     }
@@ -66,21 +63,13 @@ pub fn media_type(headers: &HeaderMap, accepted: &[MediaType]) -> Result<MediaTy
                 MediaType::Json => "application/json",
             })
             .collect();
-        Rejection::invalid_request(
-            StatusCode::UNSUPPORTED_MEDIA_TYPE,
-            format!("Content-Type must be {}", names.join(" or ")),
-        )
+        Refusal::UnsupportedMediaType(format!("Content-Type must be {}", names.join(" or "))).into()
     })
 }
 
-/// The parsed `Authorization` header and the scheme it used.
-pub fn authorization(headers: &HeaderMap) -> Result<(Option<Authorization>, Scheme), Rejection> {
-    let values = headers.get_all(header::AUTHORIZATION).iter().map(|value| value.as_bytes());
-    let parsed = Authorization::from_values(values).map_err(|err| Rejection::auth(err, Scheme::None))?;
-    let scheme = match parsed {
-        Some(Authorization::Basic { .. }) => Scheme::Basic,
-        Some(Authorization::Bearer(_)) => Scheme::Bearer,
-        None => Scheme::None,
-    };
-    Ok((parsed, scheme))
+/// What the caller presented to authenticate: every `Authorization` header,
+/// and the `client_id` and `client_secret` the body carried.
+pub fn presented(headers: &HeaderMap, client_id: String, client_secret: String) -> Presented<'_> {
+    let authorization = headers.get_all(header::AUTHORIZATION).iter().map(|value| value.as_bytes()).collect();
+    Presented { authorization, client_id, client_secret }
 }

@@ -17,7 +17,7 @@ use super::{
     reply::{Rejection, no_store_json},
     request::{self, MediaType},
 };
-use crate::authority::{Authority, Credentials, IssuedToken, TokenRequest};
+use crate::authority::{AuthError, Authority, IssuedToken, TokenRequest};
 
 pub async fn issue(State(authority): State<Arc<Authority>>, headers: HeaderMap, body: Body) -> Response {
     match issue_token(&authority, &headers, body, &[MediaType::Form, MediaType::Json]).await {
@@ -42,29 +42,26 @@ pub async fn issue_token(
     body: Body,
     accepted: &[MediaType],
 ) -> Result<IssuedToken, Rejection> {
-    let (header, scheme) = request::authorization(headers)?;
     let media_type = request::media_type(headers, accepted)?;
     let bytes = request::body(body).await?;
     let params = match media_type {
         MediaType::Form => TokenParams::from_form(&Form::parse(&bytes)?)?,
         MediaType::Json => TokenParams::from_json(&bytes)?,
     };
-    let credentials = Credentials::reconcile(header, params.client_id, params.client_secret)
-        .map_err(|err| Rejection::auth(err, scheme))?;
     let request = TokenRequest {
         grant_type: params.grant_type,
-        credentials,
+        presented: request::presented(headers, params.client_id, params.client_secret),
         scope: params.scope,
         audiences: params.audiences,
     };
-    authority.issue(request).await.map_err(|err| Rejection::auth(err, scheme))
+    Ok(authority.issue(request).await?)
 }
 
 /// The parameters of a token request, whatever their encoding.
 struct TokenParams {
     grant_type: String,
-    client_id: Option<String>,
-    client_secret: Option<String>,
+    client_id: String,
+    client_secret: String,
     scope: String,
     audiences: Vec<String>,
 }
@@ -78,8 +75,8 @@ impl TokenParams {
         audiences.extend(form.all("resource"));
         Ok(TokenParams {
             grant_type: form.get("grant_type").unwrap_or_default(),
-            client_id: form.get("client_id"),
-            client_secret: form.get("client_secret"),
+            client_id: form.get("client_id").unwrap_or_default(),
+            client_secret: form.get("client_secret").unwrap_or_default(),
             scope: form.get("scope").unwrap_or_default(),
             audiences,
         })
@@ -88,14 +85,12 @@ impl TokenParams {
     /// The proto3 JSON names of `IssueTokenRequest` or their snake_case forms;
     /// unknown fields are refused, so a typo is not silently ignored.
     fn from_json(bytes: &[u8]) -> Result<Self, Rejection> {
-        let body: JsonTokenRequest = serde_json::from_slice(bytes).map_err(|err| {
-            Rejection::invalid_request(StatusCode::BAD_REQUEST, format!("the JSON body is invalid: {err}"))
-        })?;
-        let non_empty = |value: Option<String>| value.filter(|v| !v.is_empty());
+        let body: JsonTokenRequest = serde_json::from_slice(bytes)
+            .map_err(|err| AuthError::InvalidRequest(format!("the JSON body is invalid: {err}")))?;
         Ok(TokenParams {
             grant_type: body.grant_type.unwrap_or_default(),
-            client_id: non_empty(body.client_id),
-            client_secret: non_empty(body.client_secret),
+            client_id: body.client_id.unwrap_or_default(),
+            client_secret: body.client_secret.unwrap_or_default(),
             scope: body.scope.unwrap_or_default(),
             audiences: match body.audience {
                 None => Vec::new(),

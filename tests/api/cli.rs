@@ -41,7 +41,7 @@ on_both_stores! {
         // the CLI's change reaches it at its next upkeep.
         app.authority.maintain().await;
         let refused = app.tokens.clone().issue_token(token_request("svc", &secret, "")).await;
-        assert!(refused.is_err());
+        assert_error(&refused.unwrap_err(), tonic::Code::Unauthenticated, "invalid_client");
         assert!(tokend(&app, &["client", "enable", "--id", "svc"]).status.success());
         let request = with_basic(pb::IntrospectRequest { token: before_disable.clone(), ..Default::default() }, "svc", &secret);
         let old = app.tokens.clone().introspect(request).await.unwrap().into_inner();

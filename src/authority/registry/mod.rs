@@ -8,7 +8,7 @@ mod rows;
 use std::sync::Arc;
 
 use crate::{
-    authority::{AuthError, BAD_CREDENTIALS, SecretHasher, clock},
+    authority::{AuthError, SecretHasher, clock},
     domain::{Client, ClientId, ClientSecret},
     store::{SecretRow, Store},
 };
@@ -36,22 +36,24 @@ impl Registry {
         Self { store, hasher, cache: Arc::new(RegistryCache::new()), feed }
     }
 
-    /// Checks a client id and secret. A secret verified in the last minute is
-    /// recognised from memory; otherwise argon2 decides, and every failure is
-    /// the same [`AuthError::InvalidClient`] after the same argon2 work, whether
-    /// the id is unknown, the client disabled, the secret expired or simply wrong.
-    /// Failures are never cached, so they cannot crowd out good entries.
+    /// The client whose id and secret these are; `None` when they are not.
+    /// A secret verified in the last minute is recognised from memory;
+    /// otherwise argon2 decides, and every failure costs the same argon2
+    /// work, whether the id is unknown, the client disabled, the secret
+    /// expired or simply wrong. Failures are never cached, so they cannot
+    /// crowd out good entries.
     pub async fn authenticate(
         &self,
-        client_id: &str,
+        client_id: &ClientId,
         secret: &ClientSecret,
-    ) -> Result<Arc<Client>, AuthError> {
+    ) -> Result<Option<Arc<Client>>, AuthError> {
+        let client_id = client_id.as_str();
         let now = clock::now();
         let tag = self.cache.tag(secret);
         if self.cache.is_verified(client_id, &tag, now)
             && let Some(client) = self.active_client(client_id).await?
         {
-            return Ok(client);
+            return Ok(Some(client));
         }
         let candidate = self.candidate(client_id, secret, now).await?;
         let hash = candidate.as_ref().map(|(_, row)| row.secret_hash.as_str());
@@ -62,9 +64,9 @@ impl Registry {
                     row.expires_at.map_or(now + cache::TTL_SECONDS, |at| at.min(now + cache::TTL_SECONDS));
                 self.cache.remember_verified(client_id, tag, until, now);
                 self.note_use(&row, now).await;
-                Ok(client)
+                Ok(Some(client))
             }
-            _ => Err(AuthError::InvalidClient(BAD_CREDENTIALS)),
+            _ => Ok(None),
         }
     }
 

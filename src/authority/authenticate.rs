@@ -1,0 +1,85 @@
+//! Where tokend decides who a caller is. Adapters gather what was presented;
+//! here it is parsed once, checked by the verifier for its kind, and held
+//! against the policy of the call. A new way of authenticating is a new
+//! `Credential` variant and one arm here; the adapters only gather it.
+
+use std::sync::Arc;
+
+use super::{ADMIN_SCOPE, AuthError, Authority, BAD_CREDENTIALS, Credential, Presented};
+use crate::domain::{Client, ClientId, ScopeSet};
+
+/// What kind of call is being authenticated, which decides the credentials it accepts.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Policy {
+    /// A token request: the client proves itself with its own credentials.
+    TokenRequest,
+    /// Introspection: client credentials or a bearer token.
+    Introspection,
+    /// Revocation: client credentials or a bearer token.
+    Revocation,
+    /// Client administration: a bearer token carrying `tokend.admin`.
+    Admin,
+}
+
+/// An authenticated caller and the scopes it acts with: a client's allowed
+/// scopes when it presented its own credentials, a token's granted scopes
+/// when it presented a bearer token.
+#[derive(Debug)]
+pub struct Caller {
+    pub client_id: ClientId,
+    pub scopes: ScopeSet,
+    /// The client's record, when it proved itself with its own credentials.
+    pub client: Option<Arc<Client>>,
+}
+
+impl Authority {
+    /// Authenticates a caller for a call of kind `policy`, or says why not.
+    pub async fn authenticate(&self, presented: Presented<'_>, policy: Policy) -> Result<Caller, AuthError> {
+        match (policy, Credential::from_presented(presented)?) {
+            (Policy::Admin, Credential::Bearer(token)) => {
+                let caller = self.bearer(&token).await?;
+                if !caller.scopes.contains(ADMIN_SCOPE) {
+                    return Err(AuthError::InsufficientScope(format!(
+                        "the token's scope lacks {ADMIN_SCOPE}"
+                    )));
+                }
+                Ok(caller)
+            }
+            (Policy::Admin, Credential::ClientSecret { .. }) => Err(AuthError::InvalidToken(
+                "client administration needs a bearer token, not client credentials".into(),
+            )),
+            (Policy::Admin, Credential::None) => {
+                Err(AuthError::InvalidToken("client administration needs a bearer token".into()))
+            }
+            (_, Credential::ClientSecret { client_id, secret, by_header }) => {
+                let client = self
+                    .registry
+                    .authenticate(&client_id, &secret)
+                    .await?
+                    .ok_or(AuthError::InvalidClient { message: BAD_CREDENTIALS, by_header })?;
+                Ok(Caller { client_id, scopes: client.allowed_scopes.clone(), client: Some(client) })
+            }
+            (Policy::TokenRequest, Credential::Bearer(_)) => Err(AuthError::InvalidClient {
+                message: "a bearer token cannot authenticate a token request; send the client id and secret",
+                by_header: true,
+            }),
+            (Policy::Introspection | Policy::Revocation, Credential::Bearer(token)) => {
+                self.bearer(&token).await
+            }
+            (_, Credential::None) => Err(AuthError::InvalidClient {
+                message: "no client credentials were presented",
+                by_header: false,
+            }),
+        }
+    }
+
+    /// The caller a bearer token speaks for, if the token is active.
+    async fn bearer(&self, token: &str) -> Result<Caller, AuthError> {
+        let claims = self.active_claims(token).await?.ok_or_else(|| {
+            AuthError::InvalidToken("the bearer token is invalid, expired or revoked".into())
+        })?;
+        let scopes = ScopeSet::parse_delimited(&claims.scope).map_err(AuthError::internal)?;
+        let client_id = ClientId::parse(&claims.client_id).map_err(AuthError::internal)?;
+        Ok(Caller { client_id, scopes, client: None })
+    }
+}
