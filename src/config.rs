@@ -72,6 +72,9 @@ pub enum KeysCommand {
         /// for verifiers to refresh cached key sets (tokend's JWKS says max-age 300).
         #[arg(long, default_value_t = 300)]
         activate_after: i64,
+        /// Print one JSON object with kid, algorithm and activate_after.
+        #[arg(long)]
+        json: bool,
     },
     /// List the signing keys, newest first, marking those that sign.
     List {

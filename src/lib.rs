@@ -1,16 +1,18 @@
 //! tokend: an OAuth 2.0 client-credentials token service.
 //!
 //! Outside in:
+//! - [`server`]: the services wired to bound listeners; [`connections`] accepts
+//!   and closes connections within limits; `deadline` answers calls that run
+//!   too long in each protocol's own terms.
 //! - [`grpc`]: the tonic services `TokenService` and `ClientAdmin`; protobuf stops here.
-//! - [`failure`]: the one mapping from an authority error to what a caller sees.
-//! - [`authority`]: the core — authenticate clients, decide scopes and
-//!   audiences, mint and check tokens, manage clients.
+//! - [`http`]: the form-encoded OAuth adapter, the JWKS and discovery.
+//! - [`failure`]: the one mapping from a failure to what a caller sees.
+//! - [`authority`]: the core — authenticate callers, decide scopes and
+//!   audiences, mint and check tokens, manage clients and signing keys.
 //! - [`domain`]: value types parsed once at the edge.
 //! - [`store`]: sqlx persistence on SQLite (default) or PostgreSQL.
-//!
-//! [`server::serve`] wires them to a bound listener, with a deadline per call
-//! answered in each protocol's own terms; [`connections`] accepts and closes
-//! connections within limits; [`run`] is what `main` calls.
+//! - [`config`] and [`cli`]: the command line and its `client` and `keys`
+//!   commands; [`telemetry`]: logging. [`run`] is what `main` calls.
 
 pub mod authority;
 pub mod cli;
@@ -31,7 +33,7 @@ use tokio::net::TcpListener;
 
 use crate::{
     authority::{AuthError, Authority, KeySealer, Registry, SecretHasher, Settings},
-    config::{Cli, Command, KeysCommand, ServeArgs},
+    config::{Cli, Command, ServeArgs},
     domain::Audience,
     store::{Store, StoreError},
 };
@@ -69,14 +71,8 @@ pub async fn run(cli: Cli) -> Result<(), RunError> {
             Ok(())
         }
         Command::Keys { command } => {
-            let said = match command {
-                KeysCommand::Rotate { algorithm, activate_after } => {
-                    cli::keys::rotate(&store, algorithm, activate_after, &*key_sealer(key_file)?).await?
-                }
-                KeysCommand::List { json } => cli::keys::list(&store, json).await?,
-                KeysCommand::Retire { kid, force } => cli::keys::retire(&store, &kid, force).await?,
-            };
-            println!("{said}");
+            let sealer = || key_sealer(key_file).map_err(|err| AuthError::Misconfigured(err.to_string()));
+            println!("{}", cli::keys::run(&store, command, sealer).await?);
             Ok(())
         }
     };

@@ -23,7 +23,7 @@ use crate::{
     deadline,
     failure::Refusal,
     grpc::{
-        self, ClientAdminService, TokenServiceImpl,
+        self, ClientAdminApi, TokenServiceApi,
         pb::{self, client_admin_server::ClientAdminServer, token_service_server::TokenServiceServer},
     },
     http,
@@ -61,11 +61,11 @@ pub async fn serve(
         .add_service(reflection().build_v1().expect("the embedded descriptors are valid"))
         .add_service(reflection().build_v1alpha().expect("the embedded descriptors are valid"))
         .add_service(
-            TokenServiceServer::new(TokenServiceImpl::new(authority.clone()))
+            TokenServiceServer::new(TokenServiceApi::new(authority.clone()))
                 .max_decoding_message_size(MAX_MESSAGE_BYTES),
         )
         .add_service(
-            ClientAdminServer::new(ClientAdminService::new(authority.clone()))
+            ClientAdminServer::new(ClientAdminApi::new(authority.clone()))
                 .max_decoding_message_size(MAX_MESSAGE_BYTES),
         )
         .into_axum_router()

@@ -21,7 +21,7 @@ pub enum AuthError {
     /// The client may not do this (for example revoke another client's token).
     #[error("{0}")]
     UnauthorizedClient(String),
-    /// A requested scope or audience is not allowed for the client.
+    /// A requested scope is malformed or not allowed for the client.
     #[error("{0}")]
     InvalidScope(String),
     /// A requested audience (RFC 8707 resource) is not allowed for the client.

@@ -1,24 +1,27 @@
 //! The core of tokend: authenticate clients, decide scopes and audiences, mint
 //! and check tokens, manage clients. It knows nothing of gRPC or HTTP; the
 //! adapters translate to and from the types here.
+//!
+//! - `credentials` parses what a caller presented; `authenticate` decides
+//!   who the caller is, for every kind of call, in one place.
+//! - `issue` (the grant, with `grant` for its rules), `introspection`,
+//!   `revocation`: the three token calls.
+//! - `tokens` mints and checks JWTs with `keys` (ring, sealing, rotation);
+//!   `verified` remembers checked tokens; `revoked_tokens` the revocations.
+//! - `registry`: clients, their secrets (`secret_hasher`) and caches.
 
 mod authenticate;
 mod clock;
 mod credentials;
-mod ecdsa;
 mod error;
 mod grant;
 mod introspection;
 mod issue;
-mod key_admin;
-mod key_file;
 mod keys;
-mod password;
 mod registry;
 mod revocation;
-mod revocations;
-mod sealing;
-mod signer;
+mod revoked_tokens;
+mod secret_hasher;
 mod tokens;
 mod verified;
 
@@ -31,12 +34,10 @@ pub use credentials::{Credential, Presented};
 pub use error::{AuthError, BAD_CREDENTIALS};
 pub use introspection::Introspection;
 pub use issue::{IssuedToken, TokenRequest};
-pub use key_admin::KeyInfo;
-pub use keys::{KeyRing, SigningAlgorithm};
-pub use password::SecretHasher;
+pub use keys::{KeyInfo, KeyRing, KeySealer, SigningAlgorithm};
 pub use registry::{ClientChanges, ClientDraft, ClientPage, Registry};
-use revocations::Revocations;
-pub use sealing::KeySealer;
+use revoked_tokens::Revocations;
+pub use secret_hasher::SecretHasher;
 pub use tokens::{AccessClaims, Grant, TokenCodec};
 
 /// The scope that lets a token call ClientAdmin and revoke any client's tokens.
@@ -111,8 +112,8 @@ impl Authority {
     }
 
     /// The client registry without an authorization check, for callers in this
-    /// process that are trusted already (the CLI, tests). Sharing it shares the
-    /// caches, so changes made through it are seen by the server at once.
+    /// process that are trusted already (tests, benchmarks). Sharing it shares
+    /// the caches, so changes made through it are seen by the server at once.
     pub fn registry(&self) -> &Registry {
         &self.registry
     }

@@ -6,7 +6,7 @@ use base64::{Engine, engine::general_purpose::URL_SAFE_NO_PAD};
 use jsonwebtoken::{Algorithm, Validation};
 use serde::{Deserialize, Serialize};
 
-use super::{AuthError, KeyRing, clock, ecdsa, verified::VerifiedTokens};
+use super::{AuthError, KeyRing, clock, keys::ecdsa, verified::VerifiedTokens};
 use crate::domain::{AudienceList, ClientId, ScopeSet, TokenTtl};
 
 /// The media type RFC 9068 puts in the `typ` header of access tokens.

@@ -1,25 +1,49 @@
 //! The `keys` commands: rotate, list and retire signing keys.
 
+use std::sync::Arc;
+
 use serde_json::json;
 
 use crate::{
     authority::{AuthError, KeyRing, KeySealer, SigningAlgorithm},
+    config::KeysCommand,
     store::Store,
 };
 
+/// Runs one keys command and returns what to print. Only rotation needs the
+/// key-encryption key, so `sealer` is called for it alone.
+pub async fn run(
+    store: &Store,
+    command: KeysCommand,
+    sealer: impl FnOnce() -> Result<Arc<KeySealer>, AuthError>,
+) -> Result<String, AuthError> {
+    match command {
+        KeysCommand::Rotate { algorithm, activate_after, json } => {
+            rotate(store, algorithm, activate_after, &*sealer()?, json).await
+        }
+        KeysCommand::List { json } => list(store, json).await,
+        KeysCommand::Retire { kid, force } => retire(store, &kid, force).await,
+    }
+}
+
 /// Adds a signing key and says which, and from when it signs.
-pub async fn rotate(
+async fn rotate(
     store: &Store,
     algorithm: SigningAlgorithm,
     activate_after: i64,
     sealer: &KeySealer,
+    as_json: bool,
 ) -> Result<String, AuthError> {
     let kid = KeyRing::rotate(store, algorithm, activate_after, sealer).await?;
+    if as_json {
+        let said = json!({ "kid": kid, "algorithm": algorithm.as_str(), "activate_after": activate_after });
+        return Ok(said.to_string());
+    }
     Ok(format!("new {algorithm} signing key {kid}, published now, signing in {activate_after} s"))
 }
 
 /// The stored keys, newest first, and which of them sign now.
-pub async fn list(store: &Store, as_json: bool) -> Result<String, AuthError> {
+async fn list(store: &Store, as_json: bool) -> Result<String, AuthError> {
     let keys = KeyRing::list(store).await?;
     if as_json {
         let rows: Vec<_> = keys
@@ -48,7 +72,7 @@ pub async fn list(store: &Store, as_json: bool) -> Result<String, AuthError> {
 }
 
 /// Removes a key that does not sign now.
-pub async fn retire(store: &Store, kid: &str, force: bool) -> Result<String, AuthError> {
+async fn retire(store: &Store, kid: &str, force: bool) -> Result<String, AuthError> {
     KeyRing::retire(store, kid, force).await?;
     Ok(format!("signing key {kid} retired; servers stop accepting its tokens within seconds"))
 }

@@ -11,11 +11,11 @@ use super::{
 };
 use crate::authority::{AuthError, Authority, Registry};
 
-pub struct ClientAdminService {
+pub struct ClientAdminApi {
     authority: Arc<Authority>,
 }
 
-impl ClientAdminService {
+impl ClientAdminApi {
     pub fn new(authority: Arc<Authority>) -> Self {
         Self { authority }
     }
@@ -27,7 +27,7 @@ impl ClientAdminService {
 }
 
 #[tonic::async_trait]
-impl ClientAdmin for ClientAdminService {
+impl ClientAdmin for ClientAdminApi {
     async fn create_client(
         &self,
         request: Request<pb::CreateClientRequest>,

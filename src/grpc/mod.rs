@@ -1,5 +1,6 @@
 //! The gRPC adapter: tonic services that translate protobuf messages to
-//! authority calls and back. Generated types stay inside this module.
+//! authority calls and back. The generated types in [`pb`] are public for the
+//! server's wiring and for tests; the authority never sees them.
 
 mod client_admin;
 mod convert;
@@ -7,9 +8,9 @@ mod metadata;
 mod spec;
 mod token_service;
 
-pub use client_admin::ClientAdminService;
+pub use client_admin::ClientAdminApi;
 pub use spec::oversized_is_resource_exhausted;
-pub use token_service::TokenServiceImpl;
+pub use token_service::TokenServiceApi;
 
 /// The code generated from `proto/tokend/v1`.
 pub mod pb {

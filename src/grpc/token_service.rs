@@ -10,18 +10,18 @@ use super::{
 };
 use crate::authority::{Authority, Introspection, TokenRequest};
 
-pub struct TokenServiceImpl {
+pub struct TokenServiceApi {
     authority: Arc<Authority>,
 }
 
-impl TokenServiceImpl {
+impl TokenServiceApi {
     pub fn new(authority: Arc<Authority>) -> Self {
         Self { authority }
     }
 }
 
 #[tonic::async_trait]
-impl TokenService for TokenServiceImpl {
+impl TokenService for TokenServiceApi {
     async fn issue_token(
         &self,
         request: Request<pb::IssueTokenRequest>,

@@ -27,7 +27,9 @@ pub struct SecretRow {
     pub last_used_at: Option<i64>,
 }
 
-/// A signing key; `private_key` is base64 PKCS#8 (PKCS#1 for RSA) DER.
+/// A signing key. `private_key` is sealed: `sealed:v1:` and the base64 of a
+/// nonce and the AES-256-GCM ciphertext of the key's PKCS#8 PEM (rows from
+/// before sealing hold the plain PEM until the next start seals them).
 #[derive(Clone, sqlx::FromRow)]
 pub struct KeyRow {
     pub kid: String,

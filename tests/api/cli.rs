@@ -60,10 +60,12 @@ on_both_stores! {
     async fn a_rotated_key_signs_new_tokens_and_the_old_one_still_verifies(app) {
         let secret = app.create_client("svc", "read", "read", &[]).await;
         let old = app.token("svc", &secret, "").await.access_token;
-        let out = tokend(&app, &["keys", "rotate", "--activate-after", "0"]);
+        let out = tokend(&app, &["keys", "rotate", "--activate-after", "0", "--json"]);
         assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
-        let said = String::from_utf8_lossy(&out.stdout).into_owned();
-        let new_kid = said.split_whitespace().nth(4).unwrap().trim_end_matches(',').to_owned();
+        let said: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+        assert_eq!(said["algorithm"], "ES256");
+        assert_eq!(said["activate_after"], 0);
+        let new_kid = said["kid"].as_str().unwrap().to_owned();
         assert_ne!(header(&old)["kid"], new_kid.as_str());
 
         app.authority.maintain().await;

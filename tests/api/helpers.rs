@@ -150,8 +150,6 @@ impl TestApp {
             .await
     }
 
-    /// Serves on `address`; the issuer is the server's own base URL, so the
-    /// URLs discovery publishes can be fetched.
     /// Another server on the same database and issuer, as in a deployment of
     /// several instances behind one name.
     pub async fn second_instance(&self, algorithm: SigningAlgorithm) -> TestApp {
@@ -161,6 +159,8 @@ impl TestApp {
         Self::start_on(database, &url, "127.0.0.1:0", issuer, algorithm, ConnectionLimits::default()).await
     }
 
+    /// Serves on `address`; the issuer is the server's own base URL (unless
+    /// given), so the URLs discovery publishes can be fetched.
     async fn start_on(
         database: Arc<Database>,
         url: &str,

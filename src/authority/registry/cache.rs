@@ -2,8 +2,9 @@
 //! clients by id, and secrets already verified, remembered as keyed hashes.
 //!
 //! Both forget a client the moment this process changes it (update, rotation,
-//! deletion) and forget everything after [`TTL_SECONDS`], which bounds how long
-//! a change made elsewhere (another instance, the CLI) takes to be seen here.
+//! deletion) or the change feed says another did (see `changes.rs`), and
+//! forget everything after [`TTL_SECONDS`], the backstop should the store
+//! be unreadable when the feed is read.
 
 use std::{
     collections::HashMap,

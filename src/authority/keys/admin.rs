@@ -1,6 +1,7 @@
 //! Operator actions on signing keys: rotate to a new key, list, retire an old one.
 
-use super::{AuthError, KeyRing, SigningAlgorithm, clock, keys::signer_at, sealing::KeySealer};
+use super::{KeyRing, SigningAlgorithm, ring::signer_at, sealing::KeySealer};
+use crate::authority::{AuthError, clock};
 use crate::{domain::TokenTtl, store::Store};
 
 /// A stored key as an operator sees it.

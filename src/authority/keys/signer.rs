@@ -9,7 +9,8 @@ use aws_lc_rs::{
 use base64::{Engine, engine::general_purpose::URL_SAFE_NO_PAD};
 use serde::Serialize;
 
-use super::{AuthError, SigningAlgorithm, ecdsa};
+use super::{SigningAlgorithm, ecdsa};
+use crate::authority::AuthError;
 
 enum KeyPair {
     Ecdsa(EcdsaKeyPair),

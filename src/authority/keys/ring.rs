@@ -12,7 +12,8 @@ use jsonwebtoken::{
     jwk::{Jwk, JwkSet, PublicKeyUse, ThumbprintHash},
 };
 
-use super::{AuthError, sealing::KeySealer, signer::SigningKey, tokens::ACCESS_TOKEN_TYP};
+use super::{sealing::KeySealer, signer::SigningKey};
+use crate::authority::{AuthError, tokens::ACCESS_TOKEN_TYP};
 use crate::store::{KeyRow, Store};
 
 /// The algorithms tokend signs with. ES256 is the default: short signatures,

@@ -6,7 +6,8 @@ use std::{fmt, path::Path};
 use aws_lc_rs::aead::{AES_256_GCM, Aad, LessSafeKey, NONCE_LEN, Nonce, UnboundKey};
 use base64::{Engine, engine::general_purpose::STANDARD};
 
-use super::{AuthError, key_file};
+use super::key_file;
+use crate::authority::AuthError;
 
 /// Marks a sealed private key in the store; the rest is base64(nonce ‖ ciphertext ‖ tag).
 const SEALED_PREFIX: &str = "sealed:v1:";
