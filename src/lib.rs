@@ -32,7 +32,7 @@ use std::{path::PathBuf, sync::Arc};
 use tokio::net::TcpListener;
 
 use crate::{
-    authority::{AuthError, Authority, KeySealer, Registry, SecretHasher, Settings},
+    authority::{AuthError, Authority, Clock, KeySealer, Registry, SecretHasher, Settings},
     config::{Cli, Command, ServeArgs},
     domain::Audience,
     store::{Store, StoreError},
@@ -66,7 +66,7 @@ pub async fn run(cli: Cli) -> Result<(), RunError> {
             Ok(())
         }
         Command::Client { command } => {
-            let registry = Registry::new(store.clone(), SecretHasher::new());
+            let registry = Registry::new(store.clone(), SecretHasher::new(), Clock::system());
             println!("{}", cli::clients::run(&registry, command).await?);
             Ok(())
         }

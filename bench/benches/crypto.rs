@@ -6,7 +6,7 @@
 use criterion::{BatchSize, Criterion, criterion_group, criterion_main};
 use tokend::{
     authority::{
-        ClientDraft, Grant, KeyRing, KeySealer, Registry, SecretHasher, SigningAlgorithm, TokenCodec,
+        ClientDraft, Clock, Grant, KeyRing, KeySealer, Registry, SecretHasher, SigningAlgorithm, TokenCodec,
     },
     domain::{AudienceList, ClientId, ClientSecret, ScopeSet, TokenTtl},
     store::Store,
@@ -39,7 +39,7 @@ fn tokens(c: &mut Criterion) {
         let sealer = KeySealer::from_bytes(&[7; 32]).unwrap();
         let codec = runtime.block_on(async {
             let keys = KeyRing::load_or_create(&store(&dir).await, algorithm, 0, &sealer).await.unwrap();
-            TokenCodec::new(keys, "http://tokend.bench".into())
+            TokenCodec::new(keys, "http://tokend.bench".into(), Clock::system())
         });
         let grant = grant();
         c.bench_function(&format!("mint/{algorithm}"), |b| {
@@ -69,11 +69,12 @@ fn credentials(c: &mut Criterion) {
             allowed_scopes: vec!["read".into()],
             ..Default::default()
         };
-        let (_, secret) = Registry::new(store.clone(), SecretHasher::new()).create(draft).await.unwrap();
+        let (_, secret) =
+            Registry::new(store.clone(), SecretHasher::new(), Clock::system()).create(draft).await.unwrap();
         (store, secret)
     });
     let hasher = SecretHasher::new();
-    let cold = || Registry::new(store.clone(), hasher.clone());
+    let cold = || Registry::new(store.clone(), hasher.clone(), Clock::system());
     let id = ClientId::parse("orders-worker").unwrap();
     c.bench_function("authenticate/cold", |b| {
         b.to_async(&runtime).iter(|| async { cold().authenticate(&id, &secret).await.unwrap().unwrap() })

@@ -1,6 +1,6 @@
 //! The client-credentials grant (RFC 6749 §4.4): from a token request to a signed token.
 
-use super::{AccessClaims, AuthError, Authority, Policy, Presented, clock, grant};
+use super::{AccessClaims, AuthError, Authority, Policy, Presented, grant};
 use crate::domain::{AudienceList, ScopeSet, quoted};
 
 const CLIENT_CREDENTIALS: &str = "client_credentials";
@@ -50,7 +50,7 @@ impl Authority {
             return Err(AuthError::internal("a token request was authenticated without client credentials"));
         };
         let grant = grant::decide(&client, scopes, audiences, &self.default_audience)?;
-        let (access_token, claims) = self.tokens.mint(&grant, clock::now())?;
+        let (access_token, claims) = self.tokens.mint(&grant, self.clock.now())?;
         Ok(IssuedToken { access_token, claims })
     }
 }

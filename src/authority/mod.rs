@@ -30,6 +30,7 @@ use std::sync::Arc;
 use crate::{domain::Audience, store::Store};
 
 pub use authenticate::{Caller, Policy};
+pub use clock::Clock;
 pub use credentials::{Credential, Presented};
 pub use error::{AuthError, BAD_CREDENTIALS};
 pub use introspection::Introspection;
@@ -67,6 +68,7 @@ pub struct Authority {
     default_audience: Audience,
     algorithm: SigningAlgorithm,
     key_sealer: Arc<KeySealer>,
+    clock: Clock,
     /// Drops cached clients as other instances announce changes; stopped with the authority.
     change_notices: Option<tokio::task::AbortHandle>,
 }
@@ -82,9 +84,10 @@ impl Drop for Authority {
 impl Authority {
     /// Loads (or on first start creates) the signing key and readies the registry.
     pub async fn start(store: Store, settings: Settings) -> Result<Self, AuthError> {
+        let clock = Clock::system();
         let keys =
-            KeyRing::load_or_create(&store, settings.algorithm, clock::now(), &settings.key_sealer).await?;
-        let registry = Registry::new(store.clone(), SecretHasher::new());
+            KeyRing::load_or_create(&store, settings.algorithm, clock.now(), &settings.key_sealer).await?;
+        let registry = Registry::new(store.clone(), SecretHasher::new(), clock.clone());
         let change_notices = store.client_change_notices().map(|mut notices| {
             let registry = registry.clone();
             let follow = async move {
@@ -95,15 +98,21 @@ impl Authority {
             tokio::spawn(follow).abort_handle()
         });
         Ok(Self {
-            revocations: Revocations::load(store.clone(), clock::now()).await?,
+            revocations: Revocations::load(store.clone(), clock.now()).await?,
             registry,
             change_notices,
-            tokens: TokenCodec::new(keys, settings.issuer),
+            tokens: TokenCodec::new(keys, settings.issuer, clock.clone()),
+            clock,
             default_audience: settings.default_audience,
             algorithm: settings.algorithm,
             key_sealer: settings.key_sealer,
             store,
         })
+    }
+
+    /// The clock every part of the authority reads; tests move it.
+    pub fn clock(&self) -> &Clock {
+        &self.clock
     }
 
     /// The issuer's identifier, the `iss` of its tokens.
@@ -137,13 +146,17 @@ impl Authority {
     /// that other instances (or the CLI) recorded, and forgets expired
     /// revocations. Failures are logged; the next round retries.
     pub async fn maintain(&self) {
-        if let Err(err) = self.revocations.sync(clock::now()).await {
+        if let Err(err) = self.revocations.sync(self.clock.now()).await {
             tracing::warn!(error = %err, "could not sync revocations");
         }
-        if let Err(err) = self.registry.follow_changes(clock::now()).await {
+        if let Err(err) = self.registry.follow_changes(self.clock.now()).await {
             tracing::warn!(error = %err, "could not follow client changes");
         }
-        match self.tokens.keys().refreshed(&self.store, self.algorithm, &self.key_sealer, clock::now()).await
+        match self
+            .tokens
+            .keys()
+            .refreshed(&self.store, self.algorithm, &self.key_sealer, self.clock.now())
+            .await
         {
             Ok(Some(keys)) => self.tokens.replace_keys(keys),
             Ok(None) => {}

@@ -1,6 +1,6 @@
 //! Revoking a token for good (RFC 7009).
 
-use super::{ADMIN_SCOPE, AuthError, Authority, Policy, Presented, clock, introspection::require_token};
+use super::{ADMIN_SCOPE, AuthError, Authority, Policy, Presented, introspection::require_token};
 
 impl Authority {
     /// Revokes `token` for good. A client may revoke its own tokens, an admin
@@ -14,7 +14,7 @@ impl Authority {
         if claims.client_id != caller.client_id.as_str() && !caller.scopes.contains(ADMIN_SCOPE) {
             return Err(AuthError::UnauthorizedClient("a client may revoke only its own tokens".into()));
         }
-        self.revocations.revoke(&claims.jti, &claims.client_id, claims.exp, clock::now()).await?;
+        self.revocations.revoke(&claims.jti, &claims.client_id, claims.exp, self.clock.now()).await?;
         Ok(())
     }
 }

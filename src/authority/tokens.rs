@@ -6,7 +6,7 @@ use base64::{Engine, engine::general_purpose::URL_SAFE_NO_PAD};
 use jsonwebtoken::{Algorithm, Validation};
 use serde::{Deserialize, Serialize};
 
-use super::{AuthError, KeyRing, clock, keys::ecdsa, verified::VerifiedTokens};
+use super::{AuthError, Clock, KeyRing, keys::ecdsa, verified::VerifiedTokens};
 use crate::domain::{AudienceList, ClientId, ScopeSet, TokenTtl};
 
 /// The media type RFC 9068 puts in the `typ` header of access tokens.
@@ -59,11 +59,12 @@ pub struct TokenCodec {
     keys: RwLock<Arc<KeyRing>>,
     issuer: String,
     verified: VerifiedTokens,
+    clock: Clock,
 }
 
 impl TokenCodec {
-    pub fn new(keys: KeyRing, issuer: String) -> Self {
-        Self { keys: RwLock::new(Arc::new(keys)), issuer, verified: VerifiedTokens::new() }
+    pub fn new(keys: KeyRing, issuer: String, clock: Clock) -> Self {
+        Self { keys: RwLock::new(Arc::new(keys)), issuer, verified: VerifiedTokens::new(), clock }
     }
 
     /// Puts a rebuilt key ring in place; calls in flight finish with the old one.
@@ -101,7 +102,7 @@ impl TokenCodec {
     /// `None` for anything else: malformed, foreign, tampered, expired, not yet valid.
     /// Says nothing of revocation or of the client's state.
     pub fn decode(&self, token: &str) -> Option<AccessClaims> {
-        let now = clock::now();
+        let now = self.clock.now();
         if let Some(claims) = self.verified.get(token, now) {
             return Some(claims);
         }

@@ -5,7 +5,7 @@ use std::sync::Arc;
 use serde_json::json;
 
 use crate::{
-    authority::{AuthError, KeyRing, KeySealer, SigningAlgorithm},
+    authority::{AuthError, Clock, KeyRing, KeySealer, SigningAlgorithm},
     config::KeysCommand,
     store::Store,
 };
@@ -34,7 +34,7 @@ async fn rotate(
     sealer: &KeySealer,
     as_json: bool,
 ) -> Result<String, AuthError> {
-    let kid = KeyRing::rotate(store, algorithm, activate_after, sealer).await?;
+    let kid = KeyRing::rotate(store, Clock::system().now(), algorithm, activate_after, sealer).await?;
     if as_json {
         let said = json!({ "kid": kid, "algorithm": algorithm.as_str(), "activate_after": activate_after });
         return Ok(said.to_string());
@@ -44,7 +44,7 @@ async fn rotate(
 
 /// The stored keys, newest first, and which of them sign now.
 async fn list(store: &Store, as_json: bool) -> Result<String, AuthError> {
-    let keys = KeyRing::list(store).await?;
+    let keys = KeyRing::list(store, Clock::system().now()).await?;
     if as_json {
         let rows: Vec<_> = keys
             .iter()
@@ -73,6 +73,6 @@ async fn list(store: &Store, as_json: bool) -> Result<String, AuthError> {
 
 /// Removes a key that does not sign now.
 async fn retire(store: &Store, kid: &str, force: bool) -> Result<String, AuthError> {
-    KeyRing::retire(store, kid, force).await?;
+    KeyRing::retire(store, Clock::system().now(), kid, force).await?;
     Ok(format!("signing key {kid} retired; servers stop accepting its tokens within seconds"))
 }

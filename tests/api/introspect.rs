@@ -72,6 +72,19 @@ on_both_stores! {
         }
     }
 
+    async fn a_token_is_active_until_its_exp_and_not_at_it(app) {
+        let secret = app.create_client("svc", "read", "read", &[]).await;
+        let token = app.token("svc", &secret, "").await.access_token;
+        let lifetime = claims(&token)["exp"].as_i64().unwrap() - claims(&token)["iat"].as_i64().unwrap();
+        // At most a second may pass between issuing and asking.
+        app.authority.clock().advance(lifetime - 2);
+        let answer = app.tokens.clone().introspect(with_basic(ask(&token), "svc", &secret)).await.unwrap().into_inner();
+        assert!(answer.active, "two seconds before exp");
+        app.authority.clock().advance(2);
+        let answer = app.tokens.clone().introspect(with_basic(ask(&token), "svc", &secret)).await.unwrap().into_inner();
+        assert!(!answer.active, "at exp (RFC 7519 §4.1.4: on or after it, not accepted)");
+    }
+
     async fn a_token_with_its_ecdsa_s_negated_is_inactive(app) {
         let secret = app.create_client("svc", "read", "read", &[]).await;
         for _ in 0..8 {

@@ -1,7 +1,7 @@
 //! Operator actions on signing keys: rotate to a new key, list, retire an old one.
 
 use super::{KeyRing, SigningAlgorithm, ring::signer_at, sealing::KeySealer};
-use crate::authority::{AuthError, clock};
+use crate::authority::AuthError;
 use crate::{domain::TokenTtl, store::Store};
 
 /// A stored key as an operator sees it.
@@ -24,6 +24,7 @@ impl KeyRing {
     /// servers switch at their first refresh after that.
     pub async fn rotate(
         store: &Store,
+        now: i64,
         algorithm: SigningAlgorithm,
         activate_after: i64,
         sealer: &KeySealer,
@@ -36,7 +37,6 @@ impl KeyRing {
         for row in &rows {
             sealer.open(&row.kid, &row.private_key)?;
         }
-        let now = clock::now();
         let newest = rows.iter().map(|row| row.created_at).max();
         let created_at = newest.map_or(now, |newest| now.max(newest + 1));
         let row = Self::create(algorithm, created_at, now + activate_after, sealer)?;
@@ -45,9 +45,8 @@ impl KeyRing {
     }
 
     /// Every stored key, newest first.
-    pub async fn list(store: &Store) -> Result<Vec<KeyInfo>, AuthError> {
+    pub async fn list(store: &Store, now: i64) -> Result<Vec<KeyInfo>, AuthError> {
         let rows = store.keys().await?;
-        let now = clock::now();
         Ok(rows
             .iter()
             .map(|row| KeyInfo {
@@ -65,9 +64,8 @@ impl KeyRing {
     /// retired; a pending one can (that cancels a rotation); one superseded
     /// less than a maximal token lifetime ago may have signed tokens still
     /// live, and needs `force`.
-    pub async fn retire(store: &Store, kid: &str, force: bool) -> Result<(), AuthError> {
+    pub async fn retire(store: &Store, now: i64, kid: &str, force: bool) -> Result<(), AuthError> {
         let rows = store.keys().await?;
-        let now = clock::now();
         let key = rows
             .iter()
             .find(|row| row.kid == kid)

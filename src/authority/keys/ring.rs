@@ -297,10 +297,10 @@ mod tests {
         store.migrate().await.unwrap();
         let sealer = KeySealer::from_bytes(&[3; 32]).unwrap();
         let alg = SigningAlgorithm::Es256;
-        let now = crate::authority::clock::now();
+        let now = crate::authority::Clock::system().now();
         let ring = KeyRing::load_or_create(&store, alg, now, &sealer).await.unwrap();
         let first = ring.signing.kid.clone();
-        let pending = KeyRing::rotate(&store, alg, 100, &sealer).await.unwrap();
+        let pending = KeyRing::rotate(&store, now, alg, 100, &sealer).await.unwrap();
 
         let ring = ring.refreshed(&store, alg, &sealer, now).await.unwrap().expect("a key was added");
         assert_eq!(ring.signing.kid, first, "published, not signing yet");

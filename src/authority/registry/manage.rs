@@ -6,7 +6,7 @@ use base64::{Engine, engine::general_purpose::URL_SAFE_NO_PAD};
 
 use super::Registry;
 use crate::{
-    authority::{AuthError, clock, tokens::random_tag},
+    authority::{AuthError, tokens::random_tag},
     domain::{
         AudienceList, Client, ClientDetails, ClientId, ClientSecret, InvalidValue, ScopeSet, SecretInfo,
         TokenTtl, quoted,
@@ -53,7 +53,7 @@ pub struct ClientPage {
 impl Registry {
     /// Registers a client with its first secret, returned this once.
     pub async fn create(&self, draft: ClientDraft) -> Result<(ClientDetails, ClientSecret), AuthError> {
-        let now = clock::now();
+        let now = self.clock.now();
         let client = Client {
             id: ClientId::parse(&draft.client_id).map_err(invalid)?,
             display_name: parse_display_name(draft.display_name)?,
@@ -87,7 +87,7 @@ impl Registry {
 
     pub async fn details(&self, client_id: &str) -> Result<ClientDetails, AuthError> {
         let client = self.existing(client_id).await?;
-        let secrets = self.store.live_secrets(client.id.as_str(), clock::now()).await?;
+        let secrets = self.store.live_secrets(client.id.as_str(), self.clock.now()).await?;
         let secrets = secrets.into_iter().map(SecretInfo::from).collect();
         Ok(ClientDetails { client, secrets })
     }
@@ -134,7 +134,7 @@ impl Registry {
         if let Some(seconds) = changes.token_ttl_seconds {
             client.token_ttl = TokenTtl::parse(seconds).map_err(invalid)?;
         }
-        let now = clock::now();
+        let now = self.clock.now();
         match changes.active {
             Some(true) => client.disabled_at = None,
             // Disabling is incident response: tokens issued before it stay
@@ -169,7 +169,7 @@ impl Registry {
             )));
         }
         let client = self.existing(client_id).await?;
-        let now = clock::now();
+        let now = self.clock.now();
         let (secret, row) = self.new_secret(&client.id, now).await?;
         let rotated = self.store.rotate_secret(&row, now + grace_seconds, now).await?;
         self.cache.forget(client.id.as_str());
@@ -181,7 +181,7 @@ impl Registry {
 
     pub async fn delete(&self, client_id: &str) -> Result<(), AuthError> {
         let id = ClientId::parse(client_id).map_err(invalid)?;
-        let deleted = self.store.delete_client(id.as_str(), clock::now()).await?;
+        let deleted = self.store.delete_client(id.as_str(), self.clock.now()).await?;
         self.cache.forget(id.as_str());
         if !deleted {
             return Err(not_found(client_id));
@@ -199,7 +199,8 @@ impl Registry {
         let (Some(first), Some(last)) = (clients.first(), clients.last()) else {
             return Ok(Vec::new());
         };
-        let rows = self.store.live_secrets_between(first.id.as_str(), last.id.as_str(), clock::now()).await?;
+        let rows =
+            self.store.live_secrets_between(first.id.as_str(), last.id.as_str(), self.clock.now()).await?;
         let mut by_client: HashMap<String, Vec<SecretInfo>> = HashMap::new();
         for row in rows {
             by_client.entry(row.client_id.clone()).or_default().push(SecretInfo::from(row));

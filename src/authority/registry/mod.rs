@@ -8,7 +8,7 @@ mod rows;
 use std::sync::Arc;
 
 use crate::{
-    authority::{AuthError, SecretHasher, clock},
+    authority::{AuthError, Clock, SecretHasher},
     domain::{Client, ClientId, ClientSecret},
     store::{SecretRow, Store},
 };
@@ -26,14 +26,15 @@ const LAST_USED_RESOLUTION: i64 = 60;
 pub struct Registry {
     store: Store,
     hasher: SecretHasher,
+    clock: Clock,
     cache: Arc<RegistryCache>,
     feed: Arc<FeedPosition>,
 }
 
 impl Registry {
-    pub fn new(store: Store, hasher: SecretHasher) -> Self {
-        let feed = Arc::new(FeedPosition::new(clock::now()));
-        Self { store, hasher, cache: Arc::new(RegistryCache::new()), feed }
+    pub fn new(store: Store, hasher: SecretHasher, clock: Clock) -> Self {
+        let feed = Arc::new(FeedPosition::new(clock.now()));
+        Self { store, hasher, clock, cache: Arc::new(RegistryCache::new()), feed }
     }
 
     /// The client whose id and secret these are; `None` when they are not.
@@ -48,7 +49,7 @@ impl Registry {
         secret: &ClientSecret,
     ) -> Result<Option<Arc<Client>>, AuthError> {
         let client_id = client_id.as_str();
-        let now = clock::now();
+        let now = self.clock.now();
         let tag = self.cache.tag(secret);
         if self.cache.is_verified(client_id, &tag, now)
             && let Some(client) = self.active_client(client_id).await?
@@ -72,7 +73,7 @@ impl Registry {
 
     /// The client if it exists and is active; `None` otherwise.
     pub async fn active_client(&self, client_id: &str) -> Result<Option<Arc<Client>>, AuthError> {
-        let now = clock::now();
+        let now = self.clock.now();
         if let Some(client) = self.cache.client(client_id, now) {
             return Ok(Some(client));
         }

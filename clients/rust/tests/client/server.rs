@@ -87,7 +87,15 @@ impl Server {
     /// Makes a new signing key the way `tokend keys rotate` does, and has the
     /// server pick it up now instead of at its next upkeep.
     pub async fn rotate_key(&self) -> String {
-        let kid = KeyRing::rotate(&self.store, SigningAlgorithm::Es256, 0, &self.sealer).await.unwrap();
+        let kid = KeyRing::rotate(
+            &self.store,
+            self.authority.clock().now(),
+            SigningAlgorithm::Es256,
+            0,
+            &self.sealer,
+        )
+        .await
+        .unwrap();
         self.authority.maintain().await;
         kid
     }
