@@ -4,6 +4,8 @@ use std::{net::SocketAddr, path::PathBuf, time::Duration};
 
 use clap::{Args, Parser, Subcommand};
 
+use tokend_common::wire::KEY_ACTIVATION_DELAY_SECONDS;
+
 use crate::{authority::SigningAlgorithm, connections::ConnectionLimits};
 
 #[derive(Debug, Parser)]
@@ -69,8 +71,8 @@ pub enum KeysCommand {
         #[arg(long, env = "TOKEND_SIGNING_ALGORITHM", default_value = "ES256")]
         algorithm: SigningAlgorithm,
         /// Seconds between publishing the key and signing with it: long enough
-        /// for verifiers to refresh cached key sets (tokend's JWKS says max-age 300).
-        #[arg(long, default_value_t = 300)]
+        /// for verifiers to refresh cached key sets (the JWKS's max-age).
+        #[arg(long, default_value_t = KEY_ACTIVATION_DELAY_SECONDS as i64)]
         activate_after: i64,
         /// Print one JSON object with kid, algorithm and activate_after.
         #[arg(long)]

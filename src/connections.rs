@@ -25,9 +25,8 @@ use tokio::{
 };
 use tower::ServiceExt;
 
-/// How long calls in flight may take to finish after shutdown is asked for,
-/// and how long a connection told to close may take to go.
-pub const DRAIN_TIMEOUT: Duration = Duration::from_secs(10);
+use crate::limits::DRAIN_TIMEOUT;
+
 /// How long the accept loop rests when the process is out of file descriptors.
 const DESCRIPTOR_BACKOFF: Duration = Duration::from_millis(250);
 /// HTTP/2 peers are pinged this often when quiet, and dropped when a ping goes

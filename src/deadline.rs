@@ -8,30 +8,29 @@ use std::time::Duration;
 use axum::{Router, extract::Request, middleware::Next, response::Response};
 use tonic::Status;
 
-use crate::{authority::AuthError, http};
-
-/// HTTP calls still running then get a JSON 503.
-pub const HTTP: Duration = Duration::from_secs(25);
-/// gRPC calls still running then get `UNAVAILABLE`.
-pub const GRPC: Duration = Duration::from_secs(28);
+use crate::{
+    authority::AuthError,
+    http,
+    limits::{GRPC_DEADLINE, HTTP_DEADLINE},
+};
 
 /// The longest `grpc-timeout` value: eight digits (gRPC over HTTP/2 spec).
 const MAX_TIMEOUT_DIGITS: usize = 8;
 
-/// `router` with its HTTP calls cut off at [`HTTP`].
+/// `router` with its HTTP calls cut off at [`HTTP_DEADLINE`].
 pub fn limit_http(router: Router) -> Router {
     router.layer(axum::middleware::from_fn(|request: Request, next: Next| async move {
-        tokio::time::timeout(HTTP, next.run(request)).await.unwrap_or_else(|_| http_answer())
+        tokio::time::timeout(HTTP_DEADLINE, next.run(request)).await.unwrap_or_else(|_| http_answer())
     }))
 }
 
-/// `router` with its gRPC calls cut off at [`GRPC`], or sooner at the caller's `grpc-timeout`.
+/// `router` with its gRPC calls cut off at [`GRPC_DEADLINE`], or sooner at the caller's `grpc-timeout`.
 pub fn limit_grpc(router: Router) -> Router {
     router.layer(axum::middleware::from_fn(|request: Request, next: Next| async move {
         let (deadline, answer): (Duration, fn() -> Response) =
             match request.headers().get("grpc-timeout").and_then(|value| grpc_timeout(value.as_bytes())) {
-                Some(asked) if asked < GRPC => (asked, caller_deadline_answer),
-                _ => (GRPC, grpc_answer),
+                Some(asked) if asked < GRPC_DEADLINE => (asked, caller_deadline_answer),
+                _ => (GRPC_DEADLINE, grpc_answer),
             };
         tokio::time::timeout(deadline, next.run(request)).await.unwrap_or_else(|_| answer())
     }))
@@ -83,7 +82,7 @@ mod tests {
     use super::*;
 
     fn slower_than_both_deadlines() -> Router {
-        Router::new().route("/slow", get(|| async { tokio::time::sleep(GRPC * 2).await }))
+        Router::new().route("/slow", get(|| async { tokio::time::sleep(GRPC_DEADLINE * 2).await }))
     }
 
     #[tokio::test(start_paused = true)]

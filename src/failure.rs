@@ -9,13 +9,11 @@
 use std::collections::HashMap;
 
 use axum::http::StatusCode;
+use tokend_common::wire::ERROR_DOMAIN;
 use tonic::{Code, Status};
 use tonic_types::{ErrorDetails, StatusExt};
 
 use crate::authority::AuthError;
-
-/// The `ErrorInfo.domain` of every error tokend returns.
-pub const ERROR_DOMAIN: &str = "tokend";
 
 /// The challenge of a client that failed with the `Authorization` header (RFC 6749 §5.2).
 const BASIC_CHALLENGE: &str = "Basic realm=\"tokend\"";

@@ -11,6 +11,7 @@
 //!   audiences, mint and check tokens, manage clients and signing keys.
 //! - [`domain`]: value types parsed once at the edge.
 //! - [`store`]: sqlx persistence on SQLite (default) or PostgreSQL.
+//! - [`limits`]: the sizes and times that must agree with each other.
 //! - [`config`] and [`cli`]: the command line and its `client` and `keys`
 //!   commands; [`telemetry`]: logging. [`run`] is what `main` calls.
 
@@ -23,6 +24,7 @@ pub mod domain;
 pub mod failure;
 pub mod grpc;
 pub mod http;
+pub mod limits;
 pub mod server;
 pub mod store;
 pub mod telemetry;

@@ -13,6 +13,7 @@ use axum::{
     body::Body,
     http::{Request, Response, header},
 };
+use tokend_common::wire::GRPC_CONTENT_TYPES;
 use tokio::{net::TcpListener, sync::watch};
 use tonic::service::Routes;
 use tonic_health::{ServingStatus, server::HealthReporter};
@@ -27,10 +28,9 @@ use crate::{
         pb::{self, client_admin_server::ClientAdminServer, token_service_server::TokenServiceServer},
     },
     http,
+    limits::MAX_MESSAGE_BYTES,
 };
 
-/// Token requests are a few hundred bytes; anything much larger is abuse.
-const MAX_MESSAGE_BYTES: usize = 64 * 1024;
 /// How often health is re-checked and revocations from other instances are
 /// picked up: the longest another instance's revocation takes to apply here.
 const MAINTENANCE_INTERVAL: Duration = Duration::from_secs(5);
@@ -43,7 +43,7 @@ pub struct Listeners {
 }
 
 /// Serves until `shutdown` completes, then stops accepting and drains the
-/// calls in flight for at most [`connections::DRAIN_TIMEOUT`]. The caller
+/// calls in flight for at most [`DRAIN_TIMEOUT`](crate::limits::DRAIN_TIMEOUT). The caller
 /// binds the listeners, so tests can use port 0.
 pub async fn serve(
     listeners: Listeners,
@@ -119,11 +119,11 @@ impl tower::Service<Request<Body>> for ByContentType {
         let content_type = request.headers().get(header::CONTENT_TYPE).map(|value| value.as_bytes());
         let media_type =
             content_type.map(|value| value.split(|b| *b == b';').next().unwrap_or(value).trim_ascii());
+        let served = |media: &[u8]| GRPC_CONTENT_TYPES.iter().any(|grpc| grpc.as_bytes() == media);
+        let other_grpc = |media: &[u8]| media.starts_with(GRPC_CONTENT_TYPES[0].as_bytes());
         match (media_type, &mut self.http) {
-            (Some(b"application/grpc" | b"application/grpc+proto"), _) => self.grpc.call(request),
-            (_, Some(http)) if !media_type.is_some_and(|media| media.starts_with(b"application/grpc")) => {
-                http.call(request)
-            }
+            (Some(media), _) if served(media) => self.grpc.call(request),
+            (_, Some(http)) if !media_type.is_some_and(other_grpc) => http.call(request),
             _ => self.refused.call(request),
         }
     }

@@ -5,7 +5,7 @@ use std::time::{Duration, Instant};
 use base64::{Engine, engine::general_purpose::STANDARD};
 use hdrhistogram::Histogram;
 use serde_json::json;
-use tokend::grpc::pb::{self, token_service_client::TokenServiceClient};
+use tokend_client::pb::{self, token_service_client::TokenServiceClient};
 use tonic::{Request, transport::Channel};
 
 use crate::{Scenario, server::Server};

@@ -3,9 +3,10 @@
 
 use std::{path::PathBuf, process::Stdio, sync::Arc};
 
-use tokend::grpc::pb::{
+use tokend_client::pb::{
     self, client_admin_client::ClientAdminClient, token_service_client::TokenServiceClient,
 };
+use tokend_common::wire::{ADMIN_SCOPE, INTROSPECT_SCOPE};
 use tokio::{
     io::{AsyncBufReadExt, BufReader},
     process::{Child, Command},
@@ -35,16 +36,12 @@ impl Server {
         };
         let dir = tempfile::tempdir()?;
         let database_url = format!("sqlite://{}", dir.path().join("bench.db").display());
+        let scopes = format!("{ADMIN_SCOPE} {INTROSPECT_SCOPE}");
         let created = Command::new(&binary)
             .env("TOKEND_DATABASE_URL", &database_url)
             .env("RUST_LOG", "warn")
             .args(["client", "create", "--id", "bench", "--json"])
-            .args([
-                "--scopes",
-                "tokend.admin tokend.introspect",
-                "--default-scopes",
-                "tokend.admin tokend.introspect",
-            ])
+            .args(["--scopes", &scopes, "--default-scopes", &scopes])
             .output()
             .await?;
         if !created.status.success() {

@@ -1,7 +1,7 @@
 //! Generates the tokend gRPC client from the contract in `proto/` (protox, no
 //! system `protoc`), and the example "orders" service used by `examples/`.
 
-const TOKEND_PROTOS: &[&str] = &["tokend/v1/token_service.proto"];
+const TOKEND_PROTOS: &[&str] = &["tokend/v1/token_service.proto", "tokend/v1/client_admin.proto"];
 const EXAMPLE_PROTOS: &[&str] = &["orders.proto"];
 
 fn main() -> Result<(), Box<dyn std::error::Error>> {

@@ -14,6 +14,7 @@ mod authenticate;
 mod clock;
 mod credentials;
 mod error;
+mod feed;
 mod grant;
 mod introspection;
 mod issue;
@@ -41,10 +42,7 @@ use revoked_tokens::Revocations;
 pub use secret_hasher::SecretHasher;
 pub use tokens::{AccessClaims, Grant, TokenCodec};
 
-/// The scope that lets a token call ClientAdmin and revoke any client's tokens.
-pub const ADMIN_SCOPE: &str = "tokend.admin";
-/// The scope that lets a client introspect tokens other than its own.
-pub const INTROSPECT_SCOPE: &str = "tokend.introspect";
+pub use tokend_common::wire::{ADMIN_SCOPE, INTROSPECT_SCOPE};
 
 /// What the authority needs to know about where it runs.
 #[derive(Debug, Clone)]

@@ -3,31 +3,24 @@
 
 use std::{
     collections::HashMap,
-    sync::{
-        PoisonError, RwLock,
-        atomic::{AtomicI64, Ordering},
-    },
+    sync::{PoisonError, RwLock},
 };
 
-use super::AuthError;
+use super::{AuthError, feed::FeedCursor};
 use crate::store::Store;
-
-/// Looks this far back past the last sync, so a revocation stamped by an
-/// instance whose clock runs a little behind is not missed.
-const CLOCK_SLACK_SECONDS: i64 = 30;
 
 pub struct Revocations {
     store: Store,
     /// jti → when the token expires (after which it needs no remembering).
     revoked: RwLock<HashMap<String, i64>>,
-    synced_at: AtomicI64,
+    cursor: FeedCursor,
 }
 
 impl Revocations {
     /// Loads every revocation whose token has not yet expired.
     pub async fn load(store: Store, now: i64) -> Result<Self, AuthError> {
         let revoked = store.revocations_since(i64::MIN, now).await?.into_iter().collect();
-        Ok(Self { store, revoked: RwLock::new(revoked), synced_at: AtomicI64::new(now) })
+        Ok(Self { store, revoked: RwLock::new(revoked), cursor: FeedCursor::new(now) })
     }
 
     pub fn is_revoked(&self, jti: &str) -> bool {
@@ -51,14 +44,13 @@ impl Revocations {
     /// Picks up revocations other instances recorded, and forgets (here and in
     /// the store) those whose tokens have expired.
     pub async fn sync(&self, now: i64) -> Result<(), AuthError> {
-        let since = self.synced_at.load(Ordering::Relaxed) - CLOCK_SLACK_SECONDS;
-        let fresh = self.store.revocations_since(since, now).await?;
+        let fresh = self.store.revocations_since(self.cursor.since(), now).await?;
         {
             let mut revoked = self.revoked.write().unwrap_or_else(PoisonError::into_inner);
             revoked.retain(|_, expires_at| *expires_at > now);
             revoked.extend(fresh);
         }
-        self.synced_at.store(now, Ordering::Relaxed);
+        self.cursor.read_at(now);
         self.store.purge_revocations(now).await?;
         Ok(())
     }

@@ -9,8 +9,7 @@ use serde::{Deserialize, Serialize};
 use super::{AuthError, Clock, KeyRing, keys::ecdsa, verified::VerifiedTokens};
 use crate::domain::{AudienceList, ClientId, ScopeSet, TokenTtl};
 
-/// The media type RFC 9068 puts in the `typ` header of access tokens.
-pub const ACCESS_TOKEN_TYP: &str = "at+jwt";
+pub use tokend_common::wire::ACCESS_TOKEN_TYP;
 
 /// The claims of an access token. `sub` and `client_id` are both the client,
 /// since in the client-credentials grant the client acts for itself.

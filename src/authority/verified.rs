@@ -2,12 +2,8 @@
 //! whole life, so the same token is introspected (or presented as a bearer)
 //! again and again; from the second time on, only its lifetime is checked.
 
-use std::{
-    collections::HashMap,
-    sync::{Mutex, PoisonError},
-};
-
 use aws_lc_rs::digest::{SHA256, digest};
+use tokend_common::expiring::Expiring;
 
 use super::AccessClaims;
 
@@ -15,10 +11,9 @@ use super::AccessClaims;
 /// clients and more, at a few hundred bytes each.
 const CAPACITY: usize = 16_384;
 
-/// Verified tokens by the SHA-256 of their text, bounded in size.
+/// Verified tokens by the SHA-256 of their text, until they expire.
 pub struct VerifiedTokens {
-    entries: Mutex<HashMap<[u8; 32], AccessClaims>>,
-    capacity: usize,
+    entries: Expiring<[u8; 32], AccessClaims>,
 }
 
 impl VerifiedTokens {
@@ -27,31 +22,22 @@ impl VerifiedTokens {
     }
 
     fn with_capacity(capacity: usize) -> Self {
-        Self { entries: Mutex::default(), capacity }
+        Self { entries: Expiring::new(capacity) }
     }
 
     /// The claims of `token` if it was verified before and is within its lifetime at `now`.
     pub fn get(&self, token: &str, now: i64) -> Option<AccessClaims> {
-        let entries = self.entries.lock().unwrap_or_else(PoisonError::into_inner);
-        entries.get(&fingerprint(token)).filter(|claims| claims.is_live_at(now)).cloned()
+        self.entries.get(&fingerprint(token), now).filter(|claims| claims.is_live_at(now))
     }
 
-    /// Remembers a token whose signature and claims were just checked. When
-    /// full, expired tokens are dropped first, and everything if that is not enough.
+    /// Remembers a token whose signature and claims were just checked, until it expires.
     pub fn insert(&self, token: &str, claims: &AccessClaims, now: i64) {
-        let mut entries = self.entries.lock().unwrap_or_else(PoisonError::into_inner);
-        if entries.len() >= self.capacity {
-            entries.retain(|_, claims| now < claims.exp);
-            if entries.len() >= self.capacity {
-                entries.clear();
-            }
-        }
-        entries.insert(fingerprint(token), claims.clone());
+        self.entries.insert(fingerprint(token), claims.clone(), claims.exp, now);
     }
 
     /// Forgets every token, for when the keys that verified them change.
     pub fn clear(&self) {
-        self.entries.lock().unwrap_or_else(PoisonError::into_inner).clear();
+        self.entries.clear();
     }
 }
 
@@ -100,6 +86,6 @@ mod tests {
         assert!(verified.get("a", 50).is_some() && verified.get("c", 50).is_some());
         verified.insert("d", &claims(0, 100), 50);
         assert!(verified.get("d", 50).is_some());
-        assert!(verified.entries.lock().unwrap().len() <= 3);
+        assert!(verified.entries.len() <= 3);
     }
 }

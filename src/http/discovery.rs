@@ -11,14 +11,20 @@ use axum::{
 use serde_json::json;
 
 use super::{INTROSPECTION_PATH, JWKS_PATH, REVOCATION_PATH, TOKEN_PATH, reply::json_response};
+use tokend_common::wire::JWKS_MAX_AGE_SECONDS;
+
 use crate::authority::Authority;
 
 /// Long enough to spare tokend, short enough that a new key is seen soon.
-const KEYS_MAX_AGE: &str = "public, max-age=300";
+/// What verifiers may cache the key set and metadata for.
+fn keys_max_age() -> HeaderValue {
+    HeaderValue::from_str(&format!("public, max-age={JWKS_MAX_AGE_SECONDS}"))
+        .expect("digits are a valid header")
+}
 
 pub async fn jwks(State(authority): State<Arc<Authority>>) -> Response {
     let mut response = json_response(StatusCode::OK, authority.keys().jwks());
-    response.headers_mut().insert(header::CACHE_CONTROL, HeaderValue::from_static(KEYS_MAX_AGE));
+    response.headers_mut().insert(header::CACHE_CONTROL, keys_max_age());
     response
 }
 
@@ -47,6 +53,6 @@ pub async fn metadata(State(authority): State<Arc<Authority>>) -> Response {
             "id_token_signing_alg_values_supported": algorithms,
         }),
     );
-    response.headers_mut().insert(header::CACHE_CONTROL, HeaderValue::from_static(KEYS_MAX_AGE));
+    response.headers_mut().insert(header::CACHE_CONTROL, keys_max_age());
     response
 }

@@ -1,8 +1,6 @@
 //! Reading a request safely: the body within a size and time bound, its media
 //! type, and what the caller presented to authenticate.
 
-use std::time::Duration;
-
 use axum::{
     body::{Body, Bytes},
     http::{HeaderMap, header},
@@ -12,12 +10,8 @@ use super::reply::Rejection;
 use crate::{
     authority::{AuthError, Presented},
     failure::Refusal,
+    limits::{BODY_TIMEOUT, MAX_BODY_BYTES},
 };
-
-/// Token, introspection and revocation requests are a few hundred bytes.
-pub const MAX_BODY_BYTES: usize = 16 * 1024;
-/// A client that has not sent its body by then is slow or hostile.
-const BODY_TIMEOUT: Duration = Duration::from_secs(10);
 
 /// The body, refused with 413 past [`MAX_BODY_BYTES`] and 408 past [`BODY_TIMEOUT`].
 pub async fn body(body: Body) -> Result<Bytes, Rejection> {

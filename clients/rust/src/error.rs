@@ -1,5 +1,6 @@
 //! What can go wrong getting a token.
 
+use tokend_common::wire::ERROR_DOMAIN;
 use tonic::{Code, Status};
 use tonic_types::{ErrorDetails, StatusExt};
 
@@ -37,7 +38,7 @@ impl From<TokenError> for Status {
             Some(reason) => Status::with_error_details(
                 error.code,
                 message,
-                ErrorDetails::with_error_info(reason, "tokend", std::collections::HashMap::new()),
+                ErrorDetails::with_error_info(reason, ERROR_DOMAIN, std::collections::HashMap::new()),
             ),
             None => Status::new(error.code, message),
         }

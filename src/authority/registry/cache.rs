@@ -6,19 +6,17 @@
 //! forget everything after [`TTL_SECONDS`], the backstop should the store
 //! be unreadable when the feed is read.
 
-use std::{
-    collections::HashMap,
-    sync::{Arc, PoisonError, RwLock},
-};
+use std::sync::Arc;
 
 use aws_lc_rs::{hmac, rand::SystemRandom};
 use subtle::ConstantTimeEq;
+use tokend_common::expiring::Expiring;
 
 use crate::domain::{Client, ClientSecret};
 
 pub const TTL_SECONDS: i64 = 60;
-/// Enough for every client of a large fleet; past it, new entries are simply
-/// not cached, so nothing a caller sends can grow memory without bound.
+/// Enough for every client of a large fleet; past it the cache starts over,
+/// so nothing a caller sends can grow memory without bound.
 const MAX_CLIENTS: usize = 100_000;
 /// A client has one secret, two while a rotation's grace runs; more is churn.
 const MAX_SECRETS_PER_CLIENT: usize = 4;
@@ -29,15 +27,16 @@ pub type SecretTag = [u8; 32];
 
 pub struct RegistryCache {
     key: hmac::Key,
-    clients: RwLock<HashMap<String, (Arc<Client>, i64)>>,
-    verified: RwLock<HashMap<String, Vec<(SecretTag, i64)>>>,
+    clients: Expiring<String, Arc<Client>>,
+    /// Per client, the tags of its verified secrets, each with its own expiry.
+    verified: Expiring<String, Vec<(SecretTag, i64)>>,
 }
 
 impl RegistryCache {
     pub fn new() -> Self {
         let key = hmac::Key::generate(hmac::HMAC_SHA256, &SystemRandom::new())
             .expect("the operating system's random source failed");
-        Self { key, clients: RwLock::default(), verified: RwLock::default() }
+        Self { key, clients: Expiring::new(MAX_CLIENTS), verified: Expiring::new(MAX_CLIENTS) }
     }
 
     pub fn tag(&self, secret: &ClientSecret) -> SecretTag {
@@ -48,51 +47,38 @@ impl RegistryCache {
     /// Whether this secret was verified for this client and has not expired.
     /// Tags are compared in constant time.
     pub fn is_verified(&self, client_id: &str, tag: &SecretTag, now: i64) -> bool {
-        let verified = self.verified.read().unwrap_or_else(PoisonError::into_inner);
-        verified.get(client_id).is_some_and(|entries| {
-            entries.iter().any(|(known, until)| *until > now && bool::from(known.ct_eq(tag)))
-        })
+        self.verified
+            .read(client_id, now, |entries| {
+                entries.iter().any(|(known, until)| now < *until && bool::from(known.ct_eq(tag)))
+            })
+            .unwrap_or(false)
     }
 
     /// Remembers a secret that passed argon2, until `until` (never past the secret's own expiry).
     pub fn remember_verified(&self, client_id: &str, tag: SecretTag, until: i64, now: i64) {
-        let mut verified = self.verified.write().unwrap_or_else(PoisonError::into_inner);
-        if verified.len() >= MAX_CLIENTS {
-            verified.retain(|_, entries| entries.iter().any(|(_, until)| *until > now));
-            if verified.len() >= MAX_CLIENTS {
-                return;
+        self.verified.update(client_id.to_owned(), until, now, |entries| {
+            entries.retain(|(_, until)| now < *until);
+            if entries.len() < MAX_SECRETS_PER_CLIENT {
+                entries.push((tag, until));
             }
-        }
-        let entries = verified.entry(client_id.to_owned()).or_default();
-        entries.retain(|(_, until)| *until > now);
-        if entries.len() < MAX_SECRETS_PER_CLIENT {
-            entries.push((tag, until));
-        }
+        });
     }
 
     /// The active client, if cached and fresh.
     pub fn client(&self, client_id: &str, now: i64) -> Option<Arc<Client>> {
-        let clients = self.clients.read().unwrap_or_else(PoisonError::into_inner);
-        clients.get(client_id).filter(|(_, until)| *until > now).map(|(client, _)| client.clone())
+        self.clients.get(client_id, now)
     }
 
     /// Remembers an active client. Inactive or missing ones are not cached, so
     /// re-enabling a client anywhere takes effect at once.
     pub fn remember_client(&self, client: Arc<Client>, now: i64) {
-        let mut clients = self.clients.write().unwrap_or_else(PoisonError::into_inner);
-        if clients.len() >= MAX_CLIENTS {
-            clients.retain(|_, (_, until)| *until > now);
-            if clients.len() >= MAX_CLIENTS {
-                return;
-            }
-        }
-        clients.insert(client.id.to_string(), (client, now + TTL_SECONDS));
+        self.clients.insert(client.id.to_string(), client, now + TTL_SECONDS, now);
     }
 
     /// Drops everything known about a client, after this process changed it.
     pub fn forget(&self, client_id: &str) {
-        self.clients.write().unwrap_or_else(PoisonError::into_inner).remove(client_id);
-        self.verified.write().unwrap_or_else(PoisonError::into_inner).remove(client_id);
+        self.clients.remove(client_id);
+        self.verified.remove(client_id);
     }
 }
 

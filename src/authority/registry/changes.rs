@@ -5,24 +5,20 @@
 
 use std::{
     collections::HashMap,
-    sync::{
-        Mutex, PoisonError,
-        atomic::{AtomicI64, Ordering},
-    },
+    sync::{Mutex, PoisonError},
 };
 
 use super::Registry;
-use crate::authority::AuthError;
-
-/// Looks this far back past the last round, so a change stamped by an
-/// instance whose clock runs a little behind is not missed.
-const CLOCK_SLACK_SECONDS: i64 = 30;
+use crate::authority::{
+    AuthError,
+    feed::{CLOCK_SLACK_SECONDS, FeedCursor},
+};
 /// Changes older than this are purged: every instance has read them long since.
 const KEEP_SECONDS: i64 = 3600;
 
 /// Where this instance is in the feed.
 pub struct FeedPosition {
-    synced_at: AtomicI64,
+    cursor: FeedCursor,
     /// change id → when this instance first saw it, so each change clears a
     /// client's entries once although several rounds read it.
     seen: Mutex<HashMap<String, i64>>,
@@ -31,7 +27,7 @@ pub struct FeedPosition {
 impl FeedPosition {
     /// Starts at `now`: caches are empty, so earlier changes do not matter.
     pub fn new(now: i64) -> Self {
-        Self { synced_at: AtomicI64::new(now), seen: Mutex::default() }
+        Self { cursor: FeedCursor::new(now), seen: Mutex::default() }
     }
 }
 
@@ -44,7 +40,7 @@ impl Registry {
 
     /// Forgets what is cached about every client changed since the last round.
     pub async fn follow_changes(&self, now: i64) -> Result<(), AuthError> {
-        let since = self.feed.synced_at.load(Ordering::Relaxed) - CLOCK_SLACK_SECONDS;
+        let since = self.feed.cursor.since();
         let changes = self.store.client_changes_since(since).await?;
         {
             let mut seen = self.feed.seen.lock().unwrap_or_else(PoisonError::into_inner);
@@ -55,7 +51,7 @@ impl Registry {
                 }
             }
         }
-        self.feed.synced_at.store(now, Ordering::Relaxed);
+        self.feed.cursor.read_at(now);
         self.store.purge_client_changes(now - KEEP_SECONDS).await?;
         Ok(())
     }

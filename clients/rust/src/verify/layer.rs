@@ -6,6 +6,7 @@ use std::{
     sync::Arc,
     task::{Context, Poll},
 };
+use tokend_common::wire::GRPC_CONTENT_TYPES;
 
 use http::{Request, Response, header::CONTENT_TYPE};
 use tower::{Layer, Service};
@@ -85,5 +86,8 @@ where
 }
 
 fn is_grpc<B>(request: &Request<B>) -> bool {
-    request.headers().get(CONTENT_TYPE).is_some_and(|value| value.as_bytes().starts_with(b"application/grpc"))
+    request
+        .headers()
+        .get(CONTENT_TYPE)
+        .is_some_and(|value| value.as_bytes().starts_with(GRPC_CONTENT_TYPES[0].as_bytes()))
 }

@@ -2,13 +2,14 @@
 //! `typ`, `iss`, `aud` and lifetime, with tokens seen before remembered.
 
 use std::time::Duration;
+use tokend_common::wire::ACCESS_TOKEN_TYP;
 
 use jsonwebtoken::{Validation, errors::ErrorKind};
 
 use super::{Claims, VerifyError, keys::KeyCache, seen::SeenTokens};
 
 /// The `typ` header of RFC 9068 access tokens; `application/at+jwt` is the same.
-const ACCESS_TOKEN_TYPES: [&str; 2] = ["at+jwt", "application/at+jwt"];
+const ACCESS_TOKEN_TYPES: [&str; 2] = [ACCESS_TOKEN_TYP, "application/at+jwt"];
 
 pub(super) struct LocalVerifier {
     keys: KeyCache,

@@ -10,6 +10,7 @@ mod remote;
 mod seen;
 
 use std::{sync::Arc, time::Duration};
+use tokend_common::wire::JWKS_MAX_AGE_SECONDS;
 
 use http::{HeaderMap, header::AUTHORIZATION};
 use tonic::transport::Channel;
@@ -53,7 +54,7 @@ impl Verifier {
             audience: audience.into(),
             leeway: Duration::from_secs(10),
             refetch_interval: Duration::from_secs(10),
-            key_max_age: Duration::from_secs(300),
+            key_max_age: Duration::from_secs(JWKS_MAX_AGE_SECONDS),
         }
     }
 

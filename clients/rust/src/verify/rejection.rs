@@ -1,6 +1,7 @@
 //! Why a token was refused, and how that is told to gRPC and HTTP callers (in one place).
 
 use std::{collections::HashMap, fmt};
+use tokend_common::wire::ERROR_DOMAIN;
 
 use http::{HeaderValue, Response, StatusCode, header::WWW_AUTHENTICATE};
 use tonic::{Code, Status};
@@ -74,7 +75,7 @@ impl From<VerifyError> for Status {
         if let VerifyError::InsufficientScope { required } = &error {
             metadata.insert("scope".to_owned(), required.clone());
         }
-        let details = ErrorDetails::with_error_info(error.oauth_error(), "tokend", metadata);
+        let details = ErrorDetails::with_error_info(error.oauth_error(), ERROR_DOMAIN, metadata);
         Status::with_error_details(code, error.to_string(), details)
     }
 }

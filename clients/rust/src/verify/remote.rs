@@ -1,6 +1,7 @@
 //! Remote verification: tokend's `Introspect` judges every token, so a revoked
 //! token is refused at once, at the cost of one call per request.
 
+use tokend_common::wire::INTROSPECT_SCOPE;
 use tonic::transport::Channel;
 use tower::Layer;
 
@@ -9,9 +10,6 @@ use crate::{
     Bearer, BearerLayer, TokenSource,
     pb::{IntrospectRequest, token_service_client::TokenServiceClient},
 };
-
-/// The scope that lets a client see the claims of any client's token.
-const INTROSPECT_SCOPE: &str = "tokend.introspect";
 
 pub(super) struct Introspector {
     client: TokenServiceClient<Bearer<Channel>>,

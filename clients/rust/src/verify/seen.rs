@@ -3,11 +3,9 @@
 //! checked again, not its signature. An entry lasts no longer than fetched keys
 //! do, so a retired key's tokens stop verifying as its key would.
 
-use std::{
-    collections::HashMap,
-    sync::{Mutex, PoisonError},
-    time::{Duration, Instant, SystemTime, UNIX_EPOCH},
-};
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
+
+use tokend_common::expiring::Expiring;
 
 use super::Claims;
 
@@ -16,38 +14,28 @@ const CAPACITY: usize = 4096;
 
 /// Accepted tokens and their claims, bounded in size.
 pub(super) struct SeenTokens {
-    entries: Mutex<HashMap<String, (Claims, Instant)>>,
+    entries: Expiring<String, Claims>,
     max_age: Duration,
 }
 
 impl SeenTokens {
     /// Entries are trusted for `max_age` after the signature check.
     pub fn new(max_age: Duration) -> Self {
-        Self { entries: Mutex::default(), max_age }
+        Self { entries: Expiring::new(CAPACITY), max_age }
     }
 
     /// The claims of `token` if it was accepted before and, with `leeway`, is still within its lifetime.
     pub fn get(&self, token: &str, leeway: Duration) -> Option<Claims> {
         let now = unix_now();
         let leeway = leeway.as_secs() as i64;
-        let entries = self.entries.lock().unwrap_or_else(PoisonError::into_inner);
-        let (claims, checked) = entries.get(token)?;
-        let current =
-            checked.elapsed() < self.max_age && now <= claims.exp + leeway && claims.nbf - leeway <= now;
-        current.then(|| claims.clone())
+        let live = |claims: &Claims| now <= claims.exp + leeway && claims.nbf - leeway <= now;
+        self.entries.get(token, now).filter(live)
     }
 
-    /// Remembers an accepted token; when full, expired ones go first, and all if that is not enough.
+    /// Remembers an accepted token for `max_age`.
     pub fn insert(&self, token: &str, claims: &Claims) {
         let now = unix_now();
-        let mut entries = self.entries.lock().unwrap_or_else(PoisonError::into_inner);
-        if entries.len() >= CAPACITY {
-            entries.retain(|_, (claims, checked)| now <= claims.exp && checked.elapsed() < self.max_age);
-            if entries.len() >= CAPACITY {
-                entries.clear();
-            }
-        }
-        entries.insert(token.to_owned(), (claims.clone(), Instant::now()));
+        self.entries.insert(token.to_owned(), claims.clone(), now + self.max_age.as_secs() as i64, now);
     }
 }
 
@@ -105,7 +93,7 @@ mod tests {
         for i in 0..CAPACITY + 10 {
             seen.insert(&format!("token-{i}"), &claims(now, now + 60));
         }
-        assert!(seen.entries.lock().unwrap().len() <= CAPACITY);
+        assert!(seen.entries.len() <= CAPACITY);
         assert!(seen.get(&format!("token-{}", CAPACITY + 9), LEEWAY).is_some(), "the newest stays");
     }
 }
