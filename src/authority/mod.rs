@@ -32,8 +32,10 @@ use crate::{domain::Audience, store::Store};
 
 pub use authenticate::{Caller, Policy};
 pub use clock::Clock;
-pub use credentials::{Credential, Presented};
-pub use error::{AuthError, BAD_CREDENTIALS};
+use credentials::Credential;
+pub use credentials::Presented;
+pub use error::AuthError;
+use error::BAD_CREDENTIALS;
 pub use introspection::Introspection;
 pub use issue::{IssuedToken, TokenRequest};
 pub use keys::{KeyInfo, KeyRing, KeySealer, SigningAlgorithm};
