@@ -6,7 +6,7 @@ use clap::{Args, Parser, Subcommand};
 
 use tokend_common::wire::KEY_ACTIVATION_DELAY_SECONDS;
 
-use crate::{authority::SigningAlgorithm, connections::ConnectionLimits};
+use crate::{authority::SigningAlgorithm, connections::ConnectionLimits, tls::TlsFiles};
 
 #[derive(Debug, Parser)]
 #[command(name = "tokend", version, about = "OAuth 2.0 client-credentials token service")]
@@ -131,12 +131,30 @@ pub struct ServeArgs {
     #[arg(long, env = "TOKEND_HEADER_TIMEOUT", default_value_t = ConnectionLimits::default().header_timeout.as_secs())]
     pub header_timeout: u64,
 
+    /// PEM certificate chain (leaf first) to serve TLS with, on every listener;
+    /// re-read when the file changes. Needs --tls-key.
+    #[arg(long, env = "TOKEND_TLS_CERT")]
+    pub tls_cert: Option<PathBuf>,
+
+    /// PEM private key of --tls-cert; re-read when the file changes.
+    #[arg(long, env = "TOKEND_TLS_KEY")]
+    pub tls_key: Option<PathBuf>,
+
     /// Seconds an HTTP/2 connection may stay open with no call in flight.
     #[arg(long, env = "TOKEND_IDLE_TIMEOUT", default_value_t = ConnectionLimits::default().idle_timeout.as_secs())]
     pub idle_timeout: u64,
 }
 
 impl ServeArgs {
+    /// The TLS certificate and key files; both or neither.
+    pub fn tls_files(&self) -> Result<Option<TlsFiles>, String> {
+        match (&self.tls_cert, &self.tls_key) {
+            (Some(cert), Some(key)) => Ok(Some(TlsFiles { cert: cert.clone(), key: key.clone() })),
+            (None, None) => Ok(None),
+            _ => Err("--tls-cert and --tls-key go together".into()),
+        }
+    }
+
     pub fn connection_limits(&self) -> ConnectionLimits {
         ConnectionLimits {
             max_connections: self.max_connections.max(1),

@@ -19,10 +19,12 @@ use hyper_util::{
     service::TowerToHyperService,
 };
 use tokio::{
+    io::{AsyncRead, AsyncWrite},
     net::{TcpListener, TcpStream},
     sync::{OwnedSemaphorePermit, Semaphore, watch},
     time::Instant,
 };
+use tokio_rustls::TlsAcceptor;
 use tower::ServiceExt;
 
 use crate::limits::DRAIN_TIMEOUT;
@@ -82,13 +84,14 @@ fn descriptor_limit() -> Option<u64> {
     (read && limit.rlim_cur != libc::RLIM_INFINITY).then_some(limit.rlim_cur)
 }
 
-/// Accepts connections on `listener` and serves `service` on each until
+/// Accepts connections on `listener` (over TLS with `tls`) and serves `service` on each until
 /// `stop` turns true; then closes the listener, asks every connection to
 /// finish, and waits at most [`DRAIN_TIMEOUT`] for them.
 pub async fn serve(
     listener: TcpListener,
     service: Router,
     limits: ConnectionLimits,
+    tls: Option<TlsAcceptor>,
     stop: watch::Receiver<bool>,
 ) {
     let slots = Arc::new(Semaphore::new(limits.max_connections));
@@ -103,7 +106,7 @@ pub async fn serve(
                 warned.out_of_descriptors = false;
                 let _ = stream.set_nodelay(true);
                 let connection = Connection { http: http.clone(), service: service.clone(), limits, slot };
-                tokio::spawn(connection.serve(stream, stop.clone()));
+                tokio::spawn(connection.serve(stream, tls.clone(), stop.clone()));
                 if slots.available_permits() == 0 && !warned.at_capacity {
                     tracing::warn!(max = limits.max_connections, "connection limit reached; new ones wait");
                 }
@@ -166,8 +169,25 @@ struct Connection {
 }
 
 impl Connection {
-    async fn serve(self, stream: TcpStream, mut stop: watch::Receiver<bool>) {
+    /// Serves the connection, after the TLS handshake if this listener has TLS.
+    /// The handshake counts towards the header timeout, so a peer that never
+    /// finishes it is dropped like one that never sends a request.
+    async fn serve(self, stream: TcpStream, tls: Option<TlsAcceptor>, stop: watch::Receiver<bool>) {
         let activity = Arc::new(Activity::new());
+        match tls {
+            None => self.serve_io(stream, activity, stop).await,
+            Some(tls) => match tokio::time::timeout(self.limits.header_timeout, tls.accept(stream)).await {
+                Ok(Ok(stream)) => self.serve_io(stream, activity, stop).await,
+                Ok(Err(err)) => tracing::debug!(error = %err, "TLS handshake failed"),
+                Err(_) => tracing::debug!("TLS handshake not finished within the header timeout"),
+            },
+        }
+    }
+
+    async fn serve_io<I>(self, io: I, activity: Arc<Activity>, mut stop: watch::Receiver<bool>)
+    where
+        I: AsyncRead + AsyncWrite + Unpin + Send + 'static,
+    {
         let tracked = activity.clone();
         let service = ServiceExt::<Request<Incoming>>::map_future(self.service, move |call| {
             let in_flight = tracked.begin();
@@ -177,7 +197,7 @@ impl Connection {
                 answered
             }
         });
-        let connection = self.http.serve_connection(TokioIo::new(stream), TowerToHyperService::new(service));
+        let connection = self.http.serve_connection(TokioIo::new(io), TowerToHyperService::new(service));
         tokio::pin!(connection);
         let idle = activity.idle(&self.limits);
         tokio::pin!(idle);

@@ -28,6 +28,7 @@ pub mod limits;
 pub mod server;
 pub mod store;
 pub mod telemetry;
+pub mod tls;
 
 use std::{path::PathBuf, sync::Arc};
 
@@ -38,6 +39,7 @@ use crate::{
     config::{Cli, Command, ServeArgs},
     domain::Audience,
     store::{Store, StoreError},
+    tls::Tls,
 };
 
 /// Why a command could not run.
@@ -51,6 +53,8 @@ pub enum RunError {
     Config(String),
     #[error("cannot listen: {0}")]
     Listen(#[from] std::io::Error),
+    #[error("cannot serve TLS: {0}")]
+    Tls(#[from] tls::TlsError),
 }
 
 /// Runs one command of the CLI.
@@ -100,8 +104,16 @@ async fn serve_until_signalled(
         None => address,
     };
     let limits = args.connection_limits().within_descriptor_limit();
+    let tls = args.tls_files().map_err(RunError::Config)?.map(Tls::load).transpose()?;
+    let scheme = if tls.is_some() { "https" } else { "http" };
+    if tls.is_none() {
+        tracing::warn!(
+            "serving without TLS: client secrets and tokens cross the network in the clear \
+             unless a proxy or mesh in front encrypts them (--tls-cert and --tls-key turn TLS on)"
+        );
+    }
     let settings = Settings {
-        issuer: args.issuer.unwrap_or_else(|| format!("http://{http_address}")),
+        issuer: args.issuer.unwrap_or_else(|| format!("{scheme}://{http_address}")),
         default_audience: Audience::parse(&args.default_audience).map_err(|e| RunError::Config(e.0))?,
         algorithm: args.signing_algorithm,
         key_sealer,
@@ -111,7 +123,7 @@ async fn serve_until_signalled(
     if http.is_some() {
         println!("tokend HTTP adapter listening on {http_address}");
     }
-    server::serve(server::Listeners { main, http }, authority, limits, shutdown).await;
+    server::serve(server::Listeners { main, http, tls }, authority, limits, shutdown).await;
     tracing::info!("drained in-flight calls; bye");
     Ok(())
 }

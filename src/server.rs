@@ -29,6 +29,7 @@ use crate::{
     },
     http,
     limits::MAX_MESSAGE_BYTES,
+    tls::Tls,
 };
 
 /// How often health is re-checked and revocations from other instances are
@@ -36,10 +37,12 @@ use crate::{
 const MAINTENANCE_INTERVAL: Duration = Duration::from_secs(5);
 
 /// Where to serve. Without an HTTP listener, the main listener answers gRPC
-/// and HTTP alike, told apart by content type.
+/// and HTTP alike, told apart by content type. With `tls`, every listener
+/// speaks TLS only.
 pub struct Listeners {
     pub main: TcpListener,
     pub http: Option<TcpListener>,
+    pub tls: Option<Tls>,
 }
 
 /// Serves until `shutdown` completes, then stops accepting and drains the
@@ -74,21 +77,26 @@ pub async fn serve(
     let http = deadline::limit_http(http::router(authority));
 
     let (stopping, stop) = watch::channel(false);
+    let acceptor = listeners.tls.as_ref().map(|tls| tls.acceptor().clone());
+    let reload = listeners.tls.map(|tls| tokio::spawn(tls.follow_files(stop.clone())));
     let (main_http, separate_http) = match listeners.http {
         Some(listener) => (None, Some((listener, http))),
         None => (Some(http), None),
     };
     let main = ByContentType { grpc, http: main_http, refused: unsupported_media_type() };
     let main = axum::Router::new().fallback_service(main);
-    let main = tokio::spawn(connections::serve(listeners.main, main, limits, stop.clone()));
-    let separate_http =
-        separate_http.map(|(listener, http)| tokio::spawn(connections::serve(listener, http, limits, stop)));
+    let main = tokio::spawn(connections::serve(listeners.main, main, limits, acceptor.clone(), stop.clone()));
+    let separate_http = separate_http
+        .map(|(listener, http)| tokio::spawn(connections::serve(listener, http, limits, acceptor, stop)));
 
     shutdown.await;
     let _ = stopping.send(true);
     main.await.expect("the server task does not panic");
     if let Some(task) = separate_http {
         task.await.expect("the server task does not panic");
+    }
+    if let Some(task) = reload {
+        task.await.expect("the reload task does not panic");
     }
     drop(stop_background);
     let _ = tokio::join!(health, upkeep);

@@ -15,10 +15,17 @@ use tokend::{
     grpc::pb::{self, client_admin_client::ClientAdminClient, token_service_client::TokenServiceClient},
     server,
     store::Store,
+    tls::Tls,
 };
 use tokio::{net::TcpListener, sync::oneshot, task::JoinHandle};
-use tonic::{Code, Request, Status, metadata::MetadataValue, transport::Channel};
+use tonic::{
+    Code, Request, Status,
+    metadata::MetadataValue,
+    transport::{Certificate, Channel, ClientTlsConfig},
+};
 use tonic_types::StatusExt;
+
+pub use crate::pki::TestPki;
 
 pub const DEFAULT_AUDIENCE: &str = "tokend";
 
@@ -120,7 +127,31 @@ impl TestApp {
     pub async fn spawn_with_limits(limits: ConnectionLimits) -> TestApp {
         let database = Arc::new(Database::new(Backend::Sqlite, None));
         let url = database.url.clone();
-        Self::start_on(database, &url, "127.0.0.1:0", None, SigningAlgorithm::Es256, limits).await
+        Self::start_on(database, &url, "127.0.0.1:0", None, SigningAlgorithm::Es256, limits, None).await
+    }
+
+    /// A server speaking TLS only, with the certificate `pki` wrote as `name`;
+    /// its clients trust `pki`'s CA. `None` when PostgreSQL is not configured.
+    pub async fn spawn_tls(backend: Backend, pki: &TestPki, name: &str) -> Option<TestApp> {
+        let database = match backend {
+            Backend::Sqlite => Database::new(backend, None),
+            Backend::Postgres => Database::new(backend, Some(fresh_postgres_database().await?)),
+        };
+        let url = database.url.clone();
+        let tls = (Tls::load(pki.files(name)).expect("the test certificate loads"), pki.ca_pem());
+        let limits = ConnectionLimits::default();
+        Some(
+            Self::start_on(
+                Arc::new(database),
+                &url,
+                "127.0.0.1:0",
+                None,
+                SigningAlgorithm::Es256,
+                limits,
+                Some(tls),
+            )
+            .await,
+        )
     }
 
     /// A server on a fresh PostgreSQL database that it reaches only through
@@ -139,6 +170,7 @@ impl TestApp {
             None,
             SigningAlgorithm::Es256,
             ConnectionLimits::default(),
+            None,
         )
         .await;
         Some((served, proxy))
@@ -146,8 +178,16 @@ impl TestApp {
 
     async fn start(database: Arc<Database>, address: &str) -> TestApp {
         let url = database.url.clone();
-        Self::start_on(database, &url, address, None, SigningAlgorithm::Es256, ConnectionLimits::default())
-            .await
+        Self::start_on(
+            database,
+            &url,
+            address,
+            None,
+            SigningAlgorithm::Es256,
+            ConnectionLimits::default(),
+            None,
+        )
+        .await
     }
 
     /// Another server on the same database and issuer, as in a deployment of
@@ -156,7 +196,8 @@ impl TestApp {
         let issuer = Some(self.base_url.clone());
         let database = self.database.clone();
         let url = database.url.clone();
-        Self::start_on(database, &url, "127.0.0.1:0", issuer, algorithm, ConnectionLimits::default()).await
+        Self::start_on(database, &url, "127.0.0.1:0", issuer, algorithm, ConnectionLimits::default(), None)
+            .await
     }
 
     /// Serves on `address`; the issuer is the server's own base URL (unless
@@ -168,12 +209,14 @@ impl TestApp {
         issuer: Option<String>,
         algorithm: SigningAlgorithm,
         limits: ConnectionLimits,
+        tls: Option<(Tls, String)>,
     ) -> TestApp {
         let store = Store::connect(url).await.expect("the test database connects");
         store.migrate().await.expect("migrations apply");
         let listener = TcpListener::bind(address).await.unwrap();
         let address = listener.local_addr().unwrap();
-        let base_url = format!("http://{address}");
+        let scheme = if tls.is_some() { "https" } else { "http" };
+        let base_url = format!("{scheme}://{address}");
         let settings = Settings {
             issuer: issuer.unwrap_or_else(|| base_url.clone()),
             default_audience: Audience::parse(DEFAULT_AUDIENCE).unwrap(),
@@ -184,14 +227,20 @@ impl TestApp {
         let registry = authority.registry().clone();
         let (shutdown, stop) = oneshot::channel::<()>();
         let server = tokio::spawn(server::serve(
-            server::Listeners { main: listener, http: None },
+            server::Listeners { main: listener, http: None, tls: tls.as_ref().map(|(tls, _)| tls.clone()) },
             authority.clone(),
             limits,
             async {
                 let _ = stop.await;
             },
         ));
-        let channel = Channel::from_shared(base_url.clone()).unwrap().connect().await.unwrap();
+        let mut endpoint = Channel::from_shared(base_url.clone()).unwrap();
+        if let Some((_, ca)) = &tls {
+            let trust =
+                ClientTlsConfig::new().ca_certificate(Certificate::from_pem(ca)).domain_name("localhost");
+            endpoint = endpoint.tls_config(trust).unwrap();
+        }
+        let channel = endpoint.connect().await.unwrap();
         TestApp {
             base_url,
             tokens: TokenServiceClient::new(channel.clone()),

@@ -15,5 +15,7 @@ mod http_token;
 mod introspect;
 mod issue_token;
 mod key_sealing;
+mod pki;
 mod revoke;
 mod service;
+mod tls;

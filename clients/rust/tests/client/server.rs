@@ -55,7 +55,7 @@ pub async fn server() -> Server {
     };
     let (_, api_secret) = authority.registry().create(api).await.unwrap();
     tokio::spawn(server::serve(
-        Listeners { main: listener, http: None },
+        Listeners { main: listener, http: None, tls: None },
         authority.clone(),
         tokend::connections::ConnectionLimits::default(),
         std::future::pending(),

@@ -1,0 +1,223 @@
+//! TLS for the listeners (rustls, TLS 1.2 and 1.3, ALPN `h2` and `http/1.1`):
+//! the certificate and key are read from PEM files and read again when the
+//! files change, so a renewed certificate is served without a restart, and
+//! client certificates are asked for but never required, so clients with
+//! secrets and clients with certificates share one port.
+
+use std::{
+    fmt, fs, io,
+    path::{Path, PathBuf},
+    sync::{Arc, PoisonError, RwLock},
+    time::{Duration, SystemTime},
+};
+
+use rustls::{
+    DigitallySignedStruct, DistinguishedName, ServerConfig, SignatureScheme,
+    client::danger::HandshakeSignatureValid,
+    crypto::{CryptoProvider, WebPkiSupportedAlgorithms},
+    pki_types::{CertificateDer, PrivateKeyDer, UnixTime, pem::PemObject},
+    server::{
+        ClientHello, ResolvesServerCert,
+        danger::{ClientCertVerified, ClientCertVerifier},
+    },
+    sign::CertifiedKey,
+};
+use tokio::sync::watch;
+use tokio_rustls::TlsAcceptor;
+
+/// How often the certificate and key files are checked for a change.
+const RELOAD_CHECK: Duration = Duration::from_secs(2);
+
+/// Where the server's certificate (a PEM chain, leaf first) and key live.
+#[derive(Debug, Clone)]
+pub struct TlsFiles {
+    pub cert: PathBuf,
+    pub key: PathBuf,
+}
+
+/// Why TLS could not be set up.
+#[derive(Debug, thiserror::Error)]
+pub enum TlsError {
+    #[error("cannot read {path}: {source}")]
+    Read { path: PathBuf, source: io::Error },
+    #[error("{path} holds no usable {what}")]
+    Empty { path: PathBuf, what: &'static str },
+    #[error("the TLS key does not fit the certificate or is not supported: {0}")]
+    Key(rustls::Error),
+    #[error("cannot configure TLS: {0}")]
+    Config(rustls::Error),
+}
+
+/// The listeners' TLS: an acceptor whose certificate follows its files.
+#[derive(Clone)]
+pub struct Tls {
+    acceptor: TlsAcceptor,
+    certificate: Arc<ReloadingCertificate>,
+}
+
+impl fmt::Debug for Tls {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Tls").field("files", &self.certificate.files).finish_non_exhaustive()
+    }
+}
+
+impl Tls {
+    /// Reads the certificate and key; fails if either is unusable.
+    pub fn load(files: TlsFiles) -> Result<Self, TlsError> {
+        let provider = Arc::new(rustls::crypto::aws_lc_rs::default_provider());
+        let certificate = Arc::new(ReloadingCertificate::load(files, provider.clone())?);
+        let mut config = ServerConfig::builder_with_provider(provider.clone())
+            .with_protocol_versions(&[&rustls::version::TLS13, &rustls::version::TLS12])
+            .map_err(TlsError::Config)?
+            .with_client_cert_verifier(Arc::new(AnyClientCertificate {
+                algorithms: provider.signature_verification_algorithms,
+            }))
+            .with_cert_resolver(certificate.clone());
+        config.alpn_protocols = vec![b"h2".to_vec(), b"http/1.1".to_vec()];
+        Ok(Self { acceptor: TlsAcceptor::from(Arc::new(config)), certificate })
+    }
+
+    pub fn acceptor(&self) -> &TlsAcceptor {
+        &self.acceptor
+    }
+
+    /// Reads the files again whenever they change, until `stop` turns true.
+    pub async fn follow_files(self, mut stop: watch::Receiver<bool>) {
+        loop {
+            tokio::select! {
+                _ = tokio::time::sleep(RELOAD_CHECK) => self.certificate.reload_if_changed(),
+                _ = stop.wait_for(|stopping| *stopping) => return,
+            }
+        }
+    }
+}
+
+/// The certificate and key in service, replaced when their files change.
+struct ReloadingCertificate {
+    files: TlsFiles,
+    provider: Arc<CryptoProvider>,
+    current: RwLock<Loaded>,
+}
+
+/// A certificate and key as read, and when their files were last changed.
+struct Loaded {
+    key: Arc<CertifiedKey>,
+    modified: (Option<SystemTime>, Option<SystemTime>),
+}
+
+impl fmt::Debug for ReloadingCertificate {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("ReloadingCertificate").field("files", &self.files).finish_non_exhaustive()
+    }
+}
+
+impl ReloadingCertificate {
+    fn load(files: TlsFiles, provider: Arc<CryptoProvider>) -> Result<Self, TlsError> {
+        let loaded = read(&files, &provider)?;
+        Ok(Self { files, provider, current: RwLock::new(loaded) })
+    }
+
+    /// Reads the files again if either changed since they were read. A pair
+    /// that does not load keeps the one in service, and says why.
+    fn reload_if_changed(&self) {
+        let modified = modified_times(&self.files);
+        if self.current.read().unwrap_or_else(PoisonError::into_inner).modified == modified {
+            return;
+        }
+        match read(&self.files, &self.provider) {
+            Ok(loaded) => {
+                *self.current.write().unwrap_or_else(PoisonError::into_inner) = loaded;
+                tracing::info!(cert = %self.files.cert.display(), "TLS certificate reloaded");
+            }
+            Err(err) => {
+                tracing::error!(error = %err, "the changed TLS certificate or key does not load; still serving the previous one");
+                // Not again until the files change once more.
+                self.current.write().unwrap_or_else(PoisonError::into_inner).modified = modified;
+            }
+        }
+    }
+}
+
+impl ResolvesServerCert for ReloadingCertificate {
+    fn resolve(&self, _: ClientHello<'_>) -> Option<Arc<CertifiedKey>> {
+        Some(self.current.read().unwrap_or_else(PoisonError::into_inner).key.clone())
+    }
+}
+
+fn modified_times(files: &TlsFiles) -> (Option<SystemTime>, Option<SystemTime>) {
+    let modified = |path: &Path| fs::metadata(path).and_then(|meta| meta.modified()).ok();
+    (modified(&files.cert), modified(&files.key))
+}
+
+fn read(files: &TlsFiles, provider: &CryptoProvider) -> Result<Loaded, TlsError> {
+    let modified = modified_times(files);
+    let unreadable = |path: &Path| {
+        let path = path.to_owned();
+        move |source| TlsError::Read { path, source }
+    };
+    let pem = fs::read(&files.cert).map_err(unreadable(&files.cert))?;
+    let chain: Vec<CertificateDer<'static>> =
+        CertificateDer::pem_slice_iter(&pem).filter_map(Result::ok).collect();
+    if chain.is_empty() {
+        return Err(TlsError::Empty { path: files.cert.clone(), what: "PEM certificate" });
+    }
+    let pem = fs::read(&files.key).map_err(unreadable(&files.key))?;
+    let key = PrivateKeyDer::from_pem_slice(&pem)
+        .map_err(|_| TlsError::Empty { path: files.key.clone(), what: "PEM private key" })?;
+    let key = CertifiedKey::from_der(chain, key, provider).map_err(TlsError::Key)?;
+    Ok(Loaded { key: Arc::new(key), modified })
+}
+
+/// Asks every client for a certificate and takes whatever it presents, or
+/// none: whether a certificate proves anything is for the authority to
+/// decide against the client's registration, not for the handshake. The
+/// handshake still checks that the client holds the certificate's key.
+#[derive(Debug)]
+struct AnyClientCertificate {
+    algorithms: WebPkiSupportedAlgorithms,
+}
+
+impl ClientCertVerifier for AnyClientCertificate {
+    fn offer_client_auth(&self) -> bool {
+        true
+    }
+
+    fn client_auth_mandatory(&self) -> bool {
+        false
+    }
+
+    fn root_hint_subjects(&self) -> &[DistinguishedName] {
+        &[]
+    }
+
+    fn verify_client_cert(
+        &self,
+        _: &CertificateDer<'_>,
+        _: &[CertificateDer<'_>],
+        _: UnixTime,
+    ) -> Result<ClientCertVerified, rustls::Error> {
+        Ok(ClientCertVerified::assertion())
+    }
+
+    fn verify_tls12_signature(
+        &self,
+        message: &[u8],
+        cert: &CertificateDer<'_>,
+        signature: &DigitallySignedStruct,
+    ) -> Result<HandshakeSignatureValid, rustls::Error> {
+        rustls::crypto::verify_tls12_signature(message, cert, signature, &self.algorithms)
+    }
+
+    fn verify_tls13_signature(
+        &self,
+        message: &[u8],
+        cert: &CertificateDer<'_>,
+        signature: &DigitallySignedStruct,
+    ) -> Result<HandshakeSignatureValid, rustls::Error> {
+        rustls::crypto::verify_tls13_signature(message, cert, signature, &self.algorithms)
+    }
+
+    fn supported_verify_schemes(&self) -> Vec<SignatureScheme> {
+        self.algorithms.supported_schemes()
+    }
+}
