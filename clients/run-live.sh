@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Starts a tokend on a scratch database, bootstraps clients with the CLI, and
-# runs against it: the grpcurl and curl recipes, then the Rust example pair
+# runs against it: the grpcurl and curl recipes, the same over TLS (with a
+# throwaway CA from clients/tls/), then the Rust example pair
 # (orders API verifying tokens, worker calling it with cached tokens) and the
 # Python example, with the virtualenv clients/python/run-tests.sh made. Used by CI.
 #   clients/run-live.sh [path/to/tokend] [path/to/examples/dir]
@@ -33,6 +34,13 @@ TOKEND=$(address_in "$scratch/tokend.log")
 export TOKEND BASE="http://$TOKEND"
 "$here/grpcurl/recipes.sh"
 "$here/curl/recipes.sh"
+
+echo "== TLS: a second instance on the same database, serving TLS only"
+"$here/tls/make-test-certificates.sh" "$scratch/tls"
+"$tokend" serve --listen 127.0.0.1:0 --tls-cert "$scratch/tls/server.pem" --tls-key "$scratch/tls/server.key" \
+  > "$scratch/tokend-tls.log" 2>&1 &
+pids+=($!)
+TOKEND_TLS=$(address_in "$scratch/tokend-tls.log") CA="$scratch/tls/ca.pem" "$here/tls/recipes.sh"
 
 echo "== Rust example pair: orders_api and orders_worker"
 TOKEND_ISSUER="$BASE" ORDERS_LISTEN=127.0.0.1:0 "$examples/orders_api" > "$scratch/orders.log" 2>&1 &
