@@ -202,14 +202,14 @@ async fn callers(server: &Server, run: &Run) -> Result<Vec<Caller>, Box<dyn std:
         ),
         _ => None,
     };
-    let http = reqwest::Client::builder().pool_max_idle_per_host(run.concurrency).build()?;
+    let http = server.http_client(run.concurrency)?;
     let authorization =
         format!("Basic {}", STANDARD.encode(format!("{}:{}", server.client_id, server.client_secret)));
     Ok((0..run.concurrency)
         .map(|i| match run.scenario {
             Scenario::HttpIssue => Caller::Http {
                 client: http.clone(),
-                url: format!("http://{}{}", server.address, run.http_token_path),
+                url: format!("{}{}", server.base_url(), run.http_token_path),
                 authorization: authorization.clone(),
             },
             _ => Caller::Grpc {

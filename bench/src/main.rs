@@ -57,6 +57,11 @@ struct Args {
     #[arg(long, default_value_t = 0)]
     flood: usize,
 
+    /// Start the server with TLS (a certificate made for the run) and drive
+    /// it over TLS, each worker on long-lived connections as real clients are.
+    #[arg(long, conflicts_with = "target")]
+    tls: bool,
+
     /// Print one JSON object per run instead of a table row.
     #[arg(long)]
     json: bool,
@@ -79,7 +84,7 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
         Some(address) => {
             Server::target(address, args.client_id.clone().unwrap(), args.client_secret.clone().unwrap())
         }
-        None => Server::start(args.server.clone(), args.clients).await?,
+        None => Server::start(args.server.clone(), args.clients, args.tls).await?,
     };
     if !args.json {
         println!("{}", Report::HEADER);
