@@ -11,8 +11,10 @@ use super::{Store, StoreError};
 
 /// The channel that carries the id of each changed client.
 const CLIENT_CHANGES: &str = "tokend_client_changes";
-/// How long to wait before listening again after the connection failed.
+/// How long to wait before listening again after the connection failed; it
+/// doubles with each failure in a row, up to [`MAX_RETRY`].
 const RETRY: Duration = Duration::from_secs(1);
+const MAX_RETRY: Duration = Duration::from_secs(30);
 
 impl Store {
     /// Announces, inside the transaction that makes it, a change to
@@ -38,21 +40,29 @@ impl Store {
         let url = self.postgres_url.clone()?;
         let (notices, received) = mpsc::channel(256);
         tokio::spawn(async move {
+            let mut failures = 0;
             while !notices.is_closed() {
-                if let Err(err) = listen(&url, &notices).await {
-                    tracing::warn!(error = %err, "lost the client change notifications; listening again");
+                if let Err(err) = listen(&url, &notices, &mut failures).await {
+                    failures += 1;
+                    if failures == 1 {
+                        tracing::warn!(error = %err, "cannot listen for client change notifications; retrying");
+                    }
                 }
-                tokio::time::sleep(RETRY).await;
+                tokio::time::sleep(RETRY.saturating_mul(1 << failures.min(5)).min(MAX_RETRY)).await;
             }
         });
         Some(received)
     }
 }
 
-/// Forwards notifications until the connection fails or nobody receives them.
-async fn listen(url: &str, notices: &mpsc::Sender<String>) -> Result<(), sqlx::Error> {
+/// Forwards notifications until the connection fails or nobody receives
+/// them; `failures` counts failed attempts in a row and is reset once listening.
+async fn listen(url: &str, notices: &mpsc::Sender<String>, failures: &mut u32) -> Result<(), sqlx::Error> {
     let mut listener = PgListener::connect(url).await?;
     listener.listen(CLIENT_CHANGES).await?;
+    if std::mem::take(failures) > 0 {
+        tracing::info!("listening for client change notifications again");
+    }
     loop {
         let notice = tokio::select! {
             notice = listener.try_recv() => notice?,
