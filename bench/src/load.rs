@@ -33,6 +33,34 @@ pub struct Report {
 }
 
 impl Report {
+    /// An empty report of a run that lasted `elapsed`.
+    pub fn new(run: &Run, elapsed: Duration) -> Result<Self, hdrhistogram::CreationError> {
+        Ok(Report {
+            scenario: run.scenario,
+            concurrency: run.concurrency,
+            flood: run.flood,
+            elapsed,
+            ok: 0,
+            errors: 0,
+            latency_us: Histogram::new_with_bounds(1, 60_000_000, 3)?,
+        })
+    }
+
+    /// Sets how long the measured part of the run lasted.
+    pub fn finish(&mut self, elapsed: Duration) {
+        self.elapsed = elapsed;
+    }
+
+    /// Counts one call that took `latency`.
+    pub fn record(&mut self, latency: Duration, succeeded: bool) {
+        self.latency_us.saturating_record(latency.as_micros() as u64);
+        if succeeded {
+            self.ok += 1;
+        } else {
+            self.errors += 1;
+        }
+    }
+
     pub const HEADER: &str = "scenario          conc flood   requests/s        ok   errors   p50 ms   p99 ms  p99.9 ms  peak RSS MiB";
 
     pub fn requests_per_second(&self) -> f64 {
@@ -115,6 +143,9 @@ impl Caller {
 }
 
 pub async fn drive(server: &Server, run: Run) -> Result<Report, Box<dyn std::error::Error>> {
+    if run.scenario == Scenario::GrpcColdBurst {
+        return crate::cold::bursts(server, &run).await;
+    }
     let callers = callers(server, &run).await?;
     let start = Instant::now();
     let measure_from = start + run.warmup;
@@ -143,15 +174,7 @@ pub async fn drive(server: &Server, run: Run) -> Result<Report, Box<dyn std::err
             (latency, ok, errors)
         }));
     }
-    let mut report = Report {
-        scenario: run.scenario,
-        concurrency: run.concurrency,
-        flood: run.flood,
-        elapsed: run.duration,
-        ok: 0,
-        errors: 0,
-        latency_us: Histogram::new_with_bounds(1, 60_000_000, 3)?,
-    };
+    let mut report = Report::new(&run, run.duration)?;
     for worker in workers {
         let (latency, ok, errors) = worker.await?;
         report.latency_us.add(latency)?;

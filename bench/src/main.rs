@@ -3,6 +3,7 @@
 //! concurrencies for a given time, printing requests/s, latency percentiles,
 //! the error count and the server's peak RSS.
 
+mod cold;
 mod load;
 mod server;
 
@@ -75,6 +76,9 @@ pub enum Scenario {
     HttpIssue,
     /// Introspect over gRPC, the caller authenticated with Basic.
     GrpcIntrospect,
+    /// Bursts of `concurrency` simultaneous IssueToken calls for a client no
+    /// one has asked for yet (a new one each burst), as after a restart.
+    GrpcColdBurst,
 }
 
 #[tokio::main]

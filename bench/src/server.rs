@@ -20,6 +20,7 @@ use tokio::{
 };
 use tonic::{
     Request,
+    metadata::{Ascii, MetadataValue},
     transport::{Certificate, Channel, ClientTlsConfig},
 };
 
@@ -136,33 +137,32 @@ impl Server {
         line.split_whitespace().nth(1)?.parse().ok()
     }
 
-    async fn register_clients(&self, count: usize) -> Result<(), Box<dyn std::error::Error>> {
-        if count == 0 {
-            return Ok(());
-        }
-        let channel = self.channel().await?;
+    /// `Bearer <token>` for the benchmark's own client, which holds `tokend.admin`.
+    pub async fn admin_bearer(
+        &self,
+        channel: &Channel,
+    ) -> Result<MetadataValue<Ascii>, Box<dyn std::error::Error>> {
         let token = TokenServiceClient::new(channel.clone())
             .issue_token(self.issue_request(&self.client_secret))
             .await?
             .into_inner()
             .access_token;
-        let bearer: tonic::metadata::MetadataValue<_> = format!("Bearer {token}").parse()?;
+        Ok(format!("Bearer {token}").parse()?)
+    }
+
+    async fn register_clients(&self, count: usize) -> Result<(), Box<dyn std::error::Error>> {
+        if count == 0 {
+            return Ok(());
+        }
+        let channel = self.channel().await?;
+        let bearer = self.admin_bearer(&channel).await?;
         let in_flight = Arc::new(Semaphore::new(16));
         let mut tasks = Vec::with_capacity(count);
         for i in 0..count {
             let permit = in_flight.clone().acquire_owned().await?;
-            let mut admin = ClientAdminClient::new(channel.clone());
-            let bearer = bearer.clone();
+            let (channel, bearer) = (channel.clone(), bearer.clone());
             tasks.push(tokio::spawn(async move {
-                let mut request = Request::new(pb::CreateClientRequest {
-                    client_id: format!("fleet-{i:05}"),
-                    allowed_scopes: vec!["orders.read".into(), "orders.write".into()],
-                    default_scopes: vec!["orders.read".into()],
-                    audiences: vec!["orders-api".into()],
-                    ..Default::default()
-                });
-                request.metadata_mut().insert("authorization", bearer);
-                let outcome = admin.create_client(request).await.map(|_| ());
+                let outcome = create_client(channel, bearer, format!("fleet-{i:05}")).await.map(drop);
                 drop(permit);
                 outcome
             }));
@@ -188,4 +188,21 @@ fn write_certificates(dir: &Path, serve: &mut Command) -> Result<String, Box<dyn
     std::fs::write(&key_file, key.serialize_pem())?;
     serve.arg("--tls-cert").arg(cert_file).arg("--tls-key").arg(key_file);
     Ok(ca.pem())
+}
+
+/// Registers a client like a service of a fleet through ClientAdmin; its secret.
+pub async fn create_client(
+    channel: Channel,
+    bearer: MetadataValue<Ascii>,
+    client_id: String,
+) -> Result<String, tonic::Status> {
+    let mut request = Request::new(pb::CreateClientRequest {
+        client_id,
+        allowed_scopes: vec!["orders.read".into(), "orders.write".into()],
+        default_scopes: vec!["orders.read".into()],
+        audiences: vec!["orders-api".into()],
+        ..Default::default()
+    });
+    request.metadata_mut().insert("authorization", bearer);
+    Ok(ClientAdminClient::new(channel).create_client(request).await?.into_inner().client_secret)
 }

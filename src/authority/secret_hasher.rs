@@ -10,7 +10,11 @@
 
 use std::{
     cell::RefCell,
-    sync::{Arc, Mutex, PoisonError, mpsc},
+    sync::{
+        Arc, Mutex, PoisonError,
+        atomic::{AtomicU64, Ordering},
+        mpsc,
+    },
     thread,
 };
 
@@ -37,6 +41,8 @@ pub struct SecretHasher {
     /// A hash of a random secret nobody knows, verified against when there is no
     /// real hash to check, so an unknown client id costs the same time as a known one.
     dummy_hash: Arc<str>,
+    /// How many verifications ran, shared by clones.
+    verifications: Arc<AtomicU64>,
 }
 
 impl SecretHasher {
@@ -68,7 +74,7 @@ impl SecretHasher {
         .expect("the argon2 workers run");
         let dummy_hash =
             dummy.recv().expect("the argon2 workers run").expect("hashing a random secret cannot fail");
-        Self { jobs, dummy_hash: dummy_hash.into() }
+        Self { jobs, dummy_hash: dummy_hash.into(), verifications: Arc::default() }
     }
 
     /// The argon2id PHC string for `secret`, with a fresh random salt.
@@ -83,8 +89,14 @@ impl SecretHasher {
         let matches_real = phc.is_some();
         let phc: Arc<str> = phc.map_or_else(|| self.dummy_hash.clone(), Arc::from);
         let secret = secret.clone();
+        self.verifications.fetch_add(1, Ordering::Relaxed);
         let matched = self.run(move || verify_blocking(&secret, &phc)).await?;
         Ok(matched && matches_real)
+    }
+
+    /// How many secrets were verified since start.
+    pub fn verifications(&self) -> u64 {
+        self.verifications.load(Ordering::Relaxed)
     }
 
     async fn run<T: Send + 'static>(

@@ -6,6 +6,30 @@ use tonic::Code;
 use crate::helpers::*;
 
 on_both_stores! {
+    async fn a_burst_of_cold_requests_with_one_secret_costs_one_argon2_check(app) {
+        let secret = app.create_client("svc", "read", "read", &[]).await;
+        let before = app.registry.argon2_checks();
+        let burst = (0..64).map(|_| {
+            let mut tokens = app.tokens.clone();
+            let request = token_request("svc", &secret, "");
+            async move { tokens.issue_token(request).await }
+        });
+        for issued in futures_join_all(burst).await {
+            assert_eq!(issued.expect("every request of the burst gets a token").into_inner().scope, "read");
+        }
+        assert_eq!(app.registry.argon2_checks() - before, 1);
+
+        let wrong = (0..64).map(|_| {
+            let mut tokens = app.tokens.clone();
+            let request = token_request("svc", "wrong-secret", "");
+            async move { tokens.issue_token(request).await }
+        });
+        for refused in futures_join_all(wrong).await {
+            assert_error(&refused.unwrap_err(), Code::Unauthenticated, "invalid_client");
+        }
+        assert_eq!(app.registry.argon2_checks() - before, 2, "one more check for the burst of one wrong secret");
+    }
+
     async fn a_huge_value_is_quoted_only_in_part(app) {
         let secret = app.create_client("svc", "read", "read", &[]).await;
         let huge = "x".repeat(15_000);
@@ -186,4 +210,18 @@ on_both_stores! {
         let issued = app.token("short", secret.expose(), "").await;
         assert_eq!(issued.expires_in, 300);
     }
+}
+
+/// Runs futures at once and collects their outputs in order.
+async fn futures_join_all<F>(futures: impl Iterator<Item = F>) -> Vec<F::Output>
+where
+    F: std::future::Future + Send + 'static,
+    F::Output: Send + 'static,
+{
+    let handles: Vec<_> = futures.map(tokio::spawn).collect();
+    let mut outputs = Vec::with_capacity(handles.len());
+    for handle in handles {
+        outputs.push(handle.await.expect("the request task ends"));
+    }
+    outputs
 }

@@ -4,6 +4,7 @@ mod cache;
 mod changes;
 mod manage;
 mod rows;
+mod single_flight;
 
 use std::sync::Arc;
 
@@ -13,9 +14,10 @@ use crate::{
     store::{SecretRow, Store},
 };
 
-use cache::RegistryCache;
+use cache::{RegistryCache, SecretTag};
 use changes::FeedPosition;
 pub use manage::{ClientChanges, ClientDraft, ClientPage};
+use single_flight::{Checks, Turn};
 
 /// How stale a secret's `last_used_at` may grow before a use is written down;
 /// keeps the store out of the way of every token request.
@@ -29,17 +31,19 @@ pub struct Registry {
     clock: Clock,
     cache: Arc<RegistryCache>,
     feed: Arc<FeedPosition>,
+    checks: Arc<Checks>,
 }
 
 impl Registry {
     pub fn new(store: Store, hasher: SecretHasher, clock: Clock) -> Self {
         let feed = Arc::new(FeedPosition::new(clock.now()));
-        Self { store, hasher, clock, cache: Arc::new(RegistryCache::new()), feed }
+        Self { store, hasher, clock, cache: Arc::new(RegistryCache::new()), feed, checks: Arc::default() }
     }
 
     /// The client whose id and secret these are; `None` when they are not.
     /// A secret verified in the last minute is recognised from memory;
-    /// otherwise argon2 decides, and every failure costs the same argon2
+    /// otherwise argon2 decides, once for all who present the same
+    /// credentials at the same time, and every failure costs the same argon2
     /// work, whether the id is unknown, the client disabled, the secret
     /// expired or simply wrong. Failures are never cached, so they cannot
     /// crowd out good entries.
@@ -56,6 +60,30 @@ impl Registry {
         {
             return Ok(Some(client));
         }
+        loop {
+            match self.checks.join(client_id, tag) {
+                Turn::Lead(lead) => {
+                    let outcome = self.check(client_id, secret, tag, now).await?;
+                    lead.finish(outcome.clone());
+                    return Ok(outcome);
+                }
+                Turn::Wait(waiting) => {
+                    if let Some(outcome) = single_flight::outcome(waiting).await {
+                        return Ok(outcome);
+                    }
+                }
+            }
+        }
+    }
+
+    /// The argon2 check of a secret not in the cache, remembered when it passes.
+    async fn check(
+        &self,
+        client_id: &str,
+        secret: &ClientSecret,
+        tag: SecretTag,
+        now: i64,
+    ) -> Result<Option<Arc<Client>>, AuthError> {
         let candidate = self.candidate(client_id, secret, now).await?;
         let hash = candidate.as_ref().map(|(_, row)| row.secret_hash.as_str());
         let verified = self.hasher.verify(secret, hash).await?;
@@ -69,6 +97,11 @@ impl Registry {
             }
             _ => Ok(None),
         }
+    }
+
+    /// How many secrets argon2 has checked since start, for metrics and tests.
+    pub fn argon2_checks(&self) -> u64 {
+        self.hasher.verifications()
     }
 
     /// The client if it exists and is active; `None` otherwise.
