@@ -30,6 +30,44 @@ on_both_stores! {
         assert_eq!(app.registry.argon2_checks() - before, 2, "one more check for the burst of one wrong secret");
     }
 
+    async fn a_client_in_steady_use_never_goes_back_to_argon2(app) {
+        let secret = app.create_client("svc", "read", "read", &[]).await;
+        app.token("svc", &secret, "").await;
+        let checked = app.registry.argon2_checks();
+        // Ten minutes of steady use, a call every 50 s: each finds its secret
+        // near the end of its minute in the cache and renews it in the
+        // background; the next call, 15 s later, is past the old end.
+        for _ in 0..10 {
+            app.authority.clock().advance(50);
+            app.token("svc", &secret, "").await;
+            app.authority.clock().advance(15);
+            app.token("svc", &secret, "").await;
+            app.authority.clock().advance(-15);
+        }
+        assert_eq!(app.registry.argon2_checks(), checked, "no argon2 check after the first");
+    }
+
+    async fn a_renewal_does_not_keep_a_rotated_secret_alive(app) {
+        let secret = app.create_client("svc", "read", "read", &[]).await;
+        app.token("svc", &secret, "").await;
+        app.authority.clock().advance(50);
+        app.token("svc", &secret, "").await;
+        // Rotated away by another process: on SQLite no change notice reaches
+        // this instance's cache before its next upkeep; on PostgreSQL one does.
+        let other = tokend::authority::Registry::new(
+            tokend::store::Store::connect(app.database_url()).await.unwrap(),
+            tokend::authority::SecretHasher::new(),
+            app.authority.clock().clone(),
+        );
+        other.rotate_secret("svc", 0).await.unwrap();
+        app.authority.clock().advance(50);
+        // Still cached on SQLite (and then renewal finds the secret gone); refused on PostgreSQL.
+        let _ = app.tokens.clone().issue_token(token_request("svc", &secret, "")).await;
+        app.authority.clock().advance(15);
+        let refused = app.tokens.clone().issue_token(token_request("svc", &secret, "")).await.unwrap_err();
+        assert_error(&refused, Code::Unauthenticated, "invalid_client");
+    }
+
     async fn a_huge_value_is_quoted_only_in_part(app) {
         let secret = app.create_client("svc", "read", "read", &[]).await;
         let huge = "x".repeat(15_000);

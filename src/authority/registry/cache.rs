@@ -44,20 +44,25 @@ impl RegistryCache {
         tag.as_ref().try_into().expect("HMAC-SHA256 tags are 32 bytes")
     }
 
-    /// Whether this secret was verified for this client and has not expired.
+    /// Until when this secret is known to be this client's, if it is now.
     /// Tags are compared in constant time.
-    pub fn is_verified(&self, client_id: &str, tag: &SecretTag, now: i64) -> bool {
+    pub fn verified_until(&self, client_id: &str, tag: &SecretTag, now: i64) -> Option<i64> {
         self.verified
             .read(client_id, now, |entries| {
-                entries.iter().any(|(known, until)| now < *until && bool::from(known.ct_eq(tag)))
+                entries
+                    .iter()
+                    .find(|(known, until)| now < *until && bool::from(known.ct_eq(tag)))
+                    .map(|(_, until)| *until)
             })
-            .unwrap_or(false)
+            .flatten()
     }
 
-    /// Remembers a secret that passed argon2, until `until` (never past the secret's own expiry).
+    /// Remembers a secret that passed argon2 (or was found still live), until
+    /// `until` (never past the secret's own expiry), in place of what was
+    /// known of it before.
     pub fn remember_verified(&self, client_id: &str, tag: SecretTag, until: i64, now: i64) {
         self.verified.update(client_id.to_owned(), until, now, |entries| {
-            entries.retain(|(_, until)| now < *until);
+            entries.retain(|(known, until)| now < *until && !bool::from(known.ct_eq(&tag)));
             if entries.len() < MAX_SECRETS_PER_CLIENT {
                 entries.push((tag, until));
             }
@@ -92,9 +97,9 @@ mod tests {
         let (_, secret) = ClientSecret::generate();
         let tag = cache.tag(&secret);
         cache.remember_verified("svc", tag, 100, 0);
-        assert!(cache.is_verified("svc", &tag, 99));
-        assert!(!cache.is_verified("svc", &tag, 100));
-        assert!(!cache.is_verified("other", &tag, 0));
+        assert!(cache.verified_until("svc", &tag, 99).is_some());
+        assert!(cache.verified_until("svc", &tag, 100).is_none());
+        assert!(cache.verified_until("other", &tag, 0).is_none());
     }
 
     #[test]
@@ -103,7 +108,7 @@ mod tests {
         let (_, good) = ClientSecret::generate();
         let (_, bad) = ClientSecret::generate();
         cache.remember_verified("svc", cache.tag(&good), 100, 0);
-        assert!(!cache.is_verified("svc", &cache.tag(&bad), 0));
+        assert!(cache.verified_until("svc", &cache.tag(&bad), 0).is_none());
     }
 
     #[test]
@@ -113,7 +118,25 @@ mod tests {
         let tag = cache.tag(&secret);
         cache.remember_verified("svc", tag, 100, 0);
         cache.forget("svc");
-        assert!(!cache.is_verified("svc", &tag, 0));
+        assert!(cache.verified_until("svc", &tag, 0).is_none());
+    }
+
+    #[test]
+    fn remembering_a_secret_again_extends_it_in_place() {
+        let cache = RegistryCache::new();
+        let tag = cache.tag(&ClientSecret::generate().1);
+        cache.remember_verified("svc", tag, 100, 0);
+        cache.remember_verified("svc", tag, 200, 50);
+        assert_eq!(cache.verified_until("svc", &tag, 150), Some(200));
+        let other = cache.tag(&ClientSecret::generate().1);
+        for _ in 0..3 {
+            cache.remember_verified("svc", tag, 200, 50);
+        }
+        cache.remember_verified("svc", other, 200, 50);
+        assert!(
+            cache.verified_until("svc", &other, 60).is_some(),
+            "renewals take no room from other secrets"
+        );
     }
 
     #[test]
@@ -123,8 +146,8 @@ mod tests {
         for tag in &tags {
             cache.remember_verified("svc", *tag, 100, 0);
         }
-        assert!(cache.is_verified("svc", &tags[3], 0));
-        assert!(!cache.is_verified("svc", &tags[4], 0));
+        assert!(cache.verified_until("svc", &tags[3], 0).is_some());
+        assert!(cache.verified_until("svc", &tags[4], 0).is_none());
     }
 
     #[test]

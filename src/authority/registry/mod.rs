@@ -22,6 +22,14 @@ use single_flight::{Checks, Turn};
 /// How stale a secret's `last_used_at` may grow before a use is written down;
 /// keeps the store out of the way of every token request.
 const LAST_USED_RESOLUTION: i64 = 60;
+/// A verified secret used this close to dropping out of the cache is renewed.
+const RENEW_WITHIN_SECONDS: i64 = cache::TTL_SECONDS / 4;
+
+/// How long a secret just found good may be trusted from memory: the cache's
+/// lifetime, never past the secret's own expiry.
+fn verified_until(row: &SecretRow, now: i64) -> i64 {
+    row.expires_at.map_or(now + cache::TTL_SECONDS, |at| at.min(now + cache::TTL_SECONDS))
+}
 
 /// Clones share one cache, so every clone sees what any of them changed.
 #[derive(Clone)]
@@ -55,9 +63,12 @@ impl Registry {
         let client_id = client_id.as_str();
         let now = self.clock.now();
         let tag = self.cache.tag(secret);
-        if self.cache.is_verified(client_id, &tag, now)
+        if let Some(until) = self.cache.verified_until(client_id, &tag, now)
             && let Some(client) = self.active_client(client_id).await?
         {
+            if until - now <= RENEW_WITHIN_SECONDS {
+                self.renew_in_background(client_id, secret, tag);
+            }
             return Ok(Some(client));
         }
         loop {
@@ -76,6 +87,31 @@ impl Registry {
         }
     }
 
+    /// Extends a verified secret that is in use and about to drop out of the
+    /// cache, off the request path: the secret passed argon2 before, so
+    /// reading that it is still the live secret of an active client is
+    /// enough, and a client in steady use never waits on argon2 again. Runs
+    /// as the single check of these credentials, so callers that miss the
+    /// cache meanwhile wait for it rather than start argon2.
+    fn renew_in_background(&self, client_id: &str, secret: &ClientSecret, tag: SecretTag) {
+        let (registry, client_id, secret) = (self.clone(), client_id.to_owned(), secret.clone());
+        tokio::spawn(async move {
+            let Turn::Lead(lead) = registry.checks.join(&client_id, tag) else {
+                return;
+            };
+            let now = registry.clock.now();
+            match registry.candidate(&client_id, &secret, now).await {
+                Ok(Some((client, row))) => {
+                    registry.cache.remember_verified(&client_id, tag, verified_until(&row, now), now);
+                    lead.finish(Some(client));
+                }
+                // Rotated away, expired, disabled or deleted: let the entry run out.
+                Ok(None) => lead.finish(None),
+                Err(err) => tracing::debug!(error = %err, "could not renew a cached credential"),
+            }
+        });
+    }
+
     /// The argon2 check of a secret not in the cache, remembered when it passes.
     async fn check(
         &self,
@@ -89,9 +125,7 @@ impl Registry {
         let verified = self.hasher.verify(secret, hash).await?;
         match candidate {
             Some((client, row)) if verified => {
-                let until =
-                    row.expires_at.map_or(now + cache::TTL_SECONDS, |at| at.min(now + cache::TTL_SECONDS));
-                self.cache.remember_verified(client_id, tag, until, now);
+                self.cache.remember_verified(client_id, tag, verified_until(&row, now), now);
                 self.note_use(&row, now).await;
                 Ok(Some(client))
             }
