@@ -61,7 +61,7 @@ impl Report {
         }
     }
 
-    pub const HEADER: &str = "scenario          conc flood   requests/s        ok   errors   p50 ms   p99 ms  p99.9 ms  peak RSS MiB";
+    pub const HEADER: &str = "scenario          conc flood   requests/s        ok   errors   p50 ms   p99 ms  p99.9 ms    max ms  peak RSS MiB";
 
     pub fn requests_per_second(&self) -> f64 {
         self.ok as f64 / self.elapsed.as_secs_f64()
@@ -74,7 +74,7 @@ impl Report {
     pub fn row(&self, peak_rss_kib: Option<u64>) -> String {
         let rss = peak_rss_kib.map_or("-".into(), |kib| format!("{:.1}", kib as f64 / 1024.0));
         format!(
-            "{:<17} {:>4} {:>5} {:>12.0} {:>9} {:>8} {:>8.2} {:>8.2} {:>9.2}  {:>12}",
+            "{:<17} {:>4} {:>5} {:>12.0} {:>9} {:>8} {:>8.2} {:>8.2} {:>9.2} {:>9.2}  {:>12}",
             format!("{:?}", self.scenario),
             self.concurrency,
             self.flood,
@@ -84,6 +84,7 @@ impl Report {
             self.ms(0.5),
             self.ms(0.99),
             self.ms(0.999),
+            self.latency_us.max() as f64 / 1000.0,
             rss
         )
     }
@@ -100,6 +101,7 @@ impl Report {
             "p50_ms": self.ms(0.5),
             "p99_ms": self.ms(0.99),
             "p999_ms": self.ms(0.999),
+            "max_ms": self.latency_us.max() as f64 / 1000.0,
             "peak_rss_kib": peak_rss_kib,
         })
         .to_string()
@@ -187,7 +189,9 @@ pub async fn drive(server: &Server, run: Run) -> Result<Report, Box<dyn std::err
     Ok(report)
 }
 
-/// Workers that send wrong secrets for the driven client until `deadline`.
+/// Workers that send wrong secrets for the driven client until `deadline`,
+/// each a different one, as an attacker guessing would (identical wrong
+/// secrets would share one argon2 check).
 async fn flood(
     server: &Server,
     workers: usize,
@@ -197,9 +201,14 @@ async fn flood(
     Ok((0..workers)
         .map(|_| {
             let mut client = TokenServiceClient::new(channel.clone().expect("a channel when flooding"));
-            let request = server.issue_request("wrong-secret-wrong-secret-wrong-secret-wrong-secret-wrong");
+            let mut request = server.issue_request("");
             tokio::spawn(async move {
-                while Instant::now() < deadline {
+                for guess in 0u64.. {
+                    if Instant::now() >= deadline {
+                        break;
+                    }
+                    request.client_secret =
+                        format!("wrong-secret-{guess:020}-wrong-secret-wrong-secret-wrong");
                     let _ = client.issue_token(request.clone()).await;
                 }
             })
