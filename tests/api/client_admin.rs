@@ -55,7 +55,7 @@ on_both_stores! {
         assert!(client.active);
         assert!(client.create_time.is_some() && client.update_time.is_some());
         assert_eq!(client.secrets.len(), 1);
-        assert!(created.client_secret.starts_with(&client.secrets[0].secret_id));
+        assert!(created.client_secret.starts_with(&format!("tokend_{}", client.secrets[0].secret_id)));
 
         let issued = app.token("orders-worker", &created.client_secret, "").await;
         assert_eq!(issued.scope, "orders.read");
@@ -192,8 +192,9 @@ on_both_stores! {
         let rotated = app.admin.clone().rotate_secret(with_bearer(rotate, &admin)).await.unwrap().into_inner();
         let secrets = rotated.client.unwrap().secrets;
         assert_eq!(secrets.len(), 2);
-        let old = secrets.iter().find(|s| created.client_secret.starts_with(&s.secret_id)).unwrap();
-        let new = secrets.iter().find(|s| rotated.client_secret.starts_with(&s.secret_id)).unwrap();
+        let names = |secret: &str, info: &pb::SecretInfo| secret.starts_with(&format!("tokend_{}", info.secret_id));
+        let old = secrets.iter().find(|s| names(&created.client_secret, s)).unwrap();
+        let new = secrets.iter().find(|s| names(&rotated.client_secret, s)).unwrap();
         assert!(old.expire_time.is_some());
         assert!(new.expire_time.is_none());
         app.token("svc", &created.client_secret, "").await;

@@ -19,15 +19,22 @@ on_both_stores! {
         }
         assert_eq!(app.registry.argon2_checks() - before, 1);
 
+        // A wrong secret of the right shape: one of another shape costs no check at all.
+        let wrong_secret = tokend::domain::ClientSecret::generate().1.expose().to_owned();
         let wrong = (0..64).map(|_| {
             let mut tokens = app.tokens.clone();
-            let request = token_request("svc", "wrong-secret", "");
+            let request = token_request("svc", &wrong_secret, "");
             async move { tokens.issue_token(request).await }
         });
         for refused in futures_join_all(wrong).await {
             assert_error(&refused.unwrap_err(), Code::Unauthenticated, "invalid_client");
         }
         assert_eq!(app.registry.argon2_checks() - before, 2, "one more check for the burst of one wrong secret");
+
+        let typo = format!("{}x", &secret[..secret.len() - 1]);
+        let refused = app.tokens.clone().issue_token(token_request("svc", &typo, "")).await.unwrap_err();
+        assert_error(&refused, Code::Unauthenticated, "invalid_client");
+        assert_eq!(app.registry.argon2_checks() - before, 2, "a mistyped secret costs no argon2 check");
     }
 
     async fn a_client_in_steady_use_never_goes_back_to_argon2(app) {

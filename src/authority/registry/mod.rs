@@ -10,7 +10,7 @@ use std::sync::Arc;
 
 use crate::{
     authority::{AuthError, Clock, SecretHasher},
-    domain::{Client, ClientId, ClientSecret},
+    domain::{Client, ClientId, ClientSecret, SecretId},
     store::{SecretRow, Store},
 };
 
@@ -53,28 +53,34 @@ impl Registry {
     /// otherwise argon2 decides, once for all who present the same
     /// credentials at the same time, and every failure costs the same argon2
     /// work, whether the id is unknown, the client disabled, the secret
-    /// expired or simply wrong. Failures are never cached, so they cannot
-    /// crowd out good entries.
+    /// expired or simply wrong; only a secret of a shape no client can have
+    /// costs nothing, whatever the client id. Failures are never cached, so
+    /// they cannot crowd out good entries.
     pub async fn authenticate(
         &self,
         client_id: &ClientId,
         secret: &ClientSecret,
     ) -> Result<Option<Arc<Client>>, AuthError> {
         let client_id = client_id.as_str();
+        // Not the shape of any secret tokend issues (a typo, a guess): no
+        // secret can match it, so no store or argon2 work is spent on it.
+        let Some(secret_id) = secret.claimed_id() else {
+            return Ok(None);
+        };
         let now = self.clock.now();
         let tag = self.cache.tag(secret);
         if let Some(until) = self.cache.verified_until(client_id, &tag, now)
             && let Some(client) = self.active_client(client_id).await?
         {
             if until - now <= RENEW_WITHIN_SECONDS {
-                self.renew_in_background(client_id, secret, tag);
+                self.renew_in_background(client_id, &secret_id, tag);
             }
             return Ok(Some(client));
         }
         loop {
             match self.checks.join(client_id, tag) {
                 Turn::Lead(lead) => {
-                    let outcome = self.check(client_id, secret, tag, now).await?;
+                    let outcome = self.check(client_id, &secret_id, secret, tag, now).await?;
                     lead.finish(outcome.clone());
                     return Ok(outcome);
                 }
@@ -93,14 +99,14 @@ impl Registry {
     /// enough, and a client in steady use never waits on argon2 again. Runs
     /// as the single check of these credentials, so callers that miss the
     /// cache meanwhile wait for it rather than start argon2.
-    fn renew_in_background(&self, client_id: &str, secret: &ClientSecret, tag: SecretTag) {
-        let (registry, client_id, secret) = (self.clone(), client_id.to_owned(), secret.clone());
+    fn renew_in_background(&self, client_id: &str, secret_id: &SecretId, tag: SecretTag) {
+        let (registry, client_id, secret_id) = (self.clone(), client_id.to_owned(), secret_id.clone());
         tokio::spawn(async move {
             let Turn::Lead(lead) = registry.checks.join(&client_id, tag) else {
                 return;
             };
             let now = registry.clock.now();
-            match registry.candidate(&client_id, &secret, now).await {
+            match registry.candidate(&client_id, &secret_id, now).await {
                 Ok(Some((client, row))) => {
                     registry.cache.remember_verified(&client_id, tag, verified_until(&row, now), now);
                     lead.finish(Some(client));
@@ -116,11 +122,12 @@ impl Registry {
     async fn check(
         &self,
         client_id: &str,
+        secret_id: &SecretId,
         secret: &ClientSecret,
         tag: SecretTag,
         now: i64,
     ) -> Result<Option<Arc<Client>>, AuthError> {
-        let candidate = self.candidate(client_id, secret, now).await?;
+        let candidate = self.candidate(client_id, secret_id, now).await?;
         let hash = candidate.as_ref().map(|(_, row)| row.secret_hash.as_str());
         let verified = self.hasher.verify(secret, hash).await?;
         match candidate {
@@ -162,12 +169,11 @@ impl Registry {
     async fn candidate(
         &self,
         client_id: &str,
-        secret: &ClientSecret,
+        secret_id: &SecretId,
         now: i64,
     ) -> Result<Option<(Arc<Client>, SecretRow)>, AuthError> {
-        let secret_id = secret.claimed_id();
-        let secret_id = secret_id.as_ref().map_or("", |id| id.as_str());
-        let (client, row) = tokio::join!(self.active_client(client_id), self.store.secret(secret_id));
+        let (client, row) =
+            tokio::join!(self.active_client(client_id), self.store.secret(secret_id.as_str()));
         let (Some(client), Some(row)) = (client?, row?) else {
             return Ok(None);
         };
