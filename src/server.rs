@@ -173,7 +173,12 @@ async fn report_health(
             reporter.set_service_status(name, status).await;
         }
         tokio::select! {
-            _ = ready.changed() => {}
+            changed = ready.changed() => {
+                // The store is gone only when the server is: nothing left to report.
+                if changed.is_err() {
+                    return;
+                }
+            }
             _ = stopped.changed() => return,
         }
     }
