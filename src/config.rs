@@ -140,16 +140,25 @@ pub struct ServeArgs {
     #[arg(long, env = "TOKEND_TLS_KEY")]
     pub tls_key: Option<PathBuf>,
 
+    /// PEM CA bundle that client certificates must chain to for
+    /// tls_client_auth (RFC 8705). Needs --tls-cert.
+    #[arg(long, env = "TOKEND_TLS_CLIENT_CA")]
+    pub tls_client_ca: Option<PathBuf>,
+
     /// Seconds an HTTP/2 connection may stay open with no call in flight.
     #[arg(long, env = "TOKEND_IDLE_TIMEOUT", default_value_t = ConnectionLimits::default().idle_timeout.as_secs())]
     pub idle_timeout: u64,
 }
 
 impl ServeArgs {
-    /// The TLS certificate and key files; both or neither.
+    /// The TLS certificate and key files (both or neither) and the client CA.
     pub fn tls_files(&self) -> Result<Option<TlsFiles>, String> {
+        let client_ca = self.tls_client_ca.clone();
         match (&self.tls_cert, &self.tls_key) {
-            (Some(cert), Some(key)) => Ok(Some(TlsFiles { cert: cert.clone(), key: key.clone() })),
+            (Some(cert), Some(key)) => Ok(Some(TlsFiles { cert: cert.clone(), key: key.clone(), client_ca })),
+            (None, None) if client_ca.is_some() => {
+                Err("--tls-client-ca needs --tls-cert and --tls-key".into())
+            }
             (None, None) => Ok(None),
             _ => Err("--tls-cert and --tls-key go together".into()),
         }
@@ -167,7 +176,7 @@ impl ServeArgs {
 #[derive(Debug, Subcommand)]
 pub enum ClientCommand {
     /// Register a client and print its secret (shown this once).
-    Create(CreateArgs),
+    Create(Box<CreateArgs>),
     /// List clients.
     List {
         /// Print JSON instead of a table.
@@ -219,9 +228,37 @@ pub struct CreateArgs {
     pub ttl: i64,
     #[arg(long, default_value = "")]
     pub display_name: String,
+    #[command(flatten)]
+    pub auth: AuthArgs,
     /// Print one JSON object with client_id and client_secret.
     #[arg(long)]
     pub json: bool,
+}
+
+/// How a new client authenticates (RFC 7591 / RFC 8705 registration metadata).
+#[derive(Debug, Args)]
+pub struct AuthArgs {
+    /// A method the client may use: client_secret_basic, client_secret_post,
+    /// tls_client_auth or self_signed_tls_client_auth; repeat for several.
+    /// Default: the two secret methods. Without one, no secret is made.
+    #[arg(long = "auth-method")]
+    pub methods: Vec<String>,
+    /// For tls_client_auth: the certificate's subject DN (RFC 4514).
+    #[arg(long, default_value = "")]
+    pub tls_subject_dn: String,
+    /// For tls_client_auth: a DNS SAN of the certificate.
+    #[arg(long, default_value = "")]
+    pub tls_san_dns: String,
+    /// For tls_client_auth: a URI SAN of the certificate (a SPIFFE ID).
+    #[arg(long, default_value = "")]
+    pub tls_san_uri: String,
+    /// For self_signed_tls_client_auth: a JWK Set file whose keys carry the
+    /// client's certificates in x5c.
+    #[arg(long)]
+    pub jwks_file: Option<PathBuf>,
+    /// Bind the client's tokens to its TLS client certificate (RFC 8705 §3).
+    #[arg(long)]
+    pub bound_tokens: bool,
 }
 
 #[cfg(test)]

@@ -24,10 +24,9 @@ use tokio::{
     sync::{OwnedSemaphorePermit, Semaphore, watch},
     time::Instant,
 };
-use tokio_rustls::TlsAcceptor;
 use tower::ServiceExt;
 
-use crate::limits::DRAIN_TIMEOUT;
+use crate::{domain::PeerCertificate, limits::DRAIN_TIMEOUT, tls::Tls};
 
 /// How long the accept loop rests when the process is out of file descriptors.
 const DESCRIPTOR_BACKOFF: Duration = Duration::from_millis(250);
@@ -91,7 +90,7 @@ pub async fn serve(
     listener: TcpListener,
     service: Router,
     limits: ConnectionLimits,
-    tls: Option<TlsAcceptor>,
+    tls: Option<Tls>,
     stop: watch::Receiver<bool>,
 ) {
     let slots = Arc::new(Semaphore::new(limits.max_connections));
@@ -172,24 +171,46 @@ impl Connection {
     /// Serves the connection, after the TLS handshake if this listener has TLS.
     /// The handshake counts towards the header timeout, so a peer that never
     /// finishes it is dropped like one that never sends a request.
-    async fn serve(self, stream: TcpStream, tls: Option<TlsAcceptor>, stop: watch::Receiver<bool>) {
+    async fn serve(self, stream: TcpStream, tls: Option<Tls>, stop: watch::Receiver<bool>) {
         let activity = Arc::new(Activity::new());
         match tls {
-            None => self.serve_io(stream, activity, stop).await,
-            Some(tls) => match tokio::time::timeout(self.limits.header_timeout, tls.accept(stream)).await {
-                Ok(Ok(stream)) => self.serve_io(stream, activity, stop).await,
-                Ok(Err(err)) => tracing::debug!(error = %err, "TLS handshake failed"),
-                Err(_) => tracing::debug!("TLS handshake not finished within the header timeout"),
-            },
+            None => self.serve_io(stream, None, activity, stop).await,
+            Some(tls) => {
+                match tokio::time::timeout(self.limits.header_timeout, tls.acceptor().accept(stream)).await {
+                    Ok(Ok(stream)) => {
+                        let certificate =
+                            stream.get_ref().1.peer_certificates().and_then(|chain| tls.examine(chain));
+                        self.serve_io(stream, certificate, activity, stop).await
+                    }
+                    Ok(Err(err)) => tracing::debug!(error = %err, "TLS handshake failed"),
+                    Err(_) => tracing::debug!("TLS handshake not finished within the header timeout"),
+                }
+            }
         }
     }
 
-    async fn serve_io<I>(self, io: I, activity: Arc<Activity>, mut stop: watch::Receiver<bool>)
-    where
+    /// Serves HTTP on `io`; every request carries the connection's client
+    /// `certificate`, if it presented one, as an extension.
+    async fn serve_io<I>(
+        self,
+        io: I,
+        certificate: Option<Arc<PeerCertificate>>,
+        activity: Arc<Activity>,
+        mut stop: watch::Receiver<bool>,
+    ) where
         I: AsyncRead + AsyncWrite + Unpin + Send + 'static,
     {
         let tracked = activity.clone();
-        let service = ServiceExt::<Request<Incoming>>::map_future(self.service, move |call| {
+        let service = ServiceExt::<Request<Incoming>>::map_request(
+            self.service,
+            move |mut request: Request<Incoming>| {
+                if let Some(certificate) = &certificate {
+                    request.extensions_mut().insert(certificate.clone());
+                }
+                request
+            },
+        );
+        let service = ServiceExt::<Request<Incoming>>::map_future(service, move |call| {
             let in_flight = tracked.begin();
             async move {
                 let answered = call.await;

@@ -115,6 +115,9 @@ impl From<AuthError> for Failure {
             }
             AuthError::NotFound(_) => (Code::NotFound, StatusCode::NOT_FOUND, "not_found"),
             AuthError::AlreadyExists(_) => (Code::AlreadyExists, StatusCode::CONFLICT, "already_exists"),
+            AuthError::FailedPrecondition(_) => {
+                (Code::FailedPrecondition, StatusCode::CONFLICT, "failed_precondition")
+            }
             AuthError::Busy(_) => {
                 (Code::Unavailable, StatusCode::SERVICE_UNAVAILABLE, "temporarily_unavailable")
             }

@@ -74,10 +74,11 @@ pub async fn serve(
         .into_axum_router()
         .layer(axum::middleware::map_response(grpc::oversized_is_resource_exhausted));
     let grpc = deadline::limit_grpc(grpc);
-    let http = deadline::limit_http(http::router(authority));
+    let certificates = http::ClientCertificates(listeners.tls.is_some());
+    let http = deadline::limit_http(http::router(authority, certificates));
 
     let (stopping, stop) = watch::channel(false);
-    let acceptor = listeners.tls.as_ref().map(|tls| tls.acceptor().clone());
+    let tls = listeners.tls.clone();
     let reload = listeners.tls.map(|tls| tokio::spawn(tls.follow_files(stop.clone())));
     let (main_http, separate_http) = match listeners.http {
         Some(listener) => (None, Some((listener, http))),
@@ -85,9 +86,9 @@ pub async fn serve(
     };
     let main = ByContentType { grpc, http: main_http, refused: unsupported_media_type() };
     let main = axum::Router::new().fallback_service(main);
-    let main = tokio::spawn(connections::serve(listeners.main, main, limits, acceptor.clone(), stop.clone()));
+    let main = tokio::spawn(connections::serve(listeners.main, main, limits, tls.clone(), stop.clone()));
     let separate_http = separate_http
-        .map(|(listener, http)| tokio::spawn(connections::serve(listener, http, limits, acceptor, stop)));
+        .map(|(listener, http)| tokio::spawn(connections::serve(listener, http, limits, tls, stop)));
 
     shutdown.await;
     let _ = stopping.send(true);

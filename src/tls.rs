@@ -2,7 +2,9 @@
 //! the certificate and key are read from PEM files and read again when the
 //! files change, so a renewed certificate is served without a restart, and
 //! client certificates are asked for but never required, so clients with
-//! secrets and clients with certificates share one port.
+//! secrets and clients with certificates share one port. A client
+//! certificate is examined once per connection, including whether it chains
+//! to the client CA; what it proves is the authority's decision.
 
 use std::{
     fmt, fs, io,
@@ -12,27 +14,31 @@ use std::{
 };
 
 use rustls::{
-    DigitallySignedStruct, DistinguishedName, ServerConfig, SignatureScheme,
+    DigitallySignedStruct, DistinguishedName, RootCertStore, ServerConfig, SignatureScheme,
     client::danger::HandshakeSignatureValid,
     crypto::{CryptoProvider, WebPkiSupportedAlgorithms},
     pki_types::{CertificateDer, PrivateKeyDer, UnixTime, pem::PemObject},
     server::{
-        ClientHello, ResolvesServerCert,
+        ClientHello, ResolvesServerCert, WebPkiClientVerifier,
         danger::{ClientCertVerified, ClientCertVerifier},
     },
     sign::CertifiedKey,
 };
+
+use crate::domain::PeerCertificate;
 use tokio::sync::watch;
 use tokio_rustls::TlsAcceptor;
 
 /// How often the certificate and key files are checked for a change.
 const RELOAD_CHECK: Duration = Duration::from_secs(2);
 
-/// Where the server's certificate (a PEM chain, leaf first) and key live.
+/// Where the server's certificate (a PEM chain, leaf first) and key live,
+/// and the CA bundle client certificates must chain to for `tls_client_auth`.
 #[derive(Debug, Clone)]
 pub struct TlsFiles {
     pub cert: PathBuf,
     pub key: PathBuf,
+    pub client_ca: Option<PathBuf>,
 }
 
 /// Why TLS could not be set up.
@@ -46,13 +52,17 @@ pub enum TlsError {
     Key(rustls::Error),
     #[error("cannot configure TLS: {0}")]
     Config(rustls::Error),
+    #[error("the client CA bundle {path} is not usable: {why}")]
+    ClientCa { path: PathBuf, why: String },
 }
 
-/// The listeners' TLS: an acceptor whose certificate follows its files.
+/// The listeners' TLS: an acceptor whose certificate follows its files, and
+/// the check of client certificates against the client CA, if there is one.
 #[derive(Clone)]
 pub struct Tls {
     acceptor: TlsAcceptor,
     certificate: Arc<ReloadingCertificate>,
+    client_ca: Option<Arc<dyn ClientCertVerifier>>,
 }
 
 impl fmt::Debug for Tls {
@@ -65,6 +75,10 @@ impl Tls {
     /// Reads the certificate and key; fails if either is unusable.
     pub fn load(files: TlsFiles) -> Result<Self, TlsError> {
         let provider = Arc::new(rustls::crypto::aws_lc_rs::default_provider());
+        let client_ca = match &files.client_ca {
+            Some(path) => Some(client_ca(path, provider.clone())?),
+            None => None,
+        };
         let certificate = Arc::new(ReloadingCertificate::load(files, provider.clone())?);
         let mut config = ServerConfig::builder_with_provider(provider.clone())
             .with_protocol_versions(&[&rustls::version::TLS13, &rustls::version::TLS12])
@@ -74,11 +88,25 @@ impl Tls {
             }))
             .with_cert_resolver(certificate.clone());
         config.alpn_protocols = vec![b"h2".to_vec(), b"http/1.1".to_vec()];
-        Ok(Self { acceptor: TlsAcceptor::from(Arc::new(config)), certificate })
+        Ok(Self { acceptor: TlsAcceptor::from(Arc::new(config)), certificate, client_ca })
     }
 
     pub fn acceptor(&self) -> &TlsAcceptor {
         &self.acceptor
+    }
+
+    /// What a connection's client certificate chain (leaf first) is: the
+    /// handshake proved the peer holds the leaf's key; here its names are
+    /// read and its chain checked against the client CA (including validity
+    /// and the client-auth key usage). `None` for no usable certificate.
+    pub fn examine(&self, chain: &[CertificateDer<'_>]) -> Option<Arc<PeerCertificate>> {
+        let (leaf, intermediates) = chain.split_first()?;
+        let chains_to_ca = self
+            .client_ca
+            .as_ref()
+            .is_some_and(|ca| ca.verify_client_cert(leaf, intermediates, UnixTime::now()).is_ok());
+        let chain: Vec<&[u8]> = chain.iter().map(|der| der.as_ref()).collect();
+        PeerCertificate::examine(&chain, chains_to_ca).map(Arc::new)
     }
 
     /// Reads the files again whenever they change, until `stop` turns true.
@@ -166,6 +194,23 @@ fn read(files: &TlsFiles, provider: &CryptoProvider) -> Result<Loaded, TlsError>
         .map_err(|_| TlsError::Empty { path: files.key.clone(), what: "PEM private key" })?;
     let key = CertifiedKey::from_der(chain, key, provider).map_err(TlsError::Key)?;
     Ok(Loaded { key: Arc::new(key), modified })
+}
+
+/// A verifier of client certificates against the CA bundle at `path`.
+fn client_ca(path: &Path, provider: Arc<CryptoProvider>) -> Result<Arc<dyn ClientCertVerifier>, TlsError> {
+    let unusable = |why: String| TlsError::ClientCa { path: path.to_owned(), why };
+    let pem = fs::read(path).map_err(|source| TlsError::Read { path: path.to_owned(), source })?;
+    let mut roots = RootCertStore::empty();
+    for certificate in CertificateDer::pem_slice_iter(&pem) {
+        let certificate = certificate.map_err(|err| unusable(err.to_string()))?;
+        roots.add(certificate).map_err(|err| unusable(err.to_string()))?;
+    }
+    if roots.is_empty() {
+        return Err(unusable("it holds no PEM certificate".into()));
+    }
+    WebPkiClientVerifier::builder_with_provider(Arc::new(roots), provider)
+        .build()
+        .map_err(|err| unusable(err.to_string()))
 }
 
 /// Asks every client for a certificate and takes whatever it presents, or

@@ -29,6 +29,7 @@ fn grant() -> Grant {
         scopes: ScopeSet::parse_delimited("orders.read orders.write").unwrap(),
         audiences: AudienceList::parse_each(["orders-api"]).unwrap(),
         ttl: TokenTtl::DEFAULT,
+        bound_to: None,
     }
 }
 
@@ -71,7 +72,7 @@ fn credentials(c: &mut Criterion) {
         };
         let (_, secret) =
             Registry::new(store.clone(), SecretHasher::new(), Clock::system()).create(draft).await.unwrap();
-        (store, secret)
+        (store, secret.expect("a secret client has a secret"))
     });
     let hasher = SecretHasher::new();
     let cold = || Registry::new(store.clone(), hasher.clone(), Clock::system());

@@ -6,7 +6,7 @@
 use std::sync::Arc;
 
 use super::{ADMIN_SCOPE, AuthError, Authority, BAD_CREDENTIALS, Credential, Presented};
-use crate::domain::{Client, ClientId, ScopeSet};
+use crate::domain::{Client, ClientId, PeerCertificate, ScopeSet};
 
 /// What kind of call is being authenticated, which decides the credentials it accepts.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -30,11 +30,27 @@ pub struct Caller {
     pub scopes: ScopeSet,
     /// The client's record, when it proved itself with its own credentials.
     pub client: Option<Arc<Client>>,
+    /// The TLS client certificate of the connection, whatever proved the caller.
+    pub certificate: Option<Arc<PeerCertificate>>,
 }
 
 impl Authority {
     /// Authenticates a caller for a call of kind `policy`, or says why not.
     pub async fn authenticate(&self, presented: Presented<'_>, policy: Policy) -> Result<Caller, AuthError> {
+        let certificate = presented.certificate.clone();
+        let mut caller = self.caller(presented, policy).await?;
+        if policy == Policy::TokenRequest
+            && caller.client.as_ref().is_some_and(|client| client.auth.bound_tokens)
+            && certificate.is_none()
+        {
+            // Its tokens must be bound, and there is nothing to bind them to.
+            return Err(AuthError::InvalidClient { message: BAD_CREDENTIALS, by_header: false });
+        }
+        caller.certificate = certificate;
+        Ok(caller)
+    }
+
+    async fn caller(&self, presented: Presented<'_>, policy: Policy) -> Result<Caller, AuthError> {
         match (policy, Credential::from_presented(presented)?) {
             (Policy::Admin, Credential::Bearer(token)) => {
                 let caller = self.bearer(&token).await?;
@@ -45,9 +61,11 @@ impl Authority {
                 }
                 Ok(caller)
             }
-            (Policy::Admin, Credential::ClientSecret { .. }) => Err(AuthError::InvalidToken(
-                "client administration needs a bearer token, not client credentials".into(),
-            )),
+            (Policy::Admin, Credential::ClientSecret { .. } | Credential::Certificate { .. }) => {
+                Err(AuthError::InvalidToken(
+                    "client administration needs a bearer token, not client credentials".into(),
+                ))
+            }
             (Policy::Admin, Credential::None) => {
                 Err(AuthError::InvalidToken("client administration needs a bearer token".into()))
             }
@@ -56,8 +74,19 @@ impl Authority {
                     .registry
                     .authenticate(&client_id, &secret)
                     .await?
+                    .filter(|client| client.auth.accepts_secret(by_header))
                     .ok_or(AuthError::InvalidClient { message: BAD_CREDENTIALS, by_header })?;
-                Ok(Caller { client_id, scopes: client.allowed_scopes.clone(), client: Some(client) })
+                Ok(Caller::client(client))
+            }
+            (_, Credential::Certificate { client_id, certificate }) => {
+                let now = self.clock.now();
+                let client = self
+                    .registry
+                    .active_client(client_id.as_str())
+                    .await?
+                    .filter(|client| client.auth.accepts_certificate(&certificate, now))
+                    .ok_or(AuthError::InvalidClient { message: BAD_CREDENTIALS, by_header: false })?;
+                Ok(Caller::client(client))
             }
             (Policy::TokenRequest, Credential::Bearer(_)) => Err(AuthError::InvalidClient {
                 message: "a bearer token cannot authenticate a token request; send the client id and secret",
@@ -80,6 +109,18 @@ impl Authority {
         })?;
         let scopes = ScopeSet::parse_delimited(&claims.scope).map_err(AuthError::internal)?;
         let client_id = ClientId::parse(&claims.client_id).map_err(AuthError::internal)?;
-        Ok(Caller { client_id, scopes, client: None })
+        Ok(Caller { client_id, scopes, client: None, certificate: None })
+    }
+}
+
+impl Caller {
+    /// A client that proved itself with its own credentials.
+    fn client(client: Arc<Client>) -> Self {
+        Caller {
+            client_id: client.id.clone(),
+            scopes: client.allowed_scopes.clone(),
+            client: Some(client),
+            certificate: None,
+        }
     }
 }

@@ -1,10 +1,13 @@
 //! How callers prove who they are: client credentials (RFC 6749 §2.3.1, in an
-//! `Authorization: Basic` header or in the request body) or a bearer token (RFC 6750).
+//! `Authorization: Basic` header or in the request body), a client id and the
+//! connection's TLS client certificate (RFC 8705 §2), or a bearer token (RFC 6750).
+
+use std::sync::Arc;
 
 use base64::{Engine, engine::general_purpose::STANDARD};
 
 use super::{AuthError, BAD_CREDENTIALS};
-use crate::domain::{ClientId, ClientSecret};
+use crate::domain::{ClientId, ClientSecret, PeerCertificate};
 
 /// What a caller presented to prove who it is, as an adapter gathered it:
 /// nothing is parsed or decided yet. An empty value counts as absent.
@@ -16,6 +19,8 @@ pub struct Presented<'a> {
     /// `client_id` and `client_secret` from the request body (form, JSON or protobuf).
     pub client_id: String,
     pub client_secret: String,
+    /// The client certificate of the TLS connection the request came on, if any.
+    pub certificate: Option<Arc<PeerCertificate>>,
 }
 
 /// One way of proving who the caller is, once what was presented is parsed
@@ -28,6 +33,12 @@ pub enum Credential {
         client_id: ClientId,
         secret: ClientSecret,
         by_header: bool,
+    },
+    /// A client id and no secret, on a connection with a client certificate
+    /// (RFC 8705 §2): the certificate must satisfy the client's registration.
+    Certificate {
+        client_id: ClientId,
+        certificate: Arc<PeerCertificate>,
     },
     Bearer(String),
 }
@@ -60,11 +71,14 @@ impl Credential {
             }
             (Some(Authorization::Bearer(_)), Some(_), None) => Err(two_methods()),
             (Some(Authorization::Bearer(token)), None, None) => Ok(Credential::Bearer(token)),
-            (None, Some(client_id), secret) => Credential::client_secret(
-                &client_id,
-                ClientSecret::presented(secret.unwrap_or_default()),
-                false,
-            ),
+            (None, Some(client_id), None) => match presented.certificate {
+                Some(certificate) => Credential::certificate(&client_id, certificate),
+                // No secret and no certificate: a wrong secret, as far as the caller learns.
+                None => Credential::client_secret(&client_id, ClientSecret::presented(String::new()), false),
+            },
+            (None, Some(client_id), Some(secret)) => {
+                Credential::client_secret(&client_id, ClientSecret::presented(secret), false)
+            }
             (None, None, Some(_)) => {
                 Err(AuthError::InvalidRequest("client_secret was sent without client_id".into()))
             }
@@ -74,14 +88,23 @@ impl Credential {
 }
 
 impl Credential {
-    /// A client id and secret. An id that cannot exist fails at once, with
-    /// the same answer as a wrong secret: its shape is no secret.
+    /// A client id and secret.
     fn client_secret(client_id: &str, secret: ClientSecret, by_header: bool) -> Result<Self, AuthError> {
-        match ClientId::parse(client_id) {
-            Ok(client_id) => Ok(Credential::ClientSecret { client_id, secret, by_header }),
-            Err(_) => Err(AuthError::InvalidClient { message: BAD_CREDENTIALS, by_header }),
-        }
+        let client_id = claimed_id(client_id, by_header)?;
+        Ok(Credential::ClientSecret { client_id, secret, by_header })
     }
+
+    /// A client id to be proved by the connection's certificate.
+    fn certificate(client_id: &str, certificate: Arc<PeerCertificate>) -> Result<Self, AuthError> {
+        let client_id = claimed_id(client_id, false)?;
+        Ok(Credential::Certificate { client_id, certificate })
+    }
+}
+
+/// The client id a caller claims. An id that cannot exist fails at once,
+/// with the same answer as a wrong credential: its shape is no secret.
+fn claimed_id(client_id: &str, by_header: bool) -> Result<ClientId, AuthError> {
+    ClientId::parse(client_id).map_err(|_| AuthError::InvalidClient { message: BAD_CREDENTIALS, by_header })
 }
 
 impl Authorization {
@@ -159,6 +182,7 @@ mod tests {
             authorization: header.map(str::as_bytes).into_iter().collect(),
             client_id: client_id.into(),
             client_secret: secret.into(),
+            certificate: None,
         }
     }
 

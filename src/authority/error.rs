@@ -40,6 +40,10 @@ pub enum AuthError {
     NotFound(String),
     #[error("{0}")]
     AlreadyExists(String),
+    /// The thing named is not in a state that allows the call (a secret
+    /// rotation for a client that uses no secret).
+    #[error("{0}")]
+    FailedPrecondition(String),
     /// Too much work is queued already (argon2 under a burst); the caller may retry.
     #[error("{0}")]
     Busy(String),

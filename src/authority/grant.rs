@@ -48,6 +48,7 @@ pub fn decide(
         scopes,
         audiences,
         ttl: client.token_ttl,
+        bound_to: None,
     })
 }
 
@@ -68,6 +69,7 @@ mod tests {
             created_at: 0,
             updated_at: 0,
             registration: "r1".into(),
+            auth: Default::default(),
         }
     }
 

@@ -49,7 +49,12 @@ impl Authority {
         let Some(client) = caller.client else {
             return Err(AuthError::internal("a token request was authenticated without client credentials"));
         };
-        let grant = grant::decide(&client, scopes, audiences, &self.default_audience)?;
+        let mut grant = grant::decide(&client, scopes, audiences, &self.default_audience)?;
+        // `authenticate` refused a client with bound tokens and no certificate.
+        grant.bound_to = caller
+            .certificate
+            .filter(|_| client.auth.bound_tokens)
+            .map(|certificate| certificate.thumbprint().to_owned());
         let (access_token, claims) = self.tokens.mint(&grant, self.clock.now())?;
         Ok(IssuedToken { access_token, claims })
     }

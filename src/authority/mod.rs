@@ -39,10 +39,10 @@ use error::BAD_CREDENTIALS;
 pub use introspection::Introspection;
 pub use issue::{IssuedToken, TokenRequest};
 pub use keys::{KeyInfo, KeyRing, KeySealer, SigningAlgorithm};
-pub use registry::{ClientChanges, ClientDraft, ClientPage, Registry};
+pub use registry::{AuthDraft, ClientChanges, ClientDraft, ClientPage, Registry};
 use revoked_tokens::Revocations;
 pub use secret_hasher::SecretHasher;
-pub use tokens::{AccessClaims, Grant, TokenCodec};
+pub use tokens::{AccessClaims, Confirmation, Grant, TokenCodec};
 
 pub use tokend_common::wire::{ADMIN_SCOPE, INTROSPECT_SCOPE};
 

@@ -24,6 +24,17 @@ pub struct AccessClaims {
     pub nbf: i64,
     pub exp: i64,
     pub jti: String,
+    /// What the token is bound to (RFC 8705 §3); absent for bearer tokens.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub cnf: Option<Confirmation>,
+}
+
+/// A bound token's confirmation claim (RFC 7800): the thumbprint of the
+/// client certificate it must be presented with.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Confirmation {
+    #[serde(rename = "x5t#S256")]
+    pub x5t_s256: String,
 }
 
 impl AccessClaims {
@@ -51,6 +62,8 @@ pub struct Grant {
     pub scopes: ScopeSet,
     pub audiences: AudienceList,
     pub ttl: TokenTtl,
+    /// The `x5t#S256` of the certificate the token is bound to, if it is bound.
+    pub bound_to: Option<String>,
 }
 
 /// Signs new tokens and checks presented ones against the issuer's keys.
@@ -92,6 +105,7 @@ impl TokenCodec {
             nbf: now,
             exp: now + grant.ttl.seconds(),
             jti: new_jti(&grant.registration),
+            cnf: grant.bound_to.clone().map(|x5t_s256| Confirmation { x5t_s256 }),
         };
         let token = self.keys().signing.sign_jwt(&claims)?;
         Ok((token, claims))

@@ -62,6 +62,7 @@ mod tests {
             nbf,
             exp,
             jti: "j".into(),
+            cnf: None,
         }
     }
 

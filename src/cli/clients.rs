@@ -3,19 +3,19 @@
 use serde_json::json;
 
 use crate::{
-    authority::{AuthError, ClientChanges, ClientDraft, Registry},
-    config::{ClientCommand, CreateArgs},
+    authority::{AuthDraft, AuthError, ClientChanges, ClientDraft, Registry},
+    config::{AuthArgs, ClientCommand, CreateArgs},
     domain::{ClientDetails, ClientSecret},
 };
 
 /// Runs one client command and returns what to print.
 pub async fn run(registry: &Registry, command: ClientCommand) -> Result<String, AuthError> {
     match command {
-        ClientCommand::Create(args) => create(registry, args).await,
+        ClientCommand::Create(args) => create(registry, *args).await,
         ClientCommand::List { json } => list(registry, json).await,
         ClientCommand::RotateSecret { id, grace, json } => {
             let (details, secret) = registry.rotate_secret(&id, grace).await?;
-            Ok(show_secret(&details, &secret, json))
+            Ok(show_secret(&details, Some(&secret), json))
         }
         ClientCommand::Disable { id } => set_active(registry, &id, false).await,
         ClientCommand::Enable { id } => set_active(registry, &id, true).await,
@@ -35,20 +35,41 @@ async fn create(registry: &Registry, args: CreateArgs) -> Result<String, AuthErr
         default_scopes: words(&args.default_scopes),
         audiences: args.audiences,
         token_ttl_seconds: args.ttl,
+        auth: auth_draft(args.auth)?,
     };
     let (details, secret) = registry.create(draft).await?;
-    Ok(show_secret(&details, &secret, args.json))
+    Ok(show_secret(&details, secret.as_ref(), args.json))
 }
 
-fn show_secret(details: &ClientDetails, secret: &ClientSecret, as_json: bool) -> String {
+fn auth_draft(args: AuthArgs) -> Result<AuthDraft, AuthError> {
+    let jwks = match args.jwks_file {
+        None => String::new(),
+        Some(path) => std::fs::read_to_string(&path).map_err(|err| {
+            AuthError::InvalidArgument(format!("cannot read the JWK Set {}: {err}", path.display()))
+        })?,
+    };
+    Ok(AuthDraft {
+        methods: args.methods,
+        tls_subject_dn: args.tls_subject_dn,
+        tls_san_dns: args.tls_san_dns,
+        tls_san_uri: args.tls_san_uri,
+        jwks,
+        bound_tokens: args.bound_tokens,
+    })
+}
+
+/// The new client and its secret, or a word that it has none.
+fn show_secret(details: &ClientDetails, secret: Option<&ClientSecret>, as_json: bool) -> String {
     let id = details.client.id.as_str();
-    if as_json {
-        json!({ "client_id": id, "client_secret": secret.expose() }).to_string()
-    } else {
-        format!(
+    let methods = details.client.auth.methods.to_string();
+    match (secret, as_json) {
+        (Some(secret), true) => json!({ "client_id": id, "client_secret": secret.expose() }).to_string(),
+        (None, true) => json!({ "client_id": id, "token_endpoint_auth_methods": methods }).to_string(),
+        (Some(secret), false) => format!(
             "client_id:     {id}\nclient_secret: {}\n(the secret is shown only this once: store it now)",
             secret.expose()
-        )
+        ),
+        (None, false) => format!("client_id:     {id}\nno secret: the client authenticates by {methods}"),
     }
 }
 
@@ -74,6 +95,8 @@ async fn list(registry: &Registry, as_json: bool) -> Result<String, AuthError> {
                     "default_scopes": d.client.default_scopes.to_strings(),
                     "audiences": d.client.audiences.to_strings(),
                     "token_ttl_seconds": d.client.token_ttl.seconds(),
+                    "token_endpoint_auth_methods": d.client.auth.methods.to_strings(),
+                    "tls_client_certificate_bound_access_tokens": d.client.auth.bound_tokens,
                     "secrets": d.secrets.len(),
                 })
             })

@@ -1,6 +1,6 @@
 //! A registered client as the authority reasons about it.
 
-use super::{AudienceList, ClientId, ScopeSet, SecretId, TokenTtl};
+use super::{AudienceList, ClientAuth, ClientId, ScopeSet, SecretId, TokenTtl};
 
 /// A client's settings; never holds a secret or a secret's hash.
 #[derive(Debug, Clone)]
@@ -23,6 +23,8 @@ pub struct Client {
     /// a client deleted and created again nor one disabled and enabled again
     /// revives earlier tokens. Empty for clients registered before tags.
     pub registration: String,
+    /// How the client authenticates, and whether its tokens are bound.
+    pub auth: ClientAuth,
 }
 
 impl Client {

@@ -1,15 +1,23 @@
 //! Value types parsed at the edge, so the rest of the code never re-checks them.
 
 mod audience;
+mod auth_method;
 mod client;
+mod client_auth;
 mod client_id;
+mod distinguished_name;
+mod peer_certificate;
 mod scope;
 mod secret;
 mod ttl;
 
 pub use audience::{Audience, AudienceList};
+pub use auth_method::{AuthMethod, AuthMethods};
 pub use client::{Client, ClientDetails, SecretInfo};
+pub use client_auth::{CertificateKeys, CertificateSubject, ClientAuth};
 pub use client_id::ClientId;
+pub use distinguished_name::DistinguishedName;
+pub use peer_certificate::{PeerCertificate, thumbprint};
 pub use scope::{Scope, ScopeSet};
 pub use secret::{ClientSecret, SecretId};
 pub use ttl::TokenTtl;

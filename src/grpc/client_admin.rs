@@ -22,7 +22,8 @@ impl ClientAdminApi {
 
     /// The registry, once the caller's bearer token proves it may administer.
     async fn admin<T>(&self, request: &Request<T>) -> Result<&Registry, Status> {
-        Ok(self.authority.admin(presented(request.metadata(), String::new(), String::new())).await?)
+        let presented = presented(request.metadata(), request.extensions(), String::new(), String::new());
+        Ok(self.authority.admin(presented).await?)
     }
 }
 
@@ -36,7 +37,7 @@ impl ClientAdmin for ClientAdminApi {
         let (details, secret) = registry.create(request.into_inner().into()).await?;
         Ok(Response::new(pb::CreateClientResponse {
             client: Some(details.into()),
-            client_secret: secret.expose().to_owned(),
+            client_secret: secret.map(|secret| secret.expose().to_owned()).unwrap_or_default(),
         }))
     }
 

@@ -4,9 +4,14 @@ use prost_types::{FieldMask, Timestamp};
 
 use super::pb;
 use crate::{
-    authority::{AuthError, ClientChanges, ClientDraft},
+    authority::{AuthDraft, AuthError, ClientChanges, ClientDraft},
     domain::{ClientDetails, SecretInfo, quoted},
 };
+
+/// The paths an `UpdateClient` mask may name.
+const UPDATABLE: &str = "display_name, allowed_scopes, default_scopes, audiences, token_ttl_seconds, active, \
+     token_endpoint_auth_methods, tls_client_auth_subject_dn, tls_client_auth_san_dns, \
+     tls_client_auth_san_uri, jwks, tls_client_certificate_bound_access_tokens";
 
 fn timestamp(seconds: i64) -> Timestamp {
     Timestamp { seconds, nanos: 0 }
@@ -16,6 +21,7 @@ impl From<ClientDetails> for pb::Client {
     fn from(details: ClientDetails) -> Self {
         let client = details.client;
         let active = client.is_active();
+        let auth = AuthDraft::from(&client.auth);
         pb::Client {
             client_id: client.id.to_string(),
             display_name: client.display_name,
@@ -27,6 +33,12 @@ impl From<ClientDetails> for pb::Client {
             create_time: Some(timestamp(client.created_at)),
             update_time: Some(timestamp(client.updated_at)),
             secrets: details.secrets.into_iter().map(pb::SecretInfo::from).collect(),
+            token_endpoint_auth_methods: auth.methods,
+            tls_client_auth_subject_dn: auth.tls_subject_dn,
+            tls_client_auth_san_dns: auth.tls_san_dns,
+            tls_client_auth_san_uri: auth.tls_san_uri,
+            jwks: auth.jwks,
+            tls_client_certificate_bound_access_tokens: auth.bound_tokens,
         }
     }
 }
@@ -51,6 +63,14 @@ impl From<pb::CreateClientRequest> for ClientDraft {
             default_scopes: request.default_scopes,
             audiences: request.audiences,
             token_ttl_seconds: request.token_ttl_seconds,
+            auth: AuthDraft {
+                methods: request.token_endpoint_auth_methods,
+                tls_subject_dn: request.tls_client_auth_subject_dn,
+                tls_san_dns: request.tls_client_auth_san_dns,
+                tls_san_uri: request.tls_client_auth_san_uri,
+                jwks: request.jwks,
+                bound_tokens: request.tls_client_certificate_bound_access_tokens,
+            },
         }
     }
 }
@@ -72,9 +92,21 @@ pub fn changes(client: pb::Client, mask: Option<FieldMask>) -> Result<ClientChan
             "audiences" => changes.audiences = Some(client.audiences.clone()),
             "token_ttl_seconds" => changes.token_ttl_seconds = Some(client.token_ttl_seconds),
             "active" => changes.active = Some(client.active),
+            "token_endpoint_auth_methods" => {
+                changes.auth_methods = Some(client.token_endpoint_auth_methods.clone())
+            }
+            "tls_client_auth_subject_dn" => {
+                changes.tls_subject_dn = Some(client.tls_client_auth_subject_dn.clone())
+            }
+            "tls_client_auth_san_dns" => changes.tls_san_dns = Some(client.tls_client_auth_san_dns.clone()),
+            "tls_client_auth_san_uri" => changes.tls_san_uri = Some(client.tls_client_auth_san_uri.clone()),
+            "jwks" => changes.jwks = Some(client.jwks.clone()),
+            "tls_client_certificate_bound_access_tokens" => {
+                changes.bound_tokens = Some(client.tls_client_certificate_bound_access_tokens)
+            }
             other => {
                 return Err(AuthError::InvalidArgument(format!(
-                    "update_mask path {} is not one of display_name, allowed_scopes, default_scopes, audiences, token_ttl_seconds, active",
+                    "update_mask path {} is not one of {UPDATABLE}",
                     quoted(other)
                 )));
             }

@@ -1,12 +1,21 @@
 //! Gathering what a gRPC caller presented to authenticate.
 
-use tonic::metadata::MetadataMap;
+use std::sync::Arc;
 
-use crate::authority::Presented;
+use tonic::{Extensions, metadata::MetadataMap};
 
-/// Every `authorization` metadata entry, and the body's client id and secret.
-pub fn presented(metadata: &MetadataMap, client_id: String, client_secret: String) -> Presented<'_> {
+use crate::{authority::Presented, domain::PeerCertificate};
+
+/// Every `authorization` metadata entry, the body's client id and secret,
+/// and the connection's client certificate.
+pub fn presented<'a>(
+    metadata: &'a MetadataMap,
+    extensions: &Extensions,
+    client_id: String,
+    client_secret: String,
+) -> Presented<'a> {
     let authorization =
         metadata.get_all("authorization").iter().map(|value| value.as_encoded_bytes()).collect();
-    Presented { authorization, client_id, client_secret }
+    let certificate = extensions.get::<Arc<PeerCertificate>>().cloned();
+    Presented { authorization, client_id, client_secret, certificate }
 }

@@ -26,12 +26,12 @@ impl TokenService for TokenServiceApi {
         &self,
         request: Request<pb::IssueTokenRequest>,
     ) -> Result<Response<pb::IssueTokenResponse>, Status> {
-        let (metadata, _, body) = request.into_parts();
+        let (metadata, extensions, body) = request.into_parts();
         let issued = self
             .authority
             .issue(TokenRequest {
                 grant_type: body.grant_type,
-                presented: presented(&metadata, body.client_id, body.client_secret),
+                presented: presented(&metadata, &extensions, body.client_id, body.client_secret),
                 scope: body.scope,
                 audiences: body.audience,
             })
@@ -48,10 +48,10 @@ impl TokenService for TokenServiceApi {
         &self,
         request: Request<pb::IntrospectRequest>,
     ) -> Result<Response<pb::IntrospectResponse>, Status> {
-        let (metadata, _, body) = request.into_parts();
+        let (metadata, extensions, body) = request.into_parts();
         let answer = self
             .authority
-            .introspect(presented(&metadata, String::new(), String::new()), &body.token)
+            .introspect(presented(&metadata, &extensions, String::new(), String::new()), &body.token)
             .await?;
         Ok(Response::new(match answer {
             Introspection::Inactive => pb::IntrospectResponse::default(),
@@ -67,6 +67,7 @@ impl TokenService for TokenServiceApi {
                 nbf: claims.nbf,
                 jti: claims.jti,
                 token_type: "Bearer".into(),
+                cnf: claims.cnf.map(|cnf| pb::Confirmation { x5t_s256: cnf.x5t_s256 }),
             },
         }))
     }
@@ -75,8 +76,10 @@ impl TokenService for TokenServiceApi {
         &self,
         request: Request<pb::RevokeRequest>,
     ) -> Result<Response<pb::RevokeResponse>, Status> {
-        let (metadata, _, body) = request.into_parts();
-        self.authority.revoke(presented(&metadata, String::new(), String::new()), &body.token).await?;
+        let (metadata, extensions, body) = request.into_parts();
+        self.authority
+            .revoke(presented(&metadata, &extensions, String::new(), String::new()), &body.token)
+            .await?;
         Ok(Response::new(pb::RevokeResponse {}))
     }
 }

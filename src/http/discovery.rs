@@ -4,16 +4,19 @@
 use std::sync::Arc;
 
 use axum::{
+    Extension,
     extract::State,
     http::{HeaderValue, StatusCode, header},
     response::Response,
 };
 use serde_json::json;
 
-use super::{INTROSPECTION_PATH, JWKS_PATH, REVOCATION_PATH, TOKEN_PATH, reply::json_response};
+use super::{
+    ClientCertificates, INTROSPECTION_PATH, JWKS_PATH, REVOCATION_PATH, TOKEN_PATH, reply::json_response,
+};
 use tokend_common::wire::JWKS_MAX_AGE_SECONDS;
 
-use crate::authority::Authority;
+use crate::{authority::Authority, domain::AuthMethod};
 
 /// Long enough to spare tokend, short enough that a new key is seen soon.
 /// What verifiers may cache the key set and metadata for.
@@ -31,11 +34,19 @@ pub async fn jwks(State(authority): State<Arc<Authority>>) -> Response {
 /// RFC 8414 metadata, also served as `openid-configuration` for libraries
 /// that look only there; those also require `subject_types_supported` and
 /// `id_token_signing_alg_values_supported`, which here name the algorithms
-/// access tokens are signed with (tokend issues no ID tokens).
-pub async fn metadata(State(authority): State<Arc<Authority>>) -> Response {
+/// access tokens are signed with (tokend issues no ID tokens). Over TLS,
+/// the certificate methods and bound tokens of RFC 8705 §2–3 are offered.
+pub async fn metadata(
+    State(authority): State<Arc<Authority>>,
+    Extension(ClientCertificates(certificates)): Extension<ClientCertificates>,
+) -> Response {
     let issuer = authority.issuer().trim_end_matches('/');
     let algorithms: Vec<_> = authority.keys().algorithms().iter().map(|alg| format!("{alg:?}")).collect();
-    let auth_methods = ["client_secret_basic", "client_secret_post"];
+    let auth_methods: Vec<_> = AuthMethod::ALL
+        .iter()
+        .filter(|method| certificates || !method.uses_certificate())
+        .map(|method| method.as_str())
+        .collect();
     let mut response = json_response(
         StatusCode::OK,
         &json!({
@@ -51,6 +62,7 @@ pub async fn metadata(State(authority): State<Arc<Authority>>) -> Response {
             "revocation_endpoint_auth_methods_supported": auth_methods,
             "subject_types_supported": ["public"],
             "id_token_signing_alg_values_supported": algorithms,
+            "tls_client_certificate_bound_access_tokens": certificates,
         }),
     );
     response.headers_mut().insert(header::CACHE_CONTROL, keys_max_age());

@@ -6,8 +6,8 @@ use std::sync::Arc;
 
 use axum::{
     body::Body,
-    extract::State,
-    http::{HeaderMap, StatusCode},
+    extract::{Request, State},
+    http::{HeaderMap, StatusCode, request::Parts},
     response::{IntoResponse, Response},
 };
 use serde_json::json;
@@ -19,17 +19,17 @@ use super::{
 };
 use crate::authority::{Authority, Introspection, Presented};
 
-pub async fn introspect(State(authority): State<Arc<Authority>>, headers: HeaderMap, body: Body) -> Response {
+pub async fn introspect(State(authority): State<Arc<Authority>>, request: Request) -> Response {
+    let (parts, body) = request.into_parts();
     let answer = async {
-        let form = read(&headers, body).await?;
+        let form = read(&parts.headers, body).await?;
         let token = form.get("token").unwrap_or_default();
-        Ok::<_, Rejection>(authority.introspect(presented(&headers, &form), &token).await?)
+        Ok::<_, Rejection>(authority.introspect(presented(&parts, &form), &token).await?)
     };
     match answer.await {
         Ok(Introspection::Inactive) => no_store_json(StatusCode::OK, &json!({ "active": false })),
-        Ok(Introspection::Active(claims)) => no_store_json(
-            StatusCode::OK,
-            &json!({
+        Ok(Introspection::Active(claims)) => {
+            let mut body = json!({
                 "active": true,
                 "scope": claims.scope,
                 "client_id": claims.client_id,
@@ -41,17 +41,23 @@ pub async fn introspect(State(authority): State<Arc<Authority>>, headers: Header
                 "nbf": claims.nbf,
                 "jti": claims.jti,
                 "token_type": "Bearer",
-            }),
-        ),
+            });
+            // Only a bound token has a confirmation (RFC 8705 §3.2).
+            if let Some(cnf) = claims.cnf {
+                body["cnf"] = json!(cnf);
+            }
+            no_store_json(StatusCode::OK, &body)
+        }
         Err(rejection) => rejection.oauth(),
     }
 }
 
-pub async fn revoke(State(authority): State<Arc<Authority>>, headers: HeaderMap, body: Body) -> Response {
+pub async fn revoke(State(authority): State<Arc<Authority>>, request: Request) -> Response {
+    let (parts, body) = request.into_parts();
     let done = async {
-        let form = read(&headers, body).await?;
+        let form = read(&parts.headers, body).await?;
         let token = form.get("token").unwrap_or_default();
-        Ok::<_, Rejection>(authority.revoke(presented(&headers, &form), &token).await?)
+        Ok::<_, Rejection>(authority.revoke(presented(&parts, &form), &token).await?)
     };
     match done.await {
         Ok(()) => StatusCode::OK.into_response(),
@@ -67,8 +73,9 @@ async fn read(headers: &HeaderMap, body: Body) -> Result<Form, Rejection> {
     Ok(form)
 }
 
-/// What the caller presented: its `Authorization` header or the credentials in the form.
-fn presented<'a>(headers: &'a HeaderMap, form: &Form) -> Presented<'a> {
+/// What the caller presented: its `Authorization` header or the credentials
+/// in the form, and its connection's certificate.
+fn presented<'a>(parts: &'a Parts, form: &Form) -> Presented<'a> {
     let field = |name| form.get(name).unwrap_or_default();
-    request::presented(headers, field("client_id"), field("client_secret"))
+    request::presented(&parts.headers, &parts.extensions, field("client_id"), field("client_secret"))
 }

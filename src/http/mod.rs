@@ -15,7 +15,7 @@ mod token_idp;
 use std::sync::Arc;
 
 use axum::{
-    Router,
+    Extension, Router,
     response::Response,
     routing::{MethodRouter, get, post},
 };
@@ -27,9 +27,14 @@ pub const INTROSPECTION_PATH: &str = "/oauth/v2/introspect";
 pub const REVOCATION_PATH: &str = "/oauth/v2/revoke";
 pub const JWKS_PATH: &str = "/oauth/v2/keys";
 
+/// Whether callers can present TLS client certificates: the server speaks
+/// TLS. Discovery offers the certificate methods only then.
+#[derive(Debug, Clone, Copy)]
+pub struct ClientCertificates(pub bool);
+
 /// Every HTTP endpoint. Unknown paths get a JSON 404, known paths with the
 /// wrong method a JSON 405 naming the allowed one.
-pub fn router(authority: Arc<Authority>) -> Router {
+pub fn router(authority: Arc<Authority>, certificates: ClientCertificates) -> Router {
     Router::new()
         .route(TOKEN_PATH, only_post(post(token::issue)))
         .route(INTROSPECTION_PATH, only_post(post(introspection::introspect)))
@@ -39,6 +44,7 @@ pub fn router(authority: Arc<Authority>) -> Router {
         .route("/.well-known/openid-configuration", only_get(get(discovery::metadata)))
         .route("/token", only_post(post(token_idp::issue)))
         .fallback(reply::not_found)
+        .layer(Extension(certificates))
         .with_state(authority)
 }
 

@@ -1,14 +1,17 @@
 //! Reading a request safely: the body within a size and time bound, its media
 //! type, and what the caller presented to authenticate.
 
+use std::sync::Arc;
+
 use axum::{
     body::{Body, Bytes},
-    http::{HeaderMap, header},
+    http::{Extensions, HeaderMap, header},
 };
 
 use super::reply::Rejection;
 use crate::{
     authority::{AuthError, Presented},
+    domain::PeerCertificate,
     failure::Refusal,
     limits::{BODY_TIMEOUT, MAX_BODY_BYTES},
 };
@@ -62,8 +65,15 @@ pub fn media_type(headers: &HeaderMap, accepted: &[MediaType]) -> Result<MediaTy
 }
 
 /// What the caller presented to authenticate: every `Authorization` header,
-/// and the `client_id` and `client_secret` the body carried.
-pub fn presented(headers: &HeaderMap, client_id: String, client_secret: String) -> Presented<'_> {
+/// the `client_id` and `client_secret` the body carried, and the
+/// connection's client certificate.
+pub fn presented<'a>(
+    headers: &'a HeaderMap,
+    extensions: &Extensions,
+    client_id: String,
+    client_secret: String,
+) -> Presented<'a> {
     let authorization = headers.get_all(header::AUTHORIZATION).iter().map(|value| value.as_bytes()).collect();
-    Presented { authorization, client_id, client_secret }
+    let certificate = extensions.get::<Arc<PeerCertificate>>().cloned();
+    Presented { authorization, client_id, client_secret, certificate }
 }

@@ -5,8 +5,8 @@ use std::sync::Arc;
 
 use axum::{
     body::Body,
-    extract::State,
-    http::{HeaderMap, StatusCode},
+    extract::{Request, State},
+    http::{StatusCode, request::Parts},
     response::Response,
 };
 use serde::Deserialize;
@@ -19,8 +19,8 @@ use super::{
 };
 use crate::authority::{AuthError, Authority, IssuedToken, TokenRequest};
 
-pub async fn issue(State(authority): State<Arc<Authority>>, headers: HeaderMap, body: Body) -> Response {
-    match issue_token(&authority, &headers, body, &[MediaType::Form, MediaType::Json]).await {
+pub async fn issue(State(authority): State<Arc<Authority>>, request: Request) -> Response {
+    match issue_token(&authority, request, &[MediaType::Form, MediaType::Json]).await {
         Ok(issued) => no_store_json(
             StatusCode::OK,
             &json!({
@@ -38,11 +38,11 @@ pub async fn issue(State(authority): State<Arc<Authority>>, headers: HeaderMap, 
 /// for a token; shared by the OAuth and TokenIDP dialects.
 pub async fn issue_token(
     authority: &Authority,
-    headers: &HeaderMap,
-    body: Body,
+    request: Request,
     accepted: &[MediaType],
 ) -> Result<IssuedToken, Rejection> {
-    let media_type = request::media_type(headers, accepted)?;
+    let (Parts { headers, extensions, .. }, body): (Parts, Body) = request.into_parts();
+    let media_type = request::media_type(&headers, accepted)?;
     let bytes = request::body(body).await?;
     let params = match media_type {
         MediaType::Form => TokenParams::from_form(&Form::parse(&bytes)?)?,
@@ -50,7 +50,7 @@ pub async fn issue_token(
     };
     let request = TokenRequest {
         grant_type: params.grant_type,
-        presented: request::presented(headers, params.client_id, params.client_secret),
+        presented: request::presented(&headers, &extensions, params.client_id, params.client_secret),
         scope: params.scope,
         audiences: params.audiences,
     };

@@ -4,9 +4,8 @@
 use std::sync::Arc;
 
 use axum::{
-    body::Body,
-    extract::State,
-    http::{HeaderMap, StatusCode},
+    extract::{Request, State},
+    http::StatusCode,
     response::Response,
 };
 use serde_json::json;
@@ -14,8 +13,8 @@ use serde_json::json;
 use super::{reply::no_store_json, request::MediaType, token::issue_token};
 use crate::authority::Authority;
 
-pub async fn issue(State(authority): State<Arc<Authority>>, headers: HeaderMap, body: Body) -> Response {
-    match issue_token(&authority, &headers, body, &[MediaType::Json]).await {
+pub async fn issue(State(authority): State<Arc<Authority>>, request: Request) -> Response {
+    match issue_token(&authority, request, &[MediaType::Json]).await {
         Ok(issued) => no_store_json(
             StatusCode::OK,
             &json!({

@@ -1,38 +1,36 @@
 //! Client rows: create with a first secret, read, page through, change, delete.
 
+use sqlx::{Any, any::AnyArguments, query::Query};
+
 use super::{ClientRow, SecretRow, Store, StoreError};
 
 /// The columns of a [`ClientRow`], as a literal so queries stay static strings.
 macro_rules! client_columns {
     () => {
         "client_id, display_name, allowed_scopes, default_scopes, audiences, \
-         token_ttl_seconds, disabled_at, created_at, updated_at, registration"
+         token_ttl_seconds, disabled_at, created_at, updated_at, registration, \
+         auth_methods, tls_subject_dn, tls_san_dns, tls_san_uri, jwks, bound_tokens"
     };
 }
 
 impl Store {
-    /// Inserts a client and its first secret in one transaction.
-    /// A taken client id is [`StoreError::Conflict`].
-    pub async fn insert_client(&self, client: &ClientRow, secret: &SecretRow) -> Result<(), StoreError> {
+    /// Inserts a client and its first secret, if it has one, in one
+    /// transaction. A taken client id is [`StoreError::Conflict`].
+    pub async fn insert_client(
+        &self,
+        client: &ClientRow,
+        secret: Option<&SecretRow>,
+    ) -> Result<(), StoreError> {
         let mut tx = self.pool.begin().await?;
-        sqlx::query(
-            "INSERT INTO clients (client_id, display_name, allowed_scopes, default_scopes, audiences, \
-             token_ttl_seconds, disabled_at, created_at, updated_at, registration) \
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)",
-        )
-        .bind(&client.client_id)
-        .bind(&client.display_name)
-        .bind(&client.allowed_scopes)
-        .bind(&client.default_scopes)
-        .bind(&client.audiences)
-        .bind(client.token_ttl_seconds)
-        .bind(client.disabled_at)
-        .bind(client.created_at)
-        .bind(client.updated_at)
-        .bind(&client.registration)
-        .execute(&mut *tx)
-        .await?;
-        Self::insert_secret(&mut tx, secret).await?;
+        let sql = concat!(
+            "INSERT INTO clients (",
+            client_columns!(),
+            ") VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16)"
+        );
+        bind_client(sqlx::query(sql), client).execute(&mut *tx).await?;
+        if let Some(secret) = secret {
+            Self::insert_secret(&mut tx, secret).await?;
+        }
         tx.commit().await?;
         Ok(())
     }
@@ -56,22 +54,13 @@ impl Store {
     /// such client exists.
     pub async fn update_client(&self, client: &ClientRow) -> Result<bool, StoreError> {
         let mut tx = self.pool.begin().await?;
-        let done = sqlx::query(
-            "UPDATE clients SET display_name = $2, allowed_scopes = $3, default_scopes = $4, \
-             audiences = $5, token_ttl_seconds = $6, disabled_at = $7, updated_at = $8, \
-             registration = $9 WHERE client_id = $1",
-        )
-        .bind(&client.client_id)
-        .bind(&client.display_name)
-        .bind(&client.allowed_scopes)
-        .bind(&client.default_scopes)
-        .bind(&client.audiences)
-        .bind(client.token_ttl_seconds)
-        .bind(client.disabled_at)
-        .bind(client.updated_at)
-        .bind(&client.registration)
-        .execute(&mut *tx)
-        .await?;
+        // Every column in `client_columns!` order, as `bind_client` binds
+        // them; `created_at` is written back unchanged.
+        let sql = "UPDATE clients SET display_name = $2, allowed_scopes = $3, default_scopes = $4, \
+             audiences = $5, token_ttl_seconds = $6, disabled_at = $7, created_at = $8, updated_at = $9, \
+             registration = $10, auth_methods = $11, tls_subject_dn = $12, tls_san_dns = $13, \
+             tls_san_uri = $14, jwks = $15, bound_tokens = $16 WHERE client_id = $1";
+        let done = bind_client(sqlx::query(sql), client).execute(&mut *tx).await?;
         Self::note_client_change(&mut tx, &client.client_id, client.updated_at).await?;
         tx.commit().await?;
         Ok(done.rows_affected() > 0)
@@ -91,4 +80,28 @@ impl Store {
         tx.commit().await?;
         Ok(done.rows_affected() > 0)
     }
+}
+
+/// Binds every column of `client` as `$1`… in `client_columns!` order.
+fn bind_client<'q>(
+    query: Query<'q, Any, AnyArguments>,
+    client: &'q ClientRow,
+) -> Query<'q, Any, AnyArguments> {
+    query
+        .bind(&client.client_id)
+        .bind(&client.display_name)
+        .bind(&client.allowed_scopes)
+        .bind(&client.default_scopes)
+        .bind(&client.audiences)
+        .bind(client.token_ttl_seconds)
+        .bind(client.disabled_at)
+        .bind(client.created_at)
+        .bind(client.updated_at)
+        .bind(&client.registration)
+        .bind(&client.auth_methods)
+        .bind(&client.tls_subject_dn)
+        .bind(&client.tls_san_dns)
+        .bind(&client.tls_san_uri)
+        .bind(&client.jwks)
+        .bind(client.bound_tokens)
 }

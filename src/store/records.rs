@@ -14,6 +14,16 @@ pub struct ClientRow {
     pub created_at: i64,
     pub updated_at: i64,
     pub registration: String,
+    /// Space-separated authentication method names.
+    pub auth_methods: String,
+    /// What names the client's certificate; empty when unset.
+    pub tls_subject_dn: String,
+    pub tls_san_dns: String,
+    pub tls_san_uri: String,
+    /// A JWK Set as JSON text; empty when unset.
+    pub jwks: String,
+    /// 1 when the client's tokens are bound to its certificate, else 0.
+    pub bound_tokens: i64,
 }
 
 /// One secret of a client, as an argon2id PHC string; the secret itself is never stored.

@@ -28,6 +28,32 @@ on_both_stores! {
         assert!(!String::from_utf8_lossy(&out.stderr).contains(secret), "the secret is never logged");
     }
 
+    async fn the_cli_registers_certificate_clients_without_a_secret(app) {
+        let out = tokend(&app, &["client", "create", "--id", "mesh-worker", "--scopes", "read",
+            "--auth-method", "tls_client_auth", "--tls-san-uri", "spiffe://example.org/worker", "--bound-tokens", "--json"]);
+        assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+        let created: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+        assert!(created.get("client_secret").is_none(), "{created}");
+        assert_eq!(created["token_endpoint_auth_methods"], "tls_client_auth");
+
+        let dir = tempfile::tempdir().unwrap();
+        let jwks = dir.path().join("edge.jwks");
+        std::fs::write(&jwks, r#"{"keys":[{"kty":"EC","x5c":["AAEC"]}]}"#).unwrap();
+        let out = tokend(&app, &["client", "create", "--id", "edge", "--auth-method", "self_signed_tls_client_auth",
+            "--auth-method", "client_secret_basic", "--jwks-file", jwks.to_str().unwrap(), "--json"]);
+        assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+        let created: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+        assert!(created["client_secret"].as_str().is_some_and(|s| s.starts_with("tokend_")), "Basic needs a secret");
+
+        let listed: serde_json::Value = serde_json::from_slice(&tokend(&app, &["client", "list", "--json"]).stdout).unwrap();
+        assert_eq!(listed[1]["token_endpoint_auth_methods"], serde_json::json!(["tls_client_auth"]));
+        assert_eq!(listed[1]["tls_client_certificate_bound_access_tokens"], true);
+
+        let out = tokend(&app, &["client", "create", "--id", "broken", "--auth-method", "tls_client_auth"]);
+        assert!(!out.status.success(), "tls_client_auth without a subject is refused");
+        assert!(String::from_utf8_lossy(&out.stderr).contains("tls_client_auth needs"), "{}", String::from_utf8_lossy(&out.stderr));
+    }
+
     async fn the_cli_lists_disables_rotates_and_deletes(app) {
         let secret = app.create_client("svc", "read", "read", &[]).await;
         let listed = tokend(&app, &["client", "list", "--json"]);

@@ -14,6 +14,7 @@ fn new_client(id: &str) -> pb::CreateClientRequest {
         default_scopes: vec!["orders.read".into()],
         audiences: vec!["orders-api".into()],
         token_ttl_seconds: 600,
+        ..Default::default()
     }
 }
 

@@ -25,7 +25,7 @@ use tonic::{
 };
 use tonic_types::StatusExt;
 
-pub use crate::pki::TestPki;
+pub use crate::pki::{ClientCertificate, ClientNames, TestPki, client_tls};
 
 pub const DEFAULT_AUDIENCE: &str = "tokend";
 
@@ -302,7 +302,7 @@ impl TestApp {
             ..ClientDraft::default()
         };
         let (_, secret) = self.registry.create(draft).await.expect("the client is created");
-        secret.expose().to_owned()
+        secret.expect("a secret client has a secret").expose().to_owned()
     }
 
     /// An access token for the client, with credentials in the request body.

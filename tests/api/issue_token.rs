@@ -252,7 +252,7 @@ on_both_stores! {
             ..Default::default()
         };
         let (_, secret) = app.registry.create(draft).await.unwrap();
-        let issued = app.token("short", secret.expose(), "").await;
+        let issued = app.token("short", secret.unwrap().expose(), "").await;
         assert_eq!(issued.expires_in, 300);
     }
 }

@@ -15,6 +15,7 @@ mod http_token;
 mod introspect;
 mod issue_token;
 mod key_sealing;
+mod mtls;
 mod pki;
 mod revoke;
 mod service;

@@ -6,26 +6,15 @@ use std::{sync::Arc, time::Duration};
 
 use oauth2::{AuthType, ClientId, ClientSecret, TokenResponse, TokenUrl, basic::BasicClient};
 use rcgen::{CertificateParams, KeyPair};
-use rustls::pki_types::{CertificateDer, ServerName, pem::PemObject};
+use rustls::pki_types::ServerName;
 use tokio::net::TcpStream;
 use tonic::transport::{Certificate, Channel, ClientTlsConfig, Identity};
 
 use crate::helpers::*;
 
-/// A rustls client configuration that trusts `ca_pem`.
-fn trusting(ca_pem: &str) -> rustls::ClientConfig {
-    let mut roots = rustls::RootCertStore::empty();
-    roots.add(CertificateDer::from_pem_slice(ca_pem.as_bytes()).unwrap()).unwrap();
-    rustls::ClientConfig::builder_with_provider(Arc::new(rustls::crypto::aws_lc_rs::default_provider()))
-        .with_safe_default_protocol_versions()
-        .unwrap()
-        .with_root_certificates(roots)
-        .with_no_client_auth()
-}
-
 /// The certificate the server presents to a new connection.
 async fn presented_certificate(app: &TestApp, ca_pem: &str) -> Vec<u8> {
-    let connector = tokio_rustls::TlsConnector::from(Arc::new(trusting(ca_pem)));
+    let connector = tokio_rustls::TlsConnector::from(Arc::new(client_tls(ca_pem, None)));
     let stream = TcpStream::connect(app.issuer().trim_start_matches("https://")).await.unwrap();
     let name = ServerName::try_from("localhost").unwrap();
     let tls = connector.connect(name, stream).await.expect("the TLS handshake succeeds");
@@ -42,7 +31,8 @@ async fn secret_clients_get_tokens_over_grpc_and_https(backend: Backend) {
     let secret = app.create_client("orders-worker", "read", "read", &[]).await;
     assert_eq!(app.token("orders-worker", &secret, "").await.scope, "read", "gRPC over TLS");
 
-    let https = reqwest::Client::builder().use_preconfigured_tls(trusting(&pki.ca_pem())).build().unwrap();
+    let https =
+        reqwest::Client::builder().use_preconfigured_tls(client_tls(&pki.ca_pem(), None)).build().unwrap();
     let token = BasicClient::new(ClientId::new("orders-worker".into()))
         .set_client_secret(ClientSecret::new(secret.clone()))
         .set_token_uri(TokenUrl::new(app.url("/oauth/v2/token")).unwrap())

@@ -8,8 +8,8 @@ use super::Registry;
 use crate::{
     authority::{AuthError, tokens::random_tag},
     domain::{
-        AudienceList, Client, ClientDetails, ClientId, ClientSecret, InvalidValue, ScopeSet, SecretInfo,
-        TokenTtl, quoted,
+        AudienceList, AuthMethods, CertificateKeys, CertificateSubject, Client, ClientAuth, ClientDetails,
+        ClientId, ClientSecret, InvalidValue, ScopeSet, SecretInfo, TokenTtl, quoted,
     },
     store::{ClientRow, StoreError},
 };
@@ -30,6 +30,58 @@ pub struct ClientDraft {
     pub audiences: Vec<String>,
     /// 0 selects the default lifetime.
     pub token_ttl_seconds: i64,
+    pub auth: AuthDraft,
+}
+
+/// How a client authenticates, as an administrator describes it (the RFC
+/// 7591 / RFC 8705 registration metadata), before any of it is checked.
+#[derive(Debug, Clone, Default)]
+pub struct AuthDraft {
+    /// `token_endpoint_auth_methods`; empty selects the two secret methods.
+    pub methods: Vec<String>,
+    /// At most one of the three is non-empty.
+    pub tls_subject_dn: String,
+    pub tls_san_dns: String,
+    pub tls_san_uri: String,
+    /// A JWK Set as JSON text; empty for none.
+    pub jwks: String,
+    pub bound_tokens: bool,
+}
+
+impl AuthDraft {
+    fn parse(self) -> Result<ClientAuth, AuthError> {
+        let auth = ClientAuth {
+            methods: AuthMethods::parse_each(self.methods.iter().map(String::as_str)).map_err(invalid)?,
+            tls_subject: CertificateSubject::parse(
+                &self.tls_subject_dn,
+                &self.tls_san_dns,
+                &self.tls_san_uri,
+            )
+            .map_err(invalid)?,
+            jwks: match self.jwks.trim() {
+                "" => None,
+                jwks => Some(CertificateKeys::parse(jwks).map_err(invalid)?),
+            },
+            bound_tokens: self.bound_tokens,
+        };
+        auth.check().map_err(invalid)?;
+        Ok(auth)
+    }
+}
+
+impl From<&ClientAuth> for AuthDraft {
+    fn from(auth: &ClientAuth) -> Self {
+        let [tls_subject_dn, tls_san_dns, tls_san_uri] =
+            CertificateSubject::fields(auth.tls_subject.as_ref());
+        AuthDraft {
+            methods: auth.methods.to_strings(),
+            tls_subject_dn,
+            tls_san_dns,
+            tls_san_uri,
+            jwks: auth.jwks.as_ref().map(|keys| keys.as_str().to_owned()).unwrap_or_default(),
+            bound_tokens: auth.bound_tokens,
+        }
+    }
 }
 
 /// The fields to change; `None` leaves a field as it is.
@@ -41,6 +93,37 @@ pub struct ClientChanges {
     pub audiences: Option<Vec<String>>,
     pub token_ttl_seconds: Option<i64>,
     pub active: Option<bool>,
+    pub auth_methods: Option<Vec<String>>,
+    pub tls_subject_dn: Option<String>,
+    pub tls_san_dns: Option<String>,
+    pub tls_san_uri: Option<String>,
+    pub jwks: Option<String>,
+    pub bound_tokens: Option<bool>,
+}
+
+impl ClientChanges {
+    /// `auth` with these changes made to it, checked again as a whole.
+    fn apply_to_auth(&mut self, auth: &ClientAuth) -> Result<ClientAuth, AuthError> {
+        let mut draft = AuthDraft::from(auth);
+        let fields = [
+            (self.tls_subject_dn.take(), &mut draft.tls_subject_dn),
+            (self.tls_san_dns.take(), &mut draft.tls_san_dns),
+            (self.tls_san_uri.take(), &mut draft.tls_san_uri),
+            (self.jwks.take(), &mut draft.jwks),
+        ];
+        for (change, field) in fields {
+            if let Some(value) = change {
+                *field = value;
+            }
+        }
+        if let Some(methods) = self.auth_methods.take() {
+            draft.methods = methods;
+        }
+        if let Some(bound) = self.bound_tokens {
+            draft.bound_tokens = bound;
+        }
+        draft.parse()
+    }
 }
 
 /// One page of clients and the token that fetches the next (`None` on the last page).
@@ -51,8 +134,12 @@ pub struct ClientPage {
 }
 
 impl Registry {
-    /// Registers a client with its first secret, returned this once.
-    pub async fn create(&self, draft: ClientDraft) -> Result<(ClientDetails, ClientSecret), AuthError> {
+    /// Registers a client with its first secret, returned this once; a
+    /// client that authenticates by certificate alone gets none.
+    pub async fn create(
+        &self,
+        draft: ClientDraft,
+    ) -> Result<(ClientDetails, Option<ClientSecret>), AuthError> {
         let now = self.clock.now();
         let client = Client {
             id: ClientId::parse(&draft.client_id).map_err(invalid)?,
@@ -68,10 +155,15 @@ impl Registry {
             created_at: now,
             updated_at: now,
             registration: random_tag::<8>(),
+            auth: draft.auth.parse()?,
         };
         check_defaults_allowed(&client)?;
-        let (secret, row) = self.new_secret(&client.id, now).await?;
-        match self.store.insert_client(&ClientRow::from(&client), &row).await {
+        let first = match client.auth.methods.use_secret() {
+            true => Some(self.new_secret(&client.id, now).await?),
+            false => None,
+        };
+        let row = first.as_ref().map(|(_, row)| row);
+        match self.store.insert_client(&ClientRow::from(&client), row).await {
             Err(StoreError::Conflict) => {
                 return Err(AuthError::AlreadyExists(format!(
                     "client {:?} already exists",
@@ -81,7 +173,10 @@ impl Registry {
             other => other?,
         }
         self.cache.forget(client.id.as_str());
-        let secrets = vec![SecretInfo::from(row)];
+        let (secret, secrets) = match first {
+            Some((secret, row)) => (Some(secret), vec![SecretInfo::from(row)]),
+            None => (None, Vec::new()),
+        };
         Ok((ClientDetails { client, secrets }, secret))
     }
 
@@ -114,8 +209,13 @@ impl Registry {
         Ok(ClientPage { clients, next_page_token })
     }
 
-    pub async fn update(&self, client_id: &str, changes: ClientChanges) -> Result<ClientDetails, AuthError> {
+    pub async fn update(
+        &self,
+        client_id: &str,
+        mut changes: ClientChanges,
+    ) -> Result<ClientDetails, AuthError> {
         let mut client = self.existing(client_id).await?;
+        client.auth = changes.apply_to_auth(&client.auth)?;
         if let Some(name) = changes.display_name {
             client.display_name = parse_display_name(name)?;
         }
@@ -169,6 +269,12 @@ impl Registry {
             )));
         }
         let client = self.existing(client_id).await?;
+        if !client.auth.methods.use_secret() {
+            return Err(AuthError::FailedPrecondition(format!(
+                "client {} authenticates without a secret; add a secret method to its token_endpoint_auth_methods first",
+                quoted(client_id)
+            )));
+        }
         let now = self.clock.now();
         let (secret, row) = self.new_secret(&client.id, now).await?;
         let rotated = self.store.rotate_secret(&row, now + grace_seconds, now).await?;

@@ -16,7 +16,7 @@ use crate::{
 
 use cache::{RegistryCache, SecretTag};
 use changes::FeedPosition;
-pub use manage::{ClientChanges, ClientDraft, ClientPage};
+pub use manage::{AuthDraft, ClientChanges, ClientDraft, ClientPage};
 use single_flight::{Checks, Turn};
 
 /// How stale a secret's `last_used_at` may grow before a use is written down;

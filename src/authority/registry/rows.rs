@@ -2,7 +2,10 @@
 
 use crate::{
     authority::AuthError,
-    domain::{AudienceList, Client, ClientId, ScopeSet, SecretId, SecretInfo, TokenTtl},
+    domain::{
+        AudienceList, AuthMethods, CertificateKeys, CertificateSubject, Client, ClientAuth, ClientId,
+        ScopeSet, SecretId, SecretInfo, TokenTtl,
+    },
     store::{ClientRow, SecretRow},
 };
 
@@ -24,12 +27,28 @@ impl TryFrom<ClientRow> for Client {
             created_at: row.created_at,
             updated_at: row.updated_at,
             registration: row.registration.clone(),
+            auth: ClientAuth {
+                methods: AuthMethods::parse_each(row.auth_methods.split_whitespace()).map_err(corrupt)?,
+                tls_subject: CertificateSubject::parse(
+                    &row.tls_subject_dn,
+                    &row.tls_san_dns,
+                    &row.tls_san_uri,
+                )
+                .map_err(corrupt)?,
+                jwks: match row.jwks.as_str() {
+                    "" => None,
+                    jwks => Some(CertificateKeys::parse(jwks).map_err(corrupt)?),
+                },
+                bound_tokens: row.bound_tokens != 0,
+            },
         })
     }
 }
 
 impl From<&Client> for ClientRow {
     fn from(client: &Client) -> Self {
+        let [tls_subject_dn, tls_san_dns, tls_san_uri] =
+            CertificateSubject::fields(client.auth.tls_subject.as_ref());
         ClientRow {
             client_id: client.id.to_string(),
             display_name: client.display_name.clone(),
@@ -41,6 +60,12 @@ impl From<&Client> for ClientRow {
             created_at: client.created_at,
             updated_at: client.updated_at,
             registration: client.registration.clone(),
+            auth_methods: client.auth.methods.to_string(),
+            tls_subject_dn,
+            tls_san_dns,
+            tls_san_uri,
+            jwks: client.auth.jwks.as_ref().map(|keys| keys.as_str().to_owned()).unwrap_or_default(),
+            bound_tokens: i64::from(client.auth.bound_tokens),
         }
     }
 }

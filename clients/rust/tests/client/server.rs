@@ -67,8 +67,8 @@ pub async fn server() -> Server {
         authority,
         store,
         sealer,
-        worker_secret: worker_secret.expose().to_owned(),
-        api_secret: api_secret.expose().to_owned(),
+        worker_secret: worker_secret.expect("a secret client").expose().to_owned(),
+        api_secret: api_secret.expect("a secret client").expose().to_owned(),
         _dir: dir,
     }
 }

@@ -1,0 +1,130 @@
+//! How a client may authenticate at the token endpoint (RFC 7591
+//! `token_endpoint_auth_methods`, RFC 8705 §2): the methods, and the set a
+//! client is registered with.
+
+use std::fmt;
+
+use super::{InvalidValue, quoted};
+
+/// One client authentication method.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum AuthMethod {
+    /// The secret in an `Authorization: Basic` header.
+    ClientSecretBasic,
+    /// The secret in the request body.
+    ClientSecretPost,
+    /// A certificate that chains to the configured client CA and names the client.
+    TlsClientAuth,
+    /// A self-signed certificate listed in the client's registered JWK Set.
+    SelfSignedTlsClientAuth,
+}
+
+impl AuthMethod {
+    pub const ALL: [AuthMethod; 4] = [
+        AuthMethod::ClientSecretBasic,
+        AuthMethod::ClientSecretPost,
+        AuthMethod::TlsClientAuth,
+        AuthMethod::SelfSignedTlsClientAuth,
+    ];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            AuthMethod::ClientSecretBasic => "client_secret_basic",
+            AuthMethod::ClientSecretPost => "client_secret_post",
+            AuthMethod::TlsClientAuth => "tls_client_auth",
+            AuthMethod::SelfSignedTlsClientAuth => "self_signed_tls_client_auth",
+        }
+    }
+
+    pub fn parse(raw: &str) -> Result<Self, InvalidValue> {
+        Self::ALL.into_iter().find(|method| method.as_str() == raw).ok_or_else(|| {
+            let known: Vec<_> = Self::ALL.iter().map(|method| method.as_str()).collect();
+            InvalidValue(format!(
+                "token endpoint auth method {} is not one of {}",
+                quoted(raw),
+                known.join(", ")
+            ))
+        })
+    }
+
+    /// Whether the method proves the client with a TLS client certificate.
+    pub fn uses_certificate(self) -> bool {
+        matches!(self, AuthMethod::TlsClientAuth | AuthMethod::SelfSignedTlsClientAuth)
+    }
+
+    fn bit(self) -> u8 {
+        1 << self as u8
+    }
+}
+
+/// The methods a client may use; never empty.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct AuthMethods(u8);
+
+impl AuthMethods {
+    /// What clients get when they name no method, and what clients
+    /// registered before methods existed have: the two secret methods.
+    pub const SECRET: AuthMethods =
+        AuthMethods((1 << AuthMethod::ClientSecretBasic as u8) | (1 << AuthMethod::ClientSecretPost as u8));
+
+    /// Parses a list of method names; an empty list selects [`Self::SECRET`].
+    pub fn parse_each<'a>(names: impl IntoIterator<Item = &'a str>) -> Result<Self, InvalidValue> {
+        let mut bits = 0;
+        for name in names {
+            bits |= AuthMethod::parse(name)?.bit();
+        }
+        Ok(if bits == 0 { Self::SECRET } else { Self(bits) })
+    }
+
+    pub fn contains(self, method: AuthMethod) -> bool {
+        self.0 & method.bit() != 0
+    }
+
+    /// Whether the client authenticates with a secret at all, and so has one.
+    pub fn use_secret(self) -> bool {
+        self.0 & Self::SECRET.0 != 0
+    }
+
+    pub fn iter(self) -> impl Iterator<Item = AuthMethod> {
+        AuthMethod::ALL.into_iter().filter(move |method| self.contains(*method))
+    }
+
+    pub fn to_strings(self) -> Vec<String> {
+        self.iter().map(|method| method.as_str().to_owned()).collect()
+    }
+}
+
+/// Space-separated, as stored.
+impl fmt::Display for AuthMethods {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.to_strings().join(" "))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn no_method_named_means_the_secret_methods() {
+        let methods = AuthMethods::parse_each([]).unwrap();
+        assert_eq!(methods, AuthMethods::SECRET);
+        assert_eq!(methods.to_string(), "client_secret_basic client_secret_post");
+    }
+
+    #[test]
+    fn a_certificate_only_client_uses_no_secret() {
+        let methods = AuthMethods::parse_each(["tls_client_auth"]).unwrap();
+        assert!(!methods.use_secret());
+        assert!(methods.contains(AuthMethod::TlsClientAuth));
+        assert!(!methods.contains(AuthMethod::SelfSignedTlsClientAuth));
+        let round_trip = AuthMethods::parse_each(methods.to_string().split(' ')).unwrap();
+        assert_eq!(round_trip, methods);
+    }
+
+    #[test]
+    fn an_unknown_method_is_named_in_the_error() {
+        let err = AuthMethods::parse_each(["client_secret_basic", "private_key_jwt"]).unwrap_err();
+        assert!(err.0.contains("\"private_key_jwt\""), "{err}");
+    }
+}
