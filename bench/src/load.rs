@@ -8,7 +8,10 @@ use serde_json::json;
 use tokend_client::pb::{self, token_service_client::TokenServiceClient};
 use tonic::{Request, transport::Channel};
 
-use crate::{Scenario, server::Server};
+use crate::{
+    Scenario,
+    server::{CERTIFICATE_CLIENT, Server},
+};
 
 /// HTTP/2 connections the gRPC load is spread over; streams multiplex on them.
 const GRPC_CONNECTIONS: usize = 4;
@@ -111,8 +114,21 @@ impl Report {
 /// One request of a scenario, made ready once per worker.
 #[derive(Clone)]
 enum Caller {
-    Grpc { client: TokenServiceClient<Channel>, secret: String, introspect: Option<String> },
-    Http { client: reqwest::Client, url: String, authorization: String },
+    Grpc {
+        client: TokenServiceClient<Channel>,
+        secret: String,
+        introspect: Option<String>,
+    },
+    /// A client id and no secret, on a connection that presents the client's certificate.
+    Certificate {
+        client: TokenServiceClient<Channel>,
+        request: pb::IssueTokenRequest,
+    },
+    Http {
+        client: reqwest::Client,
+        url: String,
+        authorization: String,
+    },
 }
 
 impl Caller {
@@ -132,6 +148,7 @@ impl Caller {
                     .insert("authorization", format!("Basic {basic}").parse().expect("ASCII"));
                 client.introspect(request).await.is_ok_and(|answer| answer.into_inner().active)
             }
+            Caller::Certificate { client, request } => client.issue_token(request.clone()).await.is_ok(),
             Caller::Http { client, url, authorization } => client
                 .post(url.as_str())
                 .header("authorization", authorization.as_str())
@@ -218,11 +235,16 @@ async fn flood(
 
 async fn callers(server: &Server, run: &Run) -> Result<Vec<Caller>, Box<dyn std::error::Error>> {
     let mut channels = Vec::new();
-    if run.scenario != Scenario::HttpIssue {
-        for _ in 0..GRPC_CONNECTIONS.min(run.concurrency) {
-            channels.push(server.channel().await?);
+    for _ in 0..GRPC_CONNECTIONS.min(run.concurrency) {
+        match run.scenario {
+            Scenario::HttpIssue => {}
+            Scenario::GrpcIssueMtls => channels
+                .push(server.certificate_channel().await?.ok_or("the grpc-issue-mtls scenario needs --tls")?),
+            _ => channels.push(server.channel().await?),
         }
     }
+    let certificate_request =
+        pb::IssueTokenRequest { client_id: CERTIFICATE_CLIENT.into(), ..server.issue_request("") };
     let secret = server.client_secret.clone();
     let introspect = match run.scenario {
         Scenario::GrpcIntrospect => Some(
@@ -243,6 +265,10 @@ async fn callers(server: &Server, run: &Run) -> Result<Vec<Caller>, Box<dyn std:
                 client: http.clone(),
                 url: format!("{}{}", server.base_url(), run.http_token_path),
                 authorization: authorization.clone(),
+            },
+            Scenario::GrpcIssueMtls => Caller::Certificate {
+                client: TokenServiceClient::new(channels[i % channels.len()].clone()),
+                request: certificate_request.clone(),
             },
             _ => Caller::Grpc {
                 client: TokenServiceClient::new(channels[i % channels.len()].clone()),

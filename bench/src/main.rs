@@ -72,6 +72,9 @@ struct Args {
 pub enum Scenario {
     /// IssueToken over gRPC, credentials in the request.
     GrpcIssue,
+    /// IssueToken over gRPC by a client that authenticates with its TLS
+    /// client certificate (tls_client_auth) and gets bound tokens; needs --tls.
+    GrpcIssueMtls,
     /// POST /oauth/v2/token, client_secret_basic.
     HttpIssue,
     /// Introspect over gRPC, the caller authenticated with Basic.

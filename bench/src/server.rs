@@ -7,7 +7,9 @@ use std::{
     sync::Arc,
 };
 
-use rcgen::{BasicConstraints, CertificateParams, CertifiedIssuer, IsCa, KeyPair};
+use rcgen::{
+    BasicConstraints, CertificateParams, CertifiedIssuer, ExtendedKeyUsagePurpose, IsCa, KeyPair, SanType,
+};
 
 use tokend_client::pb::{
     self, client_admin_client::ClientAdminClient, token_service_client::TokenServiceClient,
@@ -21,8 +23,19 @@ use tokio::{
 use tonic::{
     Request,
     metadata::{Ascii, MetadataValue},
-    transport::{Certificate, Channel, ClientTlsConfig},
+    transport::{Certificate, Channel, ClientTlsConfig, Identity},
 };
+
+/// The client that authenticates by certificate in the mTLS scenario, and its SPIFFE ID.
+pub const CERTIFICATE_CLIENT: &str = "bench-mtls";
+const CERTIFICATE_CLIENT_URI: &str = "spiffe://bench.example/worker";
+
+/// The certificates of a TLS run: the CA (which also signs client
+/// certificates) and a client certificate and key for [`CERTIFICATE_CLIENT`].
+struct RunCertificates {
+    ca_pem: String,
+    client_identity: (String, String),
+}
 
 pub struct Server {
     pub address: String,
@@ -30,6 +43,8 @@ pub struct Server {
     pub client_secret: String,
     /// The CA that signed the server's certificate, when it speaks TLS.
     ca_pem: Option<String>,
+    /// The certificate and key of [`CERTIFICATE_CLIENT`], when the server speaks TLS.
+    client_identity: Option<(String, String)>,
     process: Option<Child>,
     _dir: Option<tempfile::TempDir>,
 }
@@ -41,6 +56,7 @@ impl Server {
             client_id,
             client_secret,
             ca_pem: None,
+            client_identity: None,
             process: None,
             _dir: None,
         }
@@ -77,7 +93,7 @@ impl Server {
         let mut serve = Command::new(&binary);
         serve.env("TOKEND_DATABASE_URL", &database_url).env("RUST_LOG", "warn");
         serve.args(["serve", "--listen", "127.0.0.1:0"]);
-        let ca_pem = if tls { Some(write_certificates(dir.path(), &mut serve)?) } else { None };
+        let certificates = if tls { Some(write_certificates(dir.path(), &mut serve)?) } else { None };
         let mut process = serve.stdout(Stdio::piped()).kill_on_drop(true).spawn()?;
         let mut line = String::new();
         BufReader::new(process.stdout.take().ok_or("no stdout")?).read_line(&mut line).await?;
@@ -86,11 +102,15 @@ impl Server {
             address,
             client_id: "bench".into(),
             client_secret: created["client_secret"].as_str().ok_or("no secret")?.to_owned(),
-            ca_pem,
+            ca_pem: certificates.as_ref().map(|c| c.ca_pem.clone()),
+            client_identity: certificates.map(|c| c.client_identity),
             process: Some(process),
             _dir: Some(dir),
         };
         server.register_clients(clients.saturating_sub(1)).await?;
+        if server.client_identity.is_some() {
+            server.register_certificate_client().await?;
+        }
         Ok(server)
     }
 
@@ -101,11 +121,27 @@ impl Server {
     }
 
     pub async fn channel(&self) -> Result<Channel, tonic::transport::Error> {
+        self.connect(false).await
+    }
+
+    /// A channel that presents [`CERTIFICATE_CLIENT`]'s certificate; `None`
+    /// when the server does not speak TLS.
+    pub async fn certificate_channel(&self) -> Result<Option<Channel>, tonic::transport::Error> {
+        if self.client_identity.is_none() {
+            return Ok(None);
+        }
+        self.connect(true).await.map(Some)
+    }
+
+    async fn connect(&self, with_identity: bool) -> Result<Channel, tonic::transport::Error> {
         let mut endpoint = Channel::from_shared(self.base_url()).expect("a valid URI");
         if let Some(ca) = &self.ca_pem {
-            let trust =
+            let mut tls =
                 ClientTlsConfig::new().ca_certificate(Certificate::from_pem(ca)).domain_name("localhost");
-            endpoint = endpoint.tls_config(trust)?;
+            if let (true, Some((cert, key))) = (with_identity, &self.client_identity) {
+                tls = tls.identity(Identity::from_pem(cert, key));
+            }
+            endpoint = endpoint.tls_config(tls)?;
         }
         endpoint.connect().await
     }
@@ -150,6 +186,23 @@ impl Server {
         Ok(format!("Bearer {token}").parse()?)
     }
 
+    /// Registers [`CERTIFICATE_CLIENT`]: `tls_client_auth` by its SPIFFE ID, bound tokens.
+    async fn register_certificate_client(&self) -> Result<(), Box<dyn std::error::Error>> {
+        let channel = self.channel().await?;
+        let mut request = Request::new(pb::CreateClientRequest {
+            client_id: CERTIFICATE_CLIENT.into(),
+            allowed_scopes: vec!["orders.read".into()],
+            default_scopes: vec!["orders.read".into()],
+            token_endpoint_auth_methods: vec!["tls_client_auth".into()],
+            tls_client_auth_san_uri: CERTIFICATE_CLIENT_URI.into(),
+            tls_client_certificate_bound_access_tokens: true,
+            ..Default::default()
+        });
+        request.metadata_mut().insert("authorization", self.admin_bearer(&channel).await?);
+        ClientAdminClient::new(channel).create_client(request).await?;
+        Ok(())
+    }
+
     async fn register_clients(&self, count: usize) -> Result<(), Box<dyn std::error::Error>> {
         if count == 0 {
             return Ok(());
@@ -174,20 +227,31 @@ impl Server {
     }
 }
 
-/// A throwaway CA and a certificate it signs for 127.0.0.1, written beside the
-/// database and named on the `serve` command line; the CA's PEM.
-fn write_certificates(dir: &Path, serve: &mut Command) -> Result<String, Box<dyn std::error::Error>> {
+/// A throwaway CA, a certificate it signs for 127.0.0.1 (written beside the
+/// database and named on the `serve` command line, with the CA as the client
+/// CA) and a client certificate it signs for [`CERTIFICATE_CLIENT`].
+fn write_certificates(
+    dir: &Path,
+    serve: &mut Command,
+) -> Result<RunCertificates, Box<dyn std::error::Error>> {
     let mut ca = CertificateParams::new(Vec::<String>::new())?;
     ca.is_ca = IsCa::Ca(BasicConstraints::Unconstrained);
     let ca = CertifiedIssuer::self_signed(ca, KeyPair::generate()?)?;
     let key = KeyPair::generate()?;
     let certificate =
         CertificateParams::new(vec!["localhost".to_owned(), "127.0.0.1".to_owned()])?.signed_by(&key, &ca)?;
-    let (cert_file, key_file) = (dir.join("server.pem"), dir.join("server.key"));
+    let (cert_file, key_file, ca_file) = (dir.join("server.pem"), dir.join("server.key"), dir.join("ca.pem"));
     std::fs::write(&cert_file, certificate.pem())?;
     std::fs::write(&key_file, key.serialize_pem())?;
-    serve.arg("--tls-cert").arg(cert_file).arg("--tls-key").arg(key_file);
-    Ok(ca.pem())
+    std::fs::write(&ca_file, ca.pem())?;
+    serve.arg("--tls-cert").arg(cert_file).arg("--tls-key").arg(key_file).arg("--tls-client-ca").arg(ca_file);
+
+    let client_key = KeyPair::generate()?;
+    let mut client = CertificateParams::new(Vec::<String>::new())?;
+    client.subject_alt_names.push(SanType::URI(CERTIFICATE_CLIENT_URI.try_into()?));
+    client.extended_key_usages = vec![ExtendedKeyUsagePurpose::ClientAuth];
+    let client = client.signed_by(&client_key, &ca)?;
+    Ok(RunCertificates { ca_pem: ca.pem(), client_identity: (client.pem(), client_key.serialize_pem()) })
 }
 
 /// Registers a client like a service of a fleet through ClientAdmin; its secret.
