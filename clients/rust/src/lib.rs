@@ -19,8 +19,10 @@ mod verify;
 
 pub use bearer::{Bearer, BearerLayer};
 pub use error::TokenError;
-pub use source::{Token, TokenSource};
-pub use verify::{Claims, Verifier, VerifierBuilder, VerifyError, VerifyLayer, VerifyService};
+pub use source::{TlsIdentity, Token, TokenSource};
+pub use verify::{
+    Claims, Confirmation, PeerCertificate, Verifier, VerifierBuilder, VerifyError, VerifyLayer, VerifyService,
+};
 
 /// The generated tokend gRPC client, for calls the wrappers here do not cover.
 pub mod pb {

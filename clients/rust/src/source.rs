@@ -10,7 +10,7 @@ use std::{
 };
 
 use crate::pb::{IssueTokenRequest, token_service_client::TokenServiceClient};
-use tonic::transport::Channel;
+use tonic::transport::{Certificate, Channel, ClientTlsConfig, Identity};
 
 use crate::TokenError;
 
@@ -38,6 +38,22 @@ impl std::fmt::Debug for Token {
             .field("use_until", &self.use_until)
             .field("refresh_from", &self.refresh_from)
             .finish()
+    }
+}
+
+/// A TLS client identity in PEM: the certificate (chain, leaf first) and
+/// key the client presents, and the CA that signed tokend's certificate.
+/// Its `Debug` leaves the key out.
+#[derive(Clone)]
+pub struct TlsIdentity {
+    pub ca_pem: String,
+    pub cert_pem: String,
+    pub key_pem: String,
+}
+
+impl std::fmt::Debug for TlsIdentity {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("TlsIdentity").field("cert_pem", &self.cert_pem).finish_non_exhaustive()
     }
 }
 
@@ -76,6 +92,25 @@ impl TokenSource {
             refresh_ahead: None,
             slots: Arc::default(),
         }
+    }
+
+    /// For a client that authenticates with its TLS certificate alone
+    /// (`tls_client_auth` or `self_signed_tls_client_auth`): connects to
+    /// tokend at `uri` (`https://…`) trusting `tls.ca_pem` and presenting
+    /// `tls`'s certificate, and asks for tokens naming `client_id` with no
+    /// secret. Tokens of a client registered for bound tokens are bound to
+    /// that certificate, so only calls made with it are accepted.
+    pub fn with_certificate(
+        uri: &str,
+        tls: &TlsIdentity,
+        client_id: impl Into<String>,
+    ) -> Result<Self, Box<dyn std::error::Error + Send + Sync>> {
+        let config = ClientTlsConfig::new()
+            .ca_certificate(Certificate::from_pem(&tls.ca_pem))
+            .identity(Identity::from_pem(&tls.cert_pem, &tls.key_pem));
+        // Connects on first use, so a tokend that is not up yet is not an error here.
+        let channel = Channel::from_shared(uri.to_owned())?.tls_config(config)?.connect_lazy();
+        Ok(Self::new(channel, client_id, ""))
     }
 
     /// Starts background refreshes this long before a token's `use_until`

@@ -2,7 +2,7 @@
 
 use serde::{Deserialize, Deserializer};
 
-use super::VerifyError;
+use super::{Confirmation, VerifyError};
 
 /// The claims of a verified access token (RFC 9068). A [`VerifyLayer`](super::VerifyLayer)
 /// puts them in the request's extensions for handlers to read.
@@ -25,6 +25,9 @@ pub struct Claims {
     pub iat: i64,
     #[serde(default)]
     pub jti: String,
+    /// What the token is bound to, if it is (RFC 8705 §3); see [`Claims::confirm`].
+    #[serde(default)]
+    pub cnf: Option<Confirmation>,
 }
 
 impl Claims {

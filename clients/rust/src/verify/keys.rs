@@ -49,15 +49,19 @@ struct Metadata {
 impl KeyCache {
     /// Reads the issuer's metadata, checks it names the same issuer (RFC 8414
     /// §3.3) and fetches the keys it points to.
+    /// Fetches with `http`, or a client of its own without one.
     pub async fn discover(
         issuer: &str,
+        http: Option<reqwest::Client>,
         refetch_interval: Duration,
         max_age: Duration,
     ) -> Result<Self, VerifyError> {
-        let http = reqwest::Client::builder()
-            .timeout(FETCH_TIMEOUT)
-            .build()
-            .map_err(|err| VerifyError::Unavailable(err.to_string()))?;
+        let http = match http {
+            Some(http) => http,
+            None => {
+                reqwest::Client::builder().build().map_err(|err| VerifyError::Unavailable(err.to_string()))?
+            }
+        };
         let metadata: Metadata = get_json(&http, &metadata_url(issuer)?).await?;
         if metadata.issuer != issuer {
             return Err(VerifyError::Unavailable(format!(
@@ -143,6 +147,7 @@ async fn get_json<T: serde::de::DeserializeOwned>(
 ) -> Result<T, VerifyError> {
     let unavailable = |err: reqwest::Error| VerifyError::Unavailable(format!("GET {url}: {err}"));
     http.get(url)
+        .timeout(FETCH_TIMEOUT)
         .send()
         .await
         .and_then(|r| r.error_for_status())

@@ -11,7 +11,7 @@ use tokend_common::wire::GRPC_CONTENT_TYPES;
 use http::{Request, Response, header::CONTENT_TYPE};
 use tower::{Layer, Service};
 
-use super::Verifier;
+use super::{PeerCertificate, Verifier};
 
 /// Verifies the bearer token of every request and puts its [`Claims`](super::Claims)
 /// in the request's extensions (tonic handlers read them with
@@ -19,6 +19,8 @@ use super::Verifier;
 /// or without every scope named in [`require_scopes`](Self::require_scopes),
 /// never reaches the service: gRPC callers get `UNAUTHENTICATED` /
 /// `PERMISSION_DENIED`, HTTP callers 401 / 403 with a `WWW-Authenticate` challenge.
+/// A token bound to a client certificate (RFC 8705) is let through only from
+/// a caller that presented that certificate ([`PeerCertificate`]).
 #[derive(Clone)]
 pub struct VerifyLayer {
     verifier: Verifier,
@@ -73,7 +75,12 @@ where
         let mut inner = std::mem::replace(&mut self.inner, fresh);
         let layer = self.layer.clone();
         Box::pin(async move {
-            match layer.verifier.authorize(request.headers(), &layer.required).await {
+            let certificate = PeerCertificate::from_extensions(request.extensions());
+            let verdict = layer
+                .verifier
+                .authorize_with_certificate(request.headers(), certificate.as_ref(), &layer.required)
+                .await;
+            match verdict {
                 Ok(claims) => {
                     request.extensions_mut().insert(claims);
                     inner.call(request).await

@@ -1,6 +1,7 @@
 //! Token verification for resource servers: locally against published keys,
 //! or remotely through tokend's `Introspect`.
 
+mod binding;
 mod claims;
 mod keys;
 mod layer;
@@ -17,6 +18,7 @@ use tonic::transport::Channel;
 
 use crate::TokenSource;
 
+pub use binding::{Confirmation, PeerCertificate};
 pub use claims::Claims;
 pub use layer::{VerifyLayer, VerifyService};
 pub use rejection::VerifyError;
@@ -43,6 +45,7 @@ pub struct VerifierBuilder {
     leeway: Duration,
     refetch_interval: Duration,
     key_max_age: Duration,
+    http: Option<reqwest::Client>,
 }
 
 impl Verifier {
@@ -55,6 +58,7 @@ impl Verifier {
             leeway: Duration::from_secs(10),
             refetch_interval: Duration::from_secs(10),
             key_max_age: Duration::from_secs(JWKS_MAX_AGE_SECONDS),
+            http: None,
         }
     }
 
@@ -67,10 +71,23 @@ impl Verifier {
     }
 
     /// The claims of the bearer token in `headers`, if it is valid and holds
-    /// every scope in `required`.
+    /// every scope in `required`, for a caller without a client certificate:
+    /// tokens bound to a certificate are refused.
     pub async fn authorize(&self, headers: &HeaderMap, required: &[String]) -> Result<Claims, VerifyError> {
+        self.authorize_with_certificate(headers, None, required).await
+    }
+
+    /// As [`Self::authorize`], for a caller that presented `certificate` on
+    /// its TLS connection: a bound token must be bound to that certificate.
+    pub async fn authorize_with_certificate(
+        &self,
+        headers: &HeaderMap,
+        certificate: Option<&PeerCertificate>,
+        required: &[String],
+    ) -> Result<Claims, VerifyError> {
         let token = bearer_token(headers).ok_or(VerifyError::MissingToken)?;
         let claims = self.verify(token).await?;
+        claims.confirm(certificate)?;
         claims.require_scopes(required)?;
         Ok(claims)
     }
@@ -98,10 +115,20 @@ impl VerifierBuilder {
         self
     }
 
+    /// The HTTP client that fetches the metadata and keys: one that trusts
+    /// the CA of a tokend serving TLS with a private certificate, for
+    /// example. By default, reqwest's defaults (with whichever TLS the
+    /// deployment enables in reqwest's features).
+    pub fn http_client(mut self, http: reqwest::Client) -> Self {
+        self.http = Some(http);
+        self
+    }
+
     /// A local verifier: finds the JWKS through the issuer's RFC 8414 metadata
     /// and fetches the keys once now, so a misconfigured issuer fails at start.
     pub async fn discover(self) -> Result<Verifier, VerifyError> {
-        let keys = KeyCache::discover(&self.issuer, self.refetch_interval, self.key_max_age).await?;
+        let keys =
+            KeyCache::discover(&self.issuer, self.http, self.refetch_interval, self.key_max_age).await?;
         let local = LocalVerifier::new(keys, self.key_max_age, self.issuer, self.audience, self.leeway);
         Ok(Verifier { mode: Arc::new(Mode::Local(Box::new(local))) })
     }

@@ -5,7 +5,7 @@ use tokend_common::wire::INTROSPECT_SCOPE;
 use tonic::transport::Channel;
 use tower::Layer;
 
-use super::{Claims, VerifyError};
+use super::{Claims, Confirmation, VerifyError};
 use crate::{
     Bearer, BearerLayer, TokenSource,
     pb::{IntrospectRequest, token_service_client::TokenServiceClient},
@@ -54,6 +54,7 @@ impl Introspector {
             nbf: answer.nbf,
             iat: answer.iat,
             jti: answer.jti,
+            cnf: answer.cnf.map(|cnf| Confirmation { x5t_s256: cnf.x5t_s256 }),
         })
     }
 }

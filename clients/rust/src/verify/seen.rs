@@ -58,6 +58,7 @@ mod tests {
             nbf,
             iat: nbf,
             jti: "j".into(),
+            cnf: None,
         }
     }
 

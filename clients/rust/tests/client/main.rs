@@ -1,5 +1,6 @@
 //! tokend-client against a real tokend, started in-process on a fresh SQLite database.
 
+mod binding;
 mod layers;
 mod server;
 mod token_source;

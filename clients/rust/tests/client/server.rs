@@ -8,9 +8,10 @@ use tokend::{
     domain::Audience,
     server::{self, Listeners},
     store::Store,
+    tls::Tls,
 };
 use tokend_client::{TokenSource, Verifier};
-use tonic::transport::Channel;
+use tonic::transport::{Certificate, Channel, ClientTlsConfig};
 
 pub struct Server {
     pub channel: Channel,
@@ -27,11 +28,21 @@ pub struct Server {
 }
 
 pub async fn server() -> Server {
+    start(None).await
+}
+
+/// A tokend speaking TLS with `tls`, whose certificate `ca_pem` signed.
+pub async fn server_tls(tls: Tls, ca_pem: &str) -> Server {
+    start(Some((tls, ca_pem))).await
+}
+
+async fn start(tls: Option<(Tls, &str)>) -> Server {
     let dir = tempfile::tempdir().unwrap();
     let store = Store::connect(&format!("sqlite://{}", dir.path().join("t.db").display())).await.unwrap();
     store.migrate().await.unwrap();
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let issuer = format!("http://{}", listener.local_addr().unwrap());
+    let scheme = if tls.is_some() { "https" } else { "http" };
+    let issuer = format!("{scheme}://{}", listener.local_addr().unwrap());
     let sealer = Arc::new(KeySealer::load_or_create(&dir.path().join("t.kek")).unwrap());
     let settings = Settings {
         issuer: issuer.clone(),
@@ -55,12 +66,18 @@ pub async fn server() -> Server {
     };
     let (_, api_secret) = authority.registry().create(api).await.unwrap();
     tokio::spawn(server::serve(
-        Listeners { main: listener, http: None, tls: None },
+        Listeners { main: listener, http: None, tls: tls.as_ref().map(|(tls, _)| tls.clone()) },
         authority.clone(),
         tokend::connections::ConnectionLimits::default(),
         std::future::pending(),
     ));
-    let channel = Channel::from_shared(issuer.clone()).unwrap().connect().await.unwrap();
+    let mut endpoint = Channel::from_shared(issuer.clone()).unwrap();
+    if let Some((_, ca_pem)) = tls {
+        let trust =
+            ClientTlsConfig::new().ca_certificate(Certificate::from_pem(ca_pem)).domain_name("localhost");
+        endpoint = endpoint.tls_config(trust).unwrap();
+    }
+    let channel = endpoint.connect().await.unwrap();
     Server {
         channel,
         issuer,
