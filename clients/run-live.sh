@@ -21,6 +21,8 @@ ADMIN_SECRET=$("$tokend" client create --id recipes-admin --scopes "tokend.admin
 WORKER_SECRET=$("$tokend" client create --id orders-worker --scopes "orders.read orders.write" \
   --audience orders --json | secret_of)
 export ADMIN_ID=recipes-admin ADMIN_SECRET
+"$tokend" client create --id mesh-worker --scopes orders.read --default-scopes orders.read \
+  --auth-method tls_client_auth --tls-san-uri spiffe://example.org/ns/orders/sa/worker --bound-tokens > /dev/null
 
 # Waits for "<what> listening on ADDRESS" in a log and prints the address.
 address_in() {
@@ -35,12 +37,14 @@ export TOKEND BASE="http://$TOKEND"
 "$here/grpcurl/recipes.sh"
 "$here/curl/recipes.sh"
 
-echo "== TLS: a second instance on the same database, serving TLS only"
-"$here/tls/make-test-certificates.sh" "$scratch/tls"
-"$tokend" serve --listen 127.0.0.1:0 --tls-cert "$scratch/tls/server.pem" --tls-key "$scratch/tls/server.key" \
-  > "$scratch/tokend-tls.log" 2>&1 &
+echo "== TLS: a second instance on the same database, serving TLS only, with a client CA"
+tls="$scratch/tls"
+"$here/tls/make-test-certificates.sh" "$tls"
+"$tokend" serve --listen 127.0.0.1:0 --tls-cert "$tls/server.pem" --tls-key "$tls/server.key" \
+  --tls-client-ca "$tls/ca.pem" > "$scratch/tokend-tls.log" 2>&1 &
 pids+=($!)
-TOKEND_TLS=$(address_in "$scratch/tokend-tls.log") CA="$scratch/tls/ca.pem" "$here/tls/recipes.sh"
+TOKEND_TLS=$(address_in "$scratch/tokend-tls.log") CA="$tls/ca.pem" CERT="$tls/workload.pem" KEY="$tls/workload.key" \
+  "$here/tls/recipes.sh"
 
 echo "== Rust example pair: orders_api and orders_worker"
 TOKEND_ISSUER="$BASE" ORDERS_LISTEN=127.0.0.1:0 "$examples/orders_api" > "$scratch/orders.log" 2>&1 &

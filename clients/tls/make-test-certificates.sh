@@ -1,7 +1,10 @@
 #!/usr/bin/env bash
-# Makes a throwaway CA and a server certificate it signs for localhost and
-# 127.0.0.1 (EC P-256), for trying tokend over TLS; real deployments use their
-# own CA, cert-manager or ACME. Writes ca.pem, server.pem and server.key.
+# Makes a throwaway CA, a server certificate it signs for localhost and
+# 127.0.0.1, and a client certificate for a workload named by the SPIFFE ID
+# spiffe://example.org/ns/orders/sa/worker (all EC P-256), for trying tokend
+# over TLS and mutual TLS; real deployments use their own CA, cert-manager,
+# ACME or their mesh's SVIDs. Writes ca.pem, server.pem, server.key,
+# workload.pem and workload.key.
 #   clients/tls/make-test-certificates.sh DIR
 set -euo pipefail
 dir="${1:?directory to write the certificates to}"
@@ -14,4 +17,9 @@ openssl req -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes \
 openssl x509 -req -in server.csr -CA ca.pem -CAkey ca.key -CAcreateserial -days 2 \
   -extfile <(printf 'subjectAltName=DNS:localhost,IP:127.0.0.1\nextendedKeyUsage=serverAuth') \
   -out server.pem 2>/dev/null
-rm -f server.csr ca.srl
+openssl req -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes \
+  -subj "/O=example/CN=orders-worker" -keyout workload.key -out workload.csr 2>/dev/null
+openssl x509 -req -in workload.csr -CA ca.pem -CAkey ca.key -CAcreateserial -days 2 \
+  -extfile <(printf 'subjectAltName=URI:spiffe://example.org/ns/orders/sa/worker\nextendedKeyUsage=clientAuth') \
+  -out workload.pem 2>/dev/null
+rm -f server.csr workload.csr ca.srl
