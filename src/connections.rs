@@ -24,6 +24,7 @@ use tokio::{
     sync::{OwnedSemaphorePermit, Semaphore, watch},
     time::Instant,
 };
+use tonic::transport::server::TcpConnectInfo;
 use tower::ServiceExt;
 
 use crate::{domain::PeerCertificate, limits::DRAIN_TIMEOUT, tls::Tls};
@@ -101,10 +102,13 @@ pub async fn serve(
         let slot = slot.expect("the semaphore is never closed");
         let Some(accepted) = until_stopped(&stop, listener.accept()).await else { break };
         match accepted {
-            Ok((stream, _)) => {
+            Ok((stream, remote_addr)) => {
                 warned.out_of_descriptors = false;
                 let _ = stream.set_nodelay(true);
-                let connection = Connection { http: http.clone(), service: service.clone(), limits, slot };
+                let info =
+                    TcpConnectInfo { local_addr: stream.local_addr().ok(), remote_addr: Some(remote_addr) };
+                let connection =
+                    Connection { http: http.clone(), service: service.clone(), limits, info, slot };
                 tokio::spawn(connection.serve(stream, tls.clone(), stop.clone()));
                 if slots.available_permits() == 0 && !warned.at_capacity {
                     tracing::warn!(max = limits.max_connections, "connection limit reached; new ones wait");
@@ -159,11 +163,12 @@ fn protocols(limits: &ConnectionLimits) -> Builder<TokioExecutor> {
     builder
 }
 
-/// One accepted connection and the slot it holds until it closes.
+/// One accepted connection, its addresses, and the slot it holds until it closes.
 struct Connection {
     http: Arc<Builder<TokioExecutor>>,
     service: Router,
     limits: ConnectionLimits,
+    info: TcpConnectInfo,
     slot: OwnedSemaphorePermit,
 }
 
@@ -189,8 +194,9 @@ impl Connection {
         }
     }
 
-    /// Serves HTTP on `io`; every request carries the connection's client
-    /// `certificate`, if it presented one, as an extension.
+    /// Serves HTTP on `io`; every request carries the connection's addresses
+    /// (as tonic's `TcpConnectInfo`, so `remote_addr()` works) and its client
+    /// `certificate`, if it presented one, as extensions.
     async fn serve_io<I>(
         self,
         io: I,
@@ -201,9 +207,11 @@ impl Connection {
         I: AsyncRead + AsyncWrite + Unpin + Send + 'static,
     {
         let tracked = activity.clone();
+        let info = self.info;
         let service = ServiceExt::<Request<Incoming>>::map_request(
             self.service,
             move |mut request: Request<Incoming>| {
+                request.extensions_mut().insert(info.clone());
                 if let Some(certificate) = &certificate {
                     request.extensions_mut().insert(certificate.clone());
                 }

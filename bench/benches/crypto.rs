@@ -78,17 +78,18 @@ fn credentials(c: &mut Criterion) {
     let cold = || Registry::new(store.clone(), hasher.clone(), Clock::system());
     let id = ClientId::parse("orders-worker").unwrap();
     c.bench_function("authenticate/cold", |b| {
-        b.to_async(&runtime).iter(|| async { cold().authenticate(&id, &secret).await.unwrap().unwrap() })
+        b.to_async(&runtime)
+            .iter(|| async { cold().authenticate(&id, &secret, None).await.unwrap().unwrap() })
     });
     let warm = cold();
-    runtime.block_on(warm.authenticate(&id, &secret)).unwrap().unwrap();
+    runtime.block_on(warm.authenticate(&id, &secret, None)).unwrap().unwrap();
     c.bench_function("authenticate/cached", |b| {
-        b.to_async(&runtime).iter(|| async { warm.authenticate(&id, &secret).await.unwrap().unwrap() })
+        b.to_async(&runtime).iter(|| async { warm.authenticate(&id, &secret, None).await.unwrap().unwrap() })
     });
     let wrong = ClientSecret::generate().1;
     c.bench_function("authenticate/wrong-secret", |b| {
         b.to_async(&runtime)
-            .iter(|| async { assert!(warm.authenticate(&id, &wrong).await.unwrap().is_none()) })
+            .iter(|| async { assert!(warm.authenticate(&id, &wrong, None).await.unwrap().is_none()) })
     });
 }
 

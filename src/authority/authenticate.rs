@@ -3,7 +3,7 @@
 //! against the policy of the call. A new way of authenticating is a new
 //! `Credential` variant and one arm here; the adapters only gather it.
 
-use std::sync::Arc;
+use std::{net::IpAddr, sync::Arc};
 
 use super::{ADMIN_SCOPE, AuthError, Authority, BAD_CREDENTIALS, Credential, Presented};
 use crate::domain::{Client, ClientId, PeerCertificate, ScopeSet};
@@ -37,8 +37,8 @@ pub struct Caller {
 impl Authority {
     /// Authenticates a caller for a call of kind `policy`, or says why not.
     pub async fn authenticate(&self, presented: Presented<'_>, policy: Policy) -> Result<Caller, AuthError> {
-        let certificate = presented.certificate.clone();
-        let mut caller = self.caller(presented, policy).await?;
+        let (certificate, address) = (presented.certificate.clone(), presented.address);
+        let mut caller = self.caller(presented, address, policy).await?;
         if policy == Policy::TokenRequest
             && caller.client.as_ref().is_some_and(|client| client.auth.bound_tokens)
             && certificate.is_none()
@@ -50,7 +50,12 @@ impl Authority {
         Ok(caller)
     }
 
-    async fn caller(&self, presented: Presented<'_>, policy: Policy) -> Result<Caller, AuthError> {
+    async fn caller(
+        &self,
+        presented: Presented<'_>,
+        address: Option<IpAddr>,
+        policy: Policy,
+    ) -> Result<Caller, AuthError> {
         match (policy, Credential::from_presented(presented)?) {
             (Policy::Admin, Credential::Bearer(token)) => {
                 let caller = self.bearer(&token).await?;
@@ -72,7 +77,7 @@ impl Authority {
             (_, Credential::ClientSecret { client_id, secret, by_header }) => {
                 let client = self
                     .registry
-                    .authenticate(&client_id, &secret)
+                    .authenticate(&client_id, &secret, address)
                     .await?
                     .filter(|client| client.auth.accepts_secret(by_header))
                     .ok_or(AuthError::InvalidClient { message: BAD_CREDENTIALS, by_header })?;

@@ -2,7 +2,7 @@
 //! `Authorization: Basic` header or in the request body), a client id and the
 //! connection's TLS client certificate (RFC 8705 §2), or a bearer token (RFC 6750).
 
-use std::sync::Arc;
+use std::{net::IpAddr, sync::Arc};
 
 use base64::{Engine, engine::general_purpose::STANDARD};
 
@@ -21,6 +21,8 @@ pub struct Presented<'a> {
     pub client_secret: String,
     /// The client certificate of the TLS connection the request came on, if any.
     pub certificate: Option<Arc<PeerCertificate>>,
+    /// The address the connection came from, when the adapter knows it.
+    pub address: Option<IpAddr>,
 }
 
 /// One way of proving who the caller is, once what was presented is parsed
@@ -183,6 +185,7 @@ mod tests {
             client_id: client_id.into(),
             client_secret: secret.into(),
             certificate: None,
+            address: None,
         }
     }
 

@@ -8,6 +8,8 @@ use axum::{
     http::{Extensions, HeaderMap, header},
 };
 
+use tonic::transport::server::TcpConnectInfo;
+
 use super::reply::Rejection;
 use crate::{
     authority::{AuthError, Presented},
@@ -66,7 +68,7 @@ pub fn media_type(headers: &HeaderMap, accepted: &[MediaType]) -> Result<MediaTy
 
 /// What the caller presented to authenticate: every `Authorization` header,
 /// the `client_id` and `client_secret` the body carried, and the
-/// connection's client certificate.
+/// connection's client certificate and address.
 pub fn presented<'a>(
     headers: &'a HeaderMap,
     extensions: &Extensions,
@@ -75,5 +77,6 @@ pub fn presented<'a>(
 ) -> Presented<'a> {
     let authorization = headers.get_all(header::AUTHORIZATION).iter().map(|value| value.as_bytes()).collect();
     let certificate = extensions.get::<Arc<PeerCertificate>>().cloned();
-    Presented { authorization, client_id, client_secret, certificate }
+    let address = extensions.get::<TcpConnectInfo>().and_then(|info| info.remote_addr).map(|addr| addr.ip());
+    Presented { authorization, client_id, client_secret, certificate, address }
 }

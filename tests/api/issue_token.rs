@@ -258,17 +258,3 @@ on_both_stores! {
         assert_eq!(issued.expires_in, 300);
     }
 }
-
-/// Runs futures at once and collects their outputs in order.
-async fn futures_join_all<F>(futures: impl Iterator<Item = F>) -> Vec<F::Output>
-where
-    F: std::future::Future + Send + 'static,
-    F::Output: Send + 'static,
-{
-    let handles: Vec<_> = futures.map(tokio::spawn).collect();
-    let mut outputs = Vec::with_capacity(handles.len());
-    for handle in handles {
-        outputs.push(handle.await.expect("the request task ends"));
-    }
-    outputs
-}

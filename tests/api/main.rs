@@ -4,6 +4,7 @@
 #[macro_use]
 mod helpers;
 
+mod abuse;
 mod cli;
 mod client_admin;
 mod connections;

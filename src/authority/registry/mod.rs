@@ -1,12 +1,13 @@
 //! The client registry: who the clients are, and whether a presented secret is theirs.
 
+mod admission;
 mod cache;
 mod changes;
 mod manage;
 mod rows;
 mod single_flight;
 
-use std::sync::Arc;
+use std::{net::IpAddr, sync::Arc};
 
 use crate::{
     authority::{AuthError, Clock, SecretHasher},
@@ -14,6 +15,7 @@ use crate::{
     store::{SecretRow, Store},
 };
 
+use admission::Admissions;
 use cache::{RegistryCache, SecretTag};
 use changes::FeedPosition;
 pub use manage::{AuthDraft, ClientChanges, ClientDraft, ClientPage};
@@ -40,12 +42,21 @@ pub struct Registry {
     cache: Arc<RegistryCache>,
     feed: Arc<FeedPosition>,
     checks: Arc<Checks>,
+    admissions: Arc<Admissions>,
 }
 
 impl Registry {
     pub fn new(store: Store, hasher: SecretHasher, clock: Clock) -> Self {
         let feed = Arc::new(FeedPosition::new(clock.now()));
-        Self { store, hasher, clock, cache: Arc::new(RegistryCache::new()), feed, checks: Arc::default() }
+        Self {
+            store,
+            hasher,
+            clock,
+            cache: Arc::new(RegistryCache::new()),
+            feed,
+            checks: Arc::default(),
+            admissions: Arc::default(),
+        }
     }
 
     /// The client whose id and secret these are; `None` when they are not.
@@ -55,11 +66,14 @@ impl Registry {
     /// work, whether the id is unknown, the client disabled, the secret
     /// expired or simply wrong; only a secret of a shape no client can have
     /// costs nothing, whatever the client id. Failures are never cached, so
-    /// they cannot crowd out good entries.
+    /// they cannot crowd out good entries. A cold check needs a place in the
+    /// argon2 queue within the fair share of its client id and of `address`
+    /// (see `admission`), or the caller is told to retry.
     pub async fn authenticate(
         &self,
         client_id: &ClientId,
         secret: &ClientSecret,
+        address: Option<IpAddr>,
     ) -> Result<Option<Arc<Client>>, AuthError> {
         let client_id = client_id.as_str();
         // Not the shape of any secret tokend issues (a typo, a guess): no
@@ -80,6 +94,7 @@ impl Registry {
         loop {
             match self.checks.join(client_id, tag) {
                 Turn::Lead(lead) => {
+                    let _place = self.admissions.admit(client_id, address)?;
                     let outcome = self.check(client_id, &secret_id, secret, tag, now).await?;
                     lead.finish(outcome.clone());
                     return Ok(outcome);
