@@ -23,6 +23,12 @@ pub struct Cli {
     #[arg(long, env = "TOKEND_KEY_ENCRYPTION_KEY_FILE", global = true)]
     pub key_encryption_key_file: Option<PathBuf>,
 
+    /// How long new client secrets live (e.g. 90d, 2160h, or seconds) unless
+    /// the client sets its own secret_max_age_seconds; unset: no expiry.
+    /// Applies to secrets made by the server and by `client` commands alike.
+    #[arg(long, env = "TOKEND_SECRET_MAX_AGE", global = true, value_parser = seconds)]
+    pub secret_max_age: Option<i64>,
+
     #[command(subcommand)]
     pub command: Command,
 }
@@ -177,8 +183,14 @@ impl ServeArgs {
 pub enum ClientCommand {
     /// Register a client and print its secret (shown this once).
     Create(Box<CreateArgs>),
-    /// List clients.
+    /// List clients, with when their secrets expire and were last used.
     List {
+        /// Only clients whose last secret expires within this time (e.g. 14d).
+        #[arg(long, value_parser = seconds)]
+        expiring: Option<i64>,
+        /// Only clients with secrets, none of them used within this time (e.g. 30d).
+        #[arg(long, value_parser = seconds)]
+        unused: Option<i64>,
         /// Print JSON instead of a table.
         #[arg(long)]
         json: bool,
@@ -230,6 +242,15 @@ pub struct CreateArgs {
     pub display_name: String,
     #[command(flatten)]
     pub auth: AuthArgs,
+    /// Token requests a second this client may make, per instance, as N or N/s; unlimited if unset.
+    #[arg(long, value_parser = per_second)]
+    pub rate_limit: Option<u32>,
+    /// Requests that may come at once before the rate applies (default: one second's worth).
+    #[arg(long, requires = "rate_limit")]
+    pub burst: Option<u32>,
+    /// How long this client's secrets live (e.g. 90d), instead of --secret-max-age.
+    #[arg(long = "client-secret-max-age", value_parser = seconds)]
+    pub secret_max_age: Option<i64>,
     /// Print one JSON object with client_id and client_secret.
     #[arg(long)]
     pub json: bool,
@@ -261,6 +282,31 @@ pub struct AuthArgs {
     pub bound_tokens: bool,
 }
 
+/// A duration as seconds: a number with an optional unit `s`, `m`, `h` or `d`.
+fn seconds(raw: &str) -> Result<i64, String> {
+    let (number, unit) = match raw.find(|c: char| !c.is_ascii_digit()) {
+        Some(at) => raw.split_at(at),
+        None => (raw, "s"),
+    };
+    let scale = match unit {
+        "s" => 1,
+        "m" => 60,
+        "h" => 3600,
+        "d" => 86_400,
+        _ => return Err(format!("{raw:?} is not a duration like 90d, 12h, 30m or 3600")),
+    };
+    number
+        .parse::<i64>()
+        .ok()
+        .and_then(|n| n.checked_mul(scale))
+        .ok_or_else(|| format!("{raw:?} is not a duration like 90d, 12h, 30m or 3600"))
+}
+
+/// A rate as `N` or `N/s`.
+fn per_second(raw: &str) -> Result<u32, String> {
+    raw.strip_suffix("/s").unwrap_or(raw).parse().map_err(|_| format!("{raw:?} is not a rate like 50/s"))
+}
+
 #[cfg(test)]
 mod tests {
     use clap::Parser;
@@ -269,6 +315,17 @@ mod tests {
 
     fn key_file(args: &[&str]) -> Result<PathBuf, String> {
         Cli::parse_from([&["tokend"], args, &["migrate"]].concat()).key_file()
+    }
+
+    #[test]
+    fn durations_and_rates_read_as_operators_write_them() {
+        assert_eq!(seconds("90d"), Ok(90 * 86_400));
+        assert_eq!(seconds("12h"), Ok(12 * 3600));
+        assert_eq!(seconds("3600"), Ok(3600));
+        assert!(seconds("5w").is_err() && seconds("d").is_err());
+        assert_eq!(per_second("50/s"), Ok(50));
+        assert_eq!(per_second("7"), Ok(7));
+        assert!(per_second("fast").is_err());
     }
 
     #[test]

@@ -6,7 +6,7 @@
 //! a request's wire shape ([`Refusal`]). Internal causes are logged here and
 //! never sent.
 
-use std::collections::HashMap;
+use std::{collections::HashMap, time::Duration};
 
 use axum::http::StatusCode;
 use tokend_common::wire::ERROR_DOMAIN;
@@ -34,6 +34,8 @@ pub struct Failure {
     pub challenge: Option<&'static str>,
     /// The HTTP `Allow` header of a wrong method.
     pub allow: Option<&'static str>,
+    /// When the caller may try again: gRPC `google.rpc.RetryInfo`, HTTP `Retry-After`.
+    pub retry_after: Option<Duration>,
 }
 
 /// A request refused for its shape on the wire, before any of it reaches the
@@ -76,7 +78,7 @@ impl From<Refusal> for Failure {
                 (Code::Unimplemented, StatusCode::NOT_FOUND, "not_found", message, None)
             }
         };
-        Failure { code, http, reason, message, challenge: None, allow }
+        Failure { code, http, reason, message, challenge: None, allow, retry_after: None }
     }
 }
 
@@ -118,6 +120,9 @@ impl From<AuthError> for Failure {
             AuthError::FailedPrecondition(_) => {
                 (Code::FailedPrecondition, StatusCode::CONFLICT, "failed_precondition")
             }
+            AuthError::TooManyRequests { .. } => {
+                (Code::ResourceExhausted, StatusCode::TOO_MANY_REQUESTS, "too_many_requests")
+            }
             AuthError::Busy(_) => {
                 (Code::Unavailable, StatusCode::SERVICE_UNAVAILABLE, "temporarily_unavailable")
             }
@@ -138,6 +143,7 @@ impl From<AuthError> for Failure {
                     message,
                     challenge: None,
                     allow: None,
+                    retry_after: None,
                 };
             }
             AuthError::Internal(cause) => {
@@ -145,7 +151,11 @@ impl From<AuthError> for Failure {
                 (Code::Internal, StatusCode::INTERNAL_SERVER_ERROR, "server_error")
             }
         };
-        Failure { code, http, reason, message, challenge, allow: None }
+        let retry_after = match &err {
+            AuthError::TooManyRequests { retry_after, .. } => Some(*retry_after),
+            _ => None,
+        };
+        Failure { code, http, reason, message, challenge, allow: None, retry_after }
     }
 }
 
@@ -163,8 +173,11 @@ fn chain(err: &(dyn std::error::Error + 'static)) -> String {
 
 impl From<Failure> for Status {
     fn from(failure: Failure) -> Self {
-        let details =
+        let mut details =
             ErrorDetails::with_error_info(failure.reason, ERROR_DOMAIN, HashMap::<String, String>::new());
+        if let Some(delay) = failure.retry_after {
+            details.set_retry_info(Some(delay));
+        }
         Status::with_error_details(failure.code, failure.message, details)
     }
 }

@@ -37,7 +37,7 @@ use tokio::net::TcpListener;
 use crate::{
     authority::{AuthError, Authority, Clock, KeySealer, Registry, SecretHasher, Settings},
     config::{Cli, Command, ServeArgs},
-    domain::Audience,
+    domain::{Audience, SecretMaxAge},
     store::{Store, StoreError},
     tls::Tls,
 };
@@ -64,7 +64,9 @@ pub async fn run(cli: Cli) -> Result<(), RunError> {
     let key_file = cli.key_file();
     let outcome = match cli.command {
         Command::Serve(args) => match key_sealer(key_file) {
-            Ok(sealer) => serve_until_signalled(store.clone(), args, sealer).await,
+            Ok(sealer) => {
+                serve_until_signalled(store.clone(), args, sealer, secret_max_age(cli.secret_max_age)?).await
+            }
             Err(err) => Err(err),
         },
         Command::Migrate => {
@@ -72,7 +74,9 @@ pub async fn run(cli: Cli) -> Result<(), RunError> {
             Ok(())
         }
         Command::Client { command } => {
-            let registry = Registry::new(store.clone(), SecretHasher::new(), Clock::system());
+            let max_age = secret_max_age(cli.secret_max_age)?;
+            let registry = Registry::new(store.clone(), SecretHasher::new(), Clock::system())
+                .with_secret_max_age(max_age);
             println!("{}", cli::clients::run(&registry, command).await?);
             Ok(())
         }
@@ -90,6 +94,7 @@ async fn serve_until_signalled(
     store: Store,
     args: ServeArgs,
     key_sealer: Arc<KeySealer>,
+    secret_max_age: Option<SecretMaxAge>,
 ) -> Result<(), RunError> {
     // Handlers first: a signal that arrives once the address is printed must be caught.
     let shutdown = shutdown_signal()?;
@@ -117,6 +122,7 @@ async fn serve_until_signalled(
         default_audience: Audience::parse(&args.default_audience).map_err(|e| RunError::Config(e.0))?,
         algorithm: args.signing_algorithm,
         key_sealer,
+        secret_max_age,
     };
     let authority = Arc::new(Authority::start(store, settings).await?);
     println!("tokend listening on {address}");
@@ -126,6 +132,12 @@ async fn serve_until_signalled(
     server::serve(server::Listeners { main, http, tls }, authority, limits, shutdown).await;
     tracing::info!("drained in-flight calls; bye");
     Ok(())
+}
+
+/// `--secret-max-age`, checked.
+fn secret_max_age(seconds: Option<i64>) -> Result<Option<SecretMaxAge>, RunError> {
+    let seconds = seconds.unwrap_or(0);
+    SecretMaxAge::parse(seconds).map_err(|err| RunError::Config(format!("--secret-max-age: {err}")))
 }
 
 /// The key-encryption key for signing keys, from the file the command line names.

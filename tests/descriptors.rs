@@ -48,6 +48,7 @@ async fn out_of_descriptors_the_server_rests_and_recovers() {
         default_audience: Audience::parse("tokend").unwrap(),
         algorithm: SigningAlgorithm::Es256,
         key_sealer: Arc::new(KeySealer::load_or_create(&dir.path().join("t.kek")).unwrap()),
+        secret_max_age: None,
     };
     let authority = Arc::new(Authority::start(store, settings).await.unwrap());
     let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();

@@ -44,6 +44,10 @@ pub enum AuthError {
     /// rotation for a client that uses no secret).
     #[error("{0}")]
     FailedPrecondition(String),
+    /// The client asked for tokens faster than its rate limit allows; it may
+    /// ask again after `retry_after`.
+    #[error("{message}")]
+    TooManyRequests { message: String, retry_after: std::time::Duration },
     /// Too much work is queued already (argon2 under a burst); the caller may retry.
     #[error("{0}")]
     Busy(String),

@@ -70,6 +70,8 @@ mod tests {
             updated_at: 0,
             registration: "r1".into(),
             auth: Default::default(),
+            rate_limit: None,
+            secret_max_age: None,
         }
     }
 

@@ -1,5 +1,7 @@
 //! The client-credentials grant (RFC 6749 §4.4): from a token request to a signed token.
 
+use std::time::Instant;
+
 use super::{AccessClaims, AuthError, Authority, Policy, Presented, grant};
 use crate::domain::{AudienceList, ScopeSet, quoted};
 
@@ -49,6 +51,14 @@ impl Authority {
         let Some(client) = caller.client else {
             return Err(AuthError::internal("a token request was authenticated without client credentials"));
         };
+        if let Some(limit) = client.rate_limit {
+            self.rate_limits.take(client.id.as_str(), limit, Instant::now()).map_err(|retry_after| {
+                AuthError::TooManyRequests {
+                    message: format!("this client may ask for {} tokens a second", limit.per_second),
+                    retry_after,
+                }
+            })?;
+        }
         let mut grant = grant::decide(&client, scopes, audiences, &self.default_audience)?;
         // `authenticate` refused a client with bound tokens and no certificate.
         grant.bound_to = caller

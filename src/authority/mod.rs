@@ -19,6 +19,7 @@ mod grant;
 mod introspection;
 mod issue;
 mod keys;
+mod rate_limits;
 mod registry;
 mod revocation;
 mod revoked_tokens;
@@ -28,7 +29,10 @@ mod verified;
 
 use std::sync::Arc;
 
-use crate::{domain::Audience, store::Store};
+use crate::{
+    domain::{Audience, SecretMaxAge},
+    store::Store,
+};
 
 pub use authenticate::{Caller, Policy};
 pub use clock::Clock;
@@ -39,6 +43,7 @@ use error::BAD_CREDENTIALS;
 pub use introspection::Introspection;
 pub use issue::{IssuedToken, TokenRequest};
 pub use keys::{KeyInfo, KeyRing, KeySealer, SigningAlgorithm};
+use rate_limits::RateLimits;
 pub use registry::{AuthDraft, ClientChanges, ClientDraft, ClientPage, Registry};
 use revoked_tokens::Revocations;
 pub use secret_hasher::SecretHasher;
@@ -57,6 +62,8 @@ pub struct Settings {
     pub algorithm: SigningAlgorithm,
     /// Seals signing keys in the store and opens them.
     pub key_sealer: Arc<KeySealer>,
+    /// How long new secrets live when their client sets nothing; `None` for ever.
+    pub secret_max_age: Option<SecretMaxAge>,
 }
 
 /// The token authority: one per process, shared by every adapter.
@@ -65,6 +72,7 @@ pub struct Authority {
     registry: Registry,
     tokens: TokenCodec,
     revocations: Revocations,
+    rate_limits: RateLimits,
     default_audience: Audience,
     algorithm: SigningAlgorithm,
     key_sealer: Arc<KeySealer>,
@@ -87,7 +95,8 @@ impl Authority {
         let clock = Clock::system();
         let keys =
             KeyRing::load_or_create(&store, settings.algorithm, clock.now(), &settings.key_sealer).await?;
-        let registry = Registry::new(store.clone(), SecretHasher::new(), clock.clone());
+        let registry = Registry::new(store.clone(), SecretHasher::new(), clock.clone())
+            .with_secret_max_age(settings.secret_max_age);
         let change_notices = store.client_change_notices().map(|mut notices| {
             let registry = registry.clone();
             let follow = async move {
@@ -99,6 +108,7 @@ impl Authority {
         });
         Ok(Self {
             revocations: Revocations::load(store.clone(), clock.now()).await?,
+            rate_limits: RateLimits::default(),
             registry,
             change_notices,
             tokens: TokenCodec::new(keys, settings.issuer, clock.clone()),

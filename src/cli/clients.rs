@@ -5,14 +5,16 @@ use serde_json::json;
 use crate::{
     authority::{AuthDraft, AuthError, ClientChanges, ClientDraft, Registry},
     config::{AuthArgs, ClientCommand, CreateArgs},
-    domain::{ClientDetails, ClientSecret},
+    domain::{ClientDetails, ClientSecret, SecretInfo},
 };
 
 /// Runs one client command and returns what to print.
 pub async fn run(registry: &Registry, command: ClientCommand) -> Result<String, AuthError> {
     match command {
         ClientCommand::Create(args) => create(registry, *args).await,
-        ClientCommand::List { json } => list(registry, json).await,
+        ClientCommand::List { expiring, unused, json } => {
+            list(registry, ListFilter { expiring, unused }, json).await
+        }
         ClientCommand::RotateSecret { id, grace, json } => {
             let (details, secret) = registry.rotate_secret(&id, grace).await?;
             Ok(show_secret(&details, Some(&secret), json))
@@ -36,6 +38,9 @@ async fn create(registry: &Registry, args: CreateArgs) -> Result<String, AuthErr
         audiences: args.audiences,
         token_ttl_seconds: args.ttl,
         auth: auth_draft(args.auth)?,
+        rate_limit_per_second: args.rate_limit.unwrap_or(0),
+        rate_limit_burst: args.burst.unwrap_or(0),
+        secret_max_age_seconds: args.secret_max_age.unwrap_or(0),
     };
     let (details, secret) = registry.create(draft).await?;
     Ok(show_secret(&details, secret.as_ref(), args.json))
@@ -73,12 +78,43 @@ fn show_secret(details: &ClientDetails, secret: Option<&ClientSecret>, as_json: 
     }
 }
 
-async fn list(registry: &Registry, as_json: bool) -> Result<String, AuthError> {
+/// Which clients `client list` shows: all, or those whose secrets run out
+/// soon or were not used for a while (windows in seconds).
+struct ListFilter {
+    expiring: Option<i64>,
+    unused: Option<i64>,
+}
+
+impl ListFilter {
+    fn keeps(&self, secrets: &[SecretInfo], now: i64) -> bool {
+        let expiring = self.expiring.is_none_or(|window| {
+            last_expiry(secrets).is_some_and(|at| at.is_some_and(|at| at <= now + window))
+        });
+        let unused = self.unused.is_none_or(|window| last_use(secrets).is_some_and(|at| at < now - window));
+        expiring && unused
+    }
+}
+
+/// When the client's last secret stops working: `None` without secrets,
+/// `Some(None)` when one never expires.
+fn last_expiry(secrets: &[SecretInfo]) -> Option<Option<i64>> {
+    let expiries = secrets.iter().map(|secret| secret.expires_at);
+    expiries.reduce(|a, b| a.zip(b).map(|(a, b)| a.max(b)))
+}
+
+/// When any of the client's secrets was last used (or, never used, made);
+/// `None` without secrets.
+fn last_use(secrets: &[SecretInfo]) -> Option<i64> {
+    secrets.iter().map(|secret| secret.last_used_at.unwrap_or(secret.created_at)).max()
+}
+
+async fn list(registry: &Registry, filter: ListFilter, as_json: bool) -> Result<String, AuthError> {
     let mut clients = Vec::new();
     let mut token = String::new();
+    let now = registry.now();
     loop {
         let page = registry.list(0, &token).await?;
-        clients.extend(page.clients);
+        clients.extend(page.clients.into_iter().filter(|details| filter.keeps(&details.secrets, now)));
         match page.next_page_token {
             Some(next) => token = next,
             None => break,
@@ -97,25 +133,109 @@ async fn list(registry: &Registry, as_json: bool) -> Result<String, AuthError> {
                     "token_ttl_seconds": d.client.token_ttl.seconds(),
                     "token_endpoint_auth_methods": d.client.auth.methods.to_strings(),
                     "tls_client_certificate_bound_access_tokens": d.client.auth.bound_tokens,
-                    "secrets": d.secrets.len(),
+                    "rate_limit_per_second": d.client.rate_limit.map(|limit| limit.per_second),
+                    "secrets": d.secrets.iter().map(|secret| json!({
+                        "secret_id": secret.id.as_str(),
+                        "created_at": secret.created_at,
+                        "expires_at": secret.expires_at,
+                        "last_used_at": secret.last_used_at,
+                    })).collect::<Vec<_>>(),
                 })
             })
             .collect();
         return Ok(serde_json::Value::from(rows).to_string());
     }
-    let mut out = format!("{:<32} {:<8} {}", "CLIENT_ID", "ACTIVE", "ALLOWED_SCOPES");
+    let mut out = format!(
+        "{:<32} {:<8} {:<20} {:<20} {}",
+        "CLIENT_ID", "ACTIVE", "SECRET_EXPIRES", "LAST_USED", "ALLOWED_SCOPES"
+    );
     for d in &clients {
+        let expires = match last_expiry(&d.secrets) {
+            None => "-".to_owned(),
+            Some(None) => "never".to_owned(),
+            Some(Some(at)) => timestamp(at),
+        };
+        let used =
+            d.secrets.iter().filter_map(|secret| secret.last_used_at).max().map_or("never".into(), timestamp);
         out.push_str(&format!(
-            "\n{:<32} {:<8} {}",
+            "\n{:<32} {:<8} {:<20} {:<20} {}",
             d.client.id.as_str(),
             d.client.is_active(),
+            expires,
+            used,
             d.client.allowed_scopes
         ));
     }
     Ok(out)
 }
 
+/// Unix seconds as UTC `YYYY-MM-DD HH:MM`.
+fn timestamp(unix: i64) -> String {
+    let days = unix.div_euclid(86_400);
+    let minutes = unix.rem_euclid(86_400) / 60;
+    // Howard Hinnant's civil_from_days.
+    let z = days + 719_468;
+    let era = z.div_euclid(146_097);
+    let doe = z - era * 146_097;
+    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
+    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    let mp = (5 * doy + 2) / 153;
+    let day = doy - (153 * mp + 2) / 5 + 1;
+    let month = if mp < 10 { mp + 3 } else { mp - 9 };
+    let year = yoe + era * 400 + i64::from(month <= 2);
+    format!("{year:04}-{month:02}-{day:02} {:02}:{:02}", minutes / 60, minutes % 60)
+}
+
 async fn set_active(registry: &Registry, id: &str, active: bool) -> Result<String, AuthError> {
     registry.update(id, ClientChanges { active: Some(active), ..Default::default() }).await?;
     Ok(format!("client {id} is now {}", if active { "enabled" } else { "disabled" }))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::domain::SecretId;
+
+    /// Secrets as (created, expires, last used).
+    fn secrets(rows: &[(i64, Option<i64>, Option<i64>)]) -> Vec<SecretInfo> {
+        rows.iter()
+            .map(|&(created_at, expires_at, last_used_at)| SecretInfo {
+                id: SecretId::from_stored("s".into()),
+                created_at,
+                expires_at,
+                last_used_at,
+            })
+            .collect()
+    }
+
+    #[test]
+    fn expiring_means_the_last_secret_runs_out_within_the_window() {
+        let filter = ListFilter { expiring: Some(100), unused: None };
+        assert!(filter.keeps(&secrets(&[(0, Some(1050), None)]), 1000));
+        assert!(
+            !filter.keeps(&secrets(&[(0, Some(1050), None), (0, Some(5000), None)]), 1000),
+            "a rotation in grace"
+        );
+        assert!(
+            !filter.keeps(&secrets(&[(0, Some(1050), None), (0, None, None)]), 1000),
+            "one never expires"
+        );
+        assert!(!filter.keeps(&[], 1000), "no secrets, nothing to expire");
+    }
+
+    #[test]
+    fn unused_means_no_secret_was_used_or_made_within_the_window() {
+        let filter = ListFilter { expiring: None, unused: Some(100) };
+        assert!(filter.keeps(&secrets(&[(0, None, Some(850))]), 1000));
+        assert!(!filter.keeps(&secrets(&[(0, None, Some(850)), (0, None, Some(950))]), 1000));
+        assert!(!filter.keeps(&secrets(&[(950, None, None)]), 1000), "made recently");
+        assert!(!filter.keeps(&[], 1000));
+    }
+
+    #[test]
+    fn timestamps_read_as_utc_dates() {
+        assert_eq!(timestamp(0), "1970-01-01 00:00");
+        assert_eq!(timestamp(1_795_819_206), "2026-11-27 22:40");
+        assert_eq!(timestamp(951_782_400), "2000-02-29 00:00");
+    }
 }

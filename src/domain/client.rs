@@ -1,6 +1,6 @@
 //! A registered client as the authority reasons about it.
 
-use super::{AudienceList, ClientAuth, ClientId, ScopeSet, SecretId, TokenTtl};
+use super::{AudienceList, ClientAuth, ClientId, RateLimit, ScopeSet, SecretId, SecretMaxAge, TokenTtl};
 
 /// A client's settings; never holds a secret or a secret's hash.
 #[derive(Debug, Clone)]
@@ -25,6 +25,10 @@ pub struct Client {
     pub registration: String,
     /// How the client authenticates, and whether its tokens are bound.
     pub auth: ClientAuth,
+    /// How fast it may ask for tokens, per instance; `None` is unlimited.
+    pub rate_limit: Option<RateLimit>,
+    /// How long its new secrets live; `None` takes the server's setting.
+    pub secret_max_age: Option<SecretMaxAge>,
 }
 
 impl Client {

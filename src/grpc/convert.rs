@@ -5,13 +5,14 @@ use prost_types::{FieldMask, Timestamp};
 use super::pb;
 use crate::{
     authority::{AuthDraft, AuthError, ClientChanges, ClientDraft},
-    domain::{ClientDetails, SecretInfo, quoted},
+    domain::{ClientDetails, SecretInfo, SecretMaxAge, quoted},
 };
 
 /// The paths an `UpdateClient` mask may name.
 const UPDATABLE: &str = "display_name, allowed_scopes, default_scopes, audiences, token_ttl_seconds, active, \
      token_endpoint_auth_methods, tls_client_auth_subject_dn, tls_client_auth_san_dns, \
-     tls_client_auth_san_uri, jwks, tls_client_certificate_bound_access_tokens";
+     tls_client_auth_san_uri, jwks, tls_client_certificate_bound_access_tokens, rate_limit_per_second, \
+     rate_limit_burst, secret_max_age_seconds";
 
 fn timestamp(seconds: i64) -> Timestamp {
     Timestamp { seconds, nanos: 0 }
@@ -39,6 +40,9 @@ impl From<ClientDetails> for pb::Client {
             tls_client_auth_san_uri: auth.tls_san_uri,
             jwks: auth.jwks,
             tls_client_certificate_bound_access_tokens: auth.bound_tokens,
+            rate_limit_per_second: client.rate_limit.map_or(0, |limit| limit.per_second),
+            rate_limit_burst: client.rate_limit.map_or(0, |limit| limit.burst),
+            secret_max_age_seconds: client.secret_max_age.map_or(0, SecretMaxAge::seconds),
         }
     }
 }
@@ -71,6 +75,9 @@ impl From<pb::CreateClientRequest> for ClientDraft {
                 jwks: request.jwks,
                 bound_tokens: request.tls_client_certificate_bound_access_tokens,
             },
+            rate_limit_per_second: request.rate_limit_per_second,
+            rate_limit_burst: request.rate_limit_burst,
+            secret_max_age_seconds: request.secret_max_age_seconds,
         }
     }
 }
@@ -101,6 +108,9 @@ pub fn changes(client: pb::Client, mask: Option<FieldMask>) -> Result<ClientChan
             "tls_client_auth_san_dns" => changes.tls_san_dns = Some(client.tls_client_auth_san_dns.clone()),
             "tls_client_auth_san_uri" => changes.tls_san_uri = Some(client.tls_client_auth_san_uri.clone()),
             "jwks" => changes.jwks = Some(client.jwks.clone()),
+            "rate_limit_per_second" => changes.rate_limit_per_second = Some(client.rate_limit_per_second),
+            "rate_limit_burst" => changes.rate_limit_burst = Some(client.rate_limit_burst),
+            "secret_max_age_seconds" => changes.secret_max_age_seconds = Some(client.secret_max_age_seconds),
             "tls_client_certificate_bound_access_tokens" => {
                 changes.bound_tokens = Some(client.tls_client_certificate_bound_access_tokens)
             }

@@ -72,6 +72,11 @@ impl Rejection {
         if let Some(allowed) = self.0.allow {
             headers.insert(header::ALLOW, HeaderValue::from_static(allowed));
         }
+        if let Some(delay) = self.0.retry_after {
+            // Whole seconds (RFC 9110 §10.2.3), rounded up so a retry is not early.
+            let seconds = delay.as_secs() + u64::from(delay.subsec_nanos() > 0);
+            headers.insert(header::RETRY_AFTER, HeaderValue::from(seconds));
+        }
         response
     }
 }

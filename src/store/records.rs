@@ -24,6 +24,11 @@ pub struct ClientRow {
     pub jwks: String,
     /// 1 when the client's tokens are bound to its certificate, else 0.
     pub bound_tokens: i64,
+    /// Token requests a second; 0 for unlimited.
+    pub rate_limit_per_second: i64,
+    pub rate_limit_burst: i64,
+    /// Lifetime of new secrets; 0 for the server's setting.
+    pub secret_max_age_seconds: i64,
 }
 
 /// One secret of a client, as an argon2id PHC string; the secret itself is never stored.

@@ -60,3 +60,96 @@ async fn guesses_from_one_address_get_a_quarter_of_the_queue() {
     let (busy, wrong) = guesses(&app, ids).await;
     assert!(busy >= 16, "48 guesses for 48 clients from one address: {busy} busy, {wrong} wrong");
 }
+
+/// Registers `id` through ClientAdmin with a rate limit; its secret.
+async fn rate_limited_client(app: &TestApp, id: &str, per_second: u32, burst: u32) -> String {
+    let admin = app.admin_token().await;
+    let request = tokend::grpc::pb::CreateClientRequest {
+        client_id: id.into(),
+        allowed_scopes: vec!["read".into()],
+        default_scopes: vec!["read".into()],
+        rate_limit_per_second: per_second,
+        rate_limit_burst: burst,
+        ..Default::default()
+    };
+    let created = app.admin.clone().create_client(with_bearer(request, &admin)).await.unwrap().into_inner();
+    assert_eq!(created.client.unwrap().rate_limit_per_second, per_second);
+    created.client_secret
+}
+
+#[tokio::test]
+async fn a_client_over_its_rate_limit_is_told_when_to_come_back_in_every_protocol() {
+    let app = TestApp::spawn(Backend::Sqlite).await.unwrap();
+    let secret = rate_limited_client(&app, "metered", 2, 2).await;
+    let unlimited = app.create_client("free", "read", "read", &[]).await;
+    for _ in 0..2 {
+        app.token("metered", &secret, "").await;
+    }
+    let status = app.tokens.clone().issue_token(token_request("metered", &secret, "")).await.unwrap_err();
+    assert_error(&status, Code::ResourceExhausted, "too_many_requests");
+    let delay = tonic_types::StatusExt::get_error_details(&status)
+        .retry_info()
+        .and_then(|info| info.retry_delay)
+        .expect("a RetryInfo with the delay");
+    assert!(delay > std::time::Duration::ZERO && delay <= std::time::Duration::from_millis(500), "{delay:?}");
+
+    let http = reqwest::Client::new();
+    let answer = http
+        .post(app.url("/oauth/v2/token"))
+        .basic_auth("metered", Some(&secret))
+        .form(&[("grant_type", "client_credentials")])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(answer.status(), 429);
+    assert_eq!(answer.headers()["retry-after"], "1");
+    let body: serde_json::Value = answer.json().await.unwrap();
+    assert_eq!(body["error"], "too_many_requests");
+    let answer = http
+        .post(app.url("/token"))
+        .json(&serde_json::json!({"grantType": "client_credentials", "clientId": "metered", "clientSecret": secret}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(answer.status(), 429);
+    let body: serde_json::Value = answer.json().await.unwrap();
+    assert_eq!(
+        (body["isSuccess"].clone(), body["error"]["code"].clone()),
+        (false.into(), "too_many_requests".into())
+    );
+
+    for _ in 0..5 {
+        app.token("free", &unlimited, "").await;
+    }
+    tokio::time::sleep(delay).await;
+    app.token("metered", &secret, "").await;
+}
+
+#[tokio::test]
+async fn a_secret_past_its_max_age_is_refused_like_a_wrong_one() {
+    let app = TestApp::spawn(Backend::Sqlite).await.unwrap();
+    let admin = app.admin_token().await;
+    let request = tokend::grpc::pb::CreateClientRequest {
+        client_id: "short-lived".into(),
+        allowed_scopes: vec!["read".into()],
+        secret_max_age_seconds: 3600,
+        ..Default::default()
+    };
+    let created = app.admin.clone().create_client(with_bearer(request, &admin)).await.unwrap().into_inner();
+    let client = created.client.unwrap();
+    assert_eq!(client.secret_max_age_seconds, 3600);
+    let secret_info = &client.secrets[0];
+    let expires = secret_info.expire_time.as_ref().expect("the secret expires").seconds;
+    assert_eq!(expires - secret_info.create_time.as_ref().unwrap().seconds, 3600);
+
+    app.token("short-lived", &created.client_secret, "").await;
+    app.authority.clock().advance(3600);
+    let status = app
+        .tokens
+        .clone()
+        .issue_token(token_request("short-lived", &created.client_secret, ""))
+        .await
+        .unwrap_err();
+    assert_error(&status, Code::Unauthenticated, "invalid_client");
+    assert_eq!(status.message(), "client authentication failed");
+}

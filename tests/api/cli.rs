@@ -54,6 +54,37 @@ on_both_stores! {
         assert!(String::from_utf8_lossy(&out.stderr).contains("tls_client_auth needs"), "{}", String::from_utf8_lossy(&out.stderr));
     }
 
+    async fn secrets_get_the_servers_max_age_and_the_list_finds_those_expiring(app) {
+        let out = tokend(&app, &["--secret-max-age", "90d", "client", "create", "--id", "ninety", "--scopes", "read", "--json"]);
+        assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+        let out = tokend(&app, &["--secret-max-age", "90d", "client", "create", "--id", "two-hours",
+            "--client-secret-max-age", "2h", "--rate-limit", "50/s", "--json"]);
+        assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+        tokend(&app, &["client", "create", "--id", "forever", "--json"]);
+
+        let list = |args: &[&str]| -> serde_json::Value {
+            let out = tokend(&app, &[&["client", "list", "--json"], args].concat());
+            assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+            serde_json::from_slice(&out.stdout).unwrap()
+        };
+        let all = list(&[]);
+        let lifetime = |i: usize| {
+            let secret = &all[i]["secrets"][0];
+            secret["expires_at"].as_i64().map(|at| at - secret["created_at"].as_i64().unwrap())
+        };
+        assert_eq!((all[0]["client_id"].as_str(), lifetime(0)), (Some("forever"), None));
+        assert_eq!((all[1]["client_id"].as_str(), lifetime(1)), (Some("ninety"), Some(90 * 86_400)));
+        assert_eq!((all[2]["client_id"].as_str(), lifetime(2)), (Some("two-hours"), Some(7200)));
+        assert_eq!(all[2]["rate_limit_per_second"], 50);
+
+        let ids = |listed: serde_json::Value| -> Vec<String> {
+            listed.as_array().unwrap().iter().map(|c| c["client_id"].as_str().unwrap().to_owned()).collect()
+        };
+        assert_eq!(ids(list(&["--expiring", "14d"])), ["two-hours"]);
+        assert_eq!(ids(list(&["--expiring", "100d"])), ["ninety", "two-hours"]);
+        assert!(ids(list(&["--unused", "30d"])).is_empty(), "all were made just now");
+    }
+
     async fn the_cli_lists_disables_rotates_and_deletes(app) {
         let secret = app.create_client("svc", "read", "read", &[]).await;
         let listed = tokend(&app, &["client", "list", "--json"]);

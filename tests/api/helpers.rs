@@ -222,6 +222,7 @@ impl TestApp {
             default_audience: Audience::parse(DEFAULT_AUDIENCE).unwrap(),
             algorithm,
             key_sealer: Arc::new(KeySealer::load_or_create(&database.key_file).unwrap()),
+            secret_max_age: None,
         };
         let authority = Arc::new(Authority::start(store, settings).await.expect("the authority starts"));
         let registry = authority.registry().clone();

@@ -32,6 +32,7 @@ on_both_stores! {
             default_audience: Audience::parse(DEFAULT_AUDIENCE).unwrap(),
             algorithm: SigningAlgorithm::Es256,
             key_sealer: Arc::new(KeySealer::load_or_create(&dir.path().join("other.kek")).unwrap()),
+            secret_max_age: None,
         };
         let refused = Authority::start(store_of(&app).await, settings.clone()).await.err().expect("refused");
         assert!(refused.to_string().contains("does not open with this key-encryption key"), "{refused}");

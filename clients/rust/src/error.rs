@@ -1,5 +1,7 @@
 //! What can go wrong getting a token.
 
+use std::time::Duration;
+
 use tokend_common::wire::ERROR_DOMAIN;
 use tonic::{Code, Status};
 use tonic_types::{ErrorDetails, StatusExt};
@@ -13,19 +15,24 @@ pub struct TokenError {
     /// `google.rpc.ErrorInfo.reason`, if the server sent one.
     pub oauth_error: Option<String>,
     pub message: String,
+    /// When tokend said to ask again (`google.rpc.RetryInfo`): a client over
+    /// its rate limit.
+    pub retry_after: Option<Duration>,
 }
 
 impl TokenError {
-    /// Only an unavailable server is worth asking again.
+    /// An unavailable server, or one that said when to ask again, is worth asking again.
     pub fn is_retryable(&self) -> bool {
-        self.code == Code::Unavailable
+        self.code == Code::Unavailable || self.retry_after.is_some()
     }
 }
 
 impl From<Status> for TokenError {
     fn from(status: Status) -> Self {
-        let oauth_error = status.get_error_details().error_info().map(|info| info.reason.clone());
-        TokenError { code: status.code(), oauth_error, message: status.message().to_owned() }
+        let details = status.get_error_details();
+        let oauth_error = details.error_info().map(|info| info.reason.clone());
+        let retry_after = details.retry_info().and_then(|info| info.retry_delay);
+        TokenError { code: status.code(), oauth_error, message: status.message().to_owned(), retry_after }
     }
 }
 

@@ -14,9 +14,11 @@ use tonic::transport::{Certificate, Channel, ClientTlsConfig, Identity};
 
 use crate::TokenError;
 
-/// Attempts for one fetch when tokend answers UNAVAILABLE.
+/// Attempts for one fetch when tokend answers UNAVAILABLE or says when to retry.
 const ATTEMPTS: u32 = 4;
 const FIRST_BACKOFF: Duration = Duration::from_millis(50);
+/// The longest wait a RetryInfo may ask for before the fetch gives up instead.
+const MAX_RETRY_AFTER: Duration = Duration::from_secs(10);
 
 /// An access token and when to stop using it. Its `Debug` leaves the token out.
 #[derive(Clone)]
@@ -180,8 +182,15 @@ impl TokenSource {
                 }
                 Err(status) => {
                     let error = TokenError::from(status);
-                    if !error.is_retryable() || attempt == ATTEMPTS {
+                    let too_long = error.retry_after.is_some_and(|after| after > MAX_RETRY_AFTER);
+                    if !error.is_retryable() || too_long || attempt == ATTEMPTS {
                         return Err(error);
+                    }
+                    // Over the rate limit: exactly as long as tokend said.
+                    if let Some(after) = error.retry_after {
+                        tokio::time::sleep(after).await;
+                        attempt += 1;
+                        continue;
                     }
                 }
             }

@@ -9,7 +9,8 @@ use crate::{
     authority::{AuthError, tokens::random_tag},
     domain::{
         AudienceList, AuthMethods, CertificateKeys, CertificateSubject, Client, ClientAuth, ClientDetails,
-        ClientId, ClientSecret, InvalidValue, ScopeSet, SecretInfo, TokenTtl, quoted,
+        ClientId, ClientSecret, InvalidValue, RateLimit, ScopeSet, SecretInfo, SecretMaxAge, TokenTtl,
+        quoted,
     },
     store::{ClientRow, StoreError},
 };
@@ -31,6 +32,12 @@ pub struct ClientDraft {
     /// 0 selects the default lifetime.
     pub token_ttl_seconds: i64,
     pub auth: AuthDraft,
+    /// Token requests a second, per instance; 0 for unlimited.
+    pub rate_limit_per_second: u32,
+    /// 0 selects one second's worth.
+    pub rate_limit_burst: u32,
+    /// Lifetime of the client's new secrets; 0 takes the server's setting.
+    pub secret_max_age_seconds: i64,
 }
 
 /// How a client authenticates, as an administrator describes it (the RFC
@@ -99,6 +106,9 @@ pub struct ClientChanges {
     pub tls_san_uri: Option<String>,
     pub jwks: Option<String>,
     pub bound_tokens: Option<bool>,
+    pub rate_limit_per_second: Option<u32>,
+    pub rate_limit_burst: Option<u32>,
+    pub secret_max_age_seconds: Option<i64>,
 }
 
 impl ClientChanges {
@@ -156,10 +166,13 @@ impl Registry {
             updated_at: now,
             registration: random_tag::<8>(),
             auth: draft.auth.parse()?,
+            rate_limit: RateLimit::parse(draft.rate_limit_per_second, draft.rate_limit_burst)
+                .map_err(invalid)?,
+            secret_max_age: SecretMaxAge::parse(draft.secret_max_age_seconds).map_err(invalid)?,
         };
         check_defaults_allowed(&client)?;
         let first = match client.auth.methods.use_secret() {
-            true => Some(self.new_secret(&client.id, now).await?),
+            true => Some(self.new_secret(&client, now).await?),
             false => None,
         };
         let row = first.as_ref().map(|(_, row)| row);
@@ -216,6 +229,17 @@ impl Registry {
     ) -> Result<ClientDetails, AuthError> {
         let mut client = self.existing(client_id).await?;
         client.auth = changes.apply_to_auth(&client.auth)?;
+        if changes.rate_limit_per_second.is_some() || changes.rate_limit_burst.is_some() {
+            let current = client.rate_limit.map_or((0, 0), |limit| (limit.per_second, limit.burst));
+            client.rate_limit = RateLimit::parse(
+                changes.rate_limit_per_second.unwrap_or(current.0),
+                changes.rate_limit_burst.unwrap_or(current.1),
+            )
+            .map_err(invalid)?;
+        }
+        if let Some(seconds) = changes.secret_max_age_seconds {
+            client.secret_max_age = SecretMaxAge::parse(seconds).map_err(invalid)?;
+        }
         if let Some(name) = changes.display_name {
             client.display_name = parse_display_name(name)?;
         }
@@ -276,7 +300,7 @@ impl Registry {
             )));
         }
         let now = self.clock.now();
-        let (secret, row) = self.new_secret(&client.id, now).await?;
+        let (secret, row) = self.new_secret(&client, now).await?;
         let rotated = self.store.rotate_secret(&row, now + grace_seconds, now).await?;
         self.cache.forget(client.id.as_str());
         if !rotated {

@@ -11,7 +11,7 @@ use std::{net::IpAddr, sync::Arc};
 
 use crate::{
     authority::{AuthError, Clock, SecretHasher},
-    domain::{Client, ClientId, ClientSecret, SecretId},
+    domain::{Client, ClientId, ClientSecret, SecretId, SecretMaxAge},
     store::{SecretRow, Store},
 };
 
@@ -43,6 +43,8 @@ pub struct Registry {
     feed: Arc<FeedPosition>,
     checks: Arc<Checks>,
     admissions: Arc<Admissions>,
+    /// How long new secrets live when their client sets nothing (`--secret-max-age`).
+    secret_max_age: Option<SecretMaxAge>,
 }
 
 impl Registry {
@@ -56,7 +58,14 @@ impl Registry {
             feed,
             checks: Arc::default(),
             admissions: Arc::default(),
+            secret_max_age: None,
         }
+    }
+
+    /// Gives new secrets of clients that set no max age of their own this one.
+    pub fn with_secret_max_age(mut self, max_age: Option<SecretMaxAge>) -> Self {
+        self.secret_max_age = max_age;
+        self
     }
 
     /// The client whose id and secret these are; `None` when they are not.
@@ -155,6 +164,11 @@ impl Registry {
         }
     }
 
+    /// The registry's clock, in Unix seconds.
+    pub fn now(&self) -> i64 {
+        self.clock.now()
+    }
+
     /// How many secrets argon2 has checked since start, for metrics and tests.
     pub fn argon2_checks(&self) -> u64 {
         self.hasher.verifications()
@@ -209,19 +223,17 @@ impl Registry {
         }
     }
 
-    /// A new secret for `client_id` and the row that stores its hash.
-    async fn new_secret(
-        &self,
-        client_id: &ClientId,
-        now: i64,
-    ) -> Result<(ClientSecret, SecretRow), AuthError> {
+    /// A new secret for `client` and the row that stores its hash. It
+    /// expires after the client's secret max age, or the server's.
+    async fn new_secret(&self, client: &Client, now: i64) -> Result<(ClientSecret, SecretRow), AuthError> {
         let (secret_id, secret) = ClientSecret::generate();
+        let max_age = client.secret_max_age.or(self.secret_max_age);
         let row = SecretRow {
             secret_id: secret_id.to_string(),
-            client_id: client_id.to_string(),
+            client_id: client.id.to_string(),
             secret_hash: self.hasher.hash(&secret).await?,
             created_at: now,
-            expires_at: None,
+            expires_at: max_age.map(|age| now + age.seconds()),
             last_used_at: None,
         };
         Ok((secret, row))

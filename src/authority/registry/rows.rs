@@ -4,7 +4,7 @@ use crate::{
     authority::AuthError,
     domain::{
         AudienceList, AuthMethods, CertificateKeys, CertificateSubject, Client, ClientAuth, ClientId,
-        ScopeSet, SecretId, SecretInfo, TokenTtl,
+        InvalidValue, RateLimit, ScopeSet, SecretId, SecretInfo, SecretMaxAge, TokenTtl,
     },
     store::{ClientRow, SecretRow},
 };
@@ -41,8 +41,19 @@ impl TryFrom<ClientRow> for Client {
                 },
                 bound_tokens: row.bound_tokens != 0,
             },
+            rate_limit: RateLimit::parse(
+                count(row.rate_limit_per_second).map_err(corrupt)?,
+                count(row.rate_limit_burst).map_err(corrupt)?,
+            )
+            .map_err(corrupt)?,
+            secret_max_age: SecretMaxAge::parse(row.secret_max_age_seconds).map_err(corrupt)?,
         })
     }
+}
+
+/// A stored count that must fit a `u32`.
+fn count(value: i64) -> Result<u32, InvalidValue> {
+    u32::try_from(value).map_err(|_| InvalidValue(format!("{value} is not a count")))
 }
 
 impl From<&Client> for ClientRow {
@@ -66,6 +77,9 @@ impl From<&Client> for ClientRow {
             tls_san_uri,
             jwks: client.auth.jwks.as_ref().map(|keys| keys.as_str().to_owned()).unwrap_or_default(),
             bound_tokens: i64::from(client.auth.bound_tokens),
+            rate_limit_per_second: client.rate_limit.map_or(0, |limit| limit.per_second.into()),
+            rate_limit_burst: client.rate_limit.map_or(0, |limit| limit.burst.into()),
+            secret_max_age_seconds: client.secret_max_age.map_or(0, SecretMaxAge::seconds),
         }
     }
 }

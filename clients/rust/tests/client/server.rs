@@ -49,6 +49,7 @@ async fn start(tls: Option<(Tls, &str)>) -> Server {
         default_audience: Audience::parse("tokend").unwrap(),
         algorithm: SigningAlgorithm::Es256,
         key_sealer: sealer.clone(),
+        secret_max_age: None,
     };
     let authority = Arc::new(Authority::start(store.clone(), settings).await.unwrap());
     let worker = ClientDraft {

@@ -87,3 +87,24 @@ async fn debug_output_shows_neither_token_nor_secret() {
     assert!(shown.contains("orders.read") && shown.contains("orders-worker"), "{shown}");
     assert!(!shown.contains(&token.access_token) && !shown.contains(&server.worker_secret), "{shown}");
 }
+
+#[tokio::test]
+async fn a_rate_limited_fetch_waits_as_long_as_tokend_says_and_then_succeeds() {
+    let server = server().await;
+    let metered = tokend::authority::ClientDraft {
+        client_id: "metered".into(),
+        allowed_scopes: vec!["a".into(), "b".into()],
+        rate_limit_per_second: 2,
+        rate_limit_burst: 1,
+        ..Default::default()
+    };
+    let (_, secret) = server.authority.registry().create(metered).await.unwrap();
+    let source = TokenSource::new(server.channel.clone(), "metered", secret.unwrap().expose());
+    source.token("a", &[]).await.unwrap();
+    let started = std::time::Instant::now();
+    // Another scope is another fetch, past the burst of one: RESOURCE_EXHAUSTED
+    // with a RetryInfo of about half a second, then a token.
+    let token = source.token("b", &[]).await.expect("the retry after the delay succeeds");
+    assert_eq!(token.scope, "b");
+    assert!(started.elapsed() >= std::time::Duration::from_millis(300), "{:?}", started.elapsed());
+}
