@@ -1,14 +1,16 @@
-//! Micro-benchmarks of the costs that bound issuance: signing, verifying, and
-//! checking a client's credentials cold (store + argon2) and cached.
+//! Micro-benchmarks of the costs that bound issuance: signing, verifying,
+//! checking a client's credentials cold (store + argon2) and cached, and a
+//! rate-limited client's bucket.
 //!
 //! Run with `cargo bench -p tokend-bench`.
 
 use criterion::{BatchSize, Criterion, criterion_group, criterion_main};
 use tokend::{
     authority::{
-        ClientDraft, Clock, Grant, KeyRing, KeySealer, Registry, SecretHasher, SigningAlgorithm, TokenCodec,
+        ClientDraft, Clock, Grant, KeyRing, KeySealer, RateLimits, Registry, SecretHasher, SigningAlgorithm,
+        TokenCodec,
     },
-    domain::{AudienceList, ClientId, ClientSecret, ScopeSet, TokenTtl},
+    domain::{AudienceList, ClientId, ClientSecret, RateLimit, ScopeSet, TokenTtl},
     store::Store,
 };
 
@@ -97,9 +99,20 @@ fn tokend_now() -> i64 {
     std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap().as_secs() as i64
 }
 
+/// One request through a bucket that never runs dry, among 1,000 limited clients.
+fn rate_limit(c: &mut Criterion) {
+    let limits = RateLimits::default();
+    let limit = RateLimit { per_second: 1_000_000_000, burst: 1_000_000_000 };
+    let now = std::time::Instant::now();
+    for i in 0..1000 {
+        limits.take(&format!("client-{i}"), limit, now).unwrap();
+    }
+    c.bench_function("rate_limit/take", |b| b.iter(|| limits.take("client-500", limit, now)));
+}
+
 criterion_group! {
     name = benches;
     config = Criterion::default().sample_size(20);
-    targets = tokens, credentials
+    targets = tokens, credentials, rate_limit
 }
 criterion_main!(benches);

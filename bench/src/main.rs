@@ -63,6 +63,11 @@ struct Args {
     #[arg(long, conflicts_with = "target")]
     tls: bool,
 
+    /// Give the driven client this rate limit (requests a second, and as
+    /// many at once), to measure what the check costs when it never refuses.
+    #[arg(long, conflicts_with = "target")]
+    client_rate_limit: Option<u32>,
+
     /// Print one JSON object per run instead of a table row.
     #[arg(long)]
     json: bool,
@@ -91,7 +96,7 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
         Some(address) => {
             Server::target(address, args.client_id.clone().unwrap(), args.client_secret.clone().unwrap())
         }
-        None => Server::start(args.server.clone(), args.clients, args.tls).await?,
+        None => Server::start(args.server.clone(), args.clients, args.tls, args.client_rate_limit).await?,
     };
     if !args.json {
         println!("{}", Report::HEADER);

@@ -62,13 +62,14 @@ impl Server {
         }
     }
 
-    /// Bootstraps a client with the CLI, starts `tokend serve` on port 0 (with
-    /// `tls`, over TLS with a certificate made here) and registers
-    /// `clients - 1` more clients through ClientAdmin.
+    /// Bootstraps a client with the CLI (with `rate_limit`, if given), starts
+    /// `tokend serve` on port 0 (with `tls`, over TLS with a certificate made
+    /// here) and registers `clients - 1` more clients through ClientAdmin.
     pub async fn start(
         binary: Option<PathBuf>,
         clients: usize,
         tls: bool,
+        rate_limit: Option<u32>,
     ) -> Result<Self, Box<dyn std::error::Error>> {
         let binary = match binary {
             Some(path) => path,
@@ -77,13 +78,16 @@ impl Server {
         let dir = tempfile::tempdir()?;
         let database_url = format!("sqlite://{}", dir.path().join("bench.db").display());
         let scopes = format!("{ADMIN_SCOPE} {INTROSPECT_SCOPE}");
-        let created = Command::new(&binary)
+        let mut create = Command::new(&binary);
+        create
             .env("TOKEND_DATABASE_URL", &database_url)
             .env("RUST_LOG", "warn")
             .args(["client", "create", "--id", "bench", "--json"])
-            .args(["--scopes", &scopes, "--default-scopes", &scopes])
-            .output()
-            .await?;
+            .args(["--scopes", &scopes, "--default-scopes", &scopes]);
+        if let Some(limit) = rate_limit {
+            create.args(["--rate-limit", &limit.to_string(), "--burst", &limit.to_string()]);
+        }
+        let created = create.output().await?;
         if !created.status.success() {
             return Err(
                 format!("tokend client create failed: {}", String::from_utf8_lossy(&created.stderr)).into()

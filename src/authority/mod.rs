@@ -43,7 +43,7 @@ use error::BAD_CREDENTIALS;
 pub use introspection::Introspection;
 pub use issue::{IssuedToken, TokenRequest};
 pub use keys::{KeyInfo, KeyRing, KeySealer, SigningAlgorithm};
-use rate_limits::RateLimits;
+pub use rate_limits::RateLimits;
 pub use registry::{AuthDraft, ClientChanges, ClientDraft, ClientPage, Registry};
 use revoked_tokens::Revocations;
 pub use secret_hasher::SecretHasher;
