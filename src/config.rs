@@ -6,7 +6,11 @@ use clap::{Args, Parser, Subcommand};
 
 use tokend_common::wire::KEY_ACTIVATION_DELAY_SECONDS;
 
-use crate::{authority::SigningAlgorithm, connections::ConnectionLimits, tls::TlsFiles};
+use crate::{
+    authority::{FailureLimits, SigningAlgorithm},
+    connections::ConnectionLimits,
+    tls::TlsFiles,
+};
 
 #[derive(Debug, Parser)]
 #[command(name = "tokend", version, about = "OAuth 2.0 client-credentials token service")]
@@ -150,6 +154,16 @@ pub struct ServeArgs {
     /// tls_client_auth (RFC 8705). Needs --tls-cert.
     #[arg(long, env = "TOKEND_TLS_CLIENT_CA")]
     pub tls_client_ca: Option<PathBuf>,
+
+    /// Failed authentications of one client id, over all instances in five
+    /// minutes, past which its cold credential checks are refused until the
+    /// count drops (a client whose secret is cached is never refused).
+    #[arg(long, env = "TOKEND_FAILURE_LIMIT_PER_CLIENT", default_value_t = FailureLimits::default().per_client)]
+    pub failure_limit_per_client: i64,
+
+    /// The same, per source address over all client ids.
+    #[arg(long, env = "TOKEND_FAILURE_LIMIT_PER_ADDRESS", default_value_t = FailureLimits::default().per_address)]
+    pub failure_limit_per_address: i64,
 
     /// Seconds an HTTP/2 connection may stay open with no call in flight.
     #[arg(long, env = "TOKEND_IDLE_TIMEOUT", default_value_t = ConnectionLimits::default().idle_timeout.as_secs())]

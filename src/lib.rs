@@ -35,7 +35,7 @@ use std::{path::PathBuf, sync::Arc};
 use tokio::net::TcpListener;
 
 use crate::{
-    authority::{AuthError, Authority, Clock, KeySealer, Registry, SecretHasher, Settings},
+    authority::{AuthError, Authority, Clock, FailureLimits, KeySealer, Registry, SecretHasher, Settings},
     config::{Cli, Command, ServeArgs},
     domain::{Audience, SecretMaxAge},
     store::{Store, StoreError},
@@ -123,6 +123,10 @@ async fn serve_until_signalled(
         algorithm: args.signing_algorithm,
         key_sealer,
         secret_max_age,
+        failure_limits: FailureLimits {
+            per_client: args.failure_limit_per_client.max(1),
+            per_address: args.failure_limit_per_address.max(1),
+        },
     };
     let authority = Arc::new(Authority::start(store, settings).await?);
     println!("tokend listening on {address}");

@@ -49,6 +49,7 @@ async fn out_of_descriptors_the_server_rests_and_recovers() {
         algorithm: SigningAlgorithm::Es256,
         key_sealer: Arc::new(KeySealer::load_or_create(&dir.path().join("t.kek")).unwrap()),
         secret_max_age: None,
+        failure_limits: Default::default(),
     };
     let authority = Arc::new(Authority::start(store, settings).await.unwrap());
     let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();

@@ -44,7 +44,7 @@ pub use introspection::Introspection;
 pub use issue::{IssuedToken, TokenRequest};
 pub use keys::{KeyInfo, KeyRing, KeySealer, SigningAlgorithm};
 pub use rate_limits::RateLimits;
-pub use registry::{AuthDraft, ClientChanges, ClientDraft, ClientPage, Registry};
+pub use registry::{AuthDraft, ClientChanges, ClientDraft, ClientPage, FailureLimits, Registry};
 use revoked_tokens::Revocations;
 pub use secret_hasher::SecretHasher;
 pub use tokens::{AccessClaims, Confirmation, Grant, TokenCodec};
@@ -64,6 +64,8 @@ pub struct Settings {
     pub key_sealer: Arc<KeySealer>,
     /// How long new secrets live when their client sets nothing; `None` for ever.
     pub secret_max_age: Option<SecretMaxAge>,
+    /// Failed authentications past which cold checks are refused for a while.
+    pub failure_limits: FailureLimits,
 }
 
 /// The token authority: one per process, shared by every adapter.
@@ -96,7 +98,8 @@ impl Authority {
         let keys =
             KeyRing::load_or_create(&store, settings.algorithm, clock.now(), &settings.key_sealer).await?;
         let registry = Registry::new(store.clone(), SecretHasher::new(), clock.clone())
-            .with_secret_max_age(settings.secret_max_age);
+            .with_secret_max_age(settings.secret_max_age)
+            .with_failure_limits(settings.failure_limits);
         let change_notices = store.client_change_notices().map(|mut notices| {
             let registry = registry.clone();
             let follow = async move {
@@ -161,6 +164,9 @@ impl Authority {
         }
         if let Err(err) = self.registry.follow_changes(self.clock.now()).await {
             tracing::warn!(error = %err, "could not follow client changes");
+        }
+        if let Err(err) = self.registry.sync_failures(self.clock.now()).await {
+            tracing::warn!(error = %err, "could not share failed-authentication counts");
         }
         match self
             .tokens

@@ -5,6 +5,7 @@
 mod client_changes;
 mod clients;
 mod error;
+mod failures;
 mod keys;
 mod notifications;
 mod readiness;
@@ -22,6 +23,7 @@ use sqlx::{Any, Executor, Pool, any::AnyPoolOptions};
 use tokio::sync::watch;
 
 pub use error::StoreError;
+pub use failures::FailureCount;
 pub use records::{ClientRow, KeyRow, SecretRow};
 
 static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("./migrations");

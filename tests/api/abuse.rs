@@ -2,6 +2,7 @@
 //! one address, get only a fair share of it, and other clients' cold checks
 //! still get through.
 
+use tokend::authority::SigningAlgorithm;
 use tonic::{Code, Status};
 
 use crate::helpers::*;
@@ -23,6 +24,43 @@ async fn guesses(app: &TestApp, client_ids: Vec<String>) -> (usize, usize) {
     let wrong = refusals.iter().filter(|status| status.code() == Code::Unauthenticated).count();
     assert_eq!(busy + wrong, refusals.len(), "refused as busy or as wrong, nothing else: {refusals:?}");
     (busy, wrong)
+}
+
+on_both_stores! {
+    async fn failed_guesses_throttle_cold_checks_on_every_instance_but_never_a_cached_secret(app) {
+        let secret = app.create_client("victim", "read", "read", &[]).await;
+        app.token("victim", &secret, "").await;
+        let other = app.second_instance(SigningAlgorithm::Es256).await;
+
+        // The default limit: 50 failed checks of one client id in five minutes.
+        for _ in 0..50 {
+            let guess = tokend::domain::ClientSecret::generate().1.expose().to_owned();
+            let status = app.tokens.clone().issue_token(token_request("victim", &guess, "")).await.unwrap_err();
+            assert_error(&status, Code::Unauthenticated, "invalid_client");
+        }
+        let guess = tokend::domain::ClientSecret::generate().1.expose().to_owned();
+        let status = app.tokens.clone().issue_token(token_request("victim", &guess, "")).await.unwrap_err();
+        assert_error(&status, Code::Unavailable, "temporarily_unavailable");
+        app.token("victim", &secret, "").await;
+
+        // The other instance learns the count at its upkeep and refuses its own
+        // cold check of the right secret, without argon2.
+        app.authority.maintain().await;
+        other.authority.maintain().await;
+        let checks = other.registry.argon2_checks();
+        let status = other.tokens.clone().issue_token(token_request("victim", &secret, "")).await.unwrap_err();
+        assert_error(&status, Code::Unavailable, "temporarily_unavailable");
+        assert_eq!(other.registry.argon2_checks(), checks, "a throttled check runs no argon2");
+        let bystander = app.create_client("bystander", "read", "read", &[]).await;
+        other.token("bystander", &bystander, "").await;
+
+        // Once the window has passed, it lifts by itself.
+        for instance in [&app, &other] {
+            instance.authority.clock().advance(360);
+            instance.authority.maintain().await;
+        }
+        other.token("victim", &secret, "").await;
+    }
 }
 
 #[tokio::test]

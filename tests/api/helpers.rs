@@ -223,6 +223,7 @@ impl TestApp {
             algorithm,
             key_sealer: Arc::new(KeySealer::load_or_create(&database.key_file).unwrap()),
             secret_max_age: None,
+            failure_limits: Default::default(),
         };
         let authority = Arc::new(Authority::start(store, settings).await.expect("the authority starts"));
         let registry = authority.registry().clone();

@@ -33,6 +33,7 @@ on_both_stores! {
             algorithm: SigningAlgorithm::Es256,
             key_sealer: Arc::new(KeySealer::load_or_create(&dir.path().join("other.kek")).unwrap()),
             secret_max_age: None,
+            failure_limits: Default::default(),
         };
         let refused = Authority::start(store_of(&app).await, settings.clone()).await.err().expect("refused");
         assert!(refused.to_string().contains("does not open with this key-encryption key"), "{refused}");

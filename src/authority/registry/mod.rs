@@ -6,11 +6,12 @@ mod changes;
 mod manage;
 mod rows;
 mod single_flight;
+mod throttle;
 
 use std::{net::IpAddr, sync::Arc};
 
 use crate::{
-    authority::{AuthError, Clock, SecretHasher},
+    authority::{AuthError, Clock, SecretHasher, tokens::random_tag},
     domain::{Client, ClientId, ClientSecret, SecretId, SecretMaxAge},
     store::{SecretRow, Store},
 };
@@ -20,6 +21,8 @@ use cache::{RegistryCache, SecretTag};
 use changes::FeedPosition;
 pub use manage::{AuthDraft, ClientChanges, ClientDraft, ClientPage};
 use single_flight::{Checks, Turn};
+pub use throttle::FailureLimits;
+use throttle::Throttle;
 
 /// How stale a secret's `last_used_at` may grow before a use is written down;
 /// keeps the store out of the way of every token request.
@@ -45,6 +48,7 @@ pub struct Registry {
     admissions: Arc<Admissions>,
     /// How long new secrets live when their client sets nothing (`--secret-max-age`).
     secret_max_age: Option<SecretMaxAge>,
+    throttle: Arc<Throttle>,
 }
 
 impl Registry {
@@ -59,7 +63,19 @@ impl Registry {
             checks: Arc::default(),
             admissions: Arc::default(),
             secret_max_age: None,
+            throttle: Arc::new(Throttle::new(FailureLimits::default(), random_tag::<8>())),
         }
+    }
+
+    /// Refuses cold checks past these failure counts (see `throttle`).
+    pub fn with_failure_limits(mut self, limits: FailureLimits) -> Self {
+        self.throttle = Arc::new(Throttle::new(limits, random_tag::<8>()));
+        self
+    }
+
+    /// Shares this instance's failure counts with the others and reads theirs.
+    pub async fn sync_failures(&self, now: i64) -> Result<(), AuthError> {
+        self.throttle.sync(&self.store, now).await
     }
 
     /// Gives new secrets of clients that set no max age of their own this one.
@@ -103,8 +119,17 @@ impl Registry {
         loop {
             match self.checks.join(client_id, tag) {
                 Turn::Lead(lead) => {
+                    if self.throttle.is_throttled(client_id, address) {
+                        return Err(AuthError::Busy(
+                            "too many failed authentications for this client or from this address; retry in a few minutes"
+                                .into(),
+                        ));
+                    }
                     let _place = self.admissions.admit(client_id, address)?;
                     let outcome = self.check(client_id, &secret_id, secret, tag, now).await?;
+                    if outcome.is_none() {
+                        self.throttle.record_failure(client_id, address, now);
+                    }
                     lead.finish(outcome.clone());
                     return Ok(outcome);
                 }

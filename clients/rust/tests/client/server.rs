@@ -50,6 +50,7 @@ async fn start(tls: Option<(Tls, &str)>) -> Server {
         algorithm: SigningAlgorithm::Es256,
         key_sealer: sealer.clone(),
         secret_max_age: None,
+        failure_limits: Default::default(),
     };
     let authority = Arc::new(Authority::start(store.clone(), settings).await.unwrap());
     let worker = ClientDraft {

@@ -1,0 +1,195 @@
+//! Failure throttling: failed client authentications are counted per client
+//! id and per source address over a sliding five-minute window, across the
+//! instances on one database (each adds its counts at upkeep, not a write per
+//! attempt). Past a limit, cold checks for that client id or from that
+//! address are refused without running argon2 until the window has passed.
+//! A client whose secret is in the verified cache never gets here, so
+//! someone who knows a client's id cannot cut it off.
+
+use std::{
+    collections::{HashMap, HashSet},
+    net::IpAddr,
+    sync::{Mutex, PoisonError, RwLock},
+};
+
+use crate::{
+    authority::AuthError,
+    store::{FailureCount, Store},
+};
+
+/// How far back failures count.
+pub const WINDOW_SECONDS: i64 = 300;
+/// Subjects counted between two upkeeps at most; past it new ones are not
+/// counted until the next flush (an attacker with endless addresses cannot
+/// grow this without bound).
+const MAX_PENDING: usize = 10_000;
+
+/// Failures in the window past which cold checks are refused.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct FailureLimits {
+    pub per_client: i64,
+    pub per_address: i64,
+}
+
+impl Default for FailureLimits {
+    fn default() -> Self {
+        Self { per_client: 50, per_address: 200 }
+    }
+}
+
+/// Whose failures are counted.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+enum Subject {
+    Client(String),
+    Address(IpAddr),
+}
+
+impl Subject {
+    fn kind(&self) -> &'static str {
+        match self {
+            Subject::Client(_) => "client",
+            Subject::Address(_) => "address",
+        }
+    }
+
+    fn text(&self) -> String {
+        match self {
+            Subject::Client(id) => id.clone(),
+            Subject::Address(address) => address.to_string(),
+        }
+    }
+
+    fn read(count: &FailureCount) -> Option<Self> {
+        match count.subject_kind.as_str() {
+            "client" => Some(Subject::Client(count.subject.clone())),
+            "address" => count.subject.parse().ok().map(Subject::Address),
+            _ => None,
+        }
+    }
+}
+
+/// This instance's view of recent failures.
+pub struct Throttle {
+    limits: FailureLimits,
+    /// Names this instance's rows, so instances add to their own counts.
+    instance: String,
+    /// Failures counted here since the last upkeep, by subject and minute.
+    pending: Mutex<HashMap<(Subject, i64), i64>>,
+    /// Every instance's failures in the window, as read at the last upkeep,
+    /// for the subjects near a limit.
+    totals: RwLock<HashMap<Subject, i64>>,
+}
+
+impl Throttle {
+    pub fn new(limits: FailureLimits, instance: String) -> Self {
+        Self { limits, instance, pending: Mutex::default(), totals: RwLock::default() }
+    }
+
+    /// Counts one failed check of `client_id` from `address` at `now`.
+    pub fn record_failure(&self, client_id: &str, address: Option<IpAddr>, now: i64) {
+        let minute = now - now.rem_euclid(60);
+        let mut pending = self.pending.lock().unwrap_or_else(PoisonError::into_inner);
+        let subjects =
+            std::iter::once(Subject::Client(client_id.to_owned())).chain(address.map(Subject::Address));
+        for subject in subjects {
+            let key = (subject, minute);
+            if pending.len() < MAX_PENDING || pending.contains_key(&key) {
+                *pending.entry(key).or_default() += 1;
+            }
+        }
+    }
+
+    /// Whether cold checks of `client_id`, or from `address`, are refused now.
+    pub fn is_throttled(&self, client_id: &str, address: Option<IpAddr>) -> bool {
+        let client = Subject::Client(client_id.to_owned());
+        let over = |subject: &Subject, limit: i64| self.failures(subject) >= limit;
+        over(&client, self.limits.per_client)
+            || address.is_some_and(|address| over(&Subject::Address(address), self.limits.per_address))
+    }
+
+    fn failures(&self, subject: &Subject) -> i64 {
+        let synced =
+            self.totals.read().unwrap_or_else(PoisonError::into_inner).get(subject).copied().unwrap_or(0);
+        let pending = self.pending.lock().unwrap_or_else(PoisonError::into_inner);
+        let unsynced: i64 = pending.iter().filter(|((s, _), _)| s == subject).map(|(_, n)| n).sum();
+        synced + unsynced
+    }
+
+    /// Adds this instance's counts to the store, reads every instance's
+    /// totals for the window, and logs where throttling starts or ends.
+    /// Counts that could not be written are kept for the next round.
+    pub async fn sync(&self, store: &Store, now: i64) -> Result<(), AuthError> {
+        let pending = std::mem::take(&mut *self.pending.lock().unwrap_or_else(PoisonError::into_inner));
+        let counts: Vec<FailureCount> = pending
+            .iter()
+            .map(|((subject, minute), failures)| FailureCount {
+                subject_kind: subject.kind().into(),
+                subject: subject.text(),
+                minute: *minute,
+                failures: *failures,
+            })
+            .collect();
+        if let Err(err) = store.add_failures(&self.instance, &counts).await {
+            let mut kept = self.pending.lock().unwrap_or_else(PoisonError::into_inner);
+            for (key, failures) in pending {
+                *kept.entry(key).or_default() += failures;
+            }
+            return Err(err.into());
+        }
+        // The current minute and the ones before it, back to the window's length.
+        let since = now - now.rem_euclid(60) - (WINDOW_SECONDS - 60);
+        let least = self.limits.per_client.min(self.limits.per_address);
+        let totals: HashMap<Subject, i64> = store
+            .failures_since(since, least)
+            .await?
+            .iter()
+            .filter_map(|count| Subject::read(count).map(|subject| (subject, count.failures)))
+            .collect();
+        let before = self.throttled(&self.totals.read().unwrap_or_else(PoisonError::into_inner));
+        let after = self.throttled(&totals);
+        for subject in after.difference(&before) {
+            tracing::warn!(subject = %subject.text(), kind = subject.kind(), "too many failed authentications: cold checks refused for the next minutes");
+        }
+        for subject in before.difference(&after) {
+            tracing::info!(subject = %subject.text(), kind = subject.kind(), "failed authentications back under the limit: throttling lifted");
+        }
+        *self.totals.write().unwrap_or_else(PoisonError::into_inner) = totals;
+        store.purge_failures(since).await?;
+        Ok(())
+    }
+
+    fn throttled(&self, totals: &HashMap<Subject, i64>) -> HashSet<Subject> {
+        totals
+            .iter()
+            .filter(|(subject, failures)| {
+                let limit = match subject {
+                    Subject::Client(_) => self.limits.per_client,
+                    Subject::Address(_) => self.limits.per_address,
+                };
+                **failures >= limit
+            })
+            .map(|(subject, _)| subject.clone())
+            .collect()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn failures_past_the_limit_throttle_the_client_and_the_address_separately() {
+        let throttle = Throttle::new(FailureLimits { per_client: 3, per_address: 5 }, "i".into());
+        let address: IpAddr = "192.0.2.1".parse().unwrap();
+        for _ in 0..3 {
+            assert!(!throttle.is_throttled("victim", None));
+            throttle.record_failure("victim", Some(address), 1000);
+        }
+        assert!(throttle.is_throttled("victim", None));
+        assert!(!throttle.is_throttled("bystander", None));
+        assert!(!throttle.is_throttled("bystander", Some(address)), "3 of the address's 5");
+        throttle.record_failure("other", Some(address), 1000);
+        throttle.record_failure("other", Some(address), 1000);
+        assert!(throttle.is_throttled("bystander", Some(address)), "5 from the address");
+    }
+}
