@@ -38,7 +38,7 @@ impl Store {
 
     pub async fn client(&self, client_id: &str) -> Result<Option<ClientRow>, StoreError> {
         let sql = concat!("SELECT ", client_columns!(), " FROM clients WHERE client_id = $1");
-        self.observed(sqlx::query_as(sql).bind(client_id).fetch_optional(&self.pool).await)
+        self.observed(sqlx::query_as(sql).bind(client_id).fetch_optional(&self.pool)).await
     }
 
     /// Up to `limit` clients whose ids sort after `after`, in id order.

@@ -48,7 +48,9 @@ impl Store {
         let url = with_create_mode(url);
         let pool = AnyPoolOptions::new()
             .max_connections(16)
-            .acquire_timeout(Duration::from_secs(5))
+            // A connection not had within a second means the database is down
+            // or overloaded: the caller hears UNAVAILABLE rather than waits.
+            .acquire_timeout(Duration::from_secs(1))
             .after_connect(|conn, _| {
                 Box::pin(async move {
                     if conn.backend_name() == "SQLite" {
@@ -74,7 +76,7 @@ impl Store {
 
     /// Answers whether the database responds, for health checks.
     pub async fn ping(&self) -> Result<(), StoreError> {
-        self.observed(sqlx::query("SELECT 1").execute(&self.pool).await).map(drop)
+        self.observed(sqlx::query("SELECT 1").execute(&self.pool)).await.map(drop)
     }
 
     pub async fn close(&self) {

@@ -19,9 +19,8 @@ impl Store {
         .bind(client_id)
         .bind(expires_at)
         .bind(now)
-        .execute(&self.pool)
-        .await;
-        self.observed(revoked).map(drop)
+        .execute(&self.pool);
+        self.observed(revoked).await.map(drop)
     }
 
     /// `(jti, expires_at)` of revocations recorded at or after `since` whose

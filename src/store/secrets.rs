@@ -33,7 +33,7 @@ impl Store {
 
     pub async fn secret(&self, secret_id: &str) -> Result<Option<SecretRow>, StoreError> {
         let sql = concat!("SELECT ", secret_columns!(), " FROM client_secrets WHERE secret_id = $1");
-        self.observed(sqlx::query_as(sql).bind(secret_id).fetch_optional(&self.pool).await)
+        self.observed(sqlx::query_as(sql).bind(secret_id).fetch_optional(&self.pool)).await
     }
 
     /// The client's secrets that have not expired at `now`, newest first.
@@ -89,9 +89,8 @@ impl Store {
         let touched = sqlx::query("UPDATE client_secrets SET last_used_at = $2 WHERE secret_id = $1")
             .bind(secret_id)
             .bind(now)
-            .execute(&self.pool)
-            .await;
-        self.observed(touched).map(drop)
+            .execute(&self.pool);
+        self.observed(touched).await.map(drop)
     }
 }
 

@@ -76,6 +76,56 @@ async fn a_store_outage_is_unavailable_for_cold_clients_only() {
     app.token("warm", &warm, "").await;
 }
 
+/// Through an outage: a cold client is told UNAVAILABLE at once (not after a
+/// timeout), a warm client and a verified token keep working from memory,
+/// health says NOT_SERVING; once the database is back, everything recovers
+/// by itself within 5 s.
+#[tokio::test]
+async fn a_store_outage_is_ridden_out_and_healed_without_help() {
+    use tonic_health::pb::{
+        HealthCheckRequest, health_check_response::ServingStatus, health_client::HealthClient,
+    };
+    let Some((app, proxy)) = TestApp::spawn_behind_proxy().await else {
+        return;
+    };
+    let warm = app.create_client("warm", "read", "read", &[]).await;
+    let cold = app.create_client("cold", "read", "read", &[]).await;
+    let token = app.token("warm", &warm, "").await.access_token;
+    let introspect = || {
+        let ask = pb::IntrospectRequest { token: token.clone(), token_type_hint: String::new() };
+        with_basic(ask, "warm", &warm)
+    };
+    assert!(app.tokens.clone().introspect(introspect()).await.unwrap().into_inner().active);
+
+    proxy.cut();
+    let asked = std::time::Instant::now();
+    let status = app.tokens.clone().issue_token(token_request("cold", &cold, "")).await.unwrap_err();
+    assert_error(&status, tonic::Code::Unavailable, "temporarily_unavailable");
+    assert!(asked.elapsed() < std::time::Duration::from_secs(2), "refused after {:?}", asked.elapsed());
+    app.token("warm", &warm, "").await;
+    assert!(app.tokens.clone().introspect(introspect()).await.unwrap().into_inner().active);
+    let mut health = HealthClient::new(app.channel.clone());
+    let check = || HealthCheckRequest { service: String::new() };
+    assert_eq!(health.check(check()).await.unwrap().into_inner().status(), ServingStatus::NotServing);
+
+    proxy.restore().await;
+    let restored = std::time::Instant::now();
+    loop {
+        match app.tokens.clone().issue_token(token_request("cold", &cold, "")).await {
+            Ok(_) => break,
+            Err(status) => {
+                assert_error(&status, tonic::Code::Unavailable, "temporarily_unavailable");
+                assert!(restored.elapsed() < std::time::Duration::from_secs(5), "not healed after 5 s");
+                tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+            }
+        }
+    }
+    while health.check(check()).await.unwrap().into_inner().status() != ServingStatus::Serving {
+        assert!(restored.elapsed() < std::time::Duration::from_secs(5), "health not back after 5 s");
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
+}
+
 /// Two instances on one PostgreSQL database: a revocation made on one is
 /// applied by the other at its next upkeep round (every few seconds).
 #[tokio::test]

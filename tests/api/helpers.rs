@@ -343,10 +343,11 @@ pub fn token_request(id: &str, secret: &str, scope: &str) -> pb::IssueTokenReque
 }
 
 /// A TCP relay in front of PostgreSQL that a test can cut, as a network
-/// partition or a database crash would.
+/// partition or a database crash would, and restore on the same port.
 pub struct Proxy {
     pub port: u16,
-    relay: JoinHandle<()>,
+    upstream: String,
+    relay: std::sync::Mutex<Option<JoinHandle<()>>>,
     links: Arc<std::sync::Mutex<Vec<JoinHandle<()>>>>,
 }
 
@@ -354,8 +355,13 @@ impl Proxy {
     async fn start(upstream: String) -> Proxy {
         let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
         let port = listener.local_addr().unwrap().port();
-        let links: Arc<std::sync::Mutex<Vec<JoinHandle<()>>>> = Arc::default();
-        let spawned = links.clone();
+        let proxy = Proxy { port, upstream, relay: Default::default(), links: Arc::default() };
+        proxy.relay_from(listener);
+        proxy
+    }
+
+    fn relay_from(&self, listener: TcpListener) {
+        let (upstream, spawned) = (self.upstream.clone(), self.links.clone());
         let relay = tokio::spawn(async move {
             while let Ok((mut inbound, _)) = listener.accept().await {
                 let upstream = upstream.clone();
@@ -367,15 +373,23 @@ impl Proxy {
                 spawned.lock().unwrap().push(link);
             }
         });
-        Proxy { port, relay, links }
+        *self.relay.lock().unwrap() = Some(relay);
     }
 
     /// Closes the listener and every relayed connection.
     pub fn cut(&self) {
-        self.relay.abort();
+        if let Some(relay) = self.relay.lock().unwrap().take() {
+            relay.abort();
+        }
         for link in self.links.lock().unwrap().drain(..) {
             link.abort();
         }
+    }
+
+    /// Listens again on the same port, as a database back from a crash.
+    pub async fn restore(&self) {
+        let listener = TcpListener::bind(("127.0.0.1", self.port)).await.expect("the port is free again");
+        self.relay_from(listener);
     }
 }
 
