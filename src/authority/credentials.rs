@@ -174,6 +174,31 @@ fn form_decode(part: &str) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use proptest::prelude::*;
+
+    proptest! {
+        #[test]
+        fn any_authorization_values_parse_or_are_refused_without_panicking(
+            values in proptest::collection::vec(proptest::collection::vec(any::<u8>(), 0..200), 0..3),
+            client_id in ".{0,40}",
+            secret in ".{0,40}",
+        ) {
+            let authorization = values.iter().map(Vec::as_slice).collect();
+            let presented = Presented { authorization, client_id, client_secret: secret, ..Presented::default() };
+            let _ = Credential::from_presented(presented);
+        }
+
+        #[test]
+        fn basic_credentials_read_back_as_sent(id in ".{1,40}", secret in ".{1,60}") {
+            let encode = |part: &str| form_urlencoded::byte_serialize(part.as_bytes()).collect::<String>();
+            let header = format!("Basic {}", STANDARD.encode(format!("{}:{}", encode(&id), encode(&secret))));
+            let Authorization::Basic { client_id, secret: read } = Authorization::parse(&header).unwrap() else {
+                panic!("not basic");
+            };
+            prop_assert_eq!(client_id, id);
+            prop_assert_eq!(read.expose(), secret.as_str());
+        }
+    }
 
     fn basic(id: &str, secret: &str) -> String {
         format!("Basic {}", STANDARD.encode(format!("{id}:{secret}")))

@@ -162,3 +162,61 @@ fn new_jti(registration: &str) -> String {
         tag => format!("{tag}.{}", random_tag::<16>()),
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use std::sync::OnceLock;
+
+    use proptest::prelude::*;
+
+    use super::*;
+    use crate::{
+        authority::{KeySealer, SigningAlgorithm},
+        store::Store,
+    };
+
+    /// A codec with a real ES256 key, made once for every case, and a token it minted.
+    fn minted() -> &'static (TokenCodec, String) {
+        static MINTED: OnceLock<(TokenCodec, String)> = OnceLock::new();
+        MINTED.get_or_init(|| {
+            let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
+            let dir = tempfile::tempdir().unwrap();
+            let clock = Clock::system();
+            let ring = runtime.block_on(async {
+                let store =
+                    Store::connect(&format!("sqlite://{}", dir.path().join("k.db").display())).await.unwrap();
+                store.migrate().await.unwrap();
+                let sealer = KeySealer::from_bytes(&[5; 32]).unwrap();
+                KeyRing::load_or_create(&store, SigningAlgorithm::Es256, clock.now(), &sealer).await.unwrap()
+            });
+            let codec = TokenCodec::new(ring, "https://tokend.example".into(), clock.clone());
+            let grant = Grant {
+                client_id: ClientId::parse("svc").unwrap(),
+                registration: "r".into(),
+                scopes: ScopeSet::parse_delimited("read").unwrap(),
+                audiences: AudienceList::parse_each(["api"]).unwrap(),
+                ttl: TokenTtl::DEFAULT,
+                bound_to: None,
+            };
+            let (token, _) = codec.mint(&grant, clock.now()).unwrap();
+            (codec, token)
+        })
+    }
+
+    proptest! {
+        #[test]
+        fn any_text_is_refused_without_panicking(raw in ".{0,400}") {
+            prop_assert!(minted().0.decode(&raw).is_none());
+        }
+
+        #[test]
+        fn a_token_with_any_one_character_changed_is_refused(at in any::<prop::sample::Index>(), with in "[A-Za-z0-9_.-]") {
+            let (codec, token) = minted();
+            prop_assert!(codec.decode(token).is_some(), "the token as minted is good");
+            let at = at.index(token.len());
+            prop_assume!(token[at..at + 1] != with);
+            let tampered = format!("{}{with}{}", &token[..at], &token[at + 1..]);
+            prop_assert!(codec.decode(&tampered).is_none(), "changed at {}: {}", at, tampered);
+        }
+    }
+}

@@ -74,6 +74,14 @@ impl AudienceList {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use proptest::prelude::*;
+
+    proptest! {
+        #[test]
+        fn any_text_parses_or_is_refused_without_panicking(raw in proptest::collection::vec(".{0,80}", 0..4)) {
+            let _ = AudienceList::parse_each(raw.iter().map(String::as_str));
+        }
+    }
 
     #[test]
     fn an_audience_with_a_space_is_rejected() {

@@ -160,7 +160,11 @@ fn unescape(value: &str) -> Result<String, &'static str> {
             at += 1;
             continue;
         }
-        let hex = bytes.get(at + 1..at + 3).and_then(|pair| std::str::from_utf8(pair).ok());
+        // A hex pair is exactly two hex digits (`from_str_radix` alone would take "+0").
+        let hex = bytes
+            .get(at + 1..at + 3)
+            .filter(|pair| pair.iter().all(u8::is_ascii_hexdigit))
+            .and_then(|pair| std::str::from_utf8(pair).ok());
         if let Some(byte) = hex.and_then(|pair| u8::from_str_radix(pair, 16).ok()) {
             out.push(byte);
             at += 3;
@@ -187,6 +191,30 @@ fn escape(value: &str) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use proptest::prelude::*;
+
+    proptest! {
+        #[test]
+        fn any_text_parses_or_is_refused_without_panicking(raw in ".{0,200}") {
+            let _ = DistinguishedName::parse(&raw);
+        }
+
+        #[test]
+        fn a_certificate_name_written_out_reads_back_as_itself(
+            rdns in proptest::collection::vec(
+                proptest::collection::vec((proptest::sample::select(&SHORT_NAMES[..]), "[^\\x00-\\x1f]{1,20}"), 1..3),
+                1..5,
+            )
+        ) {
+            let rdns = rdns
+                .into_iter()
+                .map(|rdn| rdn.into_iter().map(|((_, oid), value)| (oid.to_owned(), value)).collect())
+                .collect();
+            let name = DistinguishedName::from_certificate(rdns);
+            prop_assume!(name.rdns.iter().flatten().all(|attribute| !attribute.value.is_empty()));
+            prop_assert_eq!(DistinguishedName::parse(&name.to_string()).unwrap(), name);
+        }
+    }
 
     fn cert(rdns: &[&[(&str, &str)]]) -> DistinguishedName {
         DistinguishedName::from_certificate(
@@ -220,6 +248,8 @@ mod tests {
             cert(&[&[("2.5.4.10", "A,B")], &[("0.9.2342.19200300.100.1.1", "js"), ("2.5.4.3", "Smith, J")]]);
         assert_eq!(escaped, from_cert);
         assert_eq!(DistinguishedName::parse(&escaped.to_string()).unwrap(), escaped);
+        let plus = DistinguishedName::parse(r"CN=\+0").unwrap();
+        assert_eq!(plus, cert(&[&[("2.5.4.3", "+0")]]), "an escaped '+' is not the hex pair \"+0\"");
     }
 
     #[test]

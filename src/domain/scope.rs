@@ -87,6 +87,20 @@ impl fmt::Display for ScopeSet {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use proptest::prelude::*;
+
+    proptest! {
+        #[test]
+        fn any_text_parses_or_is_refused_without_panicking(raw in ".{0,300}") {
+            let _ = ScopeSet::parse_delimited(&raw);
+        }
+
+        #[test]
+        fn a_scope_set_reads_back_as_itself(scopes in proptest::collection::vec("[!#-\\[\\]-~]{1,20}", 0..8)) {
+            let set = ScopeSet::parse_each(scopes.iter().map(String::as_str)).unwrap();
+            prop_assert_eq!(ScopeSet::parse_delimited(&set.to_string()).unwrap(), set);
+        }
+    }
 
     #[test]
     fn a_scope_with_a_quote_is_rejected() {

@@ -60,6 +60,21 @@ fn decode(raw: &[u8]) -> Result<String, Rejection> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use proptest::prelude::*;
+
+    proptest! {
+        #[test]
+        fn any_body_parses_or_is_refused_without_panicking(body in proptest::collection::vec(any::<u8>(), 0..512)) {
+            let _ = Form::parse(&body);
+        }
+
+        #[test]
+        fn encoded_pairs_decode_to_themselves(pairs in proptest::collection::vec((".{0,20}", ".{0,40}"), 0..8)) {
+            let body = form_urlencoded::Serializer::new(String::new()).extend_pairs(&pairs).finish();
+            let form = Form::parse(body.as_bytes()).expect("an encoded form parses");
+            prop_assert_eq!(form.0, pairs);
+        }
+    }
 
     #[test]
     fn plus_and_percent_escapes_decode() {

@@ -120,3 +120,29 @@ enum OneOrMany {
     One(String),
     Many(Vec<String>),
 }
+
+#[cfg(test)]
+mod tests {
+    use proptest::prelude::*;
+
+    use super::*;
+
+    proptest! {
+        #[test]
+        fn any_json_body_is_read_or_refused_without_panicking(body in proptest::collection::vec(any::<u8>(), 0..300)) {
+            let _ = TokenParams::from_json(&body);
+        }
+
+        #[test]
+        fn any_json_shaped_body_is_read_or_refused_without_panicking(
+            fields in proptest::collection::vec(
+                (proptest::sample::select(&["grantType", "client_id", "scope", "audience", "other"][..]), ".{0,20}"),
+                0..6,
+            )
+        ) {
+            let body: serde_json::Map<String, serde_json::Value> =
+                fields.into_iter().map(|(name, value)| (name.to_owned(), value.into())).collect();
+            let _ = TokenParams::from_json(&serde_json::to_vec(&body).unwrap());
+        }
+    }
+}
