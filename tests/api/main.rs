@@ -8,6 +8,7 @@ mod abuse;
 mod cli;
 mod client_admin;
 mod connections;
+mod crash;
 mod durability;
 mod http_compat;
 mod http_discovery;
