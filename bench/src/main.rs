@@ -6,6 +6,7 @@
 mod cold;
 mod load;
 mod server;
+mod storm;
 
 use std::{path::PathBuf, time::Duration};
 
@@ -87,12 +88,16 @@ pub enum Scenario {
     /// Bursts of `concurrency` simultaneous IssueToken calls for a client no
     /// one has asked for yet (a new one each burst), as after a restart.
     GrpcColdBurst,
+    /// `concurrency` clients register, then tokend is killed and started
+    /// again and all of them ask for a token at once, retrying UNAVAILABLE
+    /// with backoff: time to serve them all, and the retries it took.
+    RestartStorm,
 }
 
 #[tokio::main]
 async fn main() -> Result<(), Box<dyn std::error::Error>> {
     let args = Args::parse();
-    let server = match &args.target {
+    let mut server = match &args.target {
         Some(address) => {
             Server::target(address, args.client_id.clone().unwrap(), args.client_secret.clone().unwrap())
         }
@@ -111,7 +116,18 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
                 http_token_path: args.http_token_path.clone(),
                 flood: args.flood,
             };
-            let report = load::drive(&server, run).await?;
+            let report = if scenario == Scenario::RestartStorm {
+                let outcome = storm::storm(&mut server, &run).await?;
+                eprintln!(
+                    "restart storm: {} clients served {:.0} ms after the restart, {} UNAVAILABLE answers retried",
+                    concurrency,
+                    outcome.all_served.as_secs_f64() * 1000.0,
+                    outcome.retried
+                );
+                outcome.report
+            } else {
+                load::drive(&server, run).await?
+            };
             let peak_rss = server.peak_rss_kib();
             if args.json {
                 println!("{}", report.to_json(peak_rss));

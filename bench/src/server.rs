@@ -2,6 +2,7 @@
 //! SQLite database (and stops when dropped), or one already running elsewhere.
 
 use std::{
+    ffi::OsString,
     path::{Path, PathBuf},
     process::Stdio,
     sync::Arc,
@@ -45,6 +46,8 @@ pub struct Server {
     ca_pem: Option<String>,
     /// The certificate and key of [`CERTIFICATE_CLIENT`], when the server speaks TLS.
     client_identity: Option<(String, String)>,
+    /// How to start the server again, when this benchmark started it.
+    serve: Option<Serve>,
     process: Option<Child>,
     _dir: Option<tempfile::TempDir>,
 }
@@ -57,6 +60,7 @@ impl Server {
             client_secret,
             ca_pem: None,
             client_identity: None,
+            serve: None,
             process: None,
             _dir: None,
         }
@@ -94,20 +98,20 @@ impl Server {
             );
         }
         let created: serde_json::Value = serde_json::from_slice(&created.stdout)?;
-        let mut serve = Command::new(&binary);
-        serve.env("TOKEND_DATABASE_URL", &database_url).env("RUST_LOG", "warn");
-        serve.args(["serve", "--listen", "127.0.0.1:0"]);
-        let certificates = if tls { Some(write_certificates(dir.path(), &mut serve)?) } else { None };
-        let mut process = serve.stdout(Stdio::piped()).kill_on_drop(true).spawn()?;
-        let mut line = String::new();
-        BufReader::new(process.stdout.take().ok_or("no stdout")?).read_line(&mut line).await?;
-        let address = line.trim().rsplit(' ').next().ok_or("no address line")?.to_owned();
+        let mut serve = Serve {
+            binary,
+            database_url,
+            args: vec!["serve".into(), "--listen".into(), "127.0.0.1:0".into()],
+        };
+        let certificates = if tls { Some(write_certificates(dir.path(), &mut serve.args)?) } else { None };
+        let (process, address) = serve.spawn().await?;
         let server = Self {
             address,
             client_id: "bench".into(),
             client_secret: created["client_secret"].as_str().ok_or("no secret")?.to_owned(),
             ca_pem: certificates.as_ref().map(|c| c.ca_pem.clone()),
             client_identity: certificates.map(|c| c.client_identity),
+            serve: Some(serve),
             process: Some(process),
             _dir: Some(dir),
         };
@@ -116,6 +120,19 @@ impl Server {
             server.register_certificate_client().await?;
         }
         Ok(server)
+    }
+
+    /// Kills the server (SIGKILL, as a crash or an evicted pod) and starts it
+    /// again on the same database; its address changes.
+    pub async fn restart(&mut self) -> Result<(), Box<dyn std::error::Error>> {
+        let serve = self.serve.as_ref().ok_or("only a server this benchmark started can be restarted")?;
+        if let Some(mut process) = self.process.take() {
+            process.kill().await?;
+        }
+        let (process, address) = serve.spawn().await?;
+        self.process = Some(process);
+        self.address = address;
+        Ok(())
     }
 
     /// The base URL: https when the server speaks TLS.
@@ -231,12 +248,36 @@ impl Server {
     }
 }
 
-/// A throwaway CA, a certificate it signs for 127.0.0.1 (written beside the
-/// database and named on the `serve` command line, with the CA as the client
-/// CA) and a client certificate it signs for [`CERTIFICATE_CLIENT`].
+/// How the benchmark runs `tokend serve`.
+struct Serve {
+    binary: PathBuf,
+    database_url: String,
+    args: Vec<OsString>,
+}
+
+impl Serve {
+    /// Starts the server and reads the address it prints.
+    async fn spawn(&self) -> Result<(Child, String), Box<dyn std::error::Error>> {
+        let mut process = Command::new(&self.binary)
+            .env("TOKEND_DATABASE_URL", &self.database_url)
+            .env("RUST_LOG", "warn")
+            .args(&self.args)
+            .stdout(Stdio::piped())
+            .kill_on_drop(true)
+            .spawn()?;
+        let mut line = String::new();
+        BufReader::new(process.stdout.take().ok_or("no stdout")?).read_line(&mut line).await?;
+        let address = line.trim().rsplit(' ').next().ok_or("no address line")?.to_owned();
+        Ok((process, address))
+    }
+}
+
+/// A throwaway CA, a certificate it signs for 127.0.0.1 (named on the `serve`
+/// command line with the CA as the client CA, the files beside the database)
+/// and a client certificate it signs for [`CERTIFICATE_CLIENT`].
 fn write_certificates(
     dir: &Path,
-    serve: &mut Command,
+    serve: &mut Vec<OsString>,
 ) -> Result<RunCertificates, Box<dyn std::error::Error>> {
     let mut ca = CertificateParams::new(Vec::<String>::new())?;
     ca.is_ca = IsCa::Ca(BasicConstraints::Unconstrained);
@@ -248,7 +289,9 @@ fn write_certificates(
     std::fs::write(&cert_file, certificate.pem())?;
     std::fs::write(&key_file, key.serialize_pem())?;
     std::fs::write(&ca_file, ca.pem())?;
-    serve.arg("--tls-cert").arg(cert_file).arg("--tls-key").arg(key_file).arg("--tls-client-ca").arg(ca_file);
+    for (flag, file) in [("--tls-cert", cert_file), ("--tls-key", key_file), ("--tls-client-ca", ca_file)] {
+        serve.extend([OsString::from(flag), file.into_os_string()]);
+    }
 
     let client_key = KeyPair::generate()?;
     let mut client = CertificateParams::new(Vec::<String>::new())?;
