@@ -51,6 +51,13 @@ pub use tokens::{AccessClaims, Confirmation, Grant, TokenCodec};
 
 pub use tokend_common::wire::{ADMIN_SCOPE, INTROSPECT_SCOPE};
 
+/// Parses and reconciles presented credentials as every call does, for the fuzz targets.
+#[cfg(feature = "fuzzing")]
+pub fn fuzz_credentials(authorization: Vec<&[u8]>, client_id: String, client_secret: String) {
+    let presented = Presented { authorization, client_id, client_secret, ..Presented::default() };
+    let _ = Credential::from_presented(presented);
+}
+
 /// What the authority needs to know about where it runs.
 #[derive(Debug, Clone)]
 pub struct Settings {

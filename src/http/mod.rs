@@ -48,6 +48,20 @@ pub fn router(authority: Arc<Authority>, certificates: ClientCertificates) -> Ro
         .with_state(authority)
 }
 
+/// Parses a form body as the endpoints do, for the fuzz targets.
+#[cfg(feature = "fuzzing")]
+pub fn fuzz_form(body: &[u8]) {
+    if let Ok(form) = form::Form::parse(body) {
+        let _ = form.reject_repeats(&["audience", "resource"]);
+    }
+}
+
+/// Reads a JSON token request as the token endpoint does, for the fuzz targets.
+#[cfg(feature = "fuzzing")]
+pub fn fuzz_token_json(body: &[u8]) {
+    let _ = token::fuzz_json(body);
+}
+
 /// A failure as the OAuth JSON answer, for callers outside this adapter.
 pub fn rejection(failure: impl Into<Rejection>) -> Response {
     failure.into().oauth()

@@ -101,6 +101,12 @@ impl TokenParams {
     }
 }
 
+/// [`TokenParams::from_json`], for the fuzz targets.
+#[cfg(feature = "fuzzing")]
+pub(super) fn fuzz_json(bytes: &[u8]) -> bool {
+    TokenParams::from_json(bytes).is_ok()
+}
+
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
 struct JsonTokenRequest {
