@@ -23,6 +23,8 @@ pub struct Run {
     pub warmup: Duration,
     pub http_token_path: String,
     pub flood: usize,
+    /// Guesses go to this many registered fleet clients in turn; `None`: the driven client.
+    pub flood_spread: Option<usize>,
 }
 
 pub struct Report {
@@ -169,7 +171,7 @@ pub async fn drive(server: &Server, run: Run) -> Result<Report, Box<dyn std::err
     let start = Instant::now();
     let measure_from = start + run.warmup;
     let deadline = measure_from + run.duration;
-    let flood = flood(server, run.flood, deadline).await?;
+    let flood = flood(server, run.flood, run.flood_spread, deadline).await?;
     let mut workers = Vec::with_capacity(callers.len());
     for mut caller in callers {
         let server_client_id = server.client_id.clone();
@@ -206,12 +208,14 @@ pub async fn drive(server: &Server, run: Run) -> Result<Report, Box<dyn std::err
     Ok(report)
 }
 
-/// Workers that send wrong secrets for the driven client until `deadline`,
-/// each a different one, as an attacker guessing would (identical wrong
-/// secrets would share one argon2 check).
+/// Workers that send wrong secrets until `deadline`, each a different one,
+/// as an attacker guessing would (identical wrong secrets would share one
+/// argon2 check): for the driven client, or in turn for `spread` of the
+/// registered fleet clients.
 async fn flood(
     server: &Server,
     workers: usize,
+    spread: Option<usize>,
     deadline: Instant,
 ) -> Result<Vec<tokio::task::JoinHandle<()>>, Box<dyn std::error::Error>> {
     let channel = if workers > 0 { Some(server.channel().await?) } else { None };
@@ -224,8 +228,13 @@ async fn flood(
                     if Instant::now() >= deadline {
                         break;
                     }
-                    request.client_secret =
-                        format!("wrong-secret-{guess:020}-wrong-secret-wrong-secret-wrong");
+                    // The shape of a real secret (a 16-character id and 43
+                    // more), so each guess costs a lookup and an argon2 check
+                    // rather than being refused for its shape.
+                    request.client_secret = format!("{guess:016}{guess:043}");
+                    if let Some(spread) = spread {
+                        request.client_id = format!("fleet-{:05}", guess % spread.max(1) as u64);
+                    }
                     let _ = client.issue_token(request.clone()).await;
                 }
             })

@@ -59,6 +59,11 @@ struct Args {
     #[arg(long, default_value_t = 0)]
     flood: usize,
 
+    /// Spread the flood's guesses over the first N of the registered clients
+    /// (see --clients) instead of aiming at the driven one.
+    #[arg(long, requires = "flood")]
+    flood_spread: Option<usize>,
+
     /// Start the server with TLS (a certificate made for the run) and drive
     /// it over TLS, each worker on long-lived connections as real clients are.
     #[arg(long, conflicts_with = "target")]
@@ -115,6 +120,7 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
                 warmup: Duration::from_secs_f64(args.warmup),
                 http_token_path: args.http_token_path.clone(),
                 flood: args.flood,
+                flood_spread: args.flood_spread,
             };
             let report = if scenario == Scenario::RestartStorm {
                 let outcome = storm::storm(&mut server, &run).await?;

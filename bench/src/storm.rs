@@ -22,7 +22,7 @@ use crate::{
     server::{self, Server},
 };
 
-/// Backoff between retries: from 50 ms, doubling, at most 1 s, jittered.
+/// Backoff between retries, as `tokend-client`'s: from 50 ms, doubling, at most 1 s, jittered.
 const FIRST_BACKOFF: Duration = Duration::from_millis(50);
 const MAX_BACKOFF: Duration = Duration::from_secs(1);
 

@@ -3,8 +3,9 @@
 //! Callers: [`TokenSource`] fetches tokens with gRPC `IssueToken` and caches
 //! each (scope, audience) token until shortly before it expires, refreshing it
 //! in the background; concurrent callers on an empty cache share one call;
-//! `UNAVAILABLE` is retried with jittered backoff, authentication and
-//! authorisation failures never are. [`BearerLayer`] puts its tokens on every
+//! `UNAVAILABLE` is retried with jittered backoff (50 ms doubling to 1 s, for
+//! up to 10 s), a rate limit's `RetryInfo` after the delay it names;
+//! authentication and authorisation failures never are. [`BearerLayer`] puts its tokens on every
 //! outgoing gRPC or HTTP request.
 //!
 //! Resource servers: [`Verifier`] checks tokens locally against the keys found

@@ -14,11 +14,13 @@ use tonic::transport::{Certificate, Channel, ClientTlsConfig, Identity};
 
 use crate::TokenError;
 
-/// Attempts for one fetch when tokend answers UNAVAILABLE or says when to retry.
-const ATTEMPTS: u32 = 4;
+/// How long one fetch keeps asking again while tokend answers UNAVAILABLE
+/// (a restart storm takes as long as the argon2 checks of every client) or
+/// says when to retry.
+const RETRY_BUDGET: Duration = Duration::from_secs(10);
+/// Backoff between UNAVAILABLE answers: from 50 ms, doubling, at most 1 s, jittered.
 const FIRST_BACKOFF: Duration = Duration::from_millis(50);
-/// The longest wait a RetryInfo may ask for before the fetch gives up instead.
-const MAX_RETRY_AFTER: Duration = Duration::from_secs(10);
+const MAX_BACKOFF: Duration = Duration::from_secs(1);
 
 /// An access token and when to stop using it. Its `Debug` leaves the token out.
 #[derive(Clone)]
@@ -162,7 +164,7 @@ impl TokenSource {
             audience: audience.clone(),
         };
         let mut backoff = FIRST_BACKOFF;
-        let mut attempt = 1;
+        let started = Instant::now();
         loop {
             let asked = Instant::now();
             match self.client.clone().issue_token(request.clone()).await {
@@ -182,21 +184,18 @@ impl TokenSource {
                 }
                 Err(status) => {
                     let error = TokenError::from(status);
-                    let too_long = error.retry_after.is_some_and(|after| after > MAX_RETRY_AFTER);
-                    if !error.is_retryable() || too_long || attempt == ATTEMPTS {
+                    // Over the rate limit: exactly as long as tokend said;
+                    // otherwise the next step of the backoff.
+                    let wait = error.retry_after.unwrap_or_else(|| jittered(backoff));
+                    if !error.is_retryable() || started.elapsed() + wait > RETRY_BUDGET {
                         return Err(error);
                     }
-                    // Over the rate limit: exactly as long as tokend said.
-                    if let Some(after) = error.retry_after {
-                        tokio::time::sleep(after).await;
-                        attempt += 1;
-                        continue;
+                    tokio::time::sleep(wait).await;
+                    if error.retry_after.is_none() {
+                        backoff = (backoff * 2).min(MAX_BACKOFF);
                     }
                 }
             }
-            tokio::time::sleep(jittered(backoff)).await;
-            backoff *= 2;
-            attempt += 1;
         }
     }
 }
