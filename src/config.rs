@@ -161,7 +161,8 @@ pub struct ServeArgs {
     #[arg(long, env = "TOKEND_FAILURE_LIMIT_PER_CLIENT", default_value_t = FailureLimits::default().per_client)]
     pub failure_limit_per_client: i64,
 
-    /// The same, per source address over all client ids.
+    /// The same, per source address over all client ids. 0 turns either off;
+    /// behind a proxy that hides callers' addresses, turn this one off.
     #[arg(long, env = "TOKEND_FAILURE_LIMIT_PER_ADDRESS", default_value_t = FailureLimits::default().per_address)]
     pub failure_limit_per_address: i64,
 

@@ -124,8 +124,8 @@ async fn serve_until_signalled(
         key_sealer,
         secret_max_age,
         failure_limits: FailureLimits {
-            per_client: args.failure_limit_per_client.max(1),
-            per_address: args.failure_limit_per_address.max(1),
+            per_client: args.failure_limit_per_client,
+            per_address: args.failure_limit_per_address,
         },
     };
     let authority = Arc::new(Authority::start(store, settings).await?);

@@ -24,7 +24,9 @@ pub const WINDOW_SECONDS: i64 = 300;
 /// grow this without bound).
 const MAX_PENDING: usize = 10_000;
 
-/// Failures in the window past which cold checks are refused.
+/// Failures in the window past which cold checks are refused; 0 turns a
+/// limit off (behind a proxy that hides callers' addresses, every caller
+/// shares the proxy's, and an address limit would throttle them all).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct FailureLimits {
     pub per_client: i64,
@@ -102,7 +104,7 @@ impl Throttle {
     /// Whether cold checks of `client_id`, or from `address`, are refused now.
     pub fn is_throttled(&self, client_id: &str, address: Option<IpAddr>) -> bool {
         let client = Subject::Client(client_id.to_owned());
-        let over = |subject: &Subject, limit: i64| self.failures(subject) >= limit;
+        let over = |subject: &Subject, limit: i64| limit > 0 && self.failures(subject) >= limit;
         over(&client, self.limits.per_client)
             || address.is_some_and(|address| over(&Subject::Address(address), self.limits.per_address))
     }
@@ -138,7 +140,8 @@ impl Throttle {
         }
         // The current minute and the ones before it, back to the window's length.
         let since = now - now.rem_euclid(60) - (WINDOW_SECONDS - 60);
-        let least = self.limits.per_client.min(self.limits.per_address);
+        let limits = [self.limits.per_client, self.limits.per_address];
+        let least = limits.into_iter().filter(|limit| *limit > 0).min().unwrap_or(i64::MAX);
         let totals: HashMap<Subject, i64> = store
             .failures_since(since, least)
             .await?
@@ -166,7 +169,7 @@ impl Throttle {
                     Subject::Client(_) => self.limits.per_client,
                     Subject::Address(_) => self.limits.per_address,
                 };
-                **failures >= limit
+                limit > 0 && **failures >= limit
             })
             .map(|(subject, _)| subject.clone())
             .collect()
@@ -191,5 +194,10 @@ mod tests {
         throttle.record_failure("other", Some(address), 1000);
         throttle.record_failure("other", Some(address), 1000);
         assert!(throttle.is_throttled("bystander", Some(address)), "5 from the address");
+        let off = Throttle::new(FailureLimits { per_client: 3, per_address: 0 }, "i".into());
+        for i in 0..10 {
+            off.record_failure(&format!("c{i}"), Some(address), 1000);
+        }
+        assert!(!off.is_throttled("bystander", Some(address)), "an address limit of 0 is off");
     }
 }
