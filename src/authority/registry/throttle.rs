@@ -75,8 +75,8 @@ pub struct Throttle {
     limits: FailureLimits,
     /// Names this instance's rows, so instances add to their own counts.
     instance: String,
-    /// Failures counted here since the last upkeep, by subject and minute.
-    pending: Mutex<HashMap<(Subject, i64), i64>>,
+    /// Failures counted here since the last upkeep, by subject, then minute.
+    pending: Mutex<HashMap<Subject, HashMap<i64, i64>>>,
     /// Every instance's failures in the window, as read at the last upkeep,
     /// for the subjects near a limit.
     totals: RwLock<HashMap<Subject, i64>>,
@@ -94,9 +94,8 @@ impl Throttle {
         let subjects =
             std::iter::once(Subject::Client(client_id.to_owned())).chain(address.map(Subject::Address));
         for subject in subjects {
-            let key = (subject, minute);
-            if pending.len() < MAX_PENDING || pending.contains_key(&key) {
-                *pending.entry(key).or_default() += 1;
+            if pending.len() < MAX_PENDING || pending.contains_key(&subject) {
+                *pending.entry(subject).or_default().entry(minute).or_default() += 1;
             }
         }
     }
@@ -113,7 +112,7 @@ impl Throttle {
         let synced =
             self.totals.read().unwrap_or_else(PoisonError::into_inner).get(subject).copied().unwrap_or(0);
         let pending = self.pending.lock().unwrap_or_else(PoisonError::into_inner);
-        let unsynced: i64 = pending.iter().filter(|((s, _), _)| s == subject).map(|(_, n)| n).sum();
+        let unsynced: i64 = pending.get(subject).map_or(0, |minutes| minutes.values().sum());
         synced + unsynced
     }
 
@@ -124,17 +123,22 @@ impl Throttle {
         let pending = std::mem::take(&mut *self.pending.lock().unwrap_or_else(PoisonError::into_inner));
         let counts: Vec<FailureCount> = pending
             .iter()
-            .map(|((subject, minute), failures)| FailureCount {
-                subject_kind: subject.kind().into(),
-                subject: subject.text(),
-                minute: *minute,
-                failures: *failures,
+            .flat_map(|(subject, minutes)| {
+                minutes.iter().map(|(minute, failures)| FailureCount {
+                    subject_kind: subject.kind().into(),
+                    subject: subject.text(),
+                    minute: *minute,
+                    failures: *failures,
+                })
             })
             .collect();
         if let Err(err) = store.add_failures(&self.instance, &counts).await {
             let mut kept = self.pending.lock().unwrap_or_else(PoisonError::into_inner);
-            for (key, failures) in pending {
-                *kept.entry(key).or_default() += failures;
+            for (subject, minutes) in pending {
+                let kept_minutes = kept.entry(subject).or_default();
+                for (minute, failures) in minutes {
+                    *kept_minutes.entry(minute).or_default() += failures;
+                }
             }
             return Err(err.into());
         }
