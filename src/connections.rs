@@ -4,6 +4,7 @@
 
 use std::{
     io,
+    net::IpAddr,
     sync::{
         Arc,
         atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering},
@@ -24,10 +25,13 @@ use tokio::{
     sync::{OwnedSemaphorePermit, Semaphore, watch},
     time::Instant,
 };
-use tonic::transport::server::TcpConnectInfo;
 use tower::ServiceExt;
 
-use crate::{domain::PeerCertificate, limits::DRAIN_TIMEOUT, tls::Tls};
+use crate::{
+    domain::{Peer, PeerCertificate},
+    limits::DRAIN_TIMEOUT,
+    tls::Tls,
+};
 
 /// How long the accept loop rests when the process is out of file descriptors.
 const DESCRIPTOR_BACKOFF: Duration = Duration::from_millis(250);
@@ -105,10 +109,9 @@ pub async fn serve(
             Ok((stream, remote_addr)) => {
                 warned.out_of_descriptors = false;
                 let _ = stream.set_nodelay(true);
-                let info =
-                    TcpConnectInfo { local_addr: stream.local_addr().ok(), remote_addr: Some(remote_addr) };
+                let address = remote_addr.ip();
                 let connection =
-                    Connection { http: http.clone(), service: service.clone(), limits, info, slot };
+                    Connection { http: http.clone(), service: service.clone(), limits, address, slot };
                 tokio::spawn(connection.serve(stream, tls.clone(), stop.clone()));
                 if slots.available_permits() == 0 && !warned.at_capacity {
                     tracing::warn!(max = limits.max_connections, "connection limit reached; new ones wait");
@@ -163,12 +166,12 @@ fn protocols(limits: &ConnectionLimits) -> Builder<TokioExecutor> {
     builder
 }
 
-/// One accepted connection, its addresses, and the slot it holds until it closes.
+/// One accepted connection, where it came from, and the slot it holds until it closes.
 struct Connection {
     http: Arc<Builder<TokioExecutor>>,
     service: Router,
     limits: ConnectionLimits,
-    info: TcpConnectInfo,
+    address: IpAddr,
     slot: OwnedSemaphorePermit,
 }
 
@@ -194,9 +197,8 @@ impl Connection {
         }
     }
 
-    /// Serves HTTP on `io`; every request carries the connection's addresses
-    /// (as tonic's `TcpConnectInfo`, so `remote_addr()` works) and its client
-    /// `certificate`, if it presented one, as extensions.
+    /// Serves HTTP on `io`; every request carries the connection's [`Peer`]
+    /// (its address and client `certificate`, if it presented one) as an extension.
     async fn serve_io<I>(
         self,
         io: I,
@@ -207,14 +209,11 @@ impl Connection {
         I: AsyncRead + AsyncWrite + Unpin + Send + 'static,
     {
         let tracked = activity.clone();
-        let info = self.info;
+        let peer = Arc::new(Peer { address: self.address, certificate });
         let service = ServiceExt::<Request<Incoming>>::map_request(
             self.service,
             move |mut request: Request<Incoming>| {
-                request.extensions_mut().insert(info.clone());
-                if let Some(certificate) = &certificate {
-                    request.extensions_mut().insert(certificate.clone());
-                }
+                request.extensions_mut().insert(peer.clone());
                 request
             },
         );

@@ -37,7 +37,8 @@ pub struct Caller {
 impl Authority {
     /// Authenticates a caller for a call of kind `policy`, or says why not.
     pub async fn authenticate(&self, presented: Presented<'_>, policy: Policy) -> Result<Caller, AuthError> {
-        let (certificate, address) = (presented.certificate.clone(), presented.address);
+        let certificate = presented.peer.as_ref().and_then(|peer| peer.certificate.clone());
+        let address = presented.peer.as_ref().map(|peer| peer.address);
         let mut caller = self.caller(presented, address, policy).await?;
         if policy == Policy::TokenRequest
             && caller.client.as_ref().is_some_and(|client| client.auth.bound_tokens)

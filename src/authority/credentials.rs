@@ -2,12 +2,12 @@
 //! `Authorization: Basic` header or in the request body), a client id and the
 //! connection's TLS client certificate (RFC 8705 §2), or a bearer token (RFC 6750).
 
-use std::{net::IpAddr, sync::Arc};
+use std::sync::Arc;
 
 use base64::{Engine, engine::general_purpose::STANDARD};
 
 use super::{AuthError, BAD_CREDENTIALS};
-use crate::domain::{ClientId, ClientSecret, PeerCertificate};
+use crate::domain::{ClientId, ClientSecret, Peer, PeerCertificate};
 
 /// What a caller presented to prove who it is, as an adapter gathered it:
 /// nothing is parsed or decided yet. An empty value counts as absent.
@@ -19,10 +19,9 @@ pub struct Presented<'a> {
     /// `client_id` and `client_secret` from the request body (form, JSON or protobuf).
     pub client_id: String,
     pub client_secret: String,
-    /// The client certificate of the TLS connection the request came on, if any.
-    pub certificate: Option<Arc<PeerCertificate>>,
-    /// The address the connection came from, when the adapter knows it.
-    pub address: Option<IpAddr>,
+    /// The connection the request came on (its address and client
+    /// certificate), when the adapter knows it.
+    pub peer: Option<Arc<Peer>>,
 }
 
 /// One way of proving who the caller is, once what was presented is parsed
@@ -73,7 +72,7 @@ impl Credential {
             }
             (Some(Authorization::Bearer(_)), Some(_), None) => Err(two_methods()),
             (Some(Authorization::Bearer(token)), None, None) => Ok(Credential::Bearer(token)),
-            (None, Some(client_id), None) => match presented.certificate {
+            (None, Some(client_id), None) => match presented.peer.and_then(|peer| peer.certificate.clone()) {
                 Some(certificate) => Credential::certificate(&client_id, certificate),
                 // No secret and no certificate: a wrong secret, as far as the caller learns.
                 None => Credential::client_secret(&client_id, ClientSecret::presented(String::new()), false),
@@ -209,8 +208,7 @@ mod tests {
             authorization: header.map(str::as_bytes).into_iter().collect(),
             client_id: client_id.into(),
             client_secret: secret.into(),
-            certificate: None,
-            address: None,
+            peer: None,
         }
     }
 

@@ -2,9 +2,9 @@
 
 use std::sync::Arc;
 
-use tonic::{Extensions, metadata::MetadataMap, transport::server::TcpConnectInfo};
+use tonic::{Extensions, metadata::MetadataMap};
 
-use crate::{authority::Presented, domain::PeerCertificate};
+use crate::{authority::Presented, domain::Peer};
 
 /// Every `authorization` metadata entry, the body's client id and secret,
 /// and the connection's client certificate and address.
@@ -16,7 +16,6 @@ pub fn presented<'a>(
 ) -> Presented<'a> {
     let authorization =
         metadata.get_all("authorization").iter().map(|value| value.as_encoded_bytes()).collect();
-    let certificate = extensions.get::<Arc<PeerCertificate>>().cloned();
-    let address = extensions.get::<TcpConnectInfo>().and_then(|info| info.remote_addr).map(|addr| addr.ip());
-    Presented { authorization, client_id, client_secret, certificate, address }
+    let peer = extensions.get::<Arc<Peer>>().cloned();
+    Presented { authorization, client_id, client_secret, peer }
 }

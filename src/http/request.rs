@@ -8,12 +8,10 @@ use axum::{
     http::{Extensions, HeaderMap, header},
 };
 
-use tonic::transport::server::TcpConnectInfo;
-
 use super::reply::Rejection;
 use crate::{
     authority::{AuthError, Presented},
-    domain::PeerCertificate,
+    domain::Peer,
     failure::Refusal,
     limits::{BODY_TIMEOUT, MAX_BODY_BYTES},
 };
@@ -76,7 +74,6 @@ pub fn presented<'a>(
     client_secret: String,
 ) -> Presented<'a> {
     let authorization = headers.get_all(header::AUTHORIZATION).iter().map(|value| value.as_bytes()).collect();
-    let certificate = extensions.get::<Arc<PeerCertificate>>().cloned();
-    let address = extensions.get::<TcpConnectInfo>().and_then(|info| info.remote_addr).map(|addr| addr.ip());
-    Presented { authorization, client_id, client_secret, certificate, address }
+    let peer = extensions.get::<Arc<Peer>>().cloned();
+    Presented { authorization, client_id, client_secret, peer }
 }
