@@ -155,6 +155,18 @@ pub struct ServeArgs {
     #[arg(long, env = "TOKEND_TLS_CLIENT_CA")]
     pub tls_client_ca: Option<PathBuf>,
 
+    /// How far in the future a client assertion's exp may be, in seconds or
+    /// with a unit (e.g. 5m): private_key_jwt assertions are meant to be
+    /// short-lived.
+    #[arg(long, env = "TOKEND_MAX_ASSERTION_LIFETIME", default_value = "300", value_parser = seconds)]
+    pub max_assertion_lifetime: i64,
+
+    /// PEM CA bundle trusted, beside the public web's roots, when fetching
+    /// keys from a jwks_uri or an issuer's discovery document (for issuers
+    /// behind a private CA, such as a Kubernetes API server).
+    #[arg(long, env = "TOKEND_FETCH_CA")]
+    pub fetch_ca: Option<PathBuf>,
+
     /// Failed authentications of one client id, over all instances in five
     /// minutes, past which its cold credential checks are refused until the
     /// count drops (a client whose secret is cached is never refused).
@@ -275,7 +287,8 @@ pub struct CreateArgs {
 #[derive(Debug, Args)]
 pub struct AuthArgs {
     /// A method the client may use: client_secret_basic, client_secret_post,
-    /// tls_client_auth or self_signed_tls_client_auth; repeat for several.
+    /// tls_client_auth, self_signed_tls_client_auth or private_key_jwt;
+    /// repeat for several.
     /// Default: the two secret methods. Without one, no secret is made.
     #[arg(long = "auth-method")]
     pub methods: Vec<String>,
@@ -288,10 +301,15 @@ pub struct AuthArgs {
     /// For tls_client_auth: a URI SAN of the certificate (a SPIFFE ID).
     #[arg(long, default_value = "")]
     pub tls_san_uri: String,
-    /// For self_signed_tls_client_auth: a JWK Set file whose keys carry the
-    /// client's certificates in x5c.
+    /// A JWK Set file with the client's public keys: for
+    /// self_signed_tls_client_auth they carry its certificates in x5c, for
+    /// private_key_jwt they verify its assertions.
     #[arg(long)]
     pub jwks_file: Option<PathBuf>,
+    /// For private_key_jwt, instead of --jwks-file: where the client
+    /// publishes its JWK Set (https; http only to loopback).
+    #[arg(long, default_value = "")]
+    pub jwks_uri: String,
     /// Bind the client's tokens to its TLS client certificate (RFC 8705 §3).
     #[arg(long)]
     pub bound_tokens: bool,

@@ -35,7 +35,10 @@ use std::{path::PathBuf, sync::Arc};
 use tokio::net::TcpListener;
 
 use crate::{
-    authority::{AuthError, Authority, Clock, FailureLimits, KeySealer, Registry, SecretHasher, Settings},
+    authority::{
+        AssertionSettings, AuthError, Authority, Clock, FailureLimits, KeySealer, Registry, SecretHasher,
+        Settings,
+    },
     config::{Cli, Command, ServeArgs},
     domain::{Audience, SecretMaxAge},
     store::{Store, StoreError},
@@ -126,6 +129,10 @@ async fn serve_until_signalled(
         failure_limits: FailureLimits {
             per_client: args.failure_limit_per_client,
             per_address: args.failure_limit_per_address,
+        },
+        assertions: AssertionSettings {
+            max_lifetime_seconds: args.max_assertion_lifetime,
+            extra_roots: args.fetch_ca.as_deref().map(tls::ca_bundle).transpose()?.unwrap_or_default(),
         },
     };
     let authority = Arc::new(Authority::start(store, settings).await?);

@@ -52,8 +52,8 @@ pub enum TlsError {
     Key(rustls::Error),
     #[error("cannot configure TLS: {0}")]
     Config(rustls::Error),
-    #[error("the client CA bundle {path} is not usable: {why}")]
-    ClientCa { path: PathBuf, why: String },
+    #[error("the CA bundle {path} is not usable: {why}")]
+    CaBundle { path: PathBuf, why: String },
 }
 
 /// The listeners' TLS: an acceptor whose certificate follows its files, and
@@ -196,17 +196,25 @@ fn read(files: &TlsFiles, provider: &CryptoProvider) -> Result<Loaded, TlsError>
     Ok(Loaded { key: Arc::new(key), modified })
 }
 
+/// The certificates of the PEM CA bundle at `path`; at least one.
+pub fn ca_bundle(path: &Path) -> Result<Vec<CertificateDer<'static>>, TlsError> {
+    let unusable = |why: String| TlsError::CaBundle { path: path.to_owned(), why };
+    let pem = fs::read(path).map_err(|source| TlsError::Read { path: path.to_owned(), source })?;
+    let certificates = CertificateDer::pem_slice_iter(&pem)
+        .collect::<Result<Vec<_>, _>>()
+        .map_err(|err| unusable(err.to_string()))?;
+    if certificates.is_empty() {
+        return Err(unusable("it holds no PEM certificate".into()));
+    }
+    Ok(certificates)
+}
+
 /// A verifier of client certificates against the CA bundle at `path`.
 fn client_ca(path: &Path, provider: Arc<CryptoProvider>) -> Result<Arc<dyn ClientCertVerifier>, TlsError> {
-    let unusable = |why: String| TlsError::ClientCa { path: path.to_owned(), why };
-    let pem = fs::read(path).map_err(|source| TlsError::Read { path: path.to_owned(), source })?;
+    let unusable = |why: String| TlsError::CaBundle { path: path.to_owned(), why };
     let mut roots = RootCertStore::empty();
-    for certificate in CertificateDer::pem_slice_iter(&pem) {
-        let certificate = certificate.map_err(|err| unusable(err.to_string()))?;
+    for certificate in ca_bundle(path)? {
         roots.add(certificate).map_err(|err| unusable(err.to_string()))?;
-    }
-    if roots.is_empty() {
-        return Err(unusable("it holds no PEM certificate".into()));
     }
     WebPkiClientVerifier::builder_with_provider(Arc::new(roots), provider)
         .build()

@@ -43,14 +43,12 @@ async fn out_of_descriptors_the_server_rests_and_recovers() {
     let dir = tempfile::tempdir().unwrap();
     let store = Store::connect(&format!("sqlite://{}", dir.path().join("t.db").display())).await.unwrap();
     store.migrate().await.unwrap();
-    let settings = Settings {
-        issuer: "http://tokend.test".into(),
-        default_audience: Audience::parse("tokend").unwrap(),
-        algorithm: SigningAlgorithm::Es256,
-        key_sealer: Arc::new(KeySealer::load_or_create(&dir.path().join("t.kek")).unwrap()),
-        secret_max_age: None,
-        failure_limits: Default::default(),
-    };
+    let settings = Settings::new(
+        "http://tokend.test".into(),
+        Audience::parse("tokend").unwrap(),
+        SigningAlgorithm::Es256,
+        Arc::new(KeySealer::load_or_create(&dir.path().join("t.kek")).unwrap()),
+    );
     let authority = Arc::new(Authority::start(store, settings).await.unwrap());
     let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
     let address = listener.local_addr().unwrap();

@@ -181,8 +181,7 @@ impl Server {
             grant_type: "client_credentials".into(),
             client_id: self.client_id.clone(),
             client_secret: secret.to_owned(),
-            scope: String::new(),
-            audience: Vec::new(),
+            ..Default::default()
         }
     }
 

@@ -10,6 +10,10 @@ pub const ADMIN_SCOPE: &str = "tokend.admin";
 /// The scope that lets a client introspect tokens other than its own.
 pub const INTROSPECT_SCOPE: &str = "tokend.introspect";
 
+/// The path of the HTTP token endpoint under the issuer. A client assertion
+/// (RFC 7523 §3) names the issuer or this endpoint's URL as its audience.
+pub const TOKEN_PATH: &str = "/oauth/v2/token";
+
 /// The `typ` header of access tokens (RFC 9068 §2.1).
 pub const ACCESS_TOKEN_TYP: &str = "at+jwt";
 

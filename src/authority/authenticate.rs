@@ -67,11 +67,14 @@ impl Authority {
                 }
                 Ok(caller)
             }
-            (Policy::Admin, Credential::ClientSecret { .. } | Credential::Certificate { .. }) => {
-                Err(AuthError::InvalidToken(
-                    "client administration needs a bearer token, not client credentials".into(),
-                ))
-            }
+            (
+                Policy::Admin,
+                Credential::ClientSecret { .. }
+                | Credential::Certificate { .. }
+                | Credential::Assertion { .. },
+            ) => Err(AuthError::InvalidToken(
+                "client administration needs a bearer token, not client credentials".into(),
+            )),
             (Policy::Admin, Credential::None) => {
                 Err(AuthError::InvalidToken("client administration needs a bearer token".into()))
             }
@@ -92,6 +95,14 @@ impl Authority {
                     .await?
                     .filter(|client| client.auth.accepts_certificate(&certificate, now))
                     .ok_or(AuthError::InvalidClient { message: BAD_CREDENTIALS, by_header: false })?;
+                Ok(Caller::client(client))
+            }
+            (_, Credential::Assertion { client_id, assertion, kind: _ }) => {
+                let now = self.clock.now();
+                let client = self
+                    .assertions
+                    .private_key_jwt(&self.registry, client_id.as_ref(), &assertion, now)
+                    .await?;
                 Ok(Caller::client(client))
             }
             (Policy::TokenRequest, Credential::Bearer(_)) => Err(AuthError::InvalidClient {

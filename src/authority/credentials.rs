@@ -1,13 +1,19 @@
 //! How callers prove who they are: client credentials (RFC 6749 §2.3.1, in an
 //! `Authorization: Basic` header or in the request body), a client id and the
-//! connection's TLS client certificate (RFC 8705 §2), or a bearer token (RFC 6750).
+//! connection's TLS client certificate (RFC 8705 §2), a signed JWT (RFC 7521
+//! §4.2: `private_key_jwt` or a platform's token), or a bearer token (RFC 6750).
 
 use std::sync::Arc;
 
 use base64::{Engine, engine::general_purpose::STANDARD};
 
 use super::{AuthError, BAD_CREDENTIALS};
-use crate::domain::{ClientId, ClientSecret, Peer, PeerCertificate};
+use crate::domain::{ClientId, ClientSecret, Peer, PeerCertificate, quoted};
+
+/// `client_assertion_type` for a JWT the client or its platform signed (RFC 7523 §2.2).
+pub const JWT_BEARER: &str = "urn:ietf:params:oauth:client-assertion-type:jwt-bearer";
+/// `client_assertion_type` for a SPIFFE JWT-SVID.
+pub const JWT_SPIFFE: &str = "urn:ietf:params:oauth:client-assertion-type:jwt-spiffe";
 
 /// What a caller presented to prove who it is, as an adapter gathered it:
 /// nothing is parsed or decided yet. An empty value counts as absent.
@@ -16,12 +22,21 @@ use crate::domain::{ClientId, ClientSecret, Peer, PeerCertificate};
 pub struct Presented<'a> {
     /// Every `authorization` header (or gRPC metadata entry) value, as sent.
     pub authorization: Vec<&'a [u8]>,
-    /// `client_id` and `client_secret` from the request body (form, JSON or protobuf).
-    pub client_id: String,
-    pub client_secret: String,
+    /// What the request body (form, JSON or protobuf) carried.
+    pub body: BodyCredentials,
     /// The connection the request came on (its address and client
     /// certificate), when the adapter knows it.
     pub peer: Option<Arc<Peer>>,
+}
+
+/// The credentials a request body may carry, under their OAuth names.
+/// No `Debug`: secrets and assertions as sent.
+#[derive(Default)]
+pub struct BodyCredentials {
+    pub client_id: String,
+    pub client_secret: String,
+    pub client_assertion_type: String,
+    pub client_assertion: String,
 }
 
 /// One way of proving who the caller is, once what was presented is parsed
@@ -41,7 +56,22 @@ pub enum Credential {
         client_id: ClientId,
         certificate: Arc<PeerCertificate>,
     },
+    /// A signed JWT (RFC 7521 §4.2), and the client id the body named, if any.
+    Assertion {
+        client_id: Option<ClientId>,
+        assertion: String,
+        kind: AssertionKind,
+    },
     Bearer(String),
+}
+
+/// Which `client_assertion_type` an assertion came with.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum AssertionKind {
+    /// `jwt-bearer`: a `private_key_jwt` assertion, or a platform's token.
+    JwtBearer,
+    /// `jwt-spiffe`: a SPIFFE JWT-SVID, only ever from a trusted issuer.
+    JwtSpiffe,
 }
 
 /// What an `authorization` value carries.
@@ -57,8 +87,18 @@ impl Credential {
     /// same client.
     pub fn from_presented(presented: Presented<'_>) -> Result<Self, AuthError> {
         let header = Authorization::from_values(presented.authorization)?;
-        let body_id = Some(presented.client_id).filter(|id| !id.is_empty());
-        let body_secret = Some(presented.client_secret).filter(|secret| !secret.is_empty());
+        let body = presented.body;
+        let body_id = Some(body.client_id).filter(|id| !id.is_empty());
+        let body_secret = Some(body.client_secret).filter(|secret| !secret.is_empty());
+        if !body.client_assertion_type.is_empty() || !body.client_assertion.is_empty() {
+            if header.is_some() || body_secret.is_some() {
+                return Err(AuthError::InvalidRequest(
+                    "use exactly one client authentication method: a client assertion, not also a secret or an authorization header"
+                        .into(),
+                ));
+            }
+            return Credential::assertion(body_id, body.client_assertion_type, body.client_assertion);
+        }
         let two_methods = || {
             AuthError::InvalidRequest("use exactly one client authentication method: Basic header or client_id/client_secret in the body, not both".into())
         };
@@ -93,6 +133,33 @@ impl Credential {
     fn client_secret(client_id: &str, secret: ClientSecret, by_header: bool) -> Result<Self, AuthError> {
         let client_id = claimed_id(client_id, by_header)?;
         Ok(Credential::ClientSecret { client_id, secret, by_header })
+    }
+
+    /// A client assertion: both parameters, of a type tokend knows (RFC 7521
+    /// §4.2; a request it cannot read is `invalid_request`).
+    fn assertion(client_id: Option<String>, kind: String, assertion: String) -> Result<Self, AuthError> {
+        let kind = match kind.as_str() {
+            JWT_BEARER => AssertionKind::JwtBearer,
+            JWT_SPIFFE => AssertionKind::JwtSpiffe,
+            "" => {
+                return Err(AuthError::InvalidRequest(
+                    "client_assertion_type is required with client_assertion".into(),
+                ));
+            }
+            other => {
+                return Err(AuthError::InvalidRequest(format!(
+                    "client_assertion_type {} is not supported; use {JWT_BEARER} or {JWT_SPIFFE}",
+                    quoted(other)
+                )));
+            }
+        };
+        if assertion.is_empty() {
+            return Err(AuthError::InvalidRequest(
+                "client_assertion is required with client_assertion_type".into(),
+            ));
+        }
+        let client_id = client_id.map(|id| claimed_id(&id, false)).transpose()?;
+        Ok(Credential::Assertion { client_id, assertion, kind })
     }
 
     /// A client id to be proved by the connection's certificate.
@@ -183,7 +250,8 @@ mod tests {
             secret in ".{0,40}",
         ) {
             let authorization = values.iter().map(Vec::as_slice).collect();
-            let presented = Presented { authorization, client_id, client_secret: secret, ..Presented::default() };
+            let body = BodyCredentials { client_id, client_secret: secret, ..BodyCredentials::default() };
+            let presented = Presented { authorization, body, ..Presented::default() };
             let _ = Credential::from_presented(presented);
         }
 
@@ -206,8 +274,11 @@ mod tests {
     fn presented<'a>(header: Option<&'a str>, client_id: &str, secret: &str) -> Presented<'a> {
         Presented {
             authorization: header.map(str::as_bytes).into_iter().collect(),
-            client_id: client_id.into(),
-            client_secret: secret.into(),
+            body: BodyCredentials {
+                client_id: client_id.into(),
+                client_secret: secret.into(),
+                ..BodyCredentials::default()
+            },
             peer: None,
         }
     }
@@ -285,5 +356,44 @@ mod tests {
         assert!(matches!(Credential::from_presented(presented(None, "", "")).unwrap(), Credential::None));
         let credential = Credential::from_presented(presented(None, "svc", "s")).unwrap();
         assert!(matches!(credential, Credential::ClientSecret { by_header: false, .. }));
+    }
+
+    fn assertion_presented<'a>(
+        header: Option<&'a str>,
+        secret: &str,
+        kind: &str,
+        jwt: &str,
+    ) -> Presented<'a> {
+        let mut presented = presented(header, "svc", secret);
+        presented.body.client_assertion_type = kind.into();
+        presented.body.client_assertion = jwt.into();
+        presented
+    }
+
+    #[test]
+    fn an_assertion_with_a_secret_or_a_header_is_an_invalid_request() {
+        let header = basic("svc", "b");
+        for presented in [
+            assertion_presented(None, "s", JWT_BEARER, "a.b.c"),
+            assertion_presented(Some(&header), "", JWT_BEARER, "a.b.c"),
+        ] {
+            let err = Credential::from_presented(presented).err().expect("refused");
+            assert!(matches!(err, AuthError::InvalidRequest(_)));
+        }
+    }
+
+    #[test]
+    fn an_assertion_needs_a_known_type_and_a_value() {
+        for (kind, jwt) in [("", "a.b.c"), (JWT_BEARER, ""), ("urn:x", "a.b.c")] {
+            let err =
+                Credential::from_presented(assertion_presented(None, "", kind, jwt)).err().expect("refused");
+            assert!(matches!(err, AuthError::InvalidRequest(_)), "{kind} {jwt}");
+        }
+        let credential =
+            Credential::from_presented(assertion_presented(None, "", JWT_SPIFFE, "a.b.c")).unwrap();
+        assert!(matches!(
+            credential,
+            Credential::Assertion { client_id: Some(_), kind: AssertionKind::JwtSpiffe, .. }
+        ));
     }
 }

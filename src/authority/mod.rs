@@ -3,13 +3,15 @@
 //! adapters translate to and from the types here.
 //!
 //! - `credentials` parses what a caller presented; `authenticate` decides
-//!   who the caller is, for every kind of call, in one place.
+//!   who the caller is, for every kind of call, in one place, with
+//!   `assertions` for signed JWTs.
 //! - `issue` (the grant, with `grant` for its rules), `introspection`,
 //!   `revocation`: the three token calls.
 //! - `tokens` mints and checks JWTs with `keys` (ring, sealing, rotation);
 //!   `verified` remembers checked tokens; `revoked_tokens` the revocations.
 //! - `registry`: clients, their secrets (`secret_hasher`) and caches.
 
+mod assertions;
 mod authenticate;
 mod clock;
 mod credentials;
@@ -34,10 +36,12 @@ use crate::{
     store::Store,
 };
 
+pub use assertions::AssertionSettings;
+use assertions::Assertions;
 pub use authenticate::{Caller, Policy};
 pub use clock::Clock;
 use credentials::Credential;
-pub use credentials::Presented;
+pub use credentials::{BodyCredentials, Presented};
 pub use error::AuthError;
 use error::BAD_CREDENTIALS;
 pub use introspection::Introspection;
@@ -54,7 +58,8 @@ pub use tokend_common::wire::{ADMIN_SCOPE, INTROSPECT_SCOPE};
 /// Parses and reconciles presented credentials as every call does, for the fuzz targets.
 #[cfg(feature = "fuzzing")]
 pub fn fuzz_credentials(authorization: Vec<&[u8]>, client_id: String, client_secret: String) {
-    let presented = Presented { authorization, client_id, client_secret, ..Presented::default() };
+    let body = BodyCredentials { client_id, client_secret, ..BodyCredentials::default() };
+    let presented = Presented { authorization, body, ..Presented::default() };
     let _ = Credential::from_presented(presented);
 }
 
@@ -73,12 +78,35 @@ pub struct Settings {
     pub secret_max_age: Option<SecretMaxAge>,
     /// Failed authentications past which cold checks are refused for a while.
     pub failure_limits: FailureLimits,
+    /// How client assertions are checked.
+    pub assertions: AssertionSettings,
+}
+
+impl Settings {
+    /// Settings with defaults for everything that has one.
+    pub fn new(
+        issuer: String,
+        default_audience: Audience,
+        algorithm: SigningAlgorithm,
+        key_sealer: Arc<KeySealer>,
+    ) -> Self {
+        Self {
+            issuer,
+            default_audience,
+            algorithm,
+            key_sealer,
+            secret_max_age: None,
+            failure_limits: FailureLimits::default(),
+            assertions: AssertionSettings::default(),
+        }
+    }
 }
 
 /// The token authority: one per process, shared by every adapter.
 pub struct Authority {
     store: Store,
     registry: Registry,
+    assertions: Assertions,
     tokens: TokenCodec,
     revocations: Revocations,
     rate_limits: RateLimits,
@@ -117,6 +145,7 @@ impl Authority {
             tokio::spawn(follow).abort_handle()
         });
         Ok(Self {
+            assertions: Assertions::new(&settings.issuer, settings.assertions, store.clone())?,
             revocations: Revocations::load(store.clone(), clock.now()).await?,
             rate_limits: RateLimits::default(),
             registry,
@@ -174,6 +203,9 @@ impl Authority {
         }
         if let Err(err) = self.registry.sync_failures(self.clock.now()).await {
             tracing::warn!(error = %err, "could not share failed-authentication counts");
+        }
+        if let Err(err) = self.assertions.forget_expired(self.clock.now()).await {
+            tracing::warn!(error = %err, "could not forget expired assertion ids");
         }
         match self
             .tokens

@@ -59,6 +59,7 @@ fn auth_draft(args: AuthArgs) -> Result<AuthDraft, AuthError> {
         tls_san_dns: args.tls_san_dns,
         tls_san_uri: args.tls_san_uri,
         jwks,
+        jwks_uri: args.jwks_uri,
         bound_tokens: args.bound_tokens,
     })
 }

@@ -1,6 +1,6 @@
 //! How a client may authenticate at the token endpoint (RFC 7591
-//! `token_endpoint_auth_methods`, RFC 8705 §2): the methods, and the set a
-//! client is registered with.
+//! `token_endpoint_auth_methods`, RFC 8705 §2, RFC 7523 §2.2): the methods,
+//! and the set a client is registered with.
 
 use std::fmt;
 
@@ -17,14 +17,17 @@ pub enum AuthMethod {
     TlsClientAuth,
     /// A self-signed certificate listed in the client's registered JWK Set.
     SelfSignedTlsClientAuth,
+    /// A JWT the client signed with a key of its registered JWK Set (RFC 7523 §2.2).
+    PrivateKeyJwt,
 }
 
 impl AuthMethod {
-    pub const ALL: [AuthMethod; 4] = [
+    pub const ALL: [AuthMethod; 5] = [
         AuthMethod::ClientSecretBasic,
         AuthMethod::ClientSecretPost,
         AuthMethod::TlsClientAuth,
         AuthMethod::SelfSignedTlsClientAuth,
+        AuthMethod::PrivateKeyJwt,
     ];
 
     pub fn as_str(self) -> &'static str {
@@ -33,6 +36,7 @@ impl AuthMethod {
             AuthMethod::ClientSecretPost => "client_secret_post",
             AuthMethod::TlsClientAuth => "tls_client_auth",
             AuthMethod::SelfSignedTlsClientAuth => "self_signed_tls_client_auth",
+            AuthMethod::PrivateKeyJwt => "private_key_jwt",
         }
     }
 
@@ -124,7 +128,7 @@ mod tests {
 
     #[test]
     fn an_unknown_method_is_named_in_the_error() {
-        let err = AuthMethods::parse_each(["client_secret_basic", "private_key_jwt"]).unwrap_err();
-        assert!(err.0.contains("\"private_key_jwt\""), "{err}");
+        let err = AuthMethods::parse_each(["client_secret_basic", "client_secret_jwt"]).unwrap_err();
+        assert!(err.0.contains("\"client_secret_jwt\""), "{err}");
     }
 }

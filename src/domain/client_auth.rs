@@ -1,15 +1,10 @@
-//! How a client is registered to authenticate (RFC 7591, RFC 8705 §2): its
-//! methods, the certificate that names it for `tls_client_auth`, the
-//! certificates of its JWK Set for `self_signed_tls_client_auth`, and whether
-//! its tokens are bound to its certificate.
+//! How a client is registered to authenticate (RFC 7591, RFC 8705 §2, RFC
+//! 7523 §2.2): its methods, the certificate that names it for
+//! `tls_client_auth`, its keys (a JWK Set, inline or at a URL) for
+//! `self_signed_tls_client_auth` and `private_key_jwt`, and whether its
+//! tokens are bound to its certificate.
 
-use base64::{Engine, engine::general_purpose::STANDARD};
-use serde::Deserialize;
-
-use super::{AuthMethod, AuthMethods, DistinguishedName, InvalidValue, PeerCertificate, peer_certificate};
-
-/// The largest JWK Set a registration may hold.
-const MAX_JWKS_BYTES: usize = 64 * 1024;
+use super::{AuthMethod, AuthMethods, DistinguishedName, InvalidValue, Jwks, JwksUri, PeerCertificate};
 /// The longest DNS or URI SAN a registration may name.
 const MAX_SAN_LEN: usize = 1024;
 
@@ -68,66 +63,17 @@ fn san<'a>(field: &str, value: &'a str) -> Result<&'a str, InvalidValue> {
     Ok(value)
 }
 
-/// A client's registered JWK Set (RFC 7517) and the thumbprints of the
-/// certificates its keys carry in `x5c`, which `self_signed_tls_client_auth`
-/// accepts.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct CertificateKeys {
-    text: String,
-    thumbprints: Vec<String>,
-}
-
-#[derive(Deserialize)]
-struct JwkSet {
-    keys: Vec<Jwk>,
-}
-
-#[derive(Deserialize)]
-struct Jwk {
-    #[serde(default)]
-    x5c: Vec<String>,
-}
-
-impl CertificateKeys {
-    /// Parses a JWK Set; each key's certificate is the first of its `x5c`
-    /// (RFC 7517 §4.7), and at least one key must have one.
-    pub fn parse(text: &str) -> Result<Self, InvalidValue> {
-        let invalid = |why: String| InvalidValue(format!("jwks is not a usable JWK Set: {why}"));
-        if text.len() > MAX_JWKS_BYTES {
-            return Err(invalid(format!("it is over {} KiB", MAX_JWKS_BYTES / 1024)));
-        }
-        let set: JwkSet = serde_json::from_str(text).map_err(|err| invalid(err.to_string()))?;
-        let mut thumbprints = Vec::new();
-        for key in &set.keys {
-            if let Some(first) = key.x5c.first() {
-                let der = STANDARD.decode(first).map_err(|_| invalid("an x5c entry is not base64".into()))?;
-                thumbprints.push(peer_certificate::thumbprint(&der));
-            }
-        }
-        if thumbprints.is_empty() {
-            return Err(invalid("no key carries a certificate in x5c".into()));
-        }
-        Ok(Self { text: text.to_owned(), thumbprints })
-    }
-
-    /// The JWK Set as registered.
-    pub fn as_str(&self) -> &str {
-        &self.text
-    }
-
-    pub fn contains(&self, certificate: &PeerCertificate) -> bool {
-        self.thumbprints.iter().any(|thumbprint| thumbprint == certificate.thumbprint())
-    }
-}
-
 /// How a client authenticates, and whether its tokens are bound.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ClientAuth {
     pub methods: AuthMethods,
     /// What a `tls_client_auth` certificate must name; set exactly when that method is.
     pub tls_subject: Option<CertificateSubject>,
-    /// The certificates `self_signed_tls_client_auth` accepts; set exactly when that method is.
-    pub jwks: Option<CertificateKeys>,
+    /// Its JWK Set: the certificates `self_signed_tls_client_auth` accepts
+    /// (in `x5c`), the keys that verify its `private_key_jwt` assertions.
+    pub jwks: Option<Jwks>,
+    /// Where its `private_key_jwt` keys are published, instead of `jwks`.
+    pub jwks_uri: Option<JwksUri>,
     /// Every token is bound to the certificate of the connection that asked for it.
     pub bound_tokens: bool,
 }
@@ -135,35 +81,53 @@ pub struct ClientAuth {
 impl Default for ClientAuth {
     /// What clients registered before these settings have: secrets, unbound tokens.
     fn default() -> Self {
-        Self { methods: AuthMethods::SECRET, tls_subject: None, jwks: None, bound_tokens: false }
+        Self {
+            methods: AuthMethods::SECRET,
+            tls_subject: None,
+            jwks: None,
+            jwks_uri: None,
+            bound_tokens: false,
+        }
     }
 }
 
 impl ClientAuth {
-    /// Checks that the settings fit together: each certificate method has
-    /// what it needs, and nothing is set for a method the client lacks.
+    /// Checks that the settings fit together: each method has what it
+    /// needs, and nothing is set for a method the client lacks.
     pub fn check(&self) -> Result<(), InvalidValue> {
-        let pairs = [
-            (
-                AuthMethod::TlsClientAuth,
-                self.tls_subject.is_some(),
-                "one of tls_client_auth_subject_dn, tls_client_auth_san_dns or tls_client_auth_san_uri",
-            ),
-            (AuthMethod::SelfSignedTlsClientAuth, self.jwks.is_some(), "jwks"),
-        ];
-        for (method, present, what) in pairs {
-            match (self.methods.contains(method), present) {
-                (true, false) => {
-                    return Err(InvalidValue(format!("{} needs {what}", method.as_str())));
-                }
-                (false, true) => {
-                    return Err(InvalidValue(format!(
-                        "{what} is set but token_endpoint_auth_methods lacks {}",
-                        method.as_str()
-                    )));
-                }
-                _ => {}
+        let uses = |method| self.methods.contains(method);
+        let lacks = |what: &str, methods: &str| {
+            Err(InvalidValue(format!("{what} is set but token_endpoint_auth_methods lacks {methods}")))
+        };
+        match (uses(AuthMethod::TlsClientAuth), self.tls_subject.is_some()) {
+            (true, false) => {
+                return Err(InvalidValue(
+                    "tls_client_auth needs one of tls_client_auth_subject_dn, tls_client_auth_san_dns or tls_client_auth_san_uri"
+                        .into(),
+                ));
             }
+            (false, true) => return lacks("a tls_client_auth subject", "tls_client_auth"),
+            _ => {}
+        }
+        let self_signed = uses(AuthMethod::SelfSignedTlsClientAuth);
+        let key_jwt = uses(AuthMethod::PrivateKeyJwt);
+        if self.jwks.is_some() && self.jwks_uri.is_some() {
+            // RFC 7591 §2: the two must not both be present.
+            return Err(InvalidValue("set jwks or jwks_uri, not both".into()));
+        }
+        if self_signed && !self.jwks.as_ref().is_some_and(Jwks::has_certificates) {
+            return Err(InvalidValue(
+                "self_signed_tls_client_auth needs jwks whose keys carry certificates in x5c".into(),
+            ));
+        }
+        if key_jwt && self.jwks.is_none() && self.jwks_uri.is_none() {
+            return Err(InvalidValue("private_key_jwt needs jwks or jwks_uri".into()));
+        }
+        if self.jwks.is_some() && !self_signed && !key_jwt {
+            return lacks("jwks", "self_signed_tls_client_auth or private_key_jwt");
+        }
+        if self.jwks_uri.is_some() && !key_jwt {
+            return lacks("jwks_uri", "private_key_jwt");
         }
         Ok(())
     }
@@ -200,14 +164,6 @@ mod tests {
     }
 
     #[test]
-    fn a_jwk_set_needs_a_certificate() {
-        assert!(CertificateKeys::parse(r#"{"keys":[{"kty":"EC"}]}"#).is_err());
-        assert!(CertificateKeys::parse("not json").is_err());
-        let keys = CertificateKeys::parse(r#"{"keys":[{"kty":"EC","x5c":["AAEC"]}]}"#).unwrap();
-        assert_eq!(keys.thumbprints, [peer_certificate::thumbprint(&[0, 1, 2])]);
-    }
-
-    #[test]
     fn each_certificate_method_needs_its_settings_and_only_then() {
         let tls = AuthMethods::parse_each(["tls_client_auth"]).unwrap();
         let mut auth = ClientAuth { methods: tls, ..ClientAuth::default() };
@@ -216,6 +172,25 @@ mod tests {
         auth.check().unwrap();
         auth.methods = AuthMethods::SECRET;
         assert!(auth.check().is_err(), "a subject without tls_client_auth");
+    }
+
+    #[test]
+    fn private_key_jwt_needs_keys_inline_or_at_a_url_but_not_both() {
+        let methods = AuthMethods::parse_each(["private_key_jwt"]).unwrap();
+        let mut auth = ClientAuth { methods, ..ClientAuth::default() };
+        assert!(auth.check().is_err(), "no keys");
+        auth.jwks_uri = Some(JwksUri::parse("jwks_uri", "https://keys.example/jwks").unwrap());
+        auth.check().unwrap();
+        let jwks =
+            r#"{"keys":[{"kty":"OKP","crv":"Ed25519","x":"11qYAYKxCrfVS_7TyWQHOg7hcvPapiMlrwIaaPcHURo"}]}"#;
+        auth.jwks = Some(Jwks::parse(jwks).unwrap());
+        assert!(auth.check().is_err(), "both");
+        auth.jwks_uri = None;
+        auth.check().unwrap();
+        auth.methods = AuthMethods::parse_each(["self_signed_tls_client_auth"]).unwrap();
+        assert!(auth.check().is_err(), "self-signed TLS needs certificates in x5c");
+        auth.methods = AuthMethods::SECRET;
+        assert!(auth.check().is_err(), "keys without a method that uses them");
     }
 
     #[test]

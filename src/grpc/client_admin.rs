@@ -9,7 +9,7 @@ use super::{
     metadata::presented,
     pb::{self, client_admin_server::ClientAdmin},
 };
-use crate::authority::{AuthError, Authority, Registry};
+use crate::authority::{AuthError, Authority, BodyCredentials, Registry};
 
 pub struct ClientAdminApi {
     authority: Arc<Authority>,
@@ -22,7 +22,7 @@ impl ClientAdminApi {
 
     /// The registry, once the caller's bearer token proves it may administer.
     async fn admin<T>(&self, request: &Request<T>) -> Result<&Registry, Status> {
-        let presented = presented(request.metadata(), request.extensions(), String::new(), String::new());
+        let presented = presented(request.metadata(), request.extensions(), BodyCredentials::default());
         Ok(self.authority.admin(presented).await?)
     }
 }

@@ -11,7 +11,7 @@ use crate::{
 /// The paths an `UpdateClient` mask may name.
 const UPDATABLE: &str = "display_name, allowed_scopes, default_scopes, audiences, token_ttl_seconds, active, \
      token_endpoint_auth_methods, tls_client_auth_subject_dn, tls_client_auth_san_dns, \
-     tls_client_auth_san_uri, jwks, tls_client_certificate_bound_access_tokens, rate_limit_per_second, \
+     tls_client_auth_san_uri, jwks, jwks_uri, tls_client_certificate_bound_access_tokens, rate_limit_per_second, \
      rate_limit_burst, secret_max_age_seconds";
 
 fn timestamp(seconds: i64) -> Timestamp {
@@ -39,6 +39,7 @@ impl From<ClientDetails> for pb::Client {
             tls_client_auth_san_dns: auth.tls_san_dns,
             tls_client_auth_san_uri: auth.tls_san_uri,
             jwks: auth.jwks,
+            jwks_uri: auth.jwks_uri,
             tls_client_certificate_bound_access_tokens: auth.bound_tokens,
             rate_limit_per_second: client.rate_limit.map_or(0, |limit| limit.per_second),
             rate_limit_burst: client.rate_limit.map_or(0, |limit| limit.burst),
@@ -73,6 +74,7 @@ impl From<pb::CreateClientRequest> for ClientDraft {
                 tls_san_dns: request.tls_client_auth_san_dns,
                 tls_san_uri: request.tls_client_auth_san_uri,
                 jwks: request.jwks,
+                jwks_uri: request.jwks_uri,
                 bound_tokens: request.tls_client_certificate_bound_access_tokens,
             },
             rate_limit_per_second: request.rate_limit_per_second,
@@ -108,6 +110,7 @@ pub fn changes(client: pb::Client, mask: Option<FieldMask>) -> Result<ClientChan
             "tls_client_auth_san_dns" => changes.tls_san_dns = Some(client.tls_client_auth_san_dns.clone()),
             "tls_client_auth_san_uri" => changes.tls_san_uri = Some(client.tls_client_auth_san_uri.clone()),
             "jwks" => changes.jwks = Some(client.jwks.clone()),
+            "jwks_uri" => changes.jwks_uri = Some(client.jwks_uri.clone()),
             "rate_limit_per_second" => changes.rate_limit_per_second = Some(client.rate_limit_per_second),
             "rate_limit_burst" => changes.rate_limit_burst = Some(client.rate_limit_burst),
             "secret_max_age_seconds" => changes.secret_max_age_seconds = Some(client.secret_max_age_seconds),

@@ -4,18 +4,20 @@ use std::sync::Arc;
 
 use tonic::{Extensions, metadata::MetadataMap};
 
-use crate::{authority::Presented, domain::Peer};
+use crate::{
+    authority::{BodyCredentials, Presented},
+    domain::Peer,
+};
 
-/// Every `authorization` metadata entry, the body's client id and secret,
+/// Every `authorization` metadata entry, the credentials the body carried,
 /// and the connection's client certificate and address.
 pub fn presented<'a>(
     metadata: &'a MetadataMap,
     extensions: &Extensions,
-    client_id: String,
-    client_secret: String,
+    body: BodyCredentials,
 ) -> Presented<'a> {
     let authorization =
         metadata.get_all("authorization").iter().map(|value| value.as_encoded_bytes()).collect();
     let peer = extensions.get::<Arc<Peer>>().cloned();
-    Presented { authorization, client_id, client_secret, peer }
+    Presented { authorization, body, peer }
 }

@@ -8,7 +8,7 @@ use super::{
     metadata::presented,
     pb::{self, token_service_server::TokenService},
 };
-use crate::authority::{Authority, Introspection, TokenRequest};
+use crate::authority::{Authority, BodyCredentials, Introspection, TokenRequest};
 
 pub struct TokenServiceApi {
     authority: Arc<Authority>,
@@ -31,7 +31,16 @@ impl TokenService for TokenServiceApi {
             .authority
             .issue(TokenRequest {
                 grant_type: body.grant_type,
-                presented: presented(&metadata, &extensions, body.client_id, body.client_secret),
+                presented: presented(
+                    &metadata,
+                    &extensions,
+                    BodyCredentials {
+                        client_id: body.client_id,
+                        client_secret: body.client_secret,
+                        client_assertion_type: body.client_assertion_type,
+                        client_assertion: body.client_assertion,
+                    },
+                ),
                 scope: body.scope,
                 audiences: body.audience,
             })
@@ -51,7 +60,7 @@ impl TokenService for TokenServiceApi {
         let (metadata, extensions, body) = request.into_parts();
         let answer = self
             .authority
-            .introspect(presented(&metadata, &extensions, String::new(), String::new()), &body.token)
+            .introspect(presented(&metadata, &extensions, BodyCredentials::default()), &body.token)
             .await?;
         Ok(Response::new(match answer {
             Introspection::Inactive => pb::IntrospectResponse::default(),
@@ -78,7 +87,7 @@ impl TokenService for TokenServiceApi {
     ) -> Result<Response<pb::RevokeResponse>, Status> {
         let (metadata, extensions, body) = request.into_parts();
         self.authority
-            .revoke(presented(&metadata, &extensions, String::new(), String::new()), &body.token)
+            .revoke(presented(&metadata, &extensions, BodyCredentials::default()), &body.token)
             .await?;
         Ok(Response::new(pb::RevokeResponse {}))
     }

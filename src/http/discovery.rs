@@ -16,7 +16,10 @@ use super::{
 };
 use tokend_common::wire::JWKS_MAX_AGE_SECONDS;
 
-use crate::{authority::Authority, domain::AuthMethod};
+use crate::{
+    authority::Authority,
+    domain::{ASSERTION_ALGORITHMS, AuthMethod},
+};
 
 /// Long enough to spare tokend, short enough that a new key is seen soon.
 /// What verifiers may cache the key set and metadata for.
@@ -36,12 +39,15 @@ pub async fn jwks(State(authority): State<Arc<Authority>>) -> Response {
 /// `id_token_signing_alg_values_supported`, which here name the algorithms
 /// access tokens are signed with (tokend issues no ID tokens). Over TLS,
 /// the certificate methods and bound tokens of RFC 8705 §2–3 are offered.
+/// `private_key_jwt` assertions may be signed with any of the asymmetric
+/// algorithms in `token_endpoint_auth_signing_alg_values_supported`.
 pub async fn metadata(
     State(authority): State<Arc<Authority>>,
     Extension(ClientCertificates(certificates)): Extension<ClientCertificates>,
 ) -> Response {
     let issuer = authority.issuer().trim_end_matches('/');
     let algorithms: Vec<_> = authority.keys().algorithms().iter().map(|alg| format!("{alg:?}")).collect();
+    let assertion_algorithms: Vec<_> = ASSERTION_ALGORITHMS.iter().map(|alg| format!("{alg:?}")).collect();
     let auth_methods: Vec<_> = AuthMethod::ALL
         .iter()
         .filter(|method| certificates || !method.uses_certificate())
@@ -63,6 +69,7 @@ pub async fn metadata(
             "subject_types_supported": ["public"],
             "id_token_signing_alg_values_supported": algorithms,
             "tls_client_certificate_bound_access_tokens": certificates,
+            "token_endpoint_auth_signing_alg_values_supported": assertion_algorithms,
         }),
     );
     response.headers_mut().insert(header::CACHE_CONTROL, keys_max_age());

@@ -4,7 +4,10 @@
 use std::borrow::Cow;
 
 use super::reply::Rejection;
-use crate::{authority::AuthError, domain::quoted};
+use crate::{
+    authority::{AuthError, BodyCredentials},
+    domain::quoted,
+};
 
 /// The decoded name–value pairs of a form body.
 pub struct Form(Vec<(String, String)>);
@@ -38,6 +41,17 @@ impl Form {
     /// value as absent (RFC 6749 §3.1), whatever the protocol.
     pub fn get(&self, name: &str) -> Option<String> {
         self.0.iter().find(|(n, _)| n == name).map(|(_, v)| v.clone())
+    }
+
+    /// The client credentials the form carries, under their OAuth names.
+    pub fn credentials(&self) -> BodyCredentials {
+        let field = |name| self.get(name).unwrap_or_default();
+        BodyCredentials {
+            client_id: field("client_id"),
+            client_secret: field("client_secret"),
+            client_assertion_type: field("client_assertion_type"),
+            client_assertion: field("client_assertion"),
+        }
     }
 
     /// Every value of a repeatable parameter.

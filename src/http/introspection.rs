@@ -76,6 +76,5 @@ async fn read(headers: &HeaderMap, body: Body) -> Result<Form, Rejection> {
 /// What the caller presented: its `Authorization` header or the credentials
 /// in the form, and its connection's certificate.
 fn presented<'a>(parts: &'a Parts, form: &Form) -> Presented<'a> {
-    let field = |name| form.get(name).unwrap_or_default();
-    request::presented(&parts.headers, &parts.extensions, field("client_id"), field("client_secret"))
+    request::presented(&parts.headers, &parts.extensions, form.credentials())
 }

@@ -22,7 +22,7 @@ use axum::{
 
 use crate::authority::Authority;
 
-pub const TOKEN_PATH: &str = "/oauth/v2/token";
+pub use tokend_common::wire::TOKEN_PATH;
 pub const INTROSPECTION_PATH: &str = "/oauth/v2/introspect";
 pub const REVOCATION_PATH: &str = "/oauth/v2/revoke";
 pub const JWKS_PATH: &str = "/oauth/v2/keys";

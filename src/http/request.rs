@@ -10,7 +10,7 @@ use axum::{
 
 use super::reply::Rejection;
 use crate::{
-    authority::{AuthError, Presented},
+    authority::{AuthError, BodyCredentials, Presented},
     domain::Peer,
     failure::Refusal,
     limits::{BODY_TIMEOUT, MAX_BODY_BYTES},
@@ -65,15 +65,14 @@ pub fn media_type(headers: &HeaderMap, accepted: &[MediaType]) -> Result<MediaTy
 }
 
 /// What the caller presented to authenticate: every `Authorization` header,
-/// the `client_id` and `client_secret` the body carried, and the
-/// connection's client certificate and address.
+/// the credentials the body carried, and the connection's client
+/// certificate and address.
 pub fn presented<'a>(
     headers: &'a HeaderMap,
     extensions: &Extensions,
-    client_id: String,
-    client_secret: String,
+    body: BodyCredentials,
 ) -> Presented<'a> {
     let authorization = headers.get_all(header::AUTHORIZATION).iter().map(|value| value.as_bytes()).collect();
     let peer = extensions.get::<Arc<Peer>>().cloned();
-    Presented { authorization, client_id, client_secret, peer }
+    Presented { authorization, body, peer }
 }

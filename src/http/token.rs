@@ -1,5 +1,5 @@
 //! `POST /oauth/v2/token`: the client-credentials grant (RFC 6749 §4.4) in
-//! form or JSON encoding, with `client_secret_basic` or `client_secret_post`.
+//! form or JSON encoding, with any client authentication method.
 
 use std::sync::Arc;
 
@@ -17,7 +17,7 @@ use super::{
     reply::{Rejection, no_store_json},
     request::{self, MediaType},
 };
-use crate::authority::{AuthError, Authority, IssuedToken, TokenRequest};
+use crate::authority::{AuthError, Authority, BodyCredentials, IssuedToken, TokenRequest};
 
 pub async fn issue(State(authority): State<Arc<Authority>>, request: Request) -> Response {
     match issue_token(&authority, request, &[MediaType::Form, MediaType::Json]).await {
@@ -50,7 +50,7 @@ pub async fn issue_token(
     };
     let request = TokenRequest {
         grant_type: params.grant_type,
-        presented: request::presented(&headers, &extensions, params.client_id, params.client_secret),
+        presented: request::presented(&headers, &extensions, params.credentials),
         scope: params.scope,
         audiences: params.audiences,
     };
@@ -60,8 +60,7 @@ pub async fn issue_token(
 /// The parameters of a token request, whatever their encoding.
 struct TokenParams {
     grant_type: String,
-    client_id: String,
-    client_secret: String,
+    credentials: BodyCredentials,
     scope: String,
     audiences: Vec<String>,
 }
@@ -75,8 +74,7 @@ impl TokenParams {
         audiences.extend(form.all("resource"));
         Ok(TokenParams {
             grant_type: form.get("grant_type").unwrap_or_default(),
-            client_id: form.get("client_id").unwrap_or_default(),
-            client_secret: form.get("client_secret").unwrap_or_default(),
+            credentials: form.credentials(),
             scope: form.get("scope").unwrap_or_default(),
             audiences,
         })
@@ -89,8 +87,12 @@ impl TokenParams {
             .map_err(|err| AuthError::InvalidRequest(format!("the JSON body is invalid: {err}")))?;
         Ok(TokenParams {
             grant_type: body.grant_type.unwrap_or_default(),
-            client_id: body.client_id.unwrap_or_default(),
-            client_secret: body.client_secret.unwrap_or_default(),
+            credentials: BodyCredentials {
+                client_id: body.client_id.unwrap_or_default(),
+                client_secret: body.client_secret.unwrap_or_default(),
+                client_assertion_type: body.client_assertion_type.unwrap_or_default(),
+                client_assertion: body.client_assertion.unwrap_or_default(),
+            },
             scope: body.scope.unwrap_or_default(),
             audiences: match body.audience {
                 None => Vec::new(),
@@ -116,6 +118,10 @@ struct JsonTokenRequest {
     client_id: Option<String>,
     #[serde(rename = "clientSecret", alias = "client_secret")]
     client_secret: Option<String>,
+    #[serde(rename = "clientAssertionType", alias = "client_assertion_type")]
+    client_assertion_type: Option<String>,
+    #[serde(rename = "clientAssertion", alias = "client_assertion")]
+    client_assertion: Option<String>,
     scope: Option<String>,
     audience: Option<OneOrMany>,
 }

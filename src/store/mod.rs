@@ -2,6 +2,7 @@
 //! or PostgreSQL through one sqlx code path. It stores what it is given and
 //! knows nothing of OAuth rules.
 
+mod assertion_ids;
 mod client_changes;
 mod clients;
 mod error;

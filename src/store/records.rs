@@ -29,6 +29,8 @@ pub struct ClientRow {
     pub rate_limit_burst: i64,
     /// Lifetime of new secrets; 0 for the server's setting.
     pub secret_max_age_seconds: i64,
+    /// Where the client's keys are published; empty when unset.
+    pub jwks_uri: String,
 }
 
 /// One secret of a client, as an argon2id PHC string; the secret itself is never stored.

@@ -217,14 +217,12 @@ impl TestApp {
         let address = listener.local_addr().unwrap();
         let scheme = if tls.is_some() { "https" } else { "http" };
         let base_url = format!("{scheme}://{address}");
-        let settings = Settings {
-            issuer: issuer.unwrap_or_else(|| base_url.clone()),
-            default_audience: Audience::parse(DEFAULT_AUDIENCE).unwrap(),
+        let settings = Settings::new(
+            issuer.unwrap_or_else(|| base_url.clone()),
+            Audience::parse(DEFAULT_AUDIENCE).unwrap(),
             algorithm,
-            key_sealer: Arc::new(KeySealer::load_or_create(&database.key_file).unwrap()),
-            secret_max_age: None,
-            failure_limits: Default::default(),
-        };
+            Arc::new(KeySealer::load_or_create(&database.key_file).unwrap()),
+        );
         let authority = Arc::new(Authority::start(store, settings).await.expect("the authority starts"));
         let registry = authority.registry().clone();
         let (shutdown, stop) = oneshot::channel::<()>();
@@ -338,7 +336,7 @@ pub fn token_request(id: &str, secret: &str, scope: &str) -> pb::IssueTokenReque
         client_id: id.into(),
         client_secret: secret.into(),
         scope: scope.into(),
-        audience: vec![],
+        ..Default::default()
     }
 }
 

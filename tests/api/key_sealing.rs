@@ -27,14 +27,12 @@ on_both_stores! {
 
     async fn another_key_file_neither_starts_a_server_nor_adds_a_key(app) {
         let dir = tempfile::tempdir().unwrap();
-        let settings = Settings {
-            issuer: app.issuer().to_owned(),
-            default_audience: Audience::parse(DEFAULT_AUDIENCE).unwrap(),
-            algorithm: SigningAlgorithm::Es256,
-            key_sealer: Arc::new(KeySealer::load_or_create(&dir.path().join("other.kek")).unwrap()),
-            secret_max_age: None,
-            failure_limits: Default::default(),
-        };
+        let settings = Settings::new(
+            app.issuer().to_owned(),
+            Audience::parse(DEFAULT_AUDIENCE).unwrap(),
+            SigningAlgorithm::Es256,
+            Arc::new(KeySealer::load_or_create(&dir.path().join("other.kek")).unwrap()),
+        );
         let refused = Authority::start(store_of(&app).await, settings.clone()).await.err().expect("refused");
         assert!(refused.to_string().contains("does not open with this key-encryption key"), "{refused}");
         let rotated = KeyRing::rotate(&store_of(&app).await, app.authority.clock().now(), SigningAlgorithm::Es256, 0, &settings.key_sealer).await;

@@ -430,6 +430,6 @@ async fn discovery_offers_the_certificate_methods_only_over_tls() {
     assert_eq!(metadata["tls_client_certificate_bound_access_tokens"], false);
     assert_eq!(
         metadata["token_endpoint_auth_methods_supported"],
-        serde_json::json!(["client_secret_basic", "client_secret_post"])
+        serde_json::json!(["client_secret_basic", "client_secret_post", "private_key_jwt"])
     );
 }

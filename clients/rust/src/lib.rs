@@ -1,6 +1,8 @@
 //! tokend-client: access tokens for callers, local verification for resource servers.
 //!
-//! Callers: [`TokenSource`] fetches tokens with gRPC `IssueToken` and caches
+//! Callers: [`TokenSource`] fetches tokens with gRPC `IssueToken`, proving
+//! its client by a secret, a TLS certificate, a private key
+//! (`private_key_jwt`) or a platform's token read from a file, and caches
 //! each (scope, audience) token until shortly before it expires, refreshing it
 //! in the background; concurrent callers on an empty cache share one call;
 //! `UNAVAILABLE` is retried with jittered backoff (50 ms doubling to 1 s, for
@@ -14,12 +16,15 @@
 //! / `PERMISSION_DENIED` to gRPC callers, 401 / 403 to HTTP ones.
 
 mod bearer;
+mod credentials;
 mod error;
 mod source;
 mod verify;
 
 pub use bearer::{Bearer, BearerLayer};
+pub use credentials::PrivateKey;
 pub use error::TokenError;
+pub use jsonwebtoken::Algorithm;
 pub use source::{TlsIdentity, Token, TokenSource};
 pub use verify::{
     Claims, Confirmation, PeerCertificate, Verifier, VerifierBuilder, VerifyError, VerifyLayer, VerifyService,

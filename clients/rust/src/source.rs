@@ -2,6 +2,7 @@
 
 use std::{
     collections::HashMap,
+    path::PathBuf,
     sync::{
         Arc, Mutex, PoisonError,
         atomic::{AtomicBool, Ordering},
@@ -12,7 +13,10 @@ use std::{
 use crate::pb::{IssueTokenRequest, token_service_client::TokenServiceClient};
 use tonic::transport::{Certificate, Channel, ClientTlsConfig, Identity};
 
-use crate::TokenError;
+use crate::{
+    TokenError,
+    credentials::{Credentials, PrivateKey},
+};
 
 /// How long one fetch keeps asking again while tokend answers UNAVAILABLE
 /// (a restart storm takes as long as the argon2 checks of every client) or
@@ -76,7 +80,7 @@ struct Slot {
 pub struct TokenSource {
     client: TokenServiceClient<Channel>,
     client_id: String,
-    client_secret: String,
+    credentials: Credentials,
     refresh_ahead: Option<Duration>,
     slots: Arc<Mutex<HashMap<Key, Arc<Slot>>>>,
 }
@@ -89,13 +93,43 @@ impl std::fmt::Debug for TokenSource {
 
 impl TokenSource {
     pub fn new(channel: Channel, client_id: impl Into<String>, client_secret: impl Into<String>) -> Self {
+        Self::with_credentials(channel, client_id.into(), Credentials::Secret(client_secret.into()))
+    }
+
+    fn with_credentials(channel: Channel, client_id: String, credentials: Credentials) -> Self {
         Self {
             client: TokenServiceClient::new(channel),
-            client_id: client_id.into(),
-            client_secret: client_secret.into(),
+            client_id,
+            credentials,
             refresh_ahead: None,
             slots: Arc::default(),
         }
+    }
+
+    /// For a client registered with `private_key_jwt`: every fetch signs a
+    /// new assertion with `key` (a fresh `jti`, a minute's life) for
+    /// `audience`, tokend's issuer. No secret exists for such a client.
+    pub fn with_private_key(
+        channel: Channel,
+        client_id: impl Into<String>,
+        key: &PrivateKey,
+        audience: impl Into<String>,
+    ) -> Result<Self, jsonwebtoken::errors::Error> {
+        let credentials = Credentials::private_key(key, audience.into())?;
+        Ok(Self::with_credentials(channel, client_id.into(), credentials))
+    }
+
+    /// For a workload that proves itself with a token its platform issues
+    /// (a Kubernetes projected service-account token, a GitHub Actions OIDC
+    /// token, a SPIFFE JWT-SVID) and that a client's federated identity
+    /// accepts: every fetch reads the token again from `path`, as platforms
+    /// rewrite it before it expires.
+    pub fn with_assertion_file(
+        channel: Channel,
+        client_id: impl Into<String>,
+        path: impl Into<PathBuf>,
+    ) -> Self {
+        Self::with_credentials(channel, client_id.into(), Credentials::AssertionFile(path.into()))
     }
 
     /// For a client that authenticates with its TLS certificate alone
@@ -156,18 +190,18 @@ impl TokenSource {
     }
 
     async fn fetch(&self, (scope, audience): &Key) -> Result<Token, TokenError> {
-        let request = IssueTokenRequest {
-            grant_type: "client_credentials".into(),
-            client_id: self.client_id.clone(),
-            client_secret: self.client_secret.clone(),
-            scope: scope.clone(),
-            audience: audience.clone(),
-        };
         let mut backoff = FIRST_BACKOFF;
         let started = Instant::now();
         loop {
+            let mut request = IssueTokenRequest {
+                grant_type: "client_credentials".into(),
+                scope: scope.clone(),
+                audience: audience.clone(),
+                ..IssueTokenRequest::default()
+            };
+            self.credentials.fill(&self.client_id, &mut request)?;
             let asked = Instant::now();
-            match self.client.clone().issue_token(request.clone()).await {
+            match self.client.clone().issue_token(request).await {
                 Ok(response) => {
                     let response = response.into_inner();
                     let lifetime = Duration::from_secs(response.expires_in.max(0) as u64);

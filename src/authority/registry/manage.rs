@@ -8,8 +8,8 @@ use super::Registry;
 use crate::{
     authority::{AuthError, tokens::random_tag},
     domain::{
-        AudienceList, AuthMethods, CertificateKeys, CertificateSubject, Client, ClientAuth, ClientDetails,
-        ClientId, ClientSecret, InvalidValue, RateLimit, ScopeSet, SecretInfo, SecretMaxAge, TokenTtl,
+        AudienceList, AuthMethods, CertificateSubject, Client, ClientAuth, ClientDetails, ClientId,
+        ClientSecret, InvalidValue, Jwks, JwksUri, RateLimit, ScopeSet, SecretInfo, SecretMaxAge, TokenTtl,
         quoted,
     },
     store::{ClientRow, StoreError},
@@ -52,6 +52,8 @@ pub struct AuthDraft {
     pub tls_san_uri: String,
     /// A JWK Set as JSON text; empty for none.
     pub jwks: String,
+    /// Where the client's JWK Set is published; empty for none.
+    pub jwks_uri: String,
     pub bound_tokens: bool,
 }
 
@@ -67,7 +69,11 @@ impl AuthDraft {
             .map_err(invalid)?,
             jwks: match self.jwks.trim() {
                 "" => None,
-                jwks => Some(CertificateKeys::parse(jwks).map_err(invalid)?),
+                jwks => Some(Jwks::parse(jwks).map_err(invalid)?),
+            },
+            jwks_uri: match self.jwks_uri.trim() {
+                "" => None,
+                uri => Some(JwksUri::parse("jwks_uri", uri).map_err(invalid)?),
             },
             bound_tokens: self.bound_tokens,
         };
@@ -86,6 +92,7 @@ impl From<&ClientAuth> for AuthDraft {
             tls_san_dns,
             tls_san_uri,
             jwks: auth.jwks.as_ref().map(|keys| keys.as_str().to_owned()).unwrap_or_default(),
+            jwks_uri: auth.jwks_uri.as_ref().map(|uri| uri.to_string()).unwrap_or_default(),
             bound_tokens: auth.bound_tokens,
         }
     }
@@ -105,6 +112,7 @@ pub struct ClientChanges {
     pub tls_san_dns: Option<String>,
     pub tls_san_uri: Option<String>,
     pub jwks: Option<String>,
+    pub jwks_uri: Option<String>,
     pub bound_tokens: Option<bool>,
     pub rate_limit_per_second: Option<u32>,
     pub rate_limit_burst: Option<u32>,
@@ -120,6 +128,7 @@ impl ClientChanges {
             (self.tls_san_dns.take(), &mut draft.tls_san_dns),
             (self.tls_san_uri.take(), &mut draft.tls_san_uri),
             (self.jwks.take(), &mut draft.jwks),
+            (self.jwks_uri.take(), &mut draft.jwks_uri),
         ];
         for (change, field) in fields {
             if let Some(value) = change {

@@ -3,8 +3,8 @@
 use crate::{
     authority::AuthError,
     domain::{
-        AudienceList, AuthMethods, CertificateKeys, CertificateSubject, Client, ClientAuth, ClientId,
-        InvalidValue, RateLimit, ScopeSet, SecretId, SecretInfo, SecretMaxAge, TokenTtl,
+        AudienceList, AuthMethods, CertificateSubject, Client, ClientAuth, ClientId, InvalidValue, Jwks,
+        JwksUri, RateLimit, ScopeSet, SecretId, SecretInfo, SecretMaxAge, TokenTtl,
     },
     store::{ClientRow, SecretRow},
 };
@@ -37,7 +37,11 @@ impl TryFrom<ClientRow> for Client {
                 .map_err(corrupt)?,
                 jwks: match row.jwks.as_str() {
                     "" => None,
-                    jwks => Some(CertificateKeys::parse(jwks).map_err(corrupt)?),
+                    jwks => Some(Jwks::parse(jwks).map_err(corrupt)?),
+                },
+                jwks_uri: match row.jwks_uri.as_str() {
+                    "" => None,
+                    uri => Some(JwksUri::parse("jwks_uri", uri).map_err(corrupt)?),
                 },
                 bound_tokens: row.bound_tokens != 0,
             },
@@ -80,6 +84,7 @@ impl From<&Client> for ClientRow {
             rate_limit_per_second: client.rate_limit.map_or(0, |limit| limit.per_second.into()),
             rate_limit_burst: client.rate_limit.map_or(0, |limit| limit.burst.into()),
             secret_max_age_seconds: client.secret_max_age.map_or(0, SecretMaxAge::seconds),
+            jwks_uri: client.auth.jwks_uri.as_ref().map(|uri| uri.to_string()).unwrap_or_default(),
         }
     }
 }

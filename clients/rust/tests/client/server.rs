@@ -44,14 +44,12 @@ async fn start(tls: Option<(Tls, &str)>) -> Server {
     let scheme = if tls.is_some() { "https" } else { "http" };
     let issuer = format!("{scheme}://{}", listener.local_addr().unwrap());
     let sealer = Arc::new(KeySealer::load_or_create(&dir.path().join("t.kek")).unwrap());
-    let settings = Settings {
-        issuer: issuer.clone(),
-        default_audience: Audience::parse("tokend").unwrap(),
-        algorithm: SigningAlgorithm::Es256,
-        key_sealer: sealer.clone(),
-        secret_max_age: None,
-        failure_limits: Default::default(),
-    };
+    let settings = Settings::new(
+        issuer.clone(),
+        Audience::parse("tokend").unwrap(),
+        SigningAlgorithm::Es256,
+        sealer.clone(),
+    );
     let authority = Arc::new(Authority::start(store.clone(), settings).await.unwrap());
     let worker = ClientDraft {
         client_id: "orders-worker".into(),

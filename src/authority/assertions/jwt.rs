@@ -1,0 +1,70 @@
+//! Reading a client assertion (RFC 7523 §3): its header and claims before
+//! any key is chosen, and its signature against a JWK Set.
+
+use base64::{Engine, engine::general_purpose::URL_SAFE_NO_PAD};
+use jsonwebtoken::{Algorithm, Validation};
+use serde::de::IgnoredAny;
+use serde_json::{Map, Value};
+
+use crate::domain::{ASSERTION_ALGORITHMS, Jwks};
+
+/// The largest assertion tokend reads; platform tokens are a few KiB.
+pub const MAX_ASSERTION_BYTES: usize = 16 * 1024;
+
+/// An assertion whose signature is not yet checked.
+pub struct Unverified<'a> {
+    pub token: &'a str,
+    pub algorithm: Algorithm,
+    pub kid: Option<String>,
+    pub claims: Map<String, Value>,
+}
+
+impl<'a> Unverified<'a> {
+    /// Reads a compact JWS's header and payload; why not, for the log.
+    pub fn read(token: &'a str) -> Result<Self, String> {
+        if token.len() > MAX_ASSERTION_BYTES {
+            return Err(format!("the assertion is over {} KiB", MAX_ASSERTION_BYTES / 1024));
+        }
+        let header = jsonwebtoken::decode_header(token).map_err(|err| format!("not a signed JWT: {err}"))?;
+        if !ASSERTION_ALGORITHMS.contains(&header.alg) {
+            return Err(format!("signed with {:?}, not an accepted asymmetric algorithm", header.alg));
+        }
+        let payload = token.split('.').nth(1).ok_or("not a signed JWT")?;
+        let payload = URL_SAFE_NO_PAD.decode(payload).map_err(|_| "the payload is not base64url")?;
+        let claims = serde_json::from_slice(&payload).map_err(|_| "the payload is not a JSON object")?;
+        Ok(Self { token, algorithm: header.alg, kid: header.kid, claims })
+    }
+
+    /// A string claim; `None` when absent or not a string.
+    pub fn string(&self, name: &str) -> Option<&str> {
+        self.claims.get(name).and_then(Value::as_str)
+    }
+
+    /// A NumericDate claim in whole seconds; `None` when absent or not a number.
+    pub fn time(&self, name: &str) -> Option<i64> {
+        self.claims.get(name).and_then(|value| value.as_i64().or_else(|| value.as_f64().map(|at| at as i64)))
+    }
+
+    /// Whether `aud` (a string or an array of strings) holds one of `accepted`.
+    pub fn has_audience(&self, accepted: &[String]) -> bool {
+        let accepts = |value: &Value| value.as_str().is_some_and(|aud| accepted.iter().any(|ok| ok == aud));
+        match self.claims.get("aud") {
+            Some(Value::Array(values)) => values.iter().any(accepts),
+            Some(value) => accepts(value),
+            None => false,
+        }
+    }
+
+    /// Whether a key of `keys` verifies the signature, with the header's
+    /// algorithm and a key that may use it (the one its `kid` names, if any).
+    pub fn verifies_with(&self, keys: &Jwks) -> bool {
+        let mut validation = Validation::new(self.algorithm);
+        // The claims are checked by the caller, with reasons for the log.
+        validation.required_spec_claims.clear();
+        validation.validate_exp = false;
+        validation.validate_nbf = false;
+        validation.validate_aud = false;
+        keys.candidates(self.kid.as_deref(), self.algorithm)
+            .any(|key| jsonwebtoken::decode::<IgnoredAny>(self.token, key, &validation).is_ok())
+    }
+}
