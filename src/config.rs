@@ -69,6 +69,48 @@ pub enum Command {
         #[command(subcommand)]
         command: KeysCommand,
     },
+    /// Manage the issuers whose tokens may authenticate clients (workload
+    /// identity federation), directly on the database.
+    Issuer {
+        #[command(subcommand)]
+        command: IssuerCommand,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+pub enum IssuerCommand {
+    /// Trust a platform's tokens: give its keys with exactly one of
+    /// --jwks-uri, --jwks-file or --discovery.
+    Add {
+        /// The iss of its tokens, exactly.
+        #[arg(long)]
+        issuer: String,
+        /// Where its JWK Set is published (https; http only to loopback).
+        #[arg(long, default_value = "")]
+        jwks_uri: String,
+        /// A file holding its JWK Set.
+        #[arg(long)]
+        jwks_file: Option<PathBuf>,
+        /// Find its keys through its OIDC discovery document.
+        #[arg(long)]
+        discovery: bool,
+        /// An aud accepted from it; repeat for several. Default: tokend's issuer URL.
+        #[arg(long = "audience")]
+        audiences: Vec<String>,
+        /// How old (by iat) its tokens may be, e.g. 1h; default an hour.
+        #[arg(long, default_value = "0", value_parser = seconds)]
+        max_assertion_lifetime: i64,
+    },
+    /// List the trusted issuers.
+    List {
+        #[arg(long)]
+        json: bool,
+    },
+    /// Stop trusting an issuer.
+    Remove {
+        #[arg(long)]
+        issuer: String,
+    },
 }
 
 #[derive(Debug, Subcommand)]
@@ -247,6 +289,32 @@ pub enum ClientCommand {
         #[arg(long)]
         id: String,
     },
+    /// Let tokens of a trusted issuer's workload authenticate a client, or
+    /// with --remove stop them. A client made with --auth-method none has no
+    /// credentials of its own.
+    Federate {
+        #[arg(long)]
+        id: String,
+        /// The workload's issuer (see `tokend issuer add`).
+        #[arg(long)]
+        issuer: String,
+        /// Its sub, or a pattern: * within a ':' or '/' segment, ** across them.
+        #[arg(long)]
+        subject: String,
+        /// A claim its tokens must carry, as name=value; repeat for several.
+        #[arg(long = "claim", value_parser = claim)]
+        claims: Vec<(String, String)>,
+        /// Remove the identity with this issuer and subject instead.
+        #[arg(long)]
+        remove: bool,
+    },
+}
+
+/// A `name=value` pair.
+fn claim(raw: &str) -> Result<(String, String), String> {
+    raw.split_once('=')
+        .map(|(name, value)| (name.to_owned(), value.to_owned()))
+        .ok_or_else(|| format!("{raw:?} is not name=value"))
 }
 
 #[derive(Debug, Args)]
@@ -288,7 +356,8 @@ pub struct CreateArgs {
 pub struct AuthArgs {
     /// A method the client may use: client_secret_basic, client_secret_post,
     /// tls_client_auth, self_signed_tls_client_auth or private_key_jwt;
-    /// repeat for several.
+    /// repeat for several; or none, for a client only federated identities
+    /// authenticate (see `client federate`).
     /// Default: the two secret methods. Without one, no secret is made.
     #[arg(long = "auth-method")]
     pub methods: Vec<String>,

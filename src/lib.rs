@@ -83,6 +83,11 @@ pub async fn run(cli: Cli) -> Result<(), RunError> {
             println!("{}", cli::clients::run(&registry, command).await?);
             Ok(())
         }
+        Command::Issuer { command } => {
+            let registry = Registry::new(store.clone(), SecretHasher::new(), Clock::system());
+            println!("{}", cli::issuers::run(&registry, command).await?);
+            Ok(())
+        }
         Command::Keys { command } => {
             let sealer = || key_sealer(key_file).map_err(|err| AuthError::Misconfigured(err.to_string()));
             println!("{}", cli::keys::run(&store, command, sealer).await?);

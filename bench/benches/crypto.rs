@@ -32,6 +32,7 @@ fn grant() -> Grant {
         audiences: AudienceList::parse_each(["orders-api"]).unwrap(),
         ttl: TokenTtl::DEFAULT,
         bound_to: None,
+        federated: None,
     }
 }
 

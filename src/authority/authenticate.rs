@@ -5,7 +5,7 @@
 
 use std::{net::IpAddr, sync::Arc};
 
-use super::{ADMIN_SCOPE, AuthError, Authority, BAD_CREDENTIALS, Credential, Presented};
+use super::{ADMIN_SCOPE, AuthError, Authority, BAD_CREDENTIALS, Credential, Presented, tokens::Federated};
 use crate::domain::{Client, ClientId, PeerCertificate, ScopeSet};
 
 /// What kind of call is being authenticated, which decides the credentials it accepts.
@@ -32,6 +32,8 @@ pub struct Caller {
     pub client: Option<Arc<Client>>,
     /// The TLS client certificate of the connection, whatever proved the caller.
     pub certificate: Option<Arc<PeerCertificate>>,
+    /// The platform workload whose token proved the client, if one did.
+    pub federated: Option<Federated>,
 }
 
 impl Authority {
@@ -97,13 +99,13 @@ impl Authority {
                     .ok_or(AuthError::InvalidClient { message: BAD_CREDENTIALS, by_header: false })?;
                 Ok(Caller::client(client))
             }
-            (_, Credential::Assertion { client_id, assertion, kind: _ }) => {
+            (_, Credential::Assertion { client_id, assertion, kind }) => {
                 let now = self.clock.now();
-                let client = self
+                let proven = self
                     .assertions
-                    .private_key_jwt(&self.registry, client_id.as_ref(), &assertion, now)
+                    .authenticate(&self.registry, client_id.as_ref(), &assertion, kind, now)
                     .await?;
-                Ok(Caller::client(client))
+                Ok(Caller { federated: proven.federated, ..Caller::client(proven.client) })
             }
             (Policy::TokenRequest, Credential::Bearer(_)) => Err(AuthError::InvalidClient {
                 message: "a bearer token cannot authenticate a token request; send the client id and secret",
@@ -126,7 +128,7 @@ impl Authority {
         })?;
         let scopes = ScopeSet::parse_delimited(&claims.scope).map_err(AuthError::internal)?;
         let client_id = ClientId::parse(&claims.client_id).map_err(AuthError::internal)?;
-        Ok(Caller { client_id, scopes, client: None, certificate: None })
+        Ok(Caller { client_id, scopes, client: None, certificate: None, federated: None })
     }
 }
 
@@ -138,6 +140,7 @@ impl Caller {
             scopes: client.allowed_scopes.clone(),
             client: Some(client),
             certificate: None,
+            federated: None,
         }
     }
 }

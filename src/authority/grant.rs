@@ -49,6 +49,7 @@ pub fn decide(
         audiences,
         ttl: client.token_ttl,
         bound_to: None,
+        federated: None,
     })
 }
 

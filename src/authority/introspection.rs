@@ -7,7 +7,7 @@ use super::{AccessClaims, AuthError, Authority, INTROSPECT_SCOPE, Policy, Presen
 /// token reveals nothing about why.
 #[derive(Debug)]
 pub enum Introspection {
-    Active(AccessClaims),
+    Active(Box<AccessClaims>),
     Inactive,
 }
 
@@ -26,7 +26,7 @@ impl Authority {
                 if claims.client_id == caller.client_id.as_str()
                     || caller.scopes.contains(INTROSPECT_SCOPE) =>
             {
-                Introspection::Active(claims)
+                Introspection::Active(Box::new(claims))
             }
             _ => Introspection::Inactive,
         })

@@ -65,6 +65,7 @@ impl Authority {
             .certificate
             .filter(|_| client.auth.bound_tokens)
             .map(|certificate| certificate.thumbprint().to_owned());
+        grant.federated = caller.federated;
         let (access_token, claims) = self.tokens.mint(&grant, self.clock.now())?;
         Ok(IssuedToken { access_token, claims })
     }

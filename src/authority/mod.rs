@@ -48,7 +48,9 @@ pub use introspection::Introspection;
 pub use issue::{IssuedToken, TokenRequest};
 pub use keys::{KeyInfo, KeyRing, KeySealer, SigningAlgorithm};
 pub use rate_limits::RateLimits;
-pub use registry::{AuthDraft, ClientChanges, ClientDraft, ClientPage, FailureLimits, Registry};
+pub use registry::{
+    AuthDraft, ClientChanges, ClientDraft, ClientPage, FailureLimits, IdentityDraft, Registry,
+};
 use revoked_tokens::Revocations;
 pub use secret_hasher::SecretHasher;
 pub use tokens::{AccessClaims, Confirmation, Grant, TokenCodec};
@@ -203,6 +205,9 @@ impl Authority {
         }
         if let Err(err) = self.registry.sync_failures(self.clock.now()).await {
             tracing::warn!(error = %err, "could not share failed-authentication counts");
+        }
+        if let Err(err) = self.registry.reload_issuers().await {
+            tracing::warn!(error = %err, "could not read trusted issuers");
         }
         if let Err(err) = self.assertions.forget_expired(self.clock.now()).await {
             tracing::warn!(error = %err, "could not forget expired assertion ids");

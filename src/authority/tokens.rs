@@ -27,6 +27,18 @@ pub struct AccessClaims {
     /// What the token is bound to (RFC 8705 §3); absent for bearer tokens.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub cnf: Option<Confirmation>,
+    /// The platform workload that proved itself as the client, when a
+    /// federated identity authenticated it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub federated: Option<Federated>,
+}
+
+/// Where a federated client's identity came from: the platform's token's
+/// issuer and subject (a service account, a repository, a SPIFFE ID).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Federated {
+    pub iss: String,
+    pub sub: String,
 }
 
 /// A bound token's confirmation claim (RFC 7800): the thumbprint of the
@@ -64,6 +76,8 @@ pub struct Grant {
     pub ttl: TokenTtl,
     /// The `x5t#S256` of the certificate the token is bound to, if it is bound.
     pub bound_to: Option<String>,
+    /// The platform workload that authenticated as the client, if one did.
+    pub federated: Option<Federated>,
 }
 
 /// Signs new tokens and checks presented ones against the issuer's keys.
@@ -106,6 +120,7 @@ impl TokenCodec {
             exp: now + grant.ttl.seconds(),
             jti: new_jti(&grant.registration),
             cnf: grant.bound_to.clone().map(|x5t_s256| Confirmation { x5t_s256 }),
+            federated: grant.federated.clone(),
         };
         let token = self.keys().signing.sign_jwt(&claims)?;
         Ok((token, claims))
@@ -197,6 +212,7 @@ mod tests {
                 audiences: AudienceList::parse_each(["api"]).unwrap(),
                 ttl: TokenTtl::DEFAULT,
                 bound_to: None,
+                federated: None,
             };
             let (token, _) = codec.mint(&grant, clock.now()).unwrap();
             (codec, token)

@@ -63,6 +63,7 @@ mod tests {
             exp,
             jti: "j".into(),
             cnf: None,
+            federated: None,
         }
     }
 

@@ -1,9 +1,10 @@
-//! The `client` commands: create, list, rotate secrets, disable, enable, delete.
+//! The `client` commands: create, list, rotate secrets, disable, enable,
+//! delete, and federate (workloads that act as a client).
 
 use serde_json::json;
 
 use crate::{
-    authority::{AuthDraft, AuthError, ClientChanges, ClientDraft, Registry},
+    authority::{AuthDraft, AuthError, ClientChanges, ClientDraft, IdentityDraft, Registry},
     config::{AuthArgs, ClientCommand, CreateArgs},
     domain::{ClientDetails, ClientSecret, SecretInfo},
 };
@@ -25,7 +26,42 @@ pub async fn run(registry: &Registry, command: ClientCommand) -> Result<String, 
             registry.delete(&id).await?;
             Ok(format!("deleted client {id}"))
         }
+        ClientCommand::Federate { id, issuer, subject, claims, remove } => {
+            let identity = IdentityDraft { issuer, subject, claims: claims.into_iter().collect() };
+            federate(registry, &id, identity, remove).await
+        }
     }
+}
+
+/// Adds a federated identity to a client, or removes the one with the same
+/// issuer and subject.
+async fn federate(
+    registry: &Registry,
+    id: &str,
+    identity: IdentityDraft,
+    remove: bool,
+) -> Result<String, AuthError> {
+    let details = registry.details(id).await?;
+    let mut identities = AuthDraft::from(&details.client.auth).federated;
+    let same = |other: &IdentityDraft| other.issuer == identity.issuer && other.subject == identity.subject;
+    let known = identities.iter().any(same);
+    match (remove, known) {
+        (true, false) => {
+            return Err(AuthError::NotFound(format!(
+                "client {id} has no federated identity {} {}",
+                identity.issuer, identity.subject
+            )));
+        }
+        (true, true) => identities.retain(|other| !same(other)),
+        (false, _) => {
+            identities.retain(|other| !same(other));
+            identities.push(identity);
+        }
+    }
+    let count = identities.len();
+    let changes = ClientChanges { federated: Some(identities), ..ClientChanges::default() };
+    registry.update(id, changes).await?;
+    Ok(format!("client {id} has {count} federated identit{}", if count == 1 { "y" } else { "ies" }))
 }
 
 async fn create(registry: &Registry, args: CreateArgs) -> Result<String, AuthError> {
@@ -61,6 +97,7 @@ fn auth_draft(args: AuthArgs) -> Result<AuthDraft, AuthError> {
         jwks,
         jwks_uri: args.jwks_uri,
         bound_tokens: args.bound_tokens,
+        federated: Vec::new(),
     })
 }
 

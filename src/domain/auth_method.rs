@@ -61,9 +61,14 @@ impl AuthMethod {
     }
 }
 
-/// The methods a client may use; never empty.
+/// The methods a client may use. Empty (`none`, in RFC 7591's words) for a
+/// client that has no credentials of its own and authenticates only through
+/// its federated identities.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct AuthMethods(u8);
+
+/// How `none` is written.
+const NONE_NAME: &str = "none";
 
 impl AuthMethods {
     /// What clients get when they name no method, and what clients
@@ -71,8 +76,21 @@ impl AuthMethods {
     pub const SECRET: AuthMethods =
         AuthMethods((1 << AuthMethod::ClientSecretBasic as u8) | (1 << AuthMethod::ClientSecretPost as u8));
 
-    /// Parses a list of method names; an empty list selects [`Self::SECRET`].
+    /// No method: only federated identities authenticate the client.
+    pub const NONE: AuthMethods = AuthMethods(0);
+
+    /// Parses a list of method names; an empty list selects [`Self::SECRET`],
+    /// `none` alone selects [`Self::NONE`].
     pub fn parse_each<'a>(names: impl IntoIterator<Item = &'a str>) -> Result<Self, InvalidValue> {
+        let names: Vec<&str> = names.into_iter().collect();
+        if names.contains(&NONE_NAME) {
+            return match names.iter().all(|name| *name == NONE_NAME) {
+                true => Ok(Self::NONE),
+                false => {
+                    Err(InvalidValue("token endpoint auth method none cannot be combined with others".into()))
+                }
+            };
+        }
         let mut bits = 0;
         for name in names {
             bits |= AuthMethod::parse(name)?.bit();
@@ -94,6 +112,9 @@ impl AuthMethods {
     }
 
     pub fn to_strings(self) -> Vec<String> {
+        if self == Self::NONE {
+            return vec![NONE_NAME.to_owned()];
+        }
         self.iter().map(|method| method.as_str().to_owned()).collect()
     }
 }
@@ -124,6 +145,15 @@ mod tests {
         assert!(!methods.contains(AuthMethod::SelfSignedTlsClientAuth));
         let round_trip = AuthMethods::parse_each(methods.to_string().split(' ')).unwrap();
         assert_eq!(round_trip, methods);
+    }
+
+    #[test]
+    fn none_stands_alone_and_round_trips() {
+        let none = AuthMethods::parse_each(["none"]).unwrap();
+        assert_eq!(none, AuthMethods::NONE);
+        assert!(!none.use_secret());
+        assert_eq!(AuthMethods::parse_each(none.to_string().split(' ')).unwrap(), none);
+        assert!(AuthMethods::parse_each(["none", "client_secret_basic"]).is_err());
     }
 
     #[test]

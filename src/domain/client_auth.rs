@@ -1,10 +1,14 @@
 //! How a client is registered to authenticate (RFC 7591, RFC 8705 §2, RFC
 //! 7523 §2.2): its methods, the certificate that names it for
 //! `tls_client_auth`, its keys (a JWK Set, inline or at a URL) for
-//! `self_signed_tls_client_auth` and `private_key_jwt`, and whether its
-//! tokens are bound to its certificate.
+//! `self_signed_tls_client_auth` and `private_key_jwt`, the external
+//! workloads that act as it (federated identities), and whether its tokens
+//! are bound to its certificate.
 
-use super::{AuthMethod, AuthMethods, DistinguishedName, InvalidValue, Jwks, JwksUri, PeerCertificate};
+use super::{
+    AuthMethod, AuthMethods, DistinguishedName, FederatedIdentity, InvalidValue, Jwks, JwksUri,
+    MAX_IDENTITIES, PeerCertificate,
+};
 /// The longest DNS or URI SAN a registration may name.
 const MAX_SAN_LEN: usize = 1024;
 
@@ -76,6 +80,9 @@ pub struct ClientAuth {
     pub jwks_uri: Option<JwksUri>,
     /// Every token is bound to the certificate of the connection that asked for it.
     pub bound_tokens: bool,
+    /// External workloads whose platform tokens authenticate the client,
+    /// whatever its methods.
+    pub federated: Vec<FederatedIdentity>,
 }
 
 impl Default for ClientAuth {
@@ -87,6 +94,7 @@ impl Default for ClientAuth {
             jwks: None,
             jwks_uri: None,
             bound_tokens: false,
+            federated: Vec::new(),
         }
     }
 }
@@ -128,6 +136,11 @@ impl ClientAuth {
         }
         if self.jwks_uri.is_some() && !key_jwt {
             return lacks("jwks_uri", "private_key_jwt");
+        }
+        if self.federated.len() > MAX_IDENTITIES {
+            return Err(InvalidValue(format!(
+                "a client may have at most {MAX_IDENTITIES} federated identities"
+            )));
         }
         Ok(())
     }

@@ -6,6 +6,7 @@ mod client;
 mod client_auth;
 mod client_id;
 mod distinguished_name;
+mod federation;
 mod jwks;
 mod jwks_uri;
 mod limits;
@@ -13,6 +14,7 @@ mod peer;
 mod peer_certificate;
 mod scope;
 mod secret;
+mod trusted_issuer;
 mod ttl;
 
 pub use audience::{Audience, AudienceList};
@@ -21,6 +23,7 @@ pub use client::{Client, ClientDetails, SecretInfo};
 pub use client_auth::{CertificateSubject, ClientAuth};
 pub use client_id::ClientId;
 pub use distinguished_name::DistinguishedName;
+pub use federation::{FederatedIdentity, MAX_IDENTITIES, SubjectPattern};
 pub use jwks::{ASSERTION_ALGORITHMS, Jwks, MAX_JWKS_BYTES};
 pub use jwks_uri::JwksUri;
 pub use limits::{RateLimit, SecretMaxAge};
@@ -28,6 +31,7 @@ pub use peer::Peer;
 pub use peer_certificate::{PeerCertificate, thumbprint};
 pub use scope::{Scope, ScopeSet};
 pub use secret::{ClientSecret, SecretId};
+pub use trusted_issuer::{IssuerDraft, IssuerKeys, TrustedIssuer};
 pub use ttl::TokenTtl;
 
 /// How much of a caller's value an error message quotes.

@@ -1,4 +1,5 @@
-//! `tokend.v1.ClientAdmin`: client lifecycle and secret rotation, for bearers of `tokend.admin`.
+//! `tokend.v1.ClientAdmin`: client lifecycle, secret rotation and trusted
+//! issuers, for bearers of `tokend.admin`.
 
 use std::sync::Arc;
 
@@ -95,5 +96,43 @@ impl ClientAdmin for ClientAdminApi {
         let registry = self.admin(&request).await?;
         registry.delete(&request.into_inner().client_id).await?;
         Ok(Response::new(pb::DeleteClientResponse {}))
+    }
+
+    async fn create_trusted_issuer(
+        &self,
+        request: Request<pb::CreateTrustedIssuerRequest>,
+    ) -> Result<Response<pb::TrustedIssuer>, Status> {
+        let registry = self.admin(&request).await?;
+        let issuer = registry.add_trusted_issuer(request.into_inner().into()).await?;
+        Ok(Response::new(issuer.into()))
+    }
+
+    async fn get_trusted_issuer(
+        &self,
+        request: Request<pb::GetTrustedIssuerRequest>,
+    ) -> Result<Response<pb::TrustedIssuer>, Status> {
+        let registry = self.admin(&request).await?;
+        let issuer = registry.trusted_issuer_details(&request.into_inner().issuer).await?;
+        Ok(Response::new(issuer.into()))
+    }
+
+    async fn list_trusted_issuers(
+        &self,
+        request: Request<pb::ListTrustedIssuersRequest>,
+    ) -> Result<Response<pb::ListTrustedIssuersResponse>, Status> {
+        let registry = self.admin(&request).await?;
+        let issuers = registry.list_trusted_issuers().await?;
+        Ok(Response::new(pb::ListTrustedIssuersResponse {
+            trusted_issuers: issuers.into_iter().map(pb::TrustedIssuer::from).collect(),
+        }))
+    }
+
+    async fn delete_trusted_issuer(
+        &self,
+        request: Request<pb::DeleteTrustedIssuerRequest>,
+    ) -> Result<Response<pb::DeleteTrustedIssuerResponse>, Status> {
+        let registry = self.admin(&request).await?;
+        registry.remove_trusted_issuer(&request.into_inner().issuer).await?;
+        Ok(Response::new(pb::DeleteTrustedIssuerResponse {}))
     }
 }

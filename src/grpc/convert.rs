@@ -4,15 +4,15 @@ use prost_types::{FieldMask, Timestamp};
 
 use super::pb;
 use crate::{
-    authority::{AuthDraft, AuthError, ClientChanges, ClientDraft},
-    domain::{ClientDetails, SecretInfo, SecretMaxAge, quoted},
+    authority::{AuthDraft, AuthError, ClientChanges, ClientDraft, IdentityDraft},
+    domain::{ClientDetails, IssuerDraft, SecretInfo, SecretMaxAge, TrustedIssuer, quoted},
 };
 
 /// The paths an `UpdateClient` mask may name.
 const UPDATABLE: &str = "display_name, allowed_scopes, default_scopes, audiences, token_ttl_seconds, active, \
      token_endpoint_auth_methods, tls_client_auth_subject_dn, tls_client_auth_san_dns, \
      tls_client_auth_san_uri, jwks, jwks_uri, tls_client_certificate_bound_access_tokens, rate_limit_per_second, \
-     rate_limit_burst, secret_max_age_seconds";
+     rate_limit_burst, secret_max_age_seconds, federated_identities";
 
 fn timestamp(seconds: i64) -> Timestamp {
     Timestamp { seconds, nanos: 0 }
@@ -41,9 +41,58 @@ impl From<ClientDetails> for pb::Client {
             jwks: auth.jwks,
             jwks_uri: auth.jwks_uri,
             tls_client_certificate_bound_access_tokens: auth.bound_tokens,
+            federated_identities: auth.federated.into_iter().map(pb::FederatedIdentity::from).collect(),
             rate_limit_per_second: client.rate_limit.map_or(0, |limit| limit.per_second),
             rate_limit_burst: client.rate_limit.map_or(0, |limit| limit.burst),
             secret_max_age_seconds: client.secret_max_age.map_or(0, SecretMaxAge::seconds),
+        }
+    }
+}
+
+impl From<IdentityDraft> for pb::FederatedIdentity {
+    fn from(identity: IdentityDraft) -> Self {
+        pb::FederatedIdentity {
+            issuer: identity.issuer,
+            subject: identity.subject,
+            claims: identity.claims.into_iter().collect(),
+        }
+    }
+}
+
+impl From<pb::FederatedIdentity> for IdentityDraft {
+    fn from(identity: pb::FederatedIdentity) -> Self {
+        IdentityDraft {
+            issuer: identity.issuer,
+            subject: identity.subject,
+            claims: identity.claims.into_iter().collect(),
+        }
+    }
+}
+
+impl From<TrustedIssuer> for pb::TrustedIssuer {
+    fn from(issuer: TrustedIssuer) -> Self {
+        let draft = issuer.to_draft();
+        pb::TrustedIssuer {
+            issuer: draft.issuer,
+            jwks_uri: draft.jwks_uri,
+            jwks: draft.jwks,
+            discovery: draft.discovery,
+            audiences: draft.audiences,
+            max_assertion_lifetime_seconds: draft.max_assertion_lifetime_seconds,
+            create_time: Some(timestamp(issuer.created_at)),
+        }
+    }
+}
+
+impl From<pb::CreateTrustedIssuerRequest> for IssuerDraft {
+    fn from(request: pb::CreateTrustedIssuerRequest) -> Self {
+        IssuerDraft {
+            issuer: request.issuer,
+            jwks_uri: request.jwks_uri,
+            jwks: request.jwks,
+            discovery: request.discovery,
+            audiences: request.audiences,
+            max_assertion_lifetime_seconds: request.max_assertion_lifetime_seconds,
         }
     }
 }
@@ -75,6 +124,7 @@ impl From<pb::CreateClientRequest> for ClientDraft {
                 tls_san_uri: request.tls_client_auth_san_uri,
                 jwks: request.jwks,
                 jwks_uri: request.jwks_uri,
+                federated: request.federated_identities.into_iter().map(IdentityDraft::from).collect(),
                 bound_tokens: request.tls_client_certificate_bound_access_tokens,
             },
             rate_limit_per_second: request.rate_limit_per_second,
@@ -111,6 +161,10 @@ pub fn changes(client: pb::Client, mask: Option<FieldMask>) -> Result<ClientChan
             "tls_client_auth_san_uri" => changes.tls_san_uri = Some(client.tls_client_auth_san_uri.clone()),
             "jwks" => changes.jwks = Some(client.jwks.clone()),
             "jwks_uri" => changes.jwks_uri = Some(client.jwks_uri.clone()),
+            "federated_identities" => {
+                let identities = client.federated_identities.iter().cloned().map(IdentityDraft::from);
+                changes.federated = Some(identities.collect())
+            }
             "rate_limit_per_second" => changes.rate_limit_per_second = Some(client.rate_limit_per_second),
             "rate_limit_burst" => changes.rate_limit_burst = Some(client.rate_limit_burst),
             "secret_max_age_seconds" => changes.secret_max_age_seconds = Some(client.secret_max_age_seconds),

@@ -77,6 +77,7 @@ impl TokenService for TokenServiceApi {
                 jti: claims.jti,
                 token_type: "Bearer".into(),
                 cnf: claims.cnf.map(|cnf| pb::Confirmation { x5t_s256: cnf.x5t_s256 }),
+                federated: claims.federated.map(|from| pb::FederatedSubject { iss: from.iss, sub: from.sub }),
             },
         }))
     }

@@ -46,6 +46,9 @@ pub async fn introspect(State(authority): State<Arc<Authority>>, request: Reques
             if let Some(cnf) = claims.cnf {
                 body["cnf"] = json!(cnf);
             }
+            if let Some(federated) = claims.federated {
+                body["federated"] = json!(federated);
+            }
             no_store_json(StatusCode::OK, &body)
         }
         Err(rejection) => rejection.oauth(),

@@ -10,7 +10,7 @@ macro_rules! client_columns {
         "client_id, display_name, allowed_scopes, default_scopes, audiences, \
          token_ttl_seconds, disabled_at, created_at, updated_at, registration, \
          auth_methods, tls_subject_dn, tls_san_dns, tls_san_uri, jwks, bound_tokens, \
-         rate_limit_per_second, rate_limit_burst, secret_max_age_seconds, jwks_uri"
+         rate_limit_per_second, rate_limit_burst, secret_max_age_seconds, jwks_uri, federated_identities"
     };
 }
 
@@ -26,7 +26,7 @@ impl Store {
         let sql = concat!(
             "INSERT INTO clients (",
             client_columns!(),
-            ") VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, $20)"
+            ") VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, $20, $21)"
         );
         bind_client(sqlx::query(sql), client).execute(&mut *tx).await?;
         if let Some(secret) = secret {
@@ -61,7 +61,8 @@ impl Store {
              audiences = $5, token_ttl_seconds = $6, disabled_at = $7, created_at = $8, updated_at = $9, \
              registration = $10, auth_methods = $11, tls_subject_dn = $12, tls_san_dns = $13, \
              tls_san_uri = $14, jwks = $15, bound_tokens = $16, rate_limit_per_second = $17, \
-             rate_limit_burst = $18, secret_max_age_seconds = $19, jwks_uri = $20 WHERE client_id = $1";
+             rate_limit_burst = $18, secret_max_age_seconds = $19, jwks_uri = $20, \
+             federated_identities = $21 WHERE client_id = $1";
         let done = bind_client(sqlx::query(sql), client).execute(&mut *tx).await?;
         Self::note_client_change(&mut tx, &client.client_id, client.updated_at).await?;
         tx.commit().await?;
@@ -110,4 +111,5 @@ fn bind_client<'q>(
         .bind(client.rate_limit_burst)
         .bind(client.secret_max_age_seconds)
         .bind(&client.jwks_uri)
+        .bind(&client.federated_identities)
 }

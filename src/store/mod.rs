@@ -13,6 +13,7 @@ mod readiness;
 mod records;
 mod revocations;
 mod secrets;
+mod trusted_issuers;
 
 use std::{
     path::{Path, PathBuf},
@@ -25,7 +26,7 @@ use tokio::sync::watch;
 
 pub use error::StoreError;
 pub use failures::FailureCount;
-pub use records::{ClientRow, KeyRow, SecretRow};
+pub use records::{ClientRow, KeyRow, SecretRow, TrustedIssuerRow};
 
 static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("./migrations");
 

@@ -31,6 +31,23 @@ pub struct ClientRow {
     pub secret_max_age_seconds: i64,
     /// Where the client's keys are published; empty when unset.
     pub jwks_uri: String,
+    /// A JSON array of federated identities; empty for none.
+    pub federated_identities: String,
+}
+
+/// A platform whose tokens may authenticate clients.
+#[derive(Debug, Clone, sqlx::FromRow)]
+pub struct TrustedIssuerRow {
+    pub issuer: String,
+    /// Exactly one of the three says where its keys are.
+    pub jwks: String,
+    pub jwks_uri: String,
+    /// 1 when its keys are found by OIDC discovery, else 0.
+    pub discovery: i64,
+    /// Space-separated; empty for tokend's issuer.
+    pub audiences: String,
+    pub max_assertion_lifetime_seconds: i64,
+    pub created_at: i64,
 }
 
 /// One secret of a client, as an argon2id PHC string; the secret itself is never stored.

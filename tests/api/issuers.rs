@@ -26,7 +26,6 @@ pub fn now() -> i64 {
 pub struct SigningKey {
     pub kid: String,
     pub algorithm: Algorithm,
-    pub pem: String,
     encoding: EncodingKey,
     /// The raw public key, which an Ed25519 JWK carries as is.
     public_raw: Vec<u8>,
@@ -49,7 +48,7 @@ impl SigningKey {
             _ => EncodingKey::from_rsa_pem(pem.as_bytes()),
         }
         .unwrap();
-        Self { kid: kid.into(), algorithm, pem, encoding, public_raw: pair.public_key_raw().to_vec() }
+        Self { kid: kid.into(), algorithm, encoding, public_raw: pair.public_key_raw().to_vec() }
     }
 
     /// The public key as a JWK with this key's `kid`.

@@ -10,6 +10,7 @@ mod client_admin;
 mod connections;
 mod crash;
 mod durability;
+mod federation;
 mod http_compat;
 mod http_discovery;
 mod http_introspection;

@@ -44,10 +44,17 @@ impl std::fmt::Debug for PrivateKey {
 pub(crate) enum Credentials {
     /// A secret, or none for a client proved by its TLS certificate.
     Secret(String),
-    /// Signs an assertion for `audience` (tokend's issuer) per request.
-    PrivateKey { key: Arc<EncodingKey>, header: Header, audience: String },
+    /// Signs an assertion per request.
+    PrivateKey(Arc<Signer>),
     /// Sends what the file holds.
     AssertionFile(PathBuf),
+}
+
+/// A key ready to sign, its header, and the `aud` (tokend's issuer) it signs for.
+pub(crate) struct Signer {
+    key: EncodingKey,
+    header: Header,
+    audience: String,
 }
 
 #[derive(Serialize)]
@@ -74,7 +81,7 @@ impl Credentials {
         };
         let mut header = Header::new(key.algorithm);
         header.kid = Some(key.kid.clone());
-        Ok(Credentials::PrivateKey { key: Arc::new(encoding), header, audience })
+        Ok(Credentials::PrivateKey(Arc::new(Signer { key: encoding, header, audience })))
     }
 
     /// Puts the credentials for `client_id` into `request`: each call signs
@@ -86,7 +93,8 @@ impl Credentials {
                 request.client_secret = secret.clone();
                 return Ok(());
             }
-            Credentials::PrivateKey { key, header, audience } => {
+            Credentials::PrivateKey(signer) => {
+                let Signer { key, header, audience } = signer.as_ref();
                 let now = SystemTime::now().duration_since(UNIX_EPOCH).map_or(0, |since| since.as_secs());
                 let claims = AssertionClaims {
                     iss: client_id,

@@ -1,10 +1,14 @@
 //! Client assertions (RFC 7521 §4.2, RFC 7523 §2.2–3): a JWT the client
-//! signed with its own key (`private_key_jwt`). Every check is made in
-//! memory against keys parsed once; only the `jti`, recorded so an
-//! assertion is accepted once across every instance, costs a store write.
+//! signed with its own key (`private_key_jwt`), or a token a trusted
+//! platform issued to a workload that one of the client's federated
+//! identities names (workload identity federation). Every check is made in
+//! memory against keys parsed once. A `private_key_jwt` assertion's `jti`
+//! is recorded so it is accepted once across every instance (a store
+//! write); a platform's token is meant to be presented many times within
+//! its life, so its verification is remembered by its hash until it expires.
 //!
 //! - `jwt` reads an assertion and checks its signature;
-//! - `published_keys` and `fetch` get keys from a `jwks_uri`.
+//! - `published_keys` and `fetch` get keys from a `jwks_uri` or discovery.
 
 mod fetch;
 mod jwt;
@@ -12,11 +16,14 @@ mod published_keys;
 
 use std::sync::Arc;
 
+use aws_lc_rs::digest::{SHA256, digest};
 use rustls::pki_types::CertificateDer;
+use serde_json::{Map, Value};
+use tokend_common::expiring::Expiring;
 
-use super::{AuthError, BAD_CREDENTIALS, Registry};
+use super::{AuthError, BAD_CREDENTIALS, Registry, credentials::AssertionKind, tokens::Federated};
 use crate::{
-    domain::{AuthMethod, Client, ClientId},
+    domain::{AuthMethod, Client, ClientId, IssuerKeys, TrustedIssuer},
     store::Store,
 };
 use fetch::Fetcher;
@@ -28,6 +35,8 @@ use published_keys::{KeyLocation, PublishedKeys};
 const LEEWAY_SECONDS: i64 = 30;
 /// The longest `jti` recorded.
 const MAX_JTI_LEN: usize = 256;
+/// How many verified platform tokens are remembered.
+const VERIFIED_CAPACITY: usize = 10_000;
 
 /// How assertions are checked.
 #[derive(Debug, Clone)]
@@ -51,6 +60,21 @@ pub struct Assertions {
     max_lifetime: i64,
     keys: PublishedKeys,
     store: Store,
+    /// Platform tokens already verified, by the SHA-256 of their text.
+    verified: Expiring<[u8; 32], Arc<VerifiedToken>>,
+}
+
+/// What a verified platform token says.
+struct VerifiedToken {
+    issuer: String,
+    subject: String,
+    claims: Map<String, Value>,
+}
+
+/// The client an assertion proves, and the workload when it came from a platform.
+pub struct Proven {
+    pub client: Arc<Client>,
+    pub federated: Option<Federated>,
 }
 
 impl Assertions {
@@ -62,25 +86,140 @@ impl Assertions {
             max_lifetime: settings.max_lifetime_seconds,
             keys: PublishedKeys::new(fetcher),
             store,
+            verified: Expiring::new(VERIFIED_CAPACITY),
         })
     }
 
-    /// The client a `private_key_jwt` assertion proves, when `claimed` (the
-    /// request's `client_id`, if sent) agrees. Every refusal is the same
-    /// `invalid_client`; the log says which check failed.
-    pub async fn private_key_jwt(
+    /// The client an assertion proves: a platform's token when its `iss` is
+    /// a trusted issuer, else a `private_key_jwt` assertion. Every refusal is
+    /// the same `invalid_client`; the log says which check failed.
+    pub async fn authenticate(
         &self,
         registry: &Registry,
         claimed: Option<&ClientId>,
         token: &str,
+        kind: AssertionKind,
+        now: i64,
+    ) -> Result<Proven, AuthError> {
+        let claimed_id = claimed.map_or("", ClientId::as_str);
+        let hash: [u8; 32] = digest(&SHA256, token.as_bytes()).as_ref().try_into().expect("32 bytes");
+        if let Some(verified) = self.verified.get(&hash, now) {
+            return self.federated_client(registry, claimed, &verified).await;
+        }
+        let assertion = Unverified::read(token).map_err(|why| refuse(claimed_id, &why))?;
+        let issuer = match assertion.string("iss") {
+            Some(iss) => registry.trusted_issuer(iss).await?,
+            None => None,
+        };
+        match (issuer, kind) {
+            (Some(issuer), _) => {
+                let (verified, expires_at) = self
+                    .verify_platform_token(&issuer, &assertion, now)
+                    .await
+                    .map_err(|why| refuse(claimed_id, why))?;
+                let verified = Arc::new(verified);
+                self.verified.insert(hash, verified.clone(), expires_at, now);
+                self.federated_client(registry, claimed, &verified).await
+            }
+            (None, AssertionKind::JwtSpiffe) => {
+                Err(refuse(claimed_id, "a JWT-SVID not from a trusted issuer"))
+            }
+            (None, AssertionKind::JwtBearer) => {
+                let client = self.private_key_jwt(registry, claimed, &assertion, now).await?;
+                Ok(Proven { client, federated: None })
+            }
+        }
+    }
+
+    /// Checks a platform's token against its issuer: audience, lifetime,
+    /// signature. What it says, and until when that may be remembered.
+    async fn verify_platform_token(
+        &self,
+        issuer: &TrustedIssuer,
+        assertion: &Unverified<'_>,
+        now: i64,
+    ) -> Result<(VerifiedToken, i64), &'static str> {
+        let accepted = match issuer.audiences.is_empty() {
+            true => self.audiences.clone(),
+            false => issuer.audiences.to_strings(),
+        };
+        if !assertion.has_audience(&accepted) {
+            return Err("aud is not one this issuer's tokens may carry");
+        }
+        let expires_at = assertion.time("exp").ok_or("exp is missing")?;
+        if expires_at <= now {
+            return Err("it has expired");
+        }
+        let max_age = issuer.max_assertion_lifetime;
+        match assertion.time("iat") {
+            Some(iat) if iat > now + LEEWAY_SECONDS => return Err("iat is in the future"),
+            Some(iat) if now - iat > max_age => {
+                return Err("it is older than the issuer's longest assertion lifetime");
+            }
+            None if expires_at > now + max_age + LEEWAY_SECONDS => {
+                return Err("without iat, exp is further away than the issuer's longest assertion lifetime");
+            }
+            _ => {}
+        }
+        if assertion.time("nbf").is_some_and(|nbf| nbf > now + LEEWAY_SECONDS) {
+            return Err("nbf is in the future");
+        }
+        let subject =
+            assertion.string("sub").filter(|sub| !sub.is_empty()).ok_or("sub is missing")?.to_owned();
+        let verifies = match &issuer.keys {
+            IssuerKeys::Inline(keys) => assertion.verifies_with(keys),
+            IssuerKeys::Uri(uri) => self.published_verifies(KeyLocation::Jwks(uri.clone()), assertion).await,
+            IssuerKeys::Discovery(at) => {
+                self.published_verifies(KeyLocation::Discovery(at.clone()), assertion).await
+            }
+        };
+        if !verifies {
+            return Err("no key of the issuer verifies the signature");
+        }
+        let verified =
+            VerifiedToken { issuer: issuer.issuer.clone(), subject, claims: assertion.claims.clone() };
+        Ok((verified, expires_at))
+    }
+
+    /// The client `claimed` names, if one of its federated identities is
+    /// the workload `verified` speaks for, and its issuer is still trusted.
+    async fn federated_client(
+        &self,
+        registry: &Registry,
+        claimed: Option<&ClientId>,
+        verified: &VerifiedToken,
+    ) -> Result<Proven, AuthError> {
+        let Some(claimed) = claimed else {
+            return Err(AuthError::InvalidRequest("client_id is required with a platform's token".into()));
+        };
+        let client_id = claimed.as_str();
+        if registry.trusted_issuer(&verified.issuer).await?.is_none() {
+            return Err(refuse(client_id, "the issuer is no longer trusted"));
+        }
+        let client = registry
+            .active_client(client_id)
+            .await?
+            .ok_or_else(|| refuse(client_id, "no active client has this id"))?;
+        let matches = |identity: &&crate::domain::FederatedIdentity| {
+            identity.matches(&verified.issuer, &verified.subject, &verified.claims)
+        };
+        if !client.auth.federated.iter().any(|identity| matches(&identity)) {
+            return Err(refuse(client_id, "no federated identity of the client matches the token"));
+        }
+        let federated = Federated { iss: verified.issuer.clone(), sub: verified.subject.clone() };
+        Ok(Proven { client, federated: Some(federated) })
+    }
+
+    /// The client a `private_key_jwt` assertion proves, when `claimed` (the
+    /// request's `client_id`, if sent) agrees.
+    async fn private_key_jwt(
+        &self,
+        registry: &Registry,
+        claimed: Option<&ClientId>,
+        assertion: &Unverified<'_>,
         now: i64,
     ) -> Result<Arc<Client>, AuthError> {
-        let refuse = |client_id: &str, why: &str| {
-            tracing::info!(client_id, reason = why, "client assertion refused");
-            AuthError::InvalidClient { message: BAD_CREDENTIALS, by_header: false }
-        };
         let claimed_id = claimed.map_or("", ClientId::as_str);
-        let assertion = Unverified::read(token).map_err(|why| refuse(claimed_id, &why))?;
         let (Some(issuer), Some(subject)) = (assertion.string("iss"), assertion.string("sub")) else {
             return Err(refuse(claimed_id, "iss or sub is missing"));
         };
@@ -95,8 +234,8 @@ impl Assertions {
             .await?
             .filter(|client| client.auth.methods.contains(AuthMethod::PrivateKeyJwt))
             .ok_or_else(|| refuse(subject, "no active client with private_key_jwt has this id"))?;
-        let expires_at = self.check_claims(&assertion, now).map_err(|why| refuse(subject, why))?;
-        if !self.verifies(&client, &assertion).await {
+        let expires_at = self.check_claims(assertion, now).map_err(|why| refuse(subject, why))?;
+        if !self.verifies(&client, assertion).await {
             return Err(refuse(subject, "no registered key verifies the signature"));
         }
         let jti = assertion.string("jti").filter(|jti| !jti.is_empty() && jti.len() <= MAX_JTI_LEN);
@@ -135,7 +274,11 @@ impl Assertions {
         let Some(uri) = &client.auth.jwks_uri else {
             return false;
         };
-        let location = KeyLocation::Jwks(uri.clone());
+        self.published_verifies(KeyLocation::Jwks(uri.clone()), assertion).await
+    }
+
+    /// Whether a key published at `location` verifies the assertion.
+    async fn published_verifies(&self, location: KeyLocation, assertion: &Unverified<'_>) -> bool {
         let keys = self.keys.keys(&location, assertion.kid.as_deref()).await;
         keys.is_some_and(|keys| assertion.verifies_with(&keys))
     }
@@ -144,4 +287,10 @@ impl Assertions {
     pub async fn forget_expired(&self, now: i64) -> Result<(), AuthError> {
         Ok(self.store.forget_assertion_ids(now).await?)
     }
+}
+
+/// The answer to every refused assertion, with the reason logged.
+fn refuse(client_id: &str, why: &str) -> AuthError {
+    tracing::info!(client_id, reason = why, "client assertion refused");
+    AuthError::InvalidClient { message: BAD_CREDENTIALS, by_header: false }
 }

@@ -1,6 +1,6 @@
 //! Client lifecycle: create, read, page through, change, rotate secrets, delete.
 
-use std::collections::HashMap;
+use std::collections::{BTreeMap, HashMap};
 
 use base64::{Engine, engine::general_purpose::URL_SAFE_NO_PAD};
 
@@ -9,8 +9,8 @@ use crate::{
     authority::{AuthError, tokens::random_tag},
     domain::{
         AudienceList, AuthMethods, CertificateSubject, Client, ClientAuth, ClientDetails, ClientId,
-        ClientSecret, InvalidValue, Jwks, JwksUri, RateLimit, ScopeSet, SecretInfo, SecretMaxAge, TokenTtl,
-        quoted,
+        ClientSecret, FederatedIdentity, InvalidValue, Jwks, JwksUri, RateLimit, ScopeSet, SecretInfo,
+        SecretMaxAge, TokenTtl, quoted,
     },
     store::{ClientRow, StoreError},
 };
@@ -55,12 +55,27 @@ pub struct AuthDraft {
     /// Where the client's JWK Set is published; empty for none.
     pub jwks_uri: String,
     pub bound_tokens: bool,
+    /// External workloads that act as the client. With these and no
+    /// methods, the client has no credentials of its own (`none`).
+    pub federated: Vec<IdentityDraft>,
+}
+
+/// A federated identity as an administrator describes it.
+#[derive(Debug, Clone, Default)]
+pub struct IdentityDraft {
+    pub issuer: String,
+    pub subject: String,
+    pub claims: BTreeMap<String, String>,
 }
 
 impl AuthDraft {
     fn parse(self) -> Result<ClientAuth, AuthError> {
+        let methods = match self.methods.is_empty() && !self.federated.is_empty() {
+            true => AuthMethods::NONE,
+            false => AuthMethods::parse_each(self.methods.iter().map(String::as_str)).map_err(invalid)?,
+        };
         let auth = ClientAuth {
-            methods: AuthMethods::parse_each(self.methods.iter().map(String::as_str)).map_err(invalid)?,
+            methods,
             tls_subject: CertificateSubject::parse(
                 &self.tls_subject_dn,
                 &self.tls_san_dns,
@@ -76,6 +91,14 @@ impl AuthDraft {
                 uri => Some(JwksUri::parse("jwks_uri", uri).map_err(invalid)?),
             },
             bound_tokens: self.bound_tokens,
+            federated: self
+                .federated
+                .into_iter()
+                .map(|identity| {
+                    FederatedIdentity::parse(&identity.issuer, &identity.subject, identity.claims)
+                })
+                .collect::<Result<_, _>>()
+                .map_err(invalid)?,
         };
         auth.check().map_err(invalid)?;
         Ok(auth)
@@ -94,6 +117,17 @@ impl From<&ClientAuth> for AuthDraft {
             jwks: auth.jwks.as_ref().map(|keys| keys.as_str().to_owned()).unwrap_or_default(),
             jwks_uri: auth.jwks_uri.as_ref().map(|uri| uri.to_string()).unwrap_or_default(),
             bound_tokens: auth.bound_tokens,
+            federated: auth.federated.iter().map(IdentityDraft::from).collect(),
+        }
+    }
+}
+
+impl From<&FederatedIdentity> for IdentityDraft {
+    fn from(identity: &FederatedIdentity) -> Self {
+        IdentityDraft {
+            issuer: identity.issuer.clone(),
+            subject: identity.subject.as_str().to_owned(),
+            claims: identity.claims.clone(),
         }
     }
 }
@@ -114,6 +148,7 @@ pub struct ClientChanges {
     pub jwks: Option<String>,
     pub jwks_uri: Option<String>,
     pub bound_tokens: Option<bool>,
+    pub federated: Option<Vec<IdentityDraft>>,
     pub rate_limit_per_second: Option<u32>,
     pub rate_limit_burst: Option<u32>,
     pub secret_max_age_seconds: Option<i64>,
@@ -140,6 +175,9 @@ impl ClientChanges {
         }
         if let Some(bound) = self.bound_tokens {
             draft.bound_tokens = bound;
+        }
+        if let Some(federated) = self.federated.take() {
+            draft.federated = federated;
         }
         draft.parse()
     }

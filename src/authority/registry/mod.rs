@@ -3,6 +3,7 @@
 mod admission;
 mod cache;
 mod changes;
+mod issuers;
 mod manage;
 mod rows;
 mod single_flight;
@@ -19,7 +20,8 @@ use crate::{
 use admission::Admissions;
 use cache::{RegistryCache, SecretTag};
 use changes::FeedPosition;
-pub use manage::{AuthDraft, ClientChanges, ClientDraft, ClientPage};
+use issuers::TrustedIssuers;
+pub use manage::{AuthDraft, ClientChanges, ClientDraft, ClientPage, IdentityDraft};
 use single_flight::{Checks, Turn};
 pub use throttle::FailureLimits;
 use throttle::Throttle;
@@ -49,6 +51,7 @@ pub struct Registry {
     /// How long new secrets live when their client sets nothing (`--secret-max-age`).
     secret_max_age: Option<SecretMaxAge>,
     throttle: Arc<Throttle>,
+    issuers: Arc<TrustedIssuers>,
 }
 
 impl Registry {
@@ -64,6 +67,7 @@ impl Registry {
             admissions: Arc::default(),
             secret_max_age: None,
             throttle: Arc::new(Throttle::new(FailureLimits::default(), random_tag::<8>())),
+            issuers: Arc::default(),
         }
     }
 

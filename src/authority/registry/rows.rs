@@ -3,8 +3,8 @@
 use crate::{
     authority::AuthError,
     domain::{
-        AudienceList, AuthMethods, CertificateSubject, Client, ClientAuth, ClientId, InvalidValue, Jwks,
-        JwksUri, RateLimit, ScopeSet, SecretId, SecretInfo, SecretMaxAge, TokenTtl,
+        AudienceList, AuthMethods, CertificateSubject, Client, ClientAuth, ClientId, FederatedIdentity,
+        InvalidValue, Jwks, JwksUri, RateLimit, ScopeSet, SecretId, SecretInfo, SecretMaxAge, TokenTtl,
     },
     store::{ClientRow, SecretRow},
 };
@@ -43,6 +43,7 @@ impl TryFrom<ClientRow> for Client {
                     "" => None,
                     uri => Some(JwksUri::parse("jwks_uri", uri).map_err(corrupt)?),
                 },
+                federated: FederatedIdentity::parse_stored(&row.federated_identities).map_err(corrupt)?,
                 bound_tokens: row.bound_tokens != 0,
             },
             rate_limit: RateLimit::parse(
@@ -85,6 +86,7 @@ impl From<&Client> for ClientRow {
             rate_limit_burst: client.rate_limit.map_or(0, |limit| limit.burst.into()),
             secret_max_age_seconds: client.secret_max_age.map_or(0, SecretMaxAge::seconds),
             jwks_uri: client.auth.jwks_uri.as_ref().map(|uri| uri.to_string()).unwrap_or_default(),
+            federated_identities: FederatedIdentity::to_stored(&client.auth.federated),
         }
     }
 }
