@@ -2,6 +2,7 @@
 
 mod binding;
 mod layers;
+mod secretless;
 mod server;
 mod token_source;
 mod verifier;
