@@ -8,6 +8,7 @@ import subprocess
 import threading
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Callable
 
 import grpc
 import pytest
@@ -34,6 +35,8 @@ class Tokend:
     worker_secret: str
     #: "admin": holds tokend.admin.
     admin_secret: str
+    #: Runs a CLI command on the server's database and returns what it printed.
+    cli: "Callable[..., str]"
 
 
 @pytest.fixture(scope="session")
@@ -42,9 +45,11 @@ def tokend(tmp_path_factory):
     database = tmp_path_factory.mktemp("tokend") / "tokend.db"
     env = {**os.environ, "TOKEND_DATABASE_URL": f"sqlite://{database}", "RUST_LOG": "warn"}
 
+    def cli(*args: str) -> str:
+        return subprocess.run([binary, *args], env=env, check=True, capture_output=True, text=True).stdout
+
     def create(*args: str) -> str:
-        out = subprocess.run([binary, "client", "create", *args, "--json"], env=env, check=True, capture_output=True, text=True)
-        return json.loads(out.stdout)["client_secret"]
+        return json.loads(cli("client", "create", *args, "--json"))["client_secret"]
 
     worker = create("--id", "orders-worker", "--scopes", "orders.read orders.write", "--default-scopes", "orders.read", "--audience", "orders")
     admin = create("--id", "admin", "--scopes", "tokend.admin")
@@ -53,7 +58,7 @@ def tokend(tmp_path_factory):
         address = server.stdout.readline().split()[-1]
         channel = grpc.insecure_channel(address)
         grpc.channel_ready_future(channel).result(timeout=10)
-        yield Tokend(address, channel, worker, admin)
+        yield Tokend(address, channel, worker, admin, cli)
         channel.close()
     finally:
         server.terminate()

@@ -1,6 +1,8 @@
 """tokend-client: access tokens from tokend without calling it on every request.
 
-``TokenSource`` fetches tokens with gRPC ``IssueToken`` and caches each
+``TokenSource`` fetches tokens with gRPC ``IssueToken``, proving its client
+with a secret, a private key (``private_key_jwt``) or its platform's token
+read from a file, and caches each
 (scope, audience) token until shortly before it expires, refreshing it in the
 background; concurrent callers on an empty cache share one call; UNAVAILABLE is
 retried with jittered backoff, authentication and authorisation failures never

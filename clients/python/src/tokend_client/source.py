@@ -9,6 +9,7 @@ from typing import Dict, Iterable, Optional, Tuple
 import grpc
 
 from tokend.v1 import token_service_pb2, token_service_pb2_grpc
+from tokend_client import credentials
 from tokend_client.errors import TokenError
 
 _Key = Tuple[str, Tuple[str, ...]]
@@ -49,19 +50,40 @@ class TokenSource:
         attempts: int = 4,
         first_backoff: float = 0.05,
         timeout: float = 10.0,
+        _credentials: Optional[credentials.Fill] = None,
     ) -> None:
         """``refresh_ahead``: seconds before a token's ``use_until`` to fetch its
         successor in the background (by default, as long as the safety margin).
         ``attempts`` bounds the tries of one fetch while tokend is UNAVAILABLE."""
         self._stub = token_service_pb2_grpc.TokenServiceStub(channel)
         self._client_id = client_id
-        self._client_secret = client_secret
+        self._credentials = _credentials or credentials.secret(client_secret)
         self._refresh_ahead = refresh_ahead
         self._attempts = attempts
         self._first_backoff = first_backoff
         self._timeout = timeout
         self._slots: Dict[_Key, _Slot] = {}
         self._slots_lock = threading.Lock()
+
+    @classmethod
+    def with_private_key(
+        cls, channel: grpc.Channel, client_id: str, key_pem: str, kid: str, algorithm: str, audience: str, **options
+    ) -> "TokenSource":
+        """For a client registered with ``private_key_jwt``: every fetch signs a
+        new assertion (a fresh ``jti``, a minute's life) with ``key_pem`` for
+        ``audience``, tokend's issuer. ``algorithm`` is ES256, ES384, EdDSA,
+        RS256 or PS256; ``kid`` names the public key in the client's JWK Set.
+        Needs the ``keys`` extra (PyJWT with cryptography)."""
+        fill = credentials.private_key(client_id, key_pem, kid, algorithm, audience)
+        return cls(channel, client_id, "", _credentials=fill, **options)
+
+    @classmethod
+    def with_assertion_file(cls, channel: grpc.Channel, client_id: str, path: str, **options) -> "TokenSource":
+        """For a workload that proves itself with its platform's token (a
+        Kubernetes projected service-account token, a GitHub Actions OIDC
+        token, a SPIFFE JWT-SVID) that one of the client's federated
+        identities accepts: every fetch reads the token again from ``path``."""
+        return cls(channel, client_id, "", _credentials=credentials.assertion_file(path), **options)
 
     def __repr__(self) -> str:
         return f"TokenSource(client_id={self._client_id!r})"
@@ -98,15 +120,19 @@ class TokenSource:
 
     def _fetch(self, key: _Key) -> Token:
         scope, audience = key
-        request = token_service_pb2.IssueTokenRequest(
-            grant_type="client_credentials",
-            client_id=self._client_id,
-            client_secret=self._client_secret,
-            scope=scope,
-            audience=list(audience),
-        )
         backoff = self._first_backoff
         for attempt in range(1, self._attempts + 1):
+            request = token_service_pb2.IssueTokenRequest(
+                grant_type="client_credentials",
+                client_id=self._client_id,
+                scope=scope,
+                audience=list(audience),
+            )
+            # A fresh assertion for every try: a retried one would be a replay.
+            try:
+                self._credentials(request)
+            except (OSError, ValueError) as error:
+                raise TokenError(grpc.StatusCode.FAILED_PRECONDITION, f"cannot prepare the credentials: {error}") from None
             asked = time.monotonic()
             try:
                 response = self._stub.IssueToken(request, timeout=self._timeout)
