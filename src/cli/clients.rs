@@ -171,6 +171,12 @@ async fn list(registry: &Registry, filter: ListFilter, as_json: bool) -> Result<
                     "token_ttl_seconds": d.client.token_ttl.seconds(),
                     "token_endpoint_auth_methods": d.client.auth.methods.to_strings(),
                     "tls_client_certificate_bound_access_tokens": d.client.auth.bound_tokens,
+                    "jwks_uri": d.client.auth.jwks_uri.as_ref().map(|uri| uri.as_str()),
+                    "federated_identities": d.client.auth.federated.iter().map(|identity| json!({
+                        "issuer": identity.issuer,
+                        "subject": identity.subject.as_str(),
+                        "claims": identity.claims,
+                    })).collect::<Vec<_>>(),
                     "rate_limit_per_second": d.client.rate_limit.map(|limit| limit.per_second),
                     "secrets": d.secrets.iter().map(|secret| json!({
                         "secret_id": secret.id.as_str(),

@@ -54,6 +54,46 @@ on_both_stores! {
         assert!(String::from_utf8_lossy(&out.stderr).contains("tls_client_auth needs"), "{}", String::from_utf8_lossy(&out.stderr));
     }
 
+    async fn the_cli_registers_secretless_clients_and_trusted_issuers(app) {
+        let run = |args: &[&str]| {
+            let out = tokend(&app, args);
+            assert!(out.status.success(), "{args:?}: {}", String::from_utf8_lossy(&out.stderr));
+            String::from_utf8(out.stdout).unwrap()
+        };
+        let created = run(&["client", "create", "--id", "signer", "--auth-method", "private_key_jwt",
+            "--jwks-uri", "https://keys.example/signer.json", "--json"]);
+        assert!(!created.contains("client_secret"), "{created}");
+
+        run(&["issuer", "add", "--issuer", "https://token.actions.githubusercontent.com", "--discovery",
+            "--audience", "https://github.com/acme", "--max-assertion-lifetime", "10m"]);
+        let issuers: serde_json::Value = serde_json::from_str(&run(&["issuer", "list", "--json"])).unwrap();
+        assert_eq!(issuers[0]["discovery"], true);
+        assert_eq!(issuers[0]["max_assertion_lifetime_seconds"], 600);
+        assert_eq!(issuers[0]["audiences"], serde_json::json!(["https://github.com/acme"]));
+
+        run(&["client", "create", "--id", "ci", "--auth-method", "none", "--json"]);
+        run(&["client", "federate", "--id", "ci", "--issuer", "https://token.actions.githubusercontent.com",
+            "--subject", "repo:acme/orders:ref:refs/heads/main", "--claim", "repository_owner=acme"]);
+        let out = run(&["client", "federate", "--id", "ci", "--issuer", "https://token.actions.githubusercontent.com",
+            "--subject", "repo:acme/orders:environment:prod"]);
+        assert!(out.contains("2 federated identities"), "{out}");
+        let listed: serde_json::Value = serde_json::from_str(&run(&["client", "list", "--json"])).unwrap();
+        let ci = &listed[0];
+        assert_eq!(ci["token_endpoint_auth_methods"], serde_json::json!(["none"]));
+        assert!(ci["secrets"].as_array().unwrap().is_empty());
+        assert_eq!(ci["federated_identities"][0]["claims"]["repository_owner"], "acme");
+        assert_eq!(listed[1]["jwks_uri"], "https://keys.example/signer.json");
+        run(&["client", "federate", "--id", "ci", "--issuer", "https://token.actions.githubusercontent.com",
+            "--subject", "repo:acme/orders:environment:prod", "--remove"]);
+
+        let refused = tokend(&app, &["issuer", "add", "--issuer", "https://nokeys.example"]);
+        assert!(!refused.status.success(), "an issuer needs keys");
+        let refused = tokend(&app, &["client", "federate", "--id", "nobody", "--issuer", "x", "--subject", "y"]);
+        assert!(!refused.status.success(), "an unknown client");
+        run(&["issuer", "remove", "--issuer", "https://token.actions.githubusercontent.com"]);
+        assert_eq!(run(&["issuer", "list", "--json"]).trim(), "[]");
+    }
+
     async fn secrets_get_the_servers_max_age_and_the_list_finds_those_expiring(app) {
         let out = tokend(&app, &["--secret-max-age", "90d", "client", "create", "--id", "ninety", "--scopes", "read", "--json"]);
         assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
