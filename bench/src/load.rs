@@ -10,6 +10,7 @@ use tonic::{Request, transport::Channel};
 
 use crate::{
     Scenario,
+    secretless::Secretless,
     server::{CERTIFICATE_CLIENT, Server},
 };
 
@@ -131,6 +132,11 @@ enum Caller {
         url: String,
         authorization: String,
     },
+    /// A client with no secret: a signed assertion or a platform's token.
+    Secretless {
+        client: TokenServiceClient<Channel>,
+        credentials: Secretless,
+    },
 }
 
 impl Caller {
@@ -151,6 +157,9 @@ impl Caller {
                 client.introspect(request).await.is_ok_and(|answer| answer.into_inner().active)
             }
             Caller::Certificate { client, request } => client.issue_token(request.clone()).await.is_ok(),
+            Caller::Secretless { client, credentials } => {
+                client.issue_token(credentials.request()).await.is_ok()
+            }
             Caller::Http { client, url, authorization } => client
                 .post(url.as_str())
                 .header("authorization", authorization.as_str())
@@ -265,6 +274,11 @@ async fn callers(server: &Server, run: &Run) -> Result<Vec<Caller>, Box<dyn std:
         ),
         _ => None,
     };
+    let secretless = match run.scenario {
+        Scenario::GrpcIssueKeyJwt => Some(Secretless::key_jwt(server).await?),
+        Scenario::GrpcIssueFederated => Some(Secretless::federated(server).await?),
+        _ => None,
+    };
     let http = server.http_client(run.concurrency)?;
     let authorization =
         format!("Basic {}", STANDARD.encode(format!("{}:{}", server.client_id, server.client_secret)));
@@ -278,6 +292,10 @@ async fn callers(server: &Server, run: &Run) -> Result<Vec<Caller>, Box<dyn std:
             Scenario::GrpcIssueMtls => Caller::Certificate {
                 client: TokenServiceClient::new(channels[i % channels.len()].clone()),
                 request: certificate_request.clone(),
+            },
+            Scenario::GrpcIssueKeyJwt | Scenario::GrpcIssueFederated => Caller::Secretless {
+                client: TokenServiceClient::new(channels[i % channels.len()].clone()),
+                credentials: secretless.clone().expect("registered above"),
             },
             _ => Caller::Grpc {
                 client: TokenServiceClient::new(channels[i % channels.len()].clone()),

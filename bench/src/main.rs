@@ -5,6 +5,7 @@
 
 mod cold;
 mod load;
+mod secretless;
 mod server;
 mod storm;
 
@@ -90,6 +91,12 @@ pub enum Scenario {
     HttpIssue,
     /// Introspect over gRPC, the caller authenticated with Basic.
     GrpcIntrospect,
+    /// IssueToken over gRPC by a private_key_jwt client: a fresh assertion
+    /// signed for each request (the signing is part of the latency).
+    GrpcIssueKeyJwt,
+    /// IssueToken over gRPC by a client a platform's token authenticates
+    /// through a federated identity: the same token for every request.
+    GrpcIssueFederated,
     /// Bursts of `concurrency` simultaneous IssueToken calls for a client no
     /// one has asked for yet (a new one each burst), as after a restart.
     GrpcColdBurst,
