@@ -2,8 +2,9 @@
 # Starts a tokend on a scratch database, bootstraps clients with the CLI, and
 # runs against it: the grpcurl and curl recipes, the same over TLS (with a
 # throwaway CA from clients/tls/), then the Rust example pair
-# (orders API verifying tokens, worker calling it with cached tokens) and the
-# Python example, with the virtualenv clients/python/run-tests.sh made. Used by CI.
+# (orders API verifying tokens, worker calling it with cached tokens), the
+# Python example and the recipes of clients without a secret, with the
+# virtualenv clients/python/run-tests.sh made. Used by CI.
 #   clients/run-live.sh [path/to/tokend] [path/to/examples/dir]
 set -euo pipefail
 here="$(cd "$(dirname "$0")" && pwd)"
@@ -62,3 +63,6 @@ TOKEND_CLIENT_ID=recipes-admin TOKEND_CLIENT_SECRET="$ADMIN_SECRET" "$python" "$
   | tee "$scratch/list.log"
 grep -q "^orders-worker	orders.read orders.write$" "$scratch/list.log"
 echo "ok: the Python example listed the clients"
+
+echo "== clients without a secret: private_key_jwt and a Kubernetes service-account token"
+TOKEND_BIN="$tokend" PYTHON="$python" "$here/secretless/recipes.sh"

@@ -3,28 +3,39 @@
 
 use super::{Store, StoreError};
 
+/// One assertion's id, as recorded.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct AssertionId {
+    /// The assertion's `iss`: the client that signed it.
+    pub issuer: String,
+    pub jti: String,
+    pub expires_at: i64,
+}
+
 impl Store {
-    /// Records that `issuer` used `jti` until `expires_at`; false when it
-    /// was recorded already (a replay).
-    pub async fn record_assertion_id(
-        &self,
-        issuer: &str,
-        jti: &str,
-        expires_at: i64,
-    ) -> Result<bool, StoreError> {
-        let done = self
-            .observed(
-                sqlx::query(
+    /// Records `ids` in one transaction (one commit for many requests); for
+    /// each, false when it was recorded already (a replay), also by an
+    /// earlier entry of `ids`.
+    pub async fn record_assertion_ids(&self, ids: &[AssertionId]) -> Result<Vec<bool>, StoreError> {
+        let record = async {
+            let mut tx = self.pool.begin().await?;
+            let mut fresh = Vec::with_capacity(ids.len());
+            for id in ids {
+                let done = sqlx::query(
                     "INSERT INTO assertion_ids (issuer, jti, expires_at) VALUES ($1, $2, $3) \
                      ON CONFLICT (issuer, jti) DO NOTHING",
                 )
-                .bind(issuer)
-                .bind(jti)
-                .bind(expires_at)
-                .execute(&self.pool),
-            )
-            .await?;
-        Ok(done.rows_affected() == 1)
+                .bind(&id.issuer)
+                .bind(&id.jti)
+                .bind(id.expires_at)
+                .execute(&mut *tx)
+                .await?;
+                fresh.push(done.rows_affected() == 1);
+            }
+            tx.commit().await?;
+            Ok(fresh)
+        };
+        self.observed(record).await
     }
 
     /// Forgets the ids of assertions expired before `now`: they cannot be

@@ -24,6 +24,7 @@ use std::{
 use sqlx::{Any, Executor, Pool, any::AnyPoolOptions};
 use tokio::sync::watch;
 
+pub use assertion_ids::AssertionId;
 pub use error::StoreError;
 pub use failures::FailureCount;
 pub use records::{ClientRow, KeyRow, SecretRow, TrustedIssuerRow};

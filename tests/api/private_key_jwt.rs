@@ -16,9 +16,9 @@ use crate::{
 
 const JWT_BEARER: &str = "urn:ietf:params:oauth:client-assertion-type:jwt-bearer";
 
-/// Registers `id` for private_key_jwt alone, with `jwks` inline or `jwks_uri`.
-async fn register(app: &TestApp, id: &str, jwks: &str, jwks_uri: &str) {
-    let draft = ClientDraft {
+/// `id` for private_key_jwt alone, with `jwks` inline or `jwks_uri`.
+fn draft(id: &str, jwks: &str, jwks_uri: &str) -> ClientDraft {
+    ClientDraft {
         client_id: id.into(),
         allowed_scopes: vec!["orders.read".into()],
         default_scopes: vec!["orders.read".into()],
@@ -29,8 +29,12 @@ async fn register(app: &TestApp, id: &str, jwks: &str, jwks_uri: &str) {
             ..AuthDraft::default()
         },
         ..ClientDraft::default()
-    };
-    let (_, secret) = app.registry.create(draft).await.expect("the client is created");
+    }
+}
+
+/// Registers [`draft`]; such a client has no secret.
+async fn register(app: &TestApp, id: &str, jwks: &str, jwks_uri: &str) {
+    let (_, secret) = app.registry.create(draft(id, jwks, jwks_uri)).await.expect("the client is created");
     assert!(secret.is_none(), "a private_key_jwt client has no secret");
 }
 
@@ -181,6 +185,16 @@ on_both_stores! {
         issue(&other, "orders-signer", &fresh).await.expect("the other instance accepts a fresh assertion");
         refused(&app, "orders-signer", &fresh, "a replay on another instance").await;
         refused(&other, "orders-signer", &assertion, "the first assertion, on the other instance").await;
+
+        // The same assertion many times at once, to both instances: exactly one is accepted.
+        let racing = key.sign(&claims(&app, "orders-signer"));
+        let attempts = (0..16).map(|i| {
+            let tokens = if i % 2 == 0 { app.tokens.clone() } else { other.tokens.clone() };
+            let request = assertion_request("orders-signer", &racing);
+            async move { tokens.clone().issue_token(request).await }
+        });
+        let accepted = futures_join_all(attempts).await.into_iter().filter(Result::is_ok).count();
+        assert_eq!(accepted, 1, "one of sixteen simultaneous uses");
     }
 
     async fn assertions_and_secrets_do_not_mix(app) {
@@ -299,16 +313,6 @@ on_both_stores! {
 #[tokio::test]
 async fn a_registration_is_checked_as_a_whole() {
     let app = TestApp::spawn(Backend::Sqlite).await.unwrap();
-    let draft = |jwks: &str, jwks_uri: &str| ClientDraft {
-        client_id: "orders-signer".into(),
-        auth: AuthDraft {
-            methods: vec!["private_key_jwt".into()],
-            jwks: jwks.into(),
-            jwks_uri: jwks_uri.into(),
-            ..AuthDraft::default()
-        },
-        ..ClientDraft::default()
-    };
     let key = SigningKey::generate(Algorithm::ES256, "k1");
     for (jwks, uri, what) in [
         ("", "", "no keys"),
@@ -316,7 +320,7 @@ async fn a_registration_is_checked_as_a_whole() {
         ("", "http://keys.example/jwks", "plain http to another host"),
         (&jwks(&[&key]), "https://keys.example/jwks", "both jwks and jwks_uri"),
     ] {
-        let err = app.registry.create(draft(jwks, uri)).await.expect_err(what);
+        let err = app.registry.create(draft("orders-signer", jwks, uri)).await.expect_err(what);
         assert!(matches!(err, tokend::authority::AuthError::InvalidArgument(_)), "{what}: {err:?}");
     }
 }

@@ -68,3 +68,42 @@ impl<'a> Unverified<'a> {
             .any(|key| jsonwebtoken::decode::<IgnoredAny>(self.token, key, &validation).is_ok())
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use proptest::prelude::*;
+
+    use super::*;
+
+    proptest! {
+        #[test]
+        fn any_assertion_text_is_read_or_refused_without_panicking(token in "[A-Za-z0-9_.=-]{0,300}") {
+            let _ = Unverified::read(&token);
+        }
+
+        #[test]
+        fn any_header_and_payload_are_read_or_refused_without_panicking(
+            header in proptest::collection::vec(any::<u8>(), 0..80),
+            payload in proptest::collection::vec(any::<u8>(), 0..200),
+        ) {
+            let token = format!("{}.{}.c2ln", URL_SAFE_NO_PAD.encode(header), URL_SAFE_NO_PAD.encode(payload));
+            if let Ok(assertion) = Unverified::read(&token) {
+                let _ = (assertion.string("iss"), assertion.time("exp"), assertion.has_audience(&[]));
+            }
+        }
+    }
+
+    #[test]
+    fn hmac_and_none_are_refused_before_any_key_is_looked_up() {
+        let encode = |value: &str| URL_SAFE_NO_PAD.encode(value);
+        for alg in ["none", "HS256", "HS512"] {
+            let token = format!("{}.{}.c2ln", encode(&format!(r#"{{"alg":"{alg}"}}"#)), encode("{}"));
+            assert!(Unverified::read(&token).is_err(), "{alg}");
+        }
+        let token =
+            format!("{}.{}.c2ln", encode(r#"{"alg":"ES256"}"#), encode(r#"{"aud":["a","b"],"exp":1.5}"#));
+        let assertion = Unverified::read(&token).unwrap();
+        assert!(assertion.has_audience(&["b".into()]));
+        assert_eq!(assertion.time("exp"), Some(1));
+    }
+}

@@ -8,11 +8,13 @@
 //! its life, so its verification is remembered by its hash until it expires.
 //!
 //! - `jwt` reads an assertion and checks its signature;
-//! - `published_keys` and `fetch` get keys from a `jwks_uri` or discovery.
+//! - `published_keys` and `fetch` get keys from a `jwks_uri` or discovery;
+//! - `used_ids` records `jti`s, many requests' in one commit.
 
 mod fetch;
 mod jwt;
 mod published_keys;
+mod used_ids;
 
 use std::sync::Arc;
 
@@ -24,11 +26,12 @@ use tokend_common::expiring::Expiring;
 use super::{AuthError, BAD_CREDENTIALS, Registry, credentials::AssertionKind, tokens::Federated};
 use crate::{
     domain::{AuthMethod, Client, ClientId, IssuerKeys, TrustedIssuer},
-    store::Store,
+    store::{AssertionId, Store},
 };
 use fetch::Fetcher;
 use jwt::Unverified;
 use published_keys::{KeyLocation, PublishedKeys};
+use used_ids::UsedIds;
 
 /// How far in the future an assertion's `iat` or `nbf` may lie, for clocks
 /// that run a little ahead.
@@ -60,6 +63,7 @@ pub struct Assertions {
     max_lifetime: i64,
     keys: PublishedKeys,
     store: Store,
+    used_ids: UsedIds,
     /// Platform tokens already verified, by the SHA-256 of their text.
     verified: Expiring<[u8; 32], Arc<VerifiedToken>>,
 }
@@ -85,6 +89,7 @@ impl Assertions {
             audiences: vec![issuer.to_owned(), token_endpoint],
             max_lifetime: settings.max_lifetime_seconds,
             keys: PublishedKeys::new(fetcher),
+            used_ids: UsedIds::start(store.clone()),
             store,
             verified: Expiring::new(VERIFIED_CAPACITY),
         })
@@ -240,7 +245,8 @@ impl Assertions {
         }
         let jti = assertion.string("jti").filter(|jti| !jti.is_empty() && jti.len() <= MAX_JTI_LEN);
         let jti = jti.ok_or_else(|| refuse(subject, "jti is missing or too long"))?;
-        if !self.store.record_assertion_id(subject, jti, expires_at).await? {
+        let id = AssertionId { issuer: subject.to_owned(), jti: jti.to_owned(), expires_at };
+        if !self.used_ids.record(id).await? {
             return Err(refuse(subject, "its jti was used before (a replay)"));
         }
         Ok(client)
