@@ -4,7 +4,8 @@ ALTER TABLE clients ADD COLUMN federated_identities TEXT NOT NULL DEFAULT '';
 
 -- Platforms whose tokens may authenticate clients: keys inline (jwks), at a
 -- URL (jwks_uri) or found by OIDC discovery (discovery = 1); audiences
--- space-separated, empty for tokend's issuer.
+-- space-separated, empty for tokend's issuer; single_use = 1 when each of
+-- its tokens is accepted once (by its jti).
 CREATE TABLE trusted_issuers (
     issuer TEXT PRIMARY KEY,
     jwks TEXT NOT NULL,
@@ -12,5 +13,6 @@ CREATE TABLE trusted_issuers (
     discovery BIGINT NOT NULL,
     audiences TEXT NOT NULL,
     max_assertion_lifetime_seconds BIGINT NOT NULL,
+    single_use BIGINT NOT NULL,
     created_at BIGINT NOT NULL
 );

@@ -100,6 +100,10 @@ pub enum IssuerCommand {
         /// How old (by iat) its tokens may be, e.g. 1h; default an hour.
         #[arg(long, default_value = "0", value_parser = seconds)]
         max_assertion_lifetime: i64,
+        /// Accept each of its tokens once, by jti (not for tokens shown many
+        /// times, such as Kubernetes projected tokens).
+        #[arg(long)]
+        single_use: bool,
     },
     /// List the trusted issuers.
     List {

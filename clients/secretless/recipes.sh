@@ -41,7 +41,7 @@ assertion=$("$python" "$here/sign.py" signer.key signer-1 \
   "{\"iss\": \"orders-signer\", \"sub\": \"orders-signer\", \"aud\": \"$issuer\"}")
 grpcurl -plaintext -d "{\"grant_type\": \"client_credentials\", \"client_assertion_type\":
   \"urn:ietf:params:oauth:client-assertion-type:jwt-bearer\", \"client_assertion\": \"$assertion\"}" \
-  "$TOKEND" tokend.v1.TokenService/IssueToken | grep -q access_token
+  "$TOKEND" tokend.v1.TokenService/IssueToken | grep -q accessToken
 echo "ok: orders-signer got a token over gRPC with its key"
 if curl -sf "$issuer/oauth/v2/token" -d grant_type=client_credentials \
   -d client_assertion_type=urn:ietf:params:oauth:client-assertion-type:jwt-bearer \

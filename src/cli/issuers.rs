@@ -11,7 +11,15 @@ use crate::{
 /// Runs one issuer command and returns what to print.
 pub async fn run(registry: &Registry, command: IssuerCommand) -> Result<String, AuthError> {
     match command {
-        IssuerCommand::Add { issuer, jwks_uri, jwks_file, discovery, audiences, max_assertion_lifetime } => {
+        IssuerCommand::Add {
+            issuer,
+            jwks_uri,
+            jwks_file,
+            discovery,
+            audiences,
+            max_assertion_lifetime,
+            single_use,
+        } => {
             let jwks = match jwks_file {
                 None => String::new(),
                 Some(path) => std::fs::read_to_string(&path).map_err(|err| {
@@ -25,6 +33,7 @@ pub async fn run(registry: &Registry, command: IssuerCommand) -> Result<String, 
                 discovery,
                 audiences,
                 max_assertion_lifetime_seconds: max_assertion_lifetime,
+                single_use,
             };
             let added = registry.add_trusted_issuer(draft).await?;
             Ok(format!("trusted issuer {}", added.issuer))
@@ -61,6 +70,7 @@ fn as_json(issuers: &[TrustedIssuer]) -> String {
                 "discovery": draft.discovery,
                 "audiences": draft.audiences,
                 "max_assertion_lifetime_seconds": draft.max_assertion_lifetime_seconds,
+                "single_use": draft.single_use,
             })
         })
         .collect();

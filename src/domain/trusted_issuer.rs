@@ -31,6 +31,8 @@ pub struct TrustedIssuer {
     pub audiences: AudienceList,
     /// How old (by `iat`) or how long-lived (by `exp`) its tokens may be.
     pub max_assertion_lifetime: i64,
+    /// Each of its tokens is accepted once, by its `jti`.
+    pub single_use: bool,
     pub created_at: i64,
 }
 
@@ -44,6 +46,7 @@ pub struct IssuerDraft {
     pub audiences: Vec<String>,
     /// 0 selects the default, an hour.
     pub max_assertion_lifetime_seconds: i64,
+    pub single_use: bool,
 }
 
 impl TrustedIssuer {
@@ -83,6 +86,7 @@ impl TrustedIssuer {
             keys,
             audiences: AudienceList::parse_each(draft.audiences.iter().map(String::as_str))?,
             max_assertion_lifetime,
+            single_use: draft.single_use,
             created_at,
         })
     }
@@ -101,6 +105,7 @@ impl TrustedIssuer {
             discovery,
             audiences: self.audiences.to_strings(),
             max_assertion_lifetime_seconds: self.max_assertion_lifetime,
+            single_use: self.single_use,
         }
     }
 }

@@ -80,6 +80,7 @@ impl From<TrustedIssuer> for pb::TrustedIssuer {
             audiences: draft.audiences,
             max_assertion_lifetime_seconds: draft.max_assertion_lifetime_seconds,
             create_time: Some(timestamp(issuer.created_at)),
+            single_use: draft.single_use,
         }
     }
 }
@@ -93,6 +94,7 @@ impl From<pb::CreateTrustedIssuerRequest> for IssuerDraft {
             discovery: request.discovery,
             audiences: request.audiences,
             max_assertion_lifetime_seconds: request.max_assertion_lifetime_seconds,
+            single_use: request.single_use,
         }
     }
 }

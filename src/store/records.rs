@@ -47,6 +47,8 @@ pub struct TrustedIssuerRow {
     /// Space-separated; empty for tokend's issuer.
     pub audiences: String,
     pub max_assertion_lifetime_seconds: i64,
+    /// 1 when each of its tokens is accepted once, else 0.
+    pub single_use: i64,
     pub created_at: i64,
 }
 

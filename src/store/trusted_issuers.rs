@@ -7,7 +7,7 @@ impl Store {
     pub async fn insert_trusted_issuer(&self, row: &TrustedIssuerRow) -> Result<(), StoreError> {
         sqlx::query(
             "INSERT INTO trusted_issuers (issuer, jwks, jwks_uri, discovery, audiences, \
-             max_assertion_lifetime_seconds, created_at) VALUES ($1, $2, $3, $4, $5, $6, $7)",
+             max_assertion_lifetime_seconds, single_use, created_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
         )
         .bind(&row.issuer)
         .bind(&row.jwks)
@@ -15,6 +15,7 @@ impl Store {
         .bind(row.discovery)
         .bind(&row.audiences)
         .bind(row.max_assertion_lifetime_seconds)
+        .bind(row.single_use)
         .bind(row.created_at)
         .execute(&self.pool)
         .await?;
@@ -24,8 +25,8 @@ impl Store {
     /// Every trusted issuer, in issuer order.
     pub async fn trusted_issuers(&self) -> Result<Vec<TrustedIssuerRow>, StoreError> {
         Ok(sqlx::query_as(
-            "SELECT issuer, jwks, jwks_uri, discovery, audiences, max_assertion_lifetime_seconds, created_at \
-             FROM trusted_issuers ORDER BY issuer",
+            "SELECT issuer, jwks, jwks_uri, discovery, audiences, max_assertion_lifetime_seconds, single_use, \
+             created_at FROM trusted_issuers ORDER BY issuer",
         )
         .fetch_all(&self.pool)
         .await?)

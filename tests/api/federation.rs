@@ -258,6 +258,33 @@ on_both_stores! {
         assert_error(&status, Code::Unauthenticated, "invalid_client");
     }
 
+    async fn a_single_use_issuer_accepts_each_token_once(app) {
+        let admin = Admin::new(&app).await;
+        let key = SigningKey::generate(Algorithm::ES256, "ci-1");
+        let created = admin.trust(pb::CreateTrustedIssuerRequest {
+            issuer: "https://ci.acme.example".into(),
+            jwks: jwks(&[&key]),
+            single_use: true,
+            ..Default::default()
+        }).await.unwrap();
+        assert!(created.single_use);
+        admin.federated_client("ci-deployer", vec![identity("https://ci.acme.example", "pipeline:*", &[])]).await;
+        let now = now();
+        let job = |jti: Option<&str>| {
+            let mut claims = json!({"iss": "https://ci.acme.example", "sub": "pipeline:deploy", "aud": app.issuer(),
+                "iat": now, "exp": now + 300});
+            if let Some(jti) = jti {
+                claims["jti"] = json!(jti);
+            }
+            key.sign(&claims)
+        };
+        let token = job(Some("run-1"));
+        issue(&app, "ci-deployer", JWT_BEARER, &token).await.expect("the first use");
+        refused(&app, "ci-deployer", &token, "the same token again").await;
+        refused(&app, "ci-deployer", &job(None), "a token without jti").await;
+        issue(&app, "ci-deployer", JWT_BEARER, &job(Some("run-2"))).await.expect("the next job's token");
+    }
+
     async fn trusted_issuers_are_managed_over_client_admin(app) {
         let admin = Admin::new(&app).await;
         let key = SigningKey::generate(Algorithm::ES256, "k");

@@ -123,8 +123,13 @@ impl Assertions {
                     .await
                     .map_err(|why| refuse(claimed_id, why))?;
                 let verified = Arc::new(verified);
-                self.verified.insert(hash, verified.clone(), expires_at, now);
-                self.federated_client(registry, claimed, &verified).await
+                let proven = self.federated_client(registry, claimed, &verified).await?;
+                if issuer.single_use {
+                    self.use_once(&issuer.issuer, &assertion, expires_at, claimed_id).await?;
+                } else {
+                    self.verified.insert(hash, verified, expires_at, now);
+                }
+                Ok(proven)
             }
             (None, AssertionKind::JwtSpiffe) => {
                 Err(refuse(claimed_id, "a JWT-SVID not from a trusted issuer"))
@@ -243,13 +248,26 @@ impl Assertions {
         if !self.verifies(&client, assertion).await {
             return Err(refuse(subject, "no registered key verifies the signature"));
         }
-        let jti = assertion.string("jti").filter(|jti| !jti.is_empty() && jti.len() <= MAX_JTI_LEN);
-        let jti = jti.ok_or_else(|| refuse(subject, "jti is missing or too long"))?;
-        let id = AssertionId { issuer: subject.to_owned(), jti: jti.to_owned(), expires_at };
-        if !self.used_ids.record(id).await? {
-            return Err(refuse(subject, "its jti was used before (a replay)"));
-        }
+        self.use_once(subject, assertion, expires_at, subject).await?;
         Ok(client)
+    }
+
+    /// Records the assertion's `jti` under `issuer`, refusing it when it
+    /// was used before or has none.
+    async fn use_once(
+        &self,
+        issuer: &str,
+        assertion: &Unverified<'_>,
+        expires_at: i64,
+        client_id: &str,
+    ) -> Result<(), AuthError> {
+        let jti = assertion.string("jti").filter(|jti| !jti.is_empty() && jti.len() <= MAX_JTI_LEN);
+        let jti = jti.ok_or_else(|| refuse(client_id, "jti is missing or too long"))?;
+        let id = AssertionId { issuer: issuer.to_owned(), jti: jti.to_owned(), expires_at };
+        match self.used_ids.record(id).await? {
+            true => Ok(()),
+            false => Err(refuse(client_id, "its jti was used before (a replay)")),
+        }
     }
 
     /// Checks `aud`, `exp`, `iat` and `nbf`; the assertion's `exp` when they pass.

@@ -107,6 +107,7 @@ impl From<&TrustedIssuer> for TrustedIssuerRow {
             discovery: i64::from(draft.discovery),
             audiences: draft.audiences.join(" "),
             max_assertion_lifetime_seconds: draft.max_assertion_lifetime_seconds,
+            single_use: i64::from(draft.single_use),
             created_at: issuer.created_at,
         }
     }
@@ -124,6 +125,7 @@ impl TryFrom<TrustedIssuerRow> for TrustedIssuer {
             discovery: row.discovery != 0,
             audiences: row.audiences.split_whitespace().map(str::to_owned).collect(),
             max_assertion_lifetime_seconds: row.max_assertion_lifetime_seconds,
+            single_use: row.single_use != 0,
         };
         TrustedIssuer::parse(draft, row.created_at)
             .map_err(|err| AuthError::internal(format!("stored issuer {:?} is corrupt: {err}", row.issuer)))
