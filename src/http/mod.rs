@@ -6,6 +6,7 @@
 mod discovery;
 mod form;
 mod introspection;
+mod probes;
 mod reply;
 pub use reply::Rejection;
 mod request;
@@ -43,6 +44,8 @@ pub fn router(authority: Arc<Authority>, certificates: ClientCertificates) -> Ro
         .route("/.well-known/oauth-authorization-server", only_get(get(discovery::metadata)))
         .route("/.well-known/openid-configuration", only_get(get(discovery::metadata)))
         .route("/token", only_post(post(token_idp::issue)))
+        .route("/healthz", only_get(get(probes::healthz)))
+        .route("/readyz", only_get(get(probes::readyz)))
         .fallback(reply::not_found)
         .layer(Extension(certificates))
         .with_state(authority)

@@ -22,6 +22,7 @@ mod key_sealing;
 mod mtls;
 mod pki;
 mod private_key_jwt;
+mod probes;
 mod revoke;
 mod service;
 mod tls;
