@@ -201,6 +201,11 @@ pub struct ServeArgs {
     #[arg(long, env = "TOKEND_TLS_CLIENT_CA")]
     pub tls_client_ca: Option<PathBuf>,
 
+    /// Serve `GET /metrics` on this address of its own instead of beside the
+    /// HTTP adapter (to keep it off a public port).
+    #[arg(long, env = "TOKEND_METRICS_LISTEN")]
+    pub metrics_listen: Option<SocketAddr>,
+
     /// How far in the future a client assertion's exp may be, in seconds or
     /// with a unit (e.g. 5m): private_key_jwt assertions are meant to be
     /// short-lived.

@@ -25,6 +25,7 @@ pub mod failure;
 pub mod grpc;
 pub mod http;
 pub mod limits;
+pub mod metrics;
 pub mod server;
 pub mod store;
 pub mod telemetry;
@@ -112,6 +113,10 @@ async fn serve_until_signalled(
         Some(http_address) => Some(TcpListener::bind(http_address).await?),
         None => None,
     };
+    let metrics = match args.metrics_listen {
+        Some(metrics_address) => Some(TcpListener::bind(metrics_address).await?),
+        None => None,
+    };
     let http_address = match &http {
         Some(listener) => listener.local_addr()?,
         None => address,
@@ -145,7 +150,10 @@ async fn serve_until_signalled(
     if http.is_some() {
         println!("tokend HTTP adapter listening on {http_address}");
     }
-    server::serve(server::Listeners { main, http, tls }, authority, limits, shutdown).await;
+    if let Some(listener) = &metrics {
+        println!("tokend metrics listening on {}", listener.local_addr()?);
+    }
+    server::serve(server::Listeners { main, http, tls, metrics }, authority, limits, shutdown).await;
     tracing::info!("drained in-flight calls; bye");
     Ok(())
 }

@@ -29,6 +29,7 @@ use crate::{
     },
     http,
     limits::MAX_MESSAGE_BYTES,
+    metrics::{self, Metrics},
     tls::Tls,
 };
 
@@ -43,6 +44,8 @@ pub struct Listeners {
     pub main: TcpListener,
     pub http: Option<TcpListener>,
     pub tls: Option<Tls>,
+    /// Serves `GET /metrics` alone, instead of the HTTP adapter serving it.
+    pub metrics: Option<TcpListener>,
 }
 
 /// Serves until `shutdown` completes, then stops accepting and drains the
@@ -59,12 +62,13 @@ pub async fn serve(
     let health =
         tokio::spawn(report_health(authority.readiness(), health_reporter, background_stopped.clone()));
     let upkeep = tokio::spawn(upkeep(authority.clone(), background_stopped));
+    let metrics = Arc::new(Metrics::new());
 
     let grpc = Routes::new(health_service)
         .add_service(reflection().build_v1().expect("the embedded descriptors are valid"))
         .add_service(reflection().build_v1alpha().expect("the embedded descriptors are valid"))
         .add_service(
-            TokenServiceServer::new(TokenServiceApi::new(authority.clone()))
+            TokenServiceServer::new(TokenServiceApi::new(authority.clone(), metrics.clone()))
                 .max_decoding_message_size(MAX_MESSAGE_BYTES),
         )
         .add_service(
@@ -72,10 +76,14 @@ pub async fn serve(
                 .max_decoding_message_size(MAX_MESSAGE_BYTES),
         )
         .into_axum_router()
-        .layer(axum::middleware::map_response(grpc::oversized_is_resource_exhausted));
+        .layer(axum::middleware::map_response(grpc::oversized_is_resource_exhausted))
+        .layer(axum::middleware::from_fn_with_state(metrics.clone(), metrics::time_grpc));
     let grpc = deadline::limit_grpc(grpc);
     let certificates = http::ClientCertificates(listeners.tls.is_some());
-    let http = deadline::limit_http(http::router(authority, certificates));
+    let separate_metrics =
+        listeners.metrics.map(|listener| (listener, metrics::router(authority.clone(), metrics.clone())));
+    let http =
+        deadline::limit_http(http::router(authority, certificates, metrics, separate_metrics.is_none()));
 
     let (stopping, stop) = watch::channel(false);
     let tls = listeners.tls.clone();
@@ -87,13 +95,16 @@ pub async fn serve(
     let main = ByContentType { grpc, http: main_http, refused: unsupported_media_type() };
     let main = axum::Router::new().fallback_service(main);
     let main = tokio::spawn(connections::serve(listeners.main, main, limits, tls.clone(), stop.clone()));
+    let separate_metrics = separate_metrics.map(|(listener, router)| {
+        tokio::spawn(connections::serve(listener, router, limits, tls.clone(), stop.clone()))
+    });
     let separate_http = separate_http
         .map(|(listener, http)| tokio::spawn(connections::serve(listener, http, limits, tls, stop)));
 
     shutdown.await;
     let _ = stopping.send(true);
     main.await.expect("the server task does not panic");
-    if let Some(task) = separate_http {
+    for task in [separate_http, separate_metrics].into_iter().flatten() {
         task.await.expect("the server task does not panic");
     }
     if let Some(task) = reload {

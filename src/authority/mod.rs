@@ -28,6 +28,7 @@ mod revoked_tokens;
 mod secret_hasher;
 mod tokens;
 mod verified;
+mod vitals;
 
 use std::sync::Arc;
 
@@ -49,11 +50,12 @@ pub use issue::{IssuedToken, TokenRequest};
 pub use keys::{KeyInfo, KeyRing, KeySealer, SigningAlgorithm};
 pub use rate_limits::RateLimits;
 pub use registry::{
-    AuthDraft, ClientChanges, ClientDraft, ClientPage, FailureLimits, IdentityDraft, Registry,
+    AuthDraft, CheckResult, ClientChanges, ClientDraft, ClientPage, FailureLimits, IdentityDraft, Registry,
 };
 use revoked_tokens::Revocations;
 pub use secret_hasher::SecretHasher;
 pub use tokens::{AccessClaims, Confirmation, Grant, TokenCodec};
+pub use vitals::Vitals;
 
 pub use tokend_common::wire::{ADMIN_SCOPE, INTROSPECT_SCOPE};
 

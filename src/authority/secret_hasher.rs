@@ -43,6 +43,8 @@ pub struct SecretHasher {
     dummy_hash: Arc<str>,
     /// How many verifications ran, shared by clones.
     verifications: Arc<AtomicU64>,
+    /// Jobs queued or running now, shared by clones.
+    in_queue: Arc<AtomicU64>,
 }
 
 impl SecretHasher {
@@ -74,7 +76,7 @@ impl SecretHasher {
         .expect("the argon2 workers run");
         let dummy_hash =
             dummy.recv().expect("the argon2 workers run").expect("hashing a random secret cannot fail");
-        Self { jobs, dummy_hash: dummy_hash.into(), verifications: Arc::default() }
+        Self { jobs, dummy_hash: dummy_hash.into(), verifications: Arc::default(), in_queue: Arc::default() }
     }
 
     /// The argon2id PHC string for `secret`, with a fresh random salt.
@@ -99,19 +101,32 @@ impl SecretHasher {
         self.verifications.load(Ordering::Relaxed)
     }
 
+    /// How many hash jobs are queued or running now.
+    pub fn queue_depth(&self) -> u64 {
+        self.in_queue.load(Ordering::Relaxed)
+    }
+
     async fn run<T: Send + 'static>(
         &self,
         work: impl FnOnce() -> T + Send + 'static,
     ) -> Result<T, AuthError> {
         let (done, result) = oneshot::channel();
+        let in_queue = self.in_queue.clone();
+        in_queue.fetch_add(1, Ordering::Relaxed);
+        let finished = in_queue.clone();
         let job: Job = Box::new(move || {
             let _ = done.send(work());
+            finished.fetch_sub(1, Ordering::Relaxed);
         });
-        self.jobs.try_send(job).map_err(|err| match err {
-            mpsc::TrySendError::Full(_) => {
-                AuthError::Busy("too many credential checks are waiting; retry shortly".into())
+        self.jobs.try_send(job).map_err(|err| {
+            // Never queued: it will not finish, so it is not counted.
+            in_queue.fetch_sub(1, Ordering::Relaxed);
+            match err {
+                mpsc::TrySendError::Full(_) => {
+                    AuthError::Busy("too many credential checks are waiting; retry shortly".into())
+                }
+                mpsc::TrySendError::Disconnected(_) => AuthError::internal("the argon2 workers stopped"),
             }
-            mpsc::TrySendError::Disconnected(_) => AuthError::internal("the argon2 workers stopped"),
         })?;
         result.await.map_err(AuthError::internal)
     }

@@ -8,15 +8,20 @@ use super::{
     metadata::presented,
     pb::{self, token_service_server::TokenService},
 };
-use crate::authority::{Authority, BodyCredentials, Introspection, TokenRequest};
+use crate::{
+    authority::{Authority, BodyCredentials, Introspection, TokenRequest},
+    failure::Failure,
+    metrics::{Metrics, Protocol},
+};
 
 pub struct TokenServiceApi {
     authority: Arc<Authority>,
+    metrics: Arc<Metrics>,
 }
 
 impl TokenServiceApi {
-    pub fn new(authority: Arc<Authority>) -> Self {
-        Self { authority }
+    pub fn new(authority: Arc<Authority>, metrics: Arc<Metrics>) -> Self {
+        Self { authority, metrics }
     }
 }
 
@@ -44,7 +49,16 @@ impl TokenService for TokenServiceApi {
                 scope: body.scope,
                 audiences: body.audience,
             })
-            .await?;
+            .await;
+        let issued = match issued {
+            Ok(issued) => issued,
+            Err(err) => {
+                let failure = Failure::from(err);
+                self.metrics.failed(failure.reason, Protocol::Grpc);
+                return Err(failure.into());
+            }
+        };
+        self.metrics.issued(&issued.claims.client_id, Protocol::Grpc);
         Ok(Response::new(pb::IssueTokenResponse {
             expires_in: issued.expires_in(),
             access_token: issued.access_token,
@@ -62,6 +76,7 @@ impl TokenService for TokenServiceApi {
             .authority
             .introspect(presented(&metadata, &extensions, BodyCredentials::default()), &body.token)
             .await?;
+        self.metrics.introspected(matches!(answer, Introspection::Active(_)));
         Ok(Response::new(match answer {
             Introspection::Inactive => pb::IntrospectResponse::default(),
             Introspection::Active(claims) => pb::IntrospectResponse {

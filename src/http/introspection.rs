@@ -17,7 +17,10 @@ use super::{
     reply::{Rejection, no_store_json},
     request::{self, MediaType},
 };
-use crate::authority::{Authority, Introspection, Presented};
+use crate::{
+    authority::{Authority, Introspection, Presented},
+    metrics::Metrics,
+};
 
 pub async fn introspect(State(authority): State<Arc<Authority>>, request: Request) -> Response {
     let (parts, body) = request.into_parts();
@@ -26,7 +29,11 @@ pub async fn introspect(State(authority): State<Arc<Authority>>, request: Reques
         let token = form.get("token").unwrap_or_default();
         Ok::<_, Rejection>(authority.introspect(presented(&parts, &form), &token).await?)
     };
-    match answer.await {
+    let answer = answer.await;
+    if let (Ok(answer), Some(metrics)) = (&answer, parts.extensions.get::<Arc<Metrics>>()) {
+        metrics.introspected(matches!(answer, Introspection::Active(_)));
+    }
+    match answer {
         Ok(Introspection::Inactive) => no_store_json(StatusCode::OK, &json!({ "active": false })),
         Ok(Introspection::Active(claims)) => {
             let mut body = json!({

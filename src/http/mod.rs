@@ -21,7 +21,10 @@ use axum::{
     routing::{MethodRouter, get, post},
 };
 
-use crate::authority::Authority;
+use crate::{
+    authority::Authority,
+    metrics::{self, Metrics},
+};
 
 pub use tokend_common::wire::TOKEN_PATH;
 pub const INTROSPECTION_PATH: &str = "/oauth/v2/introspect";
@@ -35,8 +38,19 @@ pub struct ClientCertificates(pub bool);
 
 /// Every HTTP endpoint. Unknown paths get a JSON 404, known paths with the
 /// wrong method a JSON 405 naming the allowed one.
-pub fn router(authority: Arc<Authority>, certificates: ClientCertificates) -> Router {
-    Router::new()
+/// With `metrics`, calls are timed and counted; `serve_metrics` adds `GET /metrics`.
+pub fn router(
+    authority: Arc<Authority>,
+    certificates: ClientCertificates,
+    metrics: Arc<Metrics>,
+    serve_metrics: bool,
+) -> Router {
+    let router = Router::new();
+    let router = match serve_metrics {
+        true => router.route(metrics::PATH, only_get(get(metrics::scrape))),
+        false => router,
+    };
+    router
         .route(TOKEN_PATH, only_post(post(token::issue)))
         .route(INTROSPECTION_PATH, only_post(post(introspection::introspect)))
         .route(REVOCATION_PATH, only_post(post(introspection::revoke)))
@@ -48,6 +62,8 @@ pub fn router(authority: Arc<Authority>, certificates: ClientCertificates) -> Ro
         .route("/readyz", only_get(get(probes::readyz)))
         .fallback(reply::not_found)
         .layer(Extension(certificates))
+        .layer(axum::middleware::from_fn_with_state(metrics.clone(), metrics::time_http))
+        .layer(Extension(metrics))
         .with_state(authority)
 }
 

@@ -50,6 +50,11 @@ impl From<Refusal> for Rejection {
 }
 
 impl Rejection {
+    /// The OAuth error code it answers with.
+    pub fn reason(&self) -> &'static str {
+        self.0.reason
+    }
+
     /// RFC 6749 §5.2: `{"error", "error_description"}`.
     pub fn oauth(self) -> Response {
         let body = json!({ "error": self.0.reason, "error_description": self.0.message });

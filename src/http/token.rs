@@ -6,7 +6,7 @@ use std::sync::Arc;
 use axum::{
     body::Body,
     extract::{Request, State},
-    http::{StatusCode, request::Parts},
+    http::{Extensions, HeaderMap, StatusCode, request::Parts},
     response::Response,
 };
 use serde::Deserialize;
@@ -17,7 +17,10 @@ use super::{
     reply::{Rejection, no_store_json},
     request::{self, MediaType},
 };
-use crate::authority::{AuthError, Authority, BodyCredentials, IssuedToken, TokenRequest};
+use crate::{
+    authority::{AuthError, Authority, BodyCredentials, IssuedToken, TokenRequest},
+    metrics::{Metrics, Protocol},
+};
 
 pub async fn issue(State(authority): State<Arc<Authority>>, request: Request) -> Response {
     match issue_token(&authority, request, &[MediaType::Form, MediaType::Json]).await {
@@ -42,7 +45,25 @@ pub async fn issue_token(
     accepted: &[MediaType],
 ) -> Result<IssuedToken, Rejection> {
     let (Parts { headers, extensions, .. }, body): (Parts, Body) = request.into_parts();
-    let media_type = request::media_type(&headers, accepted)?;
+    let metrics = extensions.get::<Arc<Metrics>>().cloned();
+    let issued = read_and_issue(authority, &headers, &extensions, body, accepted).await;
+    if let Some(metrics) = metrics {
+        match &issued {
+            Ok(issued) => metrics.issued(&issued.claims.client_id, Protocol::Http),
+            Err(rejection) => metrics.failed(rejection.reason(), Protocol::Http),
+        }
+    }
+    issued
+}
+
+async fn read_and_issue(
+    authority: &Authority,
+    headers: &HeaderMap,
+    extensions: &Extensions,
+    body: Body,
+    accepted: &[MediaType],
+) -> Result<IssuedToken, Rejection> {
+    let media_type = request::media_type(headers, accepted)?;
     let bytes = request::body(body).await?;
     let params = match media_type {
         MediaType::Form => TokenParams::from_form(&Form::parse(&bytes)?)?,
@@ -50,7 +71,7 @@ pub async fn issue_token(
     };
     let request = TokenRequest {
         grant_type: params.grant_type,
-        presented: request::presented(&headers, &extensions, params.credentials),
+        presented: request::presented(headers, extensions, params.credentials),
         scope: params.scope,
         audiences: params.audiences,
     };

@@ -35,7 +35,7 @@ impl Store {
             tx.commit().await?;
             Ok(fresh)
         };
-        self.observed(record).await
+        self.observed("record_assertion_ids", record).await
     }
 
     /// Forgets the ids of assertions expired before `now`: they cannot be

@@ -38,7 +38,17 @@ impl Store {
 
     pub async fn client(&self, client_id: &str) -> Result<Option<ClientRow>, StoreError> {
         let sql = concat!("SELECT ", client_columns!(), " FROM clients WHERE client_id = $1");
-        self.observed(sqlx::query_as(sql).bind(client_id).fetch_optional(&self.pool)).await
+        self.observed("read_client", sqlx::query_as(sql).bind(client_id).fetch_optional(&self.pool)).await
+    }
+
+    /// How many clients are registered, and how many of them are active.
+    pub async fn count_clients(&self) -> Result<(i64, i64), StoreError> {
+        Ok(sqlx::query_as(
+            "SELECT CAST(COUNT(*) AS BIGINT), \
+             CAST(COALESCE(SUM(CASE WHEN disabled_at IS NULL THEN 1 ELSE 0 END), 0) AS BIGINT) FROM clients",
+        )
+        .fetch_one(&self.pool)
+        .await?)
     }
 
     /// Up to `limit` clients whose ids sort after `after`, in id order.

@@ -16,8 +16,9 @@ mod secrets;
 mod trusted_issuers;
 
 use std::{
+    collections::BTreeMap,
     path::{Path, PathBuf},
-    sync::Arc,
+    sync::{Arc, Mutex},
     time::Duration,
 };
 
@@ -39,6 +40,8 @@ pub struct Store {
     postgres_url: Option<String>,
     /// Whether the database answered the last query made on the request path.
     ready: Arc<watch::Sender<bool>>,
+    /// Failed request-path queries, by operation, since start.
+    errors: Arc<Mutex<BTreeMap<&'static str, u64>>>,
 }
 
 impl Store {
@@ -68,7 +71,7 @@ impl Store {
             .connect(&url)
             .await?;
         let postgres_url = url.starts_with("postgres").then(|| url.clone());
-        Ok(Self { pool, postgres_url, ready: Arc::new(watch::Sender::new(true)) })
+        Ok(Self { pool, postgres_url, ready: Arc::new(watch::Sender::new(true)), errors: Arc::default() })
     }
 
     /// Brings the schema up to date; safe to run on every start.
@@ -79,7 +82,7 @@ impl Store {
 
     /// Answers whether the database responds, for health checks.
     pub async fn ping(&self) -> Result<(), StoreError> {
-        self.observed(sqlx::query("SELECT 1").execute(&self.pool)).await.map(drop)
+        self.observed("ping", sqlx::query("SELECT 1").execute(&self.pool)).await.map(drop)
     }
 
     pub async fn close(&self) {

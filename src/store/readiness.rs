@@ -5,7 +5,7 @@
 //! callers hear UNAVAILABLE at once, and the first that succeeds again marks
 //! it back.
 
-use std::{future::Future, time::Duration};
+use std::{future::Future, sync::PoisonError, time::Duration};
 
 use tokio::sync::watch;
 
@@ -20,10 +20,12 @@ impl Store {
         self.ready.subscribe()
     }
 
-    /// Runs `query`, noting whether the database answered. A query the
-    /// database refused still shows it answering.
+    /// Runs `query` (the store's `operation`), noting whether the database
+    /// answered and counting its failures. A query the database refused
+    /// still shows it answering.
     pub(super) async fn observed<T>(
         &self,
+        operation: &'static str,
         query: impl Future<Output = Result<T, sqlx::Error>>,
     ) -> Result<T, StoreError> {
         let result = if *self.ready.borrow() {
@@ -36,6 +38,15 @@ impl Store {
         let result = result.map_err(StoreError::from);
         let answered = !matches!(result, Err(StoreError::Unavailable(_)));
         self.ready.send_if_modified(|ready| std::mem::replace(ready, answered) != answered);
+        if result.is_err() {
+            *self.errors.lock().unwrap_or_else(PoisonError::into_inner).entry(operation).or_default() += 1;
+        }
         result
+    }
+
+    /// How many queries of each operation on the request path failed since start.
+    pub fn error_counts(&self) -> Vec<(&'static str, u64)> {
+        let errors = self.errors.lock().unwrap_or_else(PoisonError::into_inner);
+        errors.iter().map(|(operation, count)| (*operation, *count)).collect()
     }
 }

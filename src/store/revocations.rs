@@ -20,7 +20,7 @@ impl Store {
         .bind(expires_at)
         .bind(now)
         .execute(&self.pool);
-        self.observed(revoked).await.map(drop)
+        self.observed("revoke", revoked).await.map(drop)
     }
 
     /// `(jti, expires_at)` of revocations recorded at or after `since` whose

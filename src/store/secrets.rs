@@ -33,7 +33,7 @@ impl Store {
 
     pub async fn secret(&self, secret_id: &str) -> Result<Option<SecretRow>, StoreError> {
         let sql = concat!("SELECT ", secret_columns!(), " FROM client_secrets WHERE secret_id = $1");
-        self.observed(sqlx::query_as(sql).bind(secret_id).fetch_optional(&self.pool)).await
+        self.observed("read_secret", sqlx::query_as(sql).bind(secret_id).fetch_optional(&self.pool)).await
     }
 
     /// The client's secrets that have not expired at `now`, newest first.
@@ -90,7 +90,7 @@ impl Store {
             .bind(secret_id)
             .bind(now)
             .execute(&self.pool);
-        self.observed(touched).await.map(drop)
+        self.observed("touch_secret", touched).await.map(drop)
     }
 }
 

@@ -227,7 +227,12 @@ impl TestApp {
         let registry = authority.registry().clone();
         let (shutdown, stop) = oneshot::channel::<()>();
         let server = tokio::spawn(server::serve(
-            server::Listeners { main: listener, http: None, tls: tls.as_ref().map(|(tls, _)| tls.clone()) },
+            server::Listeners {
+                main: listener,
+                http: None,
+                tls: tls.as_ref().map(|(tls, _)| tls.clone()),
+                metrics: None,
+            },
             authority.clone(),
             limits,
             async {

@@ -19,6 +19,7 @@ mod introspect;
 mod issue_token;
 mod issuers;
 mod key_sealing;
+mod metrics;
 mod mtls;
 mod pki;
 mod private_key_jwt;

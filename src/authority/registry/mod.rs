@@ -3,6 +3,7 @@
 mod admission;
 mod cache;
 mod changes;
+mod check_counts;
 mod issuers;
 mod manage;
 mod rows;
@@ -20,6 +21,8 @@ use crate::{
 use admission::Admissions;
 use cache::{RegistryCache, SecretTag};
 use changes::FeedPosition;
+use check_counts::CheckCounts;
+pub use check_counts::CheckResult;
 use issuers::TrustedIssuers;
 pub use manage::{AuthDraft, ClientChanges, ClientDraft, ClientPage, IdentityDraft};
 use single_flight::{Checks, Turn};
@@ -52,6 +55,7 @@ pub struct Registry {
     secret_max_age: Option<SecretMaxAge>,
     throttle: Arc<Throttle>,
     issuers: Arc<TrustedIssuers>,
+    counts: Arc<CheckCounts>,
 }
 
 impl Registry {
@@ -68,6 +72,7 @@ impl Registry {
             secret_max_age: None,
             throttle: Arc::new(Throttle::new(FailureLimits::default(), random_tag::<8>())),
             issuers: Arc::default(),
+            counts: Arc::default(),
         }
     }
 
@@ -108,6 +113,7 @@ impl Registry {
         // Not the shape of any secret tokend issues (a typo, a guess): no
         // secret can match it, so no store or argon2 work is spent on it.
         let Some(secret_id) = secret.claimed_id() else {
+            self.counts.record(CheckResult::Malformed);
             return Ok(None);
         };
         let now = self.clock.now();
@@ -118,32 +124,61 @@ impl Registry {
             if until - now <= RENEW_WITHIN_SECONDS {
                 self.renew_in_background(client_id, &secret_id, tag);
             }
+            self.counts.record(CheckResult::CacheHit);
             return Ok(Some(client));
         }
         loop {
             match self.checks.join(client_id, tag) {
                 Turn::Lead(lead) => {
-                    if self.throttle.is_throttled(client_id, address) {
-                        return Err(AuthError::Busy(
-                            "too many failed authentications for this client or from this address; retry in a few minutes"
-                                .into(),
-                        ));
+                    let outcome = self.cold_check(client_id, &secret_id, secret, tag, address, now).await;
+                    match &outcome {
+                        Ok(Some(_)) => self.counts.record(CheckResult::Argon2Ok),
+                        Ok(None) => self.counts.record(CheckResult::Argon2Failed),
+                        Err(AuthError::Busy(_)) => self.counts.record(CheckResult::Busy),
+                        Err(_) => {}
                     }
-                    let _place = self.admissions.admit(client_id, address)?;
-                    let outcome = self.check(client_id, &secret_id, secret, tag, now).await?;
-                    if outcome.is_none() {
-                        self.throttle.record_failure(client_id, address, now);
-                    }
+                    let outcome = outcome?;
                     lead.finish(outcome.clone());
                     return Ok(outcome);
                 }
                 Turn::Wait(waiting) => {
                     if let Some(outcome) = single_flight::outcome(waiting).await {
+                        self.counts.record(CheckResult::Shared);
                         return Ok(outcome);
                     }
                 }
             }
         }
+    }
+
+    /// The argon2 check the caller leads, if its client id and address are
+    /// not throttled and have a place in the queue.
+    async fn cold_check(
+        &self,
+        client_id: &str,
+        secret_id: &SecretId,
+        secret: &ClientSecret,
+        tag: SecretTag,
+        address: Option<IpAddr>,
+        now: i64,
+    ) -> Result<Option<Arc<Client>>, AuthError> {
+        if self.throttle.is_throttled(client_id, address) {
+            return Err(AuthError::Busy(
+                "too many failed authentications for this client or from this address; retry in a few minutes"
+                    .into(),
+            ));
+        }
+        let _place = self.admissions.admit(client_id, address)?;
+        let outcome = self.check(client_id, secret_id, secret, tag, now).await?;
+        if outcome.is_none() {
+            self.throttle.record_failure(client_id, address, now);
+        }
+        Ok(outcome)
+    }
+
+    /// How credential checks ended since start, and how many argon2 jobs wait now.
+    pub fn credential_counts(&self) -> (Vec<(CheckResult, u64)>, u64) {
+        (self.counts.snapshot(), self.hasher.queue_depth())
     }
 
     /// Extends a verified secret that is in use and about to drop out of the

@@ -66,7 +66,12 @@ async fn start(tls: Option<(Tls, &str)>) -> Server {
     };
     let (_, api_secret) = authority.registry().create(api).await.unwrap();
     tokio::spawn(server::serve(
-        Listeners { main: listener, http: None, tls: tls.as_ref().map(|(tls, _)| tls.clone()) },
+        Listeners {
+            main: listener,
+            http: None,
+            tls: tls.as_ref().map(|(tls, _)| tls.clone()),
+            metrics: None,
+        },
         authority.clone(),
         tokend::connections::ConnectionLimits::default(),
         std::future::pending(),

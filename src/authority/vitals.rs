@@ -1,0 +1,36 @@
+//! What the authority can tell about itself when metrics are scraped: how
+//! credential checks ended, the argon2 queue, the signing keys' ages, the
+//! clients, and the store's failures. Read when asked, never on the request path.
+
+use super::{AuthError, Authority, CheckResult, KeyRing};
+
+/// One reading of the authority's state.
+#[derive(Debug, Clone, Default)]
+pub struct Vitals {
+    pub credential_checks: Vec<(CheckResult, u64)>,
+    pub argon2_queue_depth: u64,
+    /// Each published key's kid and age in seconds.
+    pub key_ages: Vec<(String, i64)>,
+    pub clients_registered: i64,
+    pub clients_active: i64,
+    /// Failed request-path queries by store operation.
+    pub store_errors: Vec<(&'static str, u64)>,
+}
+
+impl Authority {
+    /// Reads the authority's state; the key and client figures need the store.
+    pub async fn vitals(&self) -> Result<Vitals, AuthError> {
+        let now = self.clock.now();
+        let (credential_checks, argon2_queue_depth) = self.registry.credential_counts();
+        let keys = KeyRing::list(&self.store, now).await?;
+        let (clients_registered, clients_active) = self.store.count_clients().await?;
+        Ok(Vitals {
+            credential_checks,
+            argon2_queue_depth,
+            key_ages: keys.into_iter().map(|key| (key.kid, now - key.created_at)).collect(),
+            clients_registered,
+            clients_active,
+            store_errors: self.store.error_counts(),
+        })
+    }
+}

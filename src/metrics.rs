@@ -1,0 +1,331 @@
+//! Prometheus metrics (OpenMetrics text at `GET /metrics`). Counters and
+//! histograms are recorded where requests are answered, an atomic add each;
+//! what the authority knows of itself (credential checks, the argon2 queue,
+//! key ages, clients, store failures) is read when scraped. Labels carry
+//! only bounded values: operation and outcome names, OAuth error codes, and
+//! the ids of clients that authenticated, never anything else a caller sent.
+
+use std::{
+    collections::HashSet,
+    sync::{Arc, Mutex, PoisonError},
+    time::Instant,
+};
+
+use axum::{
+    Extension,
+    extract::{MatchedPath, Request, State},
+    http::StatusCode,
+    middleware::Next,
+    response::{IntoResponse, Response},
+};
+use prometheus_client::{
+    collector::Collector,
+    encoding::{DescriptorEncoder, EncodeLabelSet, EncodeMetric},
+    metrics::{
+        counter::{ConstCounter, Counter},
+        family::Family,
+        gauge::{ConstGauge, Gauge},
+        histogram::Histogram,
+    },
+    registry::Registry,
+};
+
+use crate::authority::{Authority, Vitals};
+
+/// Which adapter answered.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Protocol {
+    Grpc,
+    Http,
+}
+
+impl Protocol {
+    fn as_str(self) -> &'static str {
+        match self {
+            Protocol::Grpc => "grpc",
+            Protocol::Http => "http",
+        }
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Hash, EncodeLabelSet)]
+struct Issued {
+    client_id: String,
+    protocol: &'static str,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Hash, EncodeLabelSet)]
+struct Failed {
+    reason: &'static str,
+    protocol: &'static str,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Hash, EncodeLabelSet)]
+struct Call {
+    operation: String,
+    outcome: String,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Hash, EncodeLabelSet)]
+struct Active {
+    active: &'static str,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Hash, EncodeLabelSet)]
+struct Version {
+    version: &'static str,
+}
+
+/// Request latency buckets, in seconds: 0.25 ms to about 4 s.
+fn latency_buckets() -> impl Iterator<Item = f64> {
+    prometheus_client::metrics::histogram::exponential_buckets(0.000_25, 2.0, 15)
+}
+
+/// Every metric tokend exports.
+pub struct Metrics {
+    registry: Registry,
+    issued: Family<Issued, Counter>,
+    failed: Family<Failed, Counter>,
+    durations: Family<Call, Histogram>,
+    introspections: Family<Active, Counter>,
+    vitals: Arc<Sampled>,
+    /// Every served gRPC method's path.
+    grpc_methods: HashSet<String>,
+}
+
+impl std::fmt::Debug for Metrics {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Metrics").finish_non_exhaustive()
+    }
+}
+
+impl Default for Metrics {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+impl Metrics {
+    pub fn new() -> Self {
+        let mut registry = Registry::with_prefix("tokend");
+        let issued = Family::<Issued, Counter>::default();
+        registry.register("tokens_issued", "Access tokens issued, by client and protocol", issued.clone());
+        let failed = Family::<Failed, Counter>::default();
+        registry.register(
+            "token_requests_failed",
+            "Token requests refused, by OAuth error code and protocol",
+            failed.clone(),
+        );
+        let durations = Family::<Call, Histogram>::new_with_constructor(|| Histogram::new(latency_buckets()));
+        registry.register(
+            "request_duration_seconds",
+            "Time to answer a call, by operation (gRPC method or HTTP path) and outcome (gRPC code or HTTP status)",
+            durations.clone(),
+        );
+        let introspections = Family::<Active, Counter>::default();
+        registry.register(
+            "introspections",
+            "Introspections answered, by whether the token was active",
+            introspections.clone(),
+        );
+        let build = Family::<Version, Gauge>::default();
+        build.get_or_create(&Version { version: env!("CARGO_PKG_VERSION") }).set(1);
+        registry.register("build_info", "The running build", build);
+        let vitals = Arc::new(Sampled::default());
+        registry.register_collector(Box::new(vitals.clone()));
+        Self { registry, issued, failed, durations, introspections, vitals, grpc_methods: grpc_methods() }
+    }
+
+    /// A token was issued to `client_id`.
+    pub fn issued(&self, client_id: &str, protocol: Protocol) {
+        let labels = Issued { client_id: client_id.to_owned(), protocol: protocol.as_str() };
+        self.issued.get_or_create(&labels).inc();
+    }
+
+    /// A token request failed with the OAuth error code `reason`.
+    pub fn failed(&self, reason: &'static str, protocol: Protocol) {
+        self.failed.get_or_create(&Failed { reason, protocol: protocol.as_str() }).inc();
+    }
+
+    pub fn introspected(&self, active: bool) {
+        let active = if active { "true" } else { "false" };
+        self.introspections.get_or_create(&Active { active }).inc();
+    }
+
+    fn observe(&self, operation: &str, outcome: &str, started: Instant) {
+        let labels = Call { operation: operation.to_owned(), outcome: outcome.to_owned() };
+        self.durations.get_or_create(&labels).observe(started.elapsed().as_secs_f64());
+    }
+
+    /// The metrics as OpenMetrics text, with `authority`'s state read now.
+    pub async fn render(&self, authority: &Authority) -> Result<String, String> {
+        let vitals = authority.vitals().await.map_err(|err| err.to_string())?;
+        *self.vitals.0.lock().unwrap_or_else(PoisonError::into_inner) = vitals;
+        let mut text = String::new();
+        prometheus_client::encoding::text::encode(&mut text, &self.registry)
+            .map_err(|err| err.to_string())?;
+        Ok(text)
+    }
+}
+
+/// The authority's state as last read, encoded when scraped.
+#[derive(Debug, Default)]
+struct Sampled(Mutex<Vitals>);
+
+impl Collector for Sampled {
+    fn encode(&self, mut encoder: DescriptorEncoder) -> Result<(), std::fmt::Error> {
+        let vitals = self.0.lock().unwrap_or_else(PoisonError::into_inner).clone();
+        let checks = ConstCounter::new(0u64);
+        let mut family = encoder.encode_descriptor(
+            "credential_checks",
+            "Secret checks, by how they ended",
+            None,
+            checks.metric_type(),
+        )?;
+        for (result, count) in &vitals.credential_checks {
+            ConstCounter::new(*count).encode(family.encode_family(&[("result", result.as_str())])?)?;
+        }
+        let depth = ConstGauge::new(vitals.argon2_queue_depth as i64);
+        depth.encode(encoder.encode_descriptor(
+            "argon2_queue_depth",
+            "argon2 jobs queued or running",
+            None,
+            depth.metric_type(),
+        )?)?;
+        let mut family = encoder.encode_descriptor(
+            "signing_key_age_seconds",
+            "Age of each published signing key",
+            None,
+            ConstGauge::new(0i64).metric_type(),
+        )?;
+        for (kid, age) in &vitals.key_ages {
+            ConstGauge::new(*age).encode(family.encode_family(&[("kid", kid.as_str())])?)?;
+        }
+        let mut family = encoder.encode_descriptor(
+            "clients",
+            "Clients registered, and of them active",
+            None,
+            ConstGauge::new(0i64).metric_type(),
+        )?;
+        for (state, count) in [("registered", vitals.clients_registered), ("active", vitals.clients_active)] {
+            ConstGauge::new(count).encode(family.encode_family(&[("state", state)])?)?;
+        }
+        let mut family = encoder.encode_descriptor(
+            "store_errors",
+            "Failed database queries on the request path, by store operation",
+            None,
+            checks.metric_type(),
+        )?;
+        for (operation, count) in &vitals.store_errors {
+            ConstCounter::new(*count).encode(family.encode_family(&[("operation", *operation)])?)?;
+        }
+        Ok(())
+    }
+}
+
+/// `GET /metrics`.
+pub async fn scrape(
+    State(authority): State<Arc<Authority>>,
+    Extension(metrics): Extension<Arc<Metrics>>,
+) -> Response {
+    match metrics.render(&authority).await {
+        Ok(text) => ([("content-type", "application/openmetrics-text; version=1.0.0; charset=utf-8")], text)
+            .into_response(),
+        Err(err) => {
+            tracing::warn!(error = %err, "could not read the metrics");
+            (StatusCode::SERVICE_UNAVAILABLE, "metrics are unavailable while the database does not answer\n")
+                .into_response()
+        }
+    }
+}
+
+/// A router serving only `GET /metrics`, for `--metrics-listen`.
+pub fn router(authority: Arc<Authority>, metrics: Arc<Metrics>) -> axum::Router {
+    axum::Router::new()
+        .route(PATH, axum::routing::get(scrape))
+        .layer(Extension(metrics))
+        .with_state(authority)
+}
+
+/// Where metrics are served.
+pub const PATH: &str = "/metrics";
+
+/// Times an HTTP call by its route (never the raw path: an unknown path is
+/// `unmatched`) and status.
+pub async fn time_http(State(metrics): State<Arc<Metrics>>, request: Request, next: Next) -> Response {
+    let operation =
+        request.extensions().get::<MatchedPath>().map_or("unmatched", |path| path.as_str()).to_owned();
+    let started = Instant::now();
+    let response = next.run(request).await;
+    metrics.observe(&operation, response.status().as_str(), started);
+    response
+}
+
+/// Times a gRPC call by its method and code. tonic answers a failed unary
+/// call with trailers only, so the code is in the response headers; a
+/// successful one has none there.
+pub async fn time_grpc(State(metrics): State<Arc<Metrics>>, request: Request, next: Next) -> Response {
+    let operation = metrics.grpc_operation(request.uri().path()).to_owned();
+    let started = Instant::now();
+    let response = next.run(request).await;
+    let code = response
+        .headers()
+        .get("grpc-status")
+        .and_then(|value| value.to_str().ok())
+        .and_then(|v| v.parse().ok());
+    let outcome = match code {
+        None | Some(0) => "OK".to_owned(),
+        Some(code) => format!("{:?}", tonic::Code::from_i32(code)),
+    };
+    metrics.observe(&operation, &outcome, started);
+    response
+}
+
+/// The paths of every gRPC method served, from the descriptor sets the
+/// build embeds, so a new RPC is timed under its name with no change here.
+fn grpc_methods() -> HashSet<String> {
+    use prost::Message;
+    let sets = [crate::grpc::pb::FILE_DESCRIPTOR_SET, tonic_health::pb::FILE_DESCRIPTOR_SET];
+    let mut paths = HashSet::new();
+    for set in sets {
+        let Ok(set) = prost_types::FileDescriptorSet::decode(set) else { continue };
+        for file in &set.file {
+            for service in &file.service {
+                for method in &service.method {
+                    paths.insert(format!("/{}.{}/{}", file.package(), service.name(), method.name()));
+                }
+            }
+        }
+    }
+    paths
+}
+
+impl Metrics {
+    /// The method name of a served path; `unknown` for anything else, so a
+    /// caller cannot mint label values.
+    fn grpc_operation<'a>(&self, path: &'a str) -> &'a str {
+        let reflection = path.starts_with("/grpc.reflection.") && path.ends_with("/ServerReflectionInfo");
+        match path.rsplit_once('/') {
+            Some((_, method)) if reflection || self.grpc_methods.contains(path) => method,
+            _ => "unknown",
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn only_served_methods_are_named() {
+        let metrics = Metrics::new();
+        assert_eq!(metrics.grpc_operation("/tokend.v1.TokenService/IssueToken"), "IssueToken");
+        assert_eq!(
+            metrics.grpc_operation("/tokend.v1.ClientAdmin/CreateTrustedIssuer"),
+            "CreateTrustedIssuer"
+        );
+        assert_eq!(metrics.grpc_operation("/grpc.health.v1.Health/Check"), "Check");
+        assert_eq!(metrics.grpc_operation("/tokend.v1.TokenService/anything-you-like"), "unknown");
+        assert_eq!(metrics.grpc_operation("/evil.Service/IssueToken"), "unknown");
+    }
+}

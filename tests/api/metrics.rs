@@ -1,0 +1,119 @@
+//! `GET /metrics`, scraped and parsed as Prometheus would: counters move by
+//! exactly what the test did, labels carry nothing a caller made up, and
+//! `--metrics-listen` moves the endpoint off the main port.
+
+use std::{collections::HashMap, io::BufRead, process::Command};
+
+use prometheus_parse::{Scrape, Value};
+use tokend::grpc::pb;
+use tonic::Code;
+
+use crate::helpers::*;
+
+/// Every sample of the scrape, by name and labels (`name{a="x",b="y"}`, labels sorted).
+async fn scrape(url: &str) -> HashMap<String, f64> {
+    let response = reqwest::get(url).await.unwrap();
+    assert_eq!(response.status(), 200);
+    assert!(response.headers()["content-type"].to_str().unwrap().starts_with("application/openmetrics-text"));
+    let text = response.text().await.unwrap();
+    let scrape = Scrape::parse(text.lines().map(|line| Ok(line.to_owned()))).expect("valid exposition text");
+    let mut samples = HashMap::new();
+    for sample in scrape.samples {
+        let mut labels: Vec<_> = sample.labels.iter().map(|(k, v)| format!("{k}=\"{v}\"")).collect();
+        labels.sort();
+        let value = match sample.value {
+            Value::Counter(v) | Value::Gauge(v) | Value::Untyped(v) => v,
+            Value::Histogram(buckets) => buckets.iter().map(|b| b.count).fold(0.0, f64::max),
+            Value::Summary(_) => continue,
+        };
+        samples.insert(format!("{}{{{}}}", sample.metric, labels.join(",")), value);
+    }
+    samples
+}
+
+fn get(samples: &HashMap<String, f64>, key: &str) -> f64 {
+    *samples
+        .get(key)
+        .unwrap_or_else(|| panic!("no sample {key} among {:?}", samples.keys().collect::<Vec<_>>()))
+}
+
+on_both_stores! {
+    async fn counters_move_by_exactly_what_callers_did(app) {
+        let secret = app.create_client("svc", "read", "read", &[]).await;
+        let token = app.token("svc", &secret, "").await.access_token;
+        app.token("svc", &secret, "").await;
+        app.token("svc", &secret, "").await;
+        let http = reqwest::Client::new();
+        for _ in 0..2 {
+            let response = http.post(app.url("/oauth/v2/token")).basic_auth("svc", Some(&secret))
+                .form(&[("grant_type", "client_credentials")]).send().await.unwrap();
+            assert_eq!(response.status(), 200);
+        }
+        // Another client's secret (an argon2 check that fails), a secret whose
+        // checksum is wrong (refused by its shape), and an id no client has.
+        let others = app.create_client("other", "read", "", &[]).await;
+        let last = if secret.ends_with('x') { 'y' } else { 'x' };
+        let malformed = format!("{}{last}", &secret[..secret.len() - 1]);
+        for (id, presented) in [("svc", &others), ("svc", &malformed), ("attacker-made-this-up", &malformed)] {
+            let status = app.tokens.clone().issue_token(token_request(id, presented, "")).await.unwrap_err();
+            assert_eq!(status.code(), Code::Unauthenticated);
+        }
+        for token in [token.as_str(), "not-a-token"] {
+            let request = pb::IntrospectRequest { token: token.into(), ..Default::default() };
+            app.tokens.clone().introspect(with_basic(request, "svc", &secret)).await.unwrap();
+        }
+
+        let samples = scrape(&app.url("/metrics")).await;
+        assert_eq!(get(&samples, r#"tokend_tokens_issued_total{client_id="svc",protocol="grpc"}"#), 3.0);
+        assert_eq!(get(&samples, r#"tokend_tokens_issued_total{client_id="svc",protocol="http"}"#), 2.0);
+        assert_eq!(get(&samples, r#"tokend_token_requests_failed_total{protocol="grpc",reason="invalid_client"}"#), 3.0);
+        assert_eq!(get(&samples, r#"tokend_introspections_total{active="true"}"#), 1.0);
+        assert_eq!(get(&samples, r#"tokend_introspections_total{active="false"}"#), 1.0);
+        assert_eq!(get(&samples, r#"tokend_request_duration_seconds_count{operation="IssueToken",outcome="OK"}"#), 3.0);
+        assert_eq!(get(&samples, r#"tokend_request_duration_seconds_count{operation="IssueToken",outcome="Unauthenticated"}"#), 3.0);
+        assert_eq!(get(&samples, r#"tokend_request_duration_seconds_count{operation="/oauth/v2/token",outcome="200"}"#), 2.0);
+        assert_eq!(get(&samples, r#"tokend_credential_checks_total{result="argon2_ok"}"#), 1.0);
+        assert_eq!(get(&samples, r#"tokend_credential_checks_total{result="argon2_failed"}"#), 1.0);
+        assert_eq!(get(&samples, r#"tokend_credential_checks_total{result="malformed"}"#), 2.0);
+        assert_eq!(get(&samples, r#"tokend_credential_checks_total{result="cache_hit"}"#), 6.0);
+        assert_eq!(get(&samples, r#"tokend_clients{state="registered"}"#), 2.0);
+        assert_eq!(get(&samples, r#"tokend_clients{state="active"}"#), 2.0);
+        assert_eq!(get(&samples, &format!(r#"tokend_build_info{{version="{}"}}"#, env!("CARGO_PKG_VERSION"))), 1.0);
+        let kid = app.authority.keys().signing.kid.clone();
+        assert!(get(&samples, &format!(r#"tokend_signing_key_age_seconds{{kid="{kid}"}}"#)) >= 0.0);
+        assert!(samples.contains_key("tokend_argon2_queue_depth{}"));
+        assert!(!samples.keys().any(|key| key.contains("attacker")), "an unknown client id is never a label");
+        assert!(!samples.keys().any(|key| key.contains(&secret)), "nor a secret");
+    }
+
+    async fn a_path_no_one_serves_is_not_a_label(app) {
+        reqwest::get(app.url("/made/up/path")).await.unwrap();
+        let samples = scrape(&app.url("/metrics")).await;
+        assert_eq!(get(&samples, r#"tokend_request_duration_seconds_count{operation="unmatched",outcome="404"}"#), 1.0);
+        assert!(!samples.keys().any(|key| key.contains("made/up")));
+    }
+}
+
+/// With `--metrics-listen`, metrics answer on their own address and not on the main one.
+#[tokio::test]
+async fn metrics_can_have_an_address_of_their_own() {
+    let app = TestApp::spawn(Backend::Sqlite).await.unwrap();
+    let mut child = Command::new(env!("CARGO_BIN_EXE_tokend"))
+        .args(["serve", "--listen", "127.0.0.1:0", "--metrics-listen", "127.0.0.1:0"])
+        .env("TOKEND_DATABASE_URL", app.database_url())
+        .env("TOKEND_KEY_ENCRYPTION_KEY_FILE", app.key_file())
+        .env("RUST_LOG", "warn")
+        .stdout(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut lines = std::io::BufReader::new(child.stdout.take().unwrap()).lines();
+    let main = lines.next().unwrap().unwrap().trim_start_matches("tokend listening on ").to_owned();
+    let metrics =
+        lines.next().unwrap().unwrap().trim_start_matches("tokend metrics listening on ").to_owned();
+    let samples = scrape(&format!("http://{metrics}/metrics")).await;
+    assert_eq!(get(&samples, r#"tokend_clients{state="registered"}"#), 0.0);
+    let on_main = reqwest::get(format!("http://{main}/metrics")).await.unwrap();
+    assert_eq!(on_main.status(), 404, "not on the main port");
+    child.kill().unwrap();
+    child.wait().unwrap();
+}
