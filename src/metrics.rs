@@ -6,7 +6,7 @@
 //! the ids of clients that authenticated, never anything else a caller sent.
 
 use std::{
-    collections::HashSet,
+    collections::HashMap,
     sync::{Arc, Mutex, PoisonError},
     time::Instant,
 };
@@ -60,10 +60,11 @@ struct Failed {
     protocol: &'static str,
 }
 
+/// Static strings only, so timing a call allocates nothing.
 #[derive(Debug, Clone, PartialEq, Eq, Hash, EncodeLabelSet)]
 struct Call {
-    operation: String,
-    outcome: String,
+    operation: &'static str,
+    outcome: &'static str,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Hash, EncodeLabelSet)]
@@ -89,8 +90,8 @@ pub struct Metrics {
     durations: Family<Call, Histogram>,
     introspections: Family<Active, Counter>,
     vitals: Arc<Sampled>,
-    /// Every served gRPC method's path.
-    grpc_methods: HashSet<String>,
+    /// Every served gRPC method's path, and its name.
+    grpc_methods: HashMap<String, &'static str>,
 }
 
 impl std::fmt::Debug for Metrics {
@@ -152,8 +153,8 @@ impl Metrics {
         self.introspections.get_or_create(&Active { active }).inc();
     }
 
-    fn observe(&self, operation: &str, outcome: &str, started: Instant) {
-        let labels = Call { operation: operation.to_owned(), outcome: outcome.to_owned() };
+    fn observe(&self, operation: &'static str, outcome: &'static str, started: Instant) {
+        let labels = Call { operation, outcome };
         self.durations.get_or_create(&labels).observe(started.elapsed().as_secs_f64());
     }
 
@@ -253,46 +254,88 @@ pub const PATH: &str = "/metrics";
 /// Times an HTTP call by its route (never the raw path: an unknown path is
 /// `unmatched`) and status.
 pub async fn time_http(State(metrics): State<Arc<Metrics>>, request: Request, next: Next) -> Response {
-    let operation =
-        request.extensions().get::<MatchedPath>().map_or("unmatched", |path| path.as_str()).to_owned();
+    let route = request.extensions().get::<MatchedPath>().map(|path| path.as_str());
+    let known = route.and_then(|route| HTTP_ROUTES.iter().find(|known| **known == route));
+    let operation = known.map_or("unmatched", |known| *known);
     let started = Instant::now();
     let response = next.run(request).await;
-    metrics.observe(&operation, response.status().as_str(), started);
+    metrics.observe(operation, http_status(response.status()), started);
     response
+}
+
+/// Every route the HTTP side serves, as its operation label.
+const HTTP_ROUTES: [&str; 10] = [
+    crate::http::TOKEN_PATH,
+    crate::http::INTROSPECTION_PATH,
+    crate::http::REVOCATION_PATH,
+    crate::http::JWKS_PATH,
+    "/.well-known/oauth-authorization-server",
+    "/.well-known/openid-configuration",
+    "/token",
+    "/healthz",
+    "/readyz",
+    PATH,
+];
+
+/// The statuses tokend answers with, as labels; anything else is `other`.
+fn http_status(status: StatusCode) -> &'static str {
+    const KNOWN: [&str; 14] =
+        ["200", "204", "400", "401", "403", "404", "405", "408", "413", "415", "429", "500", "503", "504"];
+    let code = status.as_str();
+    KNOWN.iter().find(|known| **known == code).map_or("other", |known| *known)
+}
+
+/// A gRPC code's name, as a label.
+fn grpc_code(code: i32) -> &'static str {
+    const NAMES: [&str; 17] = [
+        "OK",
+        "Cancelled",
+        "Unknown",
+        "InvalidArgument",
+        "DeadlineExceeded",
+        "NotFound",
+        "AlreadyExists",
+        "PermissionDenied",
+        "ResourceExhausted",
+        "FailedPrecondition",
+        "Aborted",
+        "OutOfRange",
+        "Unimplemented",
+        "Internal",
+        "Unavailable",
+        "DataLoss",
+        "Unauthenticated",
+    ];
+    usize::try_from(code).ok().and_then(|code| NAMES.get(code)).map_or("Unknown", |name| *name)
 }
 
 /// Times a gRPC call by its method and code. tonic answers a failed unary
 /// call with trailers only, so the code is in the response headers; a
 /// successful one has none there.
 pub async fn time_grpc(State(metrics): State<Arc<Metrics>>, request: Request, next: Next) -> Response {
-    let operation = metrics.grpc_operation(request.uri().path()).to_owned();
+    let operation = metrics.grpc_operation(request.uri().path());
     let started = Instant::now();
     let response = next.run(request).await;
-    let code = response
-        .headers()
-        .get("grpc-status")
-        .and_then(|value| value.to_str().ok())
-        .and_then(|v| v.parse().ok());
-    let outcome = match code {
-        None | Some(0) => "OK".to_owned(),
-        Some(code) => format!("{:?}", tonic::Code::from_i32(code)),
-    };
-    metrics.observe(&operation, &outcome, started);
+    let status = response.headers().get("grpc-status").and_then(|value| value.to_str().ok());
+    let code = status.and_then(|code| code.parse().ok()).unwrap_or(0);
+    metrics.observe(operation, grpc_code(code), started);
     response
 }
 
-/// The paths of every gRPC method served, from the descriptor sets the
-/// build embeds, so a new RPC is timed under its name with no change here.
-fn grpc_methods() -> HashSet<String> {
+/// The paths of every gRPC method served and their names, from the
+/// descriptor sets the build embeds, so a new RPC is timed under its name
+/// with no change here. The names live as long as the process (a few dozen).
+fn grpc_methods() -> HashMap<String, &'static str> {
     use prost::Message;
     let sets = [crate::grpc::pb::FILE_DESCRIPTOR_SET, tonic_health::pb::FILE_DESCRIPTOR_SET];
-    let mut paths = HashSet::new();
+    let mut paths = HashMap::new();
     for set in sets {
         let Ok(set) = prost_types::FileDescriptorSet::decode(set) else { continue };
         for file in &set.file {
             for service in &file.service {
                 for method in &service.method {
-                    paths.insert(format!("/{}.{}/{}", file.package(), service.name(), method.name()));
+                    let name: &'static str = Box::leak(method.name().to_owned().into_boxed_str());
+                    paths.insert(format!("/{}.{}/{}", file.package(), service.name(), name), name);
                 }
             }
         }
@@ -303,12 +346,11 @@ fn grpc_methods() -> HashSet<String> {
 impl Metrics {
     /// The method name of a served path; `unknown` for anything else, so a
     /// caller cannot mint label values.
-    fn grpc_operation<'a>(&self, path: &'a str) -> &'a str {
-        let reflection = path.starts_with("/grpc.reflection.") && path.ends_with("/ServerReflectionInfo");
-        match path.rsplit_once('/') {
-            Some((_, method)) if reflection || self.grpc_methods.contains(path) => method,
-            _ => "unknown",
+    fn grpc_operation(&self, path: &str) -> &'static str {
+        if path.starts_with("/grpc.reflection.") && path.ends_with("/ServerReflectionInfo") {
+            return "ServerReflectionInfo";
         }
+        self.grpc_methods.get(path).copied().unwrap_or("unknown")
     }
 }
 
