@@ -117,3 +117,33 @@ async fn metrics_can_have_an_address_of_their_own() {
     child.kill().unwrap();
     child.wait().unwrap();
 }
+
+/// Every metric the Grafana dashboard in `docs/` queries is one tokend exports.
+#[tokio::test]
+async fn the_dashboard_queries_only_metrics_that_exist() {
+    let app = TestApp::spawn(Backend::Sqlite).await.unwrap();
+    let secret = app.create_client("svc", "read", "read", &[]).await;
+    let token = app.token("svc", &secret, "").await.access_token;
+    // One of each labelled series: a family shows once it has one.
+    app.tokens.clone().issue_token(token_request("svc", "wrong", "")).await.unwrap_err();
+    let request = pb::IntrospectRequest { token, ..Default::default() };
+    app.tokens.clone().introspect(with_basic(request, "svc", &secret)).await.unwrap();
+    let text = reqwest::get(app.url("/metrics")).await.unwrap().text().await.unwrap();
+    let dashboard: serde_json::Value =
+        serde_json::from_str(include_str!("../../docs/grafana/tokend-dashboard.json")).unwrap();
+    let names = regex::Regex::new(r"tokend_[a-z0-9_]+").unwrap();
+    let mut queried = 0;
+    for panel in dashboard["panels"].as_array().unwrap() {
+        for target in panel["targets"].as_array().unwrap() {
+            for name in names.find_iter(target["expr"].as_str().unwrap()) {
+                let family = name.as_str().trim_end_matches("_bucket").trim_end_matches("_total");
+                assert!(
+                    text.contains(&format!("# TYPE {family} ")),
+                    "the dashboard queries {family}, which is not exported"
+                );
+                queried += 1;
+            }
+        }
+    }
+    assert!(queried >= 8, "the dashboard queries {queried} metrics");
+}
