@@ -30,7 +30,7 @@ use prometheus_client::{
     registry::Registry,
 };
 
-use crate::authority::{Authority, Vitals};
+use crate::authority::{Authority, ThrottleCounts, Vitals};
 
 /// Which adapter answered.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -169,6 +169,9 @@ impl Metrics {
     }
 }
 
+/// Reads one of the throttling counts.
+type CountOf = fn(&ThrottleCounts) -> u64;
+
 /// The authority's state as last read, encoded when scraped.
 #[derive(Debug, Default)]
 struct Sampled(Mutex<Vitals>);
@@ -219,6 +222,38 @@ impl Collector for Sampled {
         )?;
         for (operation, count) in &vitals.store_errors {
             ConstCounter::new(*count).encode(family.encode_family(&[("operation", *operation)])?)?;
+        }
+        let throttling: [(&str, &str, CountOf); 2] = [
+            (
+                "throttling_started",
+                "Times failed authentications began throttling a client id or address",
+                |t| t.started,
+            ),
+            ("throttling_ended", "Times throttling of a client id or address was lifted", |t| t.ended),
+        ];
+        for (name, help, value) in throttling {
+            let mut family = encoder.encode_descriptor(name, help, None, checks.metric_type())?;
+            for counts in &vitals.throttling {
+                ConstCounter::new(value(counts)).encode(family.encode_family(&[("kind", counts.kind)])?)?;
+            }
+        }
+        let mut family = encoder.encode_descriptor(
+            "throttled",
+            "Client ids and addresses whose cold checks are refused now",
+            None,
+            depth.metric_type(),
+        )?;
+        for counts in &vitals.throttling {
+            ConstGauge::new(counts.current as i64).encode(family.encode_family(&[("kind", counts.kind)])?)?;
+        }
+        if let Some(at) = vitals.soonest_secret_expiry {
+            let soonest = ConstGauge::new(at);
+            soonest.encode(encoder.encode_descriptor(
+                "secret_soonest_expiry_timestamp_seconds",
+                "When the first client to run out of live secrets does (Unix time); absent when none will",
+                None,
+                soonest.metric_type(),
+            )?)?;
         }
         Ok(())
     }

@@ -51,6 +51,7 @@ pub use keys::{KeyInfo, KeyRing, KeySealer, SigningAlgorithm};
 pub use rate_limits::RateLimits;
 pub use registry::{
     AuthDraft, CheckResult, ClientChanges, ClientDraft, ClientPage, FailureLimits, IdentityDraft, Registry,
+    ThrottleCounts,
 };
 use revoked_tokens::Revocations;
 pub use secret_hasher::SecretHasher;

@@ -2,7 +2,7 @@
 //! credential checks ended, the argon2 queue, the signing keys' ages, the
 //! clients, and the store's failures. Read when asked, never on the request path.
 
-use super::{AuthError, Authority, CheckResult, KeyRing};
+use super::{AuthError, Authority, CheckResult, KeyRing, ThrottleCounts};
 
 /// One reading of the authority's state.
 #[derive(Debug, Clone, Default)]
@@ -15,6 +15,9 @@ pub struct Vitals {
     pub clients_active: i64,
     /// Failed request-path queries by store operation.
     pub store_errors: Vec<(&'static str, u64)>,
+    pub throttling: Vec<ThrottleCounts>,
+    /// The soonest time some client's last live secret expires, if any does.
+    pub soonest_secret_expiry: Option<i64>,
 }
 
 impl Authority {
@@ -24,6 +27,7 @@ impl Authority {
         let (credential_checks, argon2_queue_depth) = self.registry.credential_counts();
         let keys = KeyRing::list(&self.store, now).await?;
         let (clients_registered, clients_active) = self.store.count_clients().await?;
+        let soonest_secret_expiry = self.store.soonest_credential_loss(now).await?;
         Ok(Vitals {
             credential_checks,
             argon2_queue_depth,
@@ -31,6 +35,8 @@ impl Authority {
             clients_registered,
             clients_active,
             store_errors: self.store.error_counts(),
+            throttling: self.registry.throttle_counts(),
+            soonest_secret_expiry,
         })
     }
 }

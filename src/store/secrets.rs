@@ -31,6 +31,22 @@ impl Store {
         Ok(())
     }
 
+    /// The soonest time at which some client loses its last live secret:
+    /// over clients whose live secrets all expire, the least of their latest
+    /// expiries. `None` when no client's secrets all expire.
+    pub async fn soonest_credential_loss(&self, now: i64) -> Result<Option<i64>, StoreError> {
+        let (soonest,): (Option<i64>,) = sqlx::query_as(
+            "SELECT CAST(MIN(last_expiry) AS BIGINT) FROM (\
+               SELECT MAX(expires_at) AS last_expiry FROM client_secrets \
+               WHERE expires_at IS NULL OR expires_at > $1 GROUP BY client_id \
+               HAVING COUNT(*) = COUNT(expires_at)) AS expiring",
+        )
+        .bind(now)
+        .fetch_one(&self.pool)
+        .await?;
+        Ok(soonest)
+    }
+
     pub async fn secret(&self, secret_id: &str) -> Result<Option<SecretRow>, StoreError> {
         let sql = concat!("SELECT ", secret_columns!(), " FROM client_secrets WHERE secret_id = $1");
         self.observed("read_secret", sqlx::query_as(sql).bind(secret_id).fetch_optional(&self.pool)).await

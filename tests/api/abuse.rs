@@ -53,6 +53,9 @@ on_both_stores! {
         assert_eq!(other.registry.argon2_checks(), checks, "a throttled check runs no argon2");
         let bystander = app.create_client("bystander", "read", "read", &[]).await;
         other.token("bystander", &bystander, "").await;
+        let samples = crate::metrics::scrape(&app.url("/metrics")).await;
+        assert_eq!(crate::metrics::get(&samples, r#"tokend_throttling_started_total{kind="client"}"#), 1.0);
+        assert_eq!(crate::metrics::get(&samples, r#"tokend_throttled{kind="client"}"#), 1.0);
 
         // Once the window has passed, it lifts by itself.
         for instance in [&app, &other] {
@@ -60,6 +63,9 @@ on_both_stores! {
             instance.authority.maintain().await;
         }
         other.token("victim", &secret, "").await;
+        let samples = crate::metrics::scrape(&app.url("/metrics")).await;
+        assert_eq!(crate::metrics::get(&samples, r#"tokend_throttling_ended_total{kind="client"}"#), 1.0);
+        assert_eq!(crate::metrics::get(&samples, r#"tokend_throttled{kind="client"}"#), 0.0);
     }
 }
 

@@ -11,7 +11,7 @@ use tonic::Code;
 use crate::helpers::*;
 
 /// Every sample of the scrape, by name and labels (`name{a="x",b="y"}`, labels sorted).
-async fn scrape(url: &str) -> HashMap<String, f64> {
+pub async fn scrape(url: &str) -> HashMap<String, f64> {
     let response = reqwest::get(url).await.unwrap();
     assert_eq!(response.status(), 200);
     assert!(response.headers()["content-type"].to_str().unwrap().starts_with("application/openmetrics-text"));
@@ -31,7 +31,7 @@ async fn scrape(url: &str) -> HashMap<String, f64> {
     samples
 }
 
-fn get(samples: &HashMap<String, f64>, key: &str) -> f64 {
+pub fn get(samples: &HashMap<String, f64>, key: &str) -> f64 {
     *samples
         .get(key)
         .unwrap_or_else(|| panic!("no sample {key} among {:?}", samples.keys().collect::<Vec<_>>()))
@@ -84,6 +84,22 @@ on_both_stores! {
         assert!(samples.contains_key("tokend_argon2_queue_depth{}"));
         assert!(!samples.keys().any(|key| key.contains("attacker")), "an unknown client id is never a label");
         assert!(!samples.keys().any(|key| key.contains(&secret)), "nor a secret");
+    }
+
+    async fn the_soonest_loss_of_a_clients_last_secret_is_a_gauge(app) {
+        let samples = scrape(&app.url("/metrics")).await;
+        assert!(!samples.keys().any(|key| key.starts_with("tokend_secret_soonest_expiry")), "no secret expires yet");
+        app.create_client("forever", "read", "", &[]).await;
+        let draft = |id: &str, max_age: i64| tokend::authority::ClientDraft {
+            client_id: id.into(),
+            secret_max_age_seconds: max_age,
+            ..Default::default()
+        };
+        let (soon, _) = app.registry.create(draft("soon", 7200)).await.unwrap();
+        app.registry.create(draft("later", 14400)).await.unwrap();
+        let samples = scrape(&app.url("/metrics")).await;
+        let expected = soon.secrets[0].expires_at.unwrap() as f64;
+        assert_eq!(get(&samples, "tokend_secret_soonest_expiry_timestamp_seconds{}"), expected);
     }
 
     async fn a_path_no_one_serves_is_not_a_label(app) {

@@ -26,8 +26,8 @@ pub use check_counts::CheckResult;
 use issuers::TrustedIssuers;
 pub use manage::{AuthDraft, ClientChanges, ClientDraft, ClientPage, IdentityDraft};
 use single_flight::{Checks, Turn};
-pub use throttle::FailureLimits;
 use throttle::Throttle;
+pub use throttle::{FailureLimits, ThrottleCounts};
 
 /// How stale a secret's `last_used_at` may grow before a use is written down;
 /// keeps the store out of the way of every token request.
@@ -174,6 +174,11 @@ impl Registry {
             self.throttle.record_failure(client_id, address, now);
         }
         Ok(outcome)
+    }
+
+    /// Throttling started, ended and in force, per kind of subject.
+    pub fn throttle_counts(&self) -> Vec<ThrottleCounts> {
+        self.throttle.counts()
     }
 
     /// How credential checks ended since start, and how many argon2 jobs wait now.

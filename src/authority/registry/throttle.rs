@@ -9,7 +9,10 @@
 use std::{
     collections::{HashMap, HashSet},
     net::IpAddr,
-    sync::{Mutex, PoisonError, RwLock},
+    sync::{
+        Mutex, PoisonError, RwLock,
+        atomic::{AtomicU64, Ordering},
+    },
 };
 
 use crate::{
@@ -54,6 +57,14 @@ impl Subject {
         }
     }
 
+    /// Its place in per-kind counters: client 0, address 1.
+    fn index(&self) -> usize {
+        match self {
+            Subject::Client(_) => 0,
+            Subject::Address(_) => 1,
+        }
+    }
+
     fn text(&self) -> String {
         match self {
             Subject::Client(id) => id.clone(),
@@ -80,11 +91,50 @@ pub struct Throttle {
     /// Every instance's failures in the window, as read at the last upkeep,
     /// for the subjects near a limit.
     totals: RwLock<HashMap<Subject, i64>>,
+    changes: ThrottleChanges,
+}
+
+/// How often throttling started and ended here, per kind (client, address).
+#[derive(Debug, Default)]
+struct ThrottleChanges {
+    started: [AtomicU64; 2],
+    ended: [AtomicU64; 2],
+}
+
+/// Throttling counts of one kind of subject, for metrics.
+#[derive(Debug, Clone, Default)]
+pub struct ThrottleCounts {
+    pub kind: &'static str,
+    pub started: u64,
+    pub ended: u64,
+    /// Subjects throttled now.
+    pub current: u64,
 }
 
 impl Throttle {
     pub fn new(limits: FailureLimits, instance: String) -> Self {
-        Self { limits, instance, pending: Mutex::default(), totals: RwLock::default() }
+        Self {
+            limits,
+            instance,
+            pending: Mutex::default(),
+            totals: RwLock::default(),
+            changes: ThrottleChanges::default(),
+        }
+    }
+
+    /// How often throttling started and ended, and how many subjects it holds now, per kind.
+    pub fn counts(&self) -> Vec<ThrottleCounts> {
+        let throttled = self.throttled(&self.totals.read().unwrap_or_else(PoisonError::into_inner));
+        ["client", "address"]
+            .into_iter()
+            .enumerate()
+            .map(|(index, kind)| ThrottleCounts {
+                kind,
+                started: self.changes.started[index].load(Ordering::Relaxed),
+                ended: self.changes.ended[index].load(Ordering::Relaxed),
+                current: throttled.iter().filter(|subject| subject.index() == index).count() as u64,
+            })
+            .collect()
     }
 
     /// Counts one failed check of `client_id` from `address` at `now`.
@@ -156,9 +206,11 @@ impl Throttle {
         let after = self.throttled(&totals);
         for subject in after.difference(&before) {
             tracing::warn!(subject = %subject.text(), kind = subject.kind(), "too many failed authentications: cold checks refused for the next minutes");
+            self.changes.started[subject.index()].fetch_add(1, Ordering::Relaxed);
         }
         for subject in before.difference(&after) {
             tracing::info!(subject = %subject.text(), kind = subject.kind(), "failed authentications back under the limit: throttling lifted");
+            self.changes.ended[subject.index()].fetch_add(1, Ordering::Relaxed);
         }
         *self.totals.write().unwrap_or_else(PoisonError::into_inner) = totals;
         store.purge_failures(since).await?;
