@@ -7,13 +7,7 @@ use tokend::grpc::pb;
 use crate::helpers::*;
 
 fn tokend(app: &TestApp, args: &[&str]) -> std::process::Output {
-    Command::new(env!("CARGO_BIN_EXE_tokend"))
-        .env("TOKEND_DATABASE_URL", app.database_url())
-        .env("TOKEND_KEY_ENCRYPTION_KEY_FILE", app.key_file())
-        .env("RUST_LOG", "warn")
-        .args(args)
-        .output()
-        .expect("the tokend binary runs")
+    tokend_command(app).args(args).output().expect("the tokend binary runs")
 }
 
 on_both_stores! {
@@ -228,11 +222,8 @@ on_both_stores! {
 /// `tokend serve` on port 0 prints its address, answers, and exits 0 on SIGTERM.
 async fn serve_and_terminate(app: &TestApp) {
     use std::io::BufRead;
-    let mut child = Command::new(env!("CARGO_BIN_EXE_tokend"))
+    let mut child = tokend_command(app)
         .args(["serve", "--listen", "127.0.0.1:0"])
-        .env("TOKEND_DATABASE_URL", app.database_url())
-        .env("TOKEND_KEY_ENCRYPTION_KEY_FILE", app.key_file())
-        .env("RUST_LOG", "warn")
         .stdout(std::process::Stdio::piped())
         .spawn()
         .unwrap();

@@ -335,6 +335,16 @@ impl Drop for TestApp {
     }
 }
 
+/// The tokend binary, on `app`'s database and key file, logging warnings only.
+pub fn tokend_command(app: &TestApp) -> std::process::Command {
+    let mut command = std::process::Command::new(env!("CARGO_BIN_EXE_tokend"));
+    command
+        .env("TOKEND_DATABASE_URL", app.database_url())
+        .env("TOKEND_KEY_ENCRYPTION_KEY_FILE", app.key_file())
+        .env("RUST_LOG", "warn");
+    command
+}
+
 pub fn token_request(id: &str, secret: &str, scope: &str) -> pb::IssueTokenRequest {
     pb::IssueTokenRequest {
         grant_type: "client_credentials".into(),

@@ -2,7 +2,7 @@
 //! exactly what the test did, labels carry nothing a caller made up, and
 //! `--metrics-listen` moves the endpoint off the main port.
 
-use std::{collections::HashMap, io::BufRead, process::Command};
+use std::{collections::HashMap, io::BufRead};
 
 use prometheus_parse::{Scrape, Value};
 use tokend::grpc::pb;
@@ -114,11 +114,8 @@ on_both_stores! {
 #[tokio::test]
 async fn metrics_can_have_an_address_of_their_own() {
     let app = TestApp::spawn(Backend::Sqlite).await.unwrap();
-    let mut child = Command::new(env!("CARGO_BIN_EXE_tokend"))
+    let mut child = tokend_command(&app)
         .args(["serve", "--listen", "127.0.0.1:0", "--metrics-listen", "127.0.0.1:0"])
-        .env("TOKEND_DATABASE_URL", app.database_url())
-        .env("TOKEND_KEY_ENCRYPTION_KEY_FILE", app.key_file())
-        .env("RUST_LOG", "warn")
         .stdout(std::process::Stdio::piped())
         .spawn()
         .unwrap();
