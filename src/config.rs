@@ -9,6 +9,7 @@ use tokend_common::wire::KEY_ACTIVATION_DELAY_SECONDS;
 use crate::{
     authority::{FailureLimits, SigningAlgorithm},
     connections::ConnectionLimits,
+    telemetry::LogFormat,
     tls::TlsFiles,
 };
 
@@ -32,6 +33,11 @@ pub struct Cli {
     /// Applies to secrets made by the server and by `client` commands alike.
     #[arg(long, env = "TOKEND_SECRET_MAX_AGE", global = true, value_parser = seconds)]
     pub secret_max_age: Option<i64>,
+
+    /// How log lines on stderr are written: text for people, json (one
+    /// object a line: timestamp, level, target, message, fields) for log pipelines.
+    #[arg(long, env = "TOKEND_LOG_FORMAT", global = true, value_enum, default_value_t = LogFormat::Text)]
+    pub log_format: LogFormat,
 
     #[command(subcommand)]
     pub command: Command,

@@ -7,7 +7,7 @@ use clap::Parser;
 #[tokio::main]
 async fn main() -> ExitCode {
     let cli = tokend::config::Cli::parse();
-    tokend::telemetry::init("info,sqlx=warn");
+    tokend::telemetry::init("info,sqlx=warn", cli.log_format);
     match tokend::run(cli).await {
         Ok(()) => ExitCode::SUCCESS,
         Err(err) => {

@@ -271,3 +271,25 @@ async fn the_http_adapter_can_have_an_address_of_its_own() {
     child.kill().unwrap();
     child.wait().unwrap();
 }
+
+/// With `--log-format json`, every line on stderr is one JSON object with
+/// the time, the level and the message.
+#[tokio::test]
+async fn logs_can_be_json_lines() {
+    use std::io::BufRead;
+    let app = TestApp::spawn(Backend::Sqlite).await.unwrap();
+    let mut child = tokend_command(&app)
+        .args(["--log-format", "json", "serve", "--listen", "127.0.0.1:0"])
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    // Serving without TLS is warned about at start.
+    let line = std::io::BufReader::new(child.stderr.take().unwrap()).lines().next().unwrap().unwrap();
+    child.kill().unwrap();
+    child.wait().unwrap();
+    let line: serde_json::Value = serde_json::from_str(&line).unwrap_or_else(|_| panic!("not JSON: {line}"));
+    assert_eq!(line["level"], "WARN");
+    assert!(line["message"].as_str().unwrap().starts_with("serving without TLS"), "{line}");
+    assert!(line["timestamp"].is_string(), "{line}");
+}

@@ -114,7 +114,7 @@ impl TestApp {
     /// Starts a server on a fresh database; `None` when PostgreSQL is not configured.
     pub async fn spawn(backend: Backend) -> Option<TestApp> {
         if std::env::var_os("TEST_LOG").is_some() {
-            tokend::telemetry::init("debug,sqlx=info,h2=info,tower=info,hyper=info");
+            tokend::telemetry::init("debug,sqlx=info,h2=info,tower=info,hyper=info", Default::default());
         }
         let database = match backend {
             Backend::Sqlite => Database::new(backend, None),
