@@ -22,6 +22,7 @@ use prometheus_client::{
     collector::Collector,
     encoding::{DescriptorEncoder, EncodeLabelSet, EncodeMetric},
     metrics::{
+        MetricType,
         counter::{ConstCounter, Counter},
         family::Family,
         gauge::{ConstGauge, Gauge},
@@ -179,12 +180,11 @@ struct Sampled(Mutex<Vitals>);
 impl Collector for Sampled {
     fn encode(&self, mut encoder: DescriptorEncoder) -> Result<(), std::fmt::Error> {
         let vitals = self.0.lock().unwrap_or_else(PoisonError::into_inner).clone();
-        let checks = ConstCounter::new(0u64);
         let mut family = encoder.encode_descriptor(
             "credential_checks",
             "Secret checks, by how they ended",
             None,
-            checks.metric_type(),
+            MetricType::Counter,
         )?;
         for (result, count) in &vitals.credential_checks {
             ConstCounter::new(*count).encode(family.encode_family(&[("result", result.as_str())])?)?;
@@ -200,7 +200,7 @@ impl Collector for Sampled {
             "signing_key_age_seconds",
             "Age of each published signing key",
             None,
-            ConstGauge::new(0i64).metric_type(),
+            MetricType::Gauge,
         )?;
         for (kid, age) in &vitals.key_ages {
             ConstGauge::new(*age).encode(family.encode_family(&[("kid", kid.as_str())])?)?;
@@ -209,7 +209,7 @@ impl Collector for Sampled {
             "clients",
             "Clients registered, and of them active",
             None,
-            ConstGauge::new(0i64).metric_type(),
+            MetricType::Gauge,
         )?;
         for (state, count) in [("registered", vitals.clients_registered), ("active", vitals.clients_active)] {
             ConstGauge::new(count).encode(family.encode_family(&[("state", state)])?)?;
@@ -218,7 +218,7 @@ impl Collector for Sampled {
             "store_errors",
             "Failed database queries on the request path, by store operation",
             None,
-            checks.metric_type(),
+            MetricType::Counter,
         )?;
         for (operation, count) in &vitals.store_errors {
             ConstCounter::new(*count).encode(family.encode_family(&[("operation", *operation)])?)?;
@@ -232,7 +232,7 @@ impl Collector for Sampled {
             ("throttling_ended", "Times throttling of a client id or address was lifted", |t| t.ended),
         ];
         for (name, help, value) in throttling {
-            let mut family = encoder.encode_descriptor(name, help, None, checks.metric_type())?;
+            let mut family = encoder.encode_descriptor(name, help, None, MetricType::Counter)?;
             for counts in &vitals.throttling {
                 ConstCounter::new(value(counts)).encode(family.encode_family(&[("kind", counts.kind)])?)?;
             }
@@ -241,7 +241,7 @@ impl Collector for Sampled {
             "throttled",
             "Client ids and addresses whose cold checks are refused now",
             None,
-            depth.metric_type(),
+            MetricType::Gauge,
         )?;
         for counts in &vitals.throttling {
             ConstGauge::new(counts.current as i64).encode(family.encode_family(&[("kind", counts.kind)])?)?;

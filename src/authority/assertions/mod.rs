@@ -210,10 +210,11 @@ impl Assertions {
             .active_client(client_id)
             .await?
             .ok_or_else(|| refuse(client_id, "no active client has this id"))?;
-        let matches = |identity: &&crate::domain::FederatedIdentity| {
-            identity.matches(&verified.issuer, &verified.subject, &verified.claims)
-        };
-        if !client.auth.federated.iter().any(|identity| matches(&identity)) {
+        let identities = &client.auth.federated;
+        if !identities
+            .iter()
+            .any(|identity| identity.matches(&verified.issuer, &verified.subject, &verified.claims))
+        {
             return Err(refuse(client_id, "no federated identity of the client matches the token"));
         }
         let federated = Federated { iss: verified.issuer.clone(), sub: verified.subject.clone() };
