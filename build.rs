@@ -5,7 +5,11 @@ use std::{env, fs, path::PathBuf};
 
 use prost::Message;
 
-const PROTOS: &[&str] = &["proto/tokend/v1/token_service.proto", "proto/tokend/v1/client_admin.proto"];
+const PROTOS: &[&str] = &[
+    "proto/tokend/v1/token_service.proto",
+    "proto/tokend/v1/client_admin.proto",
+    "proto/tokend/v1/audit.proto",
+];
 
 fn main() -> Result<(), Box<dyn std::error::Error>> {
     println!("cargo:rerun-if-changed=proto");

@@ -81,6 +81,30 @@ pub enum Command {
         #[command(subcommand)]
         command: IssuerCommand,
     },
+    /// Read the audit trail, directly from the database.
+    Events {
+        #[command(subcommand)]
+        command: EventsCommand,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+pub enum EventsCommand {
+    /// List audit events, newest first.
+    List {
+        /// Only events whose target is this client id.
+        #[arg(long)]
+        client: Option<String>,
+        /// Only events of this type (e.g. secret_rotated); repeat for several.
+        #[arg(long = "type")]
+        types: Vec<String>,
+        /// How many events at most (1 to 500).
+        #[arg(long, default_value_t = 50)]
+        limit: i64,
+        /// Print one JSON object a line instead of a table.
+        #[arg(long)]
+        json: bool,
+    },
 }
 
 #[derive(Debug, Subcommand)]
@@ -234,6 +258,17 @@ pub struct ServeArgs {
     /// behind a proxy that hides callers' addresses, turn this one off.
     #[arg(long, env = "TOKEND_FAILURE_LIMIT_PER_ADDRESS", default_value_t = FailureLimits::default().per_address)]
     pub failure_limit_per_address: i64,
+
+    /// How long audit events are kept (e.g. 90d, 2160h, or seconds); the
+    /// upkeep deletes older ones.
+    #[arg(long, env = "TOKEND_AUDIT_RETENTION", default_value = "90d", value_parser = seconds)]
+    pub audit_retention: i64,
+
+    /// Write each issued token (client id, jti, scope, audience, expiry,
+    /// origin; never the token) as a JSON line to this file, or to stdout
+    /// for `-`, through a buffer off the request path.
+    #[arg(long, env = "TOKEND_AUDIT_ISSUANCE")]
+    pub audit_issuance: Option<PathBuf>,
 
     /// Seconds an HTTP/2 connection may stay open with no call in flight.
     #[arg(long, env = "TOKEND_IDLE_TIMEOUT", default_value_t = ConnectionLimits::default().idle_timeout.as_secs())]

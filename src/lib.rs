@@ -37,8 +37,8 @@ use tokio::net::TcpListener;
 
 use crate::{
     authority::{
-        AssertionSettings, AuthError, Authority, Clock, FailureLimits, KeySealer, Registry, SecretHasher,
-        Settings,
+        AssertionSettings, AuditSettings, AuditTrail, AuthError, Authority, Clock, FailureLimits,
+        IssuanceLog, KeySealer, Registry, SecretHasher, Settings,
     },
     config::{Cli, Command, ServeArgs},
     domain::{Audience, SecretMaxAge},
@@ -87,6 +87,11 @@ pub async fn run(cli: Cli) -> Result<(), RunError> {
         Command::Issuer { command } => {
             let registry = Registry::new(store.clone(), SecretHasher::new(), Clock::system());
             println!("{}", cli::issuers::run(&registry, command).await?);
+            Ok(())
+        }
+        Command::Events { command } => {
+            let audit = AuditTrail::new(store.clone(), Clock::system(), AuditSettings::default());
+            println!("{}", cli::events::run(&audit, command).await?);
             Ok(())
         }
         Command::Keys { command } => {
@@ -143,6 +148,10 @@ async fn serve_until_signalled(
         assertions: AssertionSettings {
             max_lifetime_seconds: args.max_assertion_lifetime,
             extra_roots: args.fetch_ca.as_deref().map(tls::ca_bundle).transpose()?.unwrap_or_default(),
+        },
+        audit: AuditSettings {
+            retention_seconds: args.audit_retention,
+            issuance: args.audit_issuance.as_deref().map(IssuanceLog::open).transpose()?.map(Arc::new),
         },
     };
     let authority = Arc::new(Authority::start(store, settings).await?);

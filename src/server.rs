@@ -24,8 +24,11 @@ use crate::{
     deadline,
     failure::Refusal,
     grpc::{
-        self, ClientAdminApi, TokenServiceApi,
-        pb::{self, client_admin_server::ClientAdminServer, token_service_server::TokenServiceServer},
+        self, AuditApi, ClientAdminApi, TokenServiceApi,
+        pb::{
+            self, audit_service_server::AuditServiceServer, client_admin_server::ClientAdminServer,
+            token_service_server::TokenServiceServer,
+        },
     },
     http,
     limits::MAX_MESSAGE_BYTES,
@@ -63,6 +66,7 @@ pub async fn serve(
         tokio::spawn(report_health(authority.readiness(), health_reporter, background_stopped.clone()));
     let upkeep = tokio::spawn(upkeep(authority.clone(), background_stopped));
     let metrics = Arc::new(Metrics::new());
+    let (stopping, stop) = watch::channel(false);
 
     let grpc = Routes::new(health_service)
         .add_service(reflection().build_v1().expect("the embedded descriptors are valid"))
@@ -75,6 +79,10 @@ pub async fn serve(
             ClientAdminServer::new(ClientAdminApi::new(authority.clone()))
                 .max_decoding_message_size(MAX_MESSAGE_BYTES),
         )
+        .add_service(
+            AuditServiceServer::new(AuditApi::new(authority.clone(), stop.clone()))
+                .max_decoding_message_size(MAX_MESSAGE_BYTES),
+        )
         .into_axum_router()
         .layer(axum::middleware::map_response(grpc::oversized_is_resource_exhausted))
         .layer(axum::middleware::from_fn_with_state(metrics.clone(), metrics::time_grpc));
@@ -85,7 +93,6 @@ pub async fn serve(
     let http =
         deadline::limit_http(http::router(authority, certificates, metrics, separate_metrics.is_none()));
 
-    let (stopping, stop) = watch::channel(false);
     let tls = listeners.tls.clone();
     let reload = listeners.tls.map(|tls| tokio::spawn(tls.follow_files(stop.clone())));
     let (main_http, separate_http) = match listeners.http {
@@ -169,7 +176,8 @@ fn reflection() -> tonic_reflection::server::Builder<'static> {
 }
 
 /// The names health answers for: the server as a whole and each service.
-const HEALTH_NAMES: [&str; 3] = ["", "tokend.v1.TokenService", "tokend.v1.ClientAdmin"];
+const HEALTH_NAMES: [&str; 4] =
+    ["", "tokend.v1.TokenService", "tokend.v1.ClientAdmin", "tokend.v1.AuditService"];
 
 /// Keeps health in step with whether the store answers, as soon as a call or
 /// the periodic ping finds out.

@@ -47,6 +47,7 @@ impl Authority {
             && certificate.is_none()
         {
             // Its tokens must be bound, and there is nothing to bind them to.
+            self.audit.authentication_failed(caller.client_id.as_str(), "unbound_certificate", address);
             return Err(AuthError::InvalidClient { message: BAD_CREDENTIALS, by_header: false });
         }
         caller.certificate = certificate;
@@ -85,8 +86,8 @@ impl Authority {
                     .registry
                     .authenticate(&client_id, &secret, address)
                     .await?
-                    .filter(|client| client.auth.accepts_secret(by_header))
-                    .ok_or(AuthError::InvalidClient { message: BAD_CREDENTIALS, by_header })?;
+                    .filter(|client| client.auth.accepts_secret(by_header));
+                let client = self.proven(client, &client_id, "client_secret", address, by_header)?;
                 Ok(Caller::client(client))
             }
             (_, Credential::Certificate { client_id, certificate }) => {
@@ -95,8 +96,8 @@ impl Authority {
                     .registry
                     .active_client(client_id.as_str())
                     .await?
-                    .filter(|client| client.auth.accepts_certificate(&certificate, now))
-                    .ok_or(AuthError::InvalidClient { message: BAD_CREDENTIALS, by_header: false })?;
+                    .filter(|client| client.auth.accepts_certificate(&certificate, now));
+                let client = self.proven(client, &client_id, "tls_client_auth", address, false)?;
                 Ok(Caller::client(client))
             }
             (_, Credential::Assertion { client_id, assertion, kind }) => {
@@ -104,7 +105,12 @@ impl Authority {
                 let proven = self
                     .assertions
                     .authenticate(&self.registry, client_id.as_ref(), &assertion, kind, now)
-                    .await?;
+                    .await
+                    .inspect_err(|err| {
+                        if let (AuthError::InvalidClient { .. }, Some(client_id)) = (err, &client_id) {
+                            self.audit.authentication_failed(client_id.as_str(), "client_assertion", address);
+                        }
+                    })?;
                 Ok(Caller { federated: proven.federated, ..Caller::client(proven.client) })
             }
             (Policy::TokenRequest, Credential::Bearer(_)) => Err(AuthError::InvalidClient {
@@ -119,6 +125,22 @@ impl Authority {
                 by_header: false,
             }),
         }
+    }
+
+    /// The client its credentials proved, or `invalid_client`, counted for
+    /// the audit trail under the client id and the method that failed.
+    fn proven(
+        &self,
+        client: Option<Arc<Client>>,
+        client_id: &ClientId,
+        method: &'static str,
+        address: Option<IpAddr>,
+        by_header: bool,
+    ) -> Result<Arc<Client>, AuthError> {
+        client.ok_or_else(|| {
+            self.audit.authentication_failed(client_id.as_str(), method, address);
+            AuthError::InvalidClient { message: BAD_CREDENTIALS, by_header }
+        })
     }
 
     /// The caller a bearer token speaks for, if the token is active.

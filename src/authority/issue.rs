@@ -2,7 +2,7 @@
 
 use std::time::Instant;
 
-use super::{AccessClaims, AuthError, Authority, Policy, Presented, grant};
+use super::{AccessClaims, AuthError, Authority, Policy, Presented, audit::IssuedLine, grant};
 use crate::domain::{AudienceList, ScopeSet, quoted};
 
 const CLIENT_CREDENTIALS: &str = "client_credentials";
@@ -47,6 +47,7 @@ impl Authority {
         let scopes = ScopeSet::parse_delimited(&request.scope).map_err(|e| AuthError::InvalidScope(e.0))?;
         let audiences = request.audiences.iter().map(String::as_str).filter(|audience| !audience.is_empty());
         let audiences = AudienceList::parse_each(audiences).map_err(|e| AuthError::InvalidTarget(e.0))?;
+        let origin = request.presented.peer.as_ref().map(|peer| peer.address);
         let caller = self.authenticate(request.presented, Policy::TokenRequest).await?;
         let Some(client) = caller.client else {
             return Err(AuthError::internal("a token request was authenticated without client credentials"));
@@ -67,6 +68,9 @@ impl Authority {
             .map(|certificate| certificate.thumbprint().to_owned());
         grant.federated = caller.federated;
         let (access_token, claims) = self.tokens.mint(&grant, self.clock.now())?;
+        if let Some(log) = self.audit.issuance() {
+            log.record(IssuedLine::of(&claims, origin));
+        }
         Ok(IssuedToken { access_token, claims })
     }
 }

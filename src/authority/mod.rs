@@ -10,8 +10,10 @@
 //! - `tokens` mints and checks JWTs with `keys` (ring, sealing, rotation);
 //!   `verified` remembers checked tokens; `revoked_tokens` the revocations.
 //! - `registry`: clients, their secrets (`secret_hasher`) and caches.
+//! - `audit`: the audit trail of every change, its live stream, the issuance log.
 
 mod assertions;
+mod audit;
 mod authenticate;
 mod clock;
 mod credentials;
@@ -39,6 +41,10 @@ use crate::{
 
 pub use assertions::AssertionSettings;
 use assertions::Assertions;
+pub use audit::{
+    Actor, AuditSettings, AuditTrail, DEFAULT_RETENTION_SECONDS, EventPage, EventQuery, EventType,
+    IssuanceLog,
+};
 pub use authenticate::{Caller, Policy};
 pub use clock::Clock;
 use credentials::Credential;
@@ -85,6 +91,8 @@ pub struct Settings {
     pub failure_limits: FailureLimits,
     /// How client assertions are checked.
     pub assertions: AssertionSettings,
+    /// How long the audit trail is kept, and whether issuance is logged.
+    pub audit: AuditSettings,
 }
 
 impl Settings {
@@ -103,6 +111,7 @@ impl Settings {
             secret_max_age: None,
             failure_limits: FailureLimits::default(),
             assertions: AssertionSettings::default(),
+            audit: AuditSettings::default(),
         }
     }
 }
@@ -115,6 +124,7 @@ pub struct Authority {
     tokens: TokenCodec,
     revocations: Revocations,
     rate_limits: RateLimits,
+    audit: AuditTrail,
     default_audience: Audience,
     algorithm: SigningAlgorithm,
     key_sealer: Arc<KeySealer>,
@@ -153,6 +163,7 @@ impl Authority {
             assertions: Assertions::new(&settings.issuer, settings.assertions, store.clone())?,
             revocations: Revocations::load(store.clone(), clock.now()).await?,
             rate_limits: RateLimits::default(),
+            audit: AuditTrail::new(store.clone(), clock.clone(), settings.audit),
             registry,
             change_notices,
             tokens: TokenCodec::new(keys, settings.issuer, clock.clone()),
@@ -181,6 +192,11 @@ impl Authority {
         &self.registry
     }
 
+    /// The audit trail, for reading events; changes record their own.
+    pub fn audit(&self) -> &AuditTrail {
+        &self.audit
+    }
+
     /// The signing keys, for publishing their public halves.
     pub fn keys(&self) -> Arc<KeyRing> {
         self.tokens.keys()
@@ -206,8 +222,17 @@ impl Authority {
         if let Err(err) = self.registry.follow_changes(self.clock.now()).await {
             tracing::warn!(error = %err, "could not follow client changes");
         }
-        if let Err(err) = self.registry.sync_failures(self.clock.now()).await {
-            tracing::warn!(error = %err, "could not share failed-authentication counts");
+        match self.registry.sync_failures(self.clock.now()).await {
+            Ok(events) if events.is_empty() => {}
+            Ok(events) => {
+                if let Err(err) = self.audit.record(&events).await {
+                    tracing::warn!(error = %err, "could not record throttling in the audit trail");
+                }
+            }
+            Err(err) => tracing::warn!(error = %err, "could not share failed-authentication counts"),
+        }
+        if let Err(err) = self.audit.maintain().await {
+            tracing::warn!(error = %err, "could not write or prune audit events");
         }
         if let Err(err) = self.registry.reload_issuers().await {
             tracing::warn!(error = %err, "could not read trusted issuers");
@@ -227,9 +252,11 @@ impl Authority {
         }
     }
 
-    /// The client registry, for a caller whose bearer token carries `tokend.admin`.
-    pub async fn admin(&self, presented: Presented<'_>) -> Result<&Registry, AuthError> {
-        self.authenticate(presented, Policy::Admin).await?;
-        Ok(&self.registry)
+    /// The client registry, for a caller whose bearer token carries
+    /// `tokend.admin`, and the caller as the audit trail names it.
+    pub async fn admin(&self, presented: Presented<'_>) -> Result<(&Registry, Actor), AuthError> {
+        let address = presented.peer.as_ref().map(|peer| peer.address);
+        let caller = self.authenticate(presented, Policy::Admin).await?;
+        Ok((&self.registry, Actor::admin(&caller.client_id, address)))
     }
 }

@@ -1,20 +1,34 @@
 //! Revoking a token for good (RFC 7009).
 
-use super::{ADMIN_SCOPE, AuthError, Authority, Policy, Presented, introspection::require_token};
+use serde_json::json;
+
+use super::{
+    ADMIN_SCOPE, Actor, AuthError, Authority, EventType, Policy, Presented, introspection::require_token,
+};
 
 impl Authority {
     /// Revokes `token` for good. A client may revoke its own tokens, an admin
     /// any; unknown, malformed or expired tokens succeed silently (RFC 7009 §2.2).
+    /// An admin's revocation of another client's token is audited, naming
+    /// the token by its `jti`.
     pub async fn revoke(&self, presented: Presented<'_>, token: &str) -> Result<(), AuthError> {
         require_token(token)?;
+        let address = presented.peer.as_ref().map(|peer| peer.address);
         let caller = self.authenticate(presented, Policy::Revocation).await?;
         let Some(claims) = self.tokens.decode(token) else {
             return Ok(());
         };
-        if claims.client_id != caller.client_id.as_str() && !caller.scopes.contains(ADMIN_SCOPE) {
+        let own = claims.client_id == caller.client_id.as_str();
+        if !own && !caller.scopes.contains(ADMIN_SCOPE) {
             return Err(AuthError::UnauthorizedClient("a client may revoke only its own tokens".into()));
         }
-        self.revocations.revoke(&claims.jti, &claims.client_id, claims.exp, self.clock.now()).await?;
+        let event = (!own).then(|| {
+            let details = json!({ "jti": claims.jti, "expires_at": claims.exp });
+            let actor = Actor::admin(&caller.client_id, address);
+            self.audit.event(&actor, EventType::TokenRevoked, &claims.client_id, details)
+        });
+        let now = self.clock.now();
+        self.revocations.revoke(&claims.jti, &claims.client_id, claims.exp, now, event.as_slice()).await?;
         Ok(())
     }
 }

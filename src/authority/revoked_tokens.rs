@@ -7,7 +7,7 @@ use std::{
 };
 
 use super::{AuthError, feed::FeedCursor};
-use crate::store::Store;
+use crate::store::{EventRow, Store};
 
 pub struct Revocations {
     store: Store,
@@ -35,8 +35,9 @@ impl Revocations {
         client_id: &str,
         expires_at: i64,
         now: i64,
+        events: &[EventRow],
     ) -> Result<(), AuthError> {
-        self.store.revoke(jti, client_id, expires_at, now).await?;
+        self.store.revoke(jti, client_id, expires_at, now, events).await?;
         self.revoked.write().unwrap_or_else(PoisonError::into_inner).insert(jti.to_owned(), expires_at);
         Ok(())
     }

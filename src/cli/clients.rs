@@ -4,7 +4,7 @@
 use serde_json::json;
 
 use crate::{
-    authority::{AuthDraft, AuthError, ClientChanges, ClientDraft, IdentityDraft, Registry},
+    authority::{Actor, AuthDraft, AuthError, ClientChanges, ClientDraft, IdentityDraft, Registry},
     config::{AuthArgs, ClientCommand, CreateArgs},
     domain::{ClientDetails, ClientSecret, SecretInfo},
 };
@@ -17,13 +17,13 @@ pub async fn run(registry: &Registry, command: ClientCommand) -> Result<String, 
             list(registry, ListFilter { expiring, unused }, json).await
         }
         ClientCommand::RotateSecret { id, grace, json } => {
-            let (details, secret) = registry.rotate_secret(&id, grace).await?;
+            let (details, secret) = registry.rotate_secret(&id, grace, &Actor::cli()).await?;
             Ok(show_secret(&details, Some(&secret), json))
         }
         ClientCommand::Disable { id } => set_active(registry, &id, false).await,
         ClientCommand::Enable { id } => set_active(registry, &id, true).await,
         ClientCommand::Delete { id } => {
-            registry.delete(&id).await?;
+            registry.delete(&id, &Actor::cli()).await?;
             Ok(format!("deleted client {id}"))
         }
         ClientCommand::Federate { id, issuer, subject, claims, remove } => {
@@ -60,7 +60,7 @@ async fn federate(
     }
     let count = identities.len();
     let changes = ClientChanges { federated: Some(identities), ..ClientChanges::default() };
-    registry.update(id, changes).await?;
+    registry.update(id, changes, &Actor::cli()).await?;
     Ok(format!("client {id} has {count} federated identit{}", if count == 1 { "y" } else { "ies" }))
 }
 
@@ -78,7 +78,7 @@ async fn create(registry: &Registry, args: CreateArgs) -> Result<String, AuthErr
         rate_limit_burst: args.burst.unwrap_or(0),
         secret_max_age_seconds: args.secret_max_age.unwrap_or(0),
     };
-    let (details, secret) = registry.create(draft).await?;
+    let (details, secret) = registry.create(draft, &Actor::cli()).await?;
     Ok(show_secret(&details, secret.as_ref(), args.json))
 }
 
@@ -215,23 +215,13 @@ async fn list(registry: &Registry, filter: ListFilter, as_json: bool) -> Result<
 
 /// Unix seconds as UTC `YYYY-MM-DD HH:MM`.
 fn timestamp(unix: i64) -> String {
-    let days = unix.div_euclid(86_400);
-    let minutes = unix.rem_euclid(86_400) / 60;
-    // Howard Hinnant's civil_from_days.
-    let z = days + 719_468;
-    let era = z.div_euclid(146_097);
-    let doe = z - era * 146_097;
-    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
-    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-    let mp = (5 * doy + 2) / 153;
-    let day = doy - (153 * mp + 2) / 5 + 1;
-    let month = if mp < 10 { mp + 3 } else { mp - 9 };
-    let year = yoe + era * 400 + i64::from(month <= 2);
-    format!("{year:04}-{month:02}-{day:02} {:02}:{:02}", minutes / 60, minutes % 60)
+    let mut time = super::utc(unix);
+    time.truncate("YYYY-MM-DD HH:MM".len());
+    time
 }
 
 async fn set_active(registry: &Registry, id: &str, active: bool) -> Result<String, AuthError> {
-    registry.update(id, ClientChanges { active: Some(active), ..Default::default() }).await?;
+    registry.update(id, ClientChanges { active: Some(active), ..Default::default() }, &Actor::cli()).await?;
     Ok(format!("client {id} is now {}", if active { "enabled" } else { "disabled" }))
 }
 

@@ -3,7 +3,7 @@
 use serde_json::json;
 
 use crate::{
-    authority::{AuthError, Registry},
+    authority::{Actor, AuthError, Registry},
     config::IssuerCommand,
     domain::{IssuerDraft, TrustedIssuer},
 };
@@ -35,7 +35,7 @@ pub async fn run(registry: &Registry, command: IssuerCommand) -> Result<String, 
                 max_assertion_lifetime_seconds: max_assertion_lifetime,
                 single_use,
             };
-            let added = registry.add_trusted_issuer(draft).await?;
+            let added = registry.add_trusted_issuer(draft, &Actor::cli()).await?;
             Ok(format!("trusted issuer {}", added.issuer))
         }
         IssuerCommand::List { json } => {
@@ -43,7 +43,7 @@ pub async fn run(registry: &Registry, command: IssuerCommand) -> Result<String, 
             Ok(if json { as_json(&issuers) } else { as_table(&issuers) })
         }
         IssuerCommand::Remove { issuer } => {
-            registry.remove_trusted_issuer(&issuer).await?;
+            registry.remove_trusted_issuer(&issuer, &Actor::cli()).await?;
             Ok(format!("no longer trusting issuer {issuer}"))
         }
     }

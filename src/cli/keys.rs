@@ -5,7 +5,7 @@ use std::sync::Arc;
 use serde_json::json;
 
 use crate::{
-    authority::{AuthError, Clock, KeyRing, KeySealer, SigningAlgorithm},
+    authority::{Actor, AuthError, Clock, KeyRing, KeySealer, SigningAlgorithm},
     config::KeysCommand,
     store::Store,
 };
@@ -34,7 +34,8 @@ async fn rotate(
     sealer: &KeySealer,
     as_json: bool,
 ) -> Result<String, AuthError> {
-    let kid = KeyRing::rotate(store, Clock::system().now(), algorithm, activate_after, sealer).await?;
+    let kid =
+        KeyRing::rotate(store, &Clock::system(), algorithm, activate_after, sealer, &Actor::cli()).await?;
     if as_json {
         let said = json!({ "kid": kid, "algorithm": algorithm.as_str(), "activate_after": activate_after });
         return Ok(said.to_string());
@@ -73,6 +74,6 @@ async fn list(store: &Store, as_json: bool) -> Result<String, AuthError> {
 
 /// Removes a key that does not sign now.
 async fn retire(store: &Store, kid: &str, force: bool) -> Result<String, AuthError> {
-    KeyRing::retire(store, Clock::system().now(), kid, force).await?;
+    KeyRing::retire(store, &Clock::system(), kid, force, &Actor::cli()).await?;
     Ok(format!("signing key {kid} retired; servers stop accepting its tokens within seconds"))
 }

@@ -10,7 +10,7 @@ use super::{
     metadata::presented,
     pb::{self, client_admin_server::ClientAdmin},
 };
-use crate::authority::{AuthError, Authority, BodyCredentials, Registry};
+use crate::authority::{Actor, AuthError, Authority, BodyCredentials, Registry};
 
 pub struct ClientAdminApi {
     authority: Arc<Authority>,
@@ -21,8 +21,9 @@ impl ClientAdminApi {
         Self { authority }
     }
 
-    /// The registry, once the caller's bearer token proves it may administer.
-    async fn admin<T>(&self, request: &Request<T>) -> Result<&Registry, Status> {
+    /// The registry, once the caller's bearer token proves it may
+    /// administer, and the caller as the audit trail names it.
+    async fn admin<T>(&self, request: &Request<T>) -> Result<(&Registry, Actor), Status> {
         let presented = presented(request.metadata(), request.extensions(), BodyCredentials::default());
         Ok(self.authority.admin(presented).await?)
     }
@@ -34,8 +35,8 @@ impl ClientAdmin for ClientAdminApi {
         &self,
         request: Request<pb::CreateClientRequest>,
     ) -> Result<Response<pb::CreateClientResponse>, Status> {
-        let registry = self.admin(&request).await?;
-        let (details, secret) = registry.create(request.into_inner().into()).await?;
+        let (registry, actor) = self.admin(&request).await?;
+        let (details, secret) = registry.create(request.into_inner().into(), &actor).await?;
         Ok(Response::new(pb::CreateClientResponse {
             client: Some(details.into()),
             client_secret: secret.map(|secret| secret.expose().to_owned()).unwrap_or_default(),
@@ -46,7 +47,7 @@ impl ClientAdmin for ClientAdminApi {
         &self,
         request: Request<pb::GetClientRequest>,
     ) -> Result<Response<pb::Client>, Status> {
-        let registry = self.admin(&request).await?;
+        let (registry, _) = self.admin(&request).await?;
         let details = registry.details(&request.into_inner().client_id).await?;
         Ok(Response::new(details.into()))
     }
@@ -55,7 +56,7 @@ impl ClientAdmin for ClientAdminApi {
         &self,
         request: Request<pb::ListClientsRequest>,
     ) -> Result<Response<pb::ListClientsResponse>, Status> {
-        let registry = self.admin(&request).await?;
+        let (registry, _) = self.admin(&request).await?;
         let body = request.into_inner();
         let page = registry.list(i64::from(body.page_size), &body.page_token).await?;
         Ok(Response::new(pb::ListClientsResponse {
@@ -68,21 +69,21 @@ impl ClientAdmin for ClientAdminApi {
         &self,
         request: Request<pb::UpdateClientRequest>,
     ) -> Result<Response<pb::Client>, Status> {
-        let registry = self.admin(&request).await?;
+        let (registry, actor) = self.admin(&request).await?;
         let body = request.into_inner();
         let client = body.client.ok_or_else(|| AuthError::InvalidArgument("client is required".into()))?;
         let client_id = client.client_id.clone();
         let changes = convert::changes(client, body.update_mask)?;
-        Ok(Response::new(registry.update(&client_id, changes).await?.into()))
+        Ok(Response::new(registry.update(&client_id, changes, &actor).await?.into()))
     }
 
     async fn rotate_secret(
         &self,
         request: Request<pb::RotateSecretRequest>,
     ) -> Result<Response<pb::RotateSecretResponse>, Status> {
-        let registry = self.admin(&request).await?;
+        let (registry, actor) = self.admin(&request).await?;
         let body = request.into_inner();
-        let (details, secret) = registry.rotate_secret(&body.client_id, body.grace_seconds).await?;
+        let (details, secret) = registry.rotate_secret(&body.client_id, body.grace_seconds, &actor).await?;
         Ok(Response::new(pb::RotateSecretResponse {
             client: Some(details.into()),
             client_secret: secret.expose().to_owned(),
@@ -93,8 +94,8 @@ impl ClientAdmin for ClientAdminApi {
         &self,
         request: Request<pb::DeleteClientRequest>,
     ) -> Result<Response<pb::DeleteClientResponse>, Status> {
-        let registry = self.admin(&request).await?;
-        registry.delete(&request.into_inner().client_id).await?;
+        let (registry, actor) = self.admin(&request).await?;
+        registry.delete(&request.into_inner().client_id, &actor).await?;
         Ok(Response::new(pb::DeleteClientResponse {}))
     }
 
@@ -102,8 +103,8 @@ impl ClientAdmin for ClientAdminApi {
         &self,
         request: Request<pb::CreateTrustedIssuerRequest>,
     ) -> Result<Response<pb::TrustedIssuer>, Status> {
-        let registry = self.admin(&request).await?;
-        let issuer = registry.add_trusted_issuer(request.into_inner().into()).await?;
+        let (registry, actor) = self.admin(&request).await?;
+        let issuer = registry.add_trusted_issuer(request.into_inner().into(), &actor).await?;
         Ok(Response::new(issuer.into()))
     }
 
@@ -111,7 +112,7 @@ impl ClientAdmin for ClientAdminApi {
         &self,
         request: Request<pb::GetTrustedIssuerRequest>,
     ) -> Result<Response<pb::TrustedIssuer>, Status> {
-        let registry = self.admin(&request).await?;
+        let (registry, _) = self.admin(&request).await?;
         let issuer = registry.trusted_issuer_details(&request.into_inner().issuer).await?;
         Ok(Response::new(issuer.into()))
     }
@@ -120,7 +121,7 @@ impl ClientAdmin for ClientAdminApi {
         &self,
         request: Request<pb::ListTrustedIssuersRequest>,
     ) -> Result<Response<pb::ListTrustedIssuersResponse>, Status> {
-        let registry = self.admin(&request).await?;
+        let (registry, _) = self.admin(&request).await?;
         let issuers = registry.list_trusted_issuers().await?;
         Ok(Response::new(pb::ListTrustedIssuersResponse {
             trusted_issuers: issuers.into_iter().map(pb::TrustedIssuer::from).collect(),
@@ -131,8 +132,8 @@ impl ClientAdmin for ClientAdminApi {
         &self,
         request: Request<pb::DeleteTrustedIssuerRequest>,
     ) -> Result<Response<pb::DeleteTrustedIssuerResponse>, Status> {
-        let registry = self.admin(&request).await?;
-        registry.remove_trusted_issuer(&request.into_inner().issuer).await?;
+        let (registry, actor) = self.admin(&request).await?;
+        registry.remove_trusted_issuer(&request.into_inner().issuer, &actor).await?;
         Ok(Response::new(pb::DeleteTrustedIssuerResponse {}))
     }
 }

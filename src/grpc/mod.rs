@@ -2,12 +2,14 @@
 //! authority calls and back. The generated types in [`pb`] are public for the
 //! server's wiring and for tests; the authority never sees them.
 
+mod audit;
 mod client_admin;
 mod convert;
 mod metadata;
 mod spec;
 mod token_service;
 
+pub use audit::AuditApi;
 pub use client_admin::ClientAdminApi;
 pub use spec::oversized_is_resource_exhausted;
 pub use token_service::TokenServiceApi;

@@ -2,7 +2,7 @@
 
 use sqlx::{Any, any::AnyArguments, query::Query};
 
-use super::{ClientRow, SecretRow, Store, StoreError};
+use super::{ClientRow, EventRow, SecretRow, Store, StoreError};
 
 /// The columns of a [`ClientRow`], as a literal so queries stay static strings.
 macro_rules! client_columns {
@@ -15,12 +15,13 @@ macro_rules! client_columns {
 }
 
 impl Store {
-    /// Inserts a client and its first secret, if it has one, in one
-    /// transaction. A taken client id is [`StoreError::Conflict`].
+    /// Inserts a client and its first secret, if it has one, with `events`,
+    /// in one transaction. A taken client id is [`StoreError::Conflict`].
     pub async fn insert_client(
         &self,
         client: &ClientRow,
         secret: Option<&SecretRow>,
+        events: &[EventRow],
     ) -> Result<(), StoreError> {
         let mut tx = self.pool.begin().await?;
         let sql = concat!(
@@ -32,6 +33,7 @@ impl Store {
         if let Some(secret) = secret {
             Self::insert_secret(&mut tx, secret).await?;
         }
+        Self::record_events(&mut tx, events).await?;
         tx.commit().await?;
         Ok(())
     }
@@ -61,9 +63,9 @@ impl Store {
         Ok(sqlx::query_as(sql).bind(after).bind(limit).fetch_all(&self.pool).await?)
     }
 
-    /// Overwrites a client's mutable fields, noting the change; false when no
-    /// such client exists.
-    pub async fn update_client(&self, client: &ClientRow) -> Result<bool, StoreError> {
+    /// Overwrites a client's mutable fields, noting the change and writing
+    /// `events`; false (and nothing written) when no such client exists.
+    pub async fn update_client(&self, client: &ClientRow, events: &[EventRow]) -> Result<bool, StoreError> {
         let mut tx = self.pool.begin().await?;
         // Every column in `client_columns!` order, as `bind_client` binds
         // them; `created_at` is written back unchanged.
@@ -74,14 +76,23 @@ impl Store {
              rate_limit_burst = $18, secret_max_age_seconds = $19, jwks_uri = $20, \
              federated_identities = $21 WHERE client_id = $1";
         let done = bind_client(sqlx::query(sql), client).execute(&mut *tx).await?;
+        if done.rows_affected() == 0 {
+            return Ok(false);
+        }
         Self::note_client_change(&mut tx, &client.client_id, client.updated_at).await?;
+        Self::record_events(&mut tx, events).await?;
         tx.commit().await?;
-        Ok(done.rows_affected() > 0)
+        Ok(true)
     }
 
-    /// Deletes a client and its secrets at `now`, noting the change; false when
-    /// no such client exists.
-    pub async fn delete_client(&self, client_id: &str, now: i64) -> Result<bool, StoreError> {
+    /// Deletes a client and its secrets at `now`, noting the change and
+    /// writing `events`; false (and nothing written) when no such client exists.
+    pub async fn delete_client(
+        &self,
+        client_id: &str,
+        now: i64,
+        events: &[EventRow],
+    ) -> Result<bool, StoreError> {
         let mut tx = self.pool.begin().await?;
         sqlx::query("DELETE FROM client_secrets WHERE client_id = $1")
             .bind(client_id)
@@ -89,9 +100,13 @@ impl Store {
             .await?;
         let done =
             sqlx::query("DELETE FROM clients WHERE client_id = $1").bind(client_id).execute(&mut *tx).await?;
+        if done.rows_affected() == 0 {
+            return Ok(false);
+        }
         Self::note_client_change(&mut tx, client_id, now).await?;
+        Self::record_events(&mut tx, events).await?;
         tx.commit().await?;
-        Ok(done.rows_affected() > 0)
+        Ok(true)
     }
 }
 

@@ -1,9 +1,11 @@
 //! Signing keys: kept so tokens stay verifiable across restarts.
 
-use super::{KeyRow, Store, StoreError};
+use super::{EventRow, KeyRow, Store, StoreError};
 
 impl Store {
-    pub async fn insert_key(&self, key: &KeyRow) -> Result<(), StoreError> {
+    /// Stores a key with `events`, in one transaction.
+    pub async fn insert_key(&self, key: &KeyRow, events: &[EventRow]) -> Result<(), StoreError> {
+        let mut tx = self.pool.begin().await?;
         sqlx::query(
             "INSERT INTO signing_keys (kid, algorithm, private_key, created_at, active_from) \
              VALUES ($1, $2, $3, $4, $5)",
@@ -13,8 +15,10 @@ impl Store {
         .bind(&key.private_key)
         .bind(key.created_at)
         .bind(key.active_from)
-        .execute(&self.pool)
+        .execute(&mut *tx)
         .await?;
+        Self::record_events(&mut tx, events).await?;
+        tx.commit().await?;
         Ok(())
     }
 
@@ -28,9 +32,13 @@ impl Store {
         Ok(())
     }
 
-    /// Deletes the key `kid`; deleting one that is gone already is no error.
-    pub async fn delete_key(&self, kid: &str) -> Result<(), StoreError> {
-        sqlx::query("DELETE FROM signing_keys WHERE kid = $1").bind(kid).execute(&self.pool).await?;
+    /// Deletes the key `kid` with `events`, in one transaction; deleting
+    /// one that is gone already is no error.
+    pub async fn delete_key(&self, kid: &str, events: &[EventRow]) -> Result<(), StoreError> {
+        let mut tx = self.pool.begin().await?;
+        sqlx::query("DELETE FROM signing_keys WHERE kid = $1").bind(kid).execute(&mut *tx).await?;
+        Self::record_events(&mut tx, events).await?;
+        tx.commit().await?;
         Ok(())
     }
 

@@ -1,8 +1,9 @@
-//! Persistence: clients, secret hashes, signing keys and revocations, on SQLite
-//! or PostgreSQL through one sqlx code path. It stores what it is given and
-//! knows nothing of OAuth rules.
+//! Persistence: clients, secret hashes, signing keys, revocations and the
+//! audit trail, on SQLite or PostgreSQL through one sqlx code path. It stores
+//! what it is given and knows nothing of OAuth rules.
 
 mod assertion_ids;
+mod audit_events;
 mod client_changes;
 mod clients;
 mod error;
@@ -26,9 +27,10 @@ use sqlx::{Any, Executor, Pool, any::AnyPoolOptions};
 use tokio::sync::watch;
 
 pub use assertion_ids::AssertionId;
+pub use audit_events::EventFilter;
 pub use error::StoreError;
 pub use failures::FailureCount;
-pub use records::{ClientRow, KeyRow, SecretRow, TrustedIssuerRow};
+pub use records::{ClientRow, EventRow, KeyRow, SecretRow, TrustedIssuerRow};
 
 static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("./migrations");
 

@@ -87,3 +87,15 @@ impl std::fmt::Debug for KeyRow {
             .finish()
     }
 }
+
+/// An audit event. `occurred_at` is in Unix milliseconds; `details` is a JSON object.
+#[derive(Debug, Clone, PartialEq, Eq, sqlx::FromRow)]
+pub struct EventRow {
+    pub event_id: String,
+    pub occurred_at: i64,
+    pub event_type: String,
+    pub actor: String,
+    pub target: String,
+    pub origin: String,
+    pub details: String,
+}

@@ -1,26 +1,34 @@
 //! Revoked token ids, kept until the tokens would have expired anyway.
 
-use super::{Store, StoreError};
+use super::{EventRow, Store, StoreError};
 
 impl Store {
-    /// Records a revoked token id at `now`; revoking twice is harmless.
+    /// Records a revoked token id at `now`, with `events` (an administrator's
+    /// revocation is audited), in one transaction; revoking twice is harmless.
     pub async fn revoke(
         &self,
         jti: &str,
         client_id: &str,
         expires_at: i64,
         now: i64,
+        events: &[EventRow],
     ) -> Result<(), StoreError> {
-        let revoked = sqlx::query(
-            "INSERT INTO revoked_tokens (jti, client_id, expires_at, revoked_at) VALUES ($1, $2, $3, $4) \
-             ON CONFLICT (jti) DO NOTHING",
-        )
-        .bind(jti)
-        .bind(client_id)
-        .bind(expires_at)
-        .bind(now)
-        .execute(&self.pool);
-        self.observed("revoke", revoked).await.map(drop)
+        let revoked = async {
+            let mut tx = self.pool.begin().await?;
+            sqlx::query(
+                "INSERT INTO revoked_tokens (jti, client_id, expires_at, revoked_at) VALUES ($1, $2, $3, $4) \
+                 ON CONFLICT (jti) DO NOTHING",
+            )
+            .bind(jti)
+            .bind(client_id)
+            .bind(expires_at)
+            .bind(now)
+            .execute(&mut *tx)
+            .await?;
+            Self::record_events(&mut tx, events).await?;
+            tx.commit().await
+        };
+        self.observed("revoke", revoked).await
     }
 
     /// `(jti, expires_at)` of revocations recorded at or after `since` whose

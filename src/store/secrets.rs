@@ -2,7 +2,7 @@
 
 use sqlx::{Any, Transaction};
 
-use super::{SecretRow, Store, StoreError};
+use super::{EventRow, SecretRow, Store, StoreError};
 
 /// The columns of a [`SecretRow`], as a literal so queries stay static strings.
 macro_rules! secret_columns {
@@ -64,13 +64,14 @@ impl Store {
     }
 
     /// Adds `secret` and makes every older secret of its client expire no later
-    /// than `old_expire_at`, in one transaction. Secrets already expired are dropped.
-    /// False when the client does not exist.
+    /// than `old_expire_at`, with `events`, in one transaction. Secrets
+    /// already expired are dropped. False when the client does not exist.
     pub async fn rotate_secret(
         &self,
         secret: &SecretRow,
         old_expire_at: i64,
         updated_at: i64,
+        events: &[EventRow],
     ) -> Result<bool, StoreError> {
         let mut tx = self.pool.begin().await?;
         let touched = sqlx::query("UPDATE clients SET updated_at = $2 WHERE client_id = $1")
@@ -96,6 +97,7 @@ impl Store {
             .await?;
         Self::insert_secret(&mut tx, secret).await?;
         Self::note_client_change(&mut tx, &secret.client_id, updated_at).await?;
+        Self::record_events(&mut tx, events).await?;
         tx.commit().await?;
         Ok(true)
     }

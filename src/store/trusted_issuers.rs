@@ -1,10 +1,15 @@
 //! Trusted issuer rows: add, read all, remove.
 
-use super::{Store, StoreError, TrustedIssuerRow};
+use super::{EventRow, Store, StoreError, TrustedIssuerRow};
 
 impl Store {
-    /// Adds an issuer; one already there is [`StoreError::Conflict`].
-    pub async fn insert_trusted_issuer(&self, row: &TrustedIssuerRow) -> Result<(), StoreError> {
+    /// Adds an issuer with `events`; one already there is [`StoreError::Conflict`].
+    pub async fn insert_trusted_issuer(
+        &self,
+        row: &TrustedIssuerRow,
+        events: &[EventRow],
+    ) -> Result<(), StoreError> {
+        let mut tx = self.pool.begin().await?;
         sqlx::query(
             "INSERT INTO trusted_issuers (issuer, jwks, jwks_uri, discovery, audiences, \
              max_assertion_lifetime_seconds, single_use, created_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
@@ -17,8 +22,10 @@ impl Store {
         .bind(row.max_assertion_lifetime_seconds)
         .bind(row.single_use)
         .bind(row.created_at)
-        .execute(&self.pool)
+        .execute(&mut *tx)
         .await?;
+        Self::record_events(&mut tx, events).await?;
+        tx.commit().await?;
         Ok(())
     }
 
@@ -32,12 +39,18 @@ impl Store {
         .await?)
     }
 
-    /// Removes an issuer; false when there was none.
-    pub async fn delete_trusted_issuer(&self, issuer: &str) -> Result<bool, StoreError> {
+    /// Removes an issuer with `events`; false (and nothing written) when there was none.
+    pub async fn delete_trusted_issuer(&self, issuer: &str, events: &[EventRow]) -> Result<bool, StoreError> {
+        let mut tx = self.pool.begin().await?;
         let done = sqlx::query("DELETE FROM trusted_issuers WHERE issuer = $1")
             .bind(issuer)
-            .execute(&self.pool)
+            .execute(&mut *tx)
             .await?;
-        Ok(done.rows_affected() > 0)
+        if done.rows_affected() == 0 {
+            return Ok(false);
+        }
+        Self::record_events(&mut tx, events).await?;
+        tx.commit().await?;
+        Ok(true)
     }
 }

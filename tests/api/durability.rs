@@ -26,7 +26,7 @@ on_both_stores! {
         assert!(other.tokens.clone().introspect(with_basic(ask(), "svc", &secret)).await.unwrap().into_inner().active);
 
         let disable = tokend::authority::ClientChanges { active: Some(false), ..Default::default() };
-        app.registry.update("svc", disable).await.unwrap();
+        app.registry.update("svc", disable, &Actor::cli()).await.unwrap();
         other.authority.maintain().await;
         let refused = other.tokens.clone().issue_token(token_request("svc", &secret, "")).await.unwrap_err();
         assert_error(&refused, tonic::Code::Unauthenticated, "invalid_client");
@@ -39,7 +39,7 @@ on_both_stores! {
         let other = app.second_instance(tokend::authority::SigningAlgorithm::Es256).await;
         let old = app.create_client("svc", "read", "read", &[]).await;
         other.token("svc", &old, "").await;
-        let (_, new) = app.registry.rotate_secret("svc", 0).await.unwrap();
+        let (_, new) = app.registry.rotate_secret("svc", 0, &Actor::cli()).await.unwrap();
         other.authority.maintain().await;
         let refused = other.tokens.clone().issue_token(token_request("svc", &old, "")).await.unwrap_err();
         assert_error(&refused, tonic::Code::Unauthenticated, "invalid_client");
@@ -159,7 +159,7 @@ async fn on_postgres_a_secret_rotated_elsewhere_without_grace_stops_working_at_o
     let other = app.second_instance(tokend::authority::SigningAlgorithm::Es256).await;
     let old = app.create_client("svc", "read", "read", &[]).await;
     other.token("svc", &old, "").await;
-    app.registry.rotate_secret("svc", 0).await.unwrap();
+    app.registry.rotate_secret("svc", 0, &Actor::cli()).await.unwrap();
     let rotated = std::time::Instant::now();
     loop {
         match other.tokens.clone().issue_token(token_request("svc", &old, "")).await {

@@ -26,6 +26,7 @@ use tonic::{
 use tonic_types::StatusExt;
 
 pub use crate::pki::{ClientCertificate, ClientNames, TestPki, client_tls};
+pub use tokend::authority::Actor;
 
 pub const DEFAULT_AUDIENCE: &str = "tokend";
 
@@ -306,7 +307,7 @@ impl TestApp {
             audiences: audiences.iter().map(|a| a.to_string()).collect(),
             ..ClientDraft::default()
         };
-        let (_, secret) = self.registry.create(draft).await.expect("the client is created");
+        let (_, secret) = self.registry.create(draft, &Actor::cli()).await.expect("the client is created");
         secret.expect("a secret client has a secret").expose().to_owned()
     }
 

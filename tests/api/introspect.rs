@@ -103,7 +103,7 @@ on_both_stores! {
         let gateway = app.create_client("gateway", "tokend.introspect", "", &[]).await;
         let token = app.token("svc", &secret, "").await.access_token;
         let changes = tokend::authority::ClientChanges { active: Some(false), ..Default::default() };
-        app.registry.update("svc", changes).await.unwrap();
+        app.registry.update("svc", changes, &Actor::cli()).await.unwrap();
         let answer = app.tokens.clone().introspect(with_basic(ask(&token), "gateway", &gateway)).await.unwrap().into_inner();
         assert!(!answer.active);
     }
@@ -131,7 +131,7 @@ on_both_stores! {
         let secret = app.create_client("svc", "read", "read", &[]).await;
         let gateway = app.create_client("gateway", "tokend.introspect", "", &[]).await;
         let token = app.token("svc", &secret, "").await.access_token;
-        app.registry.delete("svc").await.unwrap();
+        app.registry.delete("svc", &Actor::cli()).await.unwrap();
         let answer = app.tokens.clone().introspect(with_basic(ask(&token), "gateway", &gateway)).await.unwrap().into_inner();
         assert!(!answer.active);
     }
@@ -144,7 +144,7 @@ on_both_stores! {
         let now = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap();
         tokio::time::sleep(std::time::Duration::from_nanos(1_000_000_000 - u64::from(now.subsec_nanos()))).await;
         let old = app.token("svc", &first, "").await.access_token;
-        app.registry.delete("svc").await.unwrap();
+        app.registry.delete("svc", &Actor::cli()).await.unwrap();
         let second = app.create_client("svc", "read", "read", &[]).await;
         let new = app.token("svc", &second, "").await.access_token;
         assert_eq!(claims(&old)["iat"], claims(&new)["iat"], "both tokens were issued in one second");

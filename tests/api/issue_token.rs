@@ -68,7 +68,7 @@ on_both_stores! {
             tokend::authority::SecretHasher::new(),
             app.authority.clock().clone(),
         );
-        other.rotate_secret("svc", 0).await.unwrap();
+        other.rotate_secret("svc", 0, &Actor::cli()).await.unwrap();
         app.authority.clock().advance(50);
         // Still cached on SQLite (and then renewal finds the secret gone); refused on PostgreSQL.
         let _ = app.tokens.clone().issue_token(token_request("svc", &secret, "")).await;
@@ -241,7 +241,7 @@ on_both_stores! {
     async fn a_disabled_client_is_invalid_client(app) {
         let secret = app.create_client("svc", "a", "a", &[]).await;
         let changes = tokend::authority::ClientChanges { active: Some(false), ..Default::default() };
-        app.registry.update("svc", changes).await.unwrap();
+        app.registry.update("svc", changes, &Actor::cli()).await.unwrap();
         let status = app.tokens.clone().issue_token(token_request("svc", &secret, "")).await.unwrap_err();
         assert_error(&status, Code::Unauthenticated, "invalid_client");
     }
@@ -253,7 +253,7 @@ on_both_stores! {
             token_ttl_seconds: 300,
             ..Default::default()
         };
-        let (_, secret) = app.registry.create(draft).await.unwrap();
+        let (_, secret) = app.registry.create(draft, &Actor::cli()).await.unwrap();
         let issued = app.token("short", secret.unwrap().expose(), "").await;
         assert_eq!(issued.expires_in, 300);
     }

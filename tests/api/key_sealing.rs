@@ -3,7 +3,7 @@
 use std::sync::Arc;
 
 use tokend::{
-    authority::{Authority, KeyRing, KeySealer, Settings, SigningAlgorithm},
+    authority::{Actor, Authority, KeyRing, KeySealer, Settings, SigningAlgorithm},
     domain::Audience,
     store::Store,
 };
@@ -35,7 +35,7 @@ on_both_stores! {
         );
         let refused = Authority::start(store_of(&app).await, settings.clone()).await.err().expect("refused");
         assert!(refused.to_string().contains("does not open with this key-encryption key"), "{refused}");
-        let rotated = KeyRing::rotate(&store_of(&app).await, app.authority.clock().now(), SigningAlgorithm::Es256, 0, &settings.key_sealer).await;
+        let rotated = KeyRing::rotate(&store_of(&app).await, app.authority.clock(), SigningAlgorithm::Es256, 0, &settings.key_sealer, &Actor::cli()).await;
         assert!(rotated.is_err(), "no key is added under another key-encryption key");
     }
 

@@ -95,8 +95,8 @@ on_both_stores! {
             secret_max_age_seconds: max_age,
             ..Default::default()
         };
-        let (soon, _) = app.registry.create(draft("soon", 7200)).await.unwrap();
-        app.registry.create(draft("later", 14400)).await.unwrap();
+        let (soon, _) = app.registry.create(draft("soon", 7200), &Actor::cli()).await.unwrap();
+        app.registry.create(draft("later", 14400), &Actor::cli()).await.unwrap();
         let samples = scrape(&app.url("/metrics")).await;
         let expected = soon.secrets[0].expires_at.unwrap() as f64;
         assert_eq!(get(&samples, "tokend_secret_soonest_expiry_timestamp_seconds{}"), expected);

@@ -34,7 +34,8 @@ fn draft(id: &str, jwks: &str, jwks_uri: &str) -> ClientDraft {
 
 /// Registers [`draft`]; such a client has no secret.
 async fn register(app: &TestApp, id: &str, jwks: &str, jwks_uri: &str) {
-    let (_, secret) = app.registry.create(draft(id, jwks, jwks_uri)).await.expect("the client is created");
+    let (_, secret) =
+        app.registry.create(draft(id, jwks, jwks_uri), &Actor::cli()).await.expect("the client is created");
     assert!(secret.is_none(), "a private_key_jwt client has no secret");
 }
 
@@ -220,7 +221,7 @@ on_both_stores! {
         register(&app, "orders-signer", &jwks(&[&old, &new]), "").await;
         issue(&app, "orders-signer", &old.sign(&claims(&app, "orders-signer"))).await.expect("old key works");
         let changes = ClientChanges { jwks: Some(jwks(&[&new])), ..ClientChanges::default() };
-        app.registry.update("orders-signer", changes).await.unwrap();
+        app.registry.update("orders-signer", changes, &Actor::cli()).await.unwrap();
         refused(&app, "orders-signer", &old.sign(&claims(&app, "orders-signer")), "a removed key").await;
         issue(&app, "orders-signer", &new.sign(&claims(&app, "orders-signer"))).await.expect("the kept key works");
     }
@@ -320,7 +321,8 @@ async fn a_registration_is_checked_as_a_whole() {
         ("", "http://keys.example/jwks", "plain http to another host"),
         (&jwks(&[&key]), "https://keys.example/jwks", "both jwks and jwks_uri"),
     ] {
-        let err = app.registry.create(draft("orders-signer", jwks, uri)).await.expect_err(what);
+        let err =
+            app.registry.create(draft("orders-signer", jwks, uri), &Actor::cli()).await.expect_err(what);
         assert!(matches!(err, tokend::authority::AuthError::InvalidArgument(_)), "{what}: {err:?}");
     }
 }

@@ -1,7 +1,9 @@
 //! Operator actions on signing keys: rotate to a new key, list, retire an old one.
 
+use serde_json::json;
+
 use super::{KeyRing, SigningAlgorithm, ring::signer_at, sealing::KeySealer};
-use crate::authority::AuthError;
+use crate::authority::{Actor, AuthError, Clock, EventType};
 use crate::{domain::TokenTtl, store::Store};
 
 /// A stored key as an operator sees it.
@@ -21,14 +23,16 @@ impl KeyRing {
     /// the newest even within the same second, and returns its kid. It is in
     /// the JWKS at once and signs from `activate_after` seconds on, so
     /// verifiers that cache the key set have it before its first token;
-    /// servers switch at their first refresh after that.
+    /// servers switch at their first refresh after that. `actor` is audited.
     pub async fn rotate(
         store: &Store,
-        now: i64,
+        clock: &Clock,
         algorithm: SigningAlgorithm,
         activate_after: i64,
         sealer: &KeySealer,
+        actor: &Actor,
     ) -> Result<String, AuthError> {
+        let now = clock.now();
         if activate_after < 0 {
             return Err(AuthError::InvalidArgument("a key cannot start signing in the past".into()));
         }
@@ -40,7 +44,9 @@ impl KeyRing {
         let newest = rows.iter().map(|row| row.created_at).max();
         let created_at = newest.map_or(now, |newest| now.max(newest + 1));
         let row = Self::create(algorithm, created_at, now + activate_after, sealer)?;
-        store.insert_key(&row).await?;
+        let details = json!({ "algorithm": row.algorithm, "active_from": row.active_from });
+        let event = actor.event(clock.now_millis(), EventType::KeyRotated, &row.kid, details);
+        store.insert_key(&row, &[event]).await?;
         Ok(row.kid)
     }
 
@@ -63,8 +69,15 @@ impl KeyRing {
     /// within seconds and it leaves the JWKS. The key that signs now cannot be
     /// retired; a pending one can (that cancels a rotation); one superseded
     /// less than a maximal token lifetime ago may have signed tokens still
-    /// live, and needs `force`.
-    pub async fn retire(store: &Store, now: i64, kid: &str, force: bool) -> Result<(), AuthError> {
+    /// live, and needs `force`. `actor` is audited.
+    pub async fn retire(
+        store: &Store,
+        clock: &Clock,
+        kid: &str,
+        force: bool,
+        actor: &Actor,
+    ) -> Result<(), AuthError> {
+        let now = clock.now();
         let rows = store.keys().await?;
         let key = rows
             .iter()
@@ -89,7 +102,10 @@ impl KeyRing {
                 last_token_expiry.unwrap_or_default()
             )));
         }
-        store.delete_key(kid).await?;
+        let details = json!({ "algorithm": key.algorithm, "forced": force });
+        store
+            .delete_key(kid, &[actor.event(clock.now_millis(), EventType::KeyRetired, kid, details)])
+            .await?;
         Ok(())
     }
 }

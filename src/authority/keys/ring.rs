@@ -129,7 +129,7 @@ impl KeyRing {
         }
         if !rows.iter().any(|row| row.algorithm == algorithm.as_str()) {
             let row = Self::create(algorithm, now, now, sealer)?;
-            store.insert_key(&row).await?;
+            store.insert_key(&row, &[]).await?;
             rows.insert(0, row);
         }
         Self::from_rows(rows, algorithm, sealer, now)
@@ -297,10 +297,13 @@ mod tests {
         store.migrate().await.unwrap();
         let sealer = KeySealer::from_bytes(&[3; 32]).unwrap();
         let alg = SigningAlgorithm::Es256;
-        let now = crate::authority::Clock::system().now();
+        let clock = crate::authority::Clock::system();
+        let now = clock.now();
         let ring = KeyRing::load_or_create(&store, alg, now, &sealer).await.unwrap();
         let first = ring.signing.kid.clone();
-        let pending = KeyRing::rotate(&store, now, alg, 100, &sealer).await.unwrap();
+        let pending = KeyRing::rotate(&store, &clock, alg, 100, &sealer, &crate::authority::Actor::cli())
+            .await
+            .unwrap();
 
         let ring = ring.refreshed(&store, alg, &sealer, now).await.unwrap().expect("a key was added");
         assert_eq!(ring.signing.kid, first, "published, not signing yet");

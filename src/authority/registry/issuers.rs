@@ -8,11 +8,12 @@ use std::{
     sync::{Arc, PoisonError, RwLock},
 };
 
+use serde_json::json;
 use tokio::sync::OnceCell;
 
 use super::Registry;
 use crate::{
-    authority::AuthError,
+    authority::{Actor, AuthError, EventType},
     domain::{IssuerDraft, TrustedIssuer, quoted},
     store::{StoreError, TrustedIssuerRow},
 };
@@ -53,11 +54,19 @@ impl Registry {
         Ok(())
     }
 
-    /// Trusts a new issuer.
-    pub async fn add_trusted_issuer(&self, draft: IssuerDraft) -> Result<TrustedIssuer, AuthError> {
+    /// Trusts a new issuer, on `actor`'s behalf.
+    pub async fn add_trusted_issuer(
+        &self,
+        draft: IssuerDraft,
+        actor: &Actor,
+    ) -> Result<TrustedIssuer, AuthError> {
         let issuer =
             TrustedIssuer::parse(draft, self.clock.now()).map_err(|err| AuthError::InvalidArgument(err.0))?;
-        match self.store.insert_trusted_issuer(&TrustedIssuerRow::from(&issuer)).await {
+        let row = TrustedIssuerRow::from(&issuer);
+        let details = json!({ "audiences": row.audiences.split_whitespace().collect::<Vec<_>>(), "single_use": issuer.single_use });
+        let event =
+            actor.event(self.clock.now_millis(), EventType::TrustedIssuerAdded, &issuer.issuer, details);
+        match self.store.insert_trusted_issuer(&row, &[event]).await {
             Err(StoreError::Conflict) => {
                 return Err(AuthError::AlreadyExists(format!(
                     "issuer {} is trusted already",
@@ -82,9 +91,11 @@ impl Registry {
         rows.into_iter().map(TrustedIssuer::try_from).collect()
     }
 
-    /// Stops trusting an issuer: its tokens authenticate no one from now on.
-    pub async fn remove_trusted_issuer(&self, iss: &str) -> Result<(), AuthError> {
-        let removed = self.store.delete_trusted_issuer(iss).await?;
+    /// Stops trusting an issuer, on `actor`'s behalf: its tokens
+    /// authenticate no one from now on.
+    pub async fn remove_trusted_issuer(&self, iss: &str, actor: &Actor) -> Result<(), AuthError> {
+        let event = actor.event(self.clock.now_millis(), EventType::TrustedIssuerRemoved, iss, json!({}));
+        let removed = self.store.delete_trusted_issuer(iss, &[event]).await?;
         self.reload_issuers().await?;
         if !removed {
             return Err(not_trusted(iss));

@@ -3,10 +3,11 @@
 use std::collections::{BTreeMap, HashMap};
 
 use base64::{Engine, engine::general_purpose::URL_SAFE_NO_PAD};
+use serde_json::json;
 
 use super::Registry;
 use crate::{
-    authority::{AuthError, tokens::random_tag},
+    authority::{Actor, AuthError, EventType, tokens::random_tag},
     domain::{
         AudienceList, AuthMethods, CertificateSubject, Client, ClientAuth, ClientDetails, ClientId,
         ClientSecret, FederatedIdentity, InvalidValue, Jwks, JwksUri, RateLimit, ScopeSet, SecretInfo,
@@ -155,6 +156,30 @@ pub struct ClientChanges {
 }
 
 impl ClientChanges {
+    /// The names of the fields these changes set, as the contract names them
+    /// (the `active` flag is an event of its own).
+    fn field_names(&self) -> Vec<&'static str> {
+        let set = [
+            (self.display_name.is_some(), "display_name"),
+            (self.allowed_scopes.is_some(), "allowed_scopes"),
+            (self.default_scopes.is_some(), "default_scopes"),
+            (self.audiences.is_some(), "audiences"),
+            (self.token_ttl_seconds.is_some(), "token_ttl_seconds"),
+            (self.auth_methods.is_some(), "token_endpoint_auth_methods"),
+            (self.tls_subject_dn.is_some(), "tls_client_auth_subject_dn"),
+            (self.tls_san_dns.is_some(), "tls_client_auth_san_dns"),
+            (self.tls_san_uri.is_some(), "tls_client_auth_san_uri"),
+            (self.jwks.is_some(), "jwks"),
+            (self.jwks_uri.is_some(), "jwks_uri"),
+            (self.bound_tokens.is_some(), "tls_client_certificate_bound_access_tokens"),
+            (self.federated.is_some(), "federated_identities"),
+            (self.rate_limit_per_second.is_some(), "rate_limit_per_second"),
+            (self.rate_limit_burst.is_some(), "rate_limit_burst"),
+            (self.secret_max_age_seconds.is_some(), "secret_max_age_seconds"),
+        ];
+        set.into_iter().filter(|(is_set, _)| *is_set).map(|(_, name)| name).collect()
+    }
+
     /// `auth` with these changes made to it, checked again as a whole.
     fn apply_to_auth(&mut self, auth: &ClientAuth) -> Result<ClientAuth, AuthError> {
         let mut draft = AuthDraft::from(auth);
@@ -191,11 +216,12 @@ pub struct ClientPage {
 }
 
 impl Registry {
-    /// Registers a client with its first secret, returned this once; a
-    /// client that authenticates by certificate alone gets none.
+    /// Registers a client with its first secret, returned this once, on
+    /// `actor`'s behalf; a client that authenticates without a secret gets none.
     pub async fn create(
         &self,
         draft: ClientDraft,
+        actor: &Actor,
     ) -> Result<(ClientDetails, Option<ClientSecret>), AuthError> {
         let now = self.clock.now();
         let client = Client {
@@ -223,7 +249,15 @@ impl Registry {
             false => None,
         };
         let row = first.as_ref().map(|(_, row)| row);
-        match self.store.insert_client(&ClientRow::from(&client), row).await {
+        let details = json!({
+            "allowed_scopes": client.allowed_scopes.to_strings(),
+            "audiences": client.audiences.to_strings(),
+            "token_endpoint_auth_methods": client.auth.methods.to_strings(),
+            "secret_id": row.map(|row| row.secret_id.as_str()),
+        });
+        let event =
+            actor.event(self.clock.now_millis(), EventType::ClientCreated, client.id.as_str(), details);
+        match self.store.insert_client(&ClientRow::from(&client), row, &[event]).await {
             Err(StoreError::Conflict) => {
                 return Err(AuthError::AlreadyExists(format!(
                     "client {:?} already exists",
@@ -269,12 +303,16 @@ impl Registry {
         Ok(ClientPage { clients, next_page_token })
     }
 
+    /// Changes the fields `changes` sets, on `actor`'s behalf.
     pub async fn update(
         &self,
         client_id: &str,
         mut changes: ClientChanges,
+        actor: &Actor,
     ) -> Result<ClientDetails, AuthError> {
+        let fields = changes.field_names();
         let mut client = self.existing(client_id).await?;
+        let was_active = client.disabled_at.is_none();
         client.auth = changes.apply_to_auth(&client.auth)?;
         if changes.rate_limit_per_second.is_some() || changes.rate_limit_burst.is_some() {
             let current = client.rate_limit.map_or((0, 0), |limit| (limit.per_second, limit.burst));
@@ -319,7 +357,22 @@ impl Registry {
         }
         check_defaults_allowed(&client)?;
         client.updated_at = now;
-        let updated = self.store.update_client(&ClientRow::from(&client)).await?;
+        let mut events = Vec::new();
+        let now_millis = self.clock.now_millis();
+        if !fields.is_empty() {
+            let details = json!({ "fields": fields });
+            events.push(actor.event(now_millis, EventType::ClientUpdated, client.id.as_str(), details));
+        }
+        match (was_active, client.disabled_at.is_none()) {
+            (true, false) => {
+                events.push(actor.event(now_millis, EventType::ClientDisabled, client_id, json!({})))
+            }
+            (false, true) => {
+                events.push(actor.event(now_millis, EventType::ClientEnabled, client_id, json!({})))
+            }
+            _ => {}
+        }
+        let updated = self.store.update_client(&ClientRow::from(&client), &events).await?;
         self.cache.forget(client.id.as_str());
         if !updated {
             return Err(not_found(client_id));
@@ -327,12 +380,14 @@ impl Registry {
         self.details(client_id).await
     }
 
-    /// Issues a new secret, returned this once. Older secrets keep working for
-    /// at most `grace_seconds` more; 0 ends them at once, as after a leak.
+    /// Issues a new secret, returned this once, on `actor`'s behalf. Older
+    /// secrets keep working for at most `grace_seconds` more; 0 ends them at
+    /// once, as after a leak.
     pub async fn rotate_secret(
         &self,
         client_id: &str,
         grace_seconds: i64,
+        actor: &Actor,
     ) -> Result<(ClientDetails, ClientSecret), AuthError> {
         if !(0..=MAX_GRACE_SECONDS).contains(&grace_seconds) {
             return Err(AuthError::InvalidArgument(format!(
@@ -348,7 +403,13 @@ impl Registry {
         }
         let now = self.clock.now();
         let (secret, row) = self.new_secret(&client, now).await?;
-        let rotated = self.store.rotate_secret(&row, now + grace_seconds, now).await?;
+        let details = json!({
+            "secret_id": row.secret_id,
+            "grace_seconds": grace_seconds,
+            "expires_at": row.expires_at,
+        });
+        let event = actor.event(self.clock.now_millis(), EventType::SecretRotated, client_id, details);
+        let rotated = self.store.rotate_secret(&row, now + grace_seconds, now, &[event]).await?;
         self.cache.forget(client.id.as_str());
         if !rotated {
             return Err(not_found(client_id));
@@ -356,9 +417,11 @@ impl Registry {
         Ok((self.details(client_id).await?, secret))
     }
 
-    pub async fn delete(&self, client_id: &str) -> Result<(), AuthError> {
+    /// Deletes a client and its secrets, on `actor`'s behalf.
+    pub async fn delete(&self, client_id: &str, actor: &Actor) -> Result<(), AuthError> {
         let id = ClientId::parse(client_id).map_err(invalid)?;
-        let deleted = self.store.delete_client(id.as_str(), self.clock.now()).await?;
+        let event = actor.event(self.clock.now_millis(), EventType::ClientDeleted, id.as_str(), json!({}));
+        let deleted = self.store.delete_client(id.as_str(), self.clock.now(), &[event]).await?;
         self.cache.forget(id.as_str());
         if !deleted {
             return Err(not_found(client_id));

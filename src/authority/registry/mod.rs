@@ -15,7 +15,7 @@ use std::{net::IpAddr, sync::Arc};
 use crate::{
     authority::{AuthError, Clock, SecretHasher, tokens::random_tag},
     domain::{Client, ClientId, ClientSecret, SecretId, SecretMaxAge},
-    store::{SecretRow, Store},
+    store::{EventRow, SecretRow, Store},
 };
 
 use admission::Admissions;
@@ -82,8 +82,9 @@ impl Registry {
         self
     }
 
-    /// Shares this instance's failure counts with the others and reads theirs.
-    pub async fn sync_failures(&self, now: i64) -> Result<(), AuthError> {
+    /// Shares this instance's failure counts with the others and reads
+    /// theirs; returns the audit events of throttling started or ended.
+    pub async fn sync_failures(&self, now: i64) -> Result<Vec<EventRow>, AuthError> {
         self.throttle.sync(&self.store, now).await
     }
 

@@ -15,9 +15,11 @@ use std::{
     },
 };
 
+use serde_json::json;
+
 use crate::{
-    authority::AuthError,
-    store::{FailureCount, Store},
+    authority::{Actor, AuthError, EventType},
+    store::{EventRow, FailureCount, Store},
 };
 
 /// How far back failures count.
@@ -167,9 +169,10 @@ impl Throttle {
     }
 
     /// Adds this instance's counts to the store, reads every instance's
-    /// totals for the window, and logs where throttling starts or ends.
-    /// Counts that could not be written are kept for the next round.
-    pub async fn sync(&self, store: &Store, now: i64) -> Result<(), AuthError> {
+    /// totals for the window, and logs where throttling starts or ends,
+    /// returning the audit events that say so. Counts that could not be
+    /// written are kept for the next round.
+    pub async fn sync(&self, store: &Store, now: i64) -> Result<Vec<EventRow>, AuthError> {
         let pending = std::mem::take(&mut *self.pending.lock().unwrap_or_else(PoisonError::into_inner));
         let counts: Vec<FailureCount> = pending
             .iter()
@@ -204,17 +207,25 @@ impl Throttle {
             .collect();
         let before = self.throttled(&self.totals.read().unwrap_or_else(PoisonError::into_inner));
         let after = self.throttled(&totals);
+        let mut events = Vec::new();
+        let event = |kind, subject: &Subject| {
+            let details =
+                json!({ "kind": subject.kind(), "failures": totals.get(subject), "instance": self.instance });
+            Actor::server().event(now * 1000, kind, &subject.text(), details)
+        };
         for subject in after.difference(&before) {
             tracing::warn!(subject = %subject.text(), kind = subject.kind(), "too many failed authentications: cold checks refused for the next minutes");
             self.changes.started[subject.index()].fetch_add(1, Ordering::Relaxed);
+            events.push(event(EventType::ThrottlingStarted, subject));
         }
         for subject in before.difference(&after) {
             tracing::info!(subject = %subject.text(), kind = subject.kind(), "failed authentications back under the limit: throttling lifted");
             self.changes.ended[subject.index()].fetch_add(1, Ordering::Relaxed);
+            events.push(event(EventType::ThrottlingEnded, subject));
         }
         *self.totals.write().unwrap_or_else(PoisonError::into_inner) = totals;
         store.purge_failures(since).await?;
-        Ok(())
+        Ok(events)
     }
 
     fn throttled(&self, totals: &HashMap<Subject, i64>) -> HashSet<Subject> {

@@ -7,7 +7,7 @@ use rcgen::{
     BasicConstraints, CertificateParams, CertifiedIssuer, ExtendedKeyUsagePurpose, IsCa, KeyPair, SanType,
 };
 use tokend::{
-    authority::{AuthDraft, ClientDraft},
+    authority::{Actor, AuthDraft, ClientDraft},
     tls::{Tls, TlsFiles},
 };
 use tokend_client::{BearerLayer, TlsIdentity, TokenSource, Verifier, VerifyLayer};
@@ -123,7 +123,7 @@ async fn a_bound_token_is_accepted_only_from_the_certificate_it_is_bound_to() {
         },
         ..Default::default()
     };
-    let (_, secret) = server.authority.registry().create(worker).await.unwrap();
+    let (_, secret) = server.authority.registry().create(worker, &Actor::cli()).await.unwrap();
     assert!(secret.is_none(), "the workload has no secret anywhere");
 
     let workload = pki.client(WORKLOAD);

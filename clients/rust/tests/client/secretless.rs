@@ -5,7 +5,7 @@
 use jsonwebtoken::{EncodingKey, Header, jwk::Jwk};
 use serde_json::json;
 use tokend::{
-    authority::{AuthDraft, ClientDraft, IdentityDraft},
+    authority::{Actor, AuthDraft, ClientDraft, IdentityDraft},
     domain::IssuerDraft,
 };
 use tokend_client::{Algorithm, PrivateKey, TokenSource};
@@ -35,7 +35,7 @@ async fn a_private_key_gets_tokens_with_a_fresh_assertion_each_time() {
         },
         ..ClientDraft::default()
     };
-    let (_, secret) = server.authority.registry().create(draft).await.unwrap();
+    let (_, secret) = server.authority.registry().create(draft, &Actor::cli()).await.unwrap();
     assert!(secret.is_none());
 
     let key = PrivateKey { pem, kid: "signer-1".into(), algorithm: Algorithm::ES256 };
@@ -64,7 +64,7 @@ async fn a_platform_token_in_a_file_is_read_again_for_every_fetch() {
         jwks: json!({ "keys": [jwk] }).to_string(),
         ..IssuerDraft::default()
     };
-    server.authority.registry().add_trusted_issuer(issuer).await.unwrap();
+    server.authority.registry().add_trusted_issuer(issuer, &Actor::cli()).await.unwrap();
     let identity = IdentityDraft {
         issuer: cluster.into(),
         subject: "system:serviceaccount:orders:*".into(),
@@ -76,7 +76,7 @@ async fn a_platform_token_in_a_file_is_read_again_for_every_fetch() {
         auth: AuthDraft { federated: vec![identity], ..AuthDraft::default() },
         ..ClientDraft::default()
     };
-    server.authority.registry().create(draft).await.unwrap();
+    server.authority.registry().create(draft, &Actor::cli()).await.unwrap();
 
     let now = now();
     let sign = |name: &str| {

@@ -4,7 +4,7 @@
 use std::sync::Arc;
 
 use tokend::{
-    authority::{Authority, ClientDraft, KeyRing, KeySealer, Settings, SigningAlgorithm},
+    authority::{Actor, Authority, ClientDraft, KeyRing, KeySealer, Settings, SigningAlgorithm},
     domain::Audience,
     server::{self, Listeners},
     store::Store,
@@ -58,13 +58,13 @@ async fn start(tls: Option<(Tls, &str)>) -> Server {
         audiences: vec!["orders".into()],
         ..Default::default()
     };
-    let (_, worker_secret) = authority.registry().create(worker).await.unwrap();
+    let (_, worker_secret) = authority.registry().create(worker, &Actor::cli()).await.unwrap();
     let api = ClientDraft {
         client_id: "orders-api".into(),
         allowed_scopes: vec!["tokend.introspect".into()],
         ..Default::default()
     };
-    let (_, api_secret) = authority.registry().create(api).await.unwrap();
+    let (_, api_secret) = authority.registry().create(api, &Actor::cli()).await.unwrap();
     tokio::spawn(server::serve(
         Listeners {
             main: listener,
@@ -111,10 +111,11 @@ impl Server {
     pub async fn rotate_key(&self) -> String {
         let kid = KeyRing::rotate(
             &self.store,
-            self.authority.clock().now(),
+            self.authority.clock(),
             SigningAlgorithm::Es256,
             0,
             &self.sealer,
+            &Actor::cli(),
         )
         .await
         .unwrap();

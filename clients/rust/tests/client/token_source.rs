@@ -1,5 +1,6 @@
 //! TokenSource: caching, single flight, background refresh, errors.
 
+use tokend::authority::Actor;
 use tokend_client::TokenSource;
 
 use crate::server::{jti, server};
@@ -98,7 +99,7 @@ async fn a_rate_limited_fetch_waits_as_long_as_tokend_says_and_then_succeeds() {
         rate_limit_burst: 1,
         ..Default::default()
     };
-    let (_, secret) = server.authority.registry().create(metered).await.unwrap();
+    let (_, secret) = server.authority.registry().create(metered, &Actor::cli()).await.unwrap();
     let source = TokenSource::new(server.channel.clone(), "metered", secret.unwrap().expose());
     source.token("a", &[]).await.unwrap();
     let started = std::time::Instant::now();

@@ -1,0 +1,140 @@
+//! `tokend.v1.AuditService`: the audit trail, paged and live, for bearers of `tokend.admin`.
+
+use std::{pin::Pin, sync::Arc};
+
+use prost_types::{Struct, Timestamp, Value, value::Kind};
+use tokio::sync::{broadcast::error::RecvError, watch};
+use tokio_stream::Stream;
+use tonic::{Request, Response, Status};
+
+use super::{
+    metadata::presented,
+    pb::{self, audit_service_server::AuditService},
+};
+use crate::{
+    authority::{AuditTrail, Authority, BodyCredentials, EventQuery},
+    store::EventRow,
+};
+
+/// Events a stream holds for a slow reader before it waits.
+const STREAM_BUFFER: usize = 64;
+
+pub struct AuditApi {
+    authority: Arc<Authority>,
+    /// Turns true when the server stops, which ends every live stream.
+    stopping: watch::Receiver<bool>,
+}
+
+impl AuditApi {
+    pub fn new(authority: Arc<Authority>, stopping: watch::Receiver<bool>) -> Self {
+        Self { authority, stopping }
+    }
+
+    /// The audit trail, once the caller's bearer token proves it may administer.
+    async fn audit<T>(&self, request: &Request<T>) -> Result<&AuditTrail, Status> {
+        let presented = presented(request.metadata(), request.extensions(), BodyCredentials::default());
+        self.authority.admin(presented).await?;
+        Ok(self.authority.audit())
+    }
+}
+
+type EventStream = Pin<Box<dyn Stream<Item = Result<pb::Event, Status>> + Send>>;
+
+#[tonic::async_trait]
+impl AuditService for AuditApi {
+    async fn list_events(
+        &self,
+        request: Request<pb::ListEventsRequest>,
+    ) -> Result<Response<pb::ListEventsResponse>, Status> {
+        let audit = self.audit(&request).await?;
+        let body = request.into_inner();
+        let since =
+            body.since.map_or(0, |at| at.seconds.saturating_mul(1000) + i64::from(at.nanos) / 1_000_000);
+        let query = EventQuery { client_id: body.client_id, types: body.types, since };
+        let page = audit.list(&query, i64::from(body.page_size), &body.page_token).await?;
+        Ok(Response::new(pb::ListEventsResponse {
+            events: page.events.into_iter().map(pb::Event::from).collect(),
+            next_page_token: page.next_page_token.unwrap_or_default(),
+        }))
+    }
+
+    type WatchEventsStream = EventStream;
+
+    async fn watch_events(
+        &self,
+        request: Request<pb::WatchEventsRequest>,
+    ) -> Result<Response<Self::WatchEventsStream>, Status> {
+        let audit = self.audit(&request).await?;
+        let body = request.into_inner();
+        let query = EventQuery { client_id: body.client_id, types: body.types, since: 0 };
+        let mut events = audit.watch(&query)?;
+        let mut stopping = self.stopping.clone();
+        let (sender, receiver) = tokio::sync::mpsc::channel(STREAM_BUFFER);
+        tokio::spawn(async move {
+            loop {
+                let event = tokio::select! {
+                    event = events.recv() => event,
+                    _ = stopping.wait_for(|stopping| *stopping) => return,
+                    () = sender.closed() => return,
+                };
+                let sent = match event {
+                    Ok(event) if query.matches(&event) => {
+                        sender.send(Ok(pb::Event::from((*event).clone()))).await
+                    }
+                    Ok(_) => Ok(()),
+                    Err(RecvError::Lagged(missed)) => {
+                        let message =
+                            format!("the stream fell {missed} events behind; list them and watch again");
+                        let _ = sender.send(Err(Status::resource_exhausted(message))).await;
+                        return;
+                    }
+                    Err(RecvError::Closed) => return,
+                };
+                if sent.is_err() {
+                    return;
+                }
+            }
+        });
+        Ok(Response::new(Box::pin(tokio_stream::wrappers::ReceiverStream::new(receiver))))
+    }
+}
+
+impl From<EventRow> for pb::Event {
+    fn from(event: EventRow) -> Self {
+        let details = serde_json::from_str(&event.details).unwrap_or_default();
+        pb::Event {
+            id: event.event_id,
+            time: Some(Timestamp {
+                seconds: event.occurred_at.div_euclid(1000),
+                nanos: (event.occurred_at.rem_euclid(1000) * 1_000_000) as i32,
+            }),
+            r#type: event.event_type,
+            actor: event.actor,
+            target: event.target,
+            origin: event.origin,
+            details: Some(json_object(details)),
+        }
+    }
+}
+
+/// A JSON object as a protobuf Struct; anything else is an empty one.
+fn json_object(value: serde_json::Value) -> Struct {
+    let serde_json::Value::Object(members) = value else {
+        return Struct::default();
+    };
+    Struct { fields: members.into_iter().map(|(name, value)| (name, json_value(value))).collect() }
+}
+
+fn json_value(value: serde_json::Value) -> Value {
+    let kind = match value {
+        serde_json::Value::Null => Kind::NullValue(0),
+        serde_json::Value::Bool(flag) => Kind::BoolValue(flag),
+        serde_json::Value::Number(number) => Kind::NumberValue(number.as_f64().unwrap_or_default()),
+        serde_json::Value::String(text) => Kind::StringValue(text),
+        serde_json::Value::Array(items) => {
+            Kind::ListValue(prost_types::ListValue { values: items.into_iter().map(json_value).collect() })
+        }
+        object @ serde_json::Value::Object(_) => Kind::StructValue(json_object(object)),
+    };
+    Value { kind: Some(kind) }
+}
