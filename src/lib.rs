@@ -69,7 +69,7 @@ pub async fn run(cli: Cli) -> Result<(), RunError> {
     let outcome = match cli.command {
         Command::Serve(args) => match key_sealer(key_file) {
             Ok(sealer) => {
-                serve_until_signalled(store.clone(), args, sealer, secret_max_age(cli.secret_max_age)?).await
+                serve_until_signalled(store.clone(), *args, sealer, secret_max_age(cli.secret_max_age)?).await
             }
             Err(err) => Err(err),
         },

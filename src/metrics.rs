@@ -246,6 +246,15 @@ impl Collector for Sampled {
         for counts in &vitals.throttling {
             ConstGauge::new(counts.current as i64).encode(family.encode_family(&[("kind", counts.kind)])?)?;
         }
+        if let Some(dropped) = vitals.issuance_lines_dropped {
+            let dropped = ConstCounter::new(dropped);
+            dropped.encode(encoder.encode_descriptor(
+                "audit_issuance_dropped",
+                "Issuance log lines dropped because the writer could not keep up",
+                None,
+                dropped.metric_type(),
+            )?)?;
+        }
         if let Some(at) = vitals.soonest_secret_expiry {
             let soonest = ConstGauge::new(at);
             soonest.encode(encoder.encode_descriptor(

@@ -7,8 +7,8 @@
 use criterion::{BatchSize, Criterion, criterion_group, criterion_main};
 use tokend::{
     authority::{
-        ClientDraft, Clock, Grant, KeyRing, KeySealer, RateLimits, Registry, SecretHasher, SigningAlgorithm,
-        TokenCodec,
+        Actor, ClientDraft, Clock, Grant, KeyRing, KeySealer, RateLimits, Registry, SecretHasher,
+        SigningAlgorithm, TokenCodec,
     },
     domain::{AudienceList, ClientId, ClientSecret, RateLimit, ScopeSet, TokenTtl},
     store::Store,
@@ -73,8 +73,10 @@ fn credentials(c: &mut Criterion) {
             allowed_scopes: vec!["read".into()],
             ..Default::default()
         };
-        let (_, secret) =
-            Registry::new(store.clone(), SecretHasher::new(), Clock::system()).create(draft).await.unwrap();
+        let (_, secret) = Registry::new(store.clone(), SecretHasher::new(), Clock::system())
+            .create(draft, &Actor::cli())
+            .await
+            .unwrap();
         (store, secret.expect("a secret client has a secret"))
     });
     let hasher = SecretHasher::new();

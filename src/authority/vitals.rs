@@ -1,8 +1,9 @@
 //! What the authority can tell about itself when metrics are scraped: how
 //! credential checks ended, the argon2 queue, the signing keys' ages, the
-//! clients, and the store's failures. Read when asked, never on the request path.
+//! clients, the store's failures and the issuance log's dropped lines. Read
+//! when asked, never on the request path.
 
-use super::{AuthError, Authority, CheckResult, KeyRing, ThrottleCounts};
+use super::{AuthError, Authority, CheckResult, IssuanceLog, KeyRing, ThrottleCounts};
 
 /// One reading of the authority's state.
 #[derive(Debug, Clone, Default)]
@@ -18,6 +19,8 @@ pub struct Vitals {
     pub throttling: Vec<ThrottleCounts>,
     /// The soonest time some client's last live secret expires, if any does.
     pub soonest_secret_expiry: Option<i64>,
+    /// Issuance log lines dropped, when the log is kept.
+    pub issuance_lines_dropped: Option<u64>,
 }
 
 impl Authority {
@@ -37,6 +40,7 @@ impl Authority {
             store_errors: self.store.error_counts(),
             throttling: self.registry.throttle_counts(),
             soonest_secret_expiry,
+            issuance_lines_dropped: self.audit.issuance().map(IssuanceLog::dropped),
         })
     }
 }

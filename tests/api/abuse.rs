@@ -2,7 +2,7 @@
 //! one address, get only a fair share of it, and other clients' cold checks
 //! still get through.
 
-use tokend::authority::SigningAlgorithm;
+use tokend::authority::{EventQuery, SigningAlgorithm};
 use tonic::{Code, Status};
 
 use crate::helpers::*;
@@ -66,6 +66,23 @@ on_both_stores! {
         let samples = crate::metrics::scrape(&app.url("/metrics")).await;
         assert_eq!(crate::metrics::get(&samples, r#"tokend_throttling_ended_total{kind="client"}"#), 1.0);
         assert_eq!(crate::metrics::get(&samples, r#"tokend_throttled{kind="client"}"#), 0.0);
+
+        // Each start and end is in the audit trail, once per instance that decided it.
+        let throttling = EventQuery {
+            client_id: "victim".into(),
+            types: vec!["throttling_started".into(), "throttling_ended".into()],
+            since: 0,
+        };
+        let events = app.authority.audit().list(&throttling, 0, "").await.unwrap().events;
+        let kinds: Vec<&str> = events.iter().map(|event| event.event_type.as_str()).collect();
+        assert_eq!(kinds, ["throttling_ended", "throttling_ended", "throttling_started", "throttling_started"]);
+        assert!(events.iter().all(|event| event.actor == "tokend" && event.details.contains("\"kind\":\"client\"")));
+        // And the failures themselves, an event for each minute they fell in.
+        let failed = EventQuery { client_id: "victim".into(), types: vec!["client_authentication_failed".into()], since: 0 };
+        let events = app.authority.audit().list(&failed, 0, "").await.unwrap().events;
+        let count = |details: &str| serde_json::from_str::<serde_json::Value>(details).unwrap()["count"].as_i64().unwrap();
+        assert!((1..=2).contains(&events.len()), "{events:?}");
+        assert_eq!(events.iter().map(|event| count(&event.details)).sum::<i64>(), 50);
     }
 }
 

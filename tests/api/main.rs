@@ -5,6 +5,7 @@
 mod helpers;
 
 mod abuse;
+mod audit;
 mod cli;
 mod client_admin;
 mod connections;

@@ -75,10 +75,10 @@ impl IssuanceLog {
 
     /// Queues a line; never waits.
     pub fn record(&self, line: IssuedLine) {
-        if let Err(TrySendError::Full(_) | TrySendError::Disconnected(_)) = self.lines.try_send(line) {
-            if self.dropped.fetch_add(1, Ordering::Relaxed) == 0 {
-                tracing::warn!("the issuance log cannot keep up; lines are being dropped");
-            }
+        if let Err(TrySendError::Full(_) | TrySendError::Disconnected(_)) = self.lines.try_send(line)
+            && self.dropped.fetch_add(1, Ordering::Relaxed) == 0
+        {
+            tracing::warn!("the issuance log cannot keep up; lines are being dropped");
         }
     }
 
