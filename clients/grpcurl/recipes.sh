@@ -52,6 +52,15 @@ grpcurl -plaintext -H "authorization: Bearer $ADMIN_TOKEN" -d '{"client_id":"grp
 grpcurl -plaintext -H "authorization: Bearer $ADMIN_TOKEN" -d '{"client_id":"grpcurl-demo"}' \
   "$TOKEND" tokend.v1.ClientAdmin/DeleteClient > /dev/null
 
+# Who rotated grpcurl-demo's secret, and when: the audit trail, newest first.
+ROTATED=$(grpcurl -plaintext -H "authorization: Bearer $ADMIN_TOKEN" \
+  -d '{"client_id":"grpcurl-demo","types":["secret_rotated"]}' \
+  "$TOKEND" tokend.v1.AuditService/ListEvents)
+echo "$ROTATED" | field '["events"][0]["actor"]' | grep -qx "$ADMIN_ID"
+echo "$ROTATED" | field '["events"][0]["time"]' | grep -q Z
+grpcurl -plaintext -H "authorization: Bearer $ADMIN_TOKEN" -d '{"client_id":"grpcurl-demo"}' \
+  "$TOKEND" tokend.v1.AuditService/ListEvents | field '["events"][0]["type"]' | grep -qx client_deleted
+
 # A wrong secret: UNAUTHENTICATED, with the OAuth code in ErrorInfo.
 if OUT=$(grpcurl -plaintext -d "{\"grant_type\":\"client_credentials\",\"client_id\":\"$ADMIN_ID\",\"client_secret\":\"wrong\"}" \
   "$TOKEND" tokend.v1.TokenService/IssueToken 2>&1); then exit 1; fi
