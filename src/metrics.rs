@@ -11,6 +11,7 @@ use std::{
     time::Instant,
 };
 
+use crate::access_log;
 use axum::{
     Extension,
     extract::{MatchedPath, Request, State},
@@ -297,13 +298,17 @@ pub const PATH: &str = "/metrics";
 
 /// Times an HTTP call by its route (never the raw path: an unknown path is
 /// `unmatched`) and status.
-pub async fn time_http(State(metrics): State<Arc<Metrics>>, request: Request, next: Next) -> Response {
+pub async fn time_http(State(metrics): State<Arc<Metrics>>, mut request: Request, next: Next) -> Response {
     let route = request.extensions().get::<MatchedPath>().map(|path| path.as_str());
     let known = route.and_then(|route| HTTP_ROUTES.iter().find(|known| **known == route));
     let operation = known.map_or("unmatched", |known| *known);
+    let log = access_log::begin(&mut request);
     let started = Instant::now();
     let response = next.run(request).await;
-    metrics.observe(operation, http_status(response.status()), started);
+    let outcome = http_status(response.status());
+    metrics.observe(operation, outcome, started);
+    let failed = response.status().is_client_error() || response.status().is_server_error();
+    log.finish(operation, outcome, failed, started);
     response
 }
 
@@ -353,16 +358,18 @@ fn grpc_code(code: i32) -> &'static str {
     usize::try_from(code).ok().and_then(|code| NAMES.get(code)).map_or("Unknown", |name| *name)
 }
 
-/// Times a gRPC call by its method and code. tonic answers a failed unary
+/// Times (and logs) a gRPC call by its method and code. tonic answers a failed unary
 /// call with trailers only, so the code is in the response headers; a
 /// successful one has none there.
-pub async fn time_grpc(State(metrics): State<Arc<Metrics>>, request: Request, next: Next) -> Response {
+pub async fn time_grpc(State(metrics): State<Arc<Metrics>>, mut request: Request, next: Next) -> Response {
     let operation = metrics.grpc_operation(request.uri().path());
+    let log = access_log::begin(&mut request);
     let started = Instant::now();
     let response = next.run(request).await;
     let status = response.headers().get("grpc-status").and_then(|value| value.to_str().ok());
     let code = status.and_then(|code| code.parse().ok()).unwrap_or(0);
     metrics.observe(operation, grpc_code(code), started);
+    log.finish(operation, grpc_code(code), code != 0, started);
     response
 }
 

@@ -9,6 +9,7 @@ use super::{
     pb::{self, token_service_server::TokenService},
 };
 use crate::{
+    access_log,
     authority::{Authority, BodyCredentials, Introspection, TokenRequest},
     failure::Failure,
     metrics::{Metrics, Protocol},
@@ -59,6 +60,7 @@ impl TokenService for TokenServiceApi {
             }
         };
         self.metrics.issued(&issued.claims.client_id, Protocol::Grpc);
+        access_log::authenticated(extensions.get(), &issued.claims.client_id);
         Ok(Response::new(pb::IssueTokenResponse {
             expires_in: issued.expires_in(),
             access_token: issued.access_token,

@@ -18,6 +18,7 @@ use super::{
     request::{self, MediaType},
 };
 use crate::{
+    access_log,
     authority::{AuthError, Authority, BodyCredentials, IssuedToken, TokenRequest},
     metrics::{Metrics, Protocol},
 };
@@ -52,6 +53,9 @@ pub async fn issue_token(
             Ok(issued) => metrics.issued(&issued.claims.client_id, Protocol::Http),
             Err(rejection) => metrics.failed(rejection.reason(), Protocol::Http),
         }
+    }
+    if let Ok(issued) = &issued {
+        access_log::authenticated(extensions.get(), &issued.claims.client_id);
     }
     issued
 }

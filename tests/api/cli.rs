@@ -293,3 +293,56 @@ async fn logs_can_be_json_lines() {
     assert!(line["message"].as_str().unwrap().starts_with("serving without TLS"), "{line}");
     assert!(line["timestamp"].is_string(), "{line}");
 }
+
+/// Each request is a log line with its operation, outcome, duration, client
+/// id and the trace id of its `traceparent`: failures at INFO, the rest at DEBUG.
+#[tokio::test]
+async fn each_request_is_a_json_line_that_joins_its_trace() {
+    use std::io::BufRead;
+    let app = TestApp::spawn(Backend::Sqlite).await.unwrap();
+    let secret = app.create_client("svc", "read", "read", &[]).await;
+    let mut child = tokend_command(&app)
+        .args(["--log-format", "json", "serve", "--listen", "127.0.0.1:0"])
+        .env("RUST_LOG", "warn,tokend::request=debug")
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut stdout = std::io::BufReader::new(child.stdout.take().unwrap());
+    let mut line = String::new();
+    stdout.read_line(&mut line).unwrap();
+    let address = line.trim().trim_start_matches("tokend listening on ").to_owned();
+    let channel =
+        tonic::transport::Channel::from_shared(format!("http://{address}")).unwrap().connect().await.unwrap();
+    let mut tokens = tokend::grpc::pb::token_service_client::TokenServiceClient::new(channel);
+    let trace = "4bf92f3577b34da6a3ce929d0e0e4736";
+    let mut traced = tonic::Request::new(token_request("svc", &secret, ""));
+    let traceparent = format!("00-{trace}-00f067aa0ba902b7-01");
+    traced.metadata_mut().insert("traceparent", traceparent.parse().unwrap());
+    tokens.issue_token(traced).await.unwrap();
+    tokens.issue_token(token_request("svc", "wrong", "")).await.unwrap_err();
+    let form = [("grant_type", "client_credentials")];
+    let http = reqwest::Client::new().post(format!("http://{address}/oauth/v2/token"));
+    assert_eq!(http.basic_auth("svc", Some(&secret)).form(&form).send().await.unwrap().status(), 200);
+    child.kill().unwrap();
+    child.wait().unwrap();
+
+    let lines: Vec<serde_json::Value> = std::io::BufReader::new(child.stderr.take().unwrap())
+        .lines()
+        .map(|line| serde_json::from_str(&line.unwrap()).unwrap())
+        .filter(|line: &serde_json::Value| line["target"] == "tokend::request")
+        .collect();
+    assert_eq!(lines.len(), 3, "{lines:?}");
+    let (issued, refused, over_http) = (&lines[0], &lines[1], &lines[2]);
+    assert_eq!((issued["level"].as_str(), issued["operation"].as_str()), (Some("DEBUG"), Some("IssueToken")));
+    assert_eq!((issued["outcome"].as_str(), issued["client_id"].as_str()), (Some("OK"), Some("svc")));
+    assert_eq!(issued["trace_id"], trace);
+    assert!(issued["duration_ms"].as_f64().unwrap() > 0.0);
+    assert_eq!(
+        (refused["level"].as_str(), refused["outcome"].as_str()),
+        (Some("INFO"), Some("Unauthenticated"))
+    );
+    assert!(refused.get("trace_id").is_none() && refused.get("client_id").is_none(), "{refused}");
+    assert_eq!(over_http["operation"], "/oauth/v2/token");
+    assert_eq!((over_http["outcome"].as_str(), over_http["client_id"].as_str()), (Some("200"), Some("svc")));
+}
