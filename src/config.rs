@@ -1,4 +1,5 @@
-//! The command line: every setting is a flag with an environment twin.
+//! The command line: every setting is a flag with an environment twin, and
+//! may also come from the configuration file (see `config_file`).
 
 use std::{net::SocketAddr, path::PathBuf, time::Duration};
 
@@ -16,6 +17,11 @@ use crate::{
 #[derive(Debug, Parser)]
 #[command(name = "tokend", version, about = "OAuth 2.0 client-credentials token service")]
 pub struct Cli {
+    /// A TOML file holding settings under the flags' names (e.g.
+    /// `listen = "0.0.0.0:50051"`); flags and environment variables win over it.
+    #[arg(long, env = "TOKEND_CONFIG", global = true)]
+    pub config: Option<PathBuf>,
+
     /// Where clients, secret hashes, keys and revocations live:
     /// sqlite://FILE (created on first start) or postgres://USER@HOST/DB.
     #[arg(long, env = "TOKEND_DATABASE_URL", default_value = "sqlite://tokend.db", global = true)]
@@ -86,6 +92,18 @@ pub enum Command {
         #[command(subcommand)]
         command: EventsCommand,
     },
+    /// Inspect the configuration.
+    Config {
+        #[command(subcommand)]
+        command: ConfigCommand,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+pub enum ConfigCommand {
+    /// Print the settings `serve` would run with and where each came from
+    /// (flag, environment, file and line, default); passwords are redacted.
+    Show,
 }
 
 #[derive(Debug, Subcommand)]

@@ -19,6 +19,7 @@ mod access_log;
 pub mod authority;
 pub mod cli;
 pub mod config;
+pub mod config_file;
 pub mod connections;
 mod deadline;
 pub mod domain;
@@ -95,6 +96,8 @@ pub async fn run(cli: Cli) -> Result<(), RunError> {
             println!("{}", cli::events::run(&audit, command).await?);
             Ok(())
         }
+        // Answered by the binary from the resolved settings, before any database is opened.
+        Command::Config { .. } => Ok(()),
         Command::Keys { command } => {
             let sealer = || key_sealer(key_file).map_err(|err| AuthError::Misconfigured(err.to_string()));
             println!("{}", cli::keys::run(&store, command, sealer).await?);

@@ -8,6 +8,7 @@ mod abuse;
 mod audit;
 mod cli;
 mod client_admin;
+mod config_file;
 mod connections;
 mod crash;
 mod durability;
