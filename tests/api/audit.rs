@@ -114,6 +114,15 @@ on_both_stores! {
         let kid = serde_json::from_slice::<serde_json::Value>(&rotated.stdout).unwrap()["kid"].as_str().unwrap().to_owned();
         let disabled = tokend_command(&app).args(["client", "disable", "--id", "svc"]).output().unwrap();
         assert!(disabled.status.success());
+        let issuer = "https://token.actions.githubusercontent.com";
+        for args in [
+            &["keys", "retire", "--kid", &kid][..],
+            &["issuer", "add", "--issuer", issuer, "--discovery", "--audience", "tokend"],
+            &["issuer", "remove", "--issuer", issuer],
+        ] {
+            let done = tokend_command(&app).args(args).output().unwrap();
+            assert!(done.status.success(), "{args:?}: {}", String::from_utf8_lossy(&done.stderr));
+        }
 
         let listed = tokend_command(&app).args(["events", "list", "--json"]).output().unwrap();
         assert!(listed.status.success(), "{}", String::from_utf8_lossy(&listed.stderr));
@@ -123,13 +132,22 @@ on_both_stores! {
         let seen: Vec<(&str, &str)> = events.iter()
             .map(|event| (event["type"].as_str().unwrap(), event["target"].as_str().unwrap()))
             .collect();
-        assert_eq!(seen, [("client_disabled", "svc"), ("key_rotated", kid.as_str()), ("client_created", "svc")]);
+        assert_eq!(seen, [
+            ("trusted_issuer_removed", issuer),
+            ("trusted_issuer_added", issuer),
+            ("key_retired", kid.as_str()),
+            ("client_disabled", "svc"),
+            ("key_rotated", kid.as_str()),
+            ("client_created", "svc"),
+        ]);
         for event in &events {
             assert!(event["actor"].as_str().unwrap().starts_with("cli:"), "{event}");
             assert_eq!(event["origin"], "local");
             assert!(event["time"].as_str().unwrap().ends_with('Z'), "{event}");
         }
-        assert_eq!(events[1]["details"]["algorithm"], "ES256");
+        assert_eq!(events[4]["details"]["algorithm"], "ES256");
+        assert_eq!(events[2]["details"]["forced"], false, "a pending key needs no force");
+        assert_eq!(events[1]["details"]["audiences"], serde_json::json!(["tokend"]));
 
         let only_svc = tokend_command(&app).args(["events", "list", "--client", "svc"]).output().unwrap();
         let table = String::from_utf8(only_svc.stdout).unwrap();
