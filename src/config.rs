@@ -342,6 +342,13 @@ pub enum ClientCommand {
         #[arg(long)]
         json: bool,
     },
+    /// Replace the claims added to a client's tokens (none given: remove them).
+    SetClaims {
+        #[arg(long)]
+        id: String,
+        #[command(flatten)]
+        claims: ClaimsArgs,
+    },
     /// Stop a client from getting tokens; its tokens introspect inactive.
     Disable {
         #[arg(long)]
@@ -414,9 +421,23 @@ pub struct CreateArgs {
     /// How long this client's secrets live (e.g. 90d), instead of --secret-max-age.
     #[arg(long = "client-secret-max-age", value_parser = seconds)]
     pub secret_max_age: Option<i64>,
+    #[command(flatten)]
+    pub claims: ClaimsArgs,
     /// Print one JSON object with client_id and client_secret.
     #[arg(long)]
     pub json: bool,
+}
+
+/// Claims added to every token of a client.
+#[derive(Debug, Args)]
+pub struct ClaimsArgs {
+    /// A claim as name=value; the value is read as JSON when it is JSON (3,
+    /// true, ["a","b"], {"k":"v"}, "quoted") and as a string otherwise; repeat for several.
+    #[arg(long = "claim", value_parser = claim)]
+    pub claims: Vec<(String, String)>,
+    /// A file holding a JSON object of claims (with --claim, those win).
+    #[arg(long)]
+    pub claims_file: Option<PathBuf>,
 }
 
 /// How a new client authenticates (RFC 7591 / RFC 8705 registration metadata).

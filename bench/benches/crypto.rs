@@ -33,6 +33,7 @@ fn grant() -> Grant {
         ttl: TokenTtl::DEFAULT,
         bound_to: None,
         federated: None,
+        claims: Default::default(),
     }
 }
 

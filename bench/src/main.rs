@@ -75,6 +75,11 @@ struct Args {
     #[arg(long, conflicts_with = "target")]
     client_rate_limit: Option<u32>,
 
+    /// Give the driven client the claims in this JSON file (`client create
+    /// --claims-file`), to measure what a client's fixed claims cost per token.
+    #[arg(long, conflicts_with = "target")]
+    client_claims_file: Option<PathBuf>,
+
     /// Print one JSON object per run instead of a table row.
     #[arg(long)]
     json: bool,
@@ -113,7 +118,13 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
         Some(address) => {
             Server::target(address, args.client_id.clone().unwrap(), args.client_secret.clone().unwrap())
         }
-        None => Server::start(args.server.clone(), args.clients, args.tls, args.client_rate_limit).await?,
+        None => {
+            let client = server::BenchClient {
+                rate_limit: args.client_rate_limit,
+                claims_file: args.client_claims_file.clone(),
+            };
+            Server::start(args.server.clone(), args.clients, args.tls, client).await?
+        }
     };
     if !args.json {
         println!("{}", Report::HEADER);

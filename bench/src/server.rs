@@ -38,6 +38,15 @@ struct RunCertificates {
     client_identity: (String, String),
 }
 
+/// How the driven client is registered, beyond its id and scopes.
+#[derive(Debug, Default)]
+pub struct BenchClient {
+    /// Requests a second (and as many at once) it may make.
+    pub rate_limit: Option<u32>,
+    /// A JSON file of claims added to its tokens.
+    pub claims_file: Option<std::path::PathBuf>,
+}
+
 pub struct Server {
     pub address: String,
     pub client_id: String,
@@ -73,7 +82,7 @@ impl Server {
         binary: Option<PathBuf>,
         clients: usize,
         tls: bool,
-        rate_limit: Option<u32>,
+        client: BenchClient,
     ) -> Result<Self, Box<dyn std::error::Error>> {
         let binary = match binary {
             Some(path) => path,
@@ -88,8 +97,11 @@ impl Server {
             .env("RUST_LOG", "warn")
             .args(["client", "create", "--id", "bench", "--json"])
             .args(["--scopes", &scopes, "--default-scopes", &scopes]);
-        if let Some(limit) = rate_limit {
+        if let Some(limit) = client.rate_limit {
             create.args(["--rate-limit", &limit.to_string(), "--burst", &limit.to_string()]);
+        }
+        if let Some(file) = &client.claims_file {
+            create.arg("--claims-file").arg(file);
         }
         let created = create.output().await?;
         if !created.status.success() {

@@ -1,7 +1,9 @@
 //! What tokend, `tokend-client` and `tokend-bench` must agree on, declared
 //! once: [`wire`] holds the values the contract in `proto/` implies but cannot
-//! state (scope names, the error domain, media types, key timing), and
-//! [`expiring`] the one bounded, expiring cache each of them uses.
+//! state (scope names, the error domain, media types, key timing),
+//! [`expiring`] the one bounded, expiring cache each of them uses, and
+//! [`structs`] how the contract's `google.protobuf.Struct` fields read as JSON.
 
 pub mod expiring;
+pub mod structs;
 pub mod wire;

@@ -50,6 +50,7 @@ pub fn decide(
         ttl: client.token_ttl,
         bound_to: None,
         federated: None,
+        claims: client.claims.clone(),
     })
 }
 
@@ -73,6 +74,7 @@ mod tests {
             auth: Default::default(),
             rate_limit: None,
             secret_max_age: None,
+            claims: Default::default(),
         }
     }
 

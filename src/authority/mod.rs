@@ -23,6 +23,7 @@ mod grant;
 mod introspection;
 mod issue;
 mod keys;
+mod paging;
 mod rate_limits;
 mod registry;
 mod revocation;

@@ -7,7 +7,7 @@ use jsonwebtoken::{Algorithm, Validation};
 use serde::{Deserialize, Serialize};
 
 use super::{AuthError, Clock, KeyRing, keys::ecdsa, verified::VerifiedTokens};
-use crate::domain::{AudienceList, ClientId, ScopeSet, TokenTtl};
+use crate::domain::{AudienceList, ClientClaims, ClientId, ScopeSet, TokenTtl};
 
 pub use tokend_common::wire::ACCESS_TOKEN_TYP;
 
@@ -31,6 +31,9 @@ pub struct AccessClaims {
     /// federated identity authenticated it.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub federated: Option<Federated>,
+    /// The client's fixed claims, as members of the token's own claims.
+    #[serde(flatten)]
+    pub claims: ClientClaims,
 }
 
 /// Where a federated client's identity came from: the platform's token's
@@ -78,6 +81,8 @@ pub struct Grant {
     pub bound_to: Option<String>,
     /// The platform workload that authenticated as the client, if one did.
     pub federated: Option<Federated>,
+    /// The client's fixed claims (shared, encoded once).
+    pub claims: ClientClaims,
 }
 
 /// Signs new tokens and checks presented ones against the issuer's keys.
@@ -121,6 +126,7 @@ impl TokenCodec {
             jti: new_jti(&grant.registration),
             cnf: grant.bound_to.clone().map(|x5t_s256| Confirmation { x5t_s256 }),
             federated: grant.federated.clone(),
+            claims: grant.claims.clone(),
         };
         let token = self.keys().signing.sign_jwt(&claims)?;
         Ok((token, claims))
@@ -213,6 +219,7 @@ mod tests {
                 ttl: TokenTtl::DEFAULT,
                 bound_to: None,
                 federated: None,
+                claims: Default::default(),
             };
             let (token, _) = codec.mint(&grant, clock.now()).unwrap();
             (codec, token)

@@ -1,11 +1,11 @@
 //! The `client` commands: create, list, rotate secrets, disable, enable,
 //! delete, and federate (workloads that act as a client).
 
-use serde_json::json;
+use serde_json::{Map, Value, json};
 
 use crate::{
     authority::{Actor, AuthDraft, AuthError, ClientChanges, ClientDraft, IdentityDraft, Registry},
-    config::{AuthArgs, ClientCommand, CreateArgs},
+    config::{AuthArgs, ClaimsArgs, ClientCommand, CreateArgs},
     domain::{ClientDetails, ClientSecret, SecretInfo},
 };
 
@@ -19,6 +19,18 @@ pub async fn run(registry: &Registry, command: ClientCommand) -> Result<String, 
         ClientCommand::RotateSecret { id, grace, json } => {
             let (details, secret) = registry.rotate_secret(&id, grace, &Actor::cli()).await?;
             Ok(show_secret(&details, Some(&secret), json))
+        }
+        ClientCommand::SetClaims { id, claims } => {
+            let claims = claims_of(claims)?;
+            let count = claims.len();
+            registry
+                .update(
+                    &id,
+                    ClientChanges { claims: Some(claims), ..ClientChanges::default() },
+                    &Actor::cli(),
+                )
+                .await?;
+            Ok(format!("client {id} has {count} claim{}", if count == 1 { "" } else { "s" }))
         }
         ClientCommand::Disable { id } => set_active(registry, &id, false).await,
         ClientCommand::Enable { id } => set_active(registry, &id, true).await,
@@ -77,9 +89,29 @@ async fn create(registry: &Registry, args: CreateArgs) -> Result<String, AuthErr
         rate_limit_per_second: args.rate_limit.unwrap_or(0),
         rate_limit_burst: args.burst.unwrap_or(0),
         secret_max_age_seconds: args.secret_max_age.unwrap_or(0),
+        claims: claims_of(args.claims)?,
     };
     let (details, secret) = registry.create(draft, &Actor::cli()).await?;
     Ok(show_secret(&details, secret.as_ref(), args.json))
+}
+
+/// The claims the arguments give: the file's, then each `--claim`.
+fn claims_of(args: ClaimsArgs) -> Result<Map<String, Value>, AuthError> {
+    let mut claims = match args.claims_file {
+        None => Map::new(),
+        Some(path) => {
+            let unreadable = |err: String| {
+                AuthError::InvalidArgument(format!("cannot read claims from {}: {err}", path.display()))
+            };
+            let text = std::fs::read_to_string(&path).map_err(|err| unreadable(err.to_string()))?;
+            serde_json::from_str(&text).map_err(|err| unreadable(format!("not a JSON object: {err}")))?
+        }
+    };
+    for (name, value) in args.claims {
+        let value = serde_json::from_str(&value).unwrap_or(Value::String(value));
+        claims.insert(name, value);
+    }
+    Ok(claims)
 }
 
 fn auth_draft(args: AuthArgs) -> Result<AuthDraft, AuthError> {

@@ -1,6 +1,8 @@
 //! A registered client as the authority reasons about it.
 
-use super::{AudienceList, ClientAuth, ClientId, RateLimit, ScopeSet, SecretId, SecretMaxAge, TokenTtl};
+use super::{
+    AudienceList, ClientAuth, ClientClaims, ClientId, RateLimit, ScopeSet, SecretId, SecretMaxAge, TokenTtl,
+};
 
 /// A client's settings; never holds a secret or a secret's hash.
 #[derive(Debug, Clone)]
@@ -29,6 +31,8 @@ pub struct Client {
     pub rate_limit: Option<RateLimit>,
     /// How long its new secrets live; `None` takes the server's setting.
     pub secret_max_age: Option<SecretMaxAge>,
+    /// Claims added to every token it gets.
+    pub claims: ClientClaims,
 }
 
 impl Client {

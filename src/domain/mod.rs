@@ -2,6 +2,7 @@
 
 mod audience;
 mod auth_method;
+mod claims;
 mod client;
 mod client_auth;
 mod client_id;
@@ -19,6 +20,7 @@ mod ttl;
 
 pub use audience::{Audience, AudienceList};
 pub use auth_method::{AuthMethod, AuthMethods};
+pub use claims::{ClientClaims, MAX_CLAIMS_BYTES, RESERVED_CLAIMS};
 pub use client::{Client, ClientDetails, SecretInfo};
 pub use client_auth::{CertificateSubject, ClientAuth};
 pub use client_id::ClientId;

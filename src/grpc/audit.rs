@@ -2,7 +2,7 @@
 
 use std::{pin::Pin, sync::Arc};
 
-use prost_types::{Struct, Timestamp, Value, value::Kind};
+use prost_types::Timestamp;
 use tokio::sync::{broadcast::error::RecvError, watch};
 use tokio_stream::Stream;
 use tonic::{Request, Response, Status};
@@ -11,6 +11,8 @@ use super::{
     metadata::presented,
     pb::{self, audit_service_server::AuditService},
 };
+use tokend_common::structs;
+
 use crate::{
     authority::{AuditTrail, Authority, BodyCredentials, EventQuery},
     store::EventRow,
@@ -112,29 +114,10 @@ impl From<EventRow> for pb::Event {
             actor: event.actor,
             target: event.target,
             origin: event.origin,
-            details: Some(json_object(details)),
+            details: Some(match details {
+                serde_json::Value::Object(members) => structs::to_struct(members),
+                _ => prost_types::Struct::default(),
+            }),
         }
     }
-}
-
-/// A JSON object as a protobuf Struct; anything else is an empty one.
-fn json_object(value: serde_json::Value) -> Struct {
-    let serde_json::Value::Object(members) = value else {
-        return Struct::default();
-    };
-    Struct { fields: members.into_iter().map(|(name, value)| (name, json_value(value))).collect() }
-}
-
-fn json_value(value: serde_json::Value) -> Value {
-    let kind = match value {
-        serde_json::Value::Null => Kind::NullValue(0),
-        serde_json::Value::Bool(flag) => Kind::BoolValue(flag),
-        serde_json::Value::Number(number) => Kind::NumberValue(number.as_f64().unwrap_or_default()),
-        serde_json::Value::String(text) => Kind::StringValue(text),
-        serde_json::Value::Array(items) => {
-            Kind::ListValue(prost_types::ListValue { values: items.into_iter().map(json_value).collect() })
-        }
-        object @ serde_json::Value::Object(_) => Kind::StructValue(json_object(object)),
-    };
-    Value { kind: Some(kind) }
 }

@@ -8,6 +8,8 @@ use super::{
     metadata::presented,
     pb::{self, token_service_server::TokenService},
 };
+use tokend_common::structs;
+
 use crate::{
     access_log,
     authority::{Authority, BodyCredentials, Introspection, TokenRequest},
@@ -95,6 +97,7 @@ impl TokenService for TokenServiceApi {
                 token_type: "Bearer".into(),
                 cnf: claims.cnf.map(|cnf| pb::Confirmation { x5t_s256: cnf.x5t_s256 }),
                 federated: claims.federated.map(|from| pb::FederatedSubject { iss: from.iss, sub: from.sub }),
+                claims: (!claims.claims.is_empty()).then(|| structs::to_struct(claims.claims.to_members())),
             },
         }))
     }

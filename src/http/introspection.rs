@@ -56,6 +56,11 @@ pub async fn introspect(State(authority): State<Arc<Authority>>, request: Reques
             if let Some(federated) = claims.federated {
                 body["federated"] = json!(federated);
             }
+            // The client's fixed claims, as top-level members (RFC 7662 §2.2);
+            // none can shadow the members above, as their names are reserved.
+            if let serde_json::Value::Object(members) = &mut body {
+                members.extend(claims.claims.to_members());
+            }
             no_store_json(StatusCode::OK, &body)
         }
         Err(rejection) => rejection.oauth(),

@@ -33,6 +33,8 @@ pub struct ClientRow {
     pub jwks_uri: String,
     /// A JSON array of federated identities; empty for none.
     pub federated_identities: String,
+    /// A JSON object of claims for its tokens; empty for none.
+    pub claims: String,
 }
 
 /// A platform whose tokens may authenticate clients.

@@ -6,6 +6,7 @@ mod helpers;
 
 mod abuse;
 mod audit;
+mod claims;
 mod cli;
 mod client_admin;
 mod config_file;

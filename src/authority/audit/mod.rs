@@ -18,7 +18,7 @@ use std::{net::IpAddr, sync::Arc};
 use base64::{Engine, engine::general_purpose::URL_SAFE_NO_PAD};
 use tokio::sync::broadcast;
 
-use super::{AuthError, Clock};
+use super::{AuthError, Clock, paging};
 use crate::store::{EventFilter, EventRow, Store};
 
 pub use actor::{Actor, EventType};
@@ -26,8 +26,6 @@ use failures::FailureTallies;
 pub use issuance::{IssuanceLog, IssuedLine};
 use watch::EventHub;
 
-const DEFAULT_PAGE_SIZE: i64 = 50;
-const MAX_PAGE_SIZE: i64 = 500;
 /// Ninety days, in seconds.
 pub const DEFAULT_RETENTION_SECONDS: i64 = 90 * 86_400;
 
@@ -151,15 +149,7 @@ impl AuditTrail {
         page_size: i64,
         page_token: &str,
     ) -> Result<EventPage, AuthError> {
-        let size = match page_size {
-            0 => DEFAULT_PAGE_SIZE,
-            1..=MAX_PAGE_SIZE => page_size,
-            _ => {
-                return Err(AuthError::InvalidArgument(format!(
-                    "page_size must be between 0 and {MAX_PAGE_SIZE}"
-                )));
-            }
-        };
+        let size = paging::page_size(page_size)?;
         let (time, id) = decode_page_token(page_token)?;
         let mut events = self.store.events_before(&query.filter()?, (time, &id), size + 1).await?;
         let more = events.len() as i64 > size;

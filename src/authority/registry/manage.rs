@@ -3,21 +3,19 @@
 use std::collections::{BTreeMap, HashMap};
 
 use base64::{Engine, engine::general_purpose::URL_SAFE_NO_PAD};
-use serde_json::json;
+use serde_json::{Map, Value, json};
 
 use super::Registry;
 use crate::{
-    authority::{Actor, AuthError, EventType, tokens::random_tag},
+    authority::{Actor, AuthError, EventType, paging, tokens::random_tag},
     domain::{
-        AudienceList, AuthMethods, CertificateSubject, Client, ClientAuth, ClientDetails, ClientId,
-        ClientSecret, FederatedIdentity, InvalidValue, Jwks, JwksUri, RateLimit, ScopeSet, SecretInfo,
-        SecretMaxAge, TokenTtl, quoted,
+        AudienceList, AuthMethods, CertificateSubject, Client, ClientAuth, ClientClaims, ClientDetails,
+        ClientId, ClientSecret, FederatedIdentity, InvalidValue, Jwks, JwksUri, RateLimit, ScopeSet,
+        SecretInfo, SecretMaxAge, TokenTtl, quoted,
     },
     store::{ClientRow, StoreError},
 };
 
-const DEFAULT_PAGE_SIZE: i64 = 50;
-const MAX_PAGE_SIZE: i64 = 500;
 const MAX_DISPLAY_NAME: usize = 200;
 /// A week: longer overlaps leave a leaked secret working too long.
 const MAX_GRACE_SECONDS: i64 = 7 * 24 * 3600;
@@ -39,6 +37,8 @@ pub struct ClientDraft {
     pub rate_limit_burst: u32,
     /// Lifetime of the client's new secrets; 0 takes the server's setting.
     pub secret_max_age_seconds: i64,
+    /// Claims added to every token the client gets; empty for none.
+    pub claims: Map<String, Value>,
 }
 
 /// How a client authenticates, as an administrator describes it (the RFC
@@ -153,6 +153,7 @@ pub struct ClientChanges {
     pub rate_limit_per_second: Option<u32>,
     pub rate_limit_burst: Option<u32>,
     pub secret_max_age_seconds: Option<i64>,
+    pub claims: Option<Map<String, Value>>,
 }
 
 impl ClientChanges {
@@ -176,6 +177,7 @@ impl ClientChanges {
             (self.rate_limit_per_second.is_some(), "rate_limit_per_second"),
             (self.rate_limit_burst.is_some(), "rate_limit_burst"),
             (self.secret_max_age_seconds.is_some(), "secret_max_age_seconds"),
+            (self.claims.is_some(), "claims"),
         ];
         set.into_iter().filter(|(is_set, _)| *is_set).map(|(_, name)| name).collect()
     }
@@ -242,6 +244,7 @@ impl Registry {
             rate_limit: RateLimit::parse(draft.rate_limit_per_second, draft.rate_limit_burst)
                 .map_err(invalid)?,
             secret_max_age: SecretMaxAge::parse(draft.secret_max_age_seconds).map_err(invalid)?,
+            claims: ClientClaims::from_members(draft.claims).map_err(invalid)?,
         };
         check_defaults_allowed(&client)?;
         let first = match client.auth.methods.use_secret() {
@@ -283,15 +286,7 @@ impl Registry {
 
     /// Clients in id order, `page_size` at a time (0 selects 50; at most 500).
     pub async fn list(&self, page_size: i64, page_token: &str) -> Result<ClientPage, AuthError> {
-        let size = match page_size {
-            0 => DEFAULT_PAGE_SIZE,
-            1..=MAX_PAGE_SIZE => page_size,
-            _ => {
-                return Err(AuthError::InvalidArgument(format!(
-                    "page_size must be between 0 and {MAX_PAGE_SIZE}"
-                )));
-            }
-        };
+        let size = paging::page_size(page_size)?;
         let after = decode_page_token(page_token)?;
         // One row more than asked tells whether another page follows.
         let mut rows = self.store.clients_after(&after, size + 1).await?;
@@ -324,6 +319,9 @@ impl Registry {
         }
         if let Some(seconds) = changes.secret_max_age_seconds {
             client.secret_max_age = SecretMaxAge::parse(seconds).map_err(invalid)?;
+        }
+        if let Some(claims) = changes.claims {
+            client.claims = ClientClaims::from_members(claims).map_err(invalid)?;
         }
         if let Some(name) = changes.display_name {
             client.display_name = parse_display_name(name)?;

@@ -3,8 +3,9 @@
 use crate::{
     authority::AuthError,
     domain::{
-        AudienceList, AuthMethods, CertificateSubject, Client, ClientAuth, ClientId, FederatedIdentity,
-        InvalidValue, Jwks, JwksUri, RateLimit, ScopeSet, SecretId, SecretInfo, SecretMaxAge, TokenTtl,
+        AudienceList, AuthMethods, CertificateSubject, Client, ClientAuth, ClientClaims, ClientId,
+        FederatedIdentity, InvalidValue, Jwks, JwksUri, RateLimit, ScopeSet, SecretId, SecretInfo,
+        SecretMaxAge, TokenTtl,
     },
     store::{ClientRow, SecretRow},
 };
@@ -52,6 +53,7 @@ impl TryFrom<ClientRow> for Client {
             )
             .map_err(corrupt)?,
             secret_max_age: SecretMaxAge::parse(row.secret_max_age_seconds).map_err(corrupt)?,
+            claims: ClientClaims::parse(&row.claims).map_err(corrupt)?,
         })
     }
 }
@@ -87,6 +89,7 @@ impl From<&Client> for ClientRow {
             secret_max_age_seconds: client.secret_max_age.map_or(0, SecretMaxAge::seconds),
             jwks_uri: client.auth.jwks_uri.as_ref().map(|uri| uri.to_string()).unwrap_or_default(),
             federated_identities: FederatedIdentity::to_stored(&client.auth.federated),
+            claims: client.claims.as_json().to_owned(),
         }
     }
 }

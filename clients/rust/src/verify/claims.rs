@@ -28,9 +28,18 @@ pub struct Claims {
     /// What the token is bound to, if it is (RFC 8705 §3); see [`Claims::confirm`].
     #[serde(default)]
     pub cnf: Option<Confirmation>,
+    /// Every other claim: those the client's registration fixes (a tenant, an
+    /// environment, a role) and any the issuer adds; see [`Claims::claim`].
+    #[serde(flatten)]
+    pub other: serde_json::Map<String, serde_json::Value>,
 }
 
 impl Claims {
+    /// A claim beyond the standard ones, such as one the client's registration fixes.
+    pub fn claim(&self, name: &str) -> Option<&serde_json::Value> {
+        self.other.get(name)
+    }
+
     /// The granted scopes, one by one.
     pub fn scopes(&self) -> impl Iterator<Item = &str> {
         self.scope.split(' ').filter(|scope| !scope.is_empty())

@@ -1,7 +1,7 @@
 //! Remote verification: tokend's `Introspect` judges every token, so a revoked
 //! token is refused at once, at the cost of one call per request.
 
-use tokend_common::wire::INTROSPECT_SCOPE;
+use tokend_common::{structs, wire::INTROSPECT_SCOPE};
 use tonic::transport::Channel;
 use tower::Layer;
 
@@ -55,6 +55,7 @@ impl Introspector {
             iat: answer.iat,
             jti: answer.jti,
             cnf: answer.cnf.map(|cnf| Confirmation { x5t_s256: cnf.x5t_s256 }),
+            other: answer.claims.map(structs::from_struct).unwrap_or_default(),
         })
     }
 }

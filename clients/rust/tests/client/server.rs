@@ -56,6 +56,8 @@ async fn start(tls: Option<(Tls, &str)>) -> Server {
         allowed_scopes: vec!["orders.read".into(), "orders.write".into()],
         default_scopes: vec!["orders.read".into()],
         audiences: vec!["orders".into()],
+        // Fixed claims, for resource servers to read from `Claims`.
+        claims: serde_json::json!({ "tenant": "acme", "tier": 3 }).as_object().unwrap().clone(),
         ..Default::default()
     };
     let (_, worker_secret) = authority.registry().create(worker, &Actor::cli()).await.unwrap();

@@ -18,6 +18,9 @@ async fn a_token_from_tokend_verifies_locally() {
     assert_eq!(claims.iss, server.issuer);
     assert_eq!(claims.aud, ["orders"]);
     assert!(claims.has_scope("orders.write"));
+    assert_eq!(claims.claim("tenant"), Some(&json!("acme")), "the client's fixed claims");
+    assert_eq!(claims.claim("tier"), Some(&json!(3)));
+    assert_eq!(claims.claim("nonexistent"), None);
 }
 
 #[tokio::test]
@@ -143,6 +146,7 @@ async fn remote_mode_refuses_a_revoked_token_that_still_verifies_locally() {
     let token = server.source().token("", &[]).await.unwrap().access_token;
     let claims = remote.verify(&token).await.unwrap();
     assert_eq!((claims.client_id.as_str(), claims.scope.as_str()), ("orders-worker", "orders.read"));
+    assert_eq!(claims.claim("tier"), Some(&json!(3)), "fixed claims come through introspection too");
 
     let mut tokens = tokend_client::pb::token_service_client::TokenServiceClient::new(server.channel.clone());
     let mut revoke = tonic::Request::new(tokend_client::pb::RevokeRequest {
