@@ -423,6 +423,10 @@ pub struct CreateArgs {
     pub secret_max_age: Option<i64>,
     #[command(flatten)]
     pub claims: ClaimsArgs,
+    /// An audience this client may obtain delegated tokens for by exchanging
+    /// other clients' tokens (RFC 8693); repeat for several.
+    #[arg(long = "token-exchange-audience")]
+    pub token_exchange_audiences: Vec<String>,
     /// Print one JSON object with client_id and client_secret.
     #[arg(long)]
     pub json: bool,

@@ -34,6 +34,9 @@ fn grant() -> Grant {
         bound_to: None,
         federated: None,
         claims: Default::default(),
+        subject: None,
+        act: None,
+        not_after: None,
     }
 }
 

@@ -51,6 +51,9 @@ pub fn decide(
         bound_to: None,
         federated: None,
         claims: client.claims.clone(),
+        subject: None,
+        act: None,
+        not_after: None,
     })
 }
 
@@ -75,6 +78,7 @@ mod tests {
             rate_limit: None,
             secret_max_age: None,
             claims: Default::default(),
+            token_exchange_audiences: Default::default(),
         }
     }
 

@@ -1,8 +1,14 @@
-//! The client-credentials grant (RFC 6749 §4.4): from a token request to a signed token.
+//! The token endpoint's grants: client credentials (RFC 6749 §4.4) and
+//! token exchange (RFC 8693), from a request to a signed token.
 
 use std::time::Instant;
 
-use super::{AccessClaims, AuthError, Authority, Policy, Presented, audit::IssuedLine, grant};
+use super::{
+    AccessClaims, AuthError, Authority, Policy, Presented,
+    audit::IssuedLine,
+    exchange::{self, Exchange, TOKEN_EXCHANGE},
+    grant,
+};
 use crate::domain::{AudienceList, ScopeSet, quoted};
 
 const CLIENT_CREDENTIALS: &str = "client_credentials";
@@ -15,6 +21,8 @@ pub struct TokenRequest<'a> {
     pub scope: String,
     /// Empty asks for the client's audiences; empty entries count as absent.
     pub audiences: Vec<String>,
+    /// The tokens of a token exchange; empty for the client-credentials grant.
+    pub exchange: Exchange,
 }
 
 /// A signed access token and what it grants.
@@ -22,6 +30,8 @@ pub struct TokenRequest<'a> {
 pub struct IssuedToken {
     pub access_token: String,
     pub claims: AccessClaims,
+    /// Whether it came from a token exchange, whose answer names its type.
+    pub exchanged: bool,
 }
 
 impl IssuedToken {
@@ -31,19 +41,24 @@ impl IssuedToken {
 }
 
 impl Authority {
-    /// Issues a token. Everything that can be checked without the client's
-    /// secret is checked first, so malformed requests cost no argon2 work.
+    /// Issues a token: the client-credentials grant, or a token exchange.
+    /// Everything that can be checked without the client's credentials is
+    /// checked first, so malformed requests cost no argon2 work.
     pub async fn issue(&self, request: TokenRequest<'_>) -> Result<IssuedToken, AuthError> {
-        match request.grant_type.as_str() {
-            CLIENT_CREDENTIALS => {}
+        let exchange = match request.grant_type.as_str() {
+            CLIENT_CREDENTIALS => false,
+            TOKEN_EXCHANGE => {
+                request.exchange.check_shape()?;
+                true
+            }
             "" => return Err(AuthError::InvalidRequest("grant_type is required".into())),
             other => {
                 return Err(AuthError::UnsupportedGrantType(format!(
-                    "grant_type {} is not supported; use {CLIENT_CREDENTIALS}",
+                    "grant_type {} is not supported; use {CLIENT_CREDENTIALS} or {TOKEN_EXCHANGE}",
                     quoted(other)
                 )));
             }
-        }
+        };
         let scopes = ScopeSet::parse_delimited(&request.scope).map_err(|e| AuthError::InvalidScope(e.0))?;
         let audiences = request.audiences.iter().map(String::as_str).filter(|audience| !audience.is_empty());
         let audiences = AudienceList::parse_each(audiences).map_err(|e| AuthError::InvalidTarget(e.0))?;
@@ -60,7 +75,21 @@ impl Authority {
                 }
             })?;
         }
-        let mut grant = grant::decide(&client, scopes, audiences, &self.default_audience)?;
+        let mut grant = match exchange {
+            false => grant::decide(&client, scopes, audiences, &self.default_audience)?,
+            true => {
+                let subject = self.exchanged_token(&request.exchange.subject_token, "subject_token").await?;
+                if !request.exchange.actor_token.is_empty() {
+                    let actor = self.exchanged_token(&request.exchange.actor_token, "actor_token").await?;
+                    if actor.sub != client.id.as_str() {
+                        return Err(AuthError::InvalidRequest(
+                            "the actor_token must be a token of the client making the exchange".into(),
+                        ));
+                    }
+                }
+                exchange::decide(&client, &subject, scopes, audiences)?
+            }
+        };
         // `authenticate` refused a client with bound tokens and no certificate.
         grant.bound_to = caller
             .certificate
@@ -71,6 +100,13 @@ impl Authority {
         if let Some(log) = self.audit.issuance() {
             log.record(IssuedLine::of(&claims, origin));
         }
-        Ok(IssuedToken { access_token, claims })
+        Ok(IssuedToken { access_token, claims, exchanged: exchange })
+    }
+
+    /// The claims of a token presented for exchange, if it is active here.
+    async fn exchanged_token(&self, token: &str, name: &str) -> Result<AccessClaims, AuthError> {
+        self.active_claims(token).await?.ok_or_else(|| {
+            AuthError::InvalidRequest(format!("the {name} is not an active token of this issuer"))
+        })
     }
 }

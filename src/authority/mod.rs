@@ -5,7 +5,7 @@
 //! - `credentials` parses what a caller presented; `authenticate` decides
 //!   who the caller is, for every kind of call, in one place, with
 //!   `assertions` for signed JWTs.
-//! - `issue` (the grant, with `grant` for its rules), `introspection`,
+//! - `issue` (the grants, with `grant` and `exchange` for their rules), `introspection`,
 //!   `revocation`: the three token calls.
 //! - `tokens` mints and checks JWTs with `keys` (ring, sealing, rotation);
 //!   `verified` remembers checked tokens; `revoked_tokens` the revocations.
@@ -18,6 +18,7 @@ mod authenticate;
 mod clock;
 mod credentials;
 mod error;
+mod exchange;
 mod feed;
 mod grant;
 mod introspection;
@@ -52,6 +53,7 @@ use credentials::Credential;
 pub use credentials::{BodyCredentials, Presented};
 pub use error::AuthError;
 use error::BAD_CREDENTIALS;
+pub use exchange::{ACCESS_TOKEN_TYPE, Act, Exchange, TOKEN_EXCHANGE};
 pub use introspection::Introspection;
 pub use issue::{IssuedToken, TokenRequest};
 pub use keys::{KeyInfo, KeyRing, KeySealer, SigningAlgorithm};

@@ -6,7 +6,7 @@ use base64::{Engine, engine::general_purpose::URL_SAFE_NO_PAD};
 use jsonwebtoken::{Algorithm, Validation};
 use serde::{Deserialize, Serialize};
 
-use super::{AuthError, Clock, KeyRing, keys::ecdsa, verified::VerifiedTokens};
+use super::{AuthError, Clock, KeyRing, exchange::Act, keys::ecdsa, verified::VerifiedTokens};
 use crate::domain::{AudienceList, ClientClaims, ClientId, ScopeSet, TokenTtl};
 
 pub use tokend_common::wire::ACCESS_TOKEN_TYP;
@@ -31,6 +31,9 @@ pub struct AccessClaims {
     /// federated identity authenticated it.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub federated: Option<Federated>,
+    /// Who acts for `sub` (RFC 8693 §4.1), in a token made by delegation.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub act: Option<Act>,
     /// The client's fixed claims, as members of the token's own claims.
     #[serde(flatten)]
     pub claims: ClientClaims,
@@ -83,6 +86,12 @@ pub struct Grant {
     pub federated: Option<Federated>,
     /// The client's fixed claims (shared, encoded once).
     pub claims: ClientClaims,
+    /// The `sub`, when it is not the client (a delegated token).
+    pub subject: Option<String>,
+    /// Who acts for `subject`, in a delegated token.
+    pub act: Option<Act>,
+    /// When the token must expire at the latest (an exchanged token's subject's `exp`).
+    pub not_after: Option<i64>,
 }
 
 /// Signs new tokens and checks presented ones against the issuer's keys.
@@ -116,17 +125,18 @@ impl TokenCodec {
     pub fn mint(&self, grant: &Grant, now: i64) -> Result<(String, AccessClaims), AuthError> {
         let claims = AccessClaims {
             iss: self.issuer.clone(),
-            sub: grant.client_id.to_string(),
+            sub: grant.subject.clone().unwrap_or_else(|| grant.client_id.to_string()),
             client_id: grant.client_id.to_string(),
             aud: grant.audiences.to_strings(),
             scope: grant.scopes.to_string(),
             iat: now,
             nbf: now,
-            exp: now + grant.ttl.seconds(),
+            exp: grant.not_after.map_or(now + grant.ttl.seconds(), |at| at.min(now + grant.ttl.seconds())),
             jti: new_jti(&grant.registration),
             cnf: grant.bound_to.clone().map(|x5t_s256| Confirmation { x5t_s256 }),
             federated: grant.federated.clone(),
             claims: grant.claims.clone(),
+            act: grant.act.clone(),
         };
         let token = self.keys().signing.sign_jwt(&claims)?;
         Ok((token, claims))
@@ -220,6 +230,9 @@ mod tests {
                 bound_to: None,
                 federated: None,
                 claims: Default::default(),
+                subject: None,
+                act: None,
+                not_after: None,
             };
             let (token, _) = codec.mint(&grant, clock.now()).unwrap();
             (codec, token)

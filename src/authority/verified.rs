@@ -64,6 +64,7 @@ mod tests {
             jti: "j".into(),
             cnf: None,
             federated: None,
+            act: None,
             claims: Default::default(),
         }
     }

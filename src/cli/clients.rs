@@ -90,6 +90,7 @@ async fn create(registry: &Registry, args: CreateArgs) -> Result<String, AuthErr
         rate_limit_burst: args.burst.unwrap_or(0),
         secret_max_age_seconds: args.secret_max_age.unwrap_or(0),
         claims: claims_of(args.claims)?,
+        token_exchange_audiences: args.token_exchange_audiences,
     };
     let (details, secret) = registry.create(draft, &Actor::cli()).await?;
     Ok(show_secret(&details, secret.as_ref(), args.json))

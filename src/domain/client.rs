@@ -33,6 +33,9 @@ pub struct Client {
     pub secret_max_age: Option<SecretMaxAge>,
     /// Claims added to every token it gets.
     pub claims: ClientClaims,
+    /// Audiences it may obtain delegated tokens for by exchanging other
+    /// clients' tokens (RFC 8693); empty: it may exchange only its own.
+    pub token_exchange_audiences: AudienceList,
 }
 
 impl Client {

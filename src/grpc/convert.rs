@@ -13,7 +13,7 @@ use tokend_common::structs;
 const UPDATABLE: &str = "display_name, allowed_scopes, default_scopes, audiences, token_ttl_seconds, active, \
      token_endpoint_auth_methods, tls_client_auth_subject_dn, tls_client_auth_san_dns, \
      tls_client_auth_san_uri, jwks, jwks_uri, tls_client_certificate_bound_access_tokens, rate_limit_per_second, \
-     rate_limit_burst, secret_max_age_seconds, federated_identities, claims";
+     rate_limit_burst, secret_max_age_seconds, federated_identities, claims, token_exchange_audiences";
 
 fn timestamp(seconds: i64) -> Timestamp {
     Timestamp { seconds, nanos: 0 }
@@ -46,7 +46,8 @@ impl From<ClientDetails> for pb::Client {
             rate_limit_per_second: client.rate_limit.map_or(0, |limit| limit.per_second),
             rate_limit_burst: client.rate_limit.map_or(0, |limit| limit.burst),
             secret_max_age_seconds: client.secret_max_age.map_or(0, SecretMaxAge::seconds),
-            claims: (!client.claims.is_empty()).then(|| structs::to_struct(client.claims.to_members())),
+            claims: client.claims.members().map(|fixed| structs::to_struct(fixed.clone())),
+            token_exchange_audiences: client.token_exchange_audiences.to_strings(),
         }
     }
 }
@@ -135,6 +136,7 @@ impl From<pb::CreateClientRequest> for ClientDraft {
             rate_limit_burst: request.rate_limit_burst,
             secret_max_age_seconds: request.secret_max_age_seconds,
             claims: request.claims.map(structs::from_struct).unwrap_or_default(),
+            token_exchange_audiences: request.token_exchange_audiences,
         }
     }
 }
@@ -173,6 +175,9 @@ pub fn changes(client: pb::Client, mask: Option<FieldMask>) -> Result<ClientChan
             "rate_limit_per_second" => changes.rate_limit_per_second = Some(client.rate_limit_per_second),
             "rate_limit_burst" => changes.rate_limit_burst = Some(client.rate_limit_burst),
             "secret_max_age_seconds" => changes.secret_max_age_seconds = Some(client.secret_max_age_seconds),
+            "token_exchange_audiences" => {
+                changes.token_exchange_audiences = Some(client.token_exchange_audiences.clone())
+            }
             "claims" => {
                 changes.claims = Some(client.claims.clone().map(structs::from_struct).unwrap_or_default())
             }

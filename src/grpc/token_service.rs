@@ -1,8 +1,8 @@
-//! `tokend.v1.TokenService`: IssueToken, Introspect and Revoke.
+//! `tokend.v1.TokenService`: IssueToken, ExchangeToken, Introspect and Revoke.
 
 use std::sync::Arc;
 
-use tonic::{Request, Response, Status};
+use tonic::{Extensions, Request, Response, Status};
 
 use super::{
     metadata::presented,
@@ -12,7 +12,10 @@ use tokend_common::structs;
 
 use crate::{
     access_log,
-    authority::{Authority, BodyCredentials, Introspection, TokenRequest},
+    authority::{
+        ACCESS_TOKEN_TYPE, Act, Authority, BodyCredentials, Exchange, Introspection, IssuedToken,
+        TOKEN_EXCHANGE, TokenRequest,
+    },
     failure::Failure,
     metrics::{Metrics, Protocol},
 };
@@ -28,6 +31,29 @@ impl TokenServiceApi {
     }
 }
 
+impl TokenServiceApi {
+    /// Asks the authority for a token, counting the outcome in the metrics
+    /// and naming the client for the request's log line.
+    async fn issued(
+        &self,
+        request: TokenRequest<'_>,
+        extensions: &Extensions,
+    ) -> Result<IssuedToken, Status> {
+        match self.authority.issue(request).await {
+            Ok(issued) => {
+                self.metrics.issued(&issued.claims.client_id, Protocol::Grpc);
+                access_log::authenticated(extensions.get(), &issued.claims.client_id);
+                Ok(issued)
+            }
+            Err(err) => {
+                let failure = Failure::from(err);
+                self.metrics.failed(failure.reason, Protocol::Grpc);
+                Err(failure.into())
+            }
+        }
+    }
+}
+
 #[tonic::async_trait]
 impl TokenService for TokenServiceApi {
     async fn issue_token(
@@ -35,37 +61,57 @@ impl TokenService for TokenServiceApi {
         request: Request<pb::IssueTokenRequest>,
     ) -> Result<Response<pb::IssueTokenResponse>, Status> {
         let (metadata, extensions, body) = request.into_parts();
-        let issued = self
-            .authority
-            .issue(TokenRequest {
-                grant_type: body.grant_type,
-                presented: presented(
-                    &metadata,
-                    &extensions,
-                    BodyCredentials {
-                        client_id: body.client_id,
-                        client_secret: body.client_secret,
-                        client_assertion_type: body.client_assertion_type,
-                        client_assertion: body.client_assertion,
-                    },
-                ),
-                scope: body.scope,
-                audiences: body.audience,
-            })
-            .await;
-        let issued = match issued {
-            Ok(issued) => issued,
-            Err(err) => {
-                let failure = Failure::from(err);
-                self.metrics.failed(failure.reason, Protocol::Grpc);
-                return Err(failure.into());
-            }
+        let credentials = BodyCredentials {
+            client_id: body.client_id,
+            client_secret: body.client_secret,
+            client_assertion_type: body.client_assertion_type,
+            client_assertion: body.client_assertion,
         };
-        self.metrics.issued(&issued.claims.client_id, Protocol::Grpc);
-        access_log::authenticated(extensions.get(), &issued.claims.client_id);
+        let request = TokenRequest {
+            grant_type: body.grant_type,
+            presented: presented(&metadata, &extensions, credentials),
+            scope: body.scope,
+            audiences: body.audience,
+            exchange: Exchange::default(),
+        };
+        let issued = self.issued(request, &extensions).await?;
         Ok(Response::new(pb::IssueTokenResponse {
             expires_in: issued.expires_in(),
             access_token: issued.access_token,
+            token_type: "Bearer".into(),
+            scope: issued.claims.scope,
+        }))
+    }
+
+    async fn exchange_token(
+        &self,
+        request: Request<pb::ExchangeTokenRequest>,
+    ) -> Result<Response<pb::ExchangeTokenResponse>, Status> {
+        let (metadata, extensions, body) = request.into_parts();
+        let credentials = BodyCredentials {
+            client_id: body.client_id,
+            client_secret: body.client_secret,
+            client_assertion_type: body.client_assertion_type,
+            client_assertion: body.client_assertion,
+        };
+        let request = TokenRequest {
+            grant_type: TOKEN_EXCHANGE.into(),
+            presented: presented(&metadata, &extensions, credentials),
+            scope: body.scope,
+            audiences: body.audience.into_iter().chain(body.resource).collect(),
+            exchange: Exchange {
+                subject_token: body.subject_token,
+                subject_token_type: body.subject_token_type,
+                actor_token: body.actor_token,
+                actor_token_type: body.actor_token_type,
+                requested_token_type: body.requested_token_type,
+            },
+        };
+        let issued = self.issued(request, &extensions).await?;
+        Ok(Response::new(pb::ExchangeTokenResponse {
+            expires_in: issued.expires_in(),
+            access_token: issued.access_token,
+            issued_token_type: ACCESS_TOKEN_TYPE.into(),
             token_type: "Bearer".into(),
             scope: issued.claims.scope,
         }))
@@ -97,7 +143,8 @@ impl TokenService for TokenServiceApi {
                 token_type: "Bearer".into(),
                 cnf: claims.cnf.map(|cnf| pb::Confirmation { x5t_s256: cnf.x5t_s256 }),
                 federated: claims.federated.map(|from| pb::FederatedSubject { iss: from.iss, sub: from.sub }),
-                claims: (!claims.claims.is_empty()).then(|| structs::to_struct(claims.claims.to_members())),
+                claims: claims.claims.members().map(|fixed| structs::to_struct(fixed.clone())),
+                act: claims.act.map(acting_party),
             },
         }))
     }
@@ -112,4 +159,9 @@ impl TokenService for TokenServiceApi {
             .await?;
         Ok(Response::new(pb::RevokeResponse {}))
     }
+}
+
+/// The `act` claim, nested as the token has it.
+fn acting_party(act: Act) -> pb::ActingParty {
+    pb::ActingParty { sub: act.sub, act: act.act.map(|earlier| Box::new(acting_party(*earlier))) }
 }

@@ -17,7 +17,7 @@ use super::{
 use tokend_common::wire::JWKS_MAX_AGE_SECONDS;
 
 use crate::{
-    authority::Authority,
+    authority::{Authority, TOKEN_EXCHANGE},
     domain::{ASSERTION_ALGORITHMS, AuthMethod},
 };
 
@@ -61,7 +61,7 @@ pub async fn metadata(
             "introspection_endpoint": format!("{issuer}{INTROSPECTION_PATH}"),
             "revocation_endpoint": format!("{issuer}{REVOCATION_PATH}"),
             "jwks_uri": format!("{issuer}{JWKS_PATH}"),
-            "grant_types_supported": ["client_credentials"],
+            "grant_types_supported": ["client_credentials", TOKEN_EXCHANGE],
             "response_types_supported": [],
             "token_endpoint_auth_methods_supported": auth_methods,
             "introspection_endpoint_auth_methods_supported": auth_methods,

@@ -56,10 +56,13 @@ pub async fn introspect(State(authority): State<Arc<Authority>>, request: Reques
             if let Some(federated) = claims.federated {
                 body["federated"] = json!(federated);
             }
+            if let Some(act) = claims.act {
+                body["act"] = json!(act);
+            }
             // The client's fixed claims, as top-level members (RFC 7662 §2.2);
             // none can shadow the members above, as their names are reserved.
-            if let serde_json::Value::Object(members) = &mut body {
-                members.extend(claims.claims.to_members());
+            if let (serde_json::Value::Object(members), Some(fixed)) = (&mut body, claims.claims.members()) {
+                members.extend(fixed.iter().map(|(name, value)| (name.clone(), value.clone())));
             }
             no_store_json(StatusCode::OK, &body)
         }

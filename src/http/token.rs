@@ -19,21 +19,26 @@ use super::{
 };
 use crate::{
     access_log,
-    authority::{AuthError, Authority, BodyCredentials, IssuedToken, TokenRequest},
+    authority::{
+        ACCESS_TOKEN_TYPE, AuthError, Authority, BodyCredentials, Exchange, IssuedToken, TokenRequest,
+    },
     metrics::{Metrics, Protocol},
 };
 
 pub async fn issue(State(authority): State<Arc<Authority>>, request: Request) -> Response {
     match issue_token(&authority, request, &[MediaType::Form, MediaType::Json]).await {
-        Ok(issued) => no_store_json(
-            StatusCode::OK,
-            &json!({
+        Ok(issued) => {
+            let mut body = json!({
                 "access_token": issued.access_token,
                 "token_type": "Bearer",
                 "expires_in": issued.expires_in(),
                 "scope": issued.claims.scope,
-            }),
-        ),
+            });
+            if issued.exchanged {
+                body["issued_token_type"] = json!(ACCESS_TOKEN_TYPE);
+            }
+            no_store_json(StatusCode::OK, &body)
+        }
         Err(rejection) => rejection.oauth(),
     }
 }
@@ -78,6 +83,7 @@ async fn read_and_issue(
         presented: request::presented(headers, extensions, params.credentials),
         scope: params.scope,
         audiences: params.audiences,
+        exchange: params.exchange,
     };
     Ok(authority.issue(request).await?)
 }
@@ -88,6 +94,7 @@ struct TokenParams {
     credentials: BodyCredentials,
     scope: String,
     audiences: Vec<String>,
+    exchange: Exchange,
 }
 
 impl TokenParams {
@@ -102,6 +109,13 @@ impl TokenParams {
             credentials: form.credentials(),
             scope: form.get("scope").unwrap_or_default(),
             audiences,
+            exchange: Exchange {
+                subject_token: form.get("subject_token").unwrap_or_default(),
+                subject_token_type: form.get("subject_token_type").unwrap_or_default(),
+                actor_token: form.get("actor_token").unwrap_or_default(),
+                actor_token_type: form.get("actor_token_type").unwrap_or_default(),
+                requested_token_type: form.get("requested_token_type").unwrap_or_default(),
+            },
         })
     }
 
@@ -124,6 +138,7 @@ impl TokenParams {
                 Some(OneOrMany::One(audience)) => vec![audience],
                 Some(OneOrMany::Many(audiences)) => audiences,
             },
+            exchange: Exchange::default(),
         })
     }
 }

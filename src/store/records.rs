@@ -35,6 +35,8 @@ pub struct ClientRow {
     pub federated_identities: String,
     /// A JSON object of claims for its tokens; empty for none.
     pub claims: String,
+    /// Space-separated audiences of delegated tokens it may obtain.
+    pub token_exchange_audiences: String,
 }
 
 /// A platform whose tokens may authenticate clients.

@@ -13,6 +13,7 @@ mod config_file;
 mod connections;
 mod crash;
 mod durability;
+mod exchange;
 mod federation;
 mod http_compat;
 mod http_discovery;

@@ -39,6 +39,8 @@ pub struct ClientDraft {
     pub secret_max_age_seconds: i64,
     /// Claims added to every token the client gets; empty for none.
     pub claims: Map<String, Value>,
+    /// Audiences of delegated tokens it may obtain by token exchange.
+    pub token_exchange_audiences: Vec<String>,
 }
 
 /// How a client authenticates, as an administrator describes it (the RFC
@@ -154,6 +156,7 @@ pub struct ClientChanges {
     pub rate_limit_burst: Option<u32>,
     pub secret_max_age_seconds: Option<i64>,
     pub claims: Option<Map<String, Value>>,
+    pub token_exchange_audiences: Option<Vec<String>>,
 }
 
 impl ClientChanges {
@@ -178,6 +181,7 @@ impl ClientChanges {
             (self.rate_limit_burst.is_some(), "rate_limit_burst"),
             (self.secret_max_age_seconds.is_some(), "secret_max_age_seconds"),
             (self.claims.is_some(), "claims"),
+            (self.token_exchange_audiences.is_some(), "token_exchange_audiences"),
         ];
         set.into_iter().filter(|(is_set, _)| *is_set).map(|(_, name)| name).collect()
     }
@@ -245,6 +249,10 @@ impl Registry {
                 .map_err(invalid)?,
             secret_max_age: SecretMaxAge::parse(draft.secret_max_age_seconds).map_err(invalid)?,
             claims: ClientClaims::from_members(draft.claims).map_err(invalid)?,
+            token_exchange_audiences: AudienceList::parse_each(
+                draft.token_exchange_audiences.iter().map(String::as_str),
+            )
+            .map_err(invalid)?,
         };
         check_defaults_allowed(&client)?;
         let first = match client.auth.methods.use_secret() {
@@ -319,6 +327,10 @@ impl Registry {
         }
         if let Some(seconds) = changes.secret_max_age_seconds {
             client.secret_max_age = SecretMaxAge::parse(seconds).map_err(invalid)?;
+        }
+        if let Some(audiences) = changes.token_exchange_audiences {
+            client.token_exchange_audiences =
+                AudienceList::parse_each(audiences.iter().map(String::as_str)).map_err(invalid)?;
         }
         if let Some(claims) = changes.claims {
             client.claims = ClientClaims::from_members(claims).map_err(invalid)?;

@@ -54,6 +54,10 @@ impl TryFrom<ClientRow> for Client {
             .map_err(corrupt)?,
             secret_max_age: SecretMaxAge::parse(row.secret_max_age_seconds).map_err(corrupt)?,
             claims: ClientClaims::parse(&row.claims).map_err(corrupt)?,
+            token_exchange_audiences: AudienceList::parse_each(
+                row.token_exchange_audiences.split_whitespace(),
+            )
+            .map_err(corrupt)?,
         })
     }
 }
@@ -90,6 +94,7 @@ impl From<&Client> for ClientRow {
             jwks_uri: client.auth.jwks_uri.as_ref().map(|uri| uri.to_string()).unwrap_or_default(),
             federated_identities: FederatedIdentity::to_stored(&client.auth.federated),
             claims: client.claims.as_json().to_owned(),
+            token_exchange_audiences: client.token_exchange_audiences.to_strings().join(" "),
         }
     }
 }
