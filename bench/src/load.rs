@@ -148,7 +148,7 @@ impl Caller {
             Caller::Grpc { client, secret, introspect: Some(token) } => {
                 let mut request = Request::new(pb::IntrospectRequest {
                     token: token.clone(),
-                    token_type_hint: String::new(),
+                    ..pb::IntrospectRequest::default()
                 });
                 let basic = STANDARD.encode(format!("{}:{}", server.client_id, secret));
                 request

@@ -28,6 +28,11 @@ curl -sf -H 'content-type: application/json' \
 
 # Introspect, revoke, introspect again.
 curl -sf -u "$ADMIN_ID:$ADMIN_SECRET" -d "token=$TOKEN" "$BASE/oauth/v2/introspect" | field '["active"]' | grep -qx True
+# Exchange it for a narrower one (RFC 8693): its own token, one scope.
+curl -sf -u "$ADMIN_ID:$ADMIN_SECRET" -d grant_type=urn:ietf:params:oauth:grant-type:token-exchange \
+  -d "subject_token=$TOKEN" -d subject_token_type=urn:ietf:params:oauth:token-type:access_token \
+  -d scope=tokend.introspect "$BASE/oauth/v2/token" | field '["issued_token_type"]' \
+  | grep -qx urn:ietf:params:oauth:token-type:access_token
 curl -sf -u "$ADMIN_ID:$ADMIN_SECRET" -d "token=$TOKEN" "$BASE/oauth/v2/revoke" > /dev/null
 test "$(curl -sf -u "$ADMIN_ID:$ADMIN_SECRET" -d "token=$TOKEN" "$BASE/oauth/v2/introspect")" = '{"active":false}'
 

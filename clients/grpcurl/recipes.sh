@@ -25,7 +25,7 @@ grpcurl -plaintext -H "authorization: Basic $(basic "$ADMIN_ID" "$ADMIN_SECRET")
 
 # ClientAdmin with the admin's bearer token: create a client (its secret is shown once).
 CREATED=$(grpcurl -plaintext -H "authorization: Bearer $ADMIN_TOKEN" \
-  -d '{"client_id":"grpcurl-demo","allowed_scopes":["orders.read"],"default_scopes":["orders.read"],"audiences":["orders-api"]}' \
+  -d '{"client_id":"grpcurl-demo","allowed_scopes":["orders.read"],"default_scopes":["orders.read"],"audiences":["orders-api"],"claims":{"tenant":"acme"}}' \
   "$TOKEND" tokend.v1.ClientAdmin/CreateClient)
 DEMO_SECRET=$(echo "$CREATED" | field '["clientSecret"]')
 grpcurl -plaintext -H "authorization: Bearer $ADMIN_TOKEN" -d '{"client_id":"grpcurl-demo"}' \
@@ -39,6 +39,15 @@ DEMO_TOKEN=$(grpcurl -plaintext \
   "$TOKEND" tokend.v1.TokenService/IssueToken | field '["accessToken"]')
 grpcurl -plaintext -H "authorization: Bearer $ADMIN_TOKEN" -d "{\"token\":\"$DEMO_TOKEN\"}" \
   "$TOKEND" tokend.v1.TokenService/Introspect | field '["aud"][0]' | grep -qx orders-api
+
+# Its fixed claim rides in the token.
+payload() { python3 -c "import base64,json,sys; p=sys.argv[1].split('.')[1]; print(json.loads(base64.urlsafe_b64decode(p+'='*(-len(p)%4)))$2)" "$1"; }
+payload "$DEMO_TOKEN" '["tenant"]' | grep -qx acme
+
+# Exchange it for a token of its own that reaches one audience (RFC 8693).
+grpcurl -plaintext -d "{\"client_id\":\"grpcurl-demo\",\"client_secret\":\"$DEMO_SECRET\",\"subject_token\":\"$DEMO_TOKEN\",
+  \"subject_token_type\":\"urn:ietf:params:oauth:token-type:access_token\",\"audience\":[\"orders-api\"]}" \
+  "$TOKEND" tokend.v1.TokenService/ExchangeToken | field '["issuedTokenType"]' | grep -qx urn:ietf:params:oauth:token-type:access_token
 
 # Revoke it; from then on it introspects inactive (an empty answer: active=false).
 grpcurl -plaintext -H "authorization: Basic $(basic grpcurl-demo "$DEMO_SECRET")" -d "{\"token\":\"$DEMO_TOKEN\"}" \

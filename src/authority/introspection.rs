@@ -1,6 +1,8 @@
 //! Is a token active (RFC 7662), and the check every use of a token makes:
 //! signed by us, live, not revoked, its client still the same registration.
 
+use serde_json::{Value, json};
+
 use super::{AccessClaims, AuthError, Authority, INTROSPECT_SCOPE, Policy, Presented};
 
 /// The answer to an introspection. Inactive carries nothing, so an inactive
@@ -11,17 +13,67 @@ pub enum Introspection {
     Inactive,
 }
 
+/// An introspection's answer and, when asked for, the same answer signed.
+#[derive(Debug)]
+pub struct Introspected {
+    pub answer: Introspection,
+    /// The answer as a JWT (RFC 9701) for the caller, if it asked for one.
+    pub signed: Option<String>,
+}
+
+impl Introspection {
+    /// The answer as RFC 7662 §2.2 members: the token's claims, the client's
+    /// fixed claims as members of their own, `token_type`; `{"active":false}`
+    /// for an inactive token.
+    pub fn to_json(&self) -> Value {
+        let Introspection::Active(claims) = self else {
+            return json!({ "active": false });
+        };
+        let mut body = json!({
+            "active": true,
+            "scope": claims.scope,
+            "client_id": claims.client_id,
+            "sub": claims.sub,
+            "aud": claims.aud,
+            "iss": claims.iss,
+            "exp": claims.exp,
+            "iat": claims.iat,
+            "nbf": claims.nbf,
+            "jti": claims.jti,
+            "token_type": "Bearer",
+        });
+        // Only a bound token has a confirmation (RFC 8705 §3.2).
+        if let Some(cnf) = &claims.cnf {
+            body["cnf"] = json!(cnf);
+        }
+        if let Some(federated) = &claims.federated {
+            body["federated"] = json!(federated);
+        }
+        if let Some(act) = &claims.act {
+            body["act"] = json!(act);
+        }
+        // None of the client's claims can shadow the members above: their names are reserved.
+        if let (Value::Object(members), Some(fixed)) = (&mut body, claims.claims.members()) {
+            members.extend(fixed.iter().map(|(name, value)| (name.clone(), value.clone())));
+        }
+        body
+    }
+}
+
 impl Authority {
     /// Whether `token` is active. The caller sees the claims of its own tokens,
     /// or of any token when it holds `tokend.introspect`; otherwise `Inactive`.
+    /// With `signed`, the answer comes as a JWT too (RFC 9701): signed with
+    /// the issuer's key, for the caller as `aud`.
     pub async fn introspect(
         &self,
         presented: Presented<'_>,
         token: &str,
-    ) -> Result<Introspection, AuthError> {
+        signed: bool,
+    ) -> Result<Introspected, AuthError> {
         require_token(token)?;
         let caller = self.authenticate(presented, Policy::Introspection).await?;
-        Ok(match self.active_claims(token).await? {
+        let answer = match self.active_claims(token).await? {
             Some(claims)
                 if claims.client_id == caller.client_id.as_str()
                     || caller.scopes.contains(INTROSPECT_SCOPE) =>
@@ -29,7 +81,20 @@ impl Authority {
                 Introspection::Active(Box::new(claims))
             }
             _ => Introspection::Inactive,
-        })
+        };
+        let signed = match signed {
+            true => {
+                let claims = json!({
+                    "iss": self.issuer(),
+                    "aud": caller.client_id.as_str(),
+                    "iat": self.clock.now(),
+                    "token_introspection": answer.to_json(),
+                });
+                Some(self.tokens.keys().signing.sign_introspection(&claims)?)
+            }
+            false => None,
+        };
+        Ok(Introspected { answer, signed })
     }
 
     /// The claims of `token` if it is active: signed by us, within its lifetime,

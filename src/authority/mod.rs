@@ -54,9 +54,9 @@ pub use credentials::{BodyCredentials, Presented};
 pub use error::AuthError;
 use error::BAD_CREDENTIALS;
 pub use exchange::{ACCESS_TOKEN_TYPE, Act, Exchange, TOKEN_EXCHANGE};
-pub use introspection::Introspection;
+pub use introspection::{Introspected, Introspection};
 pub use issue::{IssuedToken, TokenRequest};
-pub use keys::{KeyInfo, KeyRing, KeySealer, SigningAlgorithm};
+pub use keys::{INTROSPECTION_TYP, KeyInfo, KeyRing, KeySealer, SigningAlgorithm};
 pub use rate_limits::RateLimits;
 pub use registry::{
     AuthDraft, CheckResult, ClientChanges, ClientDraft, ClientPage, FailureLimits, IdentityDraft, Registry,

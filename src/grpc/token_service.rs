@@ -122,12 +122,10 @@ impl TokenService for TokenServiceApi {
         request: Request<pb::IntrospectRequest>,
     ) -> Result<Response<pb::IntrospectResponse>, Status> {
         let (metadata, extensions, body) = request.into_parts();
-        let answer = self
-            .authority
-            .introspect(presented(&metadata, &extensions, BodyCredentials::default()), &body.token)
-            .await?;
-        self.metrics.introspected(matches!(answer, Introspection::Active(_)));
-        Ok(Response::new(match answer {
+        let presented = presented(&metadata, &extensions, BodyCredentials::default());
+        let introspected = self.authority.introspect(presented, &body.token, body.signed_response).await?;
+        self.metrics.introspected(matches!(introspected.answer, Introspection::Active(_)));
+        let mut answer = match introspected.answer {
             Introspection::Inactive => pb::IntrospectResponse::default(),
             Introspection::Active(claims) => pb::IntrospectResponse {
                 active: true,
@@ -145,8 +143,11 @@ impl TokenService for TokenServiceApi {
                 federated: claims.federated.map(|from| pb::FederatedSubject { iss: from.iss, sub: from.sub }),
                 claims: claims.claims.members().map(|fixed| structs::to_struct(fixed.clone())),
                 act: claims.act.map(acting_party),
+                signed_response: String::new(),
             },
-        }))
+        };
+        answer.signed_response = introspected.signed.unwrap_or_default();
+        Ok(Response::new(answer))
     }
 
     async fn revoke(

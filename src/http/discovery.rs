@@ -68,6 +68,7 @@ pub async fn metadata(
             "revocation_endpoint_auth_methods_supported": auth_methods,
             "subject_types_supported": ["public"],
             "id_token_signing_alg_values_supported": algorithms,
+            "introspection_signing_alg_values_supported": algorithms,
             "tls_client_certificate_bound_access_tokens": certificates,
             "token_endpoint_auth_signing_alg_values_supported": assertion_algorithms,
         }),

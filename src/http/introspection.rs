@@ -1,4 +1,5 @@
-//! `POST /oauth/v2/introspect` (RFC 7662) and `POST /oauth/v2/revoke` (RFC 7009).
+//! `POST /oauth/v2/introspect` (RFC 7662; signed as RFC 9701 when asked for)
+//! and `POST /oauth/v2/revoke` (RFC 7009).
 //! The caller authenticates with Basic, with `client_id`/`client_secret` in
 //! the form, or with a Bearer token.
 
@@ -7,10 +8,9 @@ use std::sync::Arc;
 use axum::{
     body::Body,
     extract::{Request, State},
-    http::{HeaderMap, StatusCode, request::Parts},
+    http::{HeaderMap, HeaderValue, StatusCode, header, request::Parts},
     response::{IntoResponse, Response},
 };
-use serde_json::json;
 
 use super::{
     form::Form,
@@ -18,56 +18,45 @@ use super::{
     request::{self, MediaType},
 };
 use crate::{
-    authority::{Authority, Introspection, Presented},
+    authority::{Authority, Introspected, Introspection, Presented},
     metrics::Metrics,
 };
 
 pub async fn introspect(State(authority): State<Arc<Authority>>, request: Request) -> Response {
     let (parts, body) = request.into_parts();
+    let signed = wants_signed_answer(&parts.headers);
     let answer = async {
         let form = read(&parts.headers, body).await?;
         let token = form.get("token").unwrap_or_default();
-        Ok::<_, Rejection>(authority.introspect(presented(&parts, &form), &token).await?)
+        Ok::<_, Rejection>(authority.introspect(presented(&parts, &form), &token, signed).await?)
     };
     let answer = answer.await;
     if let (Ok(answer), Some(metrics)) = (&answer, parts.extensions.get::<Arc<Metrics>>()) {
-        metrics.introspected(matches!(answer, Introspection::Active(_)));
+        metrics.introspected(matches!(answer.answer, Introspection::Active(_)));
     }
     match answer {
-        Ok(Introspection::Inactive) => no_store_json(StatusCode::OK, &json!({ "active": false })),
-        Ok(Introspection::Active(claims)) => {
-            let mut body = json!({
-                "active": true,
-                "scope": claims.scope,
-                "client_id": claims.client_id,
-                "sub": claims.sub,
-                "aud": claims.aud,
-                "iss": claims.iss,
-                "exp": claims.exp,
-                "iat": claims.iat,
-                "nbf": claims.nbf,
-                "jti": claims.jti,
-                "token_type": "Bearer",
-            });
-            // Only a bound token has a confirmation (RFC 8705 §3.2).
-            if let Some(cnf) = claims.cnf {
-                body["cnf"] = json!(cnf);
-            }
-            if let Some(federated) = claims.federated {
-                body["federated"] = json!(federated);
-            }
-            if let Some(act) = claims.act {
-                body["act"] = json!(act);
-            }
-            // The client's fixed claims, as top-level members (RFC 7662 §2.2);
-            // none can shadow the members above, as their names are reserved.
-            if let (serde_json::Value::Object(members), Some(fixed)) = (&mut body, claims.claims.members()) {
-                members.extend(fixed.iter().map(|(name, value)| (name.clone(), value.clone())));
-            }
-            no_store_json(StatusCode::OK, &body)
+        Ok(Introspected { signed: Some(jwt), .. }) => {
+            let mut response = (StatusCode::OK, jwt).into_response();
+            let headers = response.headers_mut();
+            headers.insert(header::CONTENT_TYPE, HeaderValue::from_static(SIGNED_ANSWER));
+            headers.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+            response
         }
+        Ok(Introspected { answer, signed: None }) => no_store_json(StatusCode::OK, &answer.to_json()),
         Err(rejection) => rejection.oauth(),
     }
+}
+
+/// The media type of a signed introspection answer (RFC 9701 §4).
+const SIGNED_ANSWER: &str = "application/token-introspection+jwt";
+
+/// Whether the caller's `Accept` names the signed answer's media type.
+fn wants_signed_answer(headers: &HeaderMap) -> bool {
+    headers.get_all(header::ACCEPT).iter().filter_map(|value| value.to_str().ok()).any(|value| {
+        value.split(',').any(|range| {
+            range.split(';').next().is_some_and(|kind| kind.trim().eq_ignore_ascii_case(SIGNED_ANSWER))
+        })
+    })
 }
 
 pub async fn revoke(State(authority): State<Arc<Authority>>, request: Request) -> Response {

@@ -165,7 +165,7 @@ on_both_stores! {
         let jwks: serde_json::Value = reqwest::get(app.url("/oauth/v2/keys")).await.unwrap().json().await.unwrap();
         let kids: Vec<_> = jwks["keys"].as_array().unwrap().iter().map(|key| key["kid"].clone()).collect();
         assert_eq!(kids, [serde_json::json!(new_kid), header(&old)["kid"].clone()], "newest first, old kept");
-        let ask = tokend::grpc::pb::IntrospectRequest { token: old, token_type_hint: String::new() };
+        let ask = tokend::grpc::pb::IntrospectRequest { token: old, token_type_hint: String::new(), signed_response: false };
         let answer = app.tokens.clone().introspect(with_basic(ask, "svc", &secret)).await.unwrap().into_inner();
         assert!(answer.active, "tokens signed by the old key stay valid");
     }
@@ -209,7 +209,7 @@ on_both_stores! {
         let jwks: serde_json::Value = reqwest::get(app.url("/oauth/v2/keys")).await.unwrap().json().await.unwrap();
         assert_eq!(jwks["keys"].as_array().unwrap().len(), 1);
         assert_eq!(jwks["keys"][0]["kid"], new_kid.as_str());
-        let ask = tokend::grpc::pb::IntrospectRequest { token: old, token_type_hint: String::new() };
+        let ask = tokend::grpc::pb::IntrospectRequest { token: old, token_type_hint: String::new(), signed_response: false };
         let answer = app.tokens.clone().introspect(with_basic(ask, "svc", &secret)).await.unwrap().into_inner();
         assert!(!answer.active, "a retired key's tokens stop verifying");
     }

@@ -90,7 +90,7 @@ on_both_stores! {
             app.registry.details(id).await.unwrap_or_else(|err| panic!("acknowledged client {id} is gone: {err}"));
         }
         for token in &revoked {
-            let ask = pb::IntrospectRequest { token: token.clone(), token_type_hint: String::new() };
+            let ask = pb::IntrospectRequest { token: token.clone(), token_type_hint: String::new(), signed_response: false };
             let answer = app.tokens.clone().introspect(with_basic(ask, "victim", &victim_secret)).await.unwrap();
             assert!(!answer.into_inner().active, "an acknowledged revocation was lost");
         }

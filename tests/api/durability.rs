@@ -10,7 +10,7 @@ on_both_stores! {
         let secret = app.create_client("svc", "read", "read", &[]).await;
         let token = other.token("svc", &secret, "").await.access_token;
         assert_eq!(header(&token)["alg"], "EdDSA");
-        let ask = || pb::IntrospectRequest { token: token.clone(), token_type_hint: String::new() };
+        let ask = || pb::IntrospectRequest { token: token.clone(), token_type_hint: String::new(), signed_response: false };
         // Unknown here until an upkeep round: this one, or the server's own
         // (every 5 s), which may come first on a busy machine.
         app.authority.maintain().await;
@@ -22,7 +22,7 @@ on_both_stores! {
         let other = app.second_instance(tokend::authority::SigningAlgorithm::Es256).await;
         let secret = app.create_client("svc", "read", "read", &[]).await;
         let token = other.token("svc", &secret, "").await.access_token;
-        let ask = || pb::IntrospectRequest { token: token.clone(), token_type_hint: String::new() };
+        let ask = || pb::IntrospectRequest { token: token.clone(), token_type_hint: String::new(), signed_response: false };
         assert!(other.tokens.clone().introspect(with_basic(ask(), "svc", &secret)).await.unwrap().into_inner().active);
 
         let disable = tokend::authority::ClientChanges { active: Some(false), ..Default::default() };
@@ -52,7 +52,7 @@ on_both_stores! {
         let kid_before = header(&token)["kid"].clone();
 
         let app = app.restart().await;
-        let ask = pb::IntrospectRequest { token: token.clone(), token_type_hint: String::new() };
+        let ask = pb::IntrospectRequest { token: token.clone(), token_type_hint: String::new(), signed_response: false };
         let answer = app.tokens.clone().introspect(with_basic(ask, "svc", &secret)).await.unwrap().into_inner();
         assert!(answer.active, "a token issued before the restart is still active");
         let fresh = app.token("svc", &secret, "").await.access_token;
@@ -92,7 +92,11 @@ async fn a_store_outage_is_ridden_out_and_healed_without_help() {
     let cold = app.create_client("cold", "read", "read", &[]).await;
     let token = app.token("warm", &warm, "").await.access_token;
     let introspect = || {
-        let ask = pb::IntrospectRequest { token: token.clone(), token_type_hint: String::new() };
+        let ask = pb::IntrospectRequest {
+            token: token.clone(),
+            token_type_hint: String::new(),
+            signed_response: false,
+        };
         with_basic(ask, "warm", &warm)
     };
     assert!(app.tokens.clone().introspect(introspect()).await.unwrap().into_inner().active);
@@ -136,7 +140,11 @@ async fn a_revocation_on_one_instance_reaches_the_others() {
     let second = first.second_instance(tokend::authority::SigningAlgorithm::Es256).await;
     let secret = first.create_client("svc", "read", "read", &[]).await;
     let token = first.token("svc", &secret, "").await.access_token;
-    let ask = || pb::IntrospectRequest { token: token.clone(), token_type_hint: String::new() };
+    let ask = || pb::IntrospectRequest {
+        token: token.clone(),
+        token_type_hint: String::new(),
+        signed_response: false,
+    };
     let before =
         second.tokens.clone().introspect(with_basic(ask(), "svc", &secret)).await.unwrap().into_inner();
     assert!(before.active);

@@ -6,7 +6,11 @@ use tonic::Code;
 use crate::helpers::*;
 
 fn ask(token: &str) -> pb::IntrospectRequest {
-    pb::IntrospectRequest { token: token.into(), token_type_hint: "access_token".into() }
+    pb::IntrospectRequest {
+        token: token.into(),
+        token_type_hint: "access_token".into(),
+        signed_response: false,
+    }
 }
 
 on_both_stores! {

@@ -30,4 +30,5 @@ mod private_key_jwt;
 mod probes;
 mod revoke;
 mod service;
+mod signed_introspection;
 mod tls;

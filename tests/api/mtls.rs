@@ -123,7 +123,8 @@ async fn a_workload_with_only_a_certificate_gets_bound_tokens(backend: Backend) 
     assert_eq!(introspected["active"], true);
     assert_eq!(introspected["cnf"]["x5t#S256"], thumbprint(&workload));
     let auditor = app.create_client("auditor", "tokend.introspect", "", &[]).await;
-    let introspect = pb::IntrospectRequest { token: token.into(), token_type_hint: String::new() };
+    let introspect =
+        pb::IntrospectRequest { token: token.into(), token_type_hint: String::new(), signed_response: false };
     let answer = app
         .tokens
         .clone()

@@ -10,7 +10,7 @@ fn revoke(token: &str) -> pb::RevokeRequest {
 }
 
 fn ask(token: &str) -> pb::IntrospectRequest {
-    pb::IntrospectRequest { token: token.into(), token_type_hint: String::new() }
+    pb::IntrospectRequest { token: token.into(), token_type_hint: String::new(), signed_response: false }
 }
 
 on_both_stores! {

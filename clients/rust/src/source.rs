@@ -10,7 +10,9 @@ use std::{
     time::{Duration, Instant},
 };
 
-use crate::pb::{IssueTokenRequest, token_service_client::TokenServiceClient};
+use crate::pb::{
+    ExchangeTokenRequest, IssueTokenRequest, IssueTokenResponse, token_service_client::TokenServiceClient,
+};
 use tonic::transport::{Certificate, Channel, ClientTlsConfig, Identity};
 
 use crate::{
@@ -65,10 +67,23 @@ impl std::fmt::Debug for TlsIdentity {
     }
 }
 
-type Key = (String, Vec<String>);
+/// What a cached token is for: its scope and audience, and for an exchange
+/// the token it was exchanged for.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+struct Key {
+    scope: String,
+    audience: Vec<String>,
+    subject_token: Option<String>,
+}
 
-/// One slot per (scope, audience): the async lock makes concurrent callers
-/// on an empty slot wait for the one fetch instead of starting their own.
+/// Slots kept at most before those whose tokens ran out are dropped: each
+/// exchanged token has a slot of its own.
+const MAX_SLOTS: usize = 1024;
+/// `subject_token_type` of the tokens exchanged.
+const ACCESS_TOKEN_TYPE: &str = "urn:ietf:params:oauth:token-type:access_token";
+
+/// One slot per key: the async lock makes concurrent callers on an empty
+/// slot wait for the one fetch instead of starting their own.
 #[derive(Default)]
 struct Slot {
     token: tokio::sync::Mutex<Option<Token>>,
@@ -161,9 +176,38 @@ impl TokenSource {
     /// A token for `scope` (space-delimited; empty for the client's defaults)
     /// and `audience` (empty for the client's), from the cache while it is fresh.
     pub async fn token(&self, scope: &str, audience: &[&str]) -> Result<Token, TokenError> {
-        let key = (scope.to_owned(), audience.iter().map(|a| a.to_string()).collect::<Vec<_>>());
-        let slot =
-            self.slots.lock().unwrap_or_else(PoisonError::into_inner).entry(key.clone()).or_default().clone();
+        self.cached(Key { scope: scope.to_owned(), audience: strings(audience), subject_token: None }).await
+    }
+
+    /// A token exchanged (RFC 8693) for `subject_token`, for `audience` and
+    /// `scope` (empty keeps the subject token's): narrower, when the subject
+    /// token is this client's own; acting for its client, when this client's
+    /// registration names the audience in `token_exchange_audiences`. Cached
+    /// like [`Self::token`], per subject token, audience and scope.
+    pub async fn exchange(
+        &self,
+        subject_token: &str,
+        audience: &[&str],
+        scope: &str,
+    ) -> Result<Token, TokenError> {
+        let subject_token = Some(subject_token.to_owned());
+        self.cached(Key { scope: scope.to_owned(), audience: strings(audience), subject_token }).await
+    }
+
+    /// The token for `key`, from its slot while fresh, else fetched once for all who ask.
+    async fn cached(&self, key: Key) -> Result<Token, TokenError> {
+        let slot = {
+            let mut slots = self.slots.lock().unwrap_or_else(PoisonError::into_inner);
+            if slots.len() >= MAX_SLOTS && !slots.contains_key(&key) {
+                let now = Instant::now();
+                slots.retain(|_, slot| {
+                    slot.token
+                        .try_lock()
+                        .map_or(true, |token| token.as_ref().is_some_and(|t| t.use_until > now))
+                });
+            }
+            slots.entry(key.clone()).or_default().clone()
+        };
         let mut cached = slot.token.lock().await;
         let now = Instant::now();
         if let Some(token) = cached.as_ref().filter(|token| token.use_until > now) {
@@ -189,21 +233,45 @@ impl TokenSource {
         });
     }
 
-    async fn fetch(&self, (scope, audience): &Key) -> Result<Token, TokenError> {
+    /// Asks tokend once: IssueToken, or ExchangeToken for a subject token.
+    async fn ask(&self, key: &Key) -> Result<IssueTokenResponse, TokenError> {
+        let mut request = IssueTokenRequest {
+            grant_type: "client_credentials".into(),
+            scope: key.scope.clone(),
+            audience: key.audience.clone(),
+            ..IssueTokenRequest::default()
+        };
+        self.credentials.fill(&self.client_id, &mut request)?;
+        let Some(subject_token) = &key.subject_token else {
+            return Ok(self.client.clone().issue_token(request).await?.into_inner());
+        };
+        let exchange = ExchangeTokenRequest {
+            client_id: request.client_id,
+            client_secret: request.client_secret,
+            client_assertion_type: request.client_assertion_type,
+            client_assertion: request.client_assertion,
+            subject_token: subject_token.clone(),
+            subject_token_type: ACCESS_TOKEN_TYPE.into(),
+            scope: request.scope,
+            audience: request.audience,
+            ..ExchangeTokenRequest::default()
+        };
+        let answer = self.client.clone().exchange_token(exchange).await?.into_inner();
+        Ok(IssueTokenResponse {
+            access_token: answer.access_token,
+            token_type: answer.token_type,
+            expires_in: answer.expires_in,
+            scope: answer.scope,
+        })
+    }
+
+    async fn fetch(&self, key: &Key) -> Result<Token, TokenError> {
         let mut backoff = FIRST_BACKOFF;
         let started = Instant::now();
         loop {
-            let mut request = IssueTokenRequest {
-                grant_type: "client_credentials".into(),
-                scope: scope.clone(),
-                audience: audience.clone(),
-                ..IssueTokenRequest::default()
-            };
-            self.credentials.fill(&self.client_id, &mut request)?;
             let asked = Instant::now();
-            match self.client.clone().issue_token(request).await {
+            match self.ask(key).await {
                 Ok(response) => {
-                    let response = response.into_inner();
                     let lifetime = Duration::from_secs(response.expires_in.max(0) as u64);
                     // Stop a tenth of the lifetime early, at most a minute.
                     let margin = (lifetime / 10).min(Duration::from_secs(60));
@@ -216,8 +284,7 @@ impl TokenSource {
                         refresh_from: use_until - ahead,
                     });
                 }
-                Err(status) => {
-                    let error = TokenError::from(status);
+                Err(error) => {
                     // Over the rate limit: exactly as long as tokend said;
                     // otherwise the next step of the backoff.
                     let wait = error.retry_after.unwrap_or_else(|| jittered(backoff));
@@ -232,6 +299,10 @@ impl TokenSource {
             }
         }
     }
+}
+
+fn strings(items: &[&str]) -> Vec<String> {
+    items.iter().map(|item| item.to_string()).collect()
 }
 
 /// Between half and all of `backoff`, so many clients do not retry in step.

@@ -12,3 +12,4 @@ mod signer;
 pub use admin::KeyInfo;
 pub use ring::{KeyRing, SigningAlgorithm};
 pub use sealing::KeySealer;
+pub use signer::INTROSPECTION_TYP;

@@ -12,6 +12,9 @@ use serde::Serialize;
 use super::{SigningAlgorithm, ecdsa};
 use crate::authority::AuthError;
 
+/// The `typ` of a signed introspection answer (RFC 9701 §5).
+pub const INTROSPECTION_TYP: &str = "token-introspection+jwt";
+
 enum KeyPair {
     Ecdsa(EcdsaKeyPair),
     Ed25519(Ed25519KeyPair),
@@ -23,6 +26,8 @@ pub struct SigningKey {
     pub kid: String,
     /// `base64url({"typ","alg","kid"})`: the same for every token of this key.
     header: String,
+    /// The same with `typ` `token-introspection+jwt` (RFC 9701 §5).
+    introspection_header: String,
     pair: KeyPair,
     random: SystemRandom,
 }
@@ -39,20 +44,34 @@ impl SigningKey {
             SigningAlgorithm::EdDsa => KeyPair::Ed25519(Ed25519KeyPair::from_pkcs8(pkcs8).map_err(rejected)?),
             SigningAlgorithm::Rs256 => KeyPair::Rsa(RsaKeyPair::from_pkcs8(pkcs8).map_err(rejected)?),
         };
-        let header = serde_json::json!({ "typ": typ, "alg": algorithm.as_str(), "kid": kid });
+        let header = |typ: &str| {
+            let header = serde_json::json!({ "typ": typ, "alg": algorithm.as_str(), "kid": kid });
+            URL_SAFE_NO_PAD.encode(header.to_string())
+        };
         Ok(Self {
             kid: kid.to_owned(),
-            header: URL_SAFE_NO_PAD.encode(header.to_string()),
+            header: header(typ),
+            introspection_header: header(INTROSPECTION_TYP),
             pair,
             random: SystemRandom::new(),
         })
     }
 
-    /// `header.claims.signature`, each part base64url without padding (RFC 7515 §7.1).
+    /// An access token: `header.claims.signature`, each part base64url
+    /// without padding (RFC 7515 §7.1).
     pub fn sign_jwt(&self, claims: &impl Serialize) -> Result<String, AuthError> {
+        self.sign(&self.header, claims)
+    }
+
+    /// A signed introspection answer (RFC 9701), with its own `typ`.
+    pub fn sign_introspection(&self, claims: &impl Serialize) -> Result<String, AuthError> {
+        self.sign(&self.introspection_header, claims)
+    }
+
+    fn sign(&self, header: &str, claims: &impl Serialize) -> Result<String, AuthError> {
         let claims = serde_json::to_vec(claims).map_err(AuthError::internal)?;
-        let mut token = String::with_capacity(self.header.len() + claims.len() * 4 / 3 + 400);
-        token.push_str(&self.header);
+        let mut token = String::with_capacity(header.len() + claims.len() * 4 / 3 + 400);
+        token.push_str(header);
         token.push('.');
         URL_SAFE_NO_PAD.encode_string(&claims, &mut token);
         let failed = |_| AuthError::internal("signing failed");

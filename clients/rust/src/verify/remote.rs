@@ -25,7 +25,11 @@ impl Introspector {
     }
 
     pub async fn verify(&self, token: &str) -> Result<Claims, VerifyError> {
-        let request = IntrospectRequest { token: token.to_owned(), token_type_hint: "access_token".into() };
+        let request = IntrospectRequest {
+            token: token.to_owned(),
+            token_type_hint: "access_token".into(),
+            ..IntrospectRequest::default()
+        };
         let answer = self
             .client
             .clone()

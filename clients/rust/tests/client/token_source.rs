@@ -109,3 +109,24 @@ async fn a_rate_limited_fetch_waits_as_long_as_tokend_says_and_then_succeeds() {
     assert_eq!(token.scope, "b");
     assert!(started.elapsed() >= std::time::Duration::from_millis(300), "{:?}", started.elapsed());
 }
+
+#[tokio::test]
+async fn exchanged_tokens_are_narrower_and_cached_per_subject_audience_and_scope() {
+    let server = server().await;
+    let source = server.source();
+    let wide = source.token("orders.read orders.write", &[]).await.unwrap().access_token;
+    let narrow = source.exchange(&wide, &["orders"], "orders.read").await.unwrap();
+    assert_eq!(narrow.scope, "orders.read");
+    let claims = server.verifier().await.verify(&narrow.access_token).await.unwrap();
+    assert_eq!((claims.sub.as_str(), claims.aud.as_slice()), ("orders-worker", &["orders".to_owned()][..]));
+    assert_ne!(jti(&narrow.access_token), jti(&wide));
+
+    let again = source.exchange(&wide, &["orders"], "orders.read").await.unwrap();
+    assert_eq!(jti(&again.access_token), jti(&narrow.access_token), "served from the cache");
+    let other_scope = source.exchange(&wide, &["orders"], "orders.write").await.unwrap();
+    assert_ne!(jti(&other_scope.access_token), jti(&narrow.access_token));
+    assert_eq!(other_scope.scope, "orders.write");
+
+    let refused = source.exchange(&wide, &["orders"], "orders.admin").await.unwrap_err();
+    assert_eq!(refused.oauth_error.as_deref(), Some("invalid_scope"), "{refused:?}");
+}
