@@ -10,7 +10,7 @@ use tokend::{
         Actor, ClientDraft, Clock, Grant, KeyRing, KeySealer, RateLimits, Registry, SecretHasher,
         SigningAlgorithm, TokenCodec,
     },
-    domain::{AudienceList, ClientId, ClientSecret, RateLimit, ScopeSet, TokenTtl},
+    domain::{AudienceList, ClientClaims, ClientId, ClientSecret, RateLimit, ScopeSet, TokenTtl},
     store::Store,
 };
 
@@ -40,6 +40,20 @@ fn grant() -> Grant {
     }
 }
 
+/// About 1 KiB of claims, as a platform team might fix for a service.
+const CLAIMS_1KIB: &str = r#"{"tenant":"acme-corporation-eu-west-1","environment":"production","cost_center":"cc-4711",
+    "roles":["orders.reader","orders.writer","billing.viewer","inventory.admin"],
+    "region":{"primary":"eu-west-1","fallback":"eu-central-1"},"tier":3,
+    "features":{"beta":true,"canary":false,"limits":{"rps":500,"burst":1000}},
+    "label_0":"value-0000-abcdefghij","label_1":"value-0001-abcdefghij","label_2":"value-0002-abcdefghij",
+    "label_3":"value-0003-abcdefghij","label_4":"value-0004-abcdefghij","label_5":"value-0005-abcdefghij",
+    "label_6":"value-0006-abcdefghij","label_7":"value-0007-abcdefghij","label_8":"value-0008-abcdefghij",
+    "label_9":"value-0009-abcdefghij","label_10":"value-0010-abcdefghij","label_11":"value-0011-abcdefghij",
+    "label_12":"value-0012-abcdefghij","label_13":"value-0013-abcdefghij","label_14":"value-0014-abcdefghij",
+    "label_15":"value-0015-abcdefghij","label_16":"value-0016-abcdefghij","label_17":"value-0017-abcdefghij",
+    "label_18":"value-0018-abcdefghij","label_19":"value-0019-abcdefghij","label_20":"value-0020-abcdefghij",
+    "label_21":"value-0021-abcdefghij","label_22":"value-0022-abcdefghij"}"#;
+
 fn tokens(c: &mut Criterion) {
     let runtime = runtime();
     for algorithm in [SigningAlgorithm::Es256, SigningAlgorithm::EdDsa, SigningAlgorithm::Rs256] {
@@ -52,6 +66,11 @@ fn tokens(c: &mut Criterion) {
         let grant = grant();
         c.bench_function(&format!("mint/{algorithm}"), |b| {
             b.iter(|| codec.mint(&grant, 1_800_000_000).unwrap())
+        });
+        // A client with 1 KiB of fixed claims, encoded once as tokend does when it loads the client.
+        let with_claims = Grant { claims: ClientClaims::parse(CLAIMS_1KIB).unwrap(), ..grant.clone() };
+        c.bench_function(&format!("mint/{algorithm}/claims-1KiB"), |b| {
+            b.iter(|| codec.mint(&with_claims, 1_800_000_000).unwrap())
         });
         // A token never seen: the full check (header, key, signature, claims).
         c.bench_function(&format!("decode/{algorithm}/first"), |b| {
