@@ -5,7 +5,7 @@
 
 use serde::{Deserialize, Serialize};
 
-use super::{AccessClaims, AuthError, Grant};
+use super::{AccessClaims, AuthError, Grant, grant};
 use crate::domain::{AudienceList, Client, ScopeSet, quoted};
 
 pub const TOKEN_EXCHANGE: &str = "urn:ietf:params:oauth:grant-type:token-exchange";
@@ -91,17 +91,7 @@ pub fn decide(
     audiences: AudienceList,
 ) -> Result<Grant, AuthError> {
     let held = ScopeSet::parse_delimited(&subject.scope).map_err(AuthError::internal)?;
-    let scopes = if scopes.is_empty() {
-        held
-    } else {
-        if let Some(scope) = scopes.first_outside(&held) {
-            return Err(AuthError::InvalidScope(format!(
-                "scope {} is not in the subject token's scope",
-                quoted(scope.as_str())
-            )));
-        }
-        scopes
-    };
+    let scopes = grant::scopes_within(scopes, &held, "in the subject token's scope")?.unwrap_or(held);
     let subject_audiences =
         AudienceList::parse_each(subject.aud.iter().map(String::as_str)).map_err(AuthError::internal)?;
     let for_itself = subject.sub == client.id.as_str();
@@ -118,28 +108,17 @@ pub fn decide(
         let act = Act { sub: client.id.to_string(), act: subject.act.clone().map(Box::new) };
         (client.token_exchange_audiences.clone(), Some(act))
     };
-    let audiences = if audiences.is_empty() {
-        if delegating { permitted } else { subject_audiences }
+    let reach = "one this exchange may reach";
+    let audiences = grant::audiences_within(audiences, &permitted, reach)?.unwrap_or(if delegating {
+        permitted
     } else {
-        if let Some(audience) = audiences.first_outside(&permitted) {
-            return Err(AuthError::InvalidTarget(format!(
-                "audience {} is not one this exchange may reach",
-                quoted(audience.as_str())
-            )));
-        }
-        audiences
-    };
+        subject_audiences
+    });
     Ok(Grant {
-        client_id: client.id.clone(),
-        registration: client.registration.clone(),
-        scopes,
-        audiences,
-        ttl: client.token_ttl,
-        bound_to: None,
-        federated: None,
         claims: if for_itself { client.claims.clone() } else { subject.claims.clone() },
         subject: (!for_itself).then(|| subject.sub.clone()),
         act,
         not_after: Some(subject.exp),
+        ..Grant::for_client(client, scopes, audiences)
     })
 }

@@ -15,46 +15,70 @@ pub fn decide(
     audiences: AudienceList,
     default_audience: &Audience,
 ) -> Result<Grant, AuthError> {
-    let scopes = if scopes.is_empty() {
-        client.default_scopes.clone()
-    } else {
-        if let Some(scope) = scopes.first_outside(&client.allowed_scopes) {
-            return Err(AuthError::InvalidScope(format!(
-                "scope {} is not allowed for this client",
-                quoted(scope.as_str())
-            )));
-        }
-        scopes
-    };
+    let scopes = scopes_within(scopes, &client.allowed_scopes, "allowed for this client")?
+        .unwrap_or_else(|| client.default_scopes.clone());
     let permitted = if client.audiences.is_empty() {
         AudienceList::single(default_audience.clone())
     } else {
         client.audiences.clone()
     };
-    let audiences = if audiences.is_empty() {
-        permitted
-    } else {
-        if let Some(audience) = audiences.first_outside(&permitted) {
-            return Err(AuthError::InvalidTarget(format!(
-                "audience {} is not allowed for this client",
-                quoted(audience.as_str())
-            )));
+    let audiences = audiences_within(audiences, &permitted, "allowed for this client")?.unwrap_or(permitted);
+    Ok(Grant::for_client(client, scopes, audiences))
+}
+
+/// The scopes asked for, if any, once every one is within `permitted`;
+/// otherwise `invalid_scope` naming the first that is not (`is not {what}`).
+pub fn scopes_within(
+    asked: ScopeSet,
+    permitted: &ScopeSet,
+    what: &str,
+) -> Result<Option<ScopeSet>, AuthError> {
+    if asked.is_empty() {
+        return Ok(None);
+    }
+    match asked.first_outside(permitted) {
+        Some(scope) => {
+            Err(AuthError::InvalidScope(format!("scope {} is not {what}", quoted(scope.as_str()))))
         }
-        audiences
-    };
-    Ok(Grant {
-        client_id: client.id.clone(),
-        registration: client.registration.clone(),
-        scopes,
-        audiences,
-        ttl: client.token_ttl,
-        bound_to: None,
-        federated: None,
-        claims: client.claims.clone(),
-        subject: None,
-        act: None,
-        not_after: None,
-    })
+        None => Ok(Some(asked)),
+    }
+}
+
+/// The audiences asked for, if any, once every one is within `permitted`;
+/// otherwise `invalid_target` naming the first that is not.
+pub fn audiences_within(
+    asked: AudienceList,
+    permitted: &AudienceList,
+    what: &str,
+) -> Result<Option<AudienceList>, AuthError> {
+    if asked.is_empty() {
+        return Ok(None);
+    }
+    match asked.first_outside(permitted) {
+        Some(audience) => {
+            Err(AuthError::InvalidTarget(format!("audience {} is not {what}", quoted(audience.as_str()))))
+        }
+        None => Ok(Some(asked)),
+    }
+}
+
+impl Grant {
+    /// A plain grant to `client`: its own token, with its fixed claims.
+    pub fn for_client(client: &Client, scopes: ScopeSet, audiences: AudienceList) -> Self {
+        Grant {
+            client_id: client.id.clone(),
+            registration: client.registration.clone(),
+            scopes,
+            audiences,
+            ttl: client.token_ttl,
+            bound_to: None,
+            federated: None,
+            claims: client.claims.clone(),
+            subject: None,
+            act: None,
+            not_after: None,
+        }
+    }
 }
 
 #[cfg(test)]
