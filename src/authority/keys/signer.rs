@@ -15,6 +15,11 @@ use crate::authority::AuthError;
 /// The `typ` of a signed introspection answer (RFC 9701 §5).
 pub const INTROSPECTION_TYP: &str = "token-introspection+jwt";
 
+thread_local! {
+    /// The JSON of the claims being signed on this thread.
+    static PAYLOAD: std::cell::RefCell<Vec<u8>> = const { std::cell::RefCell::new(Vec::new()) };
+}
+
 enum KeyPair {
     Ecdsa(EcdsaKeyPair),
     Ed25519(Ed25519KeyPair),
@@ -69,11 +74,18 @@ impl SigningKey {
     }
 
     fn sign(&self, header: &str, claims: &impl Serialize) -> Result<String, AuthError> {
-        let claims = serde_json::to_vec(claims).map_err(AuthError::internal)?;
-        let mut token = String::with_capacity(header.len() + claims.len() * 4 / 3 + 400);
-        token.push_str(header);
-        token.push('.');
-        URL_SAFE_NO_PAD.encode_string(&claims, &mut token);
+        // The claims' JSON lives only until it is base64-encoded: a buffer
+        // kept per thread spares an allocation per token, which past glibc's
+        // per-thread cache (1 KiB: a client with claims) takes the arena lock.
+        let mut token = PAYLOAD.with_borrow_mut(|payload| {
+            payload.clear();
+            serde_json::to_writer(&mut *payload, claims).map_err(AuthError::internal)?;
+            let mut token = String::with_capacity(header.len() + payload.len() * 4 / 3 + 400);
+            token.push_str(header);
+            token.push('.');
+            URL_SAFE_NO_PAD.encode_string(payload.as_slice(), &mut token);
+            Ok::<_, AuthError>(token)
+        })?;
         let failed = |_| AuthError::internal("signing failed");
         let signature = match &self.pair {
             KeyPair::Ecdsa(pair) => {
