@@ -20,6 +20,19 @@ use crate::{
     metrics::{Metrics, Protocol},
 };
 
+/// The credentials a token request message carries: IssueTokenRequest and
+/// ExchangeTokenRequest name them alike.
+macro_rules! body_credentials {
+    ($body:expr) => {
+        BodyCredentials {
+            client_id: $body.client_id,
+            client_secret: $body.client_secret,
+            client_assertion_type: $body.client_assertion_type,
+            client_assertion: $body.client_assertion,
+        }
+    };
+}
+
 pub struct TokenServiceApi {
     authority: Arc<Authority>,
     metrics: Arc<Metrics>,
@@ -61,12 +74,7 @@ impl TokenService for TokenServiceApi {
         request: Request<pb::IssueTokenRequest>,
     ) -> Result<Response<pb::IssueTokenResponse>, Status> {
         let (metadata, extensions, body) = request.into_parts();
-        let credentials = BodyCredentials {
-            client_id: body.client_id,
-            client_secret: body.client_secret,
-            client_assertion_type: body.client_assertion_type,
-            client_assertion: body.client_assertion,
-        };
+        let credentials = body_credentials!(body);
         let request = TokenRequest {
             grant_type: body.grant_type,
             presented: presented(&metadata, &extensions, credentials),
@@ -88,12 +96,7 @@ impl TokenService for TokenServiceApi {
         request: Request<pb::ExchangeTokenRequest>,
     ) -> Result<Response<pb::ExchangeTokenResponse>, Status> {
         let (metadata, extensions, body) = request.into_parts();
-        let credentials = BodyCredentials {
-            client_id: body.client_id,
-            client_secret: body.client_secret,
-            client_assertion_type: body.client_assertion_type,
-            client_assertion: body.client_assertion,
-        };
+        let credentials = body_credentials!(body);
         let request = TokenRequest {
             grant_type: TOKEN_EXCHANGE.into(),
             presented: presented(&metadata, &extensions, credentials),
