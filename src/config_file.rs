@@ -83,8 +83,8 @@ pub fn resolve(args: impl IntoIterator<Item = OsString>) -> Result<Resolved, Con
     Ok(Resolved { cli, settings })
 }
 
-/// The arguments of `matches`' subcommand that settings can be given for,
-/// with the global ones, each with the matches it was parsed into.
+/// The arguments a setting can be given for: the global ones and those of
+/// `matches`' subcommand.
 fn arguments<'c>(command: &'c clap::Command, matches: &ArgMatches) -> Vec<&'c clap::Arg> {
     let global = command.get_arguments();
     let sub = matches
