@@ -182,6 +182,12 @@ impl From<Failure> for Status {
     }
 }
 
+impl From<Refusal> for Status {
+    fn from(refusal: Refusal) -> Self {
+        Status::from(Failure::from(refusal))
+    }
+}
+
 impl From<AuthError> for Status {
     fn from(err: AuthError) -> Self {
         Status::from(Failure::from(err))

@@ -9,6 +9,8 @@ use std::time::Duration;
 pub const MAX_BODY_BYTES: usize = 16 * 1024;
 /// A gRPC request message: the same requests, with room for the admin calls.
 pub const MAX_MESSAGE_BYTES: usize = 64 * 1024;
+/// A Connect call's body: a gRPC message, with room for JSON's longer spelling.
+pub const MAX_CONNECT_BODY_BYTES: usize = 2 * MAX_MESSAGE_BYTES;
 /// An HTTP client that has not sent its body by then is slow or hostile: 408.
 pub const BODY_TIMEOUT: Duration = Duration::from_secs(10);
 /// An HTTP call still running then gets a JSON 503.

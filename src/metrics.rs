@@ -300,8 +300,10 @@ pub const PATH: &str = "/metrics";
 /// `unmatched`) and status.
 pub async fn time_http(State(metrics): State<Arc<Metrics>>, mut request: Request, next: Next) -> Response {
     let route = request.extensions().get::<MatchedPath>().map(|path| path.as_str());
-    let known = route.and_then(|route| HTTP_ROUTES.iter().find(|known| **known == route));
-    let operation = known.map_or("unmatched", |known| *known);
+    let known = route.and_then(|route| HTTP_ROUTES.iter().find(|known| **known == route).copied());
+    // Otherwise a method of the contract called over Connect, under its name.
+    let operation =
+        known.or_else(|| route.and_then(|route| metrics.grpc_method(route))).unwrap_or("unmatched");
     let log = access_log::begin(&mut request);
     let started = Instant::now();
     let response = next.run(request).await;
@@ -401,7 +403,12 @@ impl Metrics {
         if path.starts_with("/grpc.reflection.") && path.ends_with("/ServerReflectionInfo") {
             return "ServerReflectionInfo";
         }
-        self.grpc_methods.get(path).copied().unwrap_or("unknown")
+        self.grpc_method(path).unwrap_or("unknown")
+    }
+
+    /// The method name of a served path.
+    fn grpc_method(&self, path: &str) -> Option<&'static str> {
+        self.grpc_methods.get(path).copied()
     }
 }
 

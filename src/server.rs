@@ -84,14 +84,16 @@ pub async fn serve(
                 .max_decoding_message_size(MAX_MESSAGE_BYTES),
         )
         .into_axum_router()
-        .layer(axum::middleware::map_response(grpc::oversized_is_resource_exhausted))
-        .layer(axum::middleware::from_fn_with_state(metrics.clone(), metrics::time_grpc));
+        .layer(axum::middleware::map_response(grpc::oversized_is_resource_exhausted));
+    // Connect calls reach the services untimed: the HTTP side times them.
+    let connect = deadline::limit_grpc(grpc.clone());
+    let grpc = grpc.layer(axum::middleware::from_fn_with_state(metrics.clone(), metrics::time_grpc));
     let grpc = deadline::limit_grpc(grpc);
     let certificates = http::ClientCertificates(listeners.tls.is_some());
     let separate_metrics =
         listeners.metrics.map(|listener| (listener, metrics::router(authority.clone(), metrics.clone())));
-    let http =
-        deadline::limit_http(http::router(authority, certificates, metrics, separate_metrics.is_none()));
+    let http = http::router(authority, certificates, metrics, separate_metrics.is_none(), connect);
+    let http = deadline::limit_http(http);
 
     let tls = listeners.tls.clone();
     let reload = listeners.tls.map(|tls| tokio::spawn(tls.follow_files(stop.clone())));

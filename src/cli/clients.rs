@@ -184,7 +184,7 @@ async fn list(registry: &Registry, filter: ListFilter, as_json: bool) -> Result<
     let mut token = String::new();
     let now = registry.now();
     loop {
-        let page = registry.list(0, &token).await?;
+        let page = registry.list(0, &token, "").await?;
         clients.extend(page.clients.into_iter().filter(|details| filter.keeps(&details.secrets, now)));
         match page.next_page_token {
             Some(next) => token = next,

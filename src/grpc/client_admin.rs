@@ -58,7 +58,7 @@ impl ClientAdmin for ClientAdminApi {
     ) -> Result<Response<pb::ListClientsResponse>, Status> {
         let (registry, _) = self.admin(&request).await?;
         let body = request.into_inner();
-        let page = registry.list(i64::from(body.page_size), &body.page_token).await?;
+        let page = registry.list(i64::from(body.page_size), &body.page_token, &body.client_id_prefix).await?;
         Ok(Response::new(pb::ListClientsResponse {
             clients: page.clients.into_iter().map(pb::Client::from).collect(),
             next_page_token: page.next_page_token.unwrap_or_default(),
@@ -97,6 +97,17 @@ impl ClientAdmin for ClientAdminApi {
         let (registry, actor) = self.admin(&request).await?;
         registry.delete(&request.into_inner().client_id, &actor).await?;
         Ok(Response::new(pb::DeleteClientResponse {}))
+    }
+
+    async fn list_signing_keys(
+        &self,
+        request: Request<pb::ListSigningKeysRequest>,
+    ) -> Result<Response<pb::ListSigningKeysResponse>, Status> {
+        let (registry, _) = self.admin(&request).await?;
+        let keys = registry.signing_keys().await?;
+        Ok(Response::new(pb::ListSigningKeysResponse {
+            signing_keys: keys.into_iter().map(pb::SigningKey::from).collect(),
+        }))
     }
 
     async fn create_trusted_issuer(

@@ -4,7 +4,7 @@ use prost_types::{FieldMask, Timestamp};
 
 use super::pb;
 use crate::{
-    authority::{AuthDraft, AuthError, ClientChanges, ClientDraft, IdentityDraft},
+    authority::{AuthDraft, AuthError, ClientChanges, ClientDraft, IdentityDraft, KeyInfo},
     domain::{ClientDetails, IssuerDraft, SecretInfo, SecretMaxAge, TrustedIssuer, quoted},
 };
 use tokend_common::structs;
@@ -109,6 +109,24 @@ impl From<SecretInfo> for pb::SecretInfo {
             create_time: Some(timestamp(secret.created_at)),
             expire_time: secret.expires_at.map(timestamp),
             last_used_time: secret.last_used_at.map(timestamp),
+        }
+    }
+}
+
+impl From<KeyInfo> for pb::SigningKey {
+    fn from(key: KeyInfo) -> Self {
+        use pb::signing_key::State;
+        let state = match (key.signing, key.pending) {
+            (true, _) => State::Signing,
+            (false, true) => State::Pending,
+            (false, false) => State::Verifying,
+        };
+        pb::SigningKey {
+            kid: key.kid,
+            algorithm: key.algorithm,
+            create_time: Some(timestamp(key.created_at)),
+            active_time: Some(timestamp(key.active_from)),
+            state: state.into(),
         }
     }
 }

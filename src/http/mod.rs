@@ -3,6 +3,7 @@
 //! the JWKS and RFC 8414 discovery. It parses and encodes; every rule lives in
 //! the authority, exactly as for gRPC.
 
+mod connect;
 mod discovery;
 mod form;
 mod introspection;
@@ -36,7 +37,8 @@ pub const JWKS_PATH: &str = "/oauth/v2/keys";
 #[derive(Debug, Clone, Copy)]
 pub struct ClientCertificates(pub bool);
 
-/// Every HTTP endpoint. Unknown paths get a JSON 404, known paths with the
+/// Every HTTP endpoint, and every unary method of the contract over Connect,
+/// answered by `grpc`. Unknown paths get a JSON 404, known paths with the
 /// wrong method a JSON 405 naming the allowed one.
 /// With `metrics`, calls are timed and counted; `serve_metrics` adds `GET /metrics`.
 pub fn router(
@@ -44,13 +46,14 @@ pub fn router(
     certificates: ClientCertificates,
     metrics: Arc<Metrics>,
     serve_metrics: bool,
+    grpc: Router,
 ) -> Router {
     let router = Router::new();
     let router = match serve_metrics {
         true => router.route(metrics::PATH, only_get(get(metrics::scrape))),
         false => router,
     };
-    router
+    connect::routes(router, grpc)
         .route(TOKEN_PATH, only_post(post(token::issue)))
         .route(INTROSPECTION_PATH, only_post(post(introspection::introspect)))
         .route(REVOCATION_PATH, only_post(post(introspection::revoke)))

@@ -43,6 +43,12 @@ impl From<AuthError> for Rejection {
     }
 }
 
+impl From<Failure> for Rejection {
+    fn from(failure: Failure) -> Self {
+        Rejection(failure)
+    }
+}
+
 impl From<Refusal> for Rejection {
     fn from(refusal: Refusal) -> Self {
         Rejection(Failure::from(refusal))

@@ -12,20 +12,25 @@ use super::reply::Rejection;
 use crate::{
     authority::{AuthError, BodyCredentials, Presented},
     domain::Peer,
-    failure::Refusal,
+    failure::{Failure, Refusal},
     limits::{BODY_TIMEOUT, MAX_BODY_BYTES},
 };
 
-/// The body, refused with 413 past [`MAX_BODY_BYTES`] and 408 past [`BODY_TIMEOUT`].
+/// The body of an OAuth endpoint, within [`MAX_BODY_BYTES`].
 pub async fn body(body: Body) -> Result<Bytes, Rejection> {
-    match tokio::time::timeout(BODY_TIMEOUT, axum::body::to_bytes(body, MAX_BODY_BYTES)).await {
+    read_body(body, MAX_BODY_BYTES).await.map_err(Rejection::from)
+}
+
+/// The body, refused (413 over HTTP) past `limit` bytes and (408) past [`BODY_TIMEOUT`].
+pub async fn read_body(body: Body, limit: usize) -> Result<Bytes, Failure> {
+    match tokio::time::timeout(BODY_TIMEOUT, axum::body::to_bytes(body, limit)).await {
         Err(_) => Err(Refusal::TooSlow("the request body did not arrive in time".into()).into()),
         Ok(Ok(bytes)) => Ok(bytes),
         Ok(Err(err)) => {
             let too_large = std::error::Error::source(&err)
                 .is_some_and(|source| source.is::<http_body_util::LengthLimitError>());
             Err(if too_large {
-                Refusal::TooLarge(format!("the request body exceeds {} KiB", MAX_BODY_BYTES / 1024)).into()
+                Refusal::TooLarge(format!("the request body exceeds {} KiB", limit / 1024)).into()
             } else {
                 AuthError::InvalidRequest("the request body could not be read".into()).into()
             })

@@ -55,13 +55,28 @@ impl Store {
     }
 
     /// Up to `limit` clients whose ids sort after `after`, in id order.
-    pub async fn clients_after(&self, after: &str, limit: i64) -> Result<Vec<ClientRow>, StoreError> {
+    pub async fn clients_after(
+        &self,
+        after: &str,
+        prefix: &str,
+        limit: i64,
+    ) -> Result<Vec<ClientRow>, StoreError> {
+        // `>= prefix` lets the primary key start at the first match; `substr`
+        // (in both dialects) ends the range without LIKE's wildcards.
         let sql = concat!(
             "SELECT ",
             client_columns!(),
-            " FROM clients WHERE client_id > $1 ORDER BY client_id LIMIT $2"
+            " FROM clients WHERE client_id > $1 AND client_id >= $2 AND substr(client_id, 1, $3) = $2 \
+             ORDER BY client_id LIMIT $4"
         );
-        Ok(sqlx::query_as(sql).bind(after).bind(limit).fetch_all(&self.pool).await?)
+        let length = i32::try_from(prefix.chars().count()).unwrap_or(i32::MAX);
+        Ok(sqlx::query_as(sql)
+            .bind(after)
+            .bind(prefix)
+            .bind(length)
+            .bind(limit)
+            .fetch_all(&self.pool)
+            .await?)
     }
 
     /// Overwrites a client's mutable fields, noting the change and writing

@@ -110,7 +110,7 @@ on_both_stores! {
         let mut page_token = String::new();
         let mut pages = 0;
         loop {
-            let request = pb::ListClientsRequest { page_size: 2, page_token: page_token.clone() };
+            let request = pb::ListClientsRequest { page_size: 2, page_token: page_token.clone(), ..Default::default() };
             let page = app.admin.clone().list_clients(with_bearer(request, &admin)).await.unwrap().into_inner();
             assert!(page.clients.len() <= 2);
             assert!(page.clients.iter().all(|c| c.secrets.len() == 1), "each page carries secret metadata");
@@ -127,10 +127,10 @@ on_both_stores! {
 
     async fn a_bad_page_token_or_size_is_an_invalid_argument(app) {
         let admin = app.admin_token().await;
-        let request = pb::ListClientsRequest { page_size: 0, page_token: "***".into() };
+        let request = pb::ListClientsRequest { page_size: 0, page_token: "***".into(), ..Default::default() };
         let status = app.admin.clone().list_clients(with_bearer(request, &admin)).await.unwrap_err();
         assert_error(&status, Code::InvalidArgument, "invalid_argument");
-        let request = pb::ListClientsRequest { page_size: -1, page_token: String::new() };
+        let request = pb::ListClientsRequest { page_size: -1, page_token: String::new(), ..Default::default() };
         let status = app.admin.clone().list_clients(with_bearer(request, &admin)).await.unwrap_err();
         assert_error(&status, Code::InvalidArgument, "invalid_argument");
     }

@@ -10,6 +10,7 @@ mod claims;
 mod cli;
 mod client_admin;
 mod config_file;
+mod connect;
 mod connections;
 mod crash;
 mod durability;

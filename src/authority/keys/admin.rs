@@ -16,6 +16,8 @@ pub struct KeyInfo {
     pub active_from: i64,
     /// Whether servers of its algorithm sign with it now.
     pub signing: bool,
+    /// Whether it is yet to start signing.
+    pub pending: bool,
 }
 
 impl KeyRing {
@@ -61,6 +63,7 @@ impl KeyRing {
                 created_at: row.created_at,
                 active_from: row.active_from,
                 signing: signer_at(&rows, &row.algorithm, now).is_some_and(|signer| signer.kid == row.kid),
+                pending: row.active_from > now,
             })
             .collect())
     }

@@ -7,7 +7,7 @@ use serde_json::{Map, Value, json};
 
 use super::Registry;
 use crate::{
-    authority::{Actor, AuthError, EventType, paging, tokens::random_tag},
+    authority::{Actor, AuthError, EventType, KeyInfo, KeyRing, paging, tokens::random_tag},
     domain::{
         AudienceList, AuthMethods, CertificateSubject, Client, ClientAuth, ClientClaims, ClientDetails,
         ClientId, ClientSecret, FederatedIdentity, InvalidValue, Jwks, JwksUri, RateLimit, ScopeSet,
@@ -293,17 +293,27 @@ impl Registry {
     }
 
     /// Clients in id order, `page_size` at a time (0 selects 50; at most 500).
-    pub async fn list(&self, page_size: i64, page_token: &str) -> Result<ClientPage, AuthError> {
+    pub async fn list(
+        &self,
+        page_size: i64,
+        page_token: &str,
+        prefix: &str,
+    ) -> Result<ClientPage, AuthError> {
         let size = paging::page_size(page_size)?;
         let after = decode_page_token(page_token)?;
         // One row more than asked tells whether another page follows.
-        let mut rows = self.store.clients_after(&after, size + 1).await?;
+        let mut rows = self.store.clients_after(&after, prefix, size + 1).await?;
         let more = rows.len() as i64 > size;
         rows.truncate(size as usize);
         let clients = rows.into_iter().map(Client::try_from).collect::<Result<Vec<_>, _>>()?;
         let next_page_token = clients.last().filter(|_| more).map(|c| URL_SAFE_NO_PAD.encode(c.id.as_str()));
         let clients = self.attach_secrets(clients).await?;
         Ok(ClientPage { clients, next_page_token })
+    }
+
+    /// The signing keys, newest first, as `ListSigningKeys` shows them.
+    pub async fn signing_keys(&self) -> Result<Vec<KeyInfo>, AuthError> {
+        KeyRing::list(&self.store, self.clock.now()).await
     }
 
     /// Changes the fields `changes` sets, on `actor`'s behalf.

@@ -1,0 +1,84 @@
+//! The two encodings a Connect unary call may use, told by `Content-Type`:
+//! the proto3 JSON mapping, and protobuf itself, which passes through.
+
+use axum::http::{HeaderMap, header};
+use prost::Message;
+use prost_reflect::{DeserializeOptions, DynamicMessage, MessageDescriptor, SerializeOptions};
+use tonic::Status;
+
+use crate::authority::AuthError;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Codec {
+    Json,
+    Proto,
+}
+
+/// What an unsupported `Content-Type` is told.
+pub const ACCEPTED: &str = "application/json, application/proto";
+
+impl Codec {
+    /// The codec the request's `Content-Type` names (parameters such as
+    /// `charset=utf-8` aside); `None` for any other media type.
+    pub fn of_request(headers: &HeaderMap) -> Option<Codec> {
+        let value = headers.get(header::CONTENT_TYPE)?.to_str().ok()?;
+        let essence = value.split(';').next().unwrap_or("").trim();
+        if essence.eq_ignore_ascii_case("application/json") {
+            Some(Codec::Json)
+        } else if essence.eq_ignore_ascii_case("application/proto") {
+            Some(Codec::Proto)
+        } else {
+            None
+        }
+    }
+
+    pub fn content_type(self) -> &'static str {
+        match self {
+            Codec::Json => "application/json",
+            Codec::Proto => "application/proto",
+        }
+    }
+
+    /// The request body as the protobuf encoding of `input`. JSON with a field
+    /// the message does not have is refused, as the mapping allows.
+    pub fn decode(self, input: MessageDescriptor, body: &[u8]) -> Result<Vec<u8>, Status> {
+        if self == Codec::Proto {
+            return Ok(body.to_vec());
+        }
+        if body.trim_ascii().is_empty() {
+            return Err(invalid(format!("the body is empty; send {{}} for an empty {}", input.name())));
+        }
+        let mut json = serde_json::Deserializer::from_slice(body);
+        let options = DeserializeOptions::new().deny_unknown_fields(true);
+        let message = DynamicMessage::deserialize_with_options(input.clone(), &mut json, &options)
+            .and_then(|message| json.end().map(|()| message))
+            .map_err(|err| {
+                invalid(format!("the body is not a {} in the proto3 JSON mapping: {err}", input.name()))
+            })?;
+        Ok(message.encode_to_vec())
+    }
+
+    /// The protobuf encoding of an `output` message, as this codec writes it.
+    pub fn encode(self, output: MessageDescriptor, message: &[u8]) -> Result<Vec<u8>, Status> {
+        if self == Codec::Proto {
+            return Ok(message.to_vec());
+        }
+        to_json(output, message)
+    }
+}
+
+/// A protobuf message as proto3 JSON: lowerCamelCase names, defaults left
+/// out, 64-bit integers as strings.
+pub fn to_json(descriptor: MessageDescriptor, message: &[u8]) -> Result<Vec<u8>, Status> {
+    let message =
+        DynamicMessage::decode(descriptor, message).map_err(|err| AuthError::Internal(Box::new(err)))?;
+    let mut json = serde_json::Serializer::new(Vec::new());
+    message
+        .serialize_with_options(&mut json, &SerializeOptions::new())
+        .map_err(|err| AuthError::Internal(Box::new(err)))?;
+    Ok(json.into_inner())
+}
+
+fn invalid(message: String) -> Status {
+    Status::from(AuthError::InvalidRequest(message))
+}

@@ -1,0 +1,95 @@
+//! Errors in Connect's JSON shape: `{"code", "message", "details"}`, with the
+//! HTTP status the Connect protocol gives each code. The status itself comes
+//! from the gRPC services (or from the same failure mapping, for a request
+//! refused before it reaches them), so the `google.rpc.ErrorInfo` detail
+//! carries the same OAuth reason as over gRPC.
+
+use axum::{
+    body::Body,
+    http::{HeaderValue, StatusCode, header},
+    response::Response,
+};
+use base64::{Engine, engine::general_purpose::STANDARD_NO_PAD};
+use prost::Message;
+use serde_json::{Map, Value, json};
+use tonic::{Code, Status};
+
+use super::{codec, descriptors};
+use crate::failure::Refusal;
+
+/// The error answer for `status`.
+pub fn response(status: &Status) -> Response {
+    let (name, http) = connect_code(status.code());
+    let mut body = Map::new();
+    body.insert("code".into(), name.into());
+    if !status.message().is_empty() {
+        body.insert("message".into(), status.message().into());
+    }
+    let details = details(status.details());
+    if !details.is_empty() {
+        body.insert("details".into(), Value::Array(details));
+    }
+    let bytes = serde_json::to_vec(&body).expect("plain data serialises");
+    let mut response = Response::new(Body::from(bytes));
+    *response.status_mut() = http;
+    let headers = response.headers_mut();
+    headers.insert(header::CONTENT_TYPE, HeaderValue::from_static("application/json"));
+    headers.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+    response
+}
+
+/// The answer to a body in a media type Connect unary calls do not use: 415,
+/// naming those it does.
+pub fn unsupported_media_type() -> Response {
+    let message = format!("Content-Type must be {}", codec::ACCEPTED);
+    let mut response = self::response(&Status::from(Refusal::UnsupportedMediaType(message)));
+    *response.status_mut() = StatusCode::UNSUPPORTED_MEDIA_TYPE;
+    response.headers_mut().insert("accept-post", HeaderValue::from_static(codec::ACCEPTED));
+    response
+}
+
+/// Each `google.rpc.Status` detail as `{"type", "value", "debug"}`: the
+/// message's full name, its protobuf bytes in base64, and, for the types the
+/// server knows, the message as JSON.
+fn details(encoded: &[u8]) -> Vec<Value> {
+    let Ok(status) = tonic_types::pb::Status::decode(encoded) else { return Vec::new() };
+    let pool = descriptors();
+    status
+        .details
+        .iter()
+        .map(|any| {
+            let name = any.type_url.rsplit('/').next().unwrap_or(&any.type_url);
+            let mut detail = json!({ "type": name, "value": STANDARD_NO_PAD.encode(&any.value) });
+            let debug = pool
+                .get_message_by_name(name)
+                .and_then(|descriptor| codec::to_json(descriptor, &any.value).ok());
+            if let Some(debug) = debug.and_then(|json| serde_json::from_slice::<Value>(&json).ok()) {
+                detail["debug"] = debug;
+            }
+            detail
+        })
+        .collect()
+}
+
+/// The Connect name of a code and the HTTP status Connect answers it with.
+fn connect_code(code: Code) -> (&'static str, StatusCode) {
+    match code {
+        Code::Ok => ("ok", StatusCode::OK),
+        Code::Cancelled => ("canceled", StatusCode::from_u16(499).expect("499 is a status code")),
+        Code::Unknown => ("unknown", StatusCode::INTERNAL_SERVER_ERROR),
+        Code::InvalidArgument => ("invalid_argument", StatusCode::BAD_REQUEST),
+        Code::DeadlineExceeded => ("deadline_exceeded", StatusCode::GATEWAY_TIMEOUT),
+        Code::NotFound => ("not_found", StatusCode::NOT_FOUND),
+        Code::AlreadyExists => ("already_exists", StatusCode::CONFLICT),
+        Code::PermissionDenied => ("permission_denied", StatusCode::FORBIDDEN),
+        Code::ResourceExhausted => ("resource_exhausted", StatusCode::TOO_MANY_REQUESTS),
+        Code::FailedPrecondition => ("failed_precondition", StatusCode::BAD_REQUEST),
+        Code::Aborted => ("aborted", StatusCode::CONFLICT),
+        Code::OutOfRange => ("out_of_range", StatusCode::BAD_REQUEST),
+        Code::Unimplemented => ("unimplemented", StatusCode::NOT_IMPLEMENTED),
+        Code::Internal => ("internal", StatusCode::INTERNAL_SERVER_ERROR),
+        Code::Unavailable => ("unavailable", StatusCode::SERVICE_UNAVAILABLE),
+        Code::DataLoss => ("data_loss", StatusCode::INTERNAL_SERVER_ERROR),
+        Code::Unauthenticated => ("unauthenticated", StatusCode::UNAUTHORIZED),
+    }
+}
