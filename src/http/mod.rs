@@ -4,6 +4,7 @@
 //! the authority, exactly as for gRPC.
 
 mod connect;
+mod console;
 mod discovery;
 mod form;
 mod introspection;
@@ -53,7 +54,8 @@ pub fn router(
         true => router.route(metrics::PATH, only_get(get(metrics::scrape))),
         false => router,
     };
-    connect::routes(router, grpc)
+    let router = console::routes(connect::routes(router, grpc));
+    router
         .route(TOKEN_PATH, only_post(post(token::issue)))
         .route(INTROSPECTION_PATH, only_post(post(introspection::introspect)))
         .route(REVOCATION_PATH, only_post(post(introspection::revoke)))
