@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Starts a tokend on a scratch database, bootstraps clients with the CLI, and
-# runs against it: the grpcurl and curl recipes, the same over TLS (with a
-# throwaway CA from clients/tls/), then the Rust example pair
+# runs against it: the grpcurl, curl and Connect (curl, buf curl) recipes,
+# the same over TLS (with a throwaway CA from clients/tls/), then the Rust
+# example pair
 # (orders API verifying tokens, worker calling it with cached tokens), the
 # Python example and the recipes of clients without a secret, with the
 # virtualenv clients/python/run-tests.sh made. Used by CI.
@@ -37,6 +38,7 @@ TOKEND=$(address_in "$scratch/tokend.log")
 export TOKEND BASE="http://$TOKEND"
 "$here/grpcurl/recipes.sh"
 "$here/curl/recipes.sh"
+"$here/connect/recipes.sh"
 
 echo "== TLS: a second instance on the same database, serving TLS only, with a client CA"
 tls="$scratch/tls"
