@@ -6,7 +6,8 @@ use base64::{Engine, engine::general_purpose::STANDARD};
 use hdrhistogram::Histogram;
 use serde_json::json;
 use tokend_client::pb::{self, token_service_client::TokenServiceClient};
-use tonic::{Request, transport::Channel};
+// Bytes as tonic re-exports it: request bodies cloned per call without copying.
+use tonic::{Request, codegen::Bytes, transport::Channel};
 
 use crate::{
     Scenario,
@@ -127,10 +128,12 @@ enum Caller {
         client: TokenServiceClient<Channel>,
         request: pb::IssueTokenRequest,
     },
+    /// One POST, the same each time: the OAuth endpoint or a Connect method.
     Http {
         client: reqwest::Client,
         url: String,
-        authorization: String,
+        headers: reqwest::header::HeaderMap,
+        body: Bytes,
     },
     /// A client with no secret: a signed assertion or a platform's token.
     Secretless {
@@ -160,11 +163,10 @@ impl Caller {
             Caller::Secretless { client, credentials } => {
                 client.issue_token(credentials.request()).await.is_ok()
             }
-            Caller::Http { client, url, authorization } => client
+            Caller::Http { client, url, headers, body } => client
                 .post(url.as_str())
-                .header("authorization", authorization.as_str())
-                .header("content-type", "application/x-www-form-urlencoded")
-                .body("grant_type=client_credentials")
+                .headers(headers.clone())
+                .body(body.clone())
                 .send()
                 .await
                 .is_ok_and(|response| response.status().is_success()),
@@ -255,7 +257,7 @@ async fn callers(server: &Server, run: &Run) -> Result<Vec<Caller>, Box<dyn std:
     let mut channels = Vec::new();
     for _ in 0..GRPC_CONNECTIONS.min(run.concurrency) {
         match run.scenario {
-            Scenario::HttpIssue => {}
+            Scenario::HttpIssue | Scenario::ConnectIssue => {}
             Scenario::GrpcIssueMtls => channels
                 .push(server.certificate_channel().await?.ok_or("the grpc-issue-mtls scenario needs --tls")?),
             _ => channels.push(server.channel().await?),
@@ -282,12 +284,31 @@ async fn callers(server: &Server, run: &Run) -> Result<Vec<Caller>, Box<dyn std:
     let http = server.http_client(run.concurrency)?;
     let authorization =
         format!("Basic {}", STANDARD.encode(format!("{}:{}", server.client_id, server.client_secret)));
+    let form_headers = reqwest::header::HeaderMap::from_iter([
+        (reqwest::header::AUTHORIZATION, authorization.parse()?),
+        (reqwest::header::CONTENT_TYPE, "application/x-www-form-urlencoded".parse()?),
+    ]);
+    let connect_headers =
+        reqwest::header::HeaderMap::from_iter([(reqwest::header::CONTENT_TYPE, "application/json".parse()?)]);
+    let connect_body = Bytes::from(
+        json!({
+            "grantType": "client_credentials", "clientId": server.client_id, "clientSecret": server.client_secret,
+        })
+        .to_string(),
+    );
     Ok((0..run.concurrency)
         .map(|i| match run.scenario {
             Scenario::HttpIssue => Caller::Http {
                 client: http.clone(),
                 url: format!("{}{}", server.base_url(), run.http_token_path),
-                authorization: authorization.clone(),
+                headers: form_headers.clone(),
+                body: Bytes::from_static(b"grant_type=client_credentials"),
+            },
+            Scenario::ConnectIssue => Caller::Http {
+                client: http.clone(),
+                url: format!("{}/tokend.v1.TokenService/IssueToken", server.base_url()),
+                headers: connect_headers.clone(),
+                body: connect_body.clone(),
             },
             Scenario::GrpcIssueMtls => Caller::Certificate {
                 client: TokenServiceClient::new(channels[i % channels.len()].clone()),

@@ -94,6 +94,8 @@ pub enum Scenario {
     GrpcIssueMtls,
     /// POST /oauth/v2/token, client_secret_basic.
     HttpIssue,
+    /// IssueToken over Connect: JSON posted to /tokend.v1.TokenService/IssueToken.
+    ConnectIssue,
     /// Introspect over gRPC, the caller authenticated with Basic.
     GrpcIntrospect,
     /// IssueToken over gRPC by a private_key_jwt client: a fresh assertion
