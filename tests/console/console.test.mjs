@@ -37,6 +37,11 @@ before(async () => {
   scratch = mkdtempSync(join(tmpdir(), "tokend-console-"));
   adminSecret = JSON.parse(tokendCli("client", "create", "--id", "ops-admin", "--scopes", "tokend.admin",
     "--default-scopes", "tokend.admin", "--json")).client_secret;
+  // Neighbours, so the clients page shows a few.
+  tokendCli("client", "create", "--id", "orders-worker", "--display-name", "Orders worker", "--scopes", "orders.read orders.write",
+    "--default-scopes", "orders.read", "--audience", "orders");
+  tokendCli("client", "create", "--id", "payments-api", "--display-name", "Payments API", "--scopes", "payments.charge",
+    "--audience", "payments", "--client-secret-max-age", "90d");
   server = spawn(TOKEND, ["serve", "--listen", "127.0.0.1:0"], {
     env: { ...process.env, TOKEND_DATABASE_URL: `sqlite://${scratch}/console.db`, RUST_LOG: "info" },
     stdio: ["ignore", "pipe", "pipe"],
@@ -116,7 +121,6 @@ test("a wrong secret at sign-in is told, and nothing else happens", async () => 
 test("an administrator registers, edits, rotates, disables and deletes a client", async () => {
   const { page, context, problems } = await open(1280);
   await signIn(page);
-  await shot(page, "clients", 1280);
 
   // New client, with a display name that would be markup if inserted as HTML.
   await page.getByRole("link", { name: "New client", exact: true }).first().click();
@@ -139,10 +143,23 @@ test("an administrator registers, edits, rotates, disables and deletes a client"
   const first = curlToken("billing-api", secret);
   assert.equal(first.status, 200, JSON.stringify(first.body));
 
-  // The display name shows as the characters it is.
+  // The display name shows as the characters it is, here and in the list.
   await page.locator("dd", { hasText: XSS_NAME }).waitFor();
   assert.equal(await page.locator("img").count(), 0);
   await shot(page, "client", 1280);
+  await page.getByRole("link", { name: "← All clients" }).click();
+  await page.getByRole("cell", { name: XSS_NAME }).waitFor();
+  assert.equal(await page.locator("img").count(), 0);
+  await shot(page, "clients", 1280);
+  await page.getByLabel("Client ID starts with").fill("pay");
+  await page.getByRole("button", { name: "Search" }).click();
+  await page.getByText("Clients whose ID starts with “pay”").waitFor();
+  assert.deepEqual(await page.locator("tbody tr td:first-child").allTextContents(), ["payments-api"]);
+  await page.getByLabel("Client ID starts with").fill("");
+  await page.getByRole("button", { name: "Search" }).click();
+  await page.getByText("All clients").waitFor();
+  await page.getByRole("link", { name: "billing-api" }).click();
+  await page.getByRole("heading", { name: "billing-api", level: 1 }).waitFor();
 
   // An invalid scope is refused next to the scopes field, naming the scope.
   const scopes = page.getByLabel("Allowed scopes");
@@ -236,7 +253,6 @@ test("at 390 px wide every page fits the screen", async () => {
   const { page, context, problems } = await open(390);
   await shot(page, "signin", 390);
   await signIn(page);
-  tokendCli("client", "create", "--id", "orders-worker", "--scopes", "orders.read orders.write", "--audience", "orders");
   const fits = async (name) => {
     await shot(page, name, 390);
     const width = await page.evaluate(() => document.documentElement.scrollWidth);
