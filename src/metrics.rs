@@ -379,21 +379,9 @@ pub async fn time_grpc(State(metrics): State<Arc<Metrics>>, mut request: Request
 /// descriptor sets the build embeds, so a new RPC is timed under its name
 /// with no change here. The names live as long as the process (a few dozen).
 fn grpc_methods() -> HashMap<String, &'static str> {
-    use prost::Message;
     let sets = [crate::grpc::pb::FILE_DESCRIPTOR_SET, tonic_health::pb::FILE_DESCRIPTOR_SET];
-    let mut paths = HashMap::new();
-    for set in sets {
-        let Ok(set) = prost_types::FileDescriptorSet::decode(set) else { continue };
-        for file in &set.file {
-            for service in &file.service {
-                for method in &service.method {
-                    let name: &'static str = Box::leak(method.name().to_owned().into_boxed_str());
-                    paths.insert(format!("/{}.{}/{}", file.package(), service.name(), name), name);
-                }
-            }
-        }
-    }
-    paths
+    let methods = sets.into_iter().flat_map(crate::grpc::methods);
+    methods.map(|method| (method.path, &*Box::leak(method.name.into_boxed_str()))).collect()
 }
 
 impl Metrics {

@@ -10,7 +10,7 @@ mod call;
 mod codec;
 mod error;
 
-use std::sync::{Arc, LazyLock};
+use std::sync::{Arc, LazyLock, OnceLock};
 
 use axum::{
     Router,
@@ -47,19 +47,38 @@ fn descriptors() -> &'static DescriptorPool {
 
 /// A route for every method of the `tokend.v1` services, each calling `grpc`
 /// (the gRPC services, without their own timing: the HTTP side times these).
+/// The paths come from the descriptor set as it is; the reflection pool that
+/// reads JSON is built at the first Connect call, so a server no one calls
+/// over Connect never holds it.
 pub fn routes<S: Clone + Send + Sync + 'static>(router: Router<S>, grpc: Router) -> Router<S> {
-    let methods = descriptors()
-        .services()
-        .filter(|service| service.package_name() == PACKAGE)
-        .flat_map(|service| service.methods().collect::<Vec<_>>());
-    methods.fold(router, |router, method| {
-        let path = format!("/{}/{}", method.parent_service().full_name(), method.name());
+    let prefix = format!("/{PACKAGE}.");
+    let methods = crate::grpc::methods(crate::grpc::pb::FILE_DESCRIPTOR_SET);
+    let served = methods.into_iter().filter(|method| method.path.starts_with(&prefix));
+    served.fold(router, |router, method| {
+        let path = method.path.clone();
+        let method = Arc::new(Method { path: method.path, descriptor: OnceLock::new() });
         router.route(&path, route(method, grpc.clone()))
     })
 }
 
-fn route<S: Clone + Send + Sync + 'static>(method: MethodDescriptor, grpc: Router) -> MethodRouter<S> {
-    let method = Arc::new(method);
+/// A method of the contract and the path it is served at, over Connect and gRPC alike.
+struct Method {
+    path: String,
+    descriptor: OnceLock<MethodDescriptor>,
+}
+
+impl Method {
+    fn descriptor(&self) -> &MethodDescriptor {
+        self.descriptor.get_or_init(|| {
+            let (service, name) = self.path[1..].split_once('/').expect("a method path has a slash");
+            let service = descriptors().get_service_by_name(service);
+            let method = service.and_then(|service| service.methods().find(|method| method.name() == name));
+            method.expect("every method of the descriptor set is in the pool built from it")
+        })
+    }
+}
+
+fn route<S: Clone + Send + Sync + 'static>(method: Arc<Method>, grpc: Router) -> MethodRouter<S> {
     post(move |request: Request| unary(method.clone(), grpc.clone(), request)).fallback(|| async {
         let mut answer = error::response(&Status::from(Refusal::MethodNotAllowed { allowed: "POST" }));
         *answer.status_mut() = StatusCode::METHOD_NOT_ALLOWED;
@@ -68,7 +87,7 @@ fn route<S: Clone + Send + Sync + 'static>(method: MethodDescriptor, grpc: Route
     })
 }
 
-async fn unary(method: Arc<MethodDescriptor>, grpc: Router, request: Request) -> Response {
+async fn unary(method: Arc<Method>, grpc: Router, request: Request) -> Response {
     let Some(codec) = Codec::of_request(request.headers()) else {
         return error::unsupported_media_type();
     };
@@ -78,26 +97,21 @@ async fn unary(method: Arc<MethodDescriptor>, grpc: Router, request: Request) ->
     }
 }
 
-async fn answer(
-    method: &MethodDescriptor,
-    codec: Codec,
-    grpc: Router,
-    request: Request,
-) -> Result<Response, Status> {
-    if method.is_client_streaming() || method.is_server_streaming() {
+async fn answer(method: &Method, codec: Codec, grpc: Router, request: Request) -> Result<Response, Status> {
+    let descriptor = method.descriptor();
+    if descriptor.is_client_streaming() || descriptor.is_server_streaming() {
         let message = format!(
             "{} is a streaming method; Connect is served for unary methods only: call it over gRPC",
-            method.name()
+            descriptor.name()
         );
         return Err(Status::from(Refusal::NoEndpoint(message)));
     }
     let (parts, body) = request.into_parts();
     check_protocol(&parts.headers)?;
     let body = request::read_body(body, MAX_CONNECT_BODY_BYTES).await.map_err(Status::from)?;
-    let message = codec.decode(method.input(), &body)?;
-    let path = format!("/{}/{}", method.parent_service().full_name(), method.name());
-    let reply = call::unary(grpc, parts, &path, message).await?;
-    let body = codec.encode(method.output(), &reply.message)?;
+    let message = codec.decode(descriptor.input(), &body)?;
+    let reply = call::unary(grpc, parts, &method.path, message).await?;
+    let body = codec.encode(descriptor.output(), &reply.message)?;
     Ok(reply.respond(body, codec.content_type()))
 }
 
