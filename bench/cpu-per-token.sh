@@ -3,13 +3,13 @@
 # SERVER for each scenario and reads both processes' utime+stime from
 # /proc/PID/stat over 6 s of the measured window. Extra arguments go to
 # tokend-bench (e.g. --client-claims-file claims.json).
-#   bench/cpu-per-token.sh target/release/tokend [--client-claims-file F]
+#   [SCENARIOS="grpc-issue http-issue connect-issue"] bench/cpu-per-token.sh target/release/tokend [--client-claims-file F]
 set -euo pipefail
 server=${1:?the tokend binary}; shift
 bench="${TOKEND_BENCH:-$(dirname "$server")/tokend-bench}"
 tick=$(getconf CLK_TCK)
 cpu() { awk '{print $14 + $15}' "/proc/$1/stat"; }
-for scenario in grpc-issue http-issue; do
+for scenario in ${SCENARIOS:-grpc-issue http-issue}; do
   out=$(mktemp)
   "$bench" --server "$server" "$@" --seconds 10 --warmup 2 --concurrency 64 --scenarios "$scenario" > "$out" 2>&1 &
   driver=$!
@@ -19,7 +19,7 @@ for scenario in grpc-issue http-issue; do
   sleep 6
   s1=$(cpu "$served"); d1=$(cpu "$driver")
   wait "$driver"
-  rate=$(awk '/^(Grpc|Http)/ {print $4}' "$out")
+  rate=$(awk '/^(Grpc|Http|Connect)/ {print $4}' "$out")
   per() { awk -v a="$1" -v b="$2" -v t="$tick" -v r="$rate" 'BEGIN { printf "%.1f", (b - a) / t / 6 / r * 1e6 }'; }
   echo "$scenario: $rate tokens/s, server $(per "$s0" "$s1") µs/token, load generator $(per "$d0" "$d1") µs/token"
   rm -f "$out"
