@@ -86,6 +86,12 @@ pub fn fuzz_token_json(body: &[u8]) {
     let _ = token::fuzz_json(body);
 }
 
+/// Reads a Connect call's JSON body, for the fuzz targets.
+#[cfg(feature = "fuzzing")]
+pub fn fuzz_connect_json(body: &[u8]) {
+    connect::fuzz_json(body);
+}
+
 /// A failure as the OAuth JSON answer, for callers outside this adapter.
 pub fn rejection(failure: impl Into<Rejection>) -> Response {
     failure.into().oauth()

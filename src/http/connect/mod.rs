@@ -130,3 +130,16 @@ fn check_protocol(headers: &HeaderMap) -> Result<(), Status> {
     }
     Ok(())
 }
+
+/// Reads a JSON body as a Connect call would, for the method its first byte
+/// picks, and writes what it read back, for the fuzz targets.
+#[cfg(feature = "fuzzing")]
+pub fn fuzz_json(body: &[u8]) {
+    let Some((choice, body)) = body.split_first() else { return };
+    let services = descriptors().services().filter(|service| service.package_name() == PACKAGE);
+    let methods: Vec<_> = services.flat_map(|service| service.methods().collect::<Vec<_>>()).collect();
+    let input = methods[usize::from(*choice) % methods.len()].input();
+    if let Ok(message) = Codec::Json.decode(input.clone(), body) {
+        codec::to_json(input, &message).expect("a message read from JSON writes back");
+    }
+}

@@ -1,0 +1,5 @@
+//! The JSON body of a Connect call, for the method the first byte picks:
+//! read into the method's message and written back.
+#![no_main]
+
+libfuzzer_sys::fuzz_target!(|body: &[u8]| tokend::http::fuzz_connect_json(body));
