@@ -18,10 +18,17 @@ pub enum StoreError {
 }
 
 /// Database error codes that say "not now" rather than "never": PostgreSQL's
-/// connection exceptions (08…), insufficient resources (53…) and shutdowns
-/// (57P01–57P03); SQLite's BUSY (5) and LOCKED (6).
+/// connection exceptions (08…), insufficient resources such as a full disk
+/// (53…) and shutdowns (57P01–57P03); SQLite's BUSY (5), LOCKED (6), IOERR
+/// (10), FULL (13) and CANTOPEN (14), in any of their extended forms.
 fn means_unavailable(code: &str) -> bool {
-    code.starts_with("08") || code.starts_with("53") || code.starts_with("57P") || code == "5" || code == "6"
+    const SQLITE_NOT_NOW: [u32; 5] = [5, 6, 10, 13, 14];
+    // SQLite's codes are numbers under 5 digits; PostgreSQL's SQLSTATEs are 5 characters.
+    let sqlite = (code.len() < 5).then(|| code.parse::<u32>().ok()).flatten();
+    match sqlite {
+        Some(extended) => SQLITE_NOT_NOW.contains(&(extended & 0xff)),
+        None => code.starts_with("08") || code.starts_with("53") || code.starts_with("57P"),
+    }
 }
 
 impl From<sqlx::Error> for StoreError {
@@ -37,6 +44,27 @@ impl From<sqlx::Error> for StoreError {
             | sqlx::Error::PoolClosed
             | sqlx::Error::WorkerCrashed => StoreError::Unavailable(err),
             _ => StoreError::Failed(err),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::means_unavailable;
+
+    #[test]
+    fn codes_that_mean_not_now() {
+        // SQLite: BUSY, BUSY_SNAPSHOT, LOCKED, IOERR_WRITE, FULL, CANTOPEN.
+        for code in ["5", "517", "6", "778", "13", "14"] {
+            assert!(means_unavailable(code), "{code}");
+        }
+        // PostgreSQL: connection failure, disk full, admin shutdown.
+        for code in ["08006", "53100", "57P01"] {
+            assert!(means_unavailable(code), "{code}");
+        }
+        // SQLite CONSTRAINT and CORRUPT, PostgreSQL syntax error and unique violation.
+        for code in ["19", "2067", "11", "42601", "23505"] {
+            assert!(!means_unavailable(code), "{code}");
         }
     }
 }

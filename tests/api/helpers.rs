@@ -124,6 +124,11 @@ impl TestApp {
         Some(Self::start(Arc::new(database), "127.0.0.1:0").await)
     }
 
+    /// A server on the SQLite file of `url` (which must not exist yet).
+    pub async fn spawn_on_sqlite(url: &str) -> TestApp {
+        Self::start(Arc::new(Database::new(Backend::Sqlite, Some(url.to_owned()))), "127.0.0.1:0").await
+    }
+
     /// A server on a fresh SQLite file whose connections live within `limits`.
     pub async fn spawn_with_limits(limits: ConnectionLimits) -> TestApp {
         let database = Arc::new(Database::new(Backend::Sqlite, None));

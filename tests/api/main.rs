@@ -13,6 +13,7 @@ mod config_file;
 mod connect;
 mod connections;
 mod crash;
+mod disk_full;
 mod durability;
 mod exchange;
 mod federation;
