@@ -2,7 +2,7 @@
 //! JWK Sets, parsed as ClientAdmin does.
 #![no_main]
 
-use tokend::domain::{AudienceList, CertificateKeys, CertificateSubject, DistinguishedName, ScopeSet};
+use tokend::domain::{AudienceList, CertificateSubject, DistinguishedName, Jwks, ScopeSet};
 
 libfuzzer_sys::fuzz_target!(|text: &str| {
     let _ = ScopeSet::parse_delimited(text);
@@ -12,5 +12,5 @@ libfuzzer_sys::fuzz_target!(|text: &str| {
         assert_eq!(DistinguishedName::parse(&name.to_string()).ok(), Some(name));
     }
     let _ = CertificateSubject::parse("", text, "");
-    let _ = CertificateKeys::parse(text);
+    let _ = Jwks::parse(text);
 });
