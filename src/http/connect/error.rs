@@ -5,8 +5,7 @@
 //! carries the same OAuth reason as over gRPC.
 
 use axum::{
-    body::Body,
-    http::{HeaderValue, StatusCode, header},
+    http::{HeaderValue, StatusCode},
     response::Response,
 };
 use base64::{Engine, engine::general_purpose::STANDARD_NO_PAD};
@@ -14,7 +13,7 @@ use prost::Message;
 use serde_json::{Map, Value, json};
 use tonic::{Code, Status};
 
-use super::{codec, descriptors};
+use super::{super::reply::no_store_json, codec, descriptors};
 use crate::failure::Refusal;
 
 /// The error answer for `status`.
@@ -29,13 +28,7 @@ pub fn response(status: &Status) -> Response {
     if !details.is_empty() {
         body.insert("details".into(), Value::Array(details));
     }
-    let bytes = serde_json::to_vec(&body).expect("plain data serialises");
-    let mut response = Response::new(Body::from(bytes));
-    *response.status_mut() = http;
-    let headers = response.headers_mut();
-    headers.insert(header::CONTENT_TYPE, HeaderValue::from_static("application/json"));
-    headers.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
-    response
+    no_store_json(http, &Value::Object(body))
 }
 
 /// The answer to a body in a media type Connect unary calls do not use: 415,
