@@ -227,7 +227,7 @@ impl Registry {
         match candidate {
             Some((client, row)) if verified => {
                 self.cache.remember_verified(client_id, tag, verified_until(&row, now), now);
-                self.note_use(&row, now).await;
+                self.note_use_in_background(row, now);
                 Ok(Some(client))
             }
             _ => Ok(None),
@@ -281,16 +281,20 @@ impl Registry {
         Ok((belongs && live).then_some((client, row)))
     }
 
-    /// Writes down when a secret was used, at most once a minute. A failed
-    /// write costs only the accuracy of `last_used_time`, so it does not fail
-    /// the request.
-    async fn note_use(&self, row: &SecretRow, now: i64) {
+    /// Writes down when a secret was used, at most once a minute, off the
+    /// request path: the write (a commit, with its fsync) would otherwise
+    /// hold up the caller and everyone waiting on the same check. A failed
+    /// write costs only the accuracy of `last_used_time`, so it fails no request.
+    fn note_use_in_background(&self, row: SecretRow, now: i64) {
         if row.last_used_at.is_some_and(|at| now - at < LAST_USED_RESOLUTION) {
             return;
         }
-        if let Err(err) = self.store.touch_secret(&row.secret_id, now).await {
-            tracing::warn!(error = %err, "could not record a secret's last use");
-        }
+        let store = self.store.clone();
+        tokio::spawn(async move {
+            if let Err(err) = store.touch_secret(&row.secret_id, now).await {
+                tracing::warn!(error = %err, "could not record a secret's last use");
+            }
+        });
     }
 
     /// A new secret for `client` and the row that stores its hash. It
