@@ -19,7 +19,7 @@ pub async fn bursts(server: &Server, run: &Run) -> Result<Report, Box<dyn std::e
     let mut burst = 0;
     while started.elapsed() < run.warmup + run.duration {
         burst += 1;
-        let client_id = format!("cold-{burst:06}");
+        let client_id = format!("cold-{}-{burst:06}", run.concurrency);
         let secret = server::create_client(channel.clone(), bearer.clone(), client_id.clone()).await?;
         let target = Server::target(&server.address, client_id, secret.clone());
         let calls: Vec<_> = (0..run.concurrency)
