@@ -342,6 +342,15 @@ pub enum ClientCommand {
         #[arg(long)]
         json: bool,
     },
+    /// Replace how a client authenticates (methods, certificate, keys, bound
+    /// tokens); its secrets and federated identities stay. Switching to a
+    /// secret method for the first time: follow with `rotate-secret`.
+    SetAuth {
+        #[arg(long)]
+        id: String,
+        #[command(flatten)]
+        auth: AuthArgs,
+    },
     /// Replace the claims added to a client's tokens (none given: remove them).
     SetClaims {
         #[arg(long)]
@@ -444,7 +453,7 @@ pub struct ClaimsArgs {
     pub claims_file: Option<PathBuf>,
 }
 
-/// How a new client authenticates (RFC 7591 / RFC 8705 registration metadata).
+/// How a client authenticates (RFC 7591 / RFC 8705 registration metadata).
 #[derive(Debug, Args)]
 pub struct AuthArgs {
     /// A method the client may use: client_secret_basic, client_secret_post,

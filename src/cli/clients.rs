@@ -1,5 +1,6 @@
-//! The `client` commands: create, list, rotate secrets, disable, enable,
-//! delete, and federate (workloads that act as a client).
+//! The `client` commands: create, list, rotate secrets, change how a client
+//! authenticates, disable, enable, delete, and federate (workloads that act
+//! as a client).
 
 use serde_json::{Map, Value, json};
 
@@ -20,6 +21,7 @@ pub async fn run(registry: &Registry, command: ClientCommand) -> Result<String, 
             let (details, secret) = registry.rotate_secret(&id, grace, &Actor::cli()).await?;
             Ok(show_secret(&details, Some(&secret), json))
         }
+        ClientCommand::SetAuth { id, auth } => set_auth(registry, &id, auth_draft(auth)?).await,
         ClientCommand::SetClaims { id, claims } => {
             let claims = claims_of(claims)?;
             let count = claims.len();
@@ -43,6 +45,34 @@ pub async fn run(registry: &Registry, command: ClientCommand) -> Result<String, 
             federate(registry, &id, identity, remove).await
         }
     }
+}
+
+/// Replaces how a client authenticates, all of it but its federated
+/// identities, and says how it does now.
+async fn set_auth(registry: &Registry, id: &str, auth: AuthDraft) -> Result<String, AuthError> {
+    let changes = ClientChanges {
+        auth_methods: Some(auth.methods),
+        tls_subject_dn: Some(auth.tls_subject_dn),
+        tls_san_dns: Some(auth.tls_san_dns),
+        tls_san_uri: Some(auth.tls_san_uri),
+        jwks: Some(auth.jwks),
+        jwks_uri: Some(auth.jwks_uri),
+        bound_tokens: Some(auth.bound_tokens),
+        ..ClientChanges::default()
+    };
+    let details = registry.update(id, changes, &Actor::cli()).await?;
+    let methods = &details.client.auth.methods;
+    let mut said = format!("client {id} authenticates by {methods}");
+    match (methods.use_secret(), details.secrets.len()) {
+        (true, 0) => {
+            said += &format!("\nit has no secret yet: run `tokend client rotate-secret --id {id}` for one")
+        }
+        (false, kept @ 1..) => {
+            said += &format!("\nits {kept} secret(s) are kept, and refused while no secret method is allowed")
+        }
+        _ => {}
+    }
+    Ok(said)
 }
 
 /// Adds a federated identity to a client, or removes the one with the same

@@ -10,6 +10,13 @@ fn tokend(app: &TestApp, args: &[&str]) -> std::process::Output {
     tokend_command(app).args(args).output().expect("the tokend binary runs")
 }
 
+/// What the command printed, once it succeeded.
+fn succeeds(app: &TestApp, args: &[&str]) -> String {
+    let out = tokend(app, args);
+    assert!(out.status.success(), "{args:?}: {}", String::from_utf8_lossy(&out.stderr));
+    String::from_utf8(out.stdout).unwrap()
+}
+
 on_both_stores! {
     async fn a_client_made_with_the_cli_gets_tokens_from_the_server(app) {
         let out = tokend(&app, &["client", "create", "--id", "bootstrap", "--scopes", "tokend.admin read", "--default-scopes", "read", "--json"]);
@@ -49,11 +56,7 @@ on_both_stores! {
     }
 
     async fn the_cli_registers_secretless_clients_and_trusted_issuers(app) {
-        let run = |args: &[&str]| {
-            let out = tokend(&app, args);
-            assert!(out.status.success(), "{args:?}: {}", String::from_utf8_lossy(&out.stderr));
-            String::from_utf8(out.stdout).unwrap()
-        };
+        let run = |args: &[&str]| succeeds(&app, args);
         let created = run(&["client", "create", "--id", "signer", "--auth-method", "private_key_jwt",
             "--jwks-uri", "https://keys.example/signer.json", "--json"]);
         assert!(!created.contains("client_secret"), "{created}");
@@ -145,6 +148,38 @@ on_both_stores! {
         assert!(tokend(&app, &["client", "delete", "--id", "svc"]).status.success());
         let missing = tokend(&app, &["client", "delete", "--id", "svc"]);
         assert!(!missing.status.success());
+        assert!(String::from_utf8_lossy(&missing.stderr).contains("does not exist"));
+    }
+
+    async fn the_cli_moves_a_client_from_its_secret_to_a_certificate_and_back(app) {
+        let secret = app.create_client("mover", "read", "read", &[]).await;
+        app.token("mover", &secret, "").await;
+        let run = |args: &[&str]| succeeds(&app, args);
+
+        let said = run(&["client", "set-auth", "--id", "mover", "--auth-method", "tls_client_auth",
+            "--tls-san-uri", "spiffe://example.org/mover", "--bound-tokens"]);
+        assert!(said.contains("authenticates by tls_client_auth"), "{said}");
+        assert!(said.contains("1 secret(s) are kept"), "{said}");
+        app.authority.maintain().await; // on SQLite the CLI's change reaches the server at its upkeep
+        let refused = app.tokens.clone().issue_token(token_request("mover", &secret, "")).await;
+        assert_error(&refused.unwrap_err(), tonic::Code::Unauthenticated, "invalid_client");
+        let listed: serde_json::Value = serde_json::from_str(&run(&["client", "list", "--json"])).unwrap();
+        assert_eq!(listed[0]["token_endpoint_auth_methods"], serde_json::json!(["tls_client_auth"]));
+        assert_eq!(listed[0]["tls_client_certificate_bound_access_tokens"], true);
+
+        let out = tokend(&app, &["client", "set-auth", "--id", "mover", "--auth-method", "tls_client_auth"]);
+        assert!(!out.status.success(), "tls_client_auth without a subject is refused");
+        assert!(String::from_utf8_lossy(&out.stderr).contains("tls_client_auth needs"), "{}", String::from_utf8_lossy(&out.stderr));
+
+        let said = run(&["client", "set-auth", "--id", "mover"]);
+        assert!(said.contains("authenticates by client_secret_basic client_secret_post"), "{said}");
+        app.authority.maintain().await;
+        app.token("mover", &secret, "").await;
+
+        run(&["client", "create", "--id", "certified", "--auth-method", "tls_client_auth", "--tls-subject-dn", "CN=certified"]);
+        let said = run(&["client", "set-auth", "--id", "certified", "--auth-method", "client_secret_basic"]);
+        assert!(said.contains("no secret yet: run `tokend client rotate-secret --id certified`"), "{said}");
+        let missing = tokend(&app, &["client", "set-auth", "--id", "nobody"]);
         assert!(String::from_utf8_lossy(&missing.stderr).contains("does not exist"));
     }
 
