@@ -5,7 +5,10 @@
 
 use std::{net::IpAddr, sync::Arc};
 
-use super::{ADMIN_SCOPE, AuthError, Authority, BAD_CREDENTIALS, Credential, Presented, tokens::Federated};
+use super::{
+    ADMIN_SCOPE, AuthError, Authority, BAD_CREDENTIALS, Credential, Presented, assertions,
+    audit::UNNAMED_CLIENT, tokens::Federated,
+};
 use crate::domain::{Client, ClientId, PeerCertificate, ScopeSet};
 
 /// What kind of call is being authenticated, which decides the credentials it accepts.
@@ -107,8 +110,10 @@ impl Authority {
                     .authenticate(&self.registry, client_id.as_ref(), &assertion, kind, now)
                     .await
                     .inspect_err(|err| {
-                        if let (AuthError::InvalidClient { .. }, Some(client_id)) = (err, &client_id) {
-                            self.audit.authentication_failed(client_id.as_str(), "client_assertion", address);
+                        if let AuthError::InvalidClient { .. } = err {
+                            let named = client_id.clone().or_else(|| assertions::named_client(&assertion));
+                            let named = named.as_ref().map_or(UNNAMED_CLIENT, ClientId::as_str);
+                            self.audit.authentication_failed(named, "client_assertion", address);
                         }
                     })?;
                 Ok(Caller { federated: proven.federated, ..Caller::client(proven.client) })

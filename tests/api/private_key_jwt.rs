@@ -6,7 +6,7 @@ use std::time::Duration;
 
 use jsonwebtoken::Algorithm;
 use serde_json::{Value, json};
-use tokend::authority::{AuthDraft, ClientChanges, ClientDraft};
+use tokend::authority::{AuthDraft, ClientChanges, ClientDraft, EventQuery};
 use tonic::Code;
 
 use crate::{
@@ -149,6 +149,26 @@ on_both_stores! {
         }
         // The body's client_id must be the assertion's sub.
         refused(&app, "another-client", &key.sign(&good()), "client_id is not sub").await;
+    }
+
+    async fn a_refused_assertion_without_client_id_is_counted_against_the_client_it_names(app) {
+        let key = SigningKey::generate(Algorithm::ES256, "k1");
+        let stranger = SigningKey::generate(Algorithm::ES256, "k1");
+        register(&app, "orders-signer", &jwks(&[&key]), "").await;
+        refused(&app, "", &stranger.sign(&claims(&app, "orders-signer")), "a stranger's key, no client_id").await;
+        refused(&app, "", "not.a.jwt", "no client named anywhere").await;
+        app.authority.clock().advance(60);
+        app.authority.maintain().await;
+        let failed = |client_id: &str| EventQuery {
+            client_id: client_id.into(),
+            types: vec!["client_authentication_failed".into()],
+            since: 0,
+        };
+        for target in ["orders-signer", "*"] {
+            let events = app.authority.audit().list(&failed(target), 0, "").await.unwrap().events;
+            assert_eq!(events.len(), 1, "{target}: {events:?}");
+            assert!(events[0].details.contains(r#""client_assertion":1"#), "{target}: {}", events[0].details);
+        }
     }
 
     async fn unsigned_and_hmac_assertions_are_refused(app) {

@@ -314,6 +314,15 @@ impl Assertions {
     }
 }
 
+/// The client an assertion names as itself (RFC 7523 §3: `iss` and `sub`
+/// both its client id), unverified: whom the audit trail counts a refusal
+/// against when the request carried no `client_id`.
+pub fn named_client(token: &str) -> Option<ClientId> {
+    let assertion = Unverified::read(token).ok()?;
+    let (issuer, subject) = (assertion.string("iss")?, assertion.string("sub")?);
+    (issuer == subject).then(|| ClientId::parse(subject).ok()).flatten()
+}
+
 /// The answer to every refused assertion, with the reason logged.
 fn refuse(client_id: &str, why: &str) -> AuthError {
     tracing::info!(client_id, reason = why, "client assertion refused");

@@ -17,8 +17,9 @@ use crate::store::EventRow;
 /// minute are counted under [`OTHERS`] (an attacker spraying made-up ids
 /// cannot make a row per id).
 const MAX_CLIENTS_PER_MINUTE: usize = 1_000;
-/// The target of the tally that takes the ids past the limit.
-const OTHERS: &str = "*";
+/// The target of failures tallied under no client id of their own: the ids
+/// past the limit, and refusals that named no client.
+pub const OTHERS: &str = "*";
 /// Addresses named in one event at most.
 const MAX_ADDRESSES: usize = 10;
 

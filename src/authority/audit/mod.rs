@@ -23,6 +23,7 @@ use crate::store::{EventFilter, EventRow, Store};
 
 pub use actor::{Actor, EventType};
 use failures::FailureTallies;
+pub use failures::OTHERS as UNNAMED_CLIENT;
 pub use issuance::{IssuanceLog, IssuedLine};
 use watch::EventHub;
 
