@@ -5,7 +5,7 @@
 
 use serde::{Deserialize, Serialize};
 
-use super::{AccessClaims, AuthError, Grant, grant};
+use super::{AccessClaims, AuthError, Grant, Subject, grant};
 use crate::domain::{AudienceList, Client, ScopeSet, quoted};
 
 pub const TOKEN_EXCHANGE: &str = "urn:ietf:params:oauth:grant-type:token-exchange";
@@ -116,7 +116,7 @@ pub fn decide(
     });
     Ok(Grant {
         claims: if for_itself { client.claims.clone() } else { subject.claims.clone() },
-        subject: (!for_itself).then(|| subject.sub.clone()),
+        subject: (!for_itself).then(|| Subject::of(subject)),
         act,
         not_after: Some(subject.exp),
         ..Grant::for_client(client, scopes, audiences)

@@ -4,6 +4,7 @@
 use serde_json::{Value, json};
 
 use super::{AccessClaims, AuthError, Authority, INTROSPECT_SCOPE, Policy, Presented};
+use crate::domain::Client;
 
 /// The answer to an introspection. Inactive carries nothing, so an inactive
 /// token reveals nothing about why.
@@ -102,7 +103,8 @@ impl Authority {
     /// registration (a client deleted and created again, or disabled and
     /// enabled again, does not revive old tokens: its registration tag
     /// differs, and for clients from before tags, its creation time is later
-    /// than the token).
+    /// than the token). A delegated token carries the authority of the client
+    /// it acts for, so that client is held to the same.
     pub(super) async fn active_claims(&self, token: &str) -> Result<Option<AccessClaims>, AuthError> {
         let Some(claims) = self.tokens.decode(token) else {
             return Ok(None);
@@ -111,11 +113,23 @@ impl Authority {
             return Ok(None);
         }
         let client = self.registry.active_client(&claims.client_id).await?;
-        let same_registration = client.is_some_and(|client| {
-            client.registration == claims.registration() && client.created_at <= claims.iat
-        });
-        Ok(same_registration.then_some(claims))
+        if !still_registered(client.as_deref(), Some(claims.registration()), claims.iat) {
+            return Ok(None);
+        }
+        if claims.is_delegated() {
+            let subject = self.registry.active_client(&claims.sub).await?;
+            if !still_registered(subject.as_deref(), claims.subject_registration(), claims.iat) {
+                return Ok(None);
+            }
+        }
+        Ok(Some(claims))
     }
+}
+
+/// Whether `client` exists, is active, and is the registration that a token
+/// made at `iat` under registration `tag` (when the token names it) was made for.
+fn still_registered(client: Option<&Client>, tag: Option<&str>, iat: i64) -> bool {
+    client.is_some_and(|client| tag.is_none_or(|tag| client.registration == tag) && client.created_at <= iat)
 }
 
 /// The `token` of an introspection or revocation is required (RFC 7662 §2.1,

@@ -64,7 +64,7 @@ pub use registry::{
 };
 use revoked_tokens::Revocations;
 pub use secret_hasher::SecretHasher;
-pub use tokens::{AccessClaims, Confirmation, Grant, TokenCodec};
+pub use tokens::{AccessClaims, Confirmation, Grant, Subject, TokenCodec};
 pub use vitals::Vitals;
 
 pub use tokend_common::wire::{ADMIN_SCOPE, INTROSPECT_SCOPE};

@@ -69,6 +69,44 @@ impl AccessClaims {
     pub fn registration(&self) -> &str {
         self.jti.split_once('.').map_or("", |(tag, _)| tag)
     }
+
+    /// Whether the token speaks for a client other than the one it was
+    /// issued to: made by delegation, `sub` naming the client acted for.
+    pub fn is_delegated(&self) -> bool {
+        self.sub != self.client_id
+    }
+
+    /// The registration tag of the client a delegated token acts for, which
+    /// its `jti` carries after the issued-to client's; `None` for tokens made
+    /// before it did, and for tokens that are not delegated.
+    pub fn subject_registration(&self) -> Option<&str> {
+        let mut parts = self.jti.split('.');
+        match (parts.next(), parts.next(), parts.next()) {
+            (Some(_), Some(subject), Some(_)) => Some(subject),
+            _ => None,
+        }
+    }
+}
+
+/// The client a delegated token acts for.
+#[derive(Debug, Clone)]
+pub struct Subject {
+    /// Its client id, the token's `sub`.
+    pub id: String,
+    /// Its registration tag, when the token it was exchanged from carried it.
+    pub registration: Option<String>,
+}
+
+impl Subject {
+    /// Whom `claims` speak for, with the registration they were made under.
+    pub fn of(claims: &AccessClaims) -> Self {
+        let registration = match claims.is_delegated() {
+            true => claims.subject_registration(),
+            false => Some(claims.registration()),
+        };
+        let registration = registration.filter(|tag| !tag.is_empty()).map(str::to_owned);
+        Subject { id: claims.sub.clone(), registration }
+    }
 }
 
 /// What a token is granted: the outcome of the grant rules.
@@ -86,8 +124,8 @@ pub struct Grant {
     pub federated: Option<Federated>,
     /// The client's fixed claims (shared, encoded once).
     pub claims: ClientClaims,
-    /// The `sub`, when it is not the client (a delegated token).
-    pub subject: Option<String>,
+    /// The client acted for, when it is not the client (a delegated token).
+    pub subject: Option<Subject>,
     /// Who acts for `subject`, in a delegated token.
     pub act: Option<Act>,
     /// When the token must expire at the latest (an exchanged token's subject's `exp`).
@@ -125,14 +163,17 @@ impl TokenCodec {
     pub fn mint(&self, grant: &Grant, now: i64) -> Result<(String, AccessClaims), AuthError> {
         let claims = AccessClaims {
             iss: self.issuer.clone(),
-            sub: grant.subject.clone().unwrap_or_else(|| grant.client_id.to_string()),
+            sub: grant
+                .subject
+                .as_ref()
+                .map_or_else(|| grant.client_id.to_string(), |subject| subject.id.clone()),
             client_id: grant.client_id.to_string(),
             aud: grant.audiences.to_strings(),
             scope: grant.scopes.to_string(),
             iat: now,
             nbf: now,
             exp: grant.not_after.map_or(now + grant.ttl.seconds(), |at| at.min(now + grant.ttl.seconds())),
-            jti: new_jti(&grant.registration),
+            jti: new_jti(&grant.registration, grant.subject.as_ref().and_then(|s| s.registration.as_deref())),
             cnf: grant.bound_to.clone().map(|x5t_s256| Confirmation { x5t_s256 }),
             federated: grant.federated.clone(),
             claims: grant.claims.clone(),
@@ -186,11 +227,14 @@ pub(super) fn random_tag<const N: usize>() -> String {
     URL_SAFE_NO_PAD.encode(bytes)
 }
 
-/// 128 random bits, after the client's registration tag and a dot when it has one.
-fn new_jti(registration: &str) -> String {
-    match registration {
-        "" => random_tag::<16>(),
-        tag => format!("{tag}.{}", random_tag::<16>()),
+/// 128 random bits, after the client's registration tag and a dot when it
+/// has one, and in a delegated token the acted-for client's tag and a dot
+/// between them (the tags are base64url, without dots).
+fn new_jti(registration: &str, subject_registration: Option<&str>) -> String {
+    match (registration, subject_registration) {
+        ("", _) => random_tag::<16>(),
+        (tag, None) => format!("{tag}.{}", random_tag::<16>()),
+        (tag, Some(subject)) => format!("{tag}.{subject}.{}", random_tag::<16>()),
     }
 }
 
@@ -254,5 +298,24 @@ mod tests {
             let tampered = format!("{}{with}{}", &token[..at], &token[at + 1..]);
             prop_assert!(codec.decode(&tampered).is_none(), "changed at {}: {}", at, tampered);
         }
+    }
+
+    #[test]
+    fn a_delegated_token_names_the_registration_it_acts_for() {
+        let minted = |jti: &str, sub: &str| AccessClaims {
+            sub: sub.into(),
+            jti: jti.into(),
+            ..minted().0.decode(&minted().1).unwrap()
+        };
+        let own = minted("r1.x", "svc");
+        assert!(!own.is_delegated());
+        assert_eq!(Subject::of(&own).registration.as_deref(), Some("r1"), "a client's own token: its tag");
+        let delegated = minted("r2.r1.x", "user-svc");
+        assert!(delegated.is_delegated());
+        assert_eq!((delegated.registration(), delegated.subject_registration()), ("r2", Some("r1")));
+        assert_eq!(Subject::of(&delegated).registration.as_deref(), Some("r1"), "carried across hops");
+        let older = minted("r2.x", "user-svc");
+        assert_eq!(older.subject_registration(), None, "made before tokens carried it");
+        assert_eq!(Subject::of(&minted("x", "svc")).registration, None, "no tag is no tag, not an empty one");
     }
 }

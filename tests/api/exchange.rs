@@ -48,12 +48,14 @@ async fn exchange(app: &TestApp, id: &str, secret: &str, params: &[(&str, &str)]
     (response.status().as_u16(), response.json().await.unwrap())
 }
 
-/// What introspection over HTTP says of `token`, asked by a client that may see any.
+/// What introspection over HTTP says of `token`, asked by a new client that may see any.
 async fn introspected(app: &TestApp, token: &str) -> Value {
-    let (id, secret) = ("auditor", client(app, "auditor", "tokend.introspect", &[], &[]).await);
+    static AUDITORS: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
+    let id = format!("auditor-{}", AUDITORS.fetch_add(1, std::sync::atomic::Ordering::Relaxed));
+    let secret = client(app, &id, "tokend.introspect", &[], &[]).await;
     reqwest::Client::new()
         .post(app.url("/oauth/v2/introspect"))
-        .basic_auth(id, Some(&secret))
+        .basic_auth(&id, Some(&secret))
         .form(&[("token", token)])
         .send()
         .await
@@ -150,6 +152,41 @@ on_both_stores! {
             ..Default::default()
         }).await.unwrap_err();
         assert_error(&status, Code::PermissionDenied, "invalid_scope");
+    }
+
+    async fn delegated_tokens_end_with_the_client_they_act_for(app) {
+        let user_secret = client(&app, "user-svc", "read", &["gateway"], &[]).await;
+        let gateway_secret = client(&app, "gateway", "", &[], &["orders"]).await;
+        let orders_secret = client(&app, "orders", "", &[], &["billing"]).await;
+        let user_token = app.token("user-svc", &user_secret, "").await.access_token;
+        let subject = |token: &str| [("subject_token", token.to_owned()), ("subject_token_type", ACCESS_TOKEN.to_owned())];
+        let exchanged = |(status, answer): (u16, Value)| {
+            assert_eq!(status, 200, "{answer}");
+            answer["access_token"].as_str().unwrap().to_owned()
+        };
+        let params = subject(&user_token);
+        let params: Vec<(&str, &str)> = params.iter().map(|(k, v)| (*k, v.as_str())).collect();
+        let first = exchanged(exchange(&app, "gateway", &gateway_secret, &params).await);
+        let params = subject(&first);
+        let params: Vec<(&str, &str)> = params.iter().map(|(k, v)| (*k, v.as_str())).collect();
+        let second = exchanged(exchange(&app, "orders", &orders_secret, &params).await);
+        let gateway_own = app.token("gateway", &gateway_secret, "").await.access_token;
+        for token in [&first, &second, &gateway_own] {
+            assert_eq!(introspected(&app, token).await["active"], true);
+        }
+
+        let set_active = |active: bool| tokend::authority::ClientChanges { active: Some(active), ..Default::default() };
+        app.registry.update("user-svc", set_active(false), &Actor::cli()).await.unwrap();
+        for token in [&first, &second] {
+            assert_eq!(introspected(&app, token).await["active"], false, "the client acted for is disabled");
+        }
+        assert_eq!(introspected(&app, &gateway_own).await["active"], true, "the actor's own tokens live on");
+        app.registry.update("user-svc", set_active(true), &Actor::cli()).await.unwrap();
+        for token in [&first, &second] {
+            assert_eq!(introspected(&app, token).await["active"], false, "enabling it again revives nothing");
+        }
+        let (status, answer) = exchange(&app, "orders", &orders_secret, &params).await;
+        assert_eq!((status, answer["error"].as_str()), (400, Some("invalid_request")), "nor can it be exchanged (RFC 8693 §2.2.2)");
     }
 
     async fn revoked_foreign_or_malformed_exchanges_are_refused(app) {
