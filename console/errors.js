@@ -6,6 +6,8 @@ import { fieldError } from "./dom.js";
 /** Which field a refusal is about, by its reason or the words of its message. */
 const CULPRITS = [
   [(e) => e.reason === "already_exists" || /^client id|client_id/i.test(e.message), "clientId"],
+  [(e) => /tls_client_auth|subject_dn|san_dns|san_uri/i.test(e.message), "certificateName"],
+  [(e) => /jwks/i.test(e.message), "jwksUri"],
   [(e) => /default.?scope/i.test(e.message), "defaultScopes"],
   [(e) => /exchange audience/i.test(e.message), "tokenExchangeAudiences"],
   [(e) => /scope/i.test(e.message), "allowedScopes"],

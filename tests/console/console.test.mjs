@@ -223,6 +223,51 @@ test("an administrator registers, edits, rotates, disables and deletes a client"
   await context.close();
 });
 
+test("a client with a certificate or a key is registered without a secret", async () => {
+  const { page, context, problems } = await open(1280);
+  await signIn(page);
+  await page.goto(`${base}/console/#/new`);
+  await page.getByLabel("Client ID").fill("mesh-worker");
+  await page.getByLabel("Allowed scopes").fill("mesh.read");
+  const certificateName = page.getByLabel("Certificate name", { exact: true });
+  assert.equal(await certificateName.isHidden(), true, "a secret client needs no certificate");
+  await page.getByLabel("TLS client certificate").check();
+  assert.equal(await certificateName.isVisible(), true);
+  assert.equal(await page.getByLabel("JWKS URI").isHidden(), true);
+
+  // Nothing named: refused next to the certificate name.
+  await page.getByRole("button", { name: "Create client" }).click();
+  await page.locator(".field", { has: certificateName }).getByText(/tls_client_auth needs one of/).waitFor();
+  assert.equal(await certificateName.getAttribute("aria-invalid"), "true");
+
+  await certificateName.fill("spiffe://example.org/mesh-worker");
+  await page.getByLabel("Bind its tokens to the certificate").check();
+  await shot(page, "new-client-certificate", 1280);
+  await page.getByRole("button", { name: "Create client" }).click();
+  await page.getByRole("heading", { name: "mesh-worker", level: 1 }).waitFor();
+  assert.equal(await page.getByRole("dialog").count(), 0, "no secret to show");
+  await page.getByText("This client has no secret (it authenticates another way).").waitFor();
+  await page.locator("dd", { hasText: "spiffe://example.org/mesh-worker" }).waitFor();
+  const listed = JSON.parse(tokendCli("client", "list", "--json")).find((c) => c.client_id === "mesh-worker");
+  assert.deepEqual(listed.token_endpoint_auth_methods, ["tls_client_auth"]);
+  assert.equal(listed.tls_client_certificate_bound_access_tokens, true);
+
+  // A key-signing client: its JWKS URI must be https, said next to it.
+  await page.goto(`${base}/console/#/new`);
+  await page.getByLabel("Client ID").fill("signer");
+  await page.getByLabel("Signed assertions").check();
+  const jwksUri = page.getByLabel("JWKS URI");
+  await jwksUri.fill("http://keys.example/signer.json");
+  await page.getByRole("button", { name: "Create client" }).click();
+  await page.locator(".field", { has: jwksUri }).getByText(/must use https/).waitFor();
+  await jwksUri.fill("https://keys.example/signer.json");
+  await page.getByRole("button", { name: "Create client" }).click();
+  await page.getByRole("heading", { name: "signer", level: 1 }).waitFor();
+  await page.locator("dd", { hasText: "private_key_jwt" }).waitFor();
+  assert.deepEqual(problems, []);
+  await context.close();
+});
+
 test("a duplicate client id is said next to the id", async () => {
   const { page, context, problems } = await open(1280);
   await signIn(page);
