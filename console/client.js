@@ -1,7 +1,8 @@
 // One client: every field, its secrets, and what an administrator does to it:
-// edit, disable or enable, rotate the secret, delete.
+// edit (how it authenticates too), disable or enable, rotate the secret, delete.
 
 import { call } from "./api.js";
+import { AUTH_FIELDS, authenticationChoice } from "./auth-choice.js";
 import { field, h, show, when, words } from "./dom.js";
 import { clearErrors, loadFailed, showError } from "./errors.js";
 import { busy } from "./progress.js";
@@ -60,12 +61,14 @@ function editForm(client, reload) {
     audiences: field("Audiences", { name: "audiences", value: list(client.audiences).replace("—", "") }, "The services its tokens are for, separated by spaces."),
     tokenTtlSeconds: field("Token lifetime (seconds)", { name: "token_ttl_seconds", type: "number", min: 0, value: client.tokenTtlSeconds || "" }, "Empty or 0: the server's default."),
   };
+  const auth = authenticationChoice(client);
+  const every = { ...fields, ...auth.fields };
   const formError = h("p", { class: "error", role: "alert", hidden: true });
   const saved = h("p", { class: "notice", role: "status" });
   const save = h("button", { type: "submit" }, "Save changes");
   const submit = async (event) => {
     event.preventDefault();
-    clearErrors(fields, formError);
+    clearErrors(every, formError);
     saved.textContent = "";
     const next = {
       displayName: fields.displayName.input.value.trim(),
@@ -79,22 +82,27 @@ function editForm(client, reload) {
       defaultScopes: client.defaultScopes || [], audiences: client.audiences || [], tokenTtlSeconds: client.tokenTtlSeconds || "0",
     };
     const changed = Object.keys(next).filter((key) => JSON.stringify(next[key]) !== JSON.stringify(before[key]));
-    if (!changed.length) {
+    // How it authenticates changes as a whole: every one of its fields goes in the mask.
+    const authentication = auth.changed() ? auth.request() : null;
+    if (!changed.length && !authentication) {
       saved.textContent = "Nothing changed.";
       return;
     }
+    const count = changed.length + (authentication ? 1 : 0);
+    const needsSecret = authentication?.tokenEndpointAuthMethods.includes("client_secret_basic") && !(client.secrets || []).length;
     try {
       await busy("Saving…", save, () => call("ClientAdmin/UpdateClient", {
-        client: { clientId: client.clientId, ...Object.fromEntries(changed.map((key) => [key, next[key]])) },
-        updateMask: changed.join(","),
+        client: { clientId: client.clientId, ...Object.fromEntries(changed.map((key) => [key, next[key]])), ...authentication },
+        updateMask: changed.concat(authentication ? AUTH_FIELDS : []).join(","),
       }));
-      reload(`Saved: ${changed.length} field${changed.length > 1 ? "s" : ""} changed.`);
+      const said = `Saved: ${count} field${count > 1 ? "s" : ""} changed.`;
+      reload(needsSecret ? `${said} It has no secret yet: rotate one below.` : said);
     } catch (err) {
-      showError(fields, formError, err);
+      showError(every, formError, err);
     }
   };
   return h("form", { class: "card", "aria-labelledby": "edit-title", onsubmit: submit },
-    h("h2", { id: "edit-title" }, "Edit"), Object.values(fields).map((f) => f.wrapper), formError,
+    h("h2", { id: "edit-title" }, "Edit"), Object.values(fields).map((f) => f.wrapper), auth.fieldset, formError,
     h("div", { class: "row" }, save, saved));
 }
 

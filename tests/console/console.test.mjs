@@ -223,7 +223,7 @@ test("an administrator registers, edits, rotates, disables and deletes a client"
   await context.close();
 });
 
-test("a client with a certificate or a key is registered without a secret", async () => {
+test("a client with a certificate or a key is registered without a secret, and moved to a secret", async () => {
   const { page, context, problems } = await open(1280);
   await signIn(page);
   await page.goto(`${base}/console/#/new`);
@@ -252,6 +252,28 @@ test("a client with a certificate or a key is registered without a secret", asyn
   assert.deepEqual(listed.token_endpoint_auth_methods, ["tls_client_auth"]);
   assert.equal(listed.tls_client_certificate_bound_access_tokens, true);
 
+  // Edited: another name on the certificate, tokens no longer bound.
+  await page.getByLabel("Kind of name").selectOption({ label: "DNS SAN" });
+  await page.getByLabel("Certificate name", { exact: true }).fill("mesh.example.org");
+  await page.getByLabel("Bind its tokens to the certificate").uncheck();
+  await page.getByRole("button", { name: "Save changes" }).click();
+  await page.getByText("Saved: 1 field changed.").waitFor();
+  await page.locator("dd", { hasText: "mesh.example.org" }).waitFor();
+  assert.equal(await page.locator("dd", { hasText: "spiffe://" }).count(), 0, "the URI SAN is gone");
+  const edited = JSON.parse(tokendCli("client", "list", "--json")).find((c) => c.client_id === "mesh-worker");
+  assert.equal(edited.tls_client_certificate_bound_access_tokens, false);
+
+  // Moved to a secret: it has none until one is rotated in, which then gets tokens.
+  await page.getByLabel("Client secret").check();
+  assert.equal(await page.getByLabel("Certificate name", { exact: true }).isHidden(), true);
+  await page.getByRole("button", { name: "Save changes" }).click();
+  await page.getByText("It has no secret yet: rotate one below.").waitFor();
+  await page.getByRole("button", { name: "Rotate secret" }).click();
+  await page.getByRole("dialog").getByText("It cannot be shown again").waitFor();
+  const meshSecret = (await page.locator("#new-secret").textContent()).trim();
+  await page.getByRole("dialog").getByRole("button", { name: /close/ }).click();
+  assert.equal(curlToken("mesh-worker", meshSecret).status, 200);
+
   // A key-signing client: its JWKS URI must be https, said next to it.
   await page.goto(`${base}/console/#/new`);
   await page.getByLabel("Client ID").fill("signer");
@@ -264,6 +286,7 @@ test("a client with a certificate or a key is registered without a secret", asyn
   await page.getByRole("button", { name: "Create client" }).click();
   await page.getByRole("heading", { name: "signer", level: 1 }).waitFor();
   await page.locator("dd", { hasText: "private_key_jwt" }).waitFor();
+  assert.equal(await page.getByLabel("JWKS URI").inputValue(), "https://keys.example/signer.json", "the edit form starts from it");
   assert.deepEqual(problems, []);
   await context.close();
 });
