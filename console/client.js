@@ -5,6 +5,7 @@ import { call } from "./api.js";
 import { AUTH_FIELDS, authenticationChoice } from "./auth-choice.js";
 import { field, h, show, when, words } from "./dom.js";
 import { clearErrors, loadFailed, showError } from "./errors.js";
+import { limitFields } from "./limits.js";
 import { busy } from "./progress.js";
 import { showSecretOnce } from "./secret-dialog.js";
 
@@ -61,6 +62,8 @@ function editForm(client, reload) {
     audiences: field("Audiences", { name: "audiences", value: list(client.audiences).replace("—", "") }, "The services its tokens are for, separated by spaces."),
     tokenTtlSeconds: field("Token lifetime (seconds)", { name: "token_ttl_seconds", type: "number", min: 0, value: client.tokenTtlSeconds || "" }, "Empty or 0: the server's default."),
   };
+  const limits = limitFields(client);
+  Object.assign(fields, limits.fields);
   const auth = authenticationChoice(client);
   const every = { ...fields, ...auth.fields };
   const formError = h("p", { class: "error", role: "alert", hidden: true });
@@ -76,10 +79,13 @@ function editForm(client, reload) {
       defaultScopes: words(fields.defaultScopes.input.value),
       audiences: words(fields.audiences.input.value),
       tokenTtlSeconds: fields.tokenTtlSeconds.input.value.trim() || "0",
+      ...limits.values(),
     };
     const before = {
       displayName: client.displayName || "", allowedScopes: client.allowedScopes || [],
       defaultScopes: client.defaultScopes || [], audiences: client.audiences || [], tokenTtlSeconds: client.tokenTtlSeconds || "0",
+      rateLimitPerSecond: client.rateLimitPerSecond || 0, rateLimitBurst: client.rateLimitBurst || 0,
+      secretMaxAgeSeconds: client.secretMaxAgeSeconds || "0",
     };
     const changed = Object.keys(next).filter((key) => JSON.stringify(next[key]) !== JSON.stringify(before[key]));
     // How it authenticates changes as a whole: every one of its fields goes in the mask.

@@ -7,6 +7,9 @@ import { fieldError } from "./dom.js";
 const CULPRITS = [
   [(e) => e.reason === "already_exists" || /^client id|client_id/i.test(e.message), "clientId"],
   [(e) => /tls_client_auth|subject_dn|san_dns|san_uri/i.test(e.message), "certificateName"],
+  [(e) => /rate_limit_burst needs/i.test(e.message), "rateLimitBurst"],
+  [(e) => /rate_limit/i.test(e.message), "rateLimitPerSecond"],
+  [(e) => /secret_max_age/i.test(e.message), "secretMaxAgeSeconds"],
   [(e) => /jwks/i.test(e.message), "jwksUri"],
   [(e) => /default.?scope/i.test(e.message), "defaultScopes"],
   [(e) => /exchange audience/i.test(e.message), "tokenExchangeAudiences"],

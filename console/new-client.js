@@ -5,6 +5,7 @@ import { call } from "./api.js";
 import { authenticationChoice } from "./auth-choice.js";
 import { field, h, show, words } from "./dom.js";
 import { clearErrors, showError } from "./errors.js";
+import { limitFields } from "./limits.js";
 import { busy } from "./progress.js";
 import { showSecretOnce } from "./secret-dialog.js";
 
@@ -18,6 +19,8 @@ export function newClientPage(view) {
     audiences: field("Audiences", { name: "audiences", placeholder: "orders" }, "The services its tokens are for, separated by spaces."),
     tokenTtlSeconds: field("Token lifetime (seconds)", { name: "token_ttl_seconds", type: "number", min: 0 }, "Empty: the server's default."),
   };
+  const limits = limitFields();
+  Object.assign(fields, limits.fields);
   const auth = authenticationChoice();
   const every = { ...fields, ...auth.fields };
   const formError = h("p", { class: "error", role: "alert", hidden: true });
@@ -32,6 +35,7 @@ export function newClientPage(view) {
       defaultScopes: words(fields.defaultScopes.input.value),
       audiences: words(fields.audiences.input.value),
       tokenTtlSeconds: fields.tokenTtlSeconds.input.value.trim() || "0",
+      ...limits.values(),
       ...auth.request(),
     };
     try {

@@ -23,7 +23,7 @@ const CONTENT_SECURITY_POLICY: &str = "default-src 'none'; script-src 'self'; st
      connect-src 'self'; img-src 'self'; base-uri 'none'; form-action 'none'; frame-ancestors 'none'";
 
 /// Every file of the console, with its media type.
-const ASSETS: [(&str, &str, &str); 15] = [
+const ASSETS: [(&str, &str, &str); 16] = [
     ("index.html", "text/html; charset=utf-8", include_str!("../../console/index.html")),
     ("console.css", "text/css; charset=utf-8", include_str!("../../console/console.css")),
     ("app.js", JS, include_str!("../../console/app.js")),
@@ -36,6 +36,7 @@ const ASSETS: [(&str, &str, &str); 15] = [
     ("client.js", JS, include_str!("../../console/client.js")),
     ("new-client.js", JS, include_str!("../../console/new-client.js")),
     ("auth-choice.js", JS, include_str!("../../console/auth-choice.js")),
+    ("limits.js", JS, include_str!("../../console/limits.js")),
     ("secret-dialog.js", JS, include_str!("../../console/secret-dialog.js")),
     ("keys.js", JS, include_str!("../../console/keys.js")),
     ("events.js", JS, include_str!("../../console/events.js")),

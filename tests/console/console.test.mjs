@@ -172,6 +172,25 @@ test("an administrator registers, edits, rotates, disables and deletes a client"
   await page.getByText("Saved: 1 field changed.").waitFor();
   assert.equal(curlToken("billing-api", secret, "invoices.write").status, 200);
 
+  // A runaway client limited from the console: a burst without a rate is refused by the burst field,
+  // then one token a second holds, and clearing the limit lifts it.
+  await page.getByLabel("Burst").fill("5");
+  await page.getByRole("button", { name: "Save changes" }).click();
+  await page.locator(".field", { has: page.getByLabel("Burst") }).getByText(/rate_limit_burst needs a rate_limit_per_second/).waitFor();
+  await page.getByLabel("Rate limit (tokens per second)").fill("1");
+  await page.getByLabel("Burst").fill("1");
+  await page.getByRole("button", { name: "Save changes" }).click();
+  await page.getByText("Saved: 2 fields changed.").waitFor();
+  await page.locator("dd", { hasText: "1/s, burst 1" }).waitFor();
+  const limited = [curlToken("billing-api", secret), curlToken("billing-api", secret)];
+  assert.equal(limited[1].status, 429, JSON.stringify(limited.map((r) => r.body)));
+  assert.equal(limited[1].body.error, "too_many_requests");
+  await page.getByLabel("Rate limit (tokens per second)").fill("");
+  await page.getByLabel("Burst").fill("");
+  await page.getByRole("button", { name: "Save changes" }).click();
+  await page.getByText("Saved: 2 fields changed.").waitFor();
+  assert.equal(curlToken("billing-api", secret).status, 200);
+
   // Rotation shows the new secret once; the old one keeps working within the grace period.
   await page.getByLabel(/Grace period/).fill("600");
   await page.getByRole("button", { name: "Rotate secret" }).click();
