@@ -87,4 +87,15 @@ mod tests {
         served.sort();
         assert_eq!(on_disk, served);
     }
+
+    /// The audit page offers every type of event as a filter, and only those.
+    #[test]
+    fn the_audit_page_knows_every_event_type() {
+        let (_, _, events_js) = ASSETS.iter().find(|(name, _, _)| *name == "events.js").unwrap();
+        let listed = events_js.split_once("const TYPES = [").unwrap().1.split_once("];").unwrap().0;
+        let listed: Vec<&str> =
+            listed.split(',').map(|t| t.trim().trim_matches('"')).filter(|t| !t.is_empty()).collect();
+        let known: Vec<&str> = crate::authority::EventType::ALL.iter().map(|t| t.as_str()).collect();
+        assert_eq!(listed, known);
+    }
 }

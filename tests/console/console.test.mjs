@@ -225,6 +225,14 @@ test("an administrator registers, edits, rotates, disables and deletes a client"
   await page.getByRole("link", { name: "Audit trail" }).click();
   await page.getByRole("cell", { name: "client_deleted" }).waitFor();
   await page.getByRole("cell", { name: "secret_rotated" }).waitFor();
+  await page.getByLabel("Client ID").fill("billing-api");
+  await page.getByLabel("Type").selectOption("secret_rotated");
+  await page.getByRole("button", { name: "Show" }).click();
+  await page.getByText("Events: secret_rotated of billing-api").waitFor();
+  assert.deepEqual(await page.locator("tbody tr td:nth-child(2)").allTextContents(), ["secret_rotated"]);
+  await page.getByLabel("Type").selectOption("");
+  await page.getByRole("button", { name: "Show" }).click();
+  await page.getByRole("cell", { name: "client_deleted" }).waitFor();
   await shot(page, "events", 1280);
   await page.getByRole("link", { name: "Signing keys" }).click();
   await page.getByRole("cell", { name: "signing", exact: true }).waitFor();
