@@ -144,19 +144,62 @@ async fn the_dashboard_queries_only_metrics_that_exist() {
     let text = reqwest::get(app.url("/metrics")).await.unwrap().text().await.unwrap();
     let dashboard: serde_json::Value =
         serde_json::from_str(include_str!("../../docs/grafana/tokend-dashboard.json")).unwrap();
-    let names = regex::Regex::new(r"tokend_[a-z0-9_]+").unwrap();
     let mut queried = 0;
     for panel in dashboard["panels"].as_array().unwrap() {
         for target in panel["targets"].as_array().unwrap() {
-            for name in names.find_iter(target["expr"].as_str().unwrap()) {
-                let family = name.as_str().trim_end_matches("_bucket").trim_end_matches("_total");
-                assert!(
-                    text.contains(&format!("# TYPE {family} ")),
-                    "the dashboard queries {family}, which is not exported"
-                );
-                queried += 1;
-            }
+            queried += assert_exported(&text, target["expr"].as_str().unwrap(), "the dashboard");
         }
     }
     assert!(queried >= 8, "the dashboard queries {queried} metrics");
+}
+
+/// Every metric the Prometheus alerting rules in `docs/` query is one tokend
+/// exports, those that appear only with a setting or a state included: a
+/// server with the issuance log on, a client whose secret expires, a failure.
+#[tokio::test]
+async fn the_alert_rules_query_only_metrics_that_exist() {
+    let app = TestApp::spawn(Backend::Sqlite).await.unwrap();
+    let draft = tokend::authority::ClientDraft {
+        client_id: "svc".into(),
+        secret_max_age_seconds: 7200,
+        ..Default::default()
+    };
+    let (_, secret) = app.registry.create(draft, &Actor::cli()).await.unwrap();
+    let secret = secret.unwrap().expose().to_owned();
+    let dir = tempfile::tempdir().unwrap();
+    let mut child = tokend_command(&app)
+        .args(["serve", "--listen", "127.0.0.1:0", "--audit-issuance"])
+        .arg(dir.path().join("issued.jsonl"))
+        .stdout(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut lines = std::io::BufReader::new(child.stdout.take().unwrap()).lines();
+    let address = lines.next().unwrap().unwrap().trim_start_matches("tokend listening on ").to_owned();
+    let channel =
+        tonic::transport::Channel::from_shared(format!("http://{address}")).unwrap().connect().await.unwrap();
+    let mut tokens = pb::token_service_client::TokenServiceClient::new(channel);
+    tokens.issue_token(token_request("svc", &secret, "")).await.unwrap();
+    tokens.issue_token(token_request("svc", "wrong", "")).await.unwrap_err();
+    let text = reqwest::get(format!("http://{address}/metrics")).await.unwrap().text().await.unwrap();
+    child.kill().unwrap();
+    child.wait().unwrap();
+    let rules = include_str!("../../docs/prometheus/tokend-alerts.yml");
+    let queried = assert_exported(&text, rules, "the alert rules");
+    assert!(queried >= 10, "the alert rules query {queried} metrics");
+}
+
+/// Asserts that every tokend metric `query` names is in the scraped `text`;
+/// how many it names.
+fn assert_exported(text: &str, query: &str, source: &str) -> usize {
+    let names = regex::Regex::new(r"tokend_[a-z0-9_]+").unwrap();
+    names
+        .find_iter(query)
+        .inspect(|name| {
+            let family = name.as_str().trim_end_matches("_bucket").trim_end_matches("_total");
+            assert!(
+                text.contains(&format!("# TYPE {family} ")),
+                "{source} query {family}, which is not exported"
+            );
+        })
+        .count()
 }
