@@ -258,17 +258,9 @@ async fn issued_tokens_are_logged_as_json_lines() {
     let secret = app.create_client("svc", "read", "read", &["orders"]).await;
     let dir = tempfile::tempdir().unwrap();
     let log = dir.path().join("issued.jsonl");
-    let mut child = tokend_command(&app)
-        .args(["serve", "--listen", "127.0.0.1:0", "--audit-issuance"])
-        .arg(&log)
-        .stdout(std::process::Stdio::piped())
-        .spawn()
-        .unwrap();
-    let mut lines = std::io::BufReader::new(child.stdout.take().unwrap()).lines();
-    let address = lines.next().unwrap().unwrap().trim_start_matches("tokend listening on ").to_owned();
-    let channel =
-        tonic::transport::Channel::from_shared(format!("http://{address}")).unwrap().connect().await.unwrap();
-    let mut tokens = pb::token_service_client::TokenServiceClient::new(channel);
+    let (mut child, _, address) =
+        serve_in_child(&app, [std::ffi::OsStr::new("--audit-issuance"), log.as_os_str()]);
+    let mut tokens = token_service_at(&address).await;
     let mut issued = Vec::new();
     for _ in 0..3 {
         let token =

@@ -351,6 +351,35 @@ pub fn tokend_command(app: &TestApp) -> std::process::Command {
     command
 }
 
+/// Output lines of a tokend in a child process.
+pub type ChildLines = std::io::Lines<std::io::BufReader<std::process::ChildStdout>>;
+
+/// `tokend serve` in a child process on `app`'s database, on a free port,
+/// with `args` added: the child, its output lines after the first, and the
+/// address the first says it listens on.
+pub fn serve_in_child<S: AsRef<std::ffi::OsStr>>(
+    app: &TestApp,
+    args: impl IntoIterator<Item = S>,
+) -> (std::process::Child, ChildLines, String) {
+    use std::io::BufRead;
+    let mut child = tokend_command(app)
+        .args(["serve", "--listen", "127.0.0.1:0"])
+        .args(args)
+        .stdout(std::process::Stdio::piped())
+        .spawn()
+        .expect("the tokend binary runs");
+    let mut lines = std::io::BufReader::new(child.stdout.take().unwrap()).lines();
+    let first = lines.next().expect("tokend says where it listens").unwrap();
+    let address = first.trim_start_matches("tokend listening on ").to_owned();
+    (child, lines, address)
+}
+
+/// A TokenService client of the server at `address` (host:port, plaintext).
+pub async fn token_service_at(address: &str) -> pb::token_service_client::TokenServiceClient<Channel> {
+    let channel = Channel::from_shared(format!("http://{address}")).unwrap().connect().await.unwrap();
+    pb::token_service_client::TokenServiceClient::new(channel)
+}
+
 pub fn token_request(id: &str, secret: &str, scope: &str) -> pb::IssueTokenRequest {
     pb::IssueTokenRequest {
         grant_type: "client_credentials".into(),

@@ -2,7 +2,7 @@
 //! exactly what the test did, labels carry nothing a caller made up, and
 //! `--metrics-listen` moves the endpoint off the main port.
 
-use std::{collections::HashMap, io::BufRead};
+use std::collections::HashMap;
 
 use prometheus_parse::{Scrape, Value};
 use tokend::grpc::pb;
@@ -114,13 +114,7 @@ on_both_stores! {
 #[tokio::test]
 async fn metrics_can_have_an_address_of_their_own() {
     let app = TestApp::spawn(Backend::Sqlite).await.unwrap();
-    let mut child = tokend_command(&app)
-        .args(["serve", "--listen", "127.0.0.1:0", "--metrics-listen", "127.0.0.1:0"])
-        .stdout(std::process::Stdio::piped())
-        .spawn()
-        .unwrap();
-    let mut lines = std::io::BufReader::new(child.stdout.take().unwrap()).lines();
-    let main = lines.next().unwrap().unwrap().trim_start_matches("tokend listening on ").to_owned();
+    let (mut child, mut lines, main) = serve_in_child(&app, ["--metrics-listen", "127.0.0.1:0"]);
     let metrics =
         lines.next().unwrap().unwrap().trim_start_matches("tokend metrics listening on ").to_owned();
     let samples = scrape(&format!("http://{metrics}/metrics")).await;
@@ -167,17 +161,10 @@ async fn the_alert_rules_query_only_metrics_that_exist() {
     let (_, secret) = app.registry.create(draft, &Actor::cli()).await.unwrap();
     let secret = secret.unwrap().expose().to_owned();
     let dir = tempfile::tempdir().unwrap();
-    let mut child = tokend_command(&app)
-        .args(["serve", "--listen", "127.0.0.1:0", "--audit-issuance"])
-        .arg(dir.path().join("issued.jsonl"))
-        .stdout(std::process::Stdio::piped())
-        .spawn()
-        .unwrap();
-    let mut lines = std::io::BufReader::new(child.stdout.take().unwrap()).lines();
-    let address = lines.next().unwrap().unwrap().trim_start_matches("tokend listening on ").to_owned();
-    let channel =
-        tonic::transport::Channel::from_shared(format!("http://{address}")).unwrap().connect().await.unwrap();
-    let mut tokens = pb::token_service_client::TokenServiceClient::new(channel);
+    let log = dir.path().join("issued.jsonl");
+    let (mut child, _, address) =
+        serve_in_child(&app, [std::ffi::OsStr::new("--audit-issuance"), log.as_os_str()]);
+    let mut tokens = token_service_at(&address).await;
     tokens.issue_token(token_request("svc", &secret, "")).await.unwrap();
     tokens.issue_token(token_request("svc", "wrong", "")).await.unwrap_err();
     let text = reqwest::get(format!("http://{address}/metrics")).await.unwrap().text().await.unwrap();
