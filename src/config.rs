@@ -92,6 +92,14 @@ pub enum Command {
         #[command(subcommand)]
         command: EventsCommand,
     },
+    /// Copy a SQLite database, consistently, while servers use it (for
+    /// PostgreSQL, use pg_dump). Keep the key-encryption key file with it:
+    /// the signing keys in the copy open only with that key.
+    Backup {
+        /// The file to write; it must not exist.
+        #[arg(long)]
+        to: PathBuf,
+    },
     /// Inspect the configuration.
     Config {
         #[command(subcommand)]

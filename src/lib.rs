@@ -61,6 +61,8 @@ pub enum RunError {
     Listen(#[from] std::io::Error),
     #[error("cannot serve TLS: {0}")]
     Tls(#[from] tls::TlsError),
+    #[error("no backup written: {0}")]
+    Backup(String),
 }
 
 /// Runs one command of the CLI.
@@ -96,6 +98,7 @@ pub async fn run(cli: Cli) -> Result<(), RunError> {
             println!("{}", cli::events::run(&audit, command).await?);
             Ok(())
         }
+        Command::Backup { to } => back_up(&store, &to, key_file).await,
         // Answered by the binary from the resolved settings, before any database is opened.
         Command::Config { .. } => Ok(()),
         Command::Keys { command } => {
@@ -106,6 +109,35 @@ pub async fn run(cli: Cli) -> Result<(), RunError> {
     };
     store.close().await;
     outcome
+}
+
+/// `tokend backup`: the copy, and where the key that opens its signing keys is.
+async fn back_up(
+    store: &Store,
+    to: &std::path::Path,
+    key_file: Result<PathBuf, String>,
+) -> Result<(), RunError> {
+    if to.exists() {
+        return Err(RunError::Backup(format!("{} exists; name a file that does not", to.display())));
+    }
+    match store.back_up_to(to).await {
+        None => Err(RunError::Backup(
+            "tokend backup copies a SQLite database; back up PostgreSQL with pg_dump (and keep the key file)"
+                .into(),
+        )),
+        Some(Err(err)) => {
+            tracing::error!(error = ?err, file = %to.display(), "the backup failed");
+            Err(RunError::Backup(format!("{err} while writing {}", to.display())))
+        }
+        Some(Ok(())) => {
+            let key = key_file.map_or_else(|err| err, |path| path.display().to_string());
+            println!(
+                "backed up to {}; keep it with the key file {key}: its signing keys open only with that key",
+                to.display()
+            );
+            Ok(())
+        }
+    }
 }
 
 async fn serve_until_signalled(

@@ -4,6 +4,7 @@
 
 mod assertion_ids;
 mod audit_events;
+mod backup;
 mod client_changes;
 mod clients;
 mod error;

@@ -381,3 +381,59 @@ async fn each_request_is_a_json_line_that_joins_its_trace() {
     assert_eq!(over_http["operation"], "/oauth/v2/token");
     assert_eq!((over_http["outcome"].as_str(), over_http["client_id"].as_str()), (Some("200"), Some("svc")));
 }
+
+/// `tokend backup` copies a SQLite database while a server uses it; a server
+/// on the copy, with the same key file, knows the clients, verifies the
+/// tokens issued before and signs with the same key.
+#[tokio::test]
+async fn a_backup_taken_while_serving_brings_back_clients_keys_and_tokens() {
+    use std::os::unix::fs::PermissionsExt;
+    let app = TestApp::spawn(Backend::Sqlite).await.unwrap();
+    let secret = app.create_client("svc", "read", "read", &[]).await;
+    let before = app.token("svc", &secret, "").await.access_token;
+    let dir = tempfile::tempdir().unwrap();
+    let copy = dir.path().join("copy.db");
+    let copy_arg = copy.to_str().unwrap();
+
+    let said = succeeds(&app, &["backup", "--to", copy_arg]);
+    assert!(said.contains(&format!("keep it with the key file {}", app.key_file().display())), "{said}");
+    assert_eq!(std::fs::metadata(&copy).unwrap().permissions().mode() & 0o777, 0o600, "owner only");
+    let again = tokend(&app, &["backup", "--to", copy_arg]);
+    assert!(!again.status.success(), "an existing file is never overwritten");
+    assert!(
+        String::from_utf8_lossy(&again.stderr).contains("exists"),
+        "{}",
+        String::from_utf8_lossy(&again.stderr)
+    );
+
+    let mut on_the_copy = tokend_command(&app);
+    on_the_copy.env("TOKEND_DATABASE_URL", format!("sqlite://{copy_arg}"));
+    // The same name as the server that issued the tokens: instances behind one name share --issuer.
+    let (mut restored, _, address) = serve_child(on_the_copy, ["--issuer", app.issuer()]);
+    let mut tokens = token_service_at(&address).await;
+    let after =
+        tokens.issue_token(token_request("svc", &secret, "")).await.unwrap().into_inner().access_token;
+    let request = pb::IntrospectRequest { token: before.clone(), ..Default::default() };
+    let seen = tokens.introspect(with_basic(request, "svc", &secret)).await.unwrap().into_inner();
+    restored.kill().unwrap();
+    restored.wait().unwrap();
+    assert!(seen.active, "a token from before the backup is active on the copy");
+    let kid = |token: &str| jsonwebtoken::decode_header(token).unwrap().kid;
+    assert_eq!(kid(&after), kid(&before), "the copy signs with the same key");
+}
+
+/// PostgreSQL is backed up with its own tools; `tokend backup` says so.
+#[tokio::test]
+async fn a_backup_of_postgresql_points_to_pg_dump() {
+    let Some(app) = TestApp::spawn(Backend::Postgres).await else { return };
+    let dir = tempfile::tempdir().unwrap();
+    let copy = dir.path().join("copy.db");
+    let out = tokend(&app, &["backup", "--to", copy.to_str().unwrap()]);
+    assert!(!out.status.success());
+    assert!(
+        String::from_utf8_lossy(&out.stderr).contains("pg_dump"),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(!copy.exists(), "nothing is written");
+}

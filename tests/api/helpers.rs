@@ -361,8 +361,16 @@ pub fn serve_in_child<S: AsRef<std::ffi::OsStr>>(
     app: &TestApp,
     args: impl IntoIterator<Item = S>,
 ) -> (std::process::Child, ChildLines, String) {
+    serve_child(tokend_command(app), args)
+}
+
+/// [`serve_in_child`] with a command of the caller's (another database, say).
+pub fn serve_child<S: AsRef<std::ffi::OsStr>>(
+    mut command: std::process::Command,
+    args: impl IntoIterator<Item = S>,
+) -> (std::process::Child, ChildLines, String) {
     use std::io::BufRead;
-    let mut child = tokend_command(app)
+    let mut child = command
         .args(["serve", "--listen", "127.0.0.1:0"])
         .args(args)
         .stdout(std::process::Stdio::piped())
