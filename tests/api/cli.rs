@@ -405,6 +405,13 @@ async fn a_backup_taken_while_serving_brings_back_clients_keys_and_tokens() {
         "{}",
         String::from_utf8_lossy(&again.stderr)
     );
+    let nowhere = dir.path().join("no/such/folder/copy.db");
+    let refused = tokend(&app, &["backup", "--to", nowhere.to_str().unwrap()]);
+    let said = String::from_utf8_lossy(&refused.stderr);
+    assert!(
+        !refused.status.success() && said.contains("cannot create") && said.contains("No such file"),
+        "{said}"
+    );
 
     let mut on_the_copy = tokend_command(&app);
     on_the_copy.env("TOKEND_DATABASE_URL", format!("sqlite://{copy_arg}"));
