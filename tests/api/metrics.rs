@@ -129,7 +129,7 @@ async fn metrics_can_have_an_address_of_their_own() {
 #[tokio::test]
 async fn the_dashboard_queries_only_metrics_that_exist() {
     let app = TestApp::spawn(Backend::Sqlite).await.unwrap();
-    let secret = app.create_client("svc", "read", "read", &[]).await;
+    let secret = expiring_client(&app, "svc").await;
     let token = app.token("svc", &secret, "").await.access_token;
     // One of each labelled series: a family shows once it has one.
     app.tokens.clone().issue_token(token_request("svc", "wrong", "")).await.unwrap_err();
@@ -153,13 +153,7 @@ async fn the_dashboard_queries_only_metrics_that_exist() {
 #[tokio::test]
 async fn the_alert_rules_query_only_metrics_that_exist() {
     let app = TestApp::spawn(Backend::Sqlite).await.unwrap();
-    let draft = tokend::authority::ClientDraft {
-        client_id: "svc".into(),
-        secret_max_age_seconds: 7200,
-        ..Default::default()
-    };
-    let (_, secret) = app.registry.create(draft, &Actor::cli()).await.unwrap();
-    let secret = secret.unwrap().expose().to_owned();
+    let secret = expiring_client(&app, "svc").await;
     let dir = tempfile::tempdir().unwrap();
     let log = dir.path().join("issued.jsonl");
     let (mut child, _, address) =
@@ -173,6 +167,20 @@ async fn the_alert_rules_query_only_metrics_that_exist() {
     let rules = include_str!("../../docs/prometheus/tokend-alerts.yml");
     let queried = assert_exported(&text, rules, "the alert rules");
     assert!(queried >= 10, "the alert rules query {queried} metrics");
+}
+
+/// A client whose secret expires in two hours (so the soonest-expiry gauge
+/// exists), allowed `read` by default; its secret.
+async fn expiring_client(app: &TestApp, id: &str) -> String {
+    let draft = tokend::authority::ClientDraft {
+        client_id: id.into(),
+        allowed_scopes: vec!["read".into()],
+        default_scopes: vec!["read".into()],
+        secret_max_age_seconds: 7200,
+        ..Default::default()
+    };
+    let (_, secret) = app.registry.create(draft, &Actor::cli()).await.unwrap();
+    secret.unwrap().expose().to_owned()
 }
 
 /// Asserts that every tokend metric `query` names is in the scraped `text`;
