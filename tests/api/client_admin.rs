@@ -98,6 +98,12 @@ on_both_stores! {
             let status = app.admin.clone().create_client(with_bearer(request.clone(), &admin)).await.unwrap_err();
             assert_error(&status, Code::InvalidArgument, "invalid_argument");
         }
+        // A bad token exchange audience is named as one, not taken for the client's own audiences.
+        let mut bad_exchange = new_client("svc");
+        bad_exchange.token_exchange_audiences = vec!["café".into()];
+        let status = app.admin.clone().create_client(with_bearer(bad_exchange, &admin)).await.unwrap_err();
+        assert_error(&status, Code::InvalidArgument, "invalid_argument");
+        assert!(status.message().starts_with("token_exchange_audiences: audience \"café\""), "{}", status.message());
     }
 
     async fn a_missing_client_is_not_found(app) {

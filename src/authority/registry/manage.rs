@@ -249,10 +249,7 @@ impl Registry {
                 .map_err(invalid)?,
             secret_max_age: SecretMaxAge::parse(draft.secret_max_age_seconds).map_err(invalid)?,
             claims: ClientClaims::from_members(draft.claims).map_err(invalid)?,
-            token_exchange_audiences: AudienceList::parse_each(
-                draft.token_exchange_audiences.iter().map(String::as_str),
-            )
-            .map_err(invalid)?,
+            token_exchange_audiences: exchange_audiences(&draft.token_exchange_audiences)?,
         };
         check_defaults_allowed(&client)?;
         let first = match client.auth.methods.use_secret() {
@@ -339,8 +336,7 @@ impl Registry {
             client.secret_max_age = SecretMaxAge::parse(seconds).map_err(invalid)?;
         }
         if let Some(audiences) = changes.token_exchange_audiences {
-            client.token_exchange_audiences =
-                AudienceList::parse_each(audiences.iter().map(String::as_str)).map_err(invalid)?;
+            client.token_exchange_audiences = exchange_audiences(&audiences)?;
         }
         if let Some(claims) = changes.claims {
             client.claims = ClientClaims::from_members(claims).map_err(invalid)?;
@@ -477,6 +473,13 @@ impl Registry {
 
 fn invalid(err: InvalidValue) -> AuthError {
     AuthError::InvalidArgument(err.0)
+}
+
+/// `token_exchange_audiences`, refused naming the field (a bad one would
+/// otherwise read as if the client's own audiences were wrong).
+fn exchange_audiences(audiences: &[String]) -> Result<AudienceList, AuthError> {
+    AudienceList::parse_each(audiences.iter().map(String::as_str))
+        .map_err(|err| AuthError::InvalidArgument(format!("token_exchange_audiences: {}", err.0)))
 }
 
 fn not_found(client_id: &str) -> AuthError {
