@@ -3,7 +3,7 @@
 
 import { call } from "./api.js";
 import { AUTH_FIELDS, authenticationChoice } from "./auth-choice.js";
-import { field, h, show, when, words } from "./dom.js";
+import { field, fieldError, h, show, when, words } from "./dom.js";
 import { clearErrors, loadFailed, showError } from "./errors.js";
 import { limitFields } from "./limits.js";
 import { busy } from "./progress.js";
@@ -61,7 +61,12 @@ function editForm(client, reload) {
     defaultScopes: field("Default scopes", { name: "default_scopes", value: list(client.defaultScopes).replace("—", "") }, "Granted when a request names none; within the allowed scopes."),
     audiences: field("Audiences", { name: "audiences", value: list(client.audiences).replace("—", "") }, "The services its tokens are for, separated by spaces."),
     tokenTtlSeconds: field("Token lifetime (seconds)", { name: "token_ttl_seconds", type: "number", min: 0, value: client.tokenTtlSeconds || "" }, "Empty or 0: the server's default."),
+    tokenExchangeAudiences: field("Token exchange audiences", { name: "token_exchange_audiences", value: (client.tokenExchangeAudiences || []).join(" ") },
+      "Audiences it may exchange other clients' tokens for (RFC 8693), separated by spaces; empty: only its own tokens."),
+    claims: field("Claims", { name: "claims", rows: 4, spellcheck: "false" }, 'A JSON object added to every token it gets, e.g. {"tenant": "acme"}; empty: none.'),
   };
+  const currentClaims = client.claims || {};
+  fields.claims.input.value = Object.keys(currentClaims).length ? JSON.stringify(currentClaims, null, 2) : "";
   const limits = limitFields(client);
   Object.assign(fields, limits.fields);
   const auth = authenticationChoice(client);
@@ -73,17 +78,26 @@ function editForm(client, reload) {
     event.preventDefault();
     clearErrors(every, formError);
     saved.textContent = "";
+    const claims = claimsIn(fields.claims.input.value);
+    if (!claims) {
+      fieldError(fields.claims, "Claims must be a JSON object, such as {\"tenant\": \"acme\"}.");
+      fields.claims.input.focus();
+      return;
+    }
     const next = {
       displayName: fields.displayName.input.value.trim(),
       allowedScopes: words(fields.allowedScopes.input.value),
       defaultScopes: words(fields.defaultScopes.input.value),
       audiences: words(fields.audiences.input.value),
       tokenTtlSeconds: fields.tokenTtlSeconds.input.value.trim() || "0",
+      tokenExchangeAudiences: words(fields.tokenExchangeAudiences.input.value),
+      claims,
       ...limits.values(),
     };
     const before = {
       displayName: client.displayName || "", allowedScopes: client.allowedScopes || [],
       defaultScopes: client.defaultScopes || [], audiences: client.audiences || [], tokenTtlSeconds: client.tokenTtlSeconds || "0",
+      tokenExchangeAudiences: client.tokenExchangeAudiences || [], claims: currentClaims,
       rateLimitPerSecond: client.rateLimitPerSecond || 0, rateLimitBurst: client.rateLimitBurst || 0,
       secretMaxAgeSeconds: client.secretMaxAgeSeconds || "0",
     };
@@ -110,6 +124,17 @@ function editForm(client, reload) {
   return h("form", { class: "card", "aria-labelledby": "edit-title", onsubmit: submit },
     h("h2", { id: "edit-title" }, "Edit"), Object.values(fields).map((f) => f.wrapper), auth.fieldset, formError,
     h("div", { class: "row" }, save, saved));
+}
+
+/** The claims a form's text holds: a JSON object, `{}` for none, `null` for anything else. */
+function claimsIn(text) {
+  if (!text.trim()) return {};
+  try {
+    const value = JSON.parse(text);
+    return value && typeof value === "object" && !Array.isArray(value) ? value : null;
+  } catch {
+    return null;
+  }
 }
 
 function actions(client, view, reload) {

@@ -172,6 +172,25 @@ test("an administrator registers, edits, rotates, disables and deletes a client"
   await page.getByText("Saved: 1 field changed.").waitFor();
   assert.equal(curlToken("billing-api", secret, "invoices.write").status, 200);
 
+  // Claims added to its tokens: not JSON is said before any call, a reserved name by the server, both under the field.
+  const claimsField = page.getByLabel("Claims");
+  const claimsError = page.locator(".field", { has: claimsField }).locator(".error");
+  await claimsField.fill("tenant=acme");
+  await page.getByRole("button", { name: "Save changes" }).click();
+  await claimsError.getByText("Claims must be a JSON object").waitFor();
+  await claimsField.fill('{"iss": "https://evil.example"}');
+  await page.getByRole("button", { name: "Save changes" }).click();
+  await claimsError.getByText(/claims may not set "iss"/).waitFor();
+  await claimsField.fill('{"tenant": "acme", "tier": 2}');
+  await page.getByLabel("Token exchange audiences").fill("billing-api");
+  await page.getByRole("button", { name: "Save changes" }).click();
+  await page.getByText("Saved: 2 fields changed.").waitFor();
+  const withClaims = curlToken("billing-api", secret);
+  const payload = JSON.parse(Buffer.from(withClaims.body.access_token.split(".")[1], "base64url").toString());
+  assert.equal(payload.tenant, "acme");
+  assert.equal(payload.tier, 2);
+  assert.equal(JSON.parse(await claimsField.inputValue()).tenant, "acme", "the form shows the claims it has");
+
   // A runaway client limited from the console: a burst without a rate is refused by the burst field,
   // then one token a second holds, and clearing the limit lifts it.
   await page.getByLabel("Burst").fill("5");
