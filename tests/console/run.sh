@@ -10,9 +10,7 @@ export TOKEND_BIN="${1:-$here/../../target/debug/tokend}"
 export SCREENSHOTS="${2:-$here/screenshots}"
 if ! command -v chromium >/dev/null; then
   echo "installing Debian's chromium"
-  sudo=""; [ "$(id -u)" = 0 ] || sudo="sudo"
-  $sudo apt-get update -q >/dev/null
-  DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -q chromium chromium-driver >/dev/null
+  "$here/../../.ci/apt-install" chromium chromium-driver
 fi
 cd "$here"
 npm ci --no-audit --no-fund --silent
