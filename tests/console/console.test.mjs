@@ -90,6 +90,14 @@ async function signIn(page) {
   await page.getByRole("heading", { name: "Clients", level: 1 }).waitFor();
 }
 
+/** A fresh 1280 px tab, signed in, at the page `hash` names. */
+async function signedInAt(hash) {
+  const tab = await open(1280);
+  await signIn(tab.page);
+  await tab.page.goto(`${base}/console/${hash}`);
+  return tab;
+}
+
 const shot = (page, name, width) => page.screenshot({ path: join(SCREENSHOTS, `${name}-${width}.png`), fullPage: true });
 
 test("the console is served with a strict policy and no inline script", async () => {
@@ -270,9 +278,7 @@ test("an administrator registers, edits, rotates, disables and deletes a client"
 });
 
 test("a client with a certificate or a key is registered without a secret, and moved to a secret", async () => {
-  const { page, context, problems } = await open(1280);
-  await signIn(page);
-  await page.goto(`${base}/console/#/new`);
+  const { page, context, problems } = await signedInAt("#/new");
   await page.getByLabel("Client ID").fill("mesh-worker");
   await page.getByLabel("Allowed scopes").fill("mesh.read");
   const certificateName = page.getByLabel("Certificate name", { exact: true });
@@ -338,9 +344,7 @@ test("a client with a certificate or a key is registered without a secret, and m
 });
 
 test("a duplicate client id is said next to the id", async () => {
-  const { page, context, problems } = await open(1280);
-  await signIn(page);
-  await page.goto(`${base}/console/#/new`);
+  const { page, context, problems } = await signedInAt("#/new");
   await page.getByLabel("Client ID").fill("ops-admin");
   await page.getByRole("button", { name: "Create client" }).click();
   const idError = page.locator(".field", { has: page.getByLabel("Client ID") }).locator(".error");
