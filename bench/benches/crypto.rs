@@ -114,7 +114,7 @@ fn credentials(c: &mut Criterion) {
     c.bench_function("authenticate/cached", |b| {
         b.to_async(&runtime).iter(|| async { warm.authenticate(&id, &secret, None).await.unwrap().unwrap() })
     });
-    let wrong = ClientSecret::generate().1;
+    let wrong = ClientSecret::generate_with_id(&secret.claimed_id().unwrap());
     c.bench_function("authenticate/wrong-secret", |b| {
         b.to_async(&runtime)
             .iter(|| async { assert!(warm.authenticate(&id, &wrong, None).await.unwrap().is_none()) })

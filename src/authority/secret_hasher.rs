@@ -38,9 +38,6 @@ type Job = Box<dyn FnOnce() + Send>;
 #[derive(Clone)]
 pub struct SecretHasher {
     jobs: mpsc::SyncSender<Job>,
-    /// A hash of a random secret nobody knows, verified against when there is no
-    /// real hash to check, so an unknown client id costs the same time as a known one.
-    dummy_hash: Arc<str>,
     /// How many verifications ran, shared by clones.
     verifications: Arc<AtomicU64>,
     /// Jobs queued or running now, shared by clones.
@@ -68,15 +65,7 @@ impl SecretHasher {
                 })
                 .expect("the argon2 worker thread starts");
         }
-        let (_, unknown) = ClientSecret::generate();
-        let (done, dummy) = mpsc::channel();
-        jobs.send(Box::new(move || {
-            let _ = done.send(hash_blocking(&unknown));
-        }))
-        .expect("the argon2 workers run");
-        let dummy_hash =
-            dummy.recv().expect("the argon2 workers run").expect("hashing a random secret cannot fail");
-        Self { jobs, dummy_hash: dummy_hash.into(), verifications: Arc::default(), in_queue: Arc::default() }
+        Self { jobs, verifications: Arc::default(), in_queue: Arc::default() }
     }
 
     /// The argon2id PHC string for `secret`, with a fresh random salt.
@@ -85,15 +74,11 @@ impl SecretHasher {
         self.run(move || hash_blocking(&secret)).await?
     }
 
-    /// Whether `secret` matches `phc`. With no hash to check, verifies against
-    /// the dummy hash and answers false, taking the same time either way.
-    pub async fn verify(&self, secret: &ClientSecret, phc: Option<&str>) -> Result<bool, AuthError> {
-        let matches_real = phc.is_some();
-        let phc: Arc<str> = phc.map_or_else(|| self.dummy_hash.clone(), Arc::from);
-        let secret = secret.clone();
+    /// Whether `secret` matches `phc`.
+    pub async fn verify(&self, secret: &ClientSecret, phc: &str) -> Result<bool, AuthError> {
+        let (secret, phc) = (secret.clone(), phc.to_owned());
         self.verifications.fetch_add(1, Ordering::Relaxed);
-        let matched = self.run(move || verify_blocking(&secret, &phc)).await?;
-        Ok(matched && matches_real)
+        self.run(move || verify_blocking(&secret, &phc)).await
     }
 
     /// How many secrets were verified since start.
@@ -204,9 +189,9 @@ mod tests {
         let (_, secret) = ClientSecret::generate();
         let hash = hasher.hash(&secret).await.unwrap();
         assert!(hash.starts_with("$argon2id$"));
-        assert!(hasher.verify(&secret, Some(&hash)).await.unwrap());
+        assert!(hasher.verify(&secret, &hash).await.unwrap());
         let (_, other) = ClientSecret::generate();
-        assert!(!hasher.verify(&other, Some(&hash)).await.unwrap());
+        assert!(!hasher.verify(&other, &hash).await.unwrap());
     }
 
     #[tokio::test]
@@ -221,13 +206,6 @@ mod tests {
     }
 
     #[tokio::test]
-    async fn without_a_hash_nothing_verifies() {
-        let hasher = SecretHasher::new();
-        let (_, secret) = ClientSecret::generate();
-        assert!(!hasher.verify(&secret, None).await.unwrap());
-    }
-
-    #[tokio::test]
     async fn the_hash_never_contains_the_secret() {
         let hasher = SecretHasher::new();
         let (_, secret) = ClientSecret::generate();
@@ -238,11 +216,11 @@ mod tests {
     async fn a_burst_beyond_the_queue_is_refused_not_queued() {
         let hasher = SecretHasher::new();
         let (_, secret) = ClientSecret::generate();
+        let hash = hasher.hash(&secret).await.unwrap();
         let checks: Vec<_> = (0..QUEUE_DEPTH * 2)
             .map(|_| {
-                let hasher = hasher.clone();
-                let secret = secret.clone();
-                tokio::spawn(async move { hasher.verify(&secret, None).await })
+                let (hasher, secret, hash) = (hasher.clone(), secret.clone(), hash.clone());
+                tokio::spawn(async move { hasher.verify(&secret, &hash).await })
             })
             .collect();
         let mut busy = 0;

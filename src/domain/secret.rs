@@ -51,10 +51,16 @@ impl ClientSecret {
     /// 96-bit id and 256 random bits in the URL-safe base64 alphabet, and
     /// their checksum.
     pub fn generate() -> (SecretId, ClientSecret) {
-        let id = URL_SAFE_NO_PAD.encode(random_bytes::<12>());
+        let id = SecretId(URL_SAFE_NO_PAD.encode(random_bytes::<12>()));
+        let secret = Self::generate_with_id(&id);
+        (id, secret)
+    }
+
+    /// A new random secret under an id that exists already: what a guess at
+    /// that secret looks like (the id is no secret), for tests and benchmarks.
+    pub fn generate_with_id(id: &SecretId) -> ClientSecret {
         let body = format!("{id}{}", URL_SAFE_NO_PAD.encode(random_bytes::<RANDOM_BYTES>()));
-        let secret = ClientSecret(format!("{SECRET_PREFIX}{body}{}", checksum(&body)));
-        (SecretId(id), secret)
+        ClientSecret(format!("{SECRET_PREFIX}{body}{}", checksum(&body)))
     }
 
     /// Wraps a secret presented by a caller; nothing about it is trusted yet.

@@ -7,12 +7,13 @@ use tonic::{Code, Status};
 
 use crate::helpers::*;
 
-/// Sends a wrong secret (each one different, as a guesser would) for each of
-/// `client_ids` at once; how many were refused as busy and how many as wrong.
-async fn guesses(app: &TestApp, client_ids: Vec<String>) -> (usize, usize) {
-    let calls = client_ids.into_iter().map(|id| {
+/// Sends a wrong secret under the id of the real one (each different, as a
+/// guesser would) for each of `targets` (client id and secret) at once; how
+/// many were refused as busy and how many as wrong.
+async fn guesses(app: &TestApp, targets: Vec<(String, String)>) -> (usize, usize) {
+    let calls = targets.into_iter().map(|(id, secret)| {
         let mut tokens = app.tokens.clone();
-        let wrong = tokend::domain::ClientSecret::generate().1.expose().to_owned();
+        let wrong = guess_at(&secret);
         async move { tokens.issue_token(token_request(&id, &wrong, "")).await }
     });
     let refusals: Vec<Status> = futures_join_all(calls)
@@ -26,6 +27,22 @@ async fn guesses(app: &TestApp, client_ids: Vec<String>) -> (usize, usize) {
     (busy, wrong)
 }
 
+/// Sends `count` guesses at `secret`'s client one after another; how many
+/// were refused as busy and how many as wrong.
+async fn one_by_one(app: &TestApp, secret: &str, count: usize) -> (usize, usize) {
+    let (mut busy, mut wrong) = (0, 0);
+    for _ in 0..count {
+        let status =
+            app.tokens.clone().issue_token(token_request("victim", &guess_at(secret), "")).await.unwrap_err();
+        match status.code() {
+            Code::Unavailable => busy += 1,
+            Code::Unauthenticated => wrong += 1,
+            _ => panic!("refused as busy or as wrong, nothing else: {status:?}"),
+        }
+    }
+    (busy, wrong)
+}
+
 on_both_stores! {
     async fn failed_guesses_throttle_cold_checks_on_every_instance_but_never_a_cached_secret(app) {
         let secret = app.create_client("victim", "read", "read", &[]).await;
@@ -34,23 +51,29 @@ on_both_stores! {
 
         // The default limit: 50 failed checks of one client id in five minutes.
         for _ in 0..50 {
-            let guess = tokend::domain::ClientSecret::generate().1.expose().to_owned();
+            let guess = guess_at(&secret);
             let status = app.tokens.clone().issue_token(token_request("victim", &guess, "")).await.unwrap_err();
             assert_error(&status, Code::Unauthenticated, "invalid_client");
         }
-        let guess = tokend::domain::ClientSecret::generate().1.expose().to_owned();
-        let status = app.tokens.clone().issue_token(token_request("victim", &guess, "")).await.unwrap_err();
-        assert_error(&status, Code::Unavailable, "temporarily_unavailable");
+        // Past it only a trickle of cold checks runs: one a second from where
+        // the client succeeded lately (this address), so of five quick guesses
+        // most are refused unchecked (two at most run, should a second turn).
+        let checks = app.registry.argon2_checks();
+        let (busy, wrong) = one_by_one(&app, &secret, 5).await;
+        assert!(busy >= 3, "{busy} busy, {wrong} wrong");
+        assert_eq!(app.registry.argon2_checks() - checks, wrong as u64);
         app.token("victim", &secret, "").await;
 
-        // The other instance learns the count at its upkeep and refuses its own
-        // cold check of the right secret, without argon2.
+        // The other instance learns the count at its upkeep; its trickle lets
+        // the right secret in, and refuses most guesses after it unchecked.
         app.authority.maintain().await;
         other.authority.maintain().await;
+        other.token("victim", &secret, "").await;
         let checks = other.registry.argon2_checks();
-        let status = other.tokens.clone().issue_token(token_request("victim", &secret, "")).await.unwrap_err();
-        assert_error(&status, Code::Unavailable, "temporarily_unavailable");
-        assert_eq!(other.registry.argon2_checks(), checks, "a throttled check runs no argon2");
+        let (busy, other_wrong) = one_by_one(&other, &secret, 5).await;
+        assert!(busy >= 3, "{busy} busy, {other_wrong} wrong");
+        assert_eq!(other.registry.argon2_checks() - checks, other_wrong as u64, "a throttled check runs no argon2");
+        let failed_checks = 50 + wrong + other_wrong;
         let bystander = app.create_client("bystander", "read", "read", &[]).await;
         other.token("bystander", &bystander, "").await;
         let samples = crate::metrics::scrape(&app.url("/metrics")).await;
@@ -81,19 +104,73 @@ on_both_stores! {
         let failed = EventQuery { client_id: "victim".into(), types: vec!["client_authentication_failed".into()], since: 0 };
         let events = app.authority.audit().list(&failed, 0, "").await.unwrap().events;
         let count = |details: &str| serde_json::from_str::<serde_json::Value>(details).unwrap()["count"].as_i64().unwrap();
-        assert!((1..=2).contains(&events.len()), "{events:?}");
-        assert_eq!(events.iter().map(|event| count(&event.details)).sum::<i64>(), 50);
+        assert!((1..=3).contains(&events.len()), "{events:?}");
+        assert_eq!(events.iter().map(|event| count(&event.details)).sum::<i64>(), failed_checks as i64);
+    }
+
+    async fn a_public_client_id_is_not_enough_to_lock_its_client_out(app) {
+        // The attack: a guess every 4 s from eight rotating addresses, at
+        // either of two instances; the client calls every 90 s from its own
+        // address, retrying UNAVAILABLE once a second for up to 10 s, first
+        // at one instance, then (as after a restart) at the other.
+        let secret = app.create_client("victim", "read", "read", &[]).await;
+        let other = app.second_instance(SigningAlgorithm::Es256).await;
+        let mut attackers = Vec::new();
+        for last in 2..10 {
+            for instance in [&app, &other] {
+                let endpoint = tonic::transport::Channel::from_shared(instance.issuer().to_owned()).unwrap();
+                let channel = endpoint.local_address(Some([127, 0, 0, last].into())).connect().await.unwrap();
+                attackers.push(tokend::grpc::pb::token_service_client::TokenServiceClient::new(channel));
+            }
+        }
+        let (mut calls, mut served, mut retrying) = (0, 0, None::<u32>);
+        for second in 0..1440u32 {
+            if second % 4 == 0 {
+                let attacker = &mut attackers[(second / 4) as usize % 16];
+                let guess = token_request("victim", &guess_at(&secret), "");
+                let status = attacker.issue_token(guess).await.unwrap_err();
+                assert!(matches!(status.code(), Code::Unauthenticated | Code::Unavailable), "{status:?}");
+            }
+            if second % 90 == 0 {
+                calls += 1;
+                retrying = Some(0);
+            }
+            if let Some(tries) = retrying {
+                let instance = if second < 720 { &app } else { &other };
+                match instance.tokens.clone().issue_token(token_request("victim", &secret, "")).await {
+                    Ok(_) => (served, retrying) = (served + 1, None),
+                    Err(status) if status.code() == Code::Unavailable && tries < 10 => retrying = Some(tries + 1),
+                    Err(status) => (retrying = None, eprintln!("call {calls} failed: {status:?}")).0,
+                }
+            }
+            if second % 5 == 0 {
+                app.authority.maintain().await;
+                other.authority.maintain().await;
+            }
+            app.authority.clock().advance(1);
+            other.authority.clock().advance(1);
+        }
+        assert!(served * 100 >= calls * 95, "{served} of {calls} calls served within their retries");
+        let mut attacker_checks = 0.0;
+        for instance in [&app, &other] {
+            let samples = crate::metrics::scrape(&instance.url("/metrics")).await;
+            attacker_checks += crate::metrics::get(&samples, r#"tokend_credential_checks_total{result="argon2_failed"}"#);
+        }
+        // At most the limit of 50, then the trickle: one check in 5 s per
+        // instance from addresses the client never succeeded from.
+        let bound = 50.0 + 2.0 * 1440.0 / 5.0;
+        assert!(attacker_checks <= bound, "{attacker_checks} argon2 checks spent on 360 guesses (bound {bound})");
     }
 }
 
 #[tokio::test]
 async fn a_flood_against_one_client_gets_two_checks_at_a_time_and_others_get_through() {
     let app = TestApp::spawn(Backend::Sqlite).await.unwrap();
-    app.create_client("victim", "read", "read", &[]).await;
+    let victim = app.create_client("victim", "read", "read", &[]).await;
     let bystander = app.create_client("bystander", "read", "read", &[]).await;
     let before = app.registry.argon2_checks();
 
-    let flood = guesses(&app, vec!["victim".to_owned(); 40]);
+    let flood = guesses(&app, vec![("victim".to_owned(), victim); 40]);
     let mut tokens = app.tokens.clone();
     let cold = tokens.issue_token(token_request("bystander", &bystander, ""));
     let ((busy, wrong), cold) = tokio::join!(flood, cold);
@@ -114,11 +191,12 @@ async fn a_flood_against_one_client_gets_two_checks_at_a_time_and_others_get_thr
 #[tokio::test]
 async fn guesses_from_one_address_get_a_quarter_of_the_queue() {
     let app = TestApp::spawn(Backend::Sqlite).await.unwrap();
-    let ids: Vec<String> = (0..48).map(|i| format!("svc-{i:02}")).collect();
-    for id in &ids {
-        app.create_client(id, "read", "read", &[]).await;
+    let mut targets = Vec::new();
+    for id in (0..48).map(|i| format!("svc-{i:02}")) {
+        let secret = app.create_client(&id, "read", "read", &[]).await;
+        targets.push((id, secret));
     }
-    let (busy, wrong) = guesses(&app, ids).await;
+    let (busy, wrong) = guesses(&app, targets).await;
     assert!(busy >= 16, "48 guesses for 48 clients from one address: {busy} busy, {wrong} wrong");
 }
 

@@ -388,6 +388,13 @@ pub async fn token_service_at(address: &str) -> pb::token_service_client::TokenS
     pb::token_service_client::TokenServiceClient::new(channel)
 }
 
+/// A wrong secret of the shape a guesser who knows `secret`'s id would send:
+/// the one kind of guess that costs argon2.
+pub fn guess_at(secret: &str) -> String {
+    let id = tokend::domain::ClientSecret::presented(secret).claimed_id().expect("one of tokend's secrets");
+    tokend::domain::ClientSecret::generate_with_id(&id).expose().to_owned()
+}
+
 pub fn token_request(id: &str, secret: &str, scope: &str) -> pb::IssueTokenRequest {
     pb::IssueTokenRequest {
         grant_type: "client_credentials".into(),

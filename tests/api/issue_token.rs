@@ -20,7 +20,7 @@ on_both_stores! {
         assert_eq!(app.registry.argon2_checks() - before, 1);
 
         // A wrong secret of the right shape: one of another shape costs no check at all.
-        let wrong_secret = tokend::domain::ClientSecret::generate().1.expose().to_owned();
+        let wrong_secret = guess_at(&secret);
         let wrong = (0..64).map(|_| {
             let mut tokens = app.tokens.clone();
             let request = token_request("svc", &wrong_secret, "");
@@ -37,6 +37,13 @@ on_both_stores! {
         let refused = app.tokens.clone().issue_token(token_request("svc", &typo, "")).await.unwrap_err();
         assert_error(&refused, Code::Unauthenticated, "invalid_client");
         assert_eq!(app.registry.argon2_checks() - before, 2, "a mistyped secret costs no argon2 check");
+        // Well-shaped, but naming a secret id or client id that does not exist: no argon2 either.
+        let unknown = tokend::domain::ClientSecret::generate().1.expose().to_owned();
+        for (id, secret) in [("svc", &unknown), ("ghost", &secret)] {
+            let refused = app.tokens.clone().issue_token(token_request(id, secret, "")).await.unwrap_err();
+            assert_error(&refused, Code::Unauthenticated, "invalid_client");
+        }
+        assert_eq!(app.registry.argon2_checks() - before, 2, "an unknown secret or client id costs no argon2 check");
     }
 
     async fn a_client_in_steady_use_never_goes_back_to_argon2(app) {

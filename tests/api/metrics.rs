@@ -49,12 +49,14 @@ on_both_stores! {
                 .form(&[("grant_type", "client_credentials")]).send().await.unwrap();
             assert_eq!(response.status(), 200);
         }
-        // Another client's secret (an argon2 check that fails), a secret whose
+        // A wrong secret under svc's secret id (an argon2 check that fails),
+        // another client's secret (no argon2: it is not svc's), a secret whose
         // checksum is wrong (refused by its shape), and an id no client has.
         let others = app.create_client("other", "read", "", &[]).await;
         let last = if secret.ends_with('x') { 'y' } else { 'x' };
         let malformed = format!("{}{last}", &secret[..secret.len() - 1]);
-        for (id, presented) in [("svc", &others), ("svc", &malformed), ("attacker-made-this-up", &malformed)] {
+        let guess = guess_at(&secret);
+        for (id, presented) in [("svc", &guess), ("svc", &others), ("svc", &malformed), ("attacker-made-this-up", &malformed)] {
             let status = app.tokens.clone().issue_token(token_request(id, presented, "")).await.unwrap_err();
             assert_eq!(status.code(), Code::Unauthenticated);
         }
@@ -66,15 +68,16 @@ on_both_stores! {
         let samples = scrape(&app.url("/metrics")).await;
         assert_eq!(get(&samples, r#"tokend_tokens_issued_total{client_id="svc",protocol="grpc"}"#), 3.0);
         assert_eq!(get(&samples, r#"tokend_tokens_issued_total{client_id="svc",protocol="http"}"#), 2.0);
-        assert_eq!(get(&samples, r#"tokend_token_requests_failed_total{protocol="grpc",reason="invalid_client"}"#), 3.0);
+        assert_eq!(get(&samples, r#"tokend_token_requests_failed_total{protocol="grpc",reason="invalid_client"}"#), 4.0);
         assert_eq!(get(&samples, r#"tokend_introspections_total{active="true"}"#), 1.0);
         assert_eq!(get(&samples, r#"tokend_introspections_total{active="false"}"#), 1.0);
         assert_eq!(get(&samples, r#"tokend_request_duration_seconds_count{operation="IssueToken",outcome="OK"}"#), 3.0);
-        assert_eq!(get(&samples, r#"tokend_request_duration_seconds_count{operation="IssueToken",outcome="Unauthenticated"}"#), 3.0);
+        assert_eq!(get(&samples, r#"tokend_request_duration_seconds_count{operation="IssueToken",outcome="Unauthenticated"}"#), 4.0);
         assert_eq!(get(&samples, r#"tokend_request_duration_seconds_count{operation="/oauth/v2/token",outcome="200"}"#), 2.0);
         assert_eq!(get(&samples, r#"tokend_credential_checks_total{result="argon2_ok"}"#), 1.0);
         assert_eq!(get(&samples, r#"tokend_credential_checks_total{result="argon2_failed"}"#), 1.0);
         assert_eq!(get(&samples, r#"tokend_credential_checks_total{result="malformed"}"#), 2.0);
+        assert_eq!(get(&samples, r#"tokend_credential_checks_total{result="unknown"}"#), 1.0);
         assert_eq!(get(&samples, r#"tokend_credential_checks_total{result="cache_hit"}"#), 6.0);
         assert_eq!(get(&samples, r#"tokend_clients{state="registered"}"#), 2.0);
         assert_eq!(get(&samples, r#"tokend_clients{state="active"}"#), 2.0);

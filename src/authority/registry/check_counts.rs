@@ -9,7 +9,7 @@ pub enum CheckResult {
     CacheHit,
     /// argon2 ran and the secret matched.
     Argon2Ok,
-    /// argon2 ran (or would have, for a missing client) and it did not match.
+    /// argon2 ran and the secret did not match.
     Argon2Failed,
     /// Waited for another caller's check of the same credentials.
     Shared,
@@ -17,11 +17,20 @@ pub enum CheckResult {
     Busy,
     /// Refused unchecked: not the shape of any secret tokend issues.
     Malformed,
+    /// Refused without argon2: no live secret of an active client by that id and secret id.
+    Unknown,
 }
 
 impl CheckResult {
-    pub const ALL: [CheckResult; 6] =
-        [Self::CacheHit, Self::Argon2Ok, Self::Argon2Failed, Self::Shared, Self::Busy, Self::Malformed];
+    pub const ALL: [CheckResult; 7] = [
+        Self::CacheHit,
+        Self::Argon2Ok,
+        Self::Argon2Failed,
+        Self::Shared,
+        Self::Busy,
+        Self::Malformed,
+        Self::Unknown,
+    ];
 
     pub fn as_str(self) -> &'static str {
         match self {
@@ -31,13 +40,14 @@ impl CheckResult {
             Self::Shared => "shared",
             Self::Busy => "busy",
             Self::Malformed => "malformed",
+            Self::Unknown => "unknown",
         }
     }
 }
 
 /// One counter per [`CheckResult`].
 #[derive(Debug, Default)]
-pub struct CheckCounts([AtomicU64; 6]);
+pub struct CheckCounts([AtomicU64; CheckResult::ALL.len()]);
 
 impl CheckCounts {
     pub fn record(&self, result: CheckResult) {

@@ -97,11 +97,10 @@ impl Registry {
     /// The client whose id and secret these are; `None` when they are not.
     /// A secret verified in the last minute is recognised from memory;
     /// otherwise argon2 decides, once for all who present the same
-    /// credentials at the same time, and every failure costs the same argon2
-    /// work, whether the id is unknown, the client disabled, the secret
-    /// expired or simply wrong; only a secret of a shape no client can have
-    /// costs nothing, whatever the client id. Failures are never cached, so
-    /// they cannot crowd out good entries. A cold check needs a place in the
+    /// credentials at the same time, when they name a live secret of an
+    /// active client (see `cold_check`); a secret of a shape no client can
+    /// have costs nothing at all. Failures are never cached, so they cannot
+    /// crowd out good entries. A cold check needs a place in the
     /// argon2 queue within the fair share of its client id and of `address`
     /// (see `admission`), or the caller is told to retry.
     pub async fn authenticate(
@@ -131,14 +130,7 @@ impl Registry {
         loop {
             match self.checks.join(client_id, tag) {
                 Turn::Lead(lead) => {
-                    let outcome = self.cold_check(client_id, &secret_id, secret, tag, address, now).await;
-                    match &outcome {
-                        Ok(Some(_)) => self.counts.record(CheckResult::Argon2Ok),
-                        Ok(None) => self.counts.record(CheckResult::Argon2Failed),
-                        Err(AuthError::Busy(_)) => self.counts.record(CheckResult::Busy),
-                        Err(_) => {}
-                    }
-                    let outcome = outcome?;
+                    let outcome = self.cold_check(client_id, &secret_id, secret, tag, address, now).await?;
                     lead.finish(outcome.clone());
                     return Ok(outcome);
                 }
@@ -152,8 +144,13 @@ impl Registry {
         }
     }
 
-    /// The argon2 check the caller leads, if its client id and address are
-    /// not throttled and have a place in the queue.
+    /// The check the caller leads. Client ids and secret ids are not secrets
+    /// (they are in tokens, metrics and the console), so credentials naming a
+    /// client or secret that does not exist, a secret of another client, an
+    /// expired one or a disabled client are answered at once: the time this
+    /// saves tells a guesser nothing it could not read elsewhere, and only
+    /// guesses against a real client's real secret cost argon2, within what
+    /// the throttle and the queue's fair shares admit for that client.
     async fn cold_check(
         &self,
         client_id: &str,
@@ -163,18 +160,31 @@ impl Registry {
         address: Option<IpAddr>,
         now: i64,
     ) -> Result<Option<Arc<Client>>, AuthError> {
-        if self.throttle.is_throttled(client_id, address) {
+        let Some((client, row)) = self.candidate(client_id, secret_id, now).await? else {
+            self.counts.record(CheckResult::Unknown);
+            return Ok(None);
+        };
+        if !self.throttle.admits(client_id, address, now) {
+            self.counts.record(CheckResult::Busy);
             return Err(AuthError::Busy(
-                "too many failed authentications for this client or from this address; retry in a few minutes"
+                "too many failed authentications for this client or from this address; retry in a few seconds"
                     .into(),
             ));
         }
-        let _place = self.admissions.admit(client_id, address)?;
-        let outcome = self.check(client_id, secret_id, secret, tag, now).await?;
-        if outcome.is_none() {
+        let _place = self
+            .admissions
+            .admit(client_id, address)
+            .inspect_err(|_| self.counts.record(CheckResult::Busy))?;
+        if !self.hasher.verify(secret, &row.secret_hash).await? {
+            self.counts.record(CheckResult::Argon2Failed);
             self.throttle.record_failure(client_id, address, now);
+            return Ok(None);
         }
-        Ok(outcome)
+        self.counts.record(CheckResult::Argon2Ok);
+        self.throttle.record_success(client_id, address, now);
+        self.cache.remember_verified(client_id, tag, verified_until(&row, now), now);
+        self.note_use_in_background(row, now);
+        Ok(Some(client))
     }
 
     /// Throttling started, ended and in force, per kind of subject.
@@ -210,28 +220,6 @@ impl Registry {
                 Err(err) => tracing::debug!(error = %err, "could not renew a cached credential"),
             }
         });
-    }
-
-    /// The argon2 check of a secret not in the cache, remembered when it passes.
-    async fn check(
-        &self,
-        client_id: &str,
-        secret_id: &SecretId,
-        secret: &ClientSecret,
-        tag: SecretTag,
-        now: i64,
-    ) -> Result<Option<Arc<Client>>, AuthError> {
-        let candidate = self.candidate(client_id, secret_id, now).await?;
-        let hash = candidate.as_ref().map(|(_, row)| row.secret_hash.as_str());
-        let verified = self.hasher.verify(secret, hash).await?;
-        match candidate {
-            Some((client, row)) if verified => {
-                self.cache.remember_verified(client_id, tag, verified_until(&row, now), now);
-                self.note_use_in_background(row, now);
-                Ok(Some(client))
-            }
-            _ => Ok(None),
-        }
     }
 
     /// The registry's clock, in Unix seconds.

@@ -3,8 +3,11 @@
 //! instances on one database (each adds its counts at upkeep, not a write per
 //! attempt). Past a limit, cold checks for that client id or from that
 //! address are refused without running argon2 until the window has passed.
-//! A client whose secret is in the verified cache never gets here, so
-//! someone who knows a client's id cannot cut it off.
+//! A client whose secret is in the verified cache never gets here; and since
+//! the client-id limit exists to bound argon2 work, not to deny the client, a
+//! throttled client id still gets a trickle of cold checks (addresses that
+//! succeeded for it lately first), so someone who knows a client's id cannot
+//! cut it off, and their guesses cost at most that trickle.
 
 use std::{
     collections::{HashMap, HashSet},
@@ -28,6 +31,16 @@ pub const WINDOW_SECONDS: i64 = 300;
 /// counted until the next flush (an attacker with endless addresses cannot
 /// grow this without bound).
 const MAX_PENDING: usize = 10_000;
+
+/// While a client id is throttled, one cold check for it runs at most this
+/// often from an address it succeeded from lately...
+const TRICKLE_KNOWN_SECONDS: i64 = 1;
+/// ...and this often from any other address.
+const TRICKLE_ANY_SECONDS: i64 = 5;
+/// How long an address that a client succeeded from counts as its own.
+const KNOWN_FOR_SECONDS: i64 = 3600;
+/// Addresses remembered per client; the oldest is forgotten first.
+const KNOWN_PER_CLIENT: usize = 4;
 
 /// Failures in the window past which cold checks are refused; 0 turns a
 /// limit off (behind a proxy that hides callers' addresses, every caller
@@ -94,6 +107,39 @@ pub struct Throttle {
     /// for the subjects near a limit.
     totals: RwLock<HashMap<Subject, i64>>,
     changes: ThrottleChanges,
+    /// Per client id: where it succeeded lately, and when a throttled cold check may next run.
+    trickles: Mutex<HashMap<String, Trickle>>,
+}
+
+/// A client's way through its own throttling.
+#[derive(Debug, Default)]
+struct Trickle {
+    /// Addresses it succeeded from, with when.
+    known: Vec<(IpAddr, i64)>,
+    /// When the next cold check from a known address may run, and from any.
+    next_known: i64,
+    next_any: i64,
+}
+
+impl Trickle {
+    fn knows(&self, address: Option<IpAddr>, now: i64) -> bool {
+        address.is_some_and(|address| {
+            self.known.iter().any(|(known, at)| *known == address && now - at < KNOWN_FOR_SECONDS)
+        })
+    }
+
+    /// Takes the slot of `address` if it is free at `now`.
+    fn take(&mut self, address: Option<IpAddr>, now: i64) -> bool {
+        let (next, every) = match self.knows(address, now) {
+            true => (&mut self.next_known, TRICKLE_KNOWN_SECONDS),
+            false => (&mut self.next_any, TRICKLE_ANY_SECONDS),
+        };
+        let free = now >= *next;
+        if free {
+            *next = now + every;
+        }
+        free
+    }
 }
 
 /// How often throttling started and ended here, per kind (client, address).
@@ -121,6 +167,7 @@ impl Throttle {
             pending: Mutex::default(),
             totals: RwLock::default(),
             changes: ThrottleChanges::default(),
+            trickles: Mutex::default(),
         }
     }
 
@@ -152,12 +199,39 @@ impl Throttle {
         }
     }
 
-    /// Whether cold checks of `client_id`, or from `address`, are refused now.
-    pub fn is_throttled(&self, client_id: &str, address: Option<IpAddr>) -> bool {
-        let client = Subject::Client(client_id.to_owned());
+    /// Whether a cold check of `client_id` from `address` may run at `now`:
+    /// never from an address over its limit; for a client id over its
+    /// limit, only in the client's trickle.
+    pub fn admits(&self, client_id: &str, address: Option<IpAddr>, now: i64) -> bool {
         let over = |subject: &Subject, limit: i64| limit > 0 && self.failures(subject) >= limit;
-        over(&client, self.limits.per_client)
-            || address.is_some_and(|address| over(&Subject::Address(address), self.limits.per_address))
+        if address.is_some_and(|address| over(&Subject::Address(address), self.limits.per_address)) {
+            return false;
+        }
+        if !over(&Subject::Client(client_id.to_owned()), self.limits.per_client) {
+            return true;
+        }
+        let mut trickles = self.trickles.lock().unwrap_or_else(PoisonError::into_inner);
+        if trickles.len() >= MAX_PENDING && !trickles.contains_key(client_id) {
+            trickles.retain(|_, trickle| trickle.known.iter().any(|(_, at)| now - at < KNOWN_FOR_SECONDS));
+        }
+        trickles.entry(client_id.to_owned()).or_default().take(address, now)
+    }
+
+    /// Remembers that `client_id` proved itself from `address` at `now`.
+    pub fn record_success(&self, client_id: &str, address: Option<IpAddr>, now: i64) {
+        let Some(address) = address else {
+            return;
+        };
+        let mut trickles = self.trickles.lock().unwrap_or_else(PoisonError::into_inner);
+        if trickles.len() >= MAX_PENDING && !trickles.contains_key(client_id) {
+            return;
+        }
+        let known = &mut trickles.entry(client_id.to_owned()).or_default().known;
+        known.retain(|(known, _)| *known != address);
+        if known.len() == KNOWN_PER_CLIENT {
+            known.remove(0);
+        }
+        known.push((address, now));
     }
 
     fn failures(&self, subject: &Subject) -> i64 {
@@ -252,19 +326,35 @@ mod tests {
         let throttle = Throttle::new(FailureLimits { per_client: 3, per_address: 5 }, "i".into());
         let address: IpAddr = "192.0.2.1".parse().unwrap();
         for _ in 0..3 {
-            assert!(!throttle.is_throttled("victim", None));
+            assert!(throttle.admits("victim", None, 1000));
             throttle.record_failure("victim", Some(address), 1000);
         }
-        assert!(throttle.is_throttled("victim", None));
-        assert!(!throttle.is_throttled("bystander", None));
-        assert!(!throttle.is_throttled("bystander", Some(address)), "3 of the address's 5");
+        assert!(throttle.admits("victim", None, 1000), "the trickle's first check");
+        assert!(!throttle.admits("victim", None, 1000));
+        assert!(throttle.admits("bystander", None, 1000));
+        assert!(throttle.admits("bystander", Some(address), 1000), "3 of the address's 5");
         throttle.record_failure("other", Some(address), 1000);
         throttle.record_failure("other", Some(address), 1000);
-        assert!(throttle.is_throttled("bystander", Some(address)), "5 from the address");
+        assert!(!throttle.admits("bystander", Some(address), 1000), "5 from the address");
         let off = Throttle::new(FailureLimits { per_client: 3, per_address: 0 }, "i".into());
         for i in 0..10 {
             off.record_failure(&format!("c{i}"), Some(address), 1000);
         }
-        assert!(!off.is_throttled("bystander", Some(address)), "an address limit of 0 is off");
+        assert!(off.admits("bystander", Some(address), 1000), "an address limit of 0 is off");
+    }
+
+    #[test]
+    fn a_throttled_client_still_gets_a_trickle_and_its_own_addresses_go_first() {
+        let throttle = Throttle::new(FailureLimits { per_client: 1, per_address: 0 }, "i".into());
+        let (home, attacker): (IpAddr, IpAddr) =
+            ("192.0.2.1".parse().unwrap(), "198.51.100.7".parse().unwrap());
+        throttle.record_success("victim", Some(home), 900);
+        throttle.record_failure("victim", Some(attacker), 1000);
+        let admitted = |from: IpAddr, seconds: std::ops::Range<i64>| {
+            seconds.filter(|now| throttle.admits("victim", Some(from), *now)).count()
+        };
+        assert_eq!(admitted(attacker, 1000..1060), 12, "one in every 5 s from anywhere");
+        assert_eq!(admitted(home, 1000..1060), 60, "one a second from where it succeeded lately");
+        assert_eq!(admitted(home, 900 + KNOWN_FOR_SECONDS..960 + KNOWN_FOR_SECONDS), 12, "until that is old");
     }
 }
