@@ -296,6 +296,12 @@ pub struct ServeArgs {
     #[arg(long, env = "TOKEND_AUDIT_ISSUANCE")]
     pub audit_issuance: Option<PathBuf>,
 
+    /// Write each issuance log line before the token is returned (a kill -9
+    /// then loses none; a failed write fails the request) instead of within
+    /// 100 ms off the request path.
+    #[arg(long, env = "TOKEND_AUDIT_ISSUANCE_SYNC", requires = "audit_issuance")]
+    pub audit_issuance_sync: bool,
+
     /// Seconds an HTTP/2 connection may stay open with no call in flight.
     #[arg(long, env = "TOKEND_IDLE_TIMEOUT", default_value_t = ConnectionLimits::default().idle_timeout.as_secs())]
     pub idle_timeout: u64,

@@ -272,14 +272,33 @@ fn describe(
         .collect()
 }
 
-/// A value with any password in it (a database URL's) blanked out.
+/// A value with any password in it blanked out: a URL's own, any query
+/// parameter named like one (`password=`, `sslpassword=`), and the whole of a
+/// value that does not parse as a URL but may carry one (credentials before
+/// an `@`, or a keyword/value connection string naming a password).
 fn redacted(value: &str) -> String {
+    let names_a_password = |name: &str| name.to_ascii_lowercase().contains("password");
     match url::Url::parse(value) {
-        Ok(mut url) if url.password().is_some() => {
-            let _ = url.set_password(Some("redacted"));
+        Ok(mut url) => {
+            if url.password().is_some() {
+                let _ = url.set_password(Some("redacted"));
+            }
+            if url.query_pairs().any(|(name, _)| names_a_password(&name)) {
+                let pairs: Vec<(String, String)> = url
+                    .query_pairs()
+                    .map(|(name, value)| match names_a_password(&name) {
+                        true => (name.into_owned(), "redacted".to_owned()),
+                        false => (name.into_owned(), value.into_owned()),
+                    })
+                    .collect();
+                url.query_pairs_mut().clear().extend_pairs(pairs);
+            }
             url.to_string()
         }
-        _ => value.to_owned(),
+        Err(_) if value.contains('@') || names_a_password(value) => {
+            "redacted (may hold a password)".to_owned()
+        }
+        Err(_) => value.to_owned(),
     }
 }
 
@@ -297,4 +316,42 @@ pub fn report(settings: &[Setting]) -> String {
         out.push_str(&format!("\n{:<28} {:<40} {source}", setting.name, setting.value));
     }
     out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::redacted;
+
+    #[test]
+    fn every_form_of_a_password_is_redacted() {
+        let cases = [
+            "postgres://tokend:hunter2@db.internal/tokend",
+            "postgres://db.internal/tokend?user=tokend&password=hunter2",
+            "postgres://db.internal/tokend?sslpassword=hunter2&sslmode=require",
+            "postgres://tokend:hunter2@db internal/tokend",
+            "host=db.internal user=tokend password=hunter2",
+        ];
+        for value in cases {
+            let shown = redacted(value);
+            assert!(!shown.contains("hunter2"), "{value} shown as {shown}");
+        }
+        assert_eq!(
+            redacted("postgres://db.internal/tokend?sslmode=require&password=x"),
+            "postgres://db.internal/tokend?sslmode=require&password=redacted"
+        );
+    }
+
+    #[test]
+    fn values_without_a_password_are_shown_as_they_are() {
+        for value in
+            ["sqlite://tokend.db", "30d", "/etc/tokend/ca.pem", "127.0.0.1:8443", "https://id.example"]
+        {
+            assert_eq!(redacted(value), url_or(value), "{value}");
+        }
+    }
+
+    /// What `value` looks like once a URL parser has read and written it.
+    fn url_or(value: &str) -> String {
+        url::Url::parse(value).map_or_else(|_| value.to_owned(), |url| url.to_string())
+    }
 }

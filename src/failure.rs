@@ -68,8 +68,9 @@ impl From<Refusal> for Failure {
             Refusal::UnsupportedMediaType(message) => {
                 (Code::InvalidArgument, StatusCode::UNSUPPORTED_MEDIA_TYPE, "invalid_request", message, None)
             }
+            // Not RESOURCE_EXHAUSTED: clients retry that, and the same body will never fit.
             Refusal::TooLarge(message) => {
-                (Code::ResourceExhausted, StatusCode::PAYLOAD_TOO_LARGE, "invalid_request", message, None)
+                (Code::InvalidArgument, StatusCode::PAYLOAD_TOO_LARGE, "invalid_request", message, None)
             }
             Refusal::TooSlow(message) => {
                 (Code::DeadlineExceeded, StatusCode::REQUEST_TIMEOUT, "invalid_request", message, None)

@@ -191,10 +191,19 @@ async fn serve_until_signalled(
         },
         audit: AuditSettings {
             retention_seconds: args.audit_retention,
-            issuance: args.audit_issuance.as_deref().map(IssuanceLog::open).transpose()?.map(Arc::new),
+            issuance: args
+                .audit_issuance
+                .as_deref()
+                .map(|path| IssuanceLog::open(path, args.audit_issuance_sync))
+                .transpose()?
+                .map(Arc::new),
         },
     };
+    let issuance = settings.audit.issuance.clone();
     let authority = Arc::new(Authority::start(store, settings).await?);
+    if let Some(log) = issuance {
+        reopen_on_hangup(log)?;
+    }
     println!("tokend listening on {address}");
     if http.is_some() {
         println!("tokend HTTP adapter listening on {http_address}");
@@ -217,6 +226,18 @@ fn secret_max_age(seconds: Option<i64>) -> Result<Option<SecretMaxAge>, RunError
 fn key_sealer(key_file: Result<PathBuf, String>) -> Result<Arc<KeySealer>, RunError> {
     let path = key_file.map_err(RunError::Config)?;
     Ok(Arc::new(KeySealer::load_or_create(&path)?))
+}
+
+/// Opens the issuance log anew on each SIGHUP, as log rotation asks.
+fn reopen_on_hangup(log: Arc<IssuanceLog>) -> std::io::Result<()> {
+    let mut hangups = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::hangup())?;
+    tokio::spawn(async move {
+        while hangups.recv().await.is_some() {
+            tracing::info!("SIGHUP: opening the issuance log anew");
+            log.reopen();
+        }
+    });
+    Ok(())
 }
 
 /// Installs the SIGINT (Ctrl-C) and SIGTERM handlers now and returns a future

@@ -44,7 +44,7 @@ impl Authority {
     pub async fn authenticate(&self, presented: Presented<'_>, policy: Policy) -> Result<Caller, AuthError> {
         let certificate = presented.peer.as_ref().and_then(|peer| peer.certificate.clone());
         let address = presented.peer.as_ref().map(|peer| peer.address);
-        let mut caller = self.caller(presented, address, policy).await?;
+        let mut caller = self.caller(presented, address, certificate.as_deref(), policy).await?;
         if policy == Policy::TokenRequest
             && caller.client.as_ref().is_some_and(|client| client.auth.bound_tokens)
             && certificate.is_none()
@@ -61,11 +61,12 @@ impl Authority {
         &self,
         presented: Presented<'_>,
         address: Option<IpAddr>,
+        certificate: Option<&PeerCertificate>,
         policy: Policy,
     ) -> Result<Caller, AuthError> {
         match (policy, Credential::from_presented(presented)?) {
             (Policy::Admin, Credential::Bearer(token)) => {
-                let caller = self.bearer(&token).await?;
+                let caller = self.bearer(&token, certificate).await?;
                 if !caller.scopes.contains(ADMIN_SCOPE) {
                     return Err(AuthError::InsufficientScope(format!(
                         "the token's scope lacks {ADMIN_SCOPE}"
@@ -123,7 +124,7 @@ impl Authority {
                 by_header: true,
             }),
             (Policy::Introspection | Policy::Revocation, Credential::Bearer(token)) => {
-                self.bearer(&token).await
+                self.bearer(&token, certificate).await
             }
             (_, Credential::None) => Err(AuthError::InvalidClient {
                 message: "no client credentials were presented",
@@ -148,11 +149,26 @@ impl Authority {
         })
     }
 
-    /// The caller a bearer token speaks for, if the token is active.
-    async fn bearer(&self, token: &str) -> Result<Caller, AuthError> {
+    /// The caller a bearer token speaks for, if the token is active, is meant
+    /// for tokend itself (RFC 9068 §4: its `aud` names the issuer or the
+    /// default audience, so a token minted for another service cannot be
+    /// replayed here), and, when bound, comes over a connection presenting
+    /// its certificate (RFC 8705 §3).
+    async fn bearer(&self, token: &str, certificate: Option<&PeerCertificate>) -> Result<Caller, AuthError> {
         let claims = self.active_claims(token).await?.ok_or_else(|| {
             AuthError::InvalidToken("the bearer token is invalid, expired or revoked".into())
         })?;
+        let own = [self.issuer(), self.default_audience.as_str()];
+        if !claims.aud.iter().any(|audience| own.contains(&audience.as_str())) {
+            return Err(AuthError::InvalidToken(
+                "the bearer token is not meant for tokend: its aud names neither the issuer nor the default audience".into(),
+            ));
+        }
+        if !claims.is_presented_with(certificate.map(PeerCertificate::thumbprint)) {
+            return Err(AuthError::InvalidToken(
+                "the bearer token is bound to a certificate this connection does not present".into(),
+            ));
+        }
         let scopes = ScopeSet::parse_delimited(&claims.scope).map_err(AuthError::internal)?;
         let client_id = ClientId::parse(&claims.client_id).map_err(AuthError::internal)?;
         Ok(Caller { client_id, scopes, client: None, certificate: None, federated: None })

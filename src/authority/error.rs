@@ -71,6 +71,15 @@ impl AuthError {
     pub fn internal(err: impl Into<Box<dyn std::error::Error + Send + Sync>>) -> Self {
         AuthError::Internal(err.into())
     }
+
+    /// Whether the caller's credentials no longer admit it (as opposed to a
+    /// passing fault): what ends a live stream that was admitted with them.
+    pub fn ends_the_session(&self) -> bool {
+        matches!(
+            self,
+            AuthError::InvalidToken(_) | AuthError::InsufficientScope(_) | AuthError::InvalidClient { .. }
+        )
+    }
 }
 
 impl From<StoreError> for AuthError {

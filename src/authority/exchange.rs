@@ -13,6 +13,10 @@ pub const TOKEN_EXCHANGE: &str = "urn:ietf:params:oauth:grant-type:token-exchang
 pub const ACCESS_TOKEN_TYPE: &str = "urn:ietf:params:oauth:token-type:access_token";
 /// Also accepted as a subject or actor token type: tokend's tokens are JWTs.
 const JWT_TOKEN_TYPE: &str = "urn:ietf:params:oauth:token-type:jwt";
+/// The prefix of the scopes that give power over tokend itself (`tokend.admin`,
+/// `tokend.introspect`, …): no exchange carries them, so a token's holder
+/// cannot pass tokend's own powers on.
+const OWN_SCOPE_PREFIX: &str = "tokend.";
 
 /// What a token exchange names beyond a token request, as sent.
 #[derive(Default)]
@@ -82,8 +86,8 @@ pub struct Act {
 ///   within the subject's, and `act` naming the client, with the subject's
 ///   own `act` nested inside.
 ///
-/// Either way the result expires no later than the subject token, and no
-/// scope asked means the subject's.
+/// Either way the result expires no later than the subject token, no scope
+/// asked means the subject's, and tokend's own scopes are left behind.
 pub fn decide(
     client: &Client,
     subject: &AccessClaims,
@@ -91,7 +95,9 @@ pub fn decide(
     audiences: AudienceList,
 ) -> Result<Grant, AuthError> {
     let held = ScopeSet::parse_delimited(&subject.scope).map_err(AuthError::internal)?;
-    let scopes = grant::scopes_within(scopes, &held, "in the subject token's scope")?.unwrap_or(held);
+    let held = held.without_prefix(OWN_SCOPE_PREFIX);
+    let reach = "in the subject token's scope, less tokend's own scopes, which no exchange carries";
+    let scopes = grant::scopes_within(scopes, &held, reach)?.unwrap_or(held);
     let subject_audiences =
         AudienceList::parse_each(subject.aud.iter().map(String::as_str)).map_err(AuthError::internal)?;
     let for_itself = subject.sub == client.id.as_str();

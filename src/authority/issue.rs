@@ -75,38 +75,59 @@ impl Authority {
                 }
             })?;
         }
+        let presenting = caller.certificate.as_ref().map(|certificate| certificate.thumbprint());
         let mut grant = match exchange {
             false => grant::decide(&client, scopes, audiences, &self.default_audience)?,
             true => {
-                let subject = self.exchanged_token(&request.exchange.subject_token, "subject_token").await?;
+                let subject = self
+                    .exchanged_token(&request.exchange.subject_token, "subject_token", presenting)
+                    .await?;
                 if !request.exchange.actor_token.is_empty() {
-                    let actor = self.exchanged_token(&request.exchange.actor_token, "actor_token").await?;
+                    let actor = self
+                        .exchanged_token(&request.exchange.actor_token, "actor_token", presenting)
+                        .await?;
                     if actor.sub != client.id.as_str() {
                         return Err(AuthError::InvalidRequest(
                             "the actor_token must be a token of the client making the exchange".into(),
                         ));
                     }
                 }
-                exchange::decide(&client, &subject, scopes, audiences)?
+                let mut grant = exchange::decide(&client, &subject, scopes, audiences)?;
+                // A bound subject stays bound: its key was proven above.
+                grant.bound_to = subject.cnf.map(|cnf| cnf.x5t_s256);
+                grant
             }
         };
         // `authenticate` refused a client with bound tokens and no certificate.
-        grant.bound_to = caller
-            .certificate
-            .filter(|_| client.auth.bound_tokens)
-            .map(|certificate| certificate.thumbprint().to_owned());
+        if grant.bound_to.is_none() && client.auth.bound_tokens {
+            grant.bound_to = presenting.map(str::to_owned);
+        }
         grant.federated = caller.federated;
         let (access_token, claims) = self.tokens.mint(&grant, self.clock.now())?;
         if let Some(log) = self.audit.issuance() {
-            log.record(IssuedLine::of(&claims, origin));
+            log.record(IssuedLine::of(&claims, origin))?;
         }
         Ok(IssuedToken { access_token, claims, exchanged: exchange })
     }
 
-    /// The claims of a token presented for exchange, if it is active here.
-    async fn exchanged_token(&self, token: &str, name: &str) -> Result<AccessClaims, AuthError> {
-        self.active_claims(token).await?.ok_or_else(|| {
+    /// The claims of a token presented for exchange, if it is active here
+    /// and, when it is bound, presented over a connection with its certificate
+    /// (the thumbprint `presenting`): a bound token's copy is worth nothing
+    /// without the key, exchanged or not.
+    async fn exchanged_token(
+        &self,
+        token: &str,
+        name: &str,
+        presenting: Option<&str>,
+    ) -> Result<AccessClaims, AuthError> {
+        let claims = self.active_claims(token).await?.ok_or_else(|| {
             AuthError::InvalidRequest(format!("the {name} is not an active token of this issuer"))
-        })
+        })?;
+        if !claims.is_presented_with(presenting) {
+            return Err(AuthError::InvalidRequest(format!(
+                "the {name} is bound to a certificate this connection does not present"
+            )));
+        }
+        Ok(claims)
     }
 }

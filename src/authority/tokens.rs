@@ -64,6 +64,13 @@ impl AccessClaims {
         self.nbf <= now && now < self.exp
     }
 
+    /// Whether the token may be used over a connection whose client
+    /// certificate has the thumbprint `presenting`: any connection for a
+    /// bearer token, that certificate's only for a bound one (RFC 8705 §3).
+    pub fn is_presented_with(&self, presenting: Option<&str>) -> bool {
+        self.cnf.as_ref().is_none_or(|cnf| presenting == Some(cnf.x5t_s256.as_str()))
+    }
+
     /// The registration tag of the client the token was issued to (see
     /// `Client::registration`); empty for tokens of clients without one.
     pub fn registration(&self) -> &str {

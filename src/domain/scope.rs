@@ -67,6 +67,11 @@ impl ScopeSet {
         self.0.iter()
     }
 
+    /// The set without the scopes whose names start with `prefix`.
+    pub fn without_prefix(&self, prefix: &str) -> ScopeSet {
+        Self(self.0.iter().filter(|s| !s.0.starts_with(prefix)).cloned().collect())
+    }
+
     pub fn to_strings(&self) -> Vec<String> {
         self.0.iter().map(|s| s.0.clone()).collect()
     }

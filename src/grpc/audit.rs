@@ -1,6 +1,6 @@
 //! `tokend.v1.AuditService`: the audit trail, paged and live, for bearers of `tokend.admin`.
 
-use std::{pin::Pin, sync::Arc};
+use std::{pin::Pin, sync::Arc, time::Duration};
 
 use prost_types::Timestamp;
 use tokio::sync::{broadcast::error::RecvError, watch};
@@ -20,6 +20,11 @@ use crate::{
 
 /// Events a stream holds for a slow reader before it waits.
 const STREAM_BUFFER: usize = 64;
+/// How often a live stream checks again that its bearer token may still
+/// administer: revoked, expired or its client disabled, the stream ends
+/// within this much (plus the upkeep that brings other instances' changes).
+/// The check reads cached state, not the store.
+const TOKEN_RECHECK: Duration = Duration::from_secs(1);
 
 pub struct AuditApi {
     authority: Arc<Authority>,
@@ -67,17 +72,31 @@ impl AuditService for AuditApi {
         request: Request<pb::WatchEventsRequest>,
     ) -> Result<Response<Self::WatchEventsStream>, Status> {
         let audit = self.audit(&request).await?;
-        let body = request.into_inner();
+        let (metadata, extensions, body) = request.into_parts();
         let query = EventQuery { client_id: body.client_id, types: body.types, since: 0 };
         let mut events = audit.watch(&query)?;
         let mut stopping = self.stopping.clone();
         let (sender, receiver) = tokio::sync::mpsc::channel(STREAM_BUFFER);
+        let authority = self.authority.clone();
+        let mut recheck =
+            tokio::time::interval_at(tokio::time::Instant::now() + TOKEN_RECHECK, TOKEN_RECHECK);
         tokio::spawn(async move {
             loop {
                 let event = tokio::select! {
-                    event = events.recv() => event,
+                    event = events.recv() => Some(event),
+                    _ = recheck.tick() => None,
                     _ = stopping.wait_for(|stopping| *stopping) => return,
                     () = sender.closed() => return,
+                };
+                let Some(event) = event else {
+                    let presented = presented(&metadata, &extensions, BodyCredentials::default());
+                    if let Err(refused) = authority.admin(presented).await
+                        && refused.ends_the_session()
+                    {
+                        let _ = sender.send(Err(refused.into())).await;
+                        return;
+                    }
+                    continue;
                 };
                 let sent = match event {
                     Ok(event) if query.matches(&event) => {

@@ -198,6 +198,37 @@ on_both_stores! {
         assert_eq!(status.code(), Code::Unauthenticated);
     }
 
+    async fn a_live_stream_ends_soon_after_its_token_stops_being_active(app) {
+        let watch = || pb::WatchEventsRequest::default();
+        // Events already committed may come first; then the stream ends.
+        let ended = |mut stream: Streaming<pb::Event>, why: &'static str| async move {
+            let end = async { loop { if let Err(status) = stream.message().await { return status; } } };
+            let status = tokio::time::timeout(Duration::from_secs(5), end)
+                .await
+                .unwrap_or_else(|_| panic!("{why}: the stream ends within 5 s"));
+            assert_error(&status, Code::Unauthenticated, "invalid_token");
+        };
+
+        let revoked = app.admin_token().await;
+        let stream = audit(&app).watch_events(with_bearer(watch(), &revoked)).await.unwrap().into_inner();
+        let revoke = pb::RevokeRequest { token: revoked.clone(), ..Default::default() };
+        app.tokens.clone().revoke(with_bearer(revoke, &revoked)).await.unwrap();
+        ended(stream, "revoked").await;
+
+        let secret = app.create_client("watcher", "tokend.admin", "tokend.admin", &[]).await;
+        let token = app.token("watcher", &secret, "").await.access_token;
+        let stream = audit(&app).watch_events(with_bearer(watch(), &token)).await.unwrap().into_inner();
+        let disable = tokend::authority::ClientChanges { active: Some(false), ..Default::default() };
+        app.registry.update("watcher", disable, &Actor::cli()).await.unwrap();
+        ended(stream, "its client disabled").await;
+
+        let secret = app.create_client("expiring", "tokend.admin", "tokend.admin", &[]).await;
+        let token = app.token("expiring", &secret, "").await.access_token;
+        let stream = audit(&app).watch_events(with_bearer(watch(), &token)).await.unwrap().into_inner();
+        app.authority.clock().advance(3600);
+        ended(stream, "expired").await;
+    }
+
     async fn a_watcher_sees_changes_made_through_another_instance(app) {
         let bearer = app.admin_token().await;
         let other = app.second_instance(SigningAlgorithm::Es256).await;
@@ -248,6 +279,59 @@ on_both_stores! {
         assert_eq!(types(&events), ["client_created"], "only the admin made after the jump: {events:?}");
         assert_eq!(events[0].target, "root-admin");
     }
+}
+
+/// With `--audit-issuance-sync`, the line is in the file (created owner-only)
+/// when the token arrives; on SIGHUP the file is opened anew, so a renamed
+/// one is followed by a new one.
+#[tokio::test]
+async fn a_synchronous_issuance_log_is_owner_only_written_before_the_answer_and_reopened_on_sighup() {
+    use std::os::unix::fs::PermissionsExt;
+    let app = TestApp::spawn(Backend::Sqlite).await.unwrap();
+    let secret = app.create_client("svc", "read", "read", &[]).await;
+    let dir = tempfile::tempdir().unwrap();
+    let log = dir.path().join("issued.jsonl");
+    // SAFETY: umask only changes this process's file-creation mask, inherited by the child.
+    let old_mask = unsafe { libc::umask(0) };
+    let args = [std::ffi::OsStr::new("--audit-issuance"), log.as_os_str(), "--audit-issuance-sync".as_ref()];
+    let (mut child, _, address) = serve_in_child(&app, args);
+    unsafe { libc::umask(old_mask) };
+    let mut tokens = token_service_at(&address).await;
+    let jti = |token: String| claims(&token)["jti"].as_str().unwrap().to_owned();
+    let first =
+        jti(tokens.issue_token(token_request("svc", &secret, "")).await.unwrap().into_inner().access_token);
+    let text = std::fs::read_to_string(&log).unwrap();
+    assert!(text.contains(&first), "written before the answer: {text:?}");
+    assert_eq!(
+        std::fs::metadata(&log).unwrap().permissions().mode() & 0o777,
+        0o600,
+        "owner-only under umask 000"
+    );
+
+    let rotated = dir.path().join("issued.jsonl.1");
+    std::fs::rename(&log, &rotated).unwrap();
+    unsafe { libc::kill(child.id() as i32, libc::SIGHUP) };
+    let mut reopened = false;
+    for _ in 0..50 {
+        let second = jti(tokens
+            .issue_token(token_request("svc", &secret, ""))
+            .await
+            .unwrap()
+            .into_inner()
+            .access_token);
+        if std::fs::read_to_string(&log).is_ok_and(|text| text.contains(&second)) {
+            reopened = true;
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    child.kill().unwrap();
+    child.wait().unwrap();
+    assert!(reopened, "a new file after SIGHUP");
+    assert_eq!(
+        std::fs::read_to_string(&rotated).unwrap().lines().next().map(|line| line.contains(&first)),
+        Some(true)
+    );
 }
 
 /// With `--audit-issuance`, every issued token is a JSON line naming it by

@@ -23,6 +23,45 @@ fn get(id: &str) -> pb::GetClientRequest {
 }
 
 on_both_stores! {
+    async fn tokends_own_apis_accept_only_tokens_meant_for_tokend(app) {
+        let issuer = app.issuer().to_owned();
+        let secret = app.create_client("orders-admin", "tokend.admin", "tokend.admin", &["orders", DEFAULT_AUDIENCE, &issuer]).await;
+        let token_for = |audience: &str| {
+            let mut request = token_request("orders-admin", &secret, "");
+            request.audience = vec![audience.to_owned()];
+            let mut tokens = app.tokens.clone();
+            async move { tokens.issue_token(request).await.unwrap().into_inner().access_token }
+        };
+        let foreign = token_for("orders").await;
+        assert_eq!(claims(&foreign)["aud"], serde_json::json!(["orders"]));
+
+        let status = app.admin.clone().list_clients(with_bearer(pb::ListClientsRequest::default(), &foreign)).await.unwrap_err();
+        assert_error(&status, Code::Unauthenticated, "invalid_token");
+        let connect = reqwest::Client::new()
+            .post(app.url("/tokend.v1.ClientAdmin/ListClients"))
+            .bearer_auth(&foreign)
+            .json(&serde_json::json!({}))
+            .send().await.unwrap();
+        assert_eq!(connect.status(), 401);
+        let introspect = reqwest::Client::new()
+            .post(app.url("/oauth/v2/introspect"))
+            .bearer_auth(&foreign)
+            .form(&[("token", foreign.as_str())])
+            .send().await.unwrap();
+        assert_eq!(introspect.status(), 401);
+        let body: serde_json::Value = introspect.json().await.unwrap();
+        assert_eq!(body["error"], "invalid_token");
+        let revoke = pb::RevokeRequest { token: foreign.clone(), ..Default::default() };
+        let status = app.tokens.clone().revoke(with_bearer(revoke, &foreign)).await.unwrap_err();
+        assert_error(&status, Code::Unauthenticated, "invalid_token");
+
+        for audience in [DEFAULT_AUDIENCE, issuer.as_str()] {
+            let own = token_for(audience).await;
+            app.admin.clone().list_clients(with_bearer(pb::ListClientsRequest::default(), &own)).await
+                .unwrap_or_else(|status| panic!("a token for {audience}: {status:?}"));
+        }
+    }
+
     async fn without_a_token_admin_calls_are_unauthenticated(app) {
         let status = app.admin.clone().get_client(get("x")).await.unwrap_err();
         assert_error(&status, Code::Unauthenticated, "invalid_token");

@@ -47,9 +47,19 @@ on_both_stores! {
         let token = issued["accessToken"].as_str().unwrap();
         assert_eq!(claims(token)["client_id"], "svc");
 
+        // A bearer token for orders is not for tokend: the client introspects with its secret.
         let (status, answer) =
             call(&app, "TokenService/Introspect", Some(token), json!({ "token": token })).await;
-        assert_eq!(status, 200, "{answer}");
+        assert_eq!((status, reason(&answer)), (401, "invalid_token"), "{answer}");
+        let response = reqwest::Client::new()
+            .post(app.url("/tokend.v1.TokenService/Introspect"))
+            .basic_auth("svc", Some(&secret))
+            .json(&json!({ "token": token }))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(response.status(), 200);
+        let answer: Value = response.json().await.unwrap();
         assert_eq!((answer["active"].clone(), answer["clientId"].clone()), (json!(true), json!("svc")));
         assert_eq!(answer["aud"], json!(["orders"]));
 
@@ -175,7 +185,28 @@ async fn the_wire_is_checked_before_any_service_runs() {
 
     let oversized = json!({ "clientId": "x".repeat(200 * 1024) });
     let (status, _, error) = json_error(http.post(&url).json(&oversized).send().await.unwrap()).await;
-    assert_eq!((status, error["code"].as_str()), (429, Some("resource_exhausted")));
+    assert_eq!(
+        (status, error["code"].as_str()),
+        (400, Some("invalid_argument")),
+        "not resource_exhausted, which clients retry"
+    );
+
+    // Neither a protobuf body that does not decode nor a long unknown name is echoed or an internal error.
+    let garbage = http.post(&url).header(CONTENT_TYPE, "application/proto").body(vec![0xff, 0xff, 0xff]);
+    let (status, _, error) = json_error(garbage.send().await.unwrap()).await;
+    assert_eq!((status, error["code"].as_str()), (400, Some("invalid_argument")), "{error}");
+    let long_name = "n".repeat(100_000);
+    let (status, _, error) =
+        json_error(http.post(&url).json(&json!({ long_name.clone(): 1 })).send().await.unwrap()).await;
+    assert_eq!(status, 400);
+    let message = error["message"].as_str().unwrap();
+    assert!(message.len() < 400 && message.contains(&"n".repeat(40)), "{} characters", message.len());
+
+    for timeout in ["", "-1", "1.5", "12345678901", "ten"] {
+        let request = http.post(&url).header("connect-timeout-ms", timeout).json(&json!({}));
+        let (status, _, error) = json_error(request.send().await.unwrap()).await;
+        assert_eq!((status, error["code"].as_str()), (400, Some("invalid_argument")), "{timeout:?}: {error}");
+    }
 
     let watch = app.url("/tokend.v1.AuditService/WatchEvents");
     let (status, _, error) = json_error(http.post(&watch).json(&json!({})).send().await.unwrap()).await;

@@ -189,6 +189,32 @@ on_both_stores! {
         assert_eq!((status, answer["error"].as_str()), (400, Some("invalid_request")), "nor can it be exchanged (RFC 8693 §2.2.2)");
     }
 
+    async fn no_exchange_carries_tokends_own_scopes(app) {
+        let admin_secret = client(&app, "ops", "tokend.admin tokend.introspect orders.read", &[], &[]).await;
+        // Even towards tokend itself, which a gateway might well be allowed to reach.
+        let gateway_secret = client(&app, "gw", "", &[], &[DEFAULT_AUDIENCE]).await;
+        let admin_token = app.token("ops", &admin_secret, "").await.access_token;
+        let subject = [("subject_token", admin_token.as_str()), ("subject_token_type", ACCESS_TOKEN)];
+
+        let (status, answer) = exchange(&app, "gw", &gateway_secret, &subject).await;
+        assert_eq!(status, 200, "{answer}");
+        assert_eq!(answer["scope"], "orders.read", "delegated: tokend's own scopes stay behind");
+        let delegated = answer["access_token"].as_str().unwrap().to_owned();
+        assert_eq!(claims(&delegated)["scope"], "orders.read");
+        let (status, answer) = exchange(&app, "ops", &admin_secret, &subject).await;
+        assert_eq!((status, answer["scope"].as_str()), (200, Some("orders.read")), "narrowed: the same: {answer}");
+
+        for (id, secret) in [("gw", &gateway_secret), ("ops", &admin_secret)] {
+            let mut params = subject.to_vec();
+            params.push(("scope", "tokend.admin"));
+            let (status, answer) = exchange(&app, id, secret, &params).await;
+            assert_eq!((status, answer["error"].as_str()), (400, Some("invalid_scope")), "{id}: {answer}");
+        }
+        let list = pb::ListClientsRequest::default();
+        let status = app.admin.clone().list_clients(with_bearer(list, &delegated)).await.unwrap_err();
+        assert_error(&status, Code::PermissionDenied, "insufficient_scope");
+    }
+
     async fn revoked_foreign_or_malformed_exchanges_are_refused(app) {
         let secret = client(&app, "svc", "read", &["orders"], &[]).await;
         let other_secret = client(&app, "other", "read", &[], &[]).await;

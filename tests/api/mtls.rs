@@ -5,7 +5,9 @@
 use base64::{Engine, engine::general_purpose::URL_SAFE_NO_PAD};
 use prost_types::FieldMask;
 use serde_json::Value;
-use tokend::grpc::pb::{self, token_service_client::TokenServiceClient};
+use tokend::grpc::pb::{
+    self, client_admin_client::ClientAdminClient, token_service_client::TokenServiceClient,
+};
 use tonic::{
     Code,
     transport::{Certificate, Channel, ClientTlsConfig, Identity},
@@ -38,19 +40,17 @@ async fn grpc(
     pki: &TestPki,
     identity: Option<&ClientCertificate>,
 ) -> TokenServiceClient<Channel> {
+    TokenServiceClient::new(channel(app, pki, identity).await)
+}
+
+/// A TLS channel to `app` that presents `identity`, if any.
+async fn channel(app: &TestApp, pki: &TestPki, identity: Option<&ClientCertificate>) -> Channel {
     let mut tls =
         ClientTlsConfig::new().ca_certificate(Certificate::from_pem(pki.ca_pem())).domain_name("localhost");
     if let Some(identity) = identity {
         tls = tls.identity(Identity::from_pem(&identity.cert_pem, &identity.key_pem));
     }
-    let channel = Channel::from_shared(app.issuer().to_owned())
-        .unwrap()
-        .tls_config(tls)
-        .unwrap()
-        .connect()
-        .await
-        .unwrap();
-    TokenServiceClient::new(channel)
+    Channel::from_shared(app.issuer().to_owned()).unwrap().tls_config(tls).unwrap().connect().await.unwrap()
 }
 
 /// An HTTPS client that presents `identity`, if any.
@@ -316,6 +316,81 @@ async fn a_secret_client_with_bound_tokens_needs_a_certificate_and_gets_its_toke
     // The certificate alone is not a way in for a client that only has secrets.
     let status = grpc_token(&mut client, "payments").await.unwrap_err();
     assert_error(&status, Code::Unauthenticated, "invalid_client");
+}
+
+#[tokio::test]
+async fn a_bound_token_works_on_tokends_own_apis_and_in_exchanges_only_with_its_certificate() {
+    let pki = TestPki::new();
+    let app = server(Backend::Sqlite, &pki).await.unwrap();
+    let admin = app.admin_token().await;
+    let request = pb::CreateClientRequest {
+        tls_client_certificate_bound_access_tokens: true,
+        allowed_scopes: vec!["tokend.admin".into(), "orders.read".into()],
+        default_scopes: vec!["tokend.admin".into(), "orders.read".into()],
+        ..certificate_client("bound-admin", &[])
+    };
+    let secret = register(&app, &admin, request).await;
+    let gateway = pb::CreateClientRequest {
+        token_exchange_audiences: vec!["api1".into()],
+        ..certificate_client("gateway", &[])
+    };
+    let gateway_secret = register(&app, &admin, gateway).await;
+    let holder = ClientNames { subject: &[("CN", "bound-admin")], ..Default::default() }.self_signed();
+    let thief = ClientNames { subject: &[("CN", "thief")], ..Default::default() }.self_signed();
+    let token = grpc(&app, &pki, Some(&holder))
+        .await
+        .issue_token(token_request("bound-admin", &secret, ""))
+        .await
+        .unwrap()
+        .into_inner()
+        .access_token;
+    assert_eq!(claims(&token)["cnf"]["x5t#S256"], thumbprint(&holder));
+
+    let list = || with_bearer(pb::ListClientsRequest::default(), &token);
+    let introspect =
+        |identity| https(&pki, identity).post(app.url("/oauth/v2/introspect")).bearer_auth(&token);
+    let exchange = |client_id: &str, secret: &str| pb::ExchangeTokenRequest {
+        client_id: client_id.into(),
+        client_secret: secret.into(),
+        subject_token: token.clone(),
+        subject_token_type: "urn:ietf:params:oauth:token-type:access_token".into(),
+        ..Default::default()
+    };
+    for identity in [None, Some(&thief)] {
+        let admin_api = ClientAdminClient::new(channel(&app, &pki, identity).await);
+        let status = admin_api.clone().list_clients(list()).await.unwrap_err();
+        assert_error(&status, Code::Unauthenticated, "invalid_token");
+        let response = introspect(identity).form(&[("token", token.as_str())]).send().await.unwrap();
+        assert_eq!(response.status(), 401, "introspection by a copy of the bound token");
+        let response = https(&pki, identity)
+            .post(app.url("/tokend.v1.ClientAdmin/ListClients"))
+            .bearer_auth(&token)
+            .json(&serde_json::json!({}))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(response.status(), 401, "ClientAdmin over Connect");
+        let status = grpc(&app, &pki, identity)
+            .await
+            .exchange_token(exchange("gateway", &gateway_secret))
+            .await
+            .unwrap_err();
+        assert_error(&status, Code::InvalidArgument, "invalid_request");
+    }
+
+    ClientAdminClient::new(channel(&app, &pki, Some(&holder)).await)
+        .list_clients(list())
+        .await
+        .expect("the holder");
+    let response = introspect(Some(&holder)).form(&[("token", token.as_str())]).send().await.unwrap();
+    assert_eq!(response.json::<Value>().await.unwrap()["active"], true);
+    let narrowed = grpc(&app, &pki, Some(&holder))
+        .await
+        .exchange_token(exchange("bound-admin", &secret))
+        .await
+        .expect("the holder narrows its own token")
+        .into_inner();
+    assert_eq!(claims(&narrowed.access_token)["cnf"]["x5t#S256"], thumbprint(&holder), "and it stays bound");
 }
 
 #[tokio::test]

@@ -38,7 +38,7 @@ pub async fn unary(grpc: Router, parts: Parts, path: &str, message: Vec<u8>) -> 
         .collect();
     headers.insert(header::CONTENT_TYPE, HeaderValue::from_static(GRPC_CONTENT_TYPES[0]));
     headers.insert(header::TE, HeaderValue::from_static("trailers"));
-    if let Some(timeout) = connect_timeout_ms(&parts.headers) {
+    if let Some(timeout) = connect_timeout_ms(&parts.headers)? {
         let timeout = HeaderValue::from_str(&format!("{timeout}m")).expect("digits are a header value");
         headers.insert("grpc-timeout", timeout);
     }
@@ -106,11 +106,19 @@ fn is_metadata(name: &HeaderName) -> bool {
         && name != "keep-alive"
 }
 
-/// `Connect-Timeout-Ms`, if present and within what `grpc-timeout` can say.
-fn connect_timeout_ms(headers: &HeaderMap) -> Option<u64> {
-    let value = headers.get("connect-timeout-ms")?.to_str().ok()?;
-    let millis: u64 = value.parse().ok()?;
-    (millis <= MAX_TIMEOUT_MS).then_some(millis)
+/// `Connect-Timeout-Ms`, if present: 1 to 10 digits (Connect's grammar),
+/// capped at what `grpc-timeout` can say; anything else is refused.
+fn connect_timeout_ms(headers: &HeaderMap) -> Result<Option<u64>, Status> {
+    let Some(value) = headers.get("connect-timeout-ms") else {
+        return Ok(None);
+    };
+    let digits = value.as_bytes();
+    if !(1..=10).contains(&digits.len()) || !digits.iter().all(u8::is_ascii_digit) {
+        let message = "Connect-Timeout-Ms must be 1 to 10 digits (milliseconds)";
+        return Err(Status::from(AuthError::InvalidRequest(message.into())));
+    }
+    let millis: u64 = value.to_str().ok().and_then(|text| text.parse().ok()).unwrap_or(MAX_TIMEOUT_MS);
+    Ok(Some(millis.min(MAX_TIMEOUT_MS)))
 }
 
 fn frame(message: Vec<u8>) -> Vec<u8> {

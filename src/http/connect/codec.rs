@@ -6,7 +6,15 @@ use prost::Message;
 use prost_reflect::{DeserializeOptions, DynamicMessage, MessageDescriptor, SerializeOptions};
 use tonic::Status;
 
-use crate::authority::AuthError;
+use crate::{authority::AuthError, domain::quoted};
+
+/// `text` with each name the JSON reader put in single quotes quoted as
+/// every message quotes what the caller sent: cut short, so a long name is
+/// not echoed whole.
+fn shortened(text: &str) -> String {
+    let parts = text.split('\'').enumerate();
+    parts.map(|(index, part)| if index % 2 == 1 { quoted(part) } else { part.to_owned() }).collect()
+}
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Codec {
@@ -43,6 +51,11 @@ impl Codec {
     /// the message does not have is refused, as the mapping allows.
     pub fn decode(self, input: MessageDescriptor, body: &[u8]) -> Result<Vec<u8>, Status> {
         if self == Codec::Proto {
+            // Checked here, so a body that does not decode is the caller's
+            // mistake in Connect's terms, not the service's internal error.
+            DynamicMessage::decode(input.clone(), body).map_err(|err| {
+                invalid(format!("the body is not a {} in the protobuf encoding: {err}", input.name()))
+            })?;
             return Ok(body.to_vec());
         }
         if body.trim_ascii().is_empty() {
@@ -53,6 +66,7 @@ impl Codec {
         let message = DynamicMessage::deserialize_with_options(input.clone(), &mut json, &options)
             .and_then(|message| json.end().map(|()| message))
             .map_err(|err| {
+                let err = shortened(&err.to_string());
                 invalid(format!("the body is not a {} in the proto3 JSON mapping: {err}", input.name()))
             })?;
         Ok(message.encode_to_vec())

@@ -149,11 +149,17 @@ async fn remote_mode_refuses_a_revoked_token_that_still_verifies_locally() {
     assert_eq!(claims.claim("tier"), Some(&json!(3)), "fixed claims come through introspection too");
 
     let mut tokens = tokend_client::pb::token_service_client::TokenServiceClient::new(server.channel.clone());
+    // The worker revokes its own token with its credentials: the token is for
+    // orders, not for tokend, so it cannot serve as a bearer at tokend.
     let mut revoke = tonic::Request::new(tokend_client::pb::RevokeRequest {
         token: token.clone(),
         token_type_hint: String::new(),
     });
-    revoke.metadata_mut().insert("authorization", format!("Bearer {token}").parse().unwrap());
+    let basic = base64::Engine::encode(
+        &base64::engine::general_purpose::STANDARD,
+        format!("orders-worker:{}", server.worker_secret),
+    );
+    revoke.metadata_mut().insert("authorization", format!("Basic {basic}").parse().unwrap());
     tokens.revoke(revoke).await.unwrap();
 
     assert_eq!(remote.verify(&token).await.unwrap_err(), VerifyError::InvalidToken("token is not active"));
