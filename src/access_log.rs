@@ -51,7 +51,8 @@ impl Pending {
         if !wanted {
             return;
         }
-        let duration_ms = started.elapsed().as_secs_f64() * 1000.0;
+        // Whole microseconds, so the line reads 0.036, not 0.036424000000000005.
+        let duration_ms = started.elapsed().as_micros() as f64 / 1000.0;
         let client_id = self.client.as_ref().and_then(|slot| slot.0.get()).map(String::as_str);
         let trace_id = self.traceparent.as_ref().and_then(|value| trace_id(value.as_bytes()));
         match failed {

@@ -23,7 +23,7 @@ const CONTENT_SECURITY_POLICY: &str = "default-src 'none'; script-src 'self'; st
      connect-src 'self'; img-src 'self'; base-uri 'none'; form-action 'none'; frame-ancestors 'none'";
 
 /// Every file of the console, with its media type.
-const ASSETS: [(&str, &str, &str); 16] = [
+const ASSETS: [(&str, &str, &str); 17] = [
     ("index.html", "text/html; charset=utf-8", include_str!("../../console/index.html")),
     ("console.css", "text/css; charset=utf-8", include_str!("../../console/console.css")),
     ("app.js", JS, include_str!("../../console/app.js")),
@@ -40,6 +40,8 @@ const ASSETS: [(&str, &str, &str); 16] = [
     ("secret-dialog.js", JS, include_str!("../../console/secret-dialog.js")),
     ("keys.js", JS, include_str!("../../console/keys.js")),
     ("events.js", JS, include_str!("../../console/events.js")),
+    // Named by the page, so browsers ask for it here and not for /favicon.ico.
+    ("favicon.svg", "image/svg+xml", include_str!("../../console/favicon.svg")),
 ];
 const JS: &str = "text/javascript; charset=utf-8";
 

@@ -72,6 +72,9 @@ async function open(width) {
   const page = await context.newPage();
   const problems = [];
   page.on("pageerror", (err) => problems.push(`script error: ${err.message}`));
+  page.on("response", (response) => {
+    if (response.status() === 404) problems.push(`not found: ${response.url()}`);
+  });
   page.on("dialog", (dialog) => {
     problems.push(`a ${dialog.type()} opened: ${dialog.message()}`);
     dialog.dismiss();
@@ -112,6 +115,11 @@ test("the console is served with a strict policy and no inline script", async ()
   assert.doesNotMatch(html, /<script(?![^>]*\bsrc=)[^>]*>/, "every script is a file");
   assert.equal((await fetch(`${base}/console/app.js`)).headers.get("content-type"), "text/javascript; charset=utf-8");
   assert.equal((await fetch(`${base}/console/nope.js`)).status, 404);
+  // The page names its icon, so browsers do not ask for /favicon.ico (a 404 on every load).
+  assert.match(html, /<link rel="icon" href="favicon.svg"/);
+  const icon = await fetch(`${base}/console/favicon.svg`);
+  assert.equal(icon.status, 200);
+  assert.equal(icon.headers.get("content-type"), "image/svg+xml");
 });
 
 test("a wrong secret at sign-in is told, and nothing else happens", async () => {
