@@ -22,7 +22,7 @@ ADMIN_SECRET=$("$tokend" client create --id recipes-admin --scopes "tokend.admin
   --default-scopes "tokend.admin tokend.introspect" --json | secret_of)
 WORKER_SECRET=$("$tokend" client create --id orders-worker --scopes "orders.read orders.write" \
   --audience orders --json | secret_of)
-export ADMIN_ID=recipes-admin ADMIN_SECRET
+export ADMIN_ID=recipes-admin ADMIN_SECRET WORKER_SECRET
 "$tokend" client create --id mesh-worker --scopes orders.read --default-scopes orders.read \
   --auth-method tls_client_auth --tls-san-uri spiffe://example.org/ns/orders/sa/worker --bound-tokens > /dev/null
 

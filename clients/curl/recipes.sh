@@ -2,9 +2,10 @@
 # curl recipes for tokend's HTTP adapter, copy-paste ready. CI runs this file
 # against a live server (clients/run-live.sh), checking every answer.
 # Needs: BASE (http://host:port), ADMIN_ID and ADMIN_SECRET of a client
-# holding tokend.admin and tokend.introspect.
+# holding tokend.admin and tokend.introspect, and WORKER_SECRET of
+# orders-worker (scopes orders.read and orders.write).
 set -euo pipefail
-: "${BASE:?http://host:port of a running tokend}" "${ADMIN_ID:?}" "${ADMIN_SECRET:?}"
+: "${BASE:?http://host:port of a running tokend}" "${ADMIN_ID:?}" "${ADMIN_SECRET:?}" "${WORKER_SECRET:?}"
 field() { python3 -c "import json,sys; print(json.load(sys.stdin)$1)"; }
 
 # Discovery: where the endpoints and the keys are.
@@ -28,11 +29,13 @@ curl -sf -H 'content-type: application/json' \
 
 # Introspect, revoke, introspect again.
 curl -sf -u "$ADMIN_ID:$ADMIN_SECRET" -d "token=$TOKEN" "$BASE/oauth/v2/introspect" | field '["active"]' | grep -qx True
-# Exchange it for a narrower one (RFC 8693): its own token, one scope.
-curl -sf -u "$ADMIN_ID:$ADMIN_SECRET" -d grant_type=urn:ietf:params:oauth:grant-type:token-exchange \
-  -d "subject_token=$TOKEN" -d subject_token_type=urn:ietf:params:oauth:token-type:access_token \
-  -d scope=tokend.introspect "$BASE/oauth/v2/token" | field '["issued_token_type"]' \
-  | grep -qx urn:ietf:params:oauth:token-type:access_token
+# Exchange a token for a narrower one (RFC 8693): orders-worker's own token,
+# one scope. (No exchange carries tokend's own scopes, such as the admin's.)
+WIDE=$(curl -sf -u "orders-worker:$WORKER_SECRET" -d grant_type=client_credentials \
+  --data-urlencode "scope=orders.read orders.write" "$BASE/oauth/v2/token" | field '["access_token"]')
+curl -sf -u "orders-worker:$WORKER_SECRET" -d grant_type=urn:ietf:params:oauth:grant-type:token-exchange \
+  -d "subject_token=$WIDE" -d subject_token_type=urn:ietf:params:oauth:token-type:access_token \
+  -d scope=orders.read "$BASE/oauth/v2/token" | field '["scope"]' | grep -qx orders.read
 curl -sf -u "$ADMIN_ID:$ADMIN_SECRET" -d "token=$TOKEN" "$BASE/oauth/v2/revoke" > /dev/null
 test "$(curl -sf -u "$ADMIN_ID:$ADMIN_SECRET" -d "token=$TOKEN" "$BASE/oauth/v2/introspect")" = '{"active":false}'
 
