@@ -140,7 +140,10 @@ on_both_stores! {
                 match instance.tokens.clone().issue_token(token_request("victim", &secret, "")).await {
                     Ok(_) => (served, retrying) = (served + 1, None),
                     Err(status) if status.code() == Code::Unavailable && tries < 10 => retrying = Some(tries + 1),
-                    Err(status) => (retrying = None, eprintln!("call {calls} failed: {status:?}")).0,
+                    Err(status) => {
+                        eprintln!("call {calls} failed: {status:?}");
+                        retrying = None;
+                    }
                 }
             }
             if second % 5 == 0 {
