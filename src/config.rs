@@ -233,10 +233,17 @@ pub struct ServeArgs {
     #[arg(long, env = "TOKEND_SIGNING_ALGORITHM", default_value = "ES256")]
     pub signing_algorithm: SigningAlgorithm,
 
-    /// Open connections at most, per listener; past it, new ones wait to be
-    /// accepted. Lowered at start to fit the open-file limit.
+    /// Open connections at most, per listener; past it, the one idle the
+    /// longest is closed to make room (new ones wait while every one has a
+    /// call in flight). Lowered at start to fit the open-file limit.
     #[arg(long, env = "TOKEND_MAX_CONNECTIONS", default_value_t = ConnectionLimits::default().max_connections)]
     pub max_connections: usize,
+
+    /// Open connections one source address may hold, per listener (at most
+    /// half of --max-connections); more from it are closed at once. 0 turns
+    /// it off: do so behind a proxy that hides callers' addresses.
+    #[arg(long, env = "TOKEND_MAX_CONNECTIONS_PER_ADDRESS", default_value_t = ConnectionLimits::default().max_per_address)]
+    pub max_connections_per_address: usize,
 
     /// Seconds a new connection may take to send its first request (and an
     /// HTTP/1.1 connection the headers of its next) before it is closed.
@@ -324,6 +331,7 @@ impl ServeArgs {
     pub fn connection_limits(&self) -> ConnectionLimits {
         ConnectionLimits {
             max_connections: self.max_connections.max(1),
+            max_per_address: self.max_connections_per_address,
             header_timeout: Duration::from_secs(self.header_timeout.max(1)),
             idle_timeout: Duration::from_secs(self.idle_timeout.max(1)),
         }

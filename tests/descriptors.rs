@@ -55,6 +55,7 @@ async fn out_of_descriptors_the_server_rests_and_recovers() {
     // A cap far above what the descriptors allow, so the accept loop meets EMFILE.
     let limits = ConnectionLimits {
         max_connections: 10_000,
+        max_per_address: 0,
         header_timeout: Duration::from_secs(30),
         idle_timeout: Duration::from_secs(30),
     };

@@ -1,16 +1,12 @@
-//! Connections: accepted under a cap, served as HTTP/1.1 or HTTP/2, and closed
-//! when they stay silent or idle, so sockets held open by a careless or hostile
-//! peer cannot use up the process's file descriptors.
+//! Connections: accepted under a cap and a per-address share, served as
+//! HTTP/1.1 or HTTP/2, and closed when they stay silent or idle (or, at the
+//! cap, when idle the longest), so sockets held open by a careless or hostile
+//! peer can neither use up the process's file descriptors nor keep others out.
 
-use std::{
-    io,
-    net::IpAddr,
-    sync::{
-        Arc,
-        atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering},
-    },
-    time::Duration,
-};
+mod activity;
+mod roster;
+
+use std::{io, net::IpAddr, sync::Arc, time::Duration};
 
 use axum::{Router, http::Request};
 use hyper::body::Incoming;
@@ -23,10 +19,10 @@ use tokio::{
     io::{AsyncRead, AsyncWrite},
     net::{TcpListener, TcpStream},
     sync::{OwnedSemaphorePermit, Semaphore, watch},
-    time::Instant,
 };
 use tower::ServiceExt;
 
+use self::roster::{Roster, Seat};
 use crate::{
     domain::{Peer, PeerCertificate},
     limits::DRAIN_TIMEOUT,
@@ -41,12 +37,20 @@ const PING_INTERVAL: Duration = Duration::from_secs(30);
 const PING_TIMEOUT: Duration = Duration::from_secs(10);
 /// Descriptors kept free below the process limit for the database, files and logs.
 const DESCRIPTOR_RESERVE: u64 = 64;
+/// How often a connection waiting for a slot asks again for the longest idle
+/// one to make room, while every connection has a call in flight.
+const ROOM_RETRY: Duration = Duration::from_secs(1);
 
 /// What a peer may hold open, and for how long.
 #[derive(Debug, Clone, Copy)]
 pub struct ConnectionLimits {
-    /// Open connections at most; past it, new ones wait in the listen backlog.
+    /// Open connections at most; past it, the one idle the longest is closed
+    /// to make room, and while every one has a call in flight new ones wait
+    /// in the listen backlog.
     pub max_connections: usize,
+    /// Open connections one source address may hold (0 for no limit); more
+    /// from it are closed as soon as they are accepted.
+    pub max_per_address: usize,
     /// How long a new connection may take to send its first request, and an
     /// HTTP/1.1 connection its next request's headers.
     pub header_timeout: Duration,
@@ -58,6 +62,7 @@ impl Default for ConnectionLimits {
     fn default() -> Self {
         Self {
             max_connections: 10_000,
+            max_per_address: 256,
             header_timeout: Duration::from_secs(10),
             idle_timeout: Duration::from_secs(120),
         }
@@ -66,7 +71,8 @@ impl Default for ConnectionLimits {
 
 impl ConnectionLimits {
     /// These limits with `max_connections` lowered, if need be, to what the
-    /// process's file-descriptor limit allows.
+    /// process's file-descriptor limit allows, and `max_per_address` to half
+    /// of that, so one address never holds every slot.
     pub fn within_descriptor_limit(self) -> Self {
         let allowed = descriptor_limit().map_or(u64::MAX, |limit| limit.saturating_sub(DESCRIPTOR_RESERVE));
         let max = (self.max_connections as u64).min(allowed.max(1)) as usize;
@@ -77,7 +83,20 @@ impl ConnectionLimits {
                 "--max-connections lowered to fit the open-file limit (raise it with `ulimit -n`)"
             );
         }
-        Self { max_connections: max, ..self }
+        let half = (max / 2).max(1);
+        let per_address = match self.max_per_address {
+            0 => 0,
+            requested if requested > half => {
+                tracing::info!(
+                    requested,
+                    allowed = half,
+                    "--max-connections-per-address lowered to half the cap"
+                );
+                half
+            }
+            requested => requested,
+        };
+        Self { max_connections: max, max_per_address: per_address, ..self }
     }
 }
 
@@ -99,24 +118,41 @@ pub async fn serve(
     stop: watch::Receiver<bool>,
 ) {
     let slots = Arc::new(Semaphore::new(limits.max_connections));
+    let roster = Roster::new(limits.max_per_address);
     let http = Arc::new(protocols(&limits));
     let mut warned = Warned::default();
     loop {
-        let Some(slot) = until_stopped(&stop, slots.clone().acquire_owned()).await else { break };
-        let slot = slot.expect("the semaphore is never closed");
         let Some(accepted) = until_stopped(&stop, listener.accept()).await else { break };
         match accepted {
             Ok((stream, remote_addr)) => {
                 warned.out_of_descriptors = false;
-                let _ = stream.set_nodelay(true);
                 let address = remote_addr.ip();
-                let connection =
-                    Connection { http: http.clone(), service: service.clone(), limits, address, slot };
-                tokio::spawn(connection.serve(stream, tls.clone(), stop.clone()));
-                if slots.available_permits() == 0 && !warned.at_capacity {
-                    tracing::warn!(max = limits.max_connections, "connection limit reached; new ones wait");
+                let Some(seat) = roster.seat(address) else {
+                    tracing::debug!(%address, "closing a connection past the address's share");
+                    continue;
+                };
+                let slot = match slots.clone().try_acquire_owned() {
+                    Ok(slot) => slot,
+                    Err(_) => {
+                        if !std::mem::replace(&mut warned.at_capacity, true) {
+                            tracing::warn!(
+                                max = limits.max_connections,
+                                "connection limit reached; the longest idle make room, or new ones wait"
+                            );
+                        }
+                        let Some(slot) = until_stopped(&stop, make_room(&roster, &slots)).await else {
+                            break;
+                        };
+                        slot
+                    }
+                };
+                if slots.available_permits() > 0 {
+                    warned.at_capacity = false;
                 }
-                warned.at_capacity = slots.available_permits() == 0;
+                let _ = stream.set_nodelay(true);
+                let connection =
+                    Connection { http: http.clone(), service: service.clone(), limits, address, seat, slot };
+                tokio::spawn(connection.serve(stream, tls.clone(), stop.clone()));
             }
             Err(err) if is_out_of_descriptors(&err) => {
                 if !std::mem::replace(&mut warned.out_of_descriptors, true) {
@@ -132,6 +168,18 @@ pub async fn serve(
     let all = limits.max_connections as u32;
     if tokio::time::timeout(DRAIN_TIMEOUT, slots.acquire_many(all)).await.is_err() {
         tracing::warn!("connections still open after {DRAIN_TIMEOUT:?}; stopping anyway");
+    }
+}
+
+/// A slot, once the connection idle the longest has closed to free one; while
+/// every connection has a call in flight, asks again each [`ROOM_RETRY`].
+async fn make_room(roster: &Roster, slots: &Arc<Semaphore>) -> OwnedSemaphorePermit {
+    loop {
+        roster.evict_longest_idle();
+        match tokio::time::timeout(ROOM_RETRY, slots.clone().acquire_owned()).await {
+            Ok(slot) => return slot.expect("the semaphore is never closed"),
+            Err(_) => continue,
+        }
     }
 }
 
@@ -172,6 +220,7 @@ struct Connection {
     service: Router,
     limits: ConnectionLimits,
     address: IpAddr,
+    seat: Seat,
     slot: OwnedSemaphorePermit,
 }
 
@@ -180,15 +229,14 @@ impl Connection {
     /// The handshake counts towards the header timeout, so a peer that never
     /// finishes it is dropped like one that never sends a request.
     async fn serve(self, stream: TcpStream, tls: Option<Tls>, stop: watch::Receiver<bool>) {
-        let activity = Arc::new(Activity::new());
         match tls {
-            None => self.serve_io(stream, None, activity, stop).await,
+            None => self.serve_io(stream, None, stop).await,
             Some(tls) => {
                 match tokio::time::timeout(self.limits.header_timeout, tls.acceptor().accept(stream)).await {
                     Ok(Ok(stream)) => {
                         let certificate =
                             stream.get_ref().1.peer_certificates().and_then(|chain| tls.examine(chain));
-                        self.serve_io(stream, certificate, activity, stop).await
+                        self.serve_io(stream, certificate, stop).await
                     }
                     Ok(Err(err)) => tracing::debug!(error = %err, "TLS handshake failed"),
                     Err(_) => tracing::debug!("TLS handshake not finished within the header timeout"),
@@ -203,11 +251,11 @@ impl Connection {
         self,
         io: I,
         certificate: Option<Arc<PeerCertificate>>,
-        activity: Arc<Activity>,
         mut stop: watch::Receiver<bool>,
     ) where
         I: AsyncRead + AsyncWrite + Unpin + Send + 'static,
     {
+        let activity = self.seat.activity.clone();
         let tracked = activity.clone();
         let peer = Arc::new(Peer { address: self.address, certificate });
         let service = ServiceExt::<Request<Incoming>>::map_request(
@@ -229,9 +277,11 @@ impl Connection {
         tokio::pin!(connection);
         let idle = activity.idle(&self.limits);
         tokio::pin!(idle);
+        let evict = self.seat.evict.clone();
         let closing = async {
             tokio::select! {
                 _ = &mut idle => tracing::debug!("closing a silent or idle connection"),
+                _ = evict.notified() => tracing::debug!("closing the connection idle longest to make room"),
                 _ = stop.wait_for(|stopping| *stopping) => {}
             }
         };
@@ -244,6 +294,7 @@ impl Connection {
             Ok(served) => log_end(served),
             Err(_) => tracing::debug!("dropped a connection that did not close in time"),
         }
+        drop(self.seat);
         drop(self.slot);
     }
 }
@@ -254,103 +305,24 @@ fn log_end(served: Result<(), Box<dyn std::error::Error + Send + Sync>>) {
     }
 }
 
-/// When a connection last had work: calls in flight, and when the last ended.
-struct Activity {
-    opened: Instant,
-    in_flight: AtomicUsize,
-    spoke: AtomicBool,
-    /// Milliseconds after `opened` at which the last call ended.
-    last_end_ms: AtomicU64,
-}
-
-impl Activity {
-    fn new() -> Self {
-        Self {
-            opened: Instant::now(),
-            in_flight: AtomicUsize::new(0),
-            spoke: AtomicBool::new(false),
-            last_end_ms: AtomicU64::new(0),
-        }
-    }
-
-    /// Counts a call in flight until the returned guard is dropped, answered or not.
-    fn begin(self: &Arc<Self>) -> InFlight {
-        self.spoke.store(true, Ordering::Relaxed);
-        self.in_flight.fetch_add(1, Ordering::Relaxed);
-        InFlight(self.clone())
-    }
-
-    /// Completes once the connection has sent no request within the header
-    /// timeout of opening, or has had no call in flight for the idle timeout.
-    async fn idle(&self, limits: &ConnectionLimits) {
-        let mut check_at = self.opened + limits.header_timeout;
-        loop {
-            tokio::time::sleep_until(check_at).await;
-            if !self.spoke.load(Ordering::Relaxed) {
-                return;
-            }
-            if self.in_flight.load(Ordering::Relaxed) > 0 {
-                check_at = Instant::now() + limits.idle_timeout;
-                continue;
-            }
-            let last_end = self.opened + Duration::from_millis(self.last_end_ms.load(Ordering::Relaxed));
-            check_at = last_end + limits.idle_timeout;
-            if check_at <= Instant::now() {
-                return;
-            }
-        }
-    }
-}
-
-/// One call in flight on a connection.
-struct InFlight(Arc<Activity>);
-
-impl Drop for InFlight {
-    fn drop(&mut self) {
-        let activity = &self.0;
-        activity.last_end_ms.store(activity.opened.elapsed().as_millis() as u64, Ordering::Relaxed);
-        activity.in_flight.fetch_sub(1, Ordering::Relaxed);
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
 
-    fn limits() -> ConnectionLimits {
-        ConnectionLimits {
-            max_connections: 4,
-            header_timeout: Duration::from_secs(10),
-            idle_timeout: Duration::from_secs(120),
-        }
-    }
-
-    #[tokio::test(start_paused = true)]
-    async fn a_connection_that_never_speaks_is_idle_after_the_header_timeout() {
-        let activity = Activity::new();
-        let started = Instant::now();
-        activity.idle(&limits()).await;
-        assert_eq!(started.elapsed(), Duration::from_secs(10));
-    }
-
-    #[tokio::test(start_paused = true)]
-    async fn a_call_in_flight_keeps_a_connection_open() {
-        let activity = Arc::new(Activity::new());
-        let call = activity.begin();
-        let watched = activity.clone();
-        let idle = tokio::spawn(async move { watched.idle(&limits()).await });
-        tokio::time::sleep(Duration::from_secs(300)).await;
-        assert!(!idle.is_finished(), "closed while a call was in flight");
-        drop(call);
-        let ended = Instant::now();
-        idle.await.unwrap();
-        assert!(ended.elapsed() >= Duration::from_secs(120));
+    #[test]
+    fn the_connection_cap_fits_the_descriptor_limit() {
+        let limits = ConnectionLimits { max_connections: usize::MAX, ..ConnectionLimits::default() }
+            .within_descriptor_limit();
+        let allowed = descriptor_limit().map_or(u64::MAX, |limit| limit - DESCRIPTOR_RESERVE);
+        assert!(limits.max_connections as u64 <= allowed);
     }
 
     #[test]
-    fn the_connection_cap_fits_the_descriptor_limit() {
-        let limits = ConnectionLimits { max_connections: usize::MAX, ..limits() }.within_descriptor_limit();
-        let allowed = descriptor_limit().map_or(u64::MAX, |limit| limit - DESCRIPTOR_RESERVE);
-        assert!(limits.max_connections as u64 <= allowed);
+    fn one_address_never_holds_more_than_half_the_slots() {
+        let limits =
+            ConnectionLimits { max_connections: 10, max_per_address: 256, ..ConnectionLimits::default() };
+        assert_eq!(limits.within_descriptor_limit().max_per_address, 5);
+        let unlimited = ConnectionLimits { max_per_address: 0, ..limits };
+        assert_eq!(unlimited.within_descriptor_limit().max_per_address, 0);
     }
 }
