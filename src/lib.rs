@@ -15,7 +15,7 @@
 //! - [`config`] and [`cli`]: the command line and its `client` and `keys`
 //!   commands; [`telemetry`]: logging. [`run`] is what `main` calls.
 
-mod access_log;
+pub mod access_log;
 pub mod authority;
 pub mod cli;
 pub mod config;

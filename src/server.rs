@@ -19,6 +19,7 @@ use tonic::service::Routes;
 use tonic_health::{ServingStatus, server::HealthReporter};
 
 use crate::{
+    access_log,
     authority::Authority,
     connections::{self, ConnectionLimits},
     deadline,
@@ -64,6 +65,7 @@ pub async fn serve(
     let (stop_background, background_stopped) = watch::channel(());
     let health =
         tokio::spawn(report_health(authority.readiness(), health_reporter, background_stopped.clone()));
+    let summaries = tokio::spawn(access_log::summarise_each_minute(background_stopped.clone()));
     let upkeep = tokio::spawn(upkeep(authority.clone(), background_stopped));
     let metrics = Arc::new(Metrics::new());
     let (stopping, stop) = watch::channel(false);
@@ -120,7 +122,7 @@ pub async fn serve(
         task.await.expect("the reload task does not panic");
     }
     drop(stop_background);
-    let _ = tokio::join!(health, upkeep);
+    let _ = tokio::join!(health, upkeep, summaries);
 }
 
 /// Sends gRPC requests (`application/grpc`, `application/grpc+proto`) to the

@@ -15,6 +15,9 @@ macro_rules! client_columns {
     };
 }
 
+/// Client ids looked up in one query at most (well under SQLite's 32,766 parameters).
+const REGISTERED_PER_QUERY: usize = 500;
+
 impl Store {
     /// Inserts a client and its first secret, if it has one, with `events`,
     /// in one transaction. A taken client id is [`StoreError::Conflict`].
@@ -42,6 +45,21 @@ impl Store {
     pub async fn client(&self, client_id: &str) -> Result<Option<ClientRow>, StoreError> {
         let sql = concat!("SELECT ", client_columns!(), " FROM clients WHERE client_id = $1");
         self.observed("read_client", sqlx::query_as(sql).bind(client_id).fetch_optional(&self.pool)).await
+    }
+
+    /// Those of `client_ids` that name a registered client, active or not.
+    pub async fn registered_client_ids(&self, client_ids: &[&str]) -> Result<Vec<String>, StoreError> {
+        let mut registered = Vec::new();
+        for chunk in client_ids.chunks(REGISTERED_PER_QUERY) {
+            let placeholders: Vec<String> = (1..=chunk.len()).map(|n| format!("${n}")).collect();
+            let sql =
+                format!("SELECT client_id FROM clients WHERE client_id IN ({})", placeholders.join(", "));
+            // Only numbered placeholders are formatted in; the ids are bound.
+            let query =
+                chunk.iter().fold(sqlx::query_scalar(sqlx::AssertSqlSafe(sql)), |query, id| query.bind(*id));
+            registered.extend(self.observed("registered_client_ids", query.fetch_all(&self.pool)).await?);
+        }
+        Ok(registered)
     }
 
     /// How many clients are registered, and how many of them are active.

@@ -270,6 +270,30 @@ on_both_stores! {
         assert_eq!(methods.fields["client_secret"].kind, Some(Kind::NumberValue(4.0)));
     }
 
+    async fn failures_for_ids_no_client_has_are_one_event_a_minute(app) {
+        let bearer = app.admin_token().await;
+        let secret = app.create_client("svc", "read", "read", &[]).await;
+        for i in 0..25 {
+            let guess = token_request(&format!("ghost-{i}"), &guess_at(&secret), "");
+            assert_eq!(app.tokens.clone().issue_token(guess).await.unwrap_err().code(), Code::Unauthenticated);
+        }
+        let status = app.tokens.clone().issue_token(token_request("svc", &guess_at(&secret), "")).await.unwrap_err();
+        assert_eq!(status.code(), Code::Unauthenticated);
+        app.authority.clock().advance(60);
+        app.authority.maintain().await;
+
+        let failed = pb::ListEventsRequest { types: vec!["client_authentication_failed".into()], ..Default::default() };
+        let events = list(&app, &bearer, failed).await.events;
+        let mut targets: Vec<&str> = events.iter().map(|event| event.target.as_str()).collect();
+        targets.sort();
+        assert_eq!(targets, ["*", "svc"], "one event for all the made-up ids, one for the real client");
+        let folded = events.iter().find(|event| event.target == "*").unwrap();
+        assert_eq!(detail(folded, "count"), &Kind::NumberValue(25.0));
+        assert_eq!(detail(folded, "distinct_client_ids"), &Kind::NumberValue(25.0));
+        let Kind::ListValue(addresses) = detail(folded, "addresses") else { panic!("addresses") };
+        assert_eq!(addresses.values[0].kind, Some(Kind::StringValue("127.0.0.1".into())));
+    }
+
     async fn events_older_than_the_retention_are_pruned(app) {
         app.create_client("svc", "read", "", &[]).await;
         app.authority.clock().advance(91 * 86_400);

@@ -329,16 +329,13 @@ async fn logs_can_be_json_lines() {
     assert!(line["timestamp"].is_string(), "{line}");
 }
 
-/// Each request is a log line with its operation, outcome, duration, client
-/// id and the trace id of its `traceparent`: failures at INFO, the rest at DEBUG.
-#[tokio::test]
-async fn each_request_is_a_json_line_that_joins_its_trace() {
+/// `tokend serve` on `app`'s database, logging JSON at `rust_log` to its
+/// piped stderr; the process and the address it listens on.
+fn serve_logging_json(app: &TestApp, rust_log: &str) -> (std::process::Child, String) {
     use std::io::BufRead;
-    let app = TestApp::spawn(Backend::Sqlite).await.unwrap();
-    let secret = app.create_client("svc", "read", "read", &[]).await;
-    let mut child = tokend_command(&app)
+    let mut child = tokend_command(app)
         .args(["--log-format", "json", "serve", "--listen", "127.0.0.1:0"])
-        .env("RUST_LOG", "warn,tokend::request=debug")
+        .env("RUST_LOG", rust_log)
         .stdout(std::process::Stdio::piped())
         .stderr(std::process::Stdio::piped())
         .spawn()
@@ -347,6 +344,17 @@ async fn each_request_is_a_json_line_that_joins_its_trace() {
     let mut line = String::new();
     stdout.read_line(&mut line).unwrap();
     let address = line.trim().trim_start_matches("tokend listening on ").to_owned();
+    (child, address)
+}
+
+/// Each request is a log line with its operation, outcome, duration, client
+/// id and the trace id of its `traceparent`: failures at INFO, the rest at DEBUG.
+#[tokio::test]
+async fn each_request_is_a_json_line_that_joins_its_trace() {
+    use std::io::BufRead;
+    let app = TestApp::spawn(Backend::Sqlite).await.unwrap();
+    let secret = app.create_client("svc", "read", "read", &[]).await;
+    let (mut child, address) = serve_logging_json(&app, "warn,tokend::request=debug");
     let channel =
         tonic::transport::Channel::from_shared(format!("http://{address}")).unwrap().connect().await.unwrap();
     let mut tokens = tokend::grpc::pb::token_service_client::TokenServiceClient::new(channel);
@@ -380,6 +388,36 @@ async fn each_request_is_a_json_line_that_joins_its_trace() {
     assert!(refused.get("trace_id").is_none() && refused.get("client_id").is_none(), "{refused}");
     assert_eq!(over_http["operation"], "/oauth/v2/token");
     assert_eq!((over_http["outcome"].as_str(), over_http["client_id"].as_str()), (Some("200"), Some("svc")));
+}
+
+/// A flood of refused requests writes the first lines of each kind in a
+/// minute, not one per request; the metrics still count every one.
+#[tokio::test]
+async fn a_flood_of_refused_requests_writes_a_bounded_number_of_lines() {
+    use std::io::BufRead;
+    let app = TestApp::spawn(Backend::Sqlite).await.unwrap();
+    app.create_client("svc", "read", "read", &[]).await;
+    let (mut child, address) = serve_logging_json(&app, "info");
+    let channel =
+        tonic::transport::Channel::from_shared(format!("http://{address}")).unwrap().connect().await.unwrap();
+    let mut tokens = tokend::grpc::pb::token_service_client::TokenServiceClient::new(channel);
+    let flood = tokend::access_log::LINES_PER_MINUTE * 3;
+    for _ in 0..flood {
+        tokens.issue_token(token_request("svc", "wrong", "")).await.unwrap_err();
+    }
+    let samples = crate::metrics::scrape(&format!("http://{address}/metrics")).await;
+    let counted =
+        r#"tokend_request_duration_seconds_count{operation="IssueToken",outcome="Unauthenticated"}"#;
+    assert_eq!(crate::metrics::get(&samples, counted), flood as f64);
+    child.kill().unwrap();
+    child.wait().unwrap();
+
+    let refused = std::io::BufReader::new(child.stderr.take().unwrap())
+        .lines()
+        .map(|line| serde_json::from_str::<serde_json::Value>(&line.unwrap()).unwrap())
+        .filter(|line| line["target"] == "tokend::request" && line["outcome"] == "Unauthenticated")
+        .count();
+    assert_eq!(refused as u64, tokend::access_log::LINES_PER_MINUTE);
 }
 
 /// `tokend backup` copies a SQLite database while a server uses it; a server

@@ -1,6 +1,6 @@
 //! The audit trail: who changed what, when and from where, written in the
 //! same transaction as the change; failed authentications aggregated per
-//! client per minute; throttling; a live stream of events as any instance
+//! client per minute (those of ids no client has, into one per minute); throttling; a live stream of events as any instance
 //! commits them; and, when asked for, a JSON line per issued token.
 //!
 //! - `actor`: who an event names as having acted, and building its row.
@@ -13,7 +13,7 @@ mod failures;
 mod issuance;
 mod watch;
 
-use std::{net::IpAddr, sync::Arc};
+use std::{collections::HashSet, net::IpAddr, sync::Arc};
 
 use base64::{Engine, engine::general_purpose::URL_SAFE_NO_PAD};
 use tokio::sync::broadcast;
@@ -22,8 +22,8 @@ use super::{AuthError, Clock, paging};
 use crate::store::{EventFilter, EventRow, Store};
 
 pub use actor::{Actor, EventType};
-use failures::FailureTallies;
 pub use failures::OTHERS as UNNAMED_CLIENT;
+use failures::{FailureTallies, Tally};
 pub use issuance::{IssuanceLog, IssuedLine};
 use watch::EventHub;
 
@@ -134,7 +134,11 @@ impl AuditTrail {
     pub async fn maintain(&self) -> Result<(), AuthError> {
         let tallies = self.failures.take_ended(self.clock.now());
         if !tallies.is_empty() {
+            let ids: Vec<&str> = tallies.iter().map(Tally::client_id).collect();
+            let registered: HashSet<String> =
+                self.store.registered_client_ids(&ids).await?.into_iter().collect();
             let now = self.clock.now_millis();
+            let tallies = failures::fold_unregistered(tallies, &registered);
             let events: Vec<EventRow> = tallies.into_iter().map(|tally| tally.event(now)).collect();
             self.store.insert_events(&events).await?;
         }

@@ -1,5 +1,6 @@
 //! One log line per request, under the target `tokend::request`: failed
-//! requests at INFO, every request at DEBUG (`RUST_LOG=info,tokend::request=debug`).
+//! requests at INFO (sampled under load: `sampling`), every request at DEBUG
+//! (`RUST_LOG=info,tokend::request=debug`).
 //! Its fields: the operation, the outcome (gRPC code or HTTP status), the
 //! duration, the client id once authenticated, and the trace id of a W3C
 //! `traceparent` header, so a line joins the caller's trace. Nothing is
@@ -12,6 +13,10 @@ use std::{
 };
 
 use axum::{extract::Request, http::HeaderValue};
+
+mod sampling;
+
+pub use sampling::{LINES_PER_MINUTE, summarise_each_minute};
 
 /// Where a handler leaves the id of the client it authenticated, for the
 /// request's line; in the request's extensions only when successes are logged.
@@ -42,10 +47,14 @@ pub fn begin(request: &mut Request) -> Pending {
 }
 
 impl Pending {
-    /// Writes the line, if its level is on.
-    pub fn finish(self, operation: &str, outcome: &str, failed: bool, started: Instant) {
+    /// Writes the line, if its level is on (and, for a failure, if the
+    /// minute's budget for its kind is not spent).
+    pub fn finish(self, operation: &'static str, outcome: &'static str, failed: bool, started: Instant) {
         let wanted = match failed {
-            true => tracing::enabled!(target: "tokend::request", tracing::Level::INFO),
+            true => {
+                tracing::enabled!(target: "tokend::request", tracing::Level::INFO)
+                    && sampling::REFUSED.admits(operation, outcome, Instant::now())
+            }
             false => tracing::enabled!(target: "tokend::request", tracing::Level::DEBUG),
         };
         if !wanted {
