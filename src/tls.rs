@@ -25,9 +25,11 @@ use rustls::{
     sign::CertifiedKey,
 };
 
-use crate::domain::PeerCertificate;
 use tokio::sync::watch;
 use tokio_rustls::TlsAcceptor;
+use x509_parser::{certificate::X509Certificate, prelude::FromDer};
+
+use crate::domain::PeerCertificate;
 
 /// How often the certificate and key files are checked for a change.
 const RELOAD_CHECK: Duration = Duration::from_secs(2);
@@ -52,6 +54,8 @@ pub enum TlsError {
     Key(rustls::Error),
     #[error("cannot configure TLS: {0}")]
     Config(rustls::Error),
+    #[error("the certificate in {path} is not valid now: {why}")]
+    Validity { path: PathBuf, why: String },
     #[error("the CA bundle {path} is not usable: {why}")]
     CaBundle { path: PathBuf, why: String },
 }
@@ -142,6 +146,9 @@ impl fmt::Debug for ReloadingCertificate {
 impl ReloadingCertificate {
     fn load(files: TlsFiles, provider: Arc<CryptoProvider>) -> Result<Self, TlsError> {
         let loaded = read(&files, &provider)?;
+        if let Err(err) = valid_at(&loaded.key, SystemTime::now(), &files.cert) {
+            tracing::warn!(error = %err, "serving a TLS certificate that clients will refuse");
+        }
         Ok(Self { files, provider, current: RwLock::new(loaded) })
     }
 
@@ -152,13 +159,15 @@ impl ReloadingCertificate {
         if self.current.read().unwrap_or_else(PoisonError::into_inner).modified == modified {
             return;
         }
-        match read(&self.files, &self.provider) {
+        let loaded = read(&self.files, &self.provider)
+            .and_then(|loaded| valid_at(&loaded.key, SystemTime::now(), &self.files.cert).map(|()| loaded));
+        match loaded {
             Ok(loaded) => {
                 *self.current.write().unwrap_or_else(PoisonError::into_inner) = loaded;
                 tracing::info!(cert = %self.files.cert.display(), "TLS certificate reloaded");
             }
             Err(err) => {
-                tracing::error!(error = %err, "the changed TLS certificate or key does not load; still serving the previous one");
+                tracing::error!(error = %err, "the changed TLS certificate or key is not usable; still serving the previous one");
                 // Not again until the files change once more.
                 self.current.write().unwrap_or_else(PoisonError::into_inner).modified = modified;
             }
@@ -194,6 +203,24 @@ fn read(files: &TlsFiles, provider: &CryptoProvider) -> Result<Loaded, TlsError>
         .map_err(|_| TlsError::Empty { path: files.key.clone(), what: "PEM private key" })?;
     let key = CertifiedKey::from_der(chain, key, provider).map_err(TlsError::Key)?;
     Ok(Loaded { key: Arc::new(key), modified })
+}
+
+/// Whether the leaf certificate of `key` is within its validity at `now`;
+/// why not, naming the file at `path`.
+fn valid_at(key: &CertifiedKey, now: SystemTime, path: &Path) -> Result<(), TlsError> {
+    let invalid = |why: String| TlsError::Validity { path: path.to_owned(), why };
+    let leaf = key.end_entity_cert().map_err(|_| invalid("it holds no certificate".into()))?;
+    let (_, leaf) =
+        X509Certificate::from_der(leaf).map_err(|_| invalid("its certificate does not parse".into()))?;
+    let seconds = now.duration_since(SystemTime::UNIX_EPOCH).map_or(0, |since| since.as_secs() as i64);
+    let validity = leaf.validity();
+    if seconds < validity.not_before.timestamp() {
+        return Err(invalid(format!("it is not valid before {}", validity.not_before)));
+    }
+    if seconds > validity.not_after.timestamp() {
+        return Err(invalid(format!("it expired at {}", validity.not_after)));
+    }
+    Ok(())
 }
 
 /// The certificates of the PEM CA bundle at `path`; at least one.

@@ -207,7 +207,7 @@ impl TokenCodec {
     /// and lifetime at `now`.
     fn verify(&self, token: &str, now: i64) -> Option<AccessClaims> {
         let header = jsonwebtoken::decode_header(token).ok()?;
-        if header.typ.as_deref() != Some(ACCESS_TOKEN_TYP) {
+        if header.typ.as_deref() != Some(ACCESS_TOKEN_TYP) || header.crit.is_some() {
             return None;
         }
         let keys = self.keys();

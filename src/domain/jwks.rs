@@ -4,11 +4,16 @@
 //! (RFC 8705 §2.2). Parsed once, when the registration is read or the set
 //! fetched, so checking an assertion costs no parsing.
 
-use base64::{Engine, engine::general_purpose::STANDARD};
+use base64::{
+    Engine,
+    engine::general_purpose::{STANDARD, URL_SAFE_NO_PAD},
+};
 use jsonwebtoken::{
     Algorithm, DecodingKey,
     jwk::{AlgorithmParameters, EllipticCurve, Jwk, JwkSet, KeyAlgorithm},
 };
+
+use x509_parser::{certificate::X509Certificate, prelude::FromDer, public_key::PublicKey};
 
 use super::{InvalidValue, PeerCertificate, peer_certificate};
 
@@ -69,11 +74,28 @@ impl Jwks {
         let (mut keys, mut thumbprints) = (Vec::new(), Vec::new());
         for jwk in &set.keys {
             let certificate = jwk.common.x509_chain.as_ref().and_then(|chain| chain.first());
-            if let Some(first) = certificate {
-                let der = STANDARD.decode(first).map_err(|_| invalid("an x5c entry is not base64".into()))?;
-                thumbprints.push(peer_certificate::thumbprint(&der));
+            let certificate = match certificate {
+                Some(first) => {
+                    Some(STANDARD.decode(first).map_err(|_| invalid("an x5c entry is not base64".into()))?)
+                }
+                None => None,
+            };
+            let key = verifying_key(jwk);
+            // RFC 7517 §4.7: a key with a certificate is the certificate's key.
+            if let (Ok(_), Some(der)) = (&key, &certificate)
+                && !certificate_holds(der, jwk)
+            {
+                match strict {
+                    true => {
+                        return Err(invalid(format!("{} is not the key of its x5c certificate", named(jwk))));
+                    }
+                    false => continue,
+                }
             }
-            match verifying_key(jwk) {
+            if let Some(der) = &certificate {
+                thumbprints.push(peer_certificate::thumbprint(der));
+            }
+            match key {
                 Ok(key) => keys.push(key),
                 // A key that only lists a certificate still serves self-signed TLS.
                 Err(why) if strict && certificate.is_none() => return Err(invalid(why)),
@@ -119,6 +141,47 @@ impl Jwks {
             .filter(move |key| key.algorithms.contains(&algorithm))
             .map(|key| &key.key)
     }
+}
+
+/// How an error names a key: `key "kid"`, or just `key`.
+fn named(jwk: &Jwk) -> String {
+    jwk.common.key_id.as_deref().map_or_else(|| "key".to_owned(), |kid| format!("key {kid:?}"))
+}
+
+/// Whether the certificate `der` holds the public key `jwk` describes.
+fn certificate_holds(der: &[u8], jwk: &Jwk) -> bool {
+    let Ok((_, certificate)) = X509Certificate::from_der(der) else {
+        return false;
+    };
+    let info = certificate.public_key();
+    let raw: &[u8] = &info.subject_public_key.data;
+    let decode = |field: &str| URL_SAFE_NO_PAD.decode(field).ok();
+    match &jwk.algorithm {
+        AlgorithmParameters::EllipticCurve(params) => match (decode(&params.x), decode(&params.y)) {
+            // An uncompressed point: 0x04, then x and y.
+            (Some(x), Some(y)) => {
+                raw.split_first().is_some_and(|(&form, point)| form == 4 && point == [x, y].concat())
+            }
+            _ => false,
+        },
+        AlgorithmParameters::OctetKeyPair(params) => decode(&params.x).is_some_and(|x| raw == x),
+        AlgorithmParameters::RSA(params) => match (info.parsed(), decode(&params.n), decode(&params.e)) {
+            (Ok(PublicKey::RSA(key)), Some(n), Some(e)) => {
+                same_integer(key.modulus, &n) && same_integer(key.exponent, &e)
+            }
+            _ => false,
+        },
+        _ => false,
+    }
+}
+
+/// Whether two big-endian unsigned integers are equal, leading zeros aside.
+fn same_integer(a: &[u8], b: &[u8]) -> bool {
+    fn significant(bytes: &[u8]) -> &[u8] {
+        let leading = bytes.iter().take_while(|&&byte| byte == 0).count();
+        &bytes[leading..]
+    }
+    significant(a) == significant(b)
 }
 
 /// The verifying key of one JWK, or why it cannot be one.
@@ -195,5 +258,29 @@ mod tests {
         let keys = Jwks::parse(r#"{"keys":[{"kty":"EC","x5c":["AAEC"]}]}"#).unwrap();
         assert!(keys.has_certificates());
         assert_eq!(keys.thumbprints, [peer_certificate::thumbprint(&[0, 1, 2])]);
+    }
+
+    /// A JWK of `pair`'s P-256 key, carrying `certificate` in x5c.
+    fn ec_jwk(pair: &rcgen::KeyPair, certificate: &[u8]) -> String {
+        let point = pair.public_key_raw();
+        let (x, y) = point[1..].split_at(32);
+        serde_json::json!({"keys": [{
+            "kty": "EC", "crv": "P-256", "x": URL_SAFE_NO_PAD.encode(x), "y": URL_SAFE_NO_PAD.encode(y),
+            "x5c": [STANDARD.encode(certificate)],
+        }]})
+        .to_string()
+    }
+
+    #[test]
+    fn a_key_with_a_certificate_must_be_the_certificates_key() {
+        let pair = rcgen::KeyPair::generate_for(&rcgen::PKCS_ECDSA_P256_SHA256).unwrap();
+        let other = rcgen::KeyPair::generate_for(&rcgen::PKCS_ECDSA_P256_SHA256).unwrap();
+        let params = rcgen::CertificateParams::new(vec!["svc".into()]).unwrap();
+        let certificate = params.self_signed(&pair).unwrap();
+        assert!(Jwks::parse(&ec_jwk(&pair, certificate.der())).is_ok());
+        let mismatched = Jwks::parse(&ec_jwk(&other, certificate.der())).unwrap_err();
+        assert!(mismatched.0.contains("not the key of its x5c certificate"), "{mismatched:?}");
+        let published = Jwks::parse_published(&ec_jwk(&other, certificate.der()));
+        assert!(published.is_err(), "a published key that is not its certificate's is left out");
     }
 }

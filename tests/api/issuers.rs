@@ -68,7 +68,11 @@ impl SigningKey {
 
     /// `claims` signed with this key, its `kid` in the header.
     pub fn sign(&self, claims: &Value) -> String {
-        let mut header = Header::new(self.algorithm);
+        self.sign_with(Header::new(self.algorithm), claims)
+    }
+
+    /// `claims` signed with this key under `header`, given this key's `kid`.
+    pub fn sign_with(&self, mut header: Header, claims: &Value) -> String {
         header.kid = Some(self.kid.clone());
         jsonwebtoken::encode(&header, claims, &self.encoding).unwrap()
     }

@@ -112,10 +112,19 @@ impl TestPki {
     /// A fresh server certificate and key in `name.crt` and `name.key`,
     /// overwriting earlier ones; the certificate's DER.
     pub fn write_server_certificate(&self, name: &str) -> Vec<u8> {
+        self.write_server_certificate_valid(name, None)
+    }
+
+    /// The same, valid only from the first of January of one year to that
+    /// of another when `years` are given (else from now on).
+    pub fn write_server_certificate_valid(&self, name: &str, years: Option<(i32, i32)>) -> Vec<u8> {
         let key = KeyPair::generate().unwrap();
         let mut params =
             CertificateParams::new(vec!["localhost".to_owned(), "127.0.0.1".to_owned()]).unwrap();
         params.distinguished_name.push(DnType::CommonName, format!("tokend {name}"));
+        if let Some((from, until)) = years {
+            (params.not_before, params.not_after) = (date_time_ymd(from, 1, 1), date_time_ymd(until, 1, 1));
+        }
         let certificate = params.signed_by(&key, &self.ca).unwrap();
         let files = self.files(name);
         std::fs::write(&files.cert, certificate.pem()).unwrap();

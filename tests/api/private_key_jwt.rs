@@ -132,8 +132,12 @@ on_both_stores! {
             key.sign(&claims)
         };
         let now = now();
+        let mut critical = jsonwebtoken::Header::new(Algorithm::ES256);
+        critical.crit = Some(vec!["urn:example:must-understand".into()]);
         let cases = [
             (with("aud", json!("https://elsewhere.example")), "another audience"),
+            (with("exp", json!(now + 320)), "20 s past the 300 s lifetime, within the skew leeway"),
+            (key.sign_with(critical, &good()), "an extension marked critical"),
             (with("exp", json!(now - 5)), "expired"),
             (with("exp", json!(now + 3600)), "exp too far away"),
             (with("iat", json!(now + 600)), "issued in the future"),
@@ -149,6 +153,10 @@ on_both_stores! {
         }
         // The body's client_id must be the assertion's sub.
         refused(&app, "another-client", &key.sign(&good()), "client_id is not sub").await;
+        // A signer whose clock is 20 s ahead, with the longest lifetime: within the skew.
+        let mut skewed = good();
+        (skewed["iat"], skewed["exp"]) = (json!(now + 20), json!(now + 320));
+        issue(&app, "orders-signer", &key.sign(&skewed)).await.expect("a full lifetime from a clock a little ahead");
     }
 
     async fn a_refused_assertion_without_client_id_is_counted_against_the_client_it_names(app) {

@@ -100,8 +100,18 @@ async fn a_renewed_certificate_is_served_without_a_restart_and_a_broken_one_is_n
     }
     app.token("svc", &secret, "").await;
 
+    // Past one check of the files (every 2 s) each: an expired certificate,
+    // one not yet valid and a broken file are all refused.
+    for (years, what) in [((2020, 2021), "expired"), ((2090, 2091), "not yet valid")] {
+        pki.write_server_certificate_valid("server", Some(years));
+        tokio::time::sleep(Duration::from_secs(3)).await;
+        assert_eq!(
+            presented_certificate(&app, &pki.ca_pem()).await,
+            renewed,
+            "{what}: still the last good one"
+        );
+    }
     std::fs::write(&pki.files("server").cert, "not a certificate").unwrap();
-    // Past one check of the files (every 2 s): the broken pair is refused.
     tokio::time::sleep(Duration::from_secs(3)).await;
     assert_eq!(presented_certificate(&app, &pki.ca_pem()).await, renewed, "still the last good certificate");
     let mended = pki.write_server_certificate("server");

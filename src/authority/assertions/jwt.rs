@@ -26,6 +26,12 @@ impl<'a> Unverified<'a> {
             return Err(format!("the assertion is over {} KiB", MAX_ASSERTION_BYTES / 1024));
         }
         let header = jsonwebtoken::decode_header(token).map_err(|err| format!("not a signed JWT: {err}"))?;
+        // RFC 7515 §4.1.11: tokend understands no extension, so none may be critical.
+        if header.crit.is_some() {
+            return Err(
+                "its header marks extensions critical (crit), which tokend does not understand".into()
+            );
+        }
         if !ASSERTION_ALGORITHMS.contains(&header.alg) {
             return Err(format!("signed with {:?}, not an accepted asymmetric algorithm", header.alg));
         }

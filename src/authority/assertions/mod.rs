@@ -166,7 +166,7 @@ impl Assertions {
             Some(iat) if now - iat > max_age => {
                 return Err("it is older than the issuer's longest assertion lifetime");
             }
-            None if expires_at > now + max_age + LEEWAY_SECONDS => {
+            None if expires_at > now + max_age => {
                 return Err("without iat, exp is further away than the issuer's longest assertion lifetime");
             }
             _ => {}
@@ -280,12 +280,15 @@ impl Assertions {
         if expires_at <= now {
             return Err("it has expired");
         }
-        if expires_at > now + self.max_lifetime + LEEWAY_SECONDS {
-            return Err("exp is further away than the longest assertion lifetime");
-        }
         let future = |name| assertion.time(name).is_some_and(|at| at > now + LEEWAY_SECONDS);
         if future("iat") || future("nbf") {
             return Err("iat or nbf is in the future");
+        }
+        // The leeway is for clock skew only (iat a little ahead): the
+        // lifetime, from iat (or from now without one) to exp, is never longer.
+        let issued_at = assertion.time("iat").unwrap_or(now);
+        if expires_at - issued_at > self.max_lifetime {
+            return Err("exp is further from iat (or now) than the longest assertion lifetime");
         }
         Ok(expires_at)
     }
