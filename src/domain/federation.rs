@@ -80,8 +80,9 @@ pub struct FederatedIdentity {
     /// The `iss` of its tokens: a trusted issuer.
     pub issuer: String,
     pub subject: SubjectPattern,
-    /// Claims its tokens must carry with exactly these values; a dotted
-    /// name reaches into objects (`kubernetes.io.namespace`).
+    /// Claims its tokens must carry as exactly these strings; a dotted
+    /// name reaches into objects (`kubernetes.io.namespace`), and must find
+    /// one claim only (see `claim`).
     pub claims: BTreeMap<String, String>,
 }
 
@@ -159,27 +160,45 @@ impl FederatedIdentity {
     }
 }
 
-/// The claim `name` names, reaching into objects at dots; as a claim's own
-/// name may hold dots (`kubernetes.io`), the longest name present wins.
+/// The value of the claim `name` names, when exactly one reading of it finds
+/// one. A dotted name is read every way its dots allow, since a claim's own
+/// name may hold dots: `kubernetes.io.namespace` is the claim of that name,
+/// or `namespace` in `kubernetes.io`, or `io.namespace` in `kubernetes`, and
+/// so on. A token in which two readings find a value is ambiguous, and
+/// satisfies no condition on that name: a claim added beside another cannot
+/// stand in for it.
 fn claim<'a>(claims: &'a Map<String, Value>, name: &str) -> Option<&'a Value> {
-    if let Some(value) = claims.get(name) {
-        return Some(value);
-    }
-    let mut splits = name.char_indices().filter(|(_, c)| *c == '.').map(|(at, _)| at).rev();
-    splits.find_map(|at| match claims.get(&name[..at]) {
-        Some(Value::Object(inner)) => claim(inner, &name[at + 1..]),
+    let mut found = None;
+    match readings(claims, name, &mut found) {
+        1 => found,
         _ => None,
-    })
+    }
 }
 
-/// Strings compare as they are; numbers and booleans as they are written.
-fn equals(found: &Value, wanted: &str) -> bool {
-    match found {
-        Value::String(found) => found == wanted,
-        Value::Number(number) => number.to_string() == wanted,
-        Value::Bool(flag) => wanted == if *flag { "true" } else { "false" },
-        _ => false,
+/// Counts the readings of `name` in `claims` that find a value (stopping at
+/// two), leaving the last in `found`. Each step goes down into a distinct
+/// object of the token, so the work is bounded by the token's size.
+fn readings<'a>(claims: &'a Map<String, Value>, name: &str, found: &mut Option<&'a Value>) -> usize {
+    let mut count = 0;
+    if let Some(value) = claims.get(name) {
+        *found = Some(value);
+        count += 1;
     }
+    for (at, _) in name.match_indices('.') {
+        if count > 1 {
+            break;
+        }
+        if let Some(Value::Object(inner)) = claims.get(&name[..at]) {
+            count += readings(inner, &name[at + 1..], found);
+        }
+    }
+    count
+}
+
+/// A condition is a string, and holds for a claim that is that very string:
+/// a number or a boolean never holds one (`3` is not `"3"`, `true` not `"true"`).
+fn equals(found: &Value, wanted: &str) -> bool {
+    found.as_str() == Some(wanted)
 }
 
 #[cfg(test)]
@@ -236,10 +255,27 @@ mod tests {
         assert!(identity("kubernetes.io.serviceaccount.name", "worker").matches("iss", "x", claims));
         assert!(!identity("kubernetes.io.namespace", "orders").matches("iss", "x", claims));
         assert!(identity("repository_owner", "acme").matches("iss", "x", claims));
-        assert!(identity("run_attempt", "2").matches("iss", "x", claims));
-        assert!(identity("ephemeral", "true").matches("iss", "x", claims));
+        assert!(!identity("run_attempt", "2").matches("iss", "x", claims), "a number is not a string");
+        assert!(!identity("ephemeral", "true").matches("iss", "x", claims), "a boolean is not a string");
         assert!(!identity("missing", "x").matches("iss", "x", claims));
         assert!(!identity("repository_owner", "acme").matches("other-iss", "x", claims));
+    }
+
+    #[test]
+    fn a_claim_beside_another_cannot_stand_in_for_it() {
+        let identity = FederatedIdentity::parse(
+            "iss",
+            "*",
+            BTreeMap::from([("kubernetes.io.namespace".to_owned(), "payments".to_owned())]),
+        )
+        .unwrap();
+        let nested = json!({"kubernetes.io": {"namespace": "orders"}, "kubernetes.io.namespace": "payments"});
+        assert!(!identity.matches("iss", "x", nested.as_object().unwrap()), "two readings: ambiguous");
+        let literal = json!({"kubernetes.io.namespace": "payments"});
+        assert!(identity.matches("iss", "x", literal.as_object().unwrap()), "one reading: the literal name");
+        let deeper =
+            json!({"kubernetes": {"io": {"namespace": "payments"}}, "kubernetes.io": {"namespace": "x"}});
+        assert!(!identity.matches("iss", "x", deeper.as_object().unwrap()), "two nested readings: ambiguous");
     }
 
     #[test]
