@@ -1,9 +1,12 @@
 //! What tokend, `tokend-client` and `tokend-bench` must agree on, declared
 //! once: [`wire`] holds the values the contract in `proto/` implies but cannot
 //! state (scope names, the error domain, media types, key timing),
-//! [`expiring`] the one bounded, expiring cache each of them uses, and
-//! [`structs`] how the contract's `google.protobuf.Struct` fields read as JSON.
+//! [`expiring`] the one bounded, expiring cache each of them uses,
+//! [`structs`] how the contract's `google.protobuf.Struct` fields read as
+//! JSON, and [`ecdsa`] the one form of an ES256 signature both the server and
+//! the verifiers accept.
 
+pub mod ecdsa;
 pub mod expiring;
 pub mod structs;
 pub mod wire;

@@ -5,8 +5,9 @@ use std::sync::{Arc, PoisonError, RwLock};
 use base64::{Engine, engine::general_purpose::URL_SAFE_NO_PAD};
 use jsonwebtoken::{Algorithm, Validation};
 use serde::{Deserialize, Serialize};
+use tokend_common::ecdsa;
 
-use super::{AuthError, Clock, KeyRing, exchange::Act, keys::ecdsa, verified::VerifiedTokens};
+use super::{AuthError, Clock, KeyRing, exchange::Act, verified::VerifiedTokens};
 use crate::domain::{AudienceList, ClientClaims, ClientId, ScopeSet, TokenTtl};
 
 pub use tokend_common::wire::ACCESS_TOKEN_TYP;

@@ -94,7 +94,7 @@ on_both_stores! {
         for _ in 0..8 {
             // Half of all ECDSA signatures come out with a high s unless normalised.
             let token = app.token("svc", &secret, "").await.access_token;
-            let twin = with_negated_s(&token);
+            let twin = tokend_common::ecdsa::jws_twin(&token);
             let answer = app.tokens.clone().introspect(with_basic(ask(&twin), "svc", &secret)).await.unwrap().into_inner();
             assert!(!answer.active, "the (r, n - s) twin of a tokend token");
             let answer = app.tokens.clone().introspect(with_basic(ask(&token), "svc", &secret)).await.unwrap().into_inner();
@@ -158,21 +158,4 @@ on_both_stores! {
         let new = app.tokens.clone().introspect(with_basic(ask(&new), "gateway", &gateway)).await.unwrap();
         assert!(new.into_inner().active, "the new registration's token");
     }
-}
-
-/// The token with its ES256 signature's s replaced by n − s, the other
-/// signature that verifies for the same r.
-fn with_negated_s(token: &str) -> String {
-    use base64::{Engine, engine::general_purpose::URL_SAFE_NO_PAD};
-    const ORDER: &str = "ffffffff00000000ffffffffffffffffbce6faada7179e84f3b9cac2fc632551";
-    let (signed, signature) = token.rsplit_once('.').unwrap();
-    let mut signature = URL_SAFE_NO_PAD.decode(signature).unwrap();
-    let order: Vec<u8> = (0..32).map(|i| u8::from_str_radix(&ORDER[2 * i..2 * i + 2], 16).unwrap()).collect();
-    let mut borrow = 0i16;
-    for i in (0..32).rev() {
-        let difference = i16::from(order[i]) - i16::from(signature[32 + i]) - borrow;
-        borrow = i16::from(difference < 0);
-        signature[32 + i] = difference.rem_euclid(256) as u8;
-    }
-    format!("{signed}.{}", URL_SAFE_NO_PAD.encode(signature))
 }

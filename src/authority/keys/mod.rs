@@ -1,9 +1,9 @@
 //! Signing keys: the ring that signs and verifies tokens, their administration
 //! (rotate, list, retire), sealing them at rest under the key-encryption key
-//! and the file that key lives in, and the signer with its one valid ECDSA form.
+//! and the file that key lives in, and the signer, which writes ES256
+//! signatures in the one form `tokend_common::ecdsa` accepts.
 
 mod admin;
-pub(super) mod ecdsa;
 mod key_file;
 mod ring;
 mod sealing;

@@ -8,8 +8,9 @@ use aws_lc_rs::{
 };
 use base64::{Engine, engine::general_purpose::URL_SAFE_NO_PAD};
 use serde::Serialize;
+use tokend_common::ecdsa;
 
-use super::{SigningAlgorithm, ecdsa};
+use super::SigningAlgorithm;
 use crate::authority::AuthError;
 
 /// The `typ` of a signed introspection answer (RFC 9701 §5).

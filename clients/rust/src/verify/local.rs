@@ -2,9 +2,9 @@
 //! `typ`, `iss`, `aud` and lifetime, with tokens seen before remembered.
 
 use std::time::Duration;
-use tokend_common::wire::ACCESS_TOKEN_TYP;
+use tokend_common::{ecdsa, wire::ACCESS_TOKEN_TYP};
 
-use jsonwebtoken::{Validation, errors::ErrorKind};
+use jsonwebtoken::{Algorithm, Validation, errors::ErrorKind};
 
 use super::{Claims, VerifyError, keys::KeyCache, seen::SeenTokens};
 
@@ -56,6 +56,11 @@ async fn check(
     }
     let kid = header.kid.ok_or(VerifyError::invalid("no key id"))?;
     let key = keys.key(&kid).await.ok_or(VerifyError::invalid("unknown signing key"))?;
+    // tokend signs ES256 in the low-s form only; the other form of the same
+    // signature is a second string for one token, refused as the server does.
+    if key.algorithm == Algorithm::ES256 && !ecdsa::jws_has_low_s(token) {
+        return Err(VerifyError::invalid("bad signature"));
+    }
     // Only the algorithm the key was published with: no algorithm confusion.
     let mut validation = Validation::new(key.algorithm);
     validation.leeway = leeway.as_secs();

@@ -24,6 +24,17 @@ async fn a_token_from_tokend_verifies_locally() {
 }
 
 #[tokio::test]
+async fn the_high_s_twin_of_a_token_is_refused_as_tokend_refuses_it() {
+    let server = server().await;
+    let verifier = server.verifier().await;
+    // Half of all ECDSA signatures have a high-s twin to try; one token's twin is as good as any.
+    let token = server.source().token("", &[]).await.unwrap().access_token;
+    let twin = tokend_common::ecdsa::jws_twin(&token);
+    assert_eq!(verifier.verify(&twin).await.unwrap_err(), VerifyError::InvalidToken("bad signature"));
+    assert!(verifier.verify(&token).await.is_ok(), "the token as issued");
+}
+
+#[tokio::test]
 async fn a_token_for_another_audience_or_issuer_is_refused() {
     let server = server().await;
     let token = server.source().token("", &[]).await.unwrap().access_token;

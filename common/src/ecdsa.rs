@@ -26,7 +26,15 @@ pub fn is_low_s(signature: &[u8]) -> bool {
 
 /// Puts a fixed-size `r || s` signature in its low form: a high `s` becomes n − s.
 pub fn to_low_s(signature: &mut [u8]) {
-    if signature.len() != SIGNATURE_BYTES || is_low_s(signature) {
+    if !is_low_s(signature) {
+        to_other_form(signature);
+    }
+}
+
+/// Turns a fixed-size `r || s` signature into its twin (r, n − s), which
+/// verifies as well; tests use it to make the form that must be refused.
+pub fn to_other_form(signature: &mut [u8]) {
+    if signature.len() != SIGNATURE_BYTES {
         return;
     }
     let mut borrow = 0;
@@ -41,6 +49,14 @@ pub fn to_low_s(signature: &mut [u8]) {
 pub fn jws_has_low_s(jws: &str) -> bool {
     let signature = jws.rsplit('.').next().unwrap_or_default();
     URL_SAFE_NO_PAD.decode(signature).is_ok_and(|signature| is_low_s(&signature))
+}
+
+/// A compact ES256 JWS with its signature in the other form (see [`to_other_form`]).
+pub fn jws_twin(jws: &str) -> String {
+    let (signed, signature) = jws.rsplit_once('.').unwrap_or((jws, ""));
+    let mut signature = URL_SAFE_NO_PAD.decode(signature).unwrap_or_default();
+    to_other_form(&mut signature);
+    format!("{signed}.{}", URL_SAFE_NO_PAD.encode(signature))
 }
 
 #[cfg(test)]
