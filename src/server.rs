@@ -70,9 +70,7 @@ pub async fn serve(
     let metrics = Arc::new(Metrics::new());
     let (stopping, stop) = watch::channel(false);
 
-    let grpc = Routes::new(health_service)
-        .add_service(reflection().build_v1().expect("the embedded descriptors are valid"))
-        .add_service(reflection().build_v1alpha().expect("the embedded descriptors are valid"))
+    let grpc = grpc::reflection::add_to(Routes::new(health_service))
         .add_service(
             TokenServiceServer::new(TokenServiceApi::new(authority.clone(), metrics.clone()))
                 .max_decoding_message_size(MAX_MESSAGE_BYTES),
@@ -167,16 +165,6 @@ fn unsupported_media_type() -> axum::Router {
         let message = "this listener serves gRPC as application/grpc or application/grpc+proto";
         http::rejection(Refusal::UnsupportedMediaType(message.into()))
     })
-}
-
-/// Reflection over tokend's contract, the health service and google.rpc's error
-/// details (so grpcurl can show ErrorInfo), in both the v1 and the v1alpha
-/// protocol (grpcurl before 1.8.8, Postman and evans speak only v1alpha).
-fn reflection() -> tonic_reflection::server::Builder<'static> {
-    tonic_reflection::server::Builder::configure()
-        .register_encoded_file_descriptor_set(pb::FILE_DESCRIPTOR_SET)
-        .register_encoded_file_descriptor_set(tonic_health::pb::FILE_DESCRIPTOR_SET)
-        .register_encoded_file_descriptor_set(tonic_types::pb::FILE_DESCRIPTOR_SET)
 }
 
 /// The names health answers for: the server as a whole and each service.

@@ -49,6 +49,13 @@ pub fn quoted(value: &str) -> String {
     }
 }
 
+/// `text` with each name it puts in single quotes quoted as [`quoted`] does:
+/// cut short, so a long name a library echoes is not sent back whole.
+pub fn shorten_quoted(text: &str) -> String {
+    let parts = text.split('\'').enumerate();
+    parts.map(|(index, part)| if index % 2 == 1 { quoted(part) } else { part.to_owned() }).collect()
+}
+
 /// Why a value failed to parse, in words fit to send back to the caller.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 #[error("{0}")]

@@ -6,6 +6,7 @@ mod audit;
 mod client_admin;
 mod convert;
 mod metadata;
+pub mod reflection;
 mod spec;
 mod token_service;
 

@@ -41,6 +41,18 @@ on_both_stores! {
         assert!(!files.file_descriptor_proto.is_empty());
     }
 
+    async fn reflection_quotes_a_long_unknown_name_cut_short(app) {
+        use v1::{server_reflection_client::ServerReflectionClient, server_reflection_request::MessageRequest};
+        let mut client = ServerReflectionClient::new(app.channel.clone());
+        let name = format!("{}.proto", "x".repeat(5_000));
+        let request = v1::ServerReflectionRequest { host: String::new(), message_request: Some(MessageRequest::FileByFilename(name)) };
+        let mut responses = client.server_reflection_info(tokio_stream::iter([request])).await.unwrap().into_inner();
+        let status = responses.next().await.unwrap().unwrap_err();
+        assert_eq!(status.code(), tonic::Code::NotFound);
+        assert!(status.message().len() < 120, "{} characters: {}", status.message().len(), status.message());
+        assert!(status.message().contains("5006 bytes in all"), "{}", status.message());
+    }
+
     async fn shutdown_lets_the_server_return_cleanly(app) {
         let mut app = app;
         app.stop().await;

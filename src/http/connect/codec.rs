@@ -6,15 +6,7 @@ use prost::Message;
 use prost_reflect::{DeserializeOptions, DynamicMessage, MessageDescriptor, SerializeOptions};
 use tonic::Status;
 
-use crate::{authority::AuthError, domain::quoted};
-
-/// `text` with each name the JSON reader put in single quotes quoted as
-/// every message quotes what the caller sent: cut short, so a long name is
-/// not echoed whole.
-fn shortened(text: &str) -> String {
-    let parts = text.split('\'').enumerate();
-    parts.map(|(index, part)| if index % 2 == 1 { quoted(part) } else { part.to_owned() }).collect()
-}
+use crate::{authority::AuthError, domain::shorten_quoted};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Codec {
@@ -66,7 +58,7 @@ impl Codec {
         let message = DynamicMessage::deserialize_with_options(input.clone(), &mut json, &options)
             .and_then(|message| json.end().map(|()| message))
             .map_err(|err| {
-                let err = shortened(&err.to_string());
+                let err = shorten_quoted(&err.to_string());
                 invalid(format!("the body is not a {} in the proto3 JSON mapping: {err}", input.name()))
             })?;
         Ok(message.encode_to_vec())
