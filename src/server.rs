@@ -27,7 +27,7 @@ use crate::{
     grpc::{
         self, AuditApi, ClientAdminApi, TokenServiceApi,
         pb::{
-            self, audit_service_server::AuditServiceServer, client_admin_server::ClientAdminServer,
+            audit_service_server::AuditServiceServer, client_admin_server::ClientAdminServer,
             token_service_server::TokenServiceServer,
         },
     },
