@@ -1,6 +1,9 @@
 //! Driving one scenario at one concurrency for a fixed time, and reporting it.
 
-use std::time::{Duration, Instant};
+use std::{
+    collections::BTreeMap,
+    time::{Duration, Instant},
+};
 
 use base64::{Engine, engine::general_purpose::STANDARD};
 use hdrhistogram::Histogram;
@@ -36,6 +39,8 @@ pub struct Report {
     elapsed: Duration,
     ok: u64,
     errors: u64,
+    /// Failed calls by what went wrong, so the error column can be traced to a side.
+    error_causes: BTreeMap<String, u64>,
     latency_us: Histogram<u64>,
 }
 
@@ -49,6 +54,7 @@ impl Report {
             elapsed,
             ok: 0,
             errors: 0,
+            error_causes: BTreeMap::new(),
             latency_us: Histogram::new_with_bounds(1, 60_000_000, 3)?,
         })
     }
@@ -96,6 +102,15 @@ impl Report {
         )
     }
 
+    /// What the failed calls were, most frequent first: `1328 × HTTP 503, 2 × …`;
+    /// `None` when none failed.
+    pub fn error_causes(&self) -> Option<String> {
+        let mut causes: Vec<(&String, &u64)> = self.error_causes.iter().collect();
+        causes.sort_by(|a, b| b.1.cmp(a.1));
+        let listed: Vec<String> = causes.iter().map(|(cause, count)| format!("{count} × {cause}")).collect();
+        (!listed.is_empty()).then(|| listed.join(", "))
+    }
+
     pub fn to_json(&self, peak_rss_kib: Option<u64>) -> String {
         json!({
             "scenario": format!("{:?}", self.scenario),
@@ -105,6 +120,7 @@ impl Report {
             "requests_per_second": self.requests_per_second(),
             "ok": self.ok,
             "errors": self.errors,
+            "error_causes": self.error_causes,
             "p50_ms": self.ms(0.5),
             "p99_ms": self.ms(0.99),
             "p999_ms": self.ms(0.999),
@@ -142,11 +158,27 @@ enum Caller {
     },
 }
 
+/// Why a call failed, in a few words: a gRPC code, an HTTP status, or the
+/// innermost cause of a transport error.
+type Cause = String;
+
+fn grpc_cause(status: tonic::Status) -> Cause {
+    format!("gRPC {:?}", status.code())
+}
+
+fn transport_cause(err: &(dyn std::error::Error + 'static)) -> Cause {
+    let mut innermost = err;
+    while let Some(source) = innermost.source() {
+        innermost = source;
+    }
+    innermost.to_string()
+}
+
 impl Caller {
-    async fn call(&mut self, server: &Server) -> bool {
+    async fn call(&mut self, server: &Server) -> Result<(), Cause> {
         match self {
             Caller::Grpc { client, secret, introspect: None } => {
-                client.issue_token(server.issue_request(secret)).await.is_ok()
+                client.issue_token(server.issue_request(secret)).await.map(drop).map_err(grpc_cause)
             }
             Caller::Grpc { client, secret, introspect: Some(token) } => {
                 let mut request = Request::new(pb::IntrospectRequest {
@@ -157,19 +189,25 @@ impl Caller {
                 request
                     .metadata_mut()
                     .insert("authorization", format!("Basic {basic}").parse().expect("ASCII"));
-                client.introspect(request).await.is_ok_and(|answer| answer.into_inner().active)
+                match client.introspect(request).await.map_err(grpc_cause)?.into_inner().active {
+                    true => Ok(()),
+                    false => Err("inactive".into()),
+                }
             }
-            Caller::Certificate { client, request } => client.issue_token(request.clone()).await.is_ok(),
+            Caller::Certificate { client, request } => {
+                client.issue_token(request.clone()).await.map(drop).map_err(grpc_cause)
+            }
             Caller::Secretless { client, credentials } => {
-                client.issue_token(credentials.request()).await.is_ok()
+                client.issue_token(credentials.request()).await.map(drop).map_err(grpc_cause)
             }
-            Caller::Http { client, url, headers, body } => client
-                .post(url.as_str())
-                .headers(headers.clone())
-                .body(body.clone())
-                .send()
-                .await
-                .is_ok_and(|response| response.status().is_success()),
+            Caller::Http { client, url, headers, body } => {
+                let sent = client.post(url.as_str()).headers(headers.clone()).body(body.clone()).send().await;
+                let response = sent.map_err(|err| transport_cause(&err))?;
+                match response.status().is_success() {
+                    true => Ok(()),
+                    false => Err(format!("HTTP {}", response.status().as_u16())),
+                }
+            }
         }
     }
 }
@@ -191,16 +229,19 @@ pub async fn drive(server: &Server, run: Run) -> Result<Report, Box<dyn std::err
         workers.push(tokio::spawn(async move {
             let server = Server::target(&address, server_client_id, secret);
             let mut latency = Histogram::<u64>::new_with_bounds(1, 60_000_000, 3).expect("valid bounds");
-            let (mut ok, mut errors) = (0u64, 0u64);
+            let (mut ok, mut errors) = (0u64, BTreeMap::<Cause, u64>::new());
             loop {
                 let sent = Instant::now();
                 if sent >= deadline {
                     break;
                 }
-                let succeeded = caller.call(&server).await;
+                let outcome = caller.call(&server).await;
                 if sent >= measure_from {
                     latency.saturating_record(sent.elapsed().as_micros() as u64);
-                    if succeeded { ok += 1 } else { errors += 1 }
+                    match outcome {
+                        Ok(()) => ok += 1,
+                        Err(cause) => *errors.entry(cause).or_default() += 1,
+                    }
                 }
             }
             (latency, ok, errors)
@@ -211,7 +252,10 @@ pub async fn drive(server: &Server, run: Run) -> Result<Report, Box<dyn std::err
         let (latency, ok, errors) = worker.await?;
         report.latency_us.add(latency)?;
         report.ok += ok;
-        report.errors += errors;
+        for (cause, count) in errors {
+            report.errors += count;
+            *report.error_causes.entry(cause).or_default() += count;
+        }
     }
     for worker in flood {
         worker.await?;

@@ -159,6 +159,9 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
                 println!("{}", report.to_json(peak_rss));
             } else {
                 println!("{}", report.row(peak_rss));
+                if let Some(causes) = report.error_causes() {
+                    println!("  errors: {causes}");
+                }
             }
         }
     }
