@@ -87,6 +87,9 @@ pub struct AuditTrail {
     store: Store,
     clock: Clock,
     failures: Arc<FailureTallies>,
+    /// Held while ended tallies are written, so a second upkeep (the
+    /// periodic one and one asked for) waits for the first to commit.
+    writing_failures: Arc<tokio::sync::Mutex<()>>,
     hub: Arc<EventHub>,
     settings: AuditSettings,
 }
@@ -98,6 +101,7 @@ impl AuditTrail {
             store,
             clock,
             failures: Arc::default(),
+            writing_failures: Arc::default(),
             settings,
         }
     }
@@ -132,6 +136,7 @@ impl AuditTrail {
     /// Writes the failed-authentication tallies of minutes that have ended,
     /// and forgets events past the retention.
     pub async fn maintain(&self) -> Result<(), AuthError> {
+        let _writing = self.writing_failures.lock().await;
         let tallies = self.failures.take_ended(self.clock.now());
         if !tallies.is_empty() {
             let ids: Vec<&str> = tallies.iter().map(Tally::client_id).collect();
