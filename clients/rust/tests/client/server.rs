@@ -134,7 +134,12 @@ impl Server {
         header.kid = Some(newest.kid.clone());
         let pem = self.sealer.open(&newest.kid, &newest.private_key).unwrap().pem;
         let key = jsonwebtoken::EncodingKey::from_ec_pem(pem.as_bytes()).unwrap();
-        jsonwebtoken::encode(&header, &claims, &key).unwrap()
+        let token = jsonwebtoken::encode(&header, &claims, &key).unwrap();
+        // In the one form tokend signs and verifiers accept (low s).
+        match tokend_common::ecdsa::jws_has_low_s(&token) {
+            true => token,
+            false => tokend_common::ecdsa::jws_twin(&token),
+        }
     }
 }
 
