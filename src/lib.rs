@@ -21,6 +21,7 @@ pub mod cli;
 pub mod config;
 pub mod config_file;
 pub mod connections;
+pub mod contract;
 mod deadline;
 pub mod domain;
 pub mod failure;

@@ -379,8 +379,8 @@ pub async fn time_grpc(State(metrics): State<Arc<Metrics>>, mut request: Request
 /// descriptor sets the build embeds, so a new RPC is timed under its name
 /// with no change here. The names live as long as the process (a few dozen).
 fn grpc_methods() -> HashMap<String, &'static str> {
-    let sets = [crate::grpc::pb::FILE_DESCRIPTOR_SET, tonic_health::pb::FILE_DESCRIPTOR_SET];
-    let methods = sets.into_iter().flat_map(crate::grpc::methods);
+    let sets = [crate::contract::pb::FILE_DESCRIPTOR_SET, tonic_health::pb::FILE_DESCRIPTOR_SET];
+    let methods = sets.into_iter().flat_map(crate::contract::methods);
     methods.map(|method| (method.path, &*Box::leak(method.name.into_boxed_str()))).collect()
 }
 

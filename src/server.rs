@@ -22,15 +22,13 @@ use crate::{
     access_log,
     authority::Authority,
     connections::{self, ConnectionLimits},
+    contract::pb::{
+        audit_service_server::AuditServiceServer, client_admin_server::ClientAdminServer,
+        token_service_server::TokenServiceServer,
+    },
     deadline,
     failure::Refusal,
-    grpc::{
-        self, AuditApi, ClientAdminApi, TokenServiceApi,
-        pb::{
-            audit_service_server::AuditServiceServer, client_admin_server::ClientAdminServer,
-            token_service_server::TokenServiceServer,
-        },
-    },
+    grpc::{self, AuditApi, ClientAdminApi, TokenServiceApi},
     http,
     limits::MAX_MESSAGE_BYTES,
     metrics::{self, Metrics},

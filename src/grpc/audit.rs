@@ -7,10 +7,8 @@ use tokio::sync::{broadcast::error::RecvError, watch};
 use tokio_stream::Stream;
 use tonic::{Request, Response, Status};
 
-use super::{
-    metadata::presented,
-    pb::{self, audit_service_server::AuditService},
-};
+use super::metadata::presented;
+use crate::contract::pb::{self, audit_service_server::AuditService};
 use tokend_common::structs;
 
 use crate::{

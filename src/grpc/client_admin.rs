@@ -5,12 +5,9 @@ use std::sync::Arc;
 
 use tonic::{Request, Response, Status};
 
-use super::{
-    convert,
-    metadata::presented,
-    pb::{self, client_admin_server::ClientAdmin},
-};
+use super::{convert, metadata::presented};
 use crate::authority::{Actor, AuthError, Authority, BodyCredentials, Registry};
+use crate::contract::pb::{self, client_admin_server::ClientAdmin};
 
 pub struct ClientAdminApi {
     authority: Arc<Authority>,

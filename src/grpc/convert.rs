@@ -2,7 +2,7 @@
 
 use prost_types::{FieldMask, Timestamp};
 
-use super::pb;
+use crate::contract::pb;
 use crate::{
     authority::{AuthDraft, AuthError, ClientChanges, ClientDraft, IdentityDraft, KeyInfo},
     domain::{ClientDetails, IssuerDraft, SecretInfo, SecretMaxAge, TrustedIssuer, quoted},

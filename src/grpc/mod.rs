@@ -1,6 +1,5 @@
-//! The gRPC adapter: tonic services that translate protobuf messages to
-//! authority calls and back. The generated types in [`pb`] are public for the
-//! server's wiring and for tests; the authority never sees them.
+//! The gRPC adapter: tonic services that translate the contract's protobuf
+//! messages (`crate::contract`) to authority calls and back.
 
 mod audit;
 mod client_admin;
@@ -14,35 +13,3 @@ pub use audit::AuditApi;
 pub use client_admin::ClientAdminApi;
 pub use spec::oversized_is_resource_exhausted;
 pub use token_service::TokenServiceApi;
-
-/// The code generated from `proto/tokend/v1`.
-pub mod pb {
-    #![allow(clippy::all, missing_docs)]
-    tonic::include_proto!("tokend.v1");
-
-    /// The encoded descriptors of the contract, served by reflection.
-    pub const FILE_DESCRIPTOR_SET: &[u8] = include_bytes!(concat!(env!("OUT_DIR"), "/tokend_descriptor.bin"));
-}
-
-/// A method of a service, as its descriptor set names it.
-pub struct MethodName {
-    /// `/package.Service/Method`, the path it is called at.
-    pub path: String,
-    pub name: String,
-}
-
-/// Every method of the services in an encoded descriptor set (none if it does not decode).
-pub fn methods(set: &[u8]) -> Vec<MethodName> {
-    use prost::Message;
-    let Ok(set) = prost_types::FileDescriptorSet::decode(set) else { return Vec::new() };
-    let mut methods = Vec::new();
-    for file in &set.file {
-        for service in &file.service {
-            for method in &service.method {
-                let path = format!("/{}.{}/{}", file.package(), service.name(), method.name());
-                methods.push(MethodName { path, name: method.name().to_owned() });
-            }
-        }
-    }
-    methods
-}

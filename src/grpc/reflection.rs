@@ -15,7 +15,7 @@ use hyper::body::Frame;
 use tonic::{Status, body::Body, server::NamedService, service::Routes};
 use tower::Service;
 
-use super::pb;
+use crate::contract::pb;
 use crate::domain::shorten_quoted;
 
 /// `routes` with reflection, v1 and v1alpha, over every descriptor set tokend serves.

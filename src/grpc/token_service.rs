@@ -4,10 +4,8 @@ use std::sync::Arc;
 
 use tonic::{Extensions, Request, Response, Status};
 
-use super::{
-    metadata::presented,
-    pb::{self, token_service_server::TokenService},
-};
+use super::metadata::presented;
+use crate::contract::pb::{self, token_service_server::TokenService};
 use tokend_common::structs;
 
 use crate::{

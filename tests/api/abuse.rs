@@ -120,7 +120,7 @@ on_both_stores! {
             for instance in [&app, &other] {
                 let endpoint = tonic::transport::Channel::from_shared(instance.issuer().to_owned()).unwrap();
                 let channel = endpoint.local_address(Some([127, 0, 0, last].into())).connect().await.unwrap();
-                attackers.push(tokend::grpc::pb::token_service_client::TokenServiceClient::new(channel));
+                attackers.push(tokend::contract::pb::token_service_client::TokenServiceClient::new(channel));
             }
         }
         let (mut calls, mut served, mut retrying) = (0, 0, None::<u32>);
@@ -206,7 +206,7 @@ async fn guesses_from_one_address_get_a_quarter_of_the_queue() {
 /// Registers `id` through ClientAdmin with a rate limit; its secret.
 async fn rate_limited_client(app: &TestApp, id: &str, per_second: u32, burst: u32) -> String {
     let admin = app.admin_token().await;
-    let request = tokend::grpc::pb::CreateClientRequest {
+    let request = tokend::contract::pb::CreateClientRequest {
         client_id: id.into(),
         allowed_scopes: vec!["read".into()],
         default_scopes: vec!["read".into()],
@@ -271,7 +271,7 @@ async fn a_client_over_its_rate_limit_is_told_when_to_come_back_in_every_protoco
 async fn a_secret_past_its_max_age_is_refused_like_a_wrong_one() {
     let app = TestApp::spawn(Backend::Sqlite).await.unwrap();
     let admin = app.admin_token().await;
-    let request = tokend::grpc::pb::CreateClientRequest {
+    let request = tokend::contract::pb::CreateClientRequest {
         client_id: "short-lived".into(),
         allowed_scopes: vec!["read".into()],
         secret_max_age_seconds: 3600,

@@ -6,7 +6,7 @@
 use std::{io::BufRead, time::Duration};
 
 use prost_types::value::Kind;
-use tokend::{authority::SigningAlgorithm, grpc::pb};
+use tokend::{authority::SigningAlgorithm, contract::pb};
 use tonic::{Code, Streaming};
 
 use crate::helpers::*;

@@ -4,7 +4,7 @@
 
 use prost_types::{Struct, Value, value::Kind};
 use serde_json::json;
-use tokend::grpc::pb;
+use tokend::contract::pb;
 use tonic::Code;
 
 use crate::helpers::*;

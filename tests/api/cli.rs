@@ -2,7 +2,7 @@
 
 use std::process::Command;
 
-use tokend::grpc::pb;
+use tokend::contract::pb;
 
 use crate::helpers::*;
 
@@ -200,7 +200,7 @@ on_both_stores! {
         let jwks: serde_json::Value = reqwest::get(app.url("/oauth/v2/keys")).await.unwrap().json().await.unwrap();
         let kids: Vec<_> = jwks["keys"].as_array().unwrap().iter().map(|key| key["kid"].clone()).collect();
         assert_eq!(kids, [serde_json::json!(new_kid), header(&old)["kid"].clone()], "newest first, old kept");
-        let ask = tokend::grpc::pb::IntrospectRequest { token: old, token_type_hint: String::new(), signed_response: false };
+        let ask = tokend::contract::pb::IntrospectRequest { token: old, token_type_hint: String::new(), signed_response: false };
         let answer = app.tokens.clone().introspect(with_basic(ask, "svc", &secret)).await.unwrap().into_inner();
         assert!(answer.active, "tokens signed by the old key stay valid");
     }
@@ -244,7 +244,7 @@ on_both_stores! {
         let jwks: serde_json::Value = reqwest::get(app.url("/oauth/v2/keys")).await.unwrap().json().await.unwrap();
         assert_eq!(jwks["keys"].as_array().unwrap().len(), 1);
         assert_eq!(jwks["keys"][0]["kid"], new_kid.as_str());
-        let ask = tokend::grpc::pb::IntrospectRequest { token: old, token_type_hint: String::new(), signed_response: false };
+        let ask = tokend::contract::pb::IntrospectRequest { token: old, token_type_hint: String::new(), signed_response: false };
         let answer = app.tokens.clone().introspect(with_basic(ask, "svc", &secret)).await.unwrap().into_inner();
         assert!(!answer.active, "a retired key's tokens stop verifying");
     }
@@ -357,7 +357,7 @@ async fn each_request_is_a_json_line_that_joins_its_trace() {
     let (mut child, address) = serve_logging_json(&app, "warn,tokend::request=debug");
     let channel =
         tonic::transport::Channel::from_shared(format!("http://{address}")).unwrap().connect().await.unwrap();
-    let mut tokens = tokend::grpc::pb::token_service_client::TokenServiceClient::new(channel);
+    let mut tokens = tokend::contract::pb::token_service_client::TokenServiceClient::new(channel);
     let trace = "4bf92f3577b34da6a3ce929d0e0e4736";
     let mut traced = tonic::Request::new(token_request("svc", &secret, ""));
     let traceparent = format!("00-{trace}-00f067aa0ba902b7-01");
@@ -400,7 +400,7 @@ async fn a_flood_of_refused_requests_writes_a_bounded_number_of_lines() {
     let (mut child, address) = serve_logging_json(&app, "info");
     let channel =
         tonic::transport::Channel::from_shared(format!("http://{address}")).unwrap().connect().await.unwrap();
-    let mut tokens = tokend::grpc::pb::token_service_client::TokenServiceClient::new(channel);
+    let mut tokens = tokend::contract::pb::token_service_client::TokenServiceClient::new(channel);
     let flood = tokend::access_log::LINES_PER_MINUTE * 3;
     for _ in 0..flood {
         tokens.issue_token(token_request("svc", "wrong", "")).await.unwrap_err();

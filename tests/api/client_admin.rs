@@ -1,7 +1,7 @@
 //! ClientAdmin: authorisation, and the client lifecycle end to end.
 
 use prost_types::FieldMask;
-use tokend::grpc::pb;
+use tokend::contract::pb;
 use tonic::Code;
 
 use crate::helpers::*;

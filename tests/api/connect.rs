@@ -5,7 +5,7 @@
 use prost::Message;
 use reqwest::{Response, header::CONTENT_TYPE};
 use serde_json::{Value, json};
-use tokend::grpc::pb;
+use tokend::contract::pb;
 
 use crate::helpers::*;
 

@@ -64,7 +64,7 @@ async fn served_within_a_second(app: &TestApp, from: IpAddr, id: &str, secret: &
     let endpoint = Channel::from_shared(app.issuer().to_owned()).unwrap().local_address(Some(from));
     let call = async {
         let channel = endpoint.connect().await.ok()?;
-        let mut tokens = tokend::grpc::pb::token_service_client::TokenServiceClient::new(channel);
+        let mut tokens = tokend::contract::pb::token_service_client::TokenServiceClient::new(channel);
         tokens.issue_token(token_request(id, secret, "")).await.ok()
     };
     matches!(timeout(Duration::from_secs(1), call).await, Ok(Some(_)))
@@ -133,7 +133,7 @@ async fn connections_that_never_speak_are_closed_and_real_clients_get_in() {
     // Every slot is taken (or about to be): this client waits in the backlog
     // until the silent ones are closed, then gets its token.
     let channel = Channel::from_shared(app.issuer().to_owned()).unwrap().connect_lazy();
-    let mut tokens = tokend::grpc::pb::token_service_client::TokenServiceClient::new(channel);
+    let mut tokens = tokend::contract::pb::token_service_client::TokenServiceClient::new(channel);
     let issued = timeout(Duration::from_secs(15), tokens.issue_token(token_request("svc", &secret, "")))
         .await
         .expect("the client is served once silent connections are closed")

@@ -7,7 +7,7 @@ use std::{
     time::Duration,
 };
 
-use tokend::grpc::pb::{
+use tokend::contract::pb::{
     self, client_admin_client::ClientAdminClient, token_service_client::TokenServiceClient,
 };
 use tokio::{

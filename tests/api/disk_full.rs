@@ -67,7 +67,7 @@ async fn a_full_disk_under_sqlite_refuses_writes_as_unavailable_and_heals() {
     let warm = app.create_client("warm", "read", "read", &[]).await;
     let token = app.token("warm", &warm, "").await.access_token;
     let create = |id: String| {
-        let request = tokend::grpc::pb::CreateClientRequest { client_id: id, ..Default::default() };
+        let request = tokend::contract::pb::CreateClientRequest { client_id: id, ..Default::default() };
         let mut admin_api = app.admin.clone();
         let request = with_bearer(request, &admin);
         async move { admin_api.create_client(request).await }
@@ -92,7 +92,8 @@ async fn a_full_disk_under_sqlite_refuses_writes_as_unavailable_and_heals() {
         "Bearer",
         "a verified client still gets tokens"
     );
-    let ask = with_basic(tokend::grpc::pb::IntrospectRequest { token, ..Default::default() }, "warm", &warm);
+    let ask =
+        with_basic(tokend::contract::pb::IntrospectRequest { token, ..Default::default() }, "warm", &warm);
     assert!(app.tokens.clone().introspect(ask).await.unwrap().into_inner().active);
 
     disk.free();

@@ -1,6 +1,6 @@
 //! Restarts: clients, secrets and signing keys outlive the process.
 
-use tokend::grpc::pb;
+use tokend::contract::pb;
 
 use crate::helpers::*;
 

@@ -3,7 +3,7 @@
 //! nesting across hops; everything else is refused with RFC 8693's codes.
 
 use serde_json::{Value, json};
-use tokend::{authority::ClientDraft, grpc::pb};
+use tokend::{authority::ClientDraft, contract::pb};
 use tonic::Code;
 
 use crate::helpers::*;

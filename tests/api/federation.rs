@@ -7,7 +7,7 @@ use std::collections::HashMap;
 
 use jsonwebtoken::Algorithm;
 use serde_json::{Value, json};
-use tokend::grpc::pb;
+use tokend::contract::pb;
 use tonic::Code;
 
 use crate::{

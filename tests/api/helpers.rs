@@ -11,8 +11,8 @@ use base64::{Engine, engine::general_purpose::STANDARD};
 use tokend::{
     authority::{Authority, ClientDraft, KeySealer, Registry, Settings, SigningAlgorithm},
     connections::ConnectionLimits,
+    contract::pb::{self, client_admin_client::ClientAdminClient, token_service_client::TokenServiceClient},
     domain::Audience,
-    grpc::pb::{self, client_admin_client::ClientAdminClient, token_service_client::TokenServiceClient},
     server,
     store::Store,
     tls::Tls,

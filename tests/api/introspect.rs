@@ -1,6 +1,6 @@
 //! Introspect: RFC 7662 answers, for the token's own client or a privileged one.
 
-use tokend::grpc::pb;
+use tokend::contract::pb;
 use tonic::Code;
 
 use crate::helpers::*;

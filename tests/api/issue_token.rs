@@ -1,6 +1,6 @@
 //! IssueToken: the client-credentials grant and every way it can be refused.
 
-use tokend::grpc::pb;
+use tokend::contract::pb;
 use tonic::Code;
 
 use crate::helpers::*;

@@ -5,7 +5,7 @@
 use std::collections::HashMap;
 
 use prometheus_parse::{Scrape, Value};
-use tokend::grpc::pb;
+use tokend::contract::pb;
 use tonic::Code;
 
 use crate::helpers::*;

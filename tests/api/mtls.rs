@@ -5,7 +5,7 @@
 use base64::{Engine, engine::general_purpose::URL_SAFE_NO_PAD};
 use prost_types::FieldMask;
 use serde_json::Value;
-use tokend::grpc::pb::{
+use tokend::contract::pb::{
     self, client_admin_client::ClientAdminClient, token_service_client::TokenServiceClient,
 };
 use tonic::{

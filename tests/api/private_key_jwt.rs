@@ -54,8 +54,8 @@ fn rand_suffix() -> String {
     bytes.iter().map(|b| format!("{b:02x}")).collect()
 }
 
-fn assertion_request(client_id: &str, assertion: &str) -> tokend::grpc::pb::IssueTokenRequest {
-    tokend::grpc::pb::IssueTokenRequest {
+fn assertion_request(client_id: &str, assertion: &str) -> tokend::contract::pb::IssueTokenRequest {
+    tokend::contract::pb::IssueTokenRequest {
         grant_type: "client_credentials".into(),
         client_id: client_id.into(),
         client_assertion_type: JWT_BEARER.into(),

@@ -1,6 +1,6 @@
 //! Revoke: RFC 7009 semantics; a revoked token stays inactive, even after a restart.
 
-use tokend::grpc::pb;
+use tokend::contract::pb;
 use tonic::Code;
 
 use crate::helpers::*;

@@ -4,7 +4,7 @@
 
 use jsonwebtoken::{DecodingKey, Validation, decode, decode_header, jwk::JwkSet};
 use serde_json::{Value, json};
-use tokend::grpc::pb;
+use tokend::contract::pb;
 
 use crate::helpers::*;
 

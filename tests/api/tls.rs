@@ -77,7 +77,7 @@ async fn a_client_certificate_is_taken_at_the_handshake_without_being_required()
         .connect()
         .await
         .unwrap();
-    let mut tokens = tokend::grpc::pb::token_service_client::TokenServiceClient::new(channel);
+    let mut tokens = tokend::contract::pb::token_service_client::TokenServiceClient::new(channel);
     let issued =
         tokens.issue_token(token_request("svc", &secret, "")).await.expect("a token over mutual TLS");
     assert_eq!(issued.into_inner().scope, "read");

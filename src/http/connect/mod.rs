@@ -37,7 +37,7 @@ const PROTOCOL_VERSION: &[u8] = b"1";
 fn descriptors() -> &'static DescriptorPool {
     static POOL: LazyLock<DescriptorPool> = LazyLock::new(|| {
         let mut pool = DescriptorPool::new();
-        for set in [crate::grpc::pb::FILE_DESCRIPTOR_SET, tonic_types::pb::FILE_DESCRIPTOR_SET] {
+        for set in [crate::contract::pb::FILE_DESCRIPTOR_SET, tonic_types::pb::FILE_DESCRIPTOR_SET] {
             pool.decode_file_descriptor_set(set).expect("the embedded descriptors are valid");
         }
         pool
@@ -52,7 +52,7 @@ fn descriptors() -> &'static DescriptorPool {
 /// over Connect never holds it.
 pub fn routes<S: Clone + Send + Sync + 'static>(router: Router<S>, grpc: Router) -> Router<S> {
     let prefix = format!("/{PACKAGE}.");
-    let methods = crate::grpc::methods(crate::grpc::pb::FILE_DESCRIPTOR_SET);
+    let methods = crate::contract::methods(crate::contract::pb::FILE_DESCRIPTOR_SET);
     let served = methods.into_iter().filter(|method| method.path.starts_with(&prefix));
     served.fold(router, |router, method| {
         let path = method.path.clone();
