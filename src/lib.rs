@@ -1,38 +1,31 @@
 //! tokend: an OAuth 2.0 client-credentials token service.
 //!
 //! Outside in:
-//! - [`server`]: the services wired to bound listeners; [`connections`] accepts
-//!   and closes connections within limits; `deadline` answers calls that run
-//!   too long in each protocol's own terms.
-//! - [`grpc`]: the tonic services `TokenService` and `ClientAdmin`; protobuf stops here.
-//! - [`http`]: the form-encoded OAuth adapter, the JWKS and discovery.
+//! - [`edge`]: bytes in, requests out: the server assembly, connections within
+//!   limits, TLS, and per-call deadlines in each protocol's own terms.
+//! - [`grpc`]: the tonic services of the [`contract`]; [`http`]: the
+//!   form-encoded OAuth adapter, discovery, the Connect gateway and the console.
 //! - [`failure`]: the one mapping from a failure to what a caller sees.
+//! - [`observe`]: metrics, the request log and logging.
 //! - [`authority`]: the core — authenticate callers, decide scopes and
 //!   audiences, mint and check tokens, manage clients and signing keys.
 //! - [`domain`]: value types parsed once at the edge.
 //! - [`store`]: sqlx persistence on SQLite (default) or PostgreSQL.
 //! - [`limits`]: the sizes and times that must agree with each other.
-//! - [`config`] and [`cli`]: the command line and its `client` and `keys`
-//!   commands; [`telemetry`]: logging. [`run`] is what `main` calls.
+//! - [`cli`]: the command line, its configuration file and its commands.
+//!   [`run`] is what `main` calls.
 
-pub mod access_log;
 pub mod authority;
 pub mod cli;
-pub mod config;
-pub mod config_file;
-pub mod connections;
 pub mod contract;
-mod deadline;
 pub mod domain;
+pub mod edge;
 pub mod failure;
 pub mod grpc;
 pub mod http;
 pub mod limits;
-pub mod metrics;
-pub mod server;
+pub mod observe;
 pub mod store;
-pub mod telemetry;
-pub mod tls;
 
 use std::{path::PathBuf, sync::Arc};
 
@@ -43,10 +36,10 @@ use crate::{
         AssertionSettings, AuditSettings, AuditTrail, AuthError, Authority, Clock, FailureLimits,
         IssuanceLog, KeySealer, Registry, SecretHasher, Settings,
     },
-    config::{Cli, Command, ServeArgs},
+    cli::config::{Cli, Command, ServeArgs},
     domain::{Audience, SecretMaxAge},
+    edge::tls::Tls,
     store::{Store, StoreError},
-    tls::Tls,
 };
 
 /// Why a command could not run.
@@ -61,7 +54,7 @@ pub enum RunError {
     #[error("cannot listen: {0}")]
     Listen(#[from] std::io::Error),
     #[error("cannot serve TLS: {0}")]
-    Tls(#[from] tls::TlsError),
+    Tls(#[from] edge::tls::TlsError),
     #[error("no backup written: {0}")]
     Backup(String),
 }
@@ -188,7 +181,7 @@ async fn serve_until_signalled(
         },
         assertions: AssertionSettings {
             max_lifetime_seconds: args.max_assertion_lifetime,
-            extra_roots: args.fetch_ca.as_deref().map(tls::ca_bundle).transpose()?.unwrap_or_default(),
+            extra_roots: args.fetch_ca.as_deref().map(edge::tls::ca_bundle).transpose()?.unwrap_or_default(),
         },
         audit: AuditSettings {
             retention_seconds: args.audit_retention,
@@ -212,7 +205,8 @@ async fn serve_until_signalled(
     if let Some(listener) = &metrics {
         println!("tokend metrics listening on {}", listener.local_addr()?);
     }
-    server::serve(server::Listeners { main, http, tls, metrics }, authority, limits, shutdown).await;
+    edge::server::serve(edge::server::Listeners { main, http, tls, metrics }, authority, limits, shutdown)
+        .await;
     tracing::info!("drained in-flight calls; bye");
     Ok(())
 }

@@ -4,8 +4,8 @@
 use std::process::ExitCode;
 
 use tokend::{
-    config::{Command, ConfigCommand},
-    config_file::{self, ConfigError},
+    cli::config::{Command, ConfigCommand},
+    cli::config_file::{self, ConfigError},
 };
 
 #[tokio::main]
@@ -22,7 +22,7 @@ async fn main() -> ExitCode {
         println!("{}", config_file::report(&resolved.settings));
         return ExitCode::SUCCESS;
     }
-    tokend::telemetry::init("info,sqlx=warn", resolved.cli.log_format);
+    tokend::observe::telemetry::init("info,sqlx=warn", resolved.cli.log_format);
     match tokend::run(resolved.cli).await {
         Ok(()) => ExitCode::SUCCESS,
         Err(err) => {

@@ -6,9 +6,9 @@ use std::{sync::Arc, time::Duration};
 
 use tokend::{
     authority::{Authority, KeySealer, Settings, SigningAlgorithm},
-    connections::ConnectionLimits,
     domain::Audience,
-    server,
+    edge::connections::ConnectionLimits,
+    edge::server,
     store::Store,
 };
 use tokio::{

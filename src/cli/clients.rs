@@ -6,7 +6,7 @@ use serde_json::{Map, Value, json};
 
 use crate::{
     authority::{Actor, AuthDraft, AuthError, ClientChanges, ClientDraft, IdentityDraft, Registry},
-    config::{AuthArgs, ClaimsArgs, ClientCommand, CreateArgs},
+    cli::config::{AuthArgs, ClaimsArgs, ClientCommand, CreateArgs},
     domain::{ClientDetails, ClientSecret, SecretInfo},
 };
 

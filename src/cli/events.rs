@@ -4,7 +4,7 @@ use serde_json::json;
 
 use crate::{
     authority::{AuditTrail, AuthError, EventQuery},
-    config::EventsCommand,
+    cli::config::EventsCommand,
     store::EventRow,
 };
 

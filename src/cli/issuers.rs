@@ -4,7 +4,7 @@ use serde_json::json;
 
 use crate::{
     authority::{Actor, AuthError, Registry},
-    config::IssuerCommand,
+    cli::config::IssuerCommand,
     domain::{IssuerDraft, TrustedIssuer},
 };
 

@@ -6,7 +6,7 @@ use serde_json::json;
 
 use crate::{
     authority::{Actor, AuthError, Clock, KeyRing, KeySealer, SigningAlgorithm},
-    config::KeysCommand,
+    cli::config::KeysCommand,
     store::Store,
 };
 

@@ -1,8 +1,12 @@
-//! Operator commands that work directly on the database, before or beside a
-//! running server: clients (so the first admin exists before any server runs),
-//! trusted issuers, signing keys, and reading the audit trail.
+//! The command line: its flags (`config`), the `--config` file folded under
+//! them (`config_file`), and the operator commands that work directly on the
+//! database, before or beside a running server: clients (so the first admin
+//! exists before any server runs), trusted issuers, signing keys, and reading
+//! the audit trail.
 
 pub mod clients;
+pub mod config;
+pub mod config_file;
 pub mod events;
 pub mod issuers;
 pub mod keys;

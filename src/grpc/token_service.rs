@@ -9,13 +9,13 @@ use crate::contract::pb::{self, token_service_server::TokenService};
 use tokend_common::structs;
 
 use crate::{
-    access_log,
     authority::{
         ACCESS_TOKEN_TYPE, Act, Authority, BodyCredentials, Exchange, Introspection, IssuedToken,
         TOKEN_EXCHANGE, TokenRequest,
     },
     failure::Failure,
-    metrics::{Metrics, Protocol},
+    observe::access_log,
+    observe::metrics::{Metrics, Protocol},
 };
 
 /// The credentials a token request message carries: IssueTokenRequest and

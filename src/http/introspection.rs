@@ -19,7 +19,7 @@ use super::{
 };
 use crate::{
     authority::{Authority, Introspected, Introspection, Presented},
-    metrics::Metrics,
+    observe::metrics::Metrics,
 };
 
 pub async fn introspect(State(authority): State<Arc<Authority>>, request: Request) -> Response {

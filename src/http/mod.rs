@@ -25,7 +25,7 @@ use axum::{
 
 use crate::{
     authority::Authority,
-    metrics::{self, Metrics},
+    observe::metrics::{self, Metrics},
 };
 
 pub use tokend_common::wire::TOKEN_PATH;

@@ -18,11 +18,11 @@ use super::{
     request::{self, MediaType},
 };
 use crate::{
-    access_log,
     authority::{
         ACCESS_TOKEN_TYPE, AuthError, Authority, BodyCredentials, Exchange, IssuedToken, TokenRequest,
     },
-    metrics::{Metrics, Protocol},
+    observe::access_log,
+    observe::metrics::{Metrics, Protocol},
 };
 
 pub async fn issue(State(authority): State<Arc<Authority>>, request: Request) -> Response {

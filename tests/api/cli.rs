@@ -401,7 +401,7 @@ async fn a_flood_of_refused_requests_writes_a_bounded_number_of_lines() {
     let channel =
         tonic::transport::Channel::from_shared(format!("http://{address}")).unwrap().connect().await.unwrap();
     let mut tokens = tokend::contract::pb::token_service_client::TokenServiceClient::new(channel);
-    let flood = tokend::access_log::LINES_PER_MINUTE * 3;
+    let flood = tokend::observe::access_log::LINES_PER_MINUTE * 3;
     for _ in 0..flood {
         tokens.issue_token(token_request("svc", "wrong", "")).await.unwrap_err();
     }
@@ -417,7 +417,7 @@ async fn a_flood_of_refused_requests_writes_a_bounded_number_of_lines() {
         .map(|line| serde_json::from_str::<serde_json::Value>(&line.unwrap()).unwrap())
         .filter(|line| line["target"] == "tokend::request" && line["outcome"] == "Unauthenticated")
         .count();
-    assert_eq!(refused as u64, tokend::access_log::LINES_PER_MINUTE);
+    assert_eq!(refused as u64, tokend::observe::access_log::LINES_PER_MINUTE);
 }
 
 /// `tokend backup` copies a SQLite database while a server uses it; a server

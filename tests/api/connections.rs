@@ -4,7 +4,7 @@
 
 use std::{net::IpAddr, time::Duration};
 
-use tokend::connections::ConnectionLimits;
+use tokend::edge::connections::ConnectionLimits;
 use tokio::{
     io::{AsyncReadExt, AsyncWriteExt},
     net::{TcpSocket, TcpStream},

@@ -10,12 +10,12 @@ use std::{
 use base64::{Engine, engine::general_purpose::STANDARD};
 use tokend::{
     authority::{Authority, ClientDraft, KeySealer, Registry, Settings, SigningAlgorithm},
-    connections::ConnectionLimits,
     contract::pb::{self, client_admin_client::ClientAdminClient, token_service_client::TokenServiceClient},
     domain::Audience,
-    server,
+    edge::connections::ConnectionLimits,
+    edge::server,
+    edge::tls::Tls,
     store::Store,
-    tls::Tls,
 };
 use tokio::{net::TcpListener, sync::oneshot, task::JoinHandle};
 use tonic::{
@@ -115,7 +115,10 @@ impl TestApp {
     /// Starts a server on a fresh database; `None` when PostgreSQL is not configured.
     pub async fn spawn(backend: Backend) -> Option<TestApp> {
         if std::env::var_os("TEST_LOG").is_some() {
-            tokend::telemetry::init("debug,sqlx=info,h2=info,tower=info,hyper=info", Default::default());
+            tokend::observe::telemetry::init(
+                "debug,sqlx=info,h2=info,tower=info,hyper=info",
+                Default::default(),
+            );
         }
         let database = match backend {
             Backend::Sqlite => Database::new(backend, None),

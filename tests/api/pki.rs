@@ -9,7 +9,7 @@ use rcgen::{
     IsCa, KeyPair, SanType, date_time_ymd,
 };
 use rustls::pki_types::{CertificateDer, PrivateKeyDer, pem::PemObject};
-use tokend::tls::TlsFiles;
+use tokend::edge::tls::TlsFiles;
 
 /// A rustls client configuration that trusts `ca_pem` and, given an
 /// `identity`, presents it as its client certificate.

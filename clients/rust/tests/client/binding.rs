@@ -8,7 +8,7 @@ use rcgen::{
 };
 use tokend::{
     authority::{Actor, AuthDraft, ClientDraft},
-    tls::{Tls, TlsFiles},
+    edge::tls::{Tls, TlsFiles},
 };
 use tokend_client::{BearerLayer, TlsIdentity, TokenSource, Verifier, VerifyLayer};
 use tonic::{

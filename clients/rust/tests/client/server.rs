@@ -6,9 +6,9 @@ use std::sync::Arc;
 use tokend::{
     authority::{Actor, Authority, ClientDraft, KeyRing, KeySealer, Settings, SigningAlgorithm},
     domain::Audience,
-    server::{self, Listeners},
+    edge::server::{self, Listeners},
+    edge::tls::Tls,
     store::Store,
-    tls::Tls,
 };
 use tokend_client::{TokenSource, Verifier};
 use tonic::transport::{Certificate, Channel, ClientTlsConfig};
@@ -75,7 +75,7 @@ async fn start(tls: Option<(Tls, &str)>) -> Server {
             metrics: None,
         },
         authority.clone(),
-        tokend::connections::ConnectionLimits::default(),
+        tokend::edge::connections::ConnectionLimits::default(),
         std::future::pending(),
     ));
     let mut endpoint = Channel::from_shared(issuer.clone()).unwrap();

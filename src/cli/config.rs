@@ -9,9 +9,9 @@ use tokend_common::wire::KEY_ACTIVATION_DELAY_SECONDS;
 
 use crate::{
     authority::{FailureLimits, SigningAlgorithm},
-    connections::ConnectionLimits,
-    telemetry::LogFormat,
-    tls::TlsFiles,
+    edge::connections::ConnectionLimits,
+    edge::tls::TlsFiles,
+    observe::telemetry::LogFormat,
 };
 
 #[derive(Debug, Parser)]

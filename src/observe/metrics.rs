@@ -11,7 +11,7 @@ use std::{
     time::Instant,
 };
 
-use crate::access_log;
+use crate::observe::access_log;
 use axum::{
     Extension,
     extract::{MatchedPath, Request, State},

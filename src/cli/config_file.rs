@@ -11,7 +11,7 @@ use std::{collections::BTreeMap, ffi::OsString, path::Path};
 
 use clap::{ArgAction, ArgMatches, CommandFactory, FromArgMatches, parser::ValueSource};
 
-use crate::config::{Cli, Command};
+use crate::cli::config::{Cli, Command};
 
 /// Settings that are no settings: they cannot come from the file.
 const NOT_SETTINGS: [&str; 3] = ["help", "version", "config"];

@@ -19,20 +19,20 @@ use tonic::service::Routes;
 use tonic_health::{ServingStatus, server::HealthReporter};
 
 use crate::{
-    access_log,
     authority::Authority,
-    connections::{self, ConnectionLimits},
     contract::pb::{
         audit_service_server::AuditServiceServer, client_admin_server::ClientAdminServer,
         token_service_server::TokenServiceServer,
     },
-    deadline,
+    edge::connections::{self, ConnectionLimits},
+    edge::deadline,
+    edge::tls::Tls,
     failure::Refusal,
     grpc::{self, AuditApi, ClientAdminApi, TokenServiceApi},
     http,
     limits::MAX_MESSAGE_BYTES,
-    metrics::{self, Metrics},
-    tls::Tls,
+    observe::access_log,
+    observe::metrics::{self, Metrics},
 };
 
 /// How often health is re-checked and revocations from other instances are

@@ -25,8 +25,8 @@ use tower::ServiceExt;
 use self::roster::{Roster, Seat};
 use crate::{
     domain::{Peer, PeerCertificate},
+    edge::tls::Tls,
     limits::DRAIN_TIMEOUT,
-    tls::Tls,
 };
 
 /// How long the accept loop rests when the process is out of file descriptors.
