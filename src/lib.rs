@@ -3,8 +3,10 @@
 //! Outside in:
 //! - [`edge`]: bytes in, requests out: the server assembly, connections within
 //!   limits, TLS, and per-call deadlines in each protocol's own terms.
-//! - [`grpc`]: the tonic services of the [`contract`]; [`http`]: the
-//!   form-encoded OAuth adapter, discovery, the Connect gateway and the console.
+//! - The adapters, each speaking the [`contract`] its own way: [`grpc`] (the
+//!   tonic services), [`oauth`] (form-encoded OAuth, discovery, the TokenIDP
+//!   dialect) and [`connect`] (the Connect gateway and the console's assets);
+//!   [`http`] holds what the HTTP-speaking ones share.
 //! - [`failure`]: the one mapping from a failure to what a caller sees.
 //! - [`observe`]: metrics, the request log and logging.
 //! - [`authority`]: the core — authenticate callers, decide scopes and
@@ -17,6 +19,7 @@
 
 pub mod authority;
 pub mod cli;
+pub mod connect;
 pub mod contract;
 pub mod domain;
 pub mod edge;
@@ -24,6 +27,7 @@ pub mod failure;
 pub mod grpc;
 pub mod http;
 pub mod limits;
+pub mod oauth;
 pub mod observe;
 pub mod store;
 

@@ -2,4 +2,4 @@
 //! read into the method's message and written back.
 #![no_main]
 
-libfuzzer_sys::fuzz_target!(|body: &[u8]| tokend::http::fuzz_connect_json(body));
+libfuzzer_sys::fuzz_target!(|body: &[u8]| tokend::connect::fuzz_json(body));

@@ -1,4 +1,4 @@
 //! The form body of the token, introspection and revocation endpoints.
 #![no_main]
 
-libfuzzer_sys::fuzz_target!(|body: &[u8]| tokend::http::fuzz_form(body));
+libfuzzer_sys::fuzz_target!(|body: &[u8]| tokend::oauth::fuzz_form(body));

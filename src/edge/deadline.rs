@@ -10,7 +10,7 @@ use tonic::Status;
 
 use crate::{
     authority::AuthError,
-    http,
+    http::Rejection,
     limits::{GRPC_DEADLINE, HTTP_DEADLINE},
 };
 
@@ -61,7 +61,7 @@ fn too_slow() -> AuthError {
 
 /// The answer to an HTTP call past its deadline.
 pub fn http_answer() -> Response {
-    http::rejection(too_slow())
+    Rejection::from(too_slow()).oauth()
 }
 
 /// The answer to a gRPC call past its deadline.

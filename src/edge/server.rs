@@ -18,21 +18,26 @@ use tokio::{net::TcpListener, sync::watch};
 use tonic::service::Routes;
 use tonic_health::{ServingStatus, server::HealthReporter};
 
+use super::{
+    connections::{self, ConnectionLimits},
+    deadline,
+    tls::Tls,
+};
 use crate::{
     authority::Authority,
     contract::pb::{
         audit_service_server::AuditServiceServer, client_admin_server::ClientAdminServer,
         token_service_server::TokenServiceServer,
     },
-    edge::connections::{self, ConnectionLimits},
-    edge::deadline,
-    edge::tls::Tls,
     failure::Refusal,
     grpc::{self, AuditApi, ClientAdminApi, TokenServiceApi},
-    http,
+    http::Rejection,
     limits::MAX_MESSAGE_BYTES,
-    observe::access_log,
-    observe::metrics::{self, Metrics},
+    oauth::ClientCertificates,
+    observe::{
+        access_log,
+        metrics::{self, Metrics},
+    },
 };
 
 /// How often health is re-checked and revocations from other instances are
@@ -87,10 +92,10 @@ pub async fn serve(
     let connect = deadline::limit_grpc(grpc.clone());
     let grpc = grpc.layer(axum::middleware::from_fn_with_state(metrics.clone(), metrics::time_grpc));
     let grpc = deadline::limit_grpc(grpc);
-    let certificates = http::ClientCertificates(listeners.tls.is_some());
+    let certificates = ClientCertificates(listeners.tls.is_some());
     let separate_metrics =
         listeners.metrics.map(|listener| (listener, metrics::router(authority.clone(), metrics.clone())));
-    let http = http::router(authority, certificates, metrics, separate_metrics.is_none(), connect);
+    let http = super::routes::http(authority, certificates, metrics, separate_metrics.is_none(), connect);
     let http = deadline::limit_http(http);
 
     let tls = listeners.tls.clone();
@@ -161,7 +166,7 @@ impl tower::Service<Request<Body>> for ByContentType {
 fn unsupported_media_type() -> axum::Router {
     axum::Router::new().fallback(|| async {
         let message = "this listener serves gRPC as application/grpc or application/grpc+proto";
-        http::rejection(Refusal::UnsupportedMediaType(message.into()))
+        Rejection::from(Refusal::UnsupportedMediaType(message.into())).oauth()
     })
 }
 

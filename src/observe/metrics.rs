@@ -7,11 +7,11 @@
 
 use std::{
     collections::HashMap,
-    sync::{Arc, Mutex, PoisonError},
+    sync::{Arc, Mutex, PoisonError, RwLock},
     time::Instant,
 };
 
-use crate::observe::access_log;
+use super::access_log;
 use axum::{
     Extension,
     extract::{MatchedPath, Request, State},
@@ -94,6 +94,9 @@ pub struct Metrics {
     vitals: Arc<Sampled>,
     /// Every served gRPC method's path, and its name.
     grpc_methods: HashMap<String, &'static str>,
+    /// The HTTP routes seen so far, as labels: the router's own templates,
+    /// never a caller's path, so a few dozen at most.
+    http_routes: RwLock<HashMap<String, &'static str>>,
 }
 
 impl std::fmt::Debug for Metrics {
@@ -136,7 +139,16 @@ impl Metrics {
         registry.register("build_info", "The running build", build);
         let vitals = Arc::new(Sampled::default());
         registry.register_collector(Box::new(vitals.clone()));
-        Self { registry, issued, failed, durations, introspections, vitals, grpc_methods: grpc_methods() }
+        Self {
+            registry,
+            issued,
+            failed,
+            durations,
+            introspections,
+            vitals,
+            grpc_methods: grpc_methods(),
+            http_routes: RwLock::default(),
+        }
     }
 
     /// A token was issued to `client_id`.
@@ -300,10 +312,7 @@ pub const PATH: &str = "/metrics";
 /// `unmatched`) and status.
 pub async fn time_http(State(metrics): State<Arc<Metrics>>, mut request: Request, next: Next) -> Response {
     let route = request.extensions().get::<MatchedPath>().map(|path| path.as_str());
-    let known = route.and_then(|route| HTTP_ROUTES.iter().find(|known| **known == route).copied());
-    // Otherwise a method of the contract called over Connect, under its name.
-    let operation =
-        known.or_else(|| route.and_then(|route| metrics.grpc_method(route))).unwrap_or("unmatched");
+    let operation = metrics.http_operation(route);
     let log = access_log::begin(&mut request);
     let started = Instant::now();
     let response = next.run(request).await;
@@ -313,20 +322,6 @@ pub async fn time_http(State(metrics): State<Arc<Metrics>>, mut request: Request
     log.finish(operation, outcome, failed, started);
     response
 }
-
-/// Every route the HTTP side serves, as its operation label.
-const HTTP_ROUTES: [&str; 10] = [
-    crate::http::TOKEN_PATH,
-    crate::http::INTROSPECTION_PATH,
-    crate::http::REVOCATION_PATH,
-    crate::http::JWKS_PATH,
-    "/.well-known/oauth-authorization-server",
-    "/.well-known/openid-configuration",
-    "/token",
-    "/healthz",
-    "/readyz",
-    PATH,
-];
 
 /// The statuses tokend answers with, as labels; anything else is `other`.
 fn http_status(status: StatusCode) -> &'static str {
@@ -397,6 +392,21 @@ impl Metrics {
     /// The method name of a served path.
     fn grpc_method(&self, path: &str) -> Option<&'static str> {
         self.grpc_methods.get(path).copied()
+    }
+
+    /// The label of an HTTP call that matched `route`: a contract method
+    /// called over Connect under its name, any other route as its template,
+    /// and no route as `unmatched`.
+    fn http_operation(&self, route: Option<&str>) -> &'static str {
+        let Some(route) = route else { return "unmatched" };
+        if let Some(method) = self.grpc_method(route) {
+            return method;
+        }
+        if let Some(label) = self.http_routes.read().unwrap_or_else(PoisonError::into_inner).get(route) {
+            return label;
+        }
+        let mut routes = self.http_routes.write().unwrap_or_else(PoisonError::into_inner);
+        routes.entry(route.to_owned()).or_insert_with(|| Box::leak(route.to_owned().into_boxed_str()))
     }
 }
 

@@ -14,13 +14,13 @@ use serde_json::json;
 
 use super::{
     form::Form,
-    reply::{Rejection, no_store_json},
     request::{self, MediaType},
 };
 use crate::{
     authority::{
         ACCESS_TOKEN_TYPE, AuthError, Authority, BodyCredentials, Exchange, IssuedToken, TokenRequest,
     },
+    http::{Rejection, no_store_json},
     observe::access_log,
     observe::metrics::{Metrics, Protocol},
 };

@@ -97,7 +97,7 @@ mod tests {
     use super::*;
 
     fn issue_request() -> MessageDescriptor {
-        crate::http::connect::descriptors().get_message_by_name("tokend.v1.IssueTokenRequest").unwrap()
+        crate::connect::descriptors().get_message_by_name("tokend.v1.IssueTokenRequest").unwrap()
     }
 
     proptest! {

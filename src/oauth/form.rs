@@ -3,7 +3,7 @@
 
 use std::borrow::Cow;
 
-use super::reply::Rejection;
+use crate::http::Rejection;
 use crate::{
     authority::{AuthError, BodyCredentials},
     domain::quoted,

@@ -8,6 +8,7 @@
 
 mod call;
 mod codec;
+pub mod console;
 mod error;
 
 use std::sync::{Arc, LazyLock, OnceLock};
@@ -23,7 +24,6 @@ use prost_reflect::{DescriptorPool, MethodDescriptor};
 use tonic::Status;
 
 use self::codec::Codec;
-use super::request;
 use crate::{authority::AuthError, failure::Refusal, limits::MAX_CONNECT_BODY_BYTES};
 
 /// The package whose services are served.
@@ -108,7 +108,7 @@ async fn answer(method: &Method, codec: Codec, grpc: Router, request: Request) -
     }
     let (parts, body) = request.into_parts();
     check_protocol(&parts.headers)?;
-    let body = request::read_body(body, MAX_CONNECT_BODY_BYTES).await.map_err(Status::from)?;
+    let body = crate::http::read_body(body, MAX_CONNECT_BODY_BYTES).await.map_err(Status::from)?;
     let message = codec.decode(descriptor.input(), &body)?;
     let reply = call::unary(grpc, parts, &method.path, message).await?;
     let body = codec.encode(descriptor.output(), &reply.message)?;

@@ -11,14 +11,13 @@ use axum::{
 };
 use serde_json::json;
 
-use super::{
-    ClientCertificates, INTROSPECTION_PATH, JWKS_PATH, REVOCATION_PATH, TOKEN_PATH, reply::json_response,
-};
+use super::{ClientCertificates, INTROSPECTION_PATH, JWKS_PATH, REVOCATION_PATH, TOKEN_PATH};
 use tokend_common::wire::JWKS_MAX_AGE_SECONDS;
 
 use crate::{
     authority::{Authority, TOKEN_EXCHANGE},
     domain::{ASSERTION_ALGORITHMS, AuthMethod},
+    http::json_response,
 };
 
 /// Long enough to spare tokend, short enough that a new key is seen soon.

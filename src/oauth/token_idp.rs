@@ -10,8 +10,9 @@ use axum::{
 };
 use serde_json::json;
 
-use super::{reply::no_store_json, request::MediaType, token::issue_token};
+use super::{request::MediaType, token::issue_token};
 use crate::authority::Authority;
+use crate::http::no_store_json;
 
 pub async fn issue(State(authority): State<Arc<Authority>>, request: Request) -> Response {
     match issue_token(&authority, request, &[MediaType::Json]).await {

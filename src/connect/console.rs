@@ -12,7 +12,7 @@ use axum::{
     routing::get,
 };
 
-use super::Rejection;
+use crate::http::Rejection;
 use crate::{domain::quoted, failure::Refusal};
 
 pub const PATH: &str = "/console/";

@@ -1,5 +1,5 @@
-//! Reading a request safely: the body within a size and time bound, its media
-//! type, and what the caller presented to authenticate.
+//! Reading an OAuth request: the body within the endpoints' size bound, its
+//! media type, and what the caller presented to authenticate.
 
 use std::sync::Arc;
 
@@ -8,34 +8,17 @@ use axum::{
     http::{Extensions, HeaderMap, header},
 };
 
-use super::reply::Rejection;
+use crate::http::{Rejection, read_body};
 use crate::{
-    authority::{AuthError, BodyCredentials, Presented},
+    authority::{BodyCredentials, Presented},
     domain::Peer,
-    failure::{Failure, Refusal},
-    limits::{BODY_TIMEOUT, MAX_BODY_BYTES},
+    failure::Refusal,
+    limits::MAX_BODY_BYTES,
 };
 
 /// The body of an OAuth endpoint, within [`MAX_BODY_BYTES`].
 pub async fn body(body: Body) -> Result<Bytes, Rejection> {
     read_body(body, MAX_BODY_BYTES).await.map_err(Rejection::from)
-}
-
-/// The body, refused (413 over HTTP) past `limit` bytes and (408) past [`BODY_TIMEOUT`].
-pub async fn read_body(body: Body, limit: usize) -> Result<Bytes, Failure> {
-    match tokio::time::timeout(BODY_TIMEOUT, axum::body::to_bytes(body, limit)).await {
-        Err(_) => Err(Refusal::TooSlow("the request body did not arrive in time".into()).into()),
-        Ok(Ok(bytes)) => Ok(bytes),
-        Ok(Err(err)) => {
-            let too_large = std::error::Error::source(&err)
-                .is_some_and(|source| source.is::<http_body_util::LengthLimitError>());
-            Err(if too_large {
-                Refusal::TooLarge(format!("the request body exceeds {} KiB", limit / 1024)).into()
-            } else {
-                AuthError::InvalidRequest("the request body could not be read".into()).into()
-            })
-        }
-    }
 }
 
 /// The media types the endpoints read.

@@ -14,11 +14,11 @@ use axum::{
 
 use super::{
     form::Form,
-    reply::{Rejection, no_store_json},
     request::{self, MediaType},
 };
 use crate::{
     authority::{Authority, Introspected, Introspection, Presented},
+    http::{Rejection, no_store_json},
     observe::metrics::Metrics,
 };
 

@@ -13,8 +13,9 @@ use prost::Message;
 use serde_json::{Map, Value, json};
 use tonic::{Code, Status};
 
-use super::{super::reply::no_store_json, codec, descriptors};
+use super::{codec, descriptors};
 use crate::failure::Refusal;
+use crate::http::no_store_json;
 
 /// The error answer for `status`.
 pub fn response(status: &Status) -> Response {

@@ -7,8 +7,8 @@ use std::sync::Arc;
 use axum::{extract::State, http::StatusCode, response::Response};
 use serde_json::json;
 
-use super::reply::no_store_json;
 use crate::authority::Authority;
+use crate::http::no_store_json;
 
 /// Alive: answered by any process that can run a handler.
 pub async fn healthz() -> Response {
