@@ -23,7 +23,7 @@ async fn main() -> ExitCode {
         return ExitCode::SUCCESS;
     }
     tokend::observe::telemetry::init("info,sqlx=warn", resolved.cli.log_format);
-    match tokend::run(resolved.cli).await {
+    match tokend::cli::run::run(resolved.cli).await {
         Ok(()) => ExitCode::SUCCESS,
         Err(err) => {
             eprintln!("tokend: {err}");

@@ -1,15 +1,19 @@
 //! The command line: its flags (`config`), the `--config` file folded under
-//! them (`config_file`), and the operator commands that work directly on the
+//! them (`config_file`), running a command (`run`: `serve`, `backup` and the
+//! rest), and the operator commands that work directly on the
 //! database, before or beside a running server: clients (so the first admin
 //! exists before any server runs), trusted issuers, signing keys, and reading
 //! the audit trail.
 
+mod backup;
 pub mod clients;
 pub mod config;
 pub mod config_file;
 pub mod events;
 pub mod issuers;
 pub mod keys;
+pub mod run;
+mod serve;
 
 /// Unix seconds as UTC `YYYY-MM-DD HH:MM:SS`.
 fn utc(unix: i64) -> String {

@@ -1,0 +1,76 @@
+//! One command of the command line, run: the store opened and migrated, the
+//! parts the command needs put together, and why it could not run.
+
+use super::{
+    backup::back_up,
+    config::{Cli, Command},
+    serve::{key_sealer, secret_max_age, serve_until_signalled},
+};
+use crate::{
+    authority::{AuditSettings, AuditTrail, AuthError, Clock, Registry, SecretHasher},
+    edge::tls::TlsError,
+    store::{Store, StoreError},
+};
+
+/// Why a command could not run.
+#[derive(Debug, thiserror::Error)]
+pub enum RunError {
+    #[error(transparent)]
+    Store(#[from] StoreError),
+    #[error("{0}")]
+    Authority(#[from] AuthError),
+    #[error("invalid configuration: {0}")]
+    Config(String),
+    #[error("cannot listen: {0}")]
+    Listen(#[from] std::io::Error),
+    #[error("cannot serve TLS: {0}")]
+    Tls(#[from] TlsError),
+    #[error("no backup written: {0}")]
+    Backup(String),
+}
+
+/// Runs one command of the CLI.
+pub async fn run(cli: Cli) -> Result<(), RunError> {
+    let store = Store::connect(&cli.database_url).await?;
+    store.migrate().await?;
+    let key_file = cli.key_file();
+    let outcome = match cli.command {
+        Command::Serve(args) => match key_sealer(key_file) {
+            Ok(sealer) => {
+                serve_until_signalled(store.clone(), *args, sealer, secret_max_age(cli.secret_max_age)?).await
+            }
+            Err(err) => Err(err),
+        },
+        Command::Migrate => {
+            println!("migrations applied");
+            Ok(())
+        }
+        Command::Client { command } => {
+            let max_age = secret_max_age(cli.secret_max_age)?;
+            let registry = Registry::new(store.clone(), SecretHasher::new(), Clock::system())
+                .with_secret_max_age(max_age);
+            println!("{}", super::clients::run(&registry, command).await?);
+            Ok(())
+        }
+        Command::Issuer { command } => {
+            let registry = Registry::new(store.clone(), SecretHasher::new(), Clock::system());
+            println!("{}", super::issuers::run(&registry, command).await?);
+            Ok(())
+        }
+        Command::Events { command } => {
+            let audit = AuditTrail::new(store.clone(), Clock::system(), AuditSettings::default());
+            println!("{}", super::events::run(&audit, command).await?);
+            Ok(())
+        }
+        Command::Backup { to } => back_up(&store, &to, key_file).await,
+        // Answered by the binary from the resolved settings, before any database is opened.
+        Command::Config { .. } => Ok(()),
+        Command::Keys { command } => {
+            let sealer = || key_sealer(key_file).map_err(|err| AuthError::Misconfigured(err.to_string()));
+            println!("{}", super::keys::run(&store, command, sealer).await?);
+            Ok(())
+        }
+    };
+    store.close().await;
+    outcome
+}

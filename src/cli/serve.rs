@@ -1,0 +1,133 @@
+//! `tokend serve`: the listeners bound, the settings read from the flags,
+//! the authority started and served until SIGINT or SIGTERM; the issuance
+//! log reopened on SIGHUP.
+
+use std::{path::PathBuf, sync::Arc};
+
+use tokio::net::TcpListener;
+
+use super::{config::ServeArgs, run::RunError};
+use crate::{
+    authority::{
+        AssertionSettings, AuditSettings, Authority, FailureLimits, IssuanceLog, KeySealer, Settings,
+    },
+    domain::{Audience, SecretMaxAge},
+    edge::{self, tls::Tls},
+    store::Store,
+};
+
+pub async fn serve_until_signalled(
+    store: Store,
+    args: ServeArgs,
+    key_sealer: Arc<KeySealer>,
+    secret_max_age: Option<SecretMaxAge>,
+) -> Result<(), RunError> {
+    // Handlers first: a signal that arrives once the address is printed must be caught.
+    let shutdown = shutdown_signal()?;
+    let main = TcpListener::bind(args.listen).await?;
+    let address = main.local_addr()?;
+    let http = match args.http_listen {
+        Some(http_address) => Some(TcpListener::bind(http_address).await?),
+        None => None,
+    };
+    let metrics = match args.metrics_listen {
+        Some(metrics_address) => Some(TcpListener::bind(metrics_address).await?),
+        None => None,
+    };
+    let http_address = match &http {
+        Some(listener) => listener.local_addr()?,
+        None => address,
+    };
+    let limits = args.connection_limits().within_descriptor_limit();
+    let tls = args.tls_files().map_err(RunError::Config)?.map(Tls::load).transpose()?;
+    let scheme = if tls.is_some() { "https" } else { "http" };
+    if tls.is_none() {
+        tracing::warn!(
+            "serving without TLS: client secrets and tokens cross the network in the clear \
+             unless a proxy or mesh in front encrypts them (--tls-cert and --tls-key turn TLS on)"
+        );
+    }
+    let settings = Settings {
+        issuer: args.issuer.unwrap_or_else(|| format!("{scheme}://{http_address}")),
+        default_audience: Audience::parse(&args.default_audience).map_err(|e| RunError::Config(e.0))?,
+        algorithm: args.signing_algorithm,
+        key_sealer,
+        secret_max_age,
+        failure_limits: FailureLimits {
+            per_client: args.failure_limit_per_client,
+            per_address: args.failure_limit_per_address,
+        },
+        assertions: AssertionSettings {
+            max_lifetime_seconds: args.max_assertion_lifetime,
+            extra_roots: args.fetch_ca.as_deref().map(edge::tls::ca_bundle).transpose()?.unwrap_or_default(),
+        },
+        audit: AuditSettings {
+            retention_seconds: args.audit_retention,
+            issuance: args
+                .audit_issuance
+                .as_deref()
+                .map(|path| IssuanceLog::open(path, args.audit_issuance_sync))
+                .transpose()?
+                .map(Arc::new),
+        },
+    };
+    let issuance = settings.audit.issuance.clone();
+    let authority = Arc::new(Authority::start(store, settings).await?);
+    if let Some(log) = issuance {
+        reopen_on_hangup(log)?;
+    }
+    println!("tokend listening on {address}");
+    if http.is_some() {
+        println!("tokend HTTP adapter listening on {http_address}");
+    }
+    if let Some(listener) = &metrics {
+        println!("tokend metrics listening on {}", listener.local_addr()?);
+    }
+    edge::server::serve(edge::server::Listeners { main, http, tls, metrics }, authority, limits, shutdown)
+        .await;
+    tracing::info!("drained in-flight calls; bye");
+    Ok(())
+}
+
+/// `--secret-max-age`, checked.
+pub fn secret_max_age(seconds: Option<i64>) -> Result<Option<SecretMaxAge>, RunError> {
+    let seconds = seconds.unwrap_or(0);
+    SecretMaxAge::parse(seconds).map_err(|err| RunError::Config(format!("--secret-max-age: {err}")))
+}
+
+/// The key-encryption key for signing keys, from the file the command line names.
+pub fn key_sealer(key_file: Result<PathBuf, String>) -> Result<Arc<KeySealer>, RunError> {
+    let path = key_file.map_err(RunError::Config)?;
+    Ok(Arc::new(KeySealer::load_or_create(&path)?))
+}
+
+/// Opens the issuance log anew on each SIGHUP, as log rotation asks.
+fn reopen_on_hangup(log: Arc<IssuanceLog>) -> std::io::Result<()> {
+    let mut hangups = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::hangup())?;
+    tokio::spawn(async move {
+        while hangups.recv().await.is_some() {
+            tracing::info!("SIGHUP: opening the issuance log anew");
+            log.reopen();
+        }
+    });
+    Ok(())
+}
+
+/// Installs the SIGINT (Ctrl-C) and SIGTERM handlers now and returns a future
+/// that completes on either.
+fn shutdown_signal() -> std::io::Result<impl std::future::Future<Output = ()>> {
+    #[cfg(unix)]
+    let mut terminate = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())?;
+    #[cfg(unix)]
+    let mut interrupt = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::interrupt())?;
+    Ok(async move {
+        #[cfg(unix)]
+        tokio::select! {
+            _ = terminate.recv() => {}
+            _ = interrupt.recv() => {}
+        }
+        #[cfg(not(unix))]
+        let _ = tokio::signal::ctrl_c().await;
+        tracing::info!("shutdown signal received");
+    })
+}
