@@ -1,12 +1,13 @@
 //! The one clock the authority reads, in the unit tokens and the store use:
-//! Unix seconds. Tests move it forward instead of sleeping.
+//! Unix seconds, and a monotonic instant for sub-second intervals (rate
+//! limits, refetch gaps). Tests move it forward instead of sleeping.
 
 use std::{
     sync::{
         Arc,
         atomic::{AtomicI64, Ordering},
     },
-    time::{SystemTime, UNIX_EPOCH},
+    time::{Duration, Instant, SystemTime, UNIX_EPOCH},
 };
 
 /// The system's time, plus however far it has been moved on; clones share it.
@@ -33,6 +34,13 @@ impl Clock {
         system + self.moved_on.load(Ordering::Relaxed) * 1000
     }
 
+    /// Now, as a monotonic instant moved on with the clock: for intervals
+    /// shorter than a second, which Unix seconds cannot measure.
+    pub fn instant(&self) -> Instant {
+        let moved_on = u64::try_from(self.moved_on.load(Ordering::Relaxed)).unwrap_or(0);
+        Instant::now() + Duration::from_secs(moved_on)
+    }
+
     /// Moves this clock, and every clone of it, `seconds` forward: how tests
     /// let tokens expire without waiting.
     pub fn advance(&self, seconds: i64) {
@@ -51,5 +59,13 @@ mod tests {
         let before = other.now();
         clock.advance(3600);
         assert!(other.now() >= before + 3600);
+    }
+
+    #[test]
+    fn instants_move_with_the_clock() {
+        let clock = Clock::system();
+        let before = clock.instant();
+        clock.advance(10);
+        assert!(clock.instant().duration_since(before) >= Duration::from_secs(10));
     }
 }

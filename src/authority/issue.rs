@@ -1,8 +1,6 @@
 //! The token endpoint's grants: client credentials (RFC 6749 §4.4) and
 //! token exchange (RFC 8693), from a request to a signed token.
 
-use std::time::Instant;
-
 use super::{
     AccessClaims, AuthError, Authority, Policy, Presented,
     audit::IssuedLine,
@@ -68,12 +66,12 @@ impl Authority {
             return Err(AuthError::internal("a token request was authenticated without client credentials"));
         };
         if let Some(limit) = client.rate_limit {
-            self.rate_limits.take(client.id.as_str(), limit, Instant::now()).map_err(|retry_after| {
-                AuthError::TooManyRequests {
+            self.rate_limits.take(client.id.as_str(), limit, self.clock.instant()).map_err(
+                |retry_after| AuthError::TooManyRequests {
                     message: format!("this client may ask for {} tokens a second", limit.per_second),
                     retry_after,
-                }
-            })?;
+                },
+            )?;
         }
         let presenting = caller.certificate.as_ref().map(|certificate| certificate.thumbprint());
         let mut grant = match exchange {

@@ -163,7 +163,7 @@ impl Authority {
             tokio::spawn(follow).abort_handle()
         });
         Ok(Self {
-            assertions: Assertions::new(&settings.issuer, settings.assertions, store.clone())?,
+            assertions: Assertions::new(&settings.issuer, settings.assertions, store.clone(), clock.clone())?,
             revocations: Revocations::load(store.clone(), clock.now()).await?,
             rate_limits: RateLimits::default(),
             audit: AuditTrail::new(store.clone(), clock.clone(), settings.audit),

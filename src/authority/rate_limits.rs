@@ -47,12 +47,13 @@ impl RateLimits {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::authority::Clock;
 
     #[test]
     fn a_burst_passes_then_the_rate_applies() {
         let limits = RateLimits::default();
         let limit = RateLimit { per_second: 2, burst: 3 };
-        let start = Instant::now();
+        let start = Clock::system().instant();
         for _ in 0..3 {
             limits.take("svc", limit, start).unwrap();
         }
@@ -66,7 +67,7 @@ mod tests {
     #[test]
     fn a_changed_limit_starts_afresh() {
         let limits = RateLimits::default();
-        let start = Instant::now();
+        let start = Clock::system().instant();
         limits.take("svc", RateLimit { per_second: 1, burst: 1 }, start).unwrap();
         assert!(limits.take("svc", RateLimit { per_second: 1, burst: 1 }, start).is_err());
         assert!(limits.take("svc", RateLimit { per_second: 10, burst: 10 }, start).is_ok());

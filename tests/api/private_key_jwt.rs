@@ -271,7 +271,7 @@ on_both_stores! {
         // Within ten seconds of the last fetch, an unknown kid does not fetch again…
         refused(&app, "orders-signer", &second.sign(&claims(&app, "orders-signer")), "too soon to refetch").await;
         assert_eq!(server.hits("/jwks"), 1);
-        tokio::time::sleep(Duration::from_secs(10)).await;
+        app.authority.clock().advance(10);
         // …after them it does, once, and the new key works.
         issue(&app, "orders-signer", &second.sign(&claims(&app, "orders-signer"))).await.expect("the rotated key");
         let unknown = SigningKey::generate(Algorithm::ES256, "unknown");

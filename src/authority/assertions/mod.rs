@@ -23,7 +23,7 @@ use rustls::pki_types::CertificateDer;
 use serde_json::{Map, Value};
 use tokend_common::expiring::Expiring;
 
-use super::{AuthError, BAD_CREDENTIALS, Registry, credentials::AssertionKind, tokens::Federated};
+use super::{AuthError, BAD_CREDENTIALS, Clock, Registry, credentials::AssertionKind, tokens::Federated};
 use crate::{
     domain::{AuthMethod, Client, ClientId, IssuerKeys, TrustedIssuer},
     store::{AssertionId, Store},
@@ -82,13 +82,18 @@ pub struct Proven {
 }
 
 impl Assertions {
-    pub fn new(issuer: &str, settings: AssertionSettings, store: Store) -> Result<Self, AuthError> {
+    pub fn new(
+        issuer: &str,
+        settings: AssertionSettings,
+        store: Store,
+        clock: Clock,
+    ) -> Result<Self, AuthError> {
         let fetcher = Fetcher::new(&settings.extra_roots).map_err(AuthError::internal)?;
         let token_endpoint = format!("{}{}", issuer.trim_end_matches('/'), tokend_common::wire::TOKEN_PATH);
         Ok(Self {
             audiences: vec![issuer.to_owned(), token_endpoint],
             max_lifetime: settings.max_lifetime_seconds,
-            keys: PublishedKeys::new(fetcher),
+            keys: PublishedKeys::new(fetcher, clock),
             used_ids: UsedIds::start(store.clone()),
             store,
             verified: Expiring::new(VERIFIED_CAPACITY),

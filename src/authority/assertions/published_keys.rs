@@ -15,6 +15,7 @@ use std::{
 use serde::Deserialize;
 
 use super::fetch::{FetchError, Fetcher};
+use crate::authority::Clock;
 use crate::domain::{Jwks, JwksUri};
 
 /// Keys are kept at least this long, whatever their publisher says…
@@ -38,6 +39,7 @@ pub enum KeyLocation {
 /// Published keys, by where they are published.
 pub struct PublishedKeys {
     fetcher: Fetcher,
+    clock: Clock,
     sources: Mutex<HashMap<KeyLocation, Arc<Source>>>,
 }
 
@@ -63,8 +65,8 @@ impl SourceState {
 }
 
 impl PublishedKeys {
-    pub fn new(fetcher: Fetcher) -> Self {
-        Self { fetcher, sources: Mutex::default() }
+    pub fn new(fetcher: Fetcher, clock: Clock) -> Self {
+        Self { fetcher, clock, sources: Mutex::default() }
     }
 
     /// The keys at `location`, fetched if none are held or they have gone
@@ -80,12 +82,12 @@ impl PublishedKeys {
         };
         {
             let state = source.state.lock().unwrap_or_else(PoisonError::into_inner);
-            if !wanted(&state, Instant::now()) {
+            if !wanted(&state, self.clock.instant()) {
                 return state.keys.clone();
             }
         }
         let _turn = source.fetching.lock().await;
-        let now = Instant::now();
+        let now = self.clock.instant();
         // Whoever held the turn before may have fetched what is wanted.
         if !wanted(&source.state.lock().unwrap_or_else(PoisonError::into_inner), now) {
             return source.state.lock().unwrap_or_else(PoisonError::into_inner).keys.clone();
