@@ -44,8 +44,8 @@ use crate::{
 pub use assertions::AssertionSettings;
 use assertions::Assertions;
 pub use audit::{
-    Actor, AuditSettings, AuditTrail, DEFAULT_RETENTION_SECONDS, EventPage, EventQuery, EventType,
-    IssuanceLog,
+    Actor, AuditEvent, AuditSettings, AuditTrail, DEFAULT_RETENTION_SECONDS, EventPage, EventQuery,
+    EventType, IssuanceLog,
 };
 pub use authenticate::{Caller, Policy};
 pub use clock::Clock;

@@ -3,9 +3,8 @@
 use serde_json::json;
 
 use crate::{
-    authority::{AuditTrail, AuthError, EventQuery},
+    authority::{AuditEvent, AuditTrail, AuthError, EventQuery},
     cli::config::EventsCommand,
-    store::EventRow,
 };
 
 /// Runs one events command and returns what to print.
@@ -23,7 +22,7 @@ pub async fn run(audit: &AuditTrail, command: EventsCommand) -> Result<String, A
 }
 
 /// One event as a JSON object, its details as an object rather than text.
-fn as_json(event: &EventRow) -> serde_json::Value {
+fn as_json(event: &AuditEvent) -> serde_json::Value {
     let details: serde_json::Value = serde_json::from_str(&event.details).unwrap_or_default();
     json!({
         "id": event.event_id,
@@ -42,7 +41,7 @@ fn rfc3339(millis: i64) -> String {
     format!("{time}.{:03}Z", millis.rem_euclid(1000))
 }
 
-fn table(events: &[EventRow]) -> String {
+fn table(events: &[AuditEvent]) -> String {
     let mut out = format!(
         "{:<19} {:<28} {:<24} {:<24} {:<15} {}",
         "TIME (UTC)", "TYPE", "ACTOR", "TARGET", "ORIGIN", "DETAILS"

@@ -11,10 +11,7 @@ use super::metadata::presented;
 use crate::contract::pb::{self, audit_service_server::AuditService};
 use tokend_common::structs;
 
-use crate::{
-    authority::{AuditTrail, Authority, BodyCredentials, EventQuery},
-    store::EventRow,
-};
+use crate::authority::{AuditEvent, AuditTrail, Authority, BodyCredentials, EventQuery};
 
 /// Events a stream holds for a slow reader before it waits.
 const STREAM_BUFFER: usize = 64;
@@ -118,8 +115,8 @@ impl AuditService for AuditApi {
     }
 }
 
-impl From<EventRow> for pb::Event {
-    fn from(event: EventRow) -> Self {
+impl From<AuditEvent> for pb::Event {
+    fn from(event: AuditEvent) -> Self {
         let details = serde_json::from_str(&event.details).unwrap_or_default();
         pb::Event {
             id: event.event_id,

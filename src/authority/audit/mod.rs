@@ -9,6 +9,7 @@
 //! - `issuance`: the issuance log, written off the request path.
 
 mod actor;
+mod event;
 mod failures;
 mod issuance;
 mod watch;
@@ -22,6 +23,7 @@ use super::{AuthError, Clock, paging};
 use crate::store::{EventFilter, EventRow, Store};
 
 pub use actor::{Actor, EventType};
+pub use event::AuditEvent;
 pub use failures::OTHERS as UNNAMED_CLIENT;
 use failures::{FailureTallies, Tally};
 pub use issuance::{IssuanceLog, IssuedLine};
@@ -48,7 +50,7 @@ impl Default for AuditSettings {
 /// One page of events, newest first, and the token that fetches the next.
 #[derive(Debug)]
 pub struct EventPage {
-    pub events: Vec<EventRow>,
+    pub events: Vec<AuditEvent>,
     pub next_page_token: Option<String>,
 }
 
@@ -74,7 +76,7 @@ impl EventQuery {
     }
 
     /// Whether `event` is one this query asks for.
-    pub fn matches(&self, event: &EventRow) -> bool {
+    pub fn matches(&self, event: &AuditEvent) -> bool {
         (self.client_id.is_empty() || event.target == self.client_id)
             && (self.types.is_empty() || self.types.contains(&event.event_type))
             && event.occurred_at >= self.since
@@ -168,12 +170,12 @@ impl AuditTrail {
             .last()
             .filter(|_| more)
             .map(|last| URL_SAFE_NO_PAD.encode(format!("{}:{}", last.occurred_at, last.event_id)));
-        Ok(EventPage { events, next_page_token })
+        Ok(EventPage { events: events.into_iter().map(AuditEvent::from).collect(), next_page_token })
     }
 
     /// Every event committed from now on, by any instance on the store,
     /// within about a second; the receiver filters with [`EventQuery::matches`].
-    pub fn watch(&self, query: &EventQuery) -> Result<broadcast::Receiver<Arc<EventRow>>, AuthError> {
+    pub fn watch(&self, query: &EventQuery) -> Result<broadcast::Receiver<Arc<AuditEvent>>, AuthError> {
         query.filter()?;
         Ok(self.hub.subscribe())
     }

@@ -12,9 +12,10 @@ use std::{
 
 use tokio::{sync::broadcast, task::JoinHandle};
 
+use super::AuditEvent;
 use crate::{
     authority::Clock,
-    store::{EventFilter, EventRow, Store},
+    store::{EventFilter, Store},
 };
 
 /// How often the store is read while anyone watches.
@@ -28,7 +29,7 @@ const BACKLOG: usize = 1024;
 pub struct EventHub {
     store: Store,
     clock: Clock,
-    sender: broadcast::Sender<Arc<EventRow>>,
+    sender: broadcast::Sender<Arc<AuditEvent>>,
     poller: Mutex<Option<JoinHandle<()>>>,
 }
 
@@ -39,7 +40,7 @@ impl EventHub {
 
     /// A receiver of every event committed from now on; starts the poller if
     /// it is not running.
-    pub fn subscribe(&self) -> broadcast::Receiver<Arc<EventRow>> {
+    pub fn subscribe(&self) -> broadcast::Receiver<Arc<AuditEvent>> {
         let receiver = self.sender.subscribe();
         let mut poller = self.poller.lock().unwrap_or_else(PoisonError::into_inner);
         if poller.as_ref().is_none_or(JoinHandle::is_finished) {
@@ -60,7 +61,7 @@ impl Drop for EventHub {
 
 /// Reads new events and sends them until nobody receives; events stamped
 /// before `start` were committed before anyone subscribed.
-async fn poll(store: Store, sender: broadcast::Sender<Arc<EventRow>>, start: i64) {
+async fn poll(store: Store, sender: broadcast::Sender<Arc<AuditEvent>>, start: i64) {
     // Ids sent (or older than `start`), with their times, to send each once.
     let mut seen: HashMap<String, i64> = HashMap::new();
     let mut newest = start;
@@ -76,7 +77,7 @@ async fn poll(store: Store, sender: broadcast::Sender<Arc<EventRow>>, start: i64
                     seen.insert(event.event_id.clone(), event.occurred_at);
                     newest = newest.max(event.occurred_at);
                     if !(first && event.occurred_at < start) {
-                        let _ = sender.send(Arc::new(event));
+                        let _ = sender.send(Arc::new(AuditEvent::from(event)));
                     }
                 }
                 first = false;
