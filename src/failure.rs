@@ -53,6 +53,8 @@ pub enum Refusal {
     TooSlow(String),
     /// No endpoint at this path.
     NoEndpoint(String),
+    /// The method exists, but not in this protocol (a streaming method over Connect).
+    NotInThisProtocol(String),
 }
 
 impl From<Refusal> for Failure {
@@ -77,6 +79,9 @@ impl From<Refusal> for Failure {
             }
             Refusal::NoEndpoint(message) => {
                 (Code::Unimplemented, StatusCode::NOT_FOUND, "not_found", message, None)
+            }
+            Refusal::NotInThisProtocol(message) => {
+                (Code::Unimplemented, StatusCode::NOT_IMPLEMENTED, "not_implemented", message, None)
             }
         };
         Failure { code, http, reason, message, challenge: None, allow, retry_after: None }

@@ -14,6 +14,7 @@ use tokend_common::wire::GRPC_CONTENT_TYPES;
 use tonic::{Code, Status};
 use tower::ServiceExt;
 
+use super::error::Unanswered;
 use crate::authority::AuthError;
 
 /// The longest `grpc-timeout` in milliseconds: eight digits.
@@ -29,7 +30,7 @@ pub struct Reply {
 }
 
 /// Calls `path` on `grpc` with `message`, as the request `parts` describe.
-pub async fn unary(grpc: Router, parts: Parts, path: &str, message: Vec<u8>) -> Result<Reply, Status> {
+pub async fn unary(grpc: Router, parts: Parts, path: &str, message: Vec<u8>) -> Result<Reply, Unanswered> {
     let mut headers: HeaderMap = parts
         .headers
         .iter()
@@ -44,7 +45,7 @@ pub async fn unary(grpc: Router, parts: Parts, path: &str, message: Vec<u8>) -> 
     }
     let mut request = Request::new(Body::from(frame(message)));
     *request.method_mut() = Method::POST;
-    *request.uri_mut() = path.parse().map_err(|_| Status::internal("a method path is a URI"))?;
+    *request.uri_mut() = path.parse().map_err(|_| AuthError::internal("a method path is a URI"))?;
     *request.version_mut() = parts.version;
     *request.headers_mut() = headers;
     *request.extensions_mut() = parts.extensions;
@@ -57,7 +58,7 @@ pub async fn unary(grpc: Router, parts: Parts, path: &str, message: Vec<u8>) -> 
         .or_else(|| Status::from_header_map(&head.headers))
         .unwrap_or_else(|| Status::internal("the call ended without a status"));
     if status.code() != Code::Ok {
-        return Err(status);
+        return Err(Unanswered::Failed(status));
     }
     let message = unframe(collected.to_bytes())?;
     Ok(Reply { headers: head.headers, trailers, message })
@@ -108,14 +109,14 @@ fn is_metadata(name: &HeaderName) -> bool {
 
 /// `Connect-Timeout-Ms`, if present: 1 to 10 digits (Connect's grammar),
 /// capped at what `grpc-timeout` can say; anything else is refused.
-fn connect_timeout_ms(headers: &HeaderMap) -> Result<Option<u64>, Status> {
+fn connect_timeout_ms(headers: &HeaderMap) -> Result<Option<u64>, AuthError> {
     let Some(value) = headers.get("connect-timeout-ms") else {
         return Ok(None);
     };
     let digits = value.as_bytes();
     if !(1..=10).contains(&digits.len()) || !digits.iter().all(u8::is_ascii_digit) {
         let message = "Connect-Timeout-Ms must be 1 to 10 digits (milliseconds)";
-        return Err(Status::from(AuthError::InvalidRequest(message.into())));
+        return Err(AuthError::InvalidRequest(message.into()));
     }
     let millis: u64 = value.to_str().ok().and_then(|text| text.parse().ok()).unwrap_or(MAX_TIMEOUT_MS);
     Ok(Some(millis.min(MAX_TIMEOUT_MS)))
@@ -131,8 +132,8 @@ fn frame(message: Vec<u8>) -> Vec<u8> {
 }
 
 /// The one uncompressed message of a unary answer.
-fn unframe(body: Bytes) -> Result<Bytes, Status> {
-    let broken = || Status::internal("the service answered with a malformed message frame");
+fn unframe(body: Bytes) -> Result<Bytes, AuthError> {
+    let broken = || AuthError::internal("the service answered with a malformed message frame");
     let Some((&[flag, a, b, c, d], rest)) = body.split_first_chunk::<FRAME_HEADER>() else {
         return Err(broken());
     };

@@ -4,7 +4,6 @@
 use axum::http::{HeaderMap, header};
 use prost::Message;
 use prost_reflect::{DeserializeOptions, DynamicMessage, MessageDescriptor, SerializeOptions};
-use tonic::Status;
 
 use crate::{authority::AuthError, domain::shorten_quoted};
 
@@ -41,7 +40,7 @@ impl Codec {
 
     /// The request body as the protobuf encoding of `input`. JSON with a field
     /// the message does not have is refused, as the mapping allows.
-    pub fn decode(self, input: MessageDescriptor, body: &[u8]) -> Result<Vec<u8>, Status> {
+    pub fn decode(self, input: MessageDescriptor, body: &[u8]) -> Result<Vec<u8>, AuthError> {
         if self == Codec::Proto {
             // Checked here, so a body that does not decode is the caller's
             // mistake in Connect's terms, not the service's internal error.
@@ -65,7 +64,7 @@ impl Codec {
     }
 
     /// The protobuf encoding of an `output` message, as this codec writes it.
-    pub fn encode(self, output: MessageDescriptor, message: &[u8]) -> Result<Vec<u8>, Status> {
+    pub fn encode(self, output: MessageDescriptor, message: &[u8]) -> Result<Vec<u8>, AuthError> {
         if self == Codec::Proto {
             return Ok(message.to_vec());
         }
@@ -75,7 +74,7 @@ impl Codec {
 
 /// A protobuf message as proto3 JSON: lowerCamelCase names, defaults left
 /// out, 64-bit integers as strings.
-pub fn to_json(descriptor: MessageDescriptor, message: &[u8]) -> Result<Vec<u8>, Status> {
+pub fn to_json(descriptor: MessageDescriptor, message: &[u8]) -> Result<Vec<u8>, AuthError> {
     let message =
         DynamicMessage::decode(descriptor, message).map_err(|err| AuthError::Internal(Box::new(err)))?;
     let mut json = serde_json::Serializer::new(Vec::new());
@@ -85,8 +84,8 @@ pub fn to_json(descriptor: MessageDescriptor, message: &[u8]) -> Result<Vec<u8>,
     Ok(json.into_inner())
 }
 
-fn invalid(message: String) -> Status {
-    Status::from(AuthError::InvalidRequest(message))
+fn invalid(message: String) -> AuthError {
+    AuthError::InvalidRequest(message)
 }
 
 #[cfg(test)]

@@ -1,11 +1,12 @@
-//! Errors in Connect's JSON shape: `{"code", "message", "details"}`, with the
-//! HTTP status the Connect protocol gives each code. The status itself comes
-//! from the gRPC services (or from the same failure mapping, for a request
-//! refused before it reaches them), so the `google.rpc.ErrorInfo` detail
-//! carries the same OAuth reason as over gRPC.
+//! Errors in Connect's JSON shape: `{"code", "message", "details"}`. A call
+//! refused before its method ran is written from its [`Failure`], with the
+//! HTTP status and headers `failure.rs` decided; a method's own error comes
+//! back from the gRPC services as a status, answered with the HTTP status
+//! the Connect protocol gives its code. Either way the `google.rpc.ErrorInfo`
+//! detail carries the same OAuth reason as over gRPC.
 
 use axum::{
-    http::{HeaderValue, StatusCode},
+    http::{HeaderValue, StatusCode, header},
     response::Response,
 };
 use base64::{Engine, engine::general_purpose::STANDARD_NO_PAD};
@@ -14,12 +15,64 @@ use serde_json::{Map, Value, json};
 use tonic::{Code, Status};
 
 use super::{codec, descriptors};
-use crate::failure::Refusal;
-use crate::http::no_store_json;
+use crate::{
+    authority::AuthError,
+    failure::{Failure, Refusal},
+    http::no_store_json,
+};
 
-/// The error answer for `status`.
-pub fn response(status: &Status) -> Response {
-    let (name, http) = connect_code(status.code());
+/// Why a Connect call has no message to answer with.
+pub enum Unanswered {
+    /// Refused before its method ran: the request's shape, metadata or body.
+    Refused(Failure),
+    /// The method ran and failed.
+    Failed(Status),
+}
+
+impl From<Failure> for Unanswered {
+    fn from(failure: Failure) -> Self {
+        Unanswered::Refused(failure)
+    }
+}
+
+impl From<AuthError> for Unanswered {
+    fn from(err: AuthError) -> Self {
+        Unanswered::Refused(Failure::from(err))
+    }
+}
+
+impl From<Refusal> for Unanswered {
+    fn from(refusal: Refusal) -> Self {
+        Unanswered::Refused(Failure::from(refusal))
+    }
+}
+
+impl Unanswered {
+    /// The error answer.
+    pub fn response(self) -> Response {
+        match self {
+            Unanswered::Refused(failure) => refused(failure),
+            Unanswered::Failed(status) => {
+                let (_, http) = connect_code(status.code());
+                body(&status, http)
+            }
+        }
+    }
+}
+
+/// A refusal written from its failure: its own HTTP status, and `Allow` for a wrong method.
+fn refused(failure: Failure) -> Response {
+    let (http, allow) = (failure.http, failure.allow);
+    let mut response = body(&Status::from(failure), http);
+    if let Some(allowed) = allow {
+        response.headers_mut().insert(header::ALLOW, HeaderValue::from_static(allowed));
+    }
+    response
+}
+
+/// The JSON body for `status`, answered with `http`.
+fn body(status: &Status, http: StatusCode) -> Response {
+    let (name, _) = connect_code(status.code());
     let mut body = Map::new();
     body.insert("code".into(), name.into());
     if !status.message().is_empty() {
@@ -33,11 +86,10 @@ pub fn response(status: &Status) -> Response {
 }
 
 /// The answer to a body in a media type Connect unary calls do not use: 415,
-/// naming those it does.
+/// naming those it does, also as `Accept-Post`.
 pub fn unsupported_media_type() -> Response {
     let message = format!("Content-Type must be {}", codec::ACCEPTED);
-    let mut response = self::response(&Status::from(Refusal::UnsupportedMediaType(message)));
-    *response.status_mut() = StatusCode::UNSUPPORTED_MEDIA_TYPE;
+    let mut response = refused(Failure::from(Refusal::UnsupportedMediaType(message)));
     response.headers_mut().insert("accept-post", HeaderValue::from_static(codec::ACCEPTED));
     response
 }

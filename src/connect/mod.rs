@@ -16,14 +16,13 @@ use std::sync::{Arc, LazyLock, OnceLock};
 use axum::{
     Router,
     extract::Request,
-    http::{HeaderMap, HeaderValue, StatusCode, header},
+    http::{HeaderMap, header},
     response::Response,
     routing::{MethodRouter, post},
 };
 use prost_reflect::{DescriptorPool, MethodDescriptor};
-use tonic::Status;
 
-use self::codec::Codec;
+use self::{codec::Codec, error::Unanswered};
 use crate::{authority::AuthError, failure::Refusal, limits::MAX_CONNECT_BODY_BYTES};
 
 /// The package whose services are served.
@@ -79,12 +78,8 @@ impl Method {
 }
 
 fn route<S: Clone + Send + Sync + 'static>(method: Arc<Method>, grpc: Router) -> MethodRouter<S> {
-    post(move |request: Request| unary(method.clone(), grpc.clone(), request)).fallback(|| async {
-        let mut answer = error::response(&Status::from(Refusal::MethodNotAllowed { allowed: "POST" }));
-        *answer.status_mut() = StatusCode::METHOD_NOT_ALLOWED;
-        answer.headers_mut().insert(header::ALLOW, HeaderValue::from_static("POST"));
-        answer
-    })
+    post(move |request: Request| unary(method.clone(), grpc.clone(), request))
+        .fallback(|| async { Unanswered::from(Refusal::MethodNotAllowed { allowed: "POST" }).response() })
 }
 
 async fn unary(method: Arc<Method>, grpc: Router, request: Request) -> Response {
@@ -93,22 +88,27 @@ async fn unary(method: Arc<Method>, grpc: Router, request: Request) -> Response 
     };
     match answer(&method, codec, grpc, request).await {
         Ok(response) => response,
-        Err(status) => error::response(&status),
+        Err(unanswered) => unanswered.response(),
     }
 }
 
-async fn answer(method: &Method, codec: Codec, grpc: Router, request: Request) -> Result<Response, Status> {
+async fn answer(
+    method: &Method,
+    codec: Codec,
+    grpc: Router,
+    request: Request,
+) -> Result<Response, Unanswered> {
     let descriptor = method.descriptor();
     if descriptor.is_client_streaming() || descriptor.is_server_streaming() {
         let message = format!(
             "{} is a streaming method; Connect is served for unary methods only: call it over gRPC",
             descriptor.name()
         );
-        return Err(Status::from(Refusal::NoEndpoint(message)));
+        return Err(Refusal::NotInThisProtocol(message).into());
     }
     let (parts, body) = request.into_parts();
     check_protocol(&parts.headers)?;
-    let body = crate::http::read_body(body, MAX_CONNECT_BODY_BYTES).await.map_err(Status::from)?;
+    let body = crate::http::read_body(body, MAX_CONNECT_BODY_BYTES).await?;
     let message = codec.decode(descriptor.input(), &body)?;
     let reply = call::unary(grpc, parts, &method.path, message).await?;
     let body = codec.encode(descriptor.output(), &reply.message)?;
@@ -116,17 +116,17 @@ async fn answer(method: &Method, codec: Codec, grpc: Router, request: Request) -
 }
 
 /// Refuses a protocol version or a compression this server does not speak.
-fn check_protocol(headers: &HeaderMap) -> Result<(), Status> {
+fn check_protocol(headers: &HeaderMap) -> Result<(), AuthError> {
     if let Some(version) = headers.get("connect-protocol-version")
         && version.as_bytes() != PROTOCOL_VERSION
     {
-        return Err(Status::from(AuthError::InvalidRequest("Connect-Protocol-Version must be 1".into())));
+        return Err(AuthError::InvalidRequest("Connect-Protocol-Version must be 1".into()));
     }
     if let Some(encoding) = headers.get(header::CONTENT_ENCODING)
         && !encoding.as_bytes().eq_ignore_ascii_case(b"identity")
     {
         let message = "compressed request bodies are not read: send them with Content-Encoding identity";
-        return Err(Status::from(AuthError::InvalidRequest(message.into())));
+        return Err(AuthError::InvalidRequest(message.into()));
     }
     Ok(())
 }

@@ -187,8 +187,8 @@ async fn the_wire_is_checked_before_any_service_runs() {
     let (status, _, error) = json_error(http.post(&url).json(&oversized).send().await.unwrap()).await;
     assert_eq!(
         (status, error["code"].as_str()),
-        (400, Some("invalid_argument")),
-        "not resource_exhausted, which clients retry"
+        (413, Some("invalid_argument")),
+        "413 as failure.rs decides; not resource_exhausted, which clients retry"
     );
 
     // Neither a protobuf body that does not decode nor a long unknown name is echoed or an internal error.
