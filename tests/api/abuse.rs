@@ -5,7 +5,7 @@
 use tokend::authority::{EventQuery, SigningAlgorithm};
 use tonic::{Code, Status};
 
-use crate::helpers::*;
+use crate::support::helpers::*;
 
 /// Sends a wrong secret under the id of the real one (each different, as a
 /// guesser would) for each of `targets` (client id and secret) at once; how
@@ -76,9 +76,9 @@ on_both_stores! {
         let failed_checks = 50 + wrong + other_wrong;
         let bystander = app.create_client("bystander", "read", "read", &[]).await;
         other.token("bystander", &bystander, "").await;
-        let samples = crate::metrics::scrape(&app.url("/metrics")).await;
-        assert_eq!(crate::metrics::get(&samples, r#"tokend_throttling_started_total{kind="client"}"#), 1.0);
-        assert_eq!(crate::metrics::get(&samples, r#"tokend_throttled{kind="client"}"#), 1.0);
+        let samples = crate::support::scrape::scrape(&app.url("/metrics")).await;
+        assert_eq!(crate::support::scrape::get(&samples, r#"tokend_throttling_started_total{kind="client"}"#), 1.0);
+        assert_eq!(crate::support::scrape::get(&samples, r#"tokend_throttled{kind="client"}"#), 1.0);
 
         // Once the window has passed, it lifts by itself.
         for instance in [&app, &other] {
@@ -86,9 +86,9 @@ on_both_stores! {
             instance.authority.maintain().await;
         }
         other.token("victim", &secret, "").await;
-        let samples = crate::metrics::scrape(&app.url("/metrics")).await;
-        assert_eq!(crate::metrics::get(&samples, r#"tokend_throttling_ended_total{kind="client"}"#), 1.0);
-        assert_eq!(crate::metrics::get(&samples, r#"tokend_throttled{kind="client"}"#), 0.0);
+        let samples = crate::support::scrape::scrape(&app.url("/metrics")).await;
+        assert_eq!(crate::support::scrape::get(&samples, r#"tokend_throttling_ended_total{kind="client"}"#), 1.0);
+        assert_eq!(crate::support::scrape::get(&samples, r#"tokend_throttled{kind="client"}"#), 0.0);
 
         // Each start and end is in the audit trail, once per instance that decided it.
         let throttling = EventQuery {
@@ -156,8 +156,8 @@ on_both_stores! {
         assert!(served * 100 >= calls * 95, "{served} of {calls} calls served within their retries");
         let mut attacker_checks = 0.0;
         for instance in [&app, &other] {
-            let samples = crate::metrics::scrape(&instance.url("/metrics")).await;
-            attacker_checks += crate::metrics::get(&samples, r#"tokend_credential_checks_total{result="argon2_failed"}"#);
+            let samples = crate::support::scrape::scrape(&instance.url("/metrics")).await;
+            attacker_checks += crate::support::scrape::get(&samples, r#"tokend_credential_checks_total{result="argon2_failed"}"#);
         }
         // At most the limit of 50, then the trickle: one check in 5 s per
         // instance from addresses the client never succeeded from.

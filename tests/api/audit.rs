@@ -9,7 +9,7 @@ use prost_types::value::Kind;
 use tokend::{authority::SigningAlgorithm, contract::pb};
 use tonic::{Code, Streaming};
 
-use crate::helpers::*;
+use crate::support::helpers::*;
 
 type Audit = pb::audit_service_client::AuditServiceClient<tonic::transport::Channel>;
 

@@ -7,7 +7,7 @@ use serde_json::json;
 use tokend::contract::pb;
 use tonic::Code;
 
-use crate::helpers::*;
+use crate::support::helpers::*;
 
 fn claims(value: serde_json::Value) -> Struct {
     let serde_json::Value::Object(members) = value else { panic!("an object") };
@@ -34,7 +34,7 @@ on_both_stores! {
         assert_eq!(string(&shown.fields["tenant"]), "acme");
 
         let token = app.token("svc", &created.client_secret, "").await.access_token;
-        let payload = crate::helpers::claims(&token);
+        let payload = crate::support::helpers::claims(&token);
         for (name, value) in fixed.as_object().unwrap() {
             assert_eq!(&payload[name], value, "{name} in the token, with its JSON type");
         }
@@ -55,7 +55,7 @@ on_both_stores! {
             update_mask: Some(prost_types::FieldMask { paths: vec!["claims".into()] }),
         };
         admin.update_client(with_bearer(update, &bearer)).await.unwrap();
-        let payload = crate::helpers::claims(&app.token("svc", &created.client_secret, "").await.access_token);
+        let payload = crate::support::helpers::claims(&app.token("svc", &created.client_secret, "").await.access_token);
         assert_eq!((payload["tenant"].clone(), payload.get("tier")), (json!("globex"), None));
         let got = admin.get_client(with_bearer(pb::GetClientRequest { client_id: "svc".into() }, &bearer)).await.unwrap();
         assert_eq!(got.into_inner().claims.unwrap().fields.len(), 1);
@@ -65,7 +65,7 @@ on_both_stores! {
             update_mask: Some(prost_types::FieldMask { paths: vec!["claims".into()] }),
         };
         admin.update_client(with_bearer(cleared, &bearer)).await.unwrap();
-        let payload = crate::helpers::claims(&app.token("svc", &created.client_secret, "").await.access_token);
+        let payload = crate::support::helpers::claims(&app.token("svc", &created.client_secret, "").await.access_token);
         assert_eq!(payload.get("tenant"), None, "claims can be removed");
     }
 
@@ -99,7 +99,7 @@ on_both_stores! {
             .output().unwrap();
         assert!(created.status.success(), "{}", String::from_utf8_lossy(&created.stderr));
         let secret = serde_json::from_slice::<serde_json::Value>(&created.stdout).unwrap()["client_secret"].as_str().unwrap().to_owned();
-        let payload = crate::helpers::claims(&app.token("svc", &secret, "").await.access_token);
+        let payload = crate::support::helpers::claims(&app.token("svc", &secret, "").await.access_token);
         assert_eq!(payload["tenant"], "acme");
         assert_eq!(payload["tier"], 3, "a flag beats the file, and a number stays a number");
         assert_eq!(payload["env"], "prod");
@@ -108,7 +108,7 @@ on_both_stores! {
         let cleared = tokend_command(&app).args(["client", "set-claims", "--id", "svc"]).output().unwrap();
         assert!(cleared.status.success());
         app.authority.maintain().await;
-        let payload = crate::helpers::claims(&app.token("svc", &secret, "").await.access_token);
+        let payload = crate::support::helpers::claims(&app.token("svc", &secret, "").await.access_token);
         assert_eq!(payload.get("tenant"), None);
         let refused = tokend_command(&app).args(["client", "set-claims", "--id", "svc", "--claim", "sub=someone"]).output().unwrap();
         assert!(!refused.status.success());

@@ -4,7 +4,7 @@ use std::process::Command;
 
 use tokend::contract::pb;
 
-use crate::helpers::*;
+use crate::support::helpers::*;
 
 fn tokend(app: &TestApp, args: &[&str]) -> std::process::Output {
     tokend_command(app).args(args).output().expect("the tokend binary runs")
@@ -405,10 +405,10 @@ async fn a_flood_of_refused_requests_writes_a_bounded_number_of_lines() {
     for _ in 0..flood {
         tokens.issue_token(token_request("svc", "wrong", "")).await.unwrap_err();
     }
-    let samples = crate::metrics::scrape(&format!("http://{address}/metrics")).await;
+    let samples = crate::support::scrape::scrape(&format!("http://{address}/metrics")).await;
     let counted =
         r#"tokend_request_duration_seconds_count{operation="IssueToken",outcome="Unauthenticated"}"#;
-    assert_eq!(crate::metrics::get(&samples, counted), flood as f64);
+    assert_eq!(crate::support::scrape::get(&samples, counted), flood as f64);
     child.kill().unwrap();
     child.wait().unwrap();
 

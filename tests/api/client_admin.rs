@@ -4,7 +4,7 @@ use prost_types::FieldMask;
 use tokend::contract::pb;
 use tonic::Code;
 
-use crate::helpers::*;
+use crate::support::helpers::*;
 
 fn new_client(id: &str) -> pb::CreateClientRequest {
     pb::CreateClientRequest {

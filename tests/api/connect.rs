@@ -7,7 +7,7 @@ use reqwest::{Response, header::CONTENT_TYPE};
 use serde_json::{Value, json};
 use tokend::contract::pb;
 
-use crate::helpers::*;
+use crate::support::helpers::*;
 
 async fn post(app: &TestApp, method: &str, bearer: Option<&str>, body: &Value) -> Response {
     let request = reqwest::Client::new().post(app.url(&format!("/tokend.v1.{method}"))).json(body);

@@ -12,7 +12,7 @@ use tokio::{
 };
 use tonic::transport::Channel;
 
-use crate::helpers::*;
+use crate::support::helpers::*;
 
 fn tight_limits() -> ConnectionLimits {
     ConnectionLimits {

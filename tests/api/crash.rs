@@ -16,7 +16,7 @@ use tokio::{
 };
 use tonic::transport::Channel;
 
-use crate::helpers::*;
+use crate::support::helpers::*;
 
 /// Writers at once against the server that is killed.
 const WRITERS: usize = 6;

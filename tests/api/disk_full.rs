@@ -8,7 +8,7 @@ use std::{path::PathBuf, process::Command};
 
 use tonic::Code;
 
-use crate::helpers::*;
+use crate::support::helpers::*;
 
 /// A 4 MiB tmpfs, unmounted when dropped.
 struct SmallDisk {

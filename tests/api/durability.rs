@@ -2,7 +2,7 @@
 
 use tokend::contract::pb;
 
-use crate::helpers::*;
+use crate::support::helpers::*;
 
 on_both_stores! {
     async fn a_key_created_by_another_instance_is_picked_up(app) {

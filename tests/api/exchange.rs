@@ -6,7 +6,7 @@ use serde_json::{Value, json};
 use tokend::{authority::ClientDraft, contract::pb};
 use tonic::Code;
 
-use crate::helpers::*;
+use crate::support::helpers::*;
 
 const ACCESS_TOKEN: &str = "urn:ietf:params:oauth:token-type:access_token";
 const GRANT: &str = "urn:ietf:params:oauth:grant-type:token-exchange";

@@ -11,8 +11,8 @@ use tokend::contract::pb;
 use tonic::Code;
 
 use crate::{
-    helpers::*,
-    issuers::{KeyServer, SigningKey, jwks, now},
+    support::helpers::*,
+    support::signers::{KeyServer, SigningKey, jwks, now},
 };
 
 const JWT_BEARER: &str = "urn:ietf:params:oauth:client-assertion-type:jwt-bearer";

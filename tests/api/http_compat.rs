@@ -4,7 +4,7 @@
 use reqwest::{StatusCode, header};
 use serde_json::Value;
 
-use crate::helpers::*;
+use crate::support::helpers::*;
 
 async fn post(app: &TestApp, path: &str, body: String, basic: Option<(&str, &str)>) -> Value {
     let mut request = reqwest::Client::new()

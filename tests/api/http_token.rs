@@ -8,7 +8,7 @@ use oauth2::{
 use reqwest::{StatusCode, header};
 use serde_json::Value;
 
-use crate::helpers::*;
+use crate::support::helpers::*;
 
 /// A form body, its Basic credentials, and the status and OAuth error expected.
 type ErrorCase<'a> = (String, Option<(&'a str, &'a str)>, StatusCode, &'a str);
@@ -189,19 +189,19 @@ on_both_stores! {
         let unknown_field = client.post(&url).header(header::CONTENT_TYPE, "application/json").body("{\"grantType\":\"client_credentials\",\"secret\":\"x\"}").send().await.unwrap();
         let no_such_path = client.get(app.url("/oauth/v2/nothing")).send().await.unwrap();
         let expected = [
-            (not_base64, StatusCode::BAD_REQUEST),
-            (wrong_method, StatusCode::METHOD_NOT_ALLOWED),
-            (wrong_type, StatusCode::UNSUPPORTED_MEDIA_TYPE),
-            (too_large, StatusCode::PAYLOAD_TOO_LARGE),
-            (bad_json, StatusCode::BAD_REQUEST),
-            (unknown_field, StatusCode::BAD_REQUEST),
-            (no_such_path, StatusCode::NOT_FOUND),
+            (not_base64, StatusCode::BAD_REQUEST, "invalid_request"),
+            (wrong_method, StatusCode::METHOD_NOT_ALLOWED, "invalid_request"),
+            (wrong_type, StatusCode::UNSUPPORTED_MEDIA_TYPE, "invalid_request"),
+            (too_large, StatusCode::PAYLOAD_TOO_LARGE, "invalid_request"),
+            (bad_json, StatusCode::BAD_REQUEST, "invalid_request"),
+            (unknown_field, StatusCode::BAD_REQUEST, "invalid_request"),
+            (no_such_path, StatusCode::NOT_FOUND, "not_found"),
         ];
-        for (response, status) in expected {
+        for (response, status, error) in expected {
             assert_eq!(response.status(), status);
             assert_eq!(response.headers()[header::CONTENT_TYPE], "application/json");
             let body: Value = response.json().await.unwrap();
-            assert!(body["error"].is_string());
+            assert_eq!(body["error"], error, "{status}: {body}");
         }
     }
 

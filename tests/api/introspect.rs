@@ -3,7 +3,7 @@
 use tokend::contract::pb;
 use tonic::Code;
 
-use crate::helpers::*;
+use crate::support::helpers::*;
 
 fn ask(token: &str) -> pb::IntrospectRequest {
     pb::IntrospectRequest {

@@ -3,7 +3,7 @@
 use tokend::contract::pb;
 use tonic::Code;
 
-use crate::helpers::*;
+use crate::support::helpers::*;
 
 on_both_stores! {
     async fn a_burst_of_cold_requests_with_one_secret_costs_one_argon2_check(app) {

@@ -8,7 +8,7 @@ use tokend::{
     store::Store,
 };
 
-use crate::helpers::*;
+use crate::support::helpers::*;
 
 async fn store_of(app: &TestApp) -> Store {
     Store::connect(app.database_url()).await.unwrap()

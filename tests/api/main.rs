@@ -2,7 +2,7 @@
 //! tonic clients, each test on a fresh SQLite file and a fresh PostgreSQL database.
 
 #[macro_use]
-mod helpers;
+mod support;
 
 mod abuse;
 mod audit;
@@ -23,11 +23,9 @@ mod http_introspection;
 mod http_token;
 mod introspect;
 mod issue_token;
-mod issuers;
 mod key_sealing;
 mod metrics;
 mod mtls;
-mod pki;
 mod private_key_jwt;
 mod probes;
 mod revoke;

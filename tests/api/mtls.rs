@@ -13,7 +13,7 @@ use tonic::{
     transport::{Certificate, Channel, ClientTlsConfig, Identity},
 };
 
-use crate::helpers::*;
+use crate::support::helpers::*;
 
 const SPIFFE_ID: &str = "spiffe://example.org/ns/orders/sa/worker";
 
@@ -79,75 +79,67 @@ async fn grpc_token(client: &mut TokenServiceClient<Channel>, id: &str) -> Resul
     Ok(client.issue_token(token_request(id, "", "")).await?.into_inner().access_token)
 }
 
-async fn a_workload_with_only_a_certificate_gets_bound_tokens(backend: Backend) {
-    let pki = TestPki::new();
-    let Some(app) = server(backend, &pki).await else {
-        return;
-    };
-    let admin = app.admin_token().await;
-    let workload = pki.client_certificate(ClientNames { uris: &[SPIFFE_ID], ..Default::default() });
-    let request = pb::CreateClientRequest {
-        tls_client_auth_san_uri: SPIFFE_ID.into(),
-        tls_client_certificate_bound_access_tokens: true,
-        ..certificate_client("orders-worker", &["tls_client_auth"])
-    };
-    assert_eq!(register(&app, &admin, request).await, "", "a certificate-only client gets no secret");
+on_both_stores! {
+    async fn a_workload_with_only_a_certificate_gets_bound_tokens(backend: Backend) {
+        let pki = TestPki::new();
+        let Some(app) = server(backend, &pki).await else {
+            return;
+        };
+        let admin = app.admin_token().await;
+        let workload = pki.client_certificate(ClientNames { uris: &[SPIFFE_ID], ..Default::default() });
+        let request = pb::CreateClientRequest {
+            tls_client_auth_san_uri: SPIFFE_ID.into(),
+            tls_client_certificate_bound_access_tokens: true,
+            ..certificate_client("orders-worker", &["tls_client_auth"])
+        };
+        assert_eq!(register(&app, &admin, request).await, "", "a certificate-only client gets no secret");
 
-    let token =
-        grpc_token(&mut grpc(&app, &pki, Some(&workload)).await, "orders-worker").await.expect("a token");
-    assert_eq!(claims(&token)["cnf"]["x5t#S256"], thumbprint(&workload));
-    assert_eq!(claims(&token)["client_id"], "orders-worker");
+        let token =
+            grpc_token(&mut grpc(&app, &pki, Some(&workload)).await, "orders-worker").await.expect("a token");
+        assert_eq!(claims(&token)["cnf"]["x5t#S256"], thumbprint(&workload));
+        assert_eq!(claims(&token)["client_id"], "orders-worker");
 
-    let answer: Value = https(&pki, Some(&workload))
-        .post(app.url("/oauth/v2/token"))
-        .form(&[("grant_type", "client_credentials"), ("client_id", "orders-worker")])
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
-    let token = answer["access_token"].as_str().expect("a token over HTTPS");
-    assert_eq!(claims(token)["cnf"]["x5t#S256"], thumbprint(&workload));
+        let answer: Value = https(&pki, Some(&workload))
+            .post(app.url("/oauth/v2/token"))
+            .form(&[("grant_type", "client_credentials"), ("client_id", "orders-worker")])
+            .send()
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap();
+        let token = answer["access_token"].as_str().expect("a token over HTTPS");
+        assert_eq!(claims(token)["cnf"]["x5t#S256"], thumbprint(&workload));
 
-    // Introspection by the workload itself, authenticated by its certificate.
-    let introspected: Value = https(&pki, Some(&workload))
-        .post(app.url("/oauth/v2/introspect"))
-        .form(&[("token", token), ("client_id", "orders-worker")])
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
-    assert_eq!(introspected["active"], true);
-    assert_eq!(introspected["cnf"]["x5t#S256"], thumbprint(&workload));
-    let auditor = app.create_client("auditor", "tokend.introspect", "", &[]).await;
-    let introspect =
-        pb::IntrospectRequest { token: token.into(), token_type_hint: String::new(), signed_response: false };
-    let answer = app
-        .tokens
-        .clone()
-        .introspect(with_basic(introspect, "auditor", &auditor))
-        .await
-        .unwrap()
-        .into_inner();
-    assert!(answer.active);
-    assert_eq!(answer.cnf.map(|cnf| cnf.x5t_s256), Some(thumbprint(&workload)));
+        // Introspection by the workload itself, authenticated by its certificate.
+        let introspected: Value = https(&pki, Some(&workload))
+            .post(app.url("/oauth/v2/introspect"))
+            .form(&[("token", token), ("client_id", "orders-worker")])
+            .send()
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap();
+        assert_eq!(introspected["active"], true);
+        assert_eq!(introspected["cnf"]["x5t#S256"], thumbprint(&workload));
+        let auditor = app.create_client("auditor", "tokend.introspect", "", &[]).await;
+        let introspect =
+            pb::IntrospectRequest { token: token.into(), token_type_hint: String::new(), signed_response: false };
+        let answer = app
+            .tokens
+            .clone()
+            .introspect(with_basic(introspect, "auditor", &auditor))
+            .await
+            .unwrap()
+            .into_inner();
+        assert!(answer.active);
+        assert_eq!(answer.cnf.map(|cnf| cnf.x5t_s256), Some(thumbprint(&workload)));
 
-    let rotate = pb::RotateSecretRequest { client_id: "orders-worker".into(), grace_seconds: 0 };
-    let status = app.admin.clone().rotate_secret(with_bearer(rotate, &admin)).await.unwrap_err();
-    assert_eq!(status.code(), Code::FailedPrecondition, "{status:?}");
-}
-
-#[tokio::test]
-async fn sqlite_a_workload_with_only_a_certificate_gets_bound_tokens() {
-    a_workload_with_only_a_certificate_gets_bound_tokens(Backend::Sqlite).await;
-}
-
-#[tokio::test]
-async fn postgres_a_workload_with_only_a_certificate_gets_bound_tokens() {
-    a_workload_with_only_a_certificate_gets_bound_tokens(Backend::Postgres).await;
+        let rotate = pb::RotateSecretRequest { client_id: "orders-worker".into(), grace_seconds: 0 };
+        let status = app.admin.clone().rotate_secret(with_bearer(rotate, &admin)).await.unwrap_err();
+        assert_eq!(status.code(), Code::FailedPrecondition, "{status:?}");
+    }
 }
 
 #[tokio::test]

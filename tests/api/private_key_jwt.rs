@@ -10,8 +10,8 @@ use tokend::authority::{AuthDraft, ClientChanges, ClientDraft, EventQuery};
 use tonic::Code;
 
 use crate::{
-    helpers::*,
-    issuers::{KeyServer, SigningKey, jwks, now},
+    support::helpers::*,
+    support::signers::{KeyServer, SigningKey, jwks, now},
 };
 
 const JWT_BEARER: &str = "urn:ietf:params:oauth:client-assertion-type:jwt-bearer";
@@ -82,7 +82,7 @@ on_both_stores! {
         register(&app, "orders-signer", &jwks(&[&key]), "").await;
 
         let token = issue(&app, "orders-signer", &key.sign(&claims(&app, "orders-signer"))).await.unwrap();
-        let issued = crate::helpers::claims(&token);
+        let issued = crate::support::helpers::claims(&token);
         assert_eq!(issued["sub"], "orders-signer");
         assert_eq!(issued["scope"], "orders.read");
 
@@ -100,7 +100,7 @@ on_both_stores! {
         let response = reqwest::Client::new().post(app.url("/oauth/v2/token")).form(&form).send().await.unwrap();
         assert_eq!(response.status(), 200);
         let body: Value = response.json().await.unwrap();
-        assert_eq!(crate::helpers::claims(body["access_token"].as_str().unwrap())["sub"], "orders-signer");
+        assert_eq!(crate::support::helpers::claims(body["access_token"].as_str().unwrap())["sub"], "orders-signer");
     }
 
     async fn every_accepted_algorithm_verifies(app) {

@@ -3,7 +3,7 @@
 
 use serde_json::Value;
 
-use crate::helpers::*;
+use crate::support::helpers::*;
 
 async fn probe(app: &TestApp, path: &str) -> (u16, Value) {
     let response = reqwest::get(app.url(path)).await.unwrap();

@@ -3,7 +3,7 @@
 use tokend::contract::pb;
 use tonic::Code;
 
-use crate::helpers::*;
+use crate::support::helpers::*;
 
 fn revoke(token: &str) -> pb::RevokeRequest {
     pb::RevokeRequest { token: token.into(), token_type_hint: String::new() }

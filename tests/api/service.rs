@@ -67,7 +67,7 @@ mod grpc_spec {
 
     use tonic::Code;
 
-    use crate::helpers::*;
+    use crate::support::helpers::*;
 
     #[tokio::test]
     async fn a_call_past_its_own_grpc_timeout_is_deadline_exceeded() {

@@ -6,7 +6,7 @@ use jsonwebtoken::{DecodingKey, Validation, decode, decode_header, jwk::JwkSet};
 use serde_json::{Value, json};
 use tokend::contract::pb;
 
-use crate::helpers::*;
+use crate::support::helpers::*;
 
 const SIGNED: &str = "application/token-introspection+jwt";
 
@@ -41,7 +41,7 @@ on_both_stores! {
         let claims = verified(&app, &response.text().await.unwrap(), "svc").await;
         let answer = &claims["token_introspection"];
         assert_eq!((answer["active"].clone(), answer["client_id"].clone()), (json!(true), json!("svc")));
-        assert_eq!(answer["jti"], crate::helpers::claims(&token)["jti"]);
+        assert_eq!(answer["jti"], crate::support::helpers::claims(&token)["jti"]);
         assert!(claims["iat"].as_i64().unwrap() > 0);
 
         let inactive = ask("not-a-token".into()).await.unwrap();

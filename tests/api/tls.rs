@@ -10,7 +10,7 @@ use rustls::pki_types::ServerName;
 use tokio::net::TcpStream;
 use tonic::transport::{Certificate, Channel, ClientTlsConfig, Identity};
 
-use crate::helpers::*;
+use crate::support::helpers::*;
 
 /// The certificate the server presents to a new connection.
 async fn presented_certificate(app: &TestApp, ca_pem: &str) -> Vec<u8> {
@@ -21,40 +21,32 @@ async fn presented_certificate(app: &TestApp, ca_pem: &str) -> Vec<u8> {
     tls.get_ref().1.peer_certificates().expect("the server presents a certificate")[0].to_vec()
 }
 
-async fn secret_clients_get_tokens_over_grpc_and_https(backend: Backend) {
-    let pki = TestPki::new();
-    pki.write_server_certificate("server");
-    let Some(app) = TestApp::spawn_tls(backend, &pki, "server").await else {
-        return;
-    };
-    assert!(app.issuer().starts_with("https://127.0.0.1:"), "{}", app.issuer());
-    let secret = app.create_client("orders-worker", "read", "read", &[]).await;
-    assert_eq!(app.token("orders-worker", &secret, "").await.scope, "read", "gRPC over TLS");
+on_both_stores! {
+    async fn secret_clients_get_tokens_over_grpc_and_https(backend: Backend) {
+        let pki = TestPki::new();
+        pki.write_server_certificate("server");
+        let Some(app) = TestApp::spawn_tls(backend, &pki, "server").await else {
+            return;
+        };
+        assert!(app.issuer().starts_with("https://127.0.0.1:"), "{}", app.issuer());
+        let secret = app.create_client("orders-worker", "read", "read", &[]).await;
+        assert_eq!(app.token("orders-worker", &secret, "").await.scope, "read", "gRPC over TLS");
 
-    let https =
-        reqwest::Client::builder().use_preconfigured_tls(client_tls(&pki.ca_pem(), None)).build().unwrap();
-    let token = BasicClient::new(ClientId::new("orders-worker".into()))
-        .set_client_secret(ClientSecret::new(secret.clone()))
-        .set_token_uri(TokenUrl::new(app.url("/oauth/v2/token")).unwrap())
-        .set_auth_type(AuthType::BasicAuth)
-        .exchange_client_credentials()
-        .request_async(&https)
-        .await
-        .expect("the oauth2 crate gets a token over https");
-    assert_eq!(claims(token.access_token().secret())["iss"], app.issuer());
+        let https =
+            reqwest::Client::builder().use_preconfigured_tls(client_tls(&pki.ca_pem(), None)).build().unwrap();
+        let token = BasicClient::new(ClientId::new("orders-worker".into()))
+            .set_client_secret(ClientSecret::new(secret.clone()))
+            .set_token_uri(TokenUrl::new(app.url("/oauth/v2/token")).unwrap())
+            .set_auth_type(AuthType::BasicAuth)
+            .exchange_client_credentials()
+            .request_async(&https)
+            .await
+            .expect("the oauth2 crate gets a token over https");
+        assert_eq!(claims(token.access_token().secret())["iss"], app.issuer());
 
-    let plaintext = app.url("/oauth/v2/keys").replace("https://", "http://");
-    assert!(reqwest::get(plaintext).await.is_err(), "the port speaks TLS only");
-}
-
-#[tokio::test]
-async fn sqlite_secret_clients_get_tokens_over_grpc_and_https() {
-    secret_clients_get_tokens_over_grpc_and_https(Backend::Sqlite).await;
-}
-
-#[tokio::test]
-async fn postgres_secret_clients_get_tokens_over_grpc_and_https() {
-    secret_clients_get_tokens_over_grpc_and_https(Backend::Postgres).await;
+        let plaintext = app.url("/oauth/v2/keys").replace("https://", "http://");
+        assert!(reqwest::get(plaintext).await.is_err(), "the port speaks TLS only");
+    }
 }
 
 #[tokio::test]

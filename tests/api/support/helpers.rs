@@ -25,7 +25,7 @@ use tonic::{
 };
 use tonic_types::StatusExt;
 
-pub use crate::pki::{ClientCertificate, ClientNames, TestPki, client_tls};
+pub use crate::support::pki::{ClientCertificate, ClientNames, TestPki, client_tls};
 pub use tokend::authority::Actor;
 
 pub const DEFAULT_AUDIENCE: &str = "tokend";
@@ -48,7 +48,7 @@ macro_rules! on_both_stores {
             $(
                 #[tokio::test]
                 async fn $name() {
-                    let $app = $crate::helpers::TestApp::spawn($crate::helpers::Backend::Sqlite)
+                    let $app = $crate::support::helpers::TestApp::spawn($crate::support::helpers::Backend::Sqlite)
                         .await
                         .expect("SQLite is always available");
                     $body
@@ -61,9 +61,34 @@ macro_rules! on_both_stores {
             $(
                 #[tokio::test]
                 async fn $name() {
-                    let Some($app) = $crate::helpers::TestApp::spawn($crate::helpers::Backend::Postgres).await else {
+                    let Some($app) = $crate::support::helpers::TestApp::spawn($crate::support::helpers::Backend::Postgres).await else {
                         return;
                     };
+                    $body
+                }
+            )*
+        }
+    };
+    // Tests that start their own server (over TLS, say) take the backend instead.
+    ($(async fn $name:ident($backend:ident: Backend) $body:block)*) => {
+        mod sqlite {
+            #[allow(unused_imports)]
+            use super::*;
+            $(
+                #[tokio::test]
+                async fn $name() {
+                    let $backend = $crate::support::helpers::Backend::Sqlite;
+                    $body
+                }
+            )*
+        }
+        mod postgres {
+            #[allow(unused_imports)]
+            use super::*;
+            $(
+                #[tokio::test]
+                async fn $name() {
+                    let $backend = $crate::support::helpers::Backend::Postgres;
                     $body
                 }
             )*
