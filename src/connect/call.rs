@@ -15,7 +15,7 @@ use tonic::{Code, Status};
 use tower::ServiceExt;
 
 use super::error::Unanswered;
-use crate::authority::AuthError;
+use crate::{authority::AuthError, observe::metrics::Protocol};
 
 /// The longest `grpc-timeout` in milliseconds: eight digits.
 const MAX_TIMEOUT_MS: u64 = 99_999_999;
@@ -49,6 +49,7 @@ pub async fn unary(grpc: Router, parts: Parts, path: &str, message: Vec<u8>) -> 
     *request.version_mut() = parts.version;
     *request.headers_mut() = headers;
     *request.extensions_mut() = parts.extensions;
+    request.extensions_mut().insert(Protocol::Connect);
 
     let response = grpc.oneshot(request).await.unwrap_or_else(|never| match never {});
     let (head, body) = response.into_parts();

@@ -50,15 +50,17 @@ impl TokenServiceApi {
         request: TokenRequest<'_>,
         extensions: &Extensions,
     ) -> Result<IssuedToken, Status> {
+        // A Connect call reaches these services in process, marked as such.
+        let protocol = extensions.get::<Protocol>().copied().unwrap_or(Protocol::Grpc);
         match self.authority.issue(request).await {
             Ok(issued) => {
-                self.metrics.issued(&issued.claims.client_id, Protocol::Grpc);
+                self.metrics.token_request(Ok(&issued.claims.client_id), protocol);
                 access_log::authenticated(extensions.get(), &issued.claims.client_id);
                 Ok(issued)
             }
             Err(err) => {
                 let failure = Failure::from(err);
-                self.metrics.failed(failure.reason, Protocol::Grpc);
+                self.metrics.token_request(Err(failure.reason), protocol);
                 Err(failure.into())
             }
         }

@@ -26,7 +26,7 @@ use crate::{
 };
 
 pub async fn issue(State(authority): State<Arc<Authority>>, request: Request) -> Response {
-    match issue_token(&authority, request, &[MediaType::Form, MediaType::Json]).await {
+    match issue_token(&authority, request, &[MediaType::Form, MediaType::Json], Protocol::Http).await {
         Ok(issued) => {
             let mut body = json!({
                 "access_token": issued.access_token,
@@ -49,15 +49,14 @@ pub async fn issue_token(
     authority: &Authority,
     request: Request,
     accepted: &[MediaType],
+    protocol: Protocol,
 ) -> Result<IssuedToken, Rejection> {
     let (Parts { headers, extensions, .. }, body): (Parts, Body) = request.into_parts();
     let metrics = extensions.get::<Arc<Metrics>>().cloned();
     let issued = read_and_issue(authority, &headers, &extensions, body, accepted).await;
     if let Some(metrics) = metrics {
-        match &issued {
-            Ok(issued) => metrics.issued(&issued.claims.client_id, Protocol::Http),
-            Err(rejection) => metrics.failed(rejection.reason(), Protocol::Http),
-        }
+        let outcome = issued.as_ref().map(|issued| issued.claims.client_id.as_str());
+        metrics.token_request(outcome.map_err(Rejection::reason), protocol);
     }
     if let Ok(issued) = &issued {
         access_log::authenticated(extensions.get(), &issued.claims.client_id);

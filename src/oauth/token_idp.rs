@@ -11,11 +11,11 @@ use axum::{
 use serde_json::json;
 
 use super::{request::MediaType, token::issue_token};
-use crate::authority::Authority;
 use crate::http::no_store_json;
+use crate::{authority::Authority, observe::metrics::Protocol};
 
 pub async fn issue(State(authority): State<Arc<Authority>>, request: Request) -> Response {
-    match issue_token(&authority, request, &[MediaType::Json]).await {
+    match issue_token(&authority, request, &[MediaType::Json], Protocol::TokenIdp).await {
         Ok(issued) => no_store_json(
             StatusCode::OK,
             &json!({

@@ -34,11 +34,15 @@ use prometheus_client::{
 
 use crate::authority::{Authority, ThrottleCounts, Vitals};
 
-/// Which adapter answered.
+/// Which protocol a token request came in: gRPC, the OAuth endpoint, a
+/// Connect call (answered by the gRPC services in process, which find this
+/// in the request's extensions), or the TokenIDP dialect.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum Protocol {
     Grpc,
     Http,
+    Connect,
+    TokenIdp,
 }
 
 impl Protocol {
@@ -46,6 +50,8 @@ impl Protocol {
         match self {
             Protocol::Grpc => "grpc",
             Protocol::Http => "http",
+            Protocol::Connect => "connect",
+            Protocol::TokenIdp => "token_idp",
         }
     }
 }
@@ -152,14 +158,18 @@ impl Metrics {
     }
 
     /// A token was issued to `client_id`.
-    pub fn issued(&self, client_id: &str, protocol: Protocol) {
-        let labels = Issued { client_id: client_id.to_owned(), protocol: protocol.as_str() };
-        self.issued.get_or_create(&labels).inc();
-    }
-
-    /// A token request failed with the OAuth error code `reason`.
-    pub fn failed(&self, reason: &'static str, protocol: Protocol) {
-        self.failed.get_or_create(&Failed { reason, protocol: protocol.as_str() }).inc();
+    /// The one place a token request's outcome is counted: issued to the
+    /// client it names, or failed with the OAuth error code it names.
+    pub fn token_request(&self, outcome: Result<&str, &'static str>, protocol: Protocol) {
+        let protocol = protocol.as_str();
+        match outcome {
+            Ok(client_id) => {
+                self.issued.get_or_create(&Issued { client_id: client_id.to_owned(), protocol }).inc();
+            }
+            Err(reason) => {
+                self.failed.get_or_create(&Failed { reason, protocol }).inc();
+            }
+        }
     }
 
     pub fn introspected(&self, active: bool) {

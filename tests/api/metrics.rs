@@ -11,6 +11,26 @@ use crate::support::{
 };
 
 on_both_stores! {
+    async fn each_protocol_counts_its_own_tokens(app) {
+        let secret = app.create_client("svc", "read", "read", &[]).await;
+        let http = reqwest::Client::new();
+        let body = serde_json::json!({"grantType": "client_credentials", "clientId": "svc", "clientSecret": secret});
+        let connect = http.post(app.url("/tokend.v1.TokenService/IssueToken")).json(&body).send().await.unwrap();
+        assert_eq!(connect.status(), 200);
+        let token_idp = http.post(app.url("/token")).json(&body).send().await.unwrap();
+        assert_eq!(token_idp.status(), 200);
+        let wrong = serde_json::json!({"grantType": "client_credentials", "clientId": "svc", "clientSecret": "wrong"});
+        assert_eq!(http.post(app.url("/tokend.v1.TokenService/IssueToken")).json(&wrong).send().await.unwrap().status(), 401);
+        app.token("svc", &secret, "").await;
+
+        let samples = scrape(&app.url("/metrics")).await;
+        for protocol in ["grpc", "connect", "token_idp"] {
+            let issued = format!(r#"tokend_tokens_issued_total{{client_id="svc",protocol="{protocol}"}}"#);
+            assert_eq!(get(&samples, &issued), 1.0, "{protocol}");
+        }
+        assert_eq!(get(&samples, r#"tokend_token_requests_failed_total{protocol="connect",reason="invalid_client"}"#), 1.0);
+    }
+
     async fn counters_move_by_exactly_what_callers_did(app) {
         let secret = app.create_client("svc", "read", "read", &[]).await;
         let token = app.token("svc", &secret, "").await.access_token;
