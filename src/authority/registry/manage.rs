@@ -43,6 +43,36 @@ pub struct ClientDraft {
     pub token_exchange_audiences: Vec<String>,
 }
 
+impl ClientDraft {
+    /// The client id, and every other field as a change to a blank client:
+    /// a new client is parsed by the same [`ClientChanges::apply`] as a change.
+    fn into_changes(self) -> (String, ClientChanges) {
+        let auth = self.auth;
+        let changes = ClientChanges {
+            display_name: Some(self.display_name),
+            allowed_scopes: Some(self.allowed_scopes),
+            default_scopes: Some(self.default_scopes),
+            audiences: Some(self.audiences),
+            token_ttl_seconds: Some(self.token_ttl_seconds),
+            active: None,
+            auth_methods: Some(auth.methods),
+            tls_subject_dn: Some(auth.tls_subject_dn),
+            tls_san_dns: Some(auth.tls_san_dns),
+            tls_san_uri: Some(auth.tls_san_uri),
+            jwks: Some(auth.jwks),
+            jwks_uri: Some(auth.jwks_uri),
+            bound_tokens: Some(auth.bound_tokens),
+            federated: Some(auth.federated),
+            rate_limit_per_second: Some(self.rate_limit_per_second),
+            rate_limit_burst: Some(self.rate_limit_burst),
+            secret_max_age_seconds: Some(self.secret_max_age_seconds),
+            claims: Some(self.claims),
+            token_exchange_audiences: Some(self.token_exchange_audiences),
+        };
+        (self.client_id, changes)
+    }
+}
+
 /// How a client authenticates, as an administrator describes it (the RFC
 /// 7591 / RFC 8705 registration metadata), before any of it is checked.
 #[derive(Debug, Clone, Default)]
@@ -186,6 +216,49 @@ impl ClientChanges {
         set.into_iter().filter(|(is_set, _)| *is_set).map(|(_, name)| name).collect()
     }
 
+    /// Makes these changes to `client`, each field parsed here and only here
+    /// (for a new client and a changed one alike), then checks the client as
+    /// a whole. The `active` flag is the caller's: it is an event of its own.
+    fn apply(mut self, client: &mut Client) -> Result<(), AuthError> {
+        client.auth = self.apply_to_auth(&client.auth)?;
+        if self.rate_limit_per_second.is_some() || self.rate_limit_burst.is_some() {
+            let current = client.rate_limit.map_or((0, 0), |limit| (limit.per_second, limit.burst));
+            client.rate_limit = RateLimit::parse(
+                self.rate_limit_per_second.unwrap_or(current.0),
+                self.rate_limit_burst.unwrap_or(current.1),
+            )
+            .map_err(invalid)?;
+        }
+        if let Some(seconds) = self.secret_max_age_seconds {
+            client.secret_max_age = SecretMaxAge::parse(seconds).map_err(invalid)?;
+        }
+        if let Some(audiences) = self.token_exchange_audiences {
+            client.token_exchange_audiences = exchange_audiences(&audiences)?;
+        }
+        if let Some(claims) = self.claims {
+            client.claims = ClientClaims::from_members(claims).map_err(invalid)?;
+        }
+        if let Some(name) = self.display_name {
+            client.display_name = parse_display_name(name)?;
+        }
+        if let Some(scopes) = self.allowed_scopes {
+            client.allowed_scopes =
+                ScopeSet::parse_each(scopes.iter().map(String::as_str)).map_err(invalid)?;
+        }
+        if let Some(scopes) = self.default_scopes {
+            client.default_scopes =
+                ScopeSet::parse_each(scopes.iter().map(String::as_str)).map_err(invalid)?;
+        }
+        if let Some(audiences) = self.audiences {
+            client.audiences =
+                AudienceList::parse_each(audiences.iter().map(String::as_str)).map_err(invalid)?;
+        }
+        if let Some(seconds) = self.token_ttl_seconds {
+            client.token_ttl = TokenTtl::parse(seconds).map_err(invalid)?;
+        }
+        check_defaults_allowed(client)
+    }
+
     /// `auth` with these changes made to it, checked again as a whole.
     fn apply_to_auth(&mut self, auth: &ClientAuth) -> Result<ClientAuth, AuthError> {
         let mut draft = AuthDraft::from(auth);
@@ -230,28 +303,9 @@ impl Registry {
         actor: &Actor,
     ) -> Result<(ClientDetails, Option<ClientSecret>), AuthError> {
         let now = self.clock.now();
-        let client = Client {
-            id: ClientId::parse(&draft.client_id).map_err(invalid)?,
-            display_name: parse_display_name(draft.display_name)?,
-            allowed_scopes: ScopeSet::parse_each(draft.allowed_scopes.iter().map(String::as_str))
-                .map_err(invalid)?,
-            default_scopes: ScopeSet::parse_each(draft.default_scopes.iter().map(String::as_str))
-                .map_err(invalid)?,
-            audiences: AudienceList::parse_each(draft.audiences.iter().map(String::as_str))
-                .map_err(invalid)?,
-            token_ttl: TokenTtl::parse(draft.token_ttl_seconds).map_err(invalid)?,
-            disabled_at: None,
-            created_at: now,
-            updated_at: now,
-            registration: random_tag::<8>(),
-            auth: draft.auth.parse()?,
-            rate_limit: RateLimit::parse(draft.rate_limit_per_second, draft.rate_limit_burst)
-                .map_err(invalid)?,
-            secret_max_age: SecretMaxAge::parse(draft.secret_max_age_seconds).map_err(invalid)?,
-            claims: ClientClaims::from_members(draft.claims).map_err(invalid)?,
-            token_exchange_audiences: exchange_audiences(&draft.token_exchange_audiences)?,
-        };
-        check_defaults_allowed(&client)?;
+        let (client_id, changes) = draft.into_changes();
+        let mut client = blank_client(&client_id, now)?;
+        changes.apply(&mut client)?;
         let first = match client.auth.methods.use_secret() {
             true => Some(self.new_secret(&client, now).await?),
             false => None,
@@ -323,44 +377,10 @@ impl Registry {
         let fields = changes.field_names();
         let mut client = self.existing(client_id).await?;
         let was_active = client.disabled_at.is_none();
-        client.auth = changes.apply_to_auth(&client.auth)?;
-        if changes.rate_limit_per_second.is_some() || changes.rate_limit_burst.is_some() {
-            let current = client.rate_limit.map_or((0, 0), |limit| (limit.per_second, limit.burst));
-            client.rate_limit = RateLimit::parse(
-                changes.rate_limit_per_second.unwrap_or(current.0),
-                changes.rate_limit_burst.unwrap_or(current.1),
-            )
-            .map_err(invalid)?;
-        }
-        if let Some(seconds) = changes.secret_max_age_seconds {
-            client.secret_max_age = SecretMaxAge::parse(seconds).map_err(invalid)?;
-        }
-        if let Some(audiences) = changes.token_exchange_audiences {
-            client.token_exchange_audiences = exchange_audiences(&audiences)?;
-        }
-        if let Some(claims) = changes.claims {
-            client.claims = ClientClaims::from_members(claims).map_err(invalid)?;
-        }
-        if let Some(name) = changes.display_name {
-            client.display_name = parse_display_name(name)?;
-        }
-        if let Some(scopes) = changes.allowed_scopes {
-            client.allowed_scopes =
-                ScopeSet::parse_each(scopes.iter().map(String::as_str)).map_err(invalid)?;
-        }
-        if let Some(scopes) = changes.default_scopes {
-            client.default_scopes =
-                ScopeSet::parse_each(scopes.iter().map(String::as_str)).map_err(invalid)?;
-        }
-        if let Some(audiences) = changes.audiences {
-            client.audiences =
-                AudienceList::parse_each(audiences.iter().map(String::as_str)).map_err(invalid)?;
-        }
-        if let Some(seconds) = changes.token_ttl_seconds {
-            client.token_ttl = TokenTtl::parse(seconds).map_err(invalid)?;
-        }
+        let active = changes.active.take();
+        changes.apply(&mut client)?;
         let now = self.clock.now();
-        match changes.active {
+        match active {
             Some(true) => client.disabled_at = None,
             // Disabling is incident response: tokens issued before it stay
             // dead even if the client is enabled again, because a new tag
@@ -371,7 +391,6 @@ impl Registry {
             }
             Some(false) | None => {}
         }
-        check_defaults_allowed(&client)?;
         client.updated_at = now;
         let mut events = Vec::new();
         let now_millis = self.clock.now_millis();
@@ -471,6 +490,28 @@ impl Registry {
     }
 }
 
+/// A client with nothing but its id, a fresh registration tag and the
+/// defaults, for a draft's changes to fill in.
+fn blank_client(client_id: &str, now: i64) -> Result<Client, AuthError> {
+    Ok(Client {
+        id: ClientId::parse(client_id).map_err(invalid)?,
+        display_name: String::new(),
+        allowed_scopes: ScopeSet::default(),
+        default_scopes: ScopeSet::default(),
+        audiences: AudienceList::default(),
+        token_ttl: TokenTtl::parse(0).map_err(invalid)?,
+        disabled_at: None,
+        created_at: now,
+        updated_at: now,
+        registration: random_tag::<8>(),
+        auth: AuthDraft::default().parse()?,
+        rate_limit: None,
+        secret_max_age: None,
+        claims: ClientClaims::default(),
+        token_exchange_audiences: AudienceList::default(),
+    })
+}
+
 fn invalid(err: InvalidValue) -> AuthError {
     AuthError::InvalidArgument(err.0)
 }
@@ -509,4 +550,71 @@ fn decode_page_token(token: &str) -> Result<String, AuthError> {
     let bad = || AuthError::InvalidArgument("page_token is not one this server issued".into());
     let bytes = URL_SAFE_NO_PAD.decode(token).map_err(|_| bad())?;
     String::from_utf8(bytes).map_err(|_| bad())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn drafted(draft: ClientDraft) -> Result<Client, AuthError> {
+        let (client_id, changes) = draft.into_changes();
+        let mut client = blank_client(&client_id, 1_000)?;
+        changes.apply(&mut client)?;
+        Ok(client)
+    }
+
+    fn orders_worker() -> ClientDraft {
+        ClientDraft {
+            client_id: "orders-worker".into(),
+            display_name: "Orders worker".into(),
+            allowed_scopes: vec!["orders.read".into(), "orders.write".into()],
+            default_scopes: vec!["orders.read".into()],
+            audiences: vec!["orders".into()],
+            token_ttl_seconds: 600,
+            rate_limit_per_second: 5,
+            ..ClientDraft::default()
+        }
+    }
+
+    #[test]
+    fn every_field_of_a_draft_lands_on_the_client() {
+        let client = drafted(orders_worker()).unwrap();
+        assert_eq!(client.id.as_str(), "orders-worker");
+        assert_eq!(client.display_name, "Orders worker");
+        assert_eq!(client.allowed_scopes.to_strings(), ["orders.read", "orders.write"]);
+        assert_eq!(client.default_scopes.to_strings(), ["orders.read"]);
+        assert_eq!(client.audiences.to_strings(), ["orders"]);
+        assert_eq!(client.token_ttl.seconds(), 600);
+        assert_eq!(client.rate_limit.map(|limit| limit.per_second), Some(5));
+        assert!(client.auth.methods.use_secret(), "no methods named: the secret methods");
+    }
+
+    #[test]
+    fn a_draft_and_a_change_refuse_the_same_value_alike() {
+        let draft = ClientDraft { default_scopes: vec!["admin".into()], ..orders_worker() };
+        let created = drafted(draft).unwrap_err().to_string();
+        let mut client = drafted(orders_worker()).unwrap();
+        let change = ClientChanges { default_scopes: Some(vec!["admin".into()]), ..ClientChanges::default() };
+        let changed = change.apply(&mut client).unwrap_err().to_string();
+        assert_eq!(created, changed);
+    }
+
+    #[test]
+    fn a_change_leaves_the_fields_it_does_not_name() {
+        let mut client = drafted(orders_worker()).unwrap();
+        let change = ClientChanges { rate_limit_burst: Some(20), ..ClientChanges::default() };
+        change.apply(&mut client).unwrap();
+        let limit = client.rate_limit.unwrap();
+        assert_eq!((limit.per_second, limit.burst), (5, 20), "the rate kept, the burst changed");
+        assert_eq!(client.default_scopes.to_strings(), ["orders.read"]);
+        assert_eq!(client.token_ttl.seconds(), 600);
+    }
+
+    #[test]
+    fn a_change_is_checked_against_the_whole_client() {
+        let mut client = drafted(orders_worker()).unwrap();
+        let narrower =
+            ClientChanges { allowed_scopes: Some(vec!["orders.write".into()]), ..ClientChanges::default() };
+        assert!(narrower.apply(&mut client).is_err(), "the default scope would no longer be allowed");
+    }
 }
