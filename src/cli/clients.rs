@@ -50,16 +50,7 @@ pub async fn run(registry: &Registry, command: ClientCommand) -> Result<String, 
 /// Replaces how a client authenticates, all of it but its federated
 /// identities, and says how it does now.
 async fn set_auth(registry: &Registry, id: &str, auth: AuthDraft) -> Result<String, AuthError> {
-    let changes = ClientChanges {
-        auth_methods: Some(auth.methods),
-        tls_subject_dn: Some(auth.tls_subject_dn),
-        tls_san_dns: Some(auth.tls_san_dns),
-        tls_san_uri: Some(auth.tls_san_uri),
-        jwks: Some(auth.jwks),
-        jwks_uri: Some(auth.jwks_uri),
-        bound_tokens: Some(auth.bound_tokens),
-        ..ClientChanges::default()
-    };
+    let changes = ClientChanges::replacing_auth(auth);
     let details = registry.update(id, changes, &Actor::cli()).await?;
     let methods = &details.client.auth.methods;
     let mut said = format!("client {id} authenticates by {methods}");

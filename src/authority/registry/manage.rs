@@ -47,27 +47,21 @@ impl ClientDraft {
     /// The client id, and every other field as a change to a blank client:
     /// a new client is parsed by the same [`ClientChanges::apply`] as a change.
     fn into_changes(self) -> (String, ClientChanges) {
-        let auth = self.auth;
+        let mut auth = self.auth;
+        let federated = std::mem::take(&mut auth.federated);
         let changes = ClientChanges {
             display_name: Some(self.display_name),
             allowed_scopes: Some(self.allowed_scopes),
             default_scopes: Some(self.default_scopes),
             audiences: Some(self.audiences),
             token_ttl_seconds: Some(self.token_ttl_seconds),
-            active: None,
-            auth_methods: Some(auth.methods),
-            tls_subject_dn: Some(auth.tls_subject_dn),
-            tls_san_dns: Some(auth.tls_san_dns),
-            tls_san_uri: Some(auth.tls_san_uri),
-            jwks: Some(auth.jwks),
-            jwks_uri: Some(auth.jwks_uri),
-            bound_tokens: Some(auth.bound_tokens),
-            federated: Some(auth.federated),
+            federated: Some(federated),
             rate_limit_per_second: Some(self.rate_limit_per_second),
             rate_limit_burst: Some(self.rate_limit_burst),
             secret_max_age_seconds: Some(self.secret_max_age_seconds),
             claims: Some(self.claims),
             token_exchange_audiences: Some(self.token_exchange_audiences),
+            ..ClientChanges::replacing_auth(auth)
         };
         (self.client_id, changes)
     }
@@ -190,6 +184,21 @@ pub struct ClientChanges {
 }
 
 impl ClientChanges {
+    /// Changes that replace how a client authenticates with `auth`: all of
+    /// it but its federated identities, which change on their own.
+    pub fn replacing_auth(auth: AuthDraft) -> Self {
+        ClientChanges {
+            auth_methods: Some(auth.methods),
+            tls_subject_dn: Some(auth.tls_subject_dn),
+            tls_san_dns: Some(auth.tls_san_dns),
+            tls_san_uri: Some(auth.tls_san_uri),
+            jwks: Some(auth.jwks),
+            jwks_uri: Some(auth.jwks_uri),
+            bound_tokens: Some(auth.bound_tokens),
+            ..ClientChanges::default()
+        }
+    }
+
     /// The names of the fields these changes set, as the contract names them
     /// (the `active` flag is an event of its own).
     fn field_names(&self) -> Vec<&'static str> {
