@@ -2,36 +2,25 @@
 //! and check tokens, manage clients. It knows nothing of gRPC or HTTP; the
 //! adapters translate to and from the types here.
 //!
-//! - `credentials` parses what a caller presented; `authenticate` decides
-//!   who the caller is, for every kind of call, in one place, with
-//!   `assertions` for signed JWTs.
-//! - `issue` (the grants, with `grant` and `exchange` for their rules), `introspection`,
-//!   `revocation`: the three token calls.
-//! - `tokens` mints and checks JWTs with `keys` (ring, sealing, rotation);
-//!   `verified` remembers checked tokens; `revoked_tokens` the revocations.
+//! - `authenticate/` decides who the caller is, for every kind of call, in
+//!   one place: `credentials` parses what a caller presented, `assertions`
+//!   checks signed JWTs.
+//! - `tokens/`: the codec that mints and checks JWTs, the grants (issue,
+//!   exchange) and their rate limits, introspection and revocation.
+//! - `keys/`: the signing keys (ring, sealing, rotation).
 //! - `registry`: clients, their secrets (`secret_hasher`) and caches.
 //! - `audit`: the audit trail of every change, its live stream, the issuance log.
 
-mod assertions;
 mod audit;
 mod authenticate;
 mod clock;
-mod credentials;
 mod error;
-mod exchange;
 mod feed;
-mod grant;
-mod introspection;
-mod issue;
 mod keys;
 mod paging;
-mod rate_limits;
 mod registry;
-mod revocation;
-mod revoked_tokens;
 mod secret_hasher;
 mod tokens;
-mod verified;
 mod vitals;
 
 use std::sync::Arc;
@@ -41,30 +30,28 @@ use crate::{
     store::Store,
 };
 
-pub use assertions::AssertionSettings;
-use assertions::Assertions;
 pub use audit::{
     Actor, AuditEvent, AuditSettings, AuditTrail, DEFAULT_RETENTION_SECONDS, EventPage, EventQuery,
     EventType, IssuanceLog,
 };
-pub use authenticate::{Caller, Policy};
+use authenticate::Assertions;
+#[cfg(feature = "fuzzing")]
+use authenticate::Credential;
+pub use authenticate::{AssertionSettings, BodyCredentials, Caller, Policy, Presented};
 pub use clock::Clock;
-use credentials::Credential;
-pub use credentials::{BodyCredentials, Presented};
 pub use error::AuthError;
 use error::BAD_CREDENTIALS;
-pub use exchange::{ACCESS_TOKEN_TYPE, Act, Exchange, TOKEN_EXCHANGE};
-pub use introspection::{Introspected, Introspection};
-pub use issue::{IssuedToken, TokenRequest};
 pub use keys::{INTROSPECTION_TYP, KeyInfo, KeyRing, KeySealer, SigningAlgorithm};
-pub use rate_limits::RateLimits;
 pub use registry::{
     AuthDraft, CheckResult, ClientChanges, ClientDraft, ClientPage, FailureLimits, IdentityDraft, Registry,
     ThrottleCounts,
 };
-use revoked_tokens::Revocations;
 pub use secret_hasher::SecretHasher;
-pub use tokens::{AccessClaims, Confirmation, Grant, Subject, TokenCodec};
+use tokens::Revocations;
+pub use tokens::{
+    ACCESS_TOKEN_TYPE, AccessClaims, Act, Confirmation, Exchange, Grant, Introspected, Introspection,
+    IssuedToken, RateLimits, Subject, TOKEN_EXCHANGE, TokenCodec, TokenRequest,
+};
 pub use vitals::Vitals;
 
 pub use tokend_common::wire::{ADMIN_SCOPE, INTROSPECT_SCOPE};

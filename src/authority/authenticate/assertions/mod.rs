@@ -23,7 +23,8 @@ use rustls::pki_types::CertificateDer;
 use serde_json::{Map, Value};
 use tokend_common::expiring::Expiring;
 
-use super::{AuthError, BAD_CREDENTIALS, Clock, Registry, credentials::AssertionKind, tokens::Federated};
+use super::credentials::AssertionKind;
+use crate::authority::{AuthError, BAD_CREDENTIALS, Clock, Registry, tokens::Federated};
 use crate::{
     domain::{AuthMethod, Client, ClientId, IssuerKeys, TrustedIssuer},
     store::{AssertionId, Store},

@@ -3,7 +3,8 @@
 
 use serde_json::{Value, json};
 
-use super::{AccessClaims, AuthError, Authority, INTROSPECT_SCOPE, Policy, Presented};
+use super::AccessClaims;
+use crate::authority::{AuthError, Authority, INTROSPECT_SCOPE, Policy, Presented};
 use crate::domain::Client;
 
 /// The answer to an introspection. Inactive carries nothing, so an inactive
@@ -105,7 +106,10 @@ impl Authority {
     /// differs, and for clients from before tags, its creation time is later
     /// than the token). A delegated token carries the authority of the client
     /// it acts for, so that client is held to the same.
-    pub(super) async fn active_claims(&self, token: &str) -> Result<Option<AccessClaims>, AuthError> {
+    pub(in crate::authority) async fn active_claims(
+        &self,
+        token: &str,
+    ) -> Result<Option<AccessClaims>, AuthError> {
         let Some(claims) = self.tokens.decode(token) else {
             return Ok(None);
         };

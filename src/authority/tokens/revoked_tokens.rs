@@ -6,7 +6,7 @@ use std::{
     sync::{PoisonError, RwLock},
 };
 
-use super::{AuthError, feed::FeedCursor};
+use crate::authority::{AuthError, feed::FeedCursor};
 use crate::store::{EventRow, Store};
 
 pub struct Revocations {

@@ -1,6 +1,7 @@
 //! The grant rules: which scopes and audiences a client's token carries.
 
-use super::{AuthError, Grant};
+use super::Grant;
+use crate::authority::AuthError;
 use crate::domain::{Audience, AudienceList, Client, ScopeSet, quoted};
 
 /// Decides what a token for `client` grants.

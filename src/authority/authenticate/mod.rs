@@ -5,10 +5,15 @@
 
 use std::{net::IpAddr, sync::Arc};
 
-use super::{
-    ADMIN_SCOPE, AuthError, Authority, BAD_CREDENTIALS, Credential, Presented, assertions,
-    audit::UNNAMED_CLIENT, tokens::Federated,
-};
+mod assertions;
+mod credentials;
+
+pub use assertions::AssertionSettings;
+pub(super) use assertions::Assertions;
+pub(super) use credentials::Credential;
+pub use credentials::{BodyCredentials, Presented};
+
+use super::{ADMIN_SCOPE, AuthError, Authority, BAD_CREDENTIALS, audit::UNNAMED_CLIENT, tokens::Federated};
 use crate::domain::{Client, ClientId, PeerCertificate, ScopeSet};
 
 /// What kind of call is being authenticated, which decides the credentials it accepts.

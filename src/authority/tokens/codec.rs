@@ -7,7 +7,8 @@ use jsonwebtoken::{Algorithm, Validation};
 use serde::{Deserialize, Serialize};
 use tokend_common::ecdsa;
 
-use super::{AuthError, Clock, KeyRing, exchange::Act, verified::VerifiedTokens};
+use super::{exchange::Act, verified::VerifiedTokens};
+use crate::authority::{AuthError, Clock, KeyRing};
 use crate::domain::{AudienceList, ClientClaims, ClientId, ScopeSet, TokenTtl};
 
 pub use tokend_common::wire::ACCESS_TOKEN_TYP;
@@ -229,7 +230,7 @@ impl TokenCodec {
 }
 
 /// `N` random bytes in base64url: unique without coordination between instances.
-pub(super) fn random_tag<const N: usize>() -> String {
+pub(crate) fn random_tag<const N: usize>() -> String {
     let mut bytes = [0u8; N];
     getrandom::fill(&mut bytes).expect("the operating system's random source failed");
     URL_SAFE_NO_PAD.encode(bytes)

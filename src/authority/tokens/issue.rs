@@ -2,11 +2,11 @@
 //! token exchange (RFC 8693), from a request to a signed token.
 
 use super::{
-    AccessClaims, AuthError, Authority, Policy, Presented,
-    audit::IssuedLine,
+    AccessClaims,
     exchange::{self, Exchange, TOKEN_EXCHANGE},
     grant,
 };
+use crate::authority::{AuthError, Authority, Policy, Presented, audit::IssuedLine};
 use crate::domain::{AudienceList, ScopeSet, quoted};
 
 const CLIENT_CREDENTIALS: &str = "client_credentials";

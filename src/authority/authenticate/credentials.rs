@@ -7,7 +7,7 @@ use std::sync::Arc;
 
 use base64::{Engine, engine::general_purpose::STANDARD};
 
-use super::{AuthError, BAD_CREDENTIALS};
+use crate::authority::{AuthError, BAD_CREDENTIALS};
 use crate::domain::{ClientId, ClientSecret, Peer, PeerCertificate, quoted};
 
 /// `client_assertion_type` for a JWT the client or its platform signed (RFC 7523 §2.2).

@@ -5,7 +5,8 @@
 
 use serde::{Deserialize, Serialize};
 
-use super::{AccessClaims, AuthError, Grant, Subject, grant};
+use super::{AccessClaims, Grant, Subject, grant};
+use crate::authority::AuthError;
 use crate::domain::{AudienceList, Client, ScopeSet, quoted};
 
 pub const TOKEN_EXCHANGE: &str = "urn:ietf:params:oauth:grant-type:token-exchange";

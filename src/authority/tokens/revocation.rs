@@ -2,9 +2,8 @@
 
 use serde_json::json;
 
-use super::{
-    ADMIN_SCOPE, Actor, AuthError, Authority, EventType, Policy, Presented, introspection::require_token,
-};
+use super::introspection::require_token;
+use crate::authority::{ADMIN_SCOPE, Actor, AuthError, Authority, EventType, Policy, Presented};
 
 impl Authority {
     /// Revokes `token` for good. A client may revoke its own tokens, an admin
