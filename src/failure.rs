@@ -1,7 +1,8 @@
 //! The one place where a failure becomes what a caller sees: its gRPC code,
 //! its HTTP status, its OAuth error code (sent as `google.rpc.ErrorInfo.reason`,
 //! domain "tokend", over gRPC and as `error` over HTTP) and its HTTP headers
-//! (`WWW-Authenticate`, `Allow`), so no two parts of an answer and no two
+//! (`WWW-Authenticate`, `Allow`) and, for a refused field, its name as a
+//! `google.rpc.BadRequest` violation, so no two parts of an answer and no two
 //! protocols disagree. Failures are the authority's errors and the refusals of
 //! a request's wire shape ([`Refusal`]). Internal causes are logged here and
 //! never sent.
@@ -36,6 +37,9 @@ pub struct Failure {
     pub allow: Option<&'static str>,
     /// When the caller may try again: gRPC `google.rpc.RetryInfo`, HTTP `Retry-After`.
     pub retry_after: Option<Duration>,
+    /// The request field the failure is about, as the contract names it:
+    /// a `google.rpc.BadRequest` field violation over gRPC and Connect.
+    pub field: Option<&'static str>,
 }
 
 /// A request refused for its shape on the wire, before any of it reaches the
@@ -84,7 +88,7 @@ impl From<Refusal> for Failure {
                 (Code::Unimplemented, StatusCode::NOT_IMPLEMENTED, "not_implemented", message, None)
             }
         };
-        Failure { code, http, reason, message, challenge: None, allow, retry_after: None }
+        Failure { code, http, reason, message, challenge: None, allow, retry_after: None, field: None }
     }
 }
 
@@ -118,7 +122,7 @@ impl From<AuthError> for Failure {
             AuthError::InsufficientScope(_) => {
                 (Code::PermissionDenied, StatusCode::FORBIDDEN, "insufficient_scope")
             }
-            AuthError::InvalidArgument(_) => {
+            AuthError::InvalidArgument(_) | AuthError::InvalidField { .. } => {
                 (Code::InvalidArgument, StatusCode::BAD_REQUEST, "invalid_argument")
             }
             AuthError::NotFound(_) => (Code::NotFound, StatusCode::NOT_FOUND, "not_found"),
@@ -150,6 +154,7 @@ impl From<AuthError> for Failure {
                     challenge: None,
                     allow: None,
                     retry_after: None,
+                    field: None,
                 };
             }
             AuthError::Internal(cause) => {
@@ -161,7 +166,11 @@ impl From<AuthError> for Failure {
             AuthError::TooManyRequests { retry_after, .. } => Some(*retry_after),
             _ => None,
         };
-        Failure { code, http, reason, message, challenge, allow: None, retry_after }
+        let field = match &err {
+            AuthError::InvalidField { field, .. } => Some(*field),
+            _ => None,
+        };
+        Failure { code, http, reason, message, challenge, allow: None, retry_after, field }
     }
 }
 
@@ -183,6 +192,9 @@ impl From<Failure> for Status {
             ErrorDetails::with_error_info(failure.reason, ERROR_DOMAIN, HashMap::<String, String>::new());
         if let Some(delay) = failure.retry_after {
             details.set_retry_info(Some(delay));
+        }
+        if let Some(field) = failure.field {
+            details.add_bad_request_violation(field, failure.message.clone());
         }
         Status::with_error_details(failure.code, failure.message, details)
     }

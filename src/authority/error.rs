@@ -36,6 +36,10 @@ pub enum AuthError {
     /// An administrative request names something invalid.
     #[error("{0}")]
     InvalidArgument(String),
+    /// A field of an administrative request is invalid: `field` is its name
+    /// in the contract, sent beside the message so callers need not parse it.
+    #[error("{message}")]
+    InvalidField { field: &'static str, message: String },
     #[error("{0}")]
     NotFound(String),
     #[error("{0}")]

@@ -18,6 +18,12 @@ fn new_client(id: &str) -> pb::CreateClientRequest {
     }
 }
 
+/// Claims naming `iss`, which only tokend sets.
+fn reserved_claim() -> prost_types::Struct {
+    let value = prost_types::Value { kind: Some(prost_types::value::Kind::StringValue("me".into())) };
+    prost_types::Struct { fields: [("iss".to_owned(), value)].into() }
+}
+
 fn get(id: &str) -> pb::GetClientRequest {
     pb::GetClientRequest { client_id: id.into() }
 }
@@ -143,6 +149,47 @@ on_both_stores! {
         let status = app.admin.clone().create_client(with_bearer(bad_exchange, &admin)).await.unwrap_err();
         assert_error(&status, Code::InvalidArgument, "invalid_argument");
         assert!(status.message().starts_with("token_exchange_audiences: audience \"café\""), "{}", status.message());
+    }
+
+    async fn each_refused_client_field_is_named_as_a_bad_request_violation(app) {
+        let admin = app.admin_token().await;
+        let with = |edit: &dyn Fn(&mut pb::CreateClientRequest)| {
+            let mut request = new_client("svc");
+            edit(&mut request);
+            request
+        };
+        let identity = pb::FederatedIdentity { issuer: String::new(), subject: "x".into(), ..Default::default() };
+        let cases: Vec<(&str, pb::CreateClientRequest)> = vec![
+            ("client_id", with(&|r| r.client_id = "no spaces".into())),
+            ("display_name", with(&|r| r.display_name = "bell\u{7}".into())),
+            ("allowed_scopes", with(&|r| r.allowed_scopes = vec!["has\"quote".into()])),
+            ("default_scopes", with(&|r| r.default_scopes = vec!["billing.read".into()])),
+            ("audiences", with(&|r| r.audiences = vec!["café".into()])),
+            ("token_ttl_seconds", with(&|r| r.token_ttl_seconds = 5)),
+            ("token_endpoint_auth_methods", with(&|r| r.token_endpoint_auth_methods = vec!["telepathy".into()])),
+            ("tls_client_auth_subject_dn", with(&|r| r.tls_client_auth_subject_dn = "not a DN".into())),
+            ("tls_client_auth_san_dns", with(&|r| r.tls_client_auth_san_dns = "not a name!".into())),
+            ("tls_client_auth_san_uri", with(&|r| r.tls_client_auth_san_uri = "not a uri".into())),
+            ("claims", with(&|r| r.claims = Some(reserved_claim()))),
+            ("jwks", with(&|r| r.jwks = "not json".into())),
+            ("jwks_uri", with(&|r| r.jwks_uri = "ftp://keys".into())),
+            ("rate_limit_burst", with(&|r| { r.rate_limit_per_second = 0; r.rate_limit_burst = 5 })),
+            ("secret_max_age_seconds", with(&|r| r.secret_max_age_seconds = -1)),
+            ("federated_identities", with(&|r| r.federated_identities = vec![identity.clone()])),
+            ("token_exchange_audiences", with(&|r| r.token_exchange_audiences = vec!["café".into()])),
+        ];
+        for (field, request) in cases {
+            let status = app.admin.clone().create_client(with_bearer(request, &admin)).await.unwrap_err();
+            assert_error(&status, Code::InvalidArgument, "invalid_argument");
+            let details = tonic_types::StatusExt::get_error_details(&status);
+            let violations = details.bad_request().map(|bad| bad.field_violations.clone()).unwrap_or_default();
+            let named: Vec<&str> = violations.iter().map(|violation| violation.field.as_str()).collect();
+            assert_eq!(named, [field], "{}", status.message());
+        }
+        let huge_grace = pb::RotateSecretRequest { client_id: "svc".into(), grace_seconds: -1 };
+        let status = app.admin.clone().rotate_secret(with_bearer(huge_grace, &admin)).await.unwrap_err();
+        let details = tonic_types::StatusExt::get_error_details(&status);
+        assert_eq!(details.bad_request().unwrap().field_violations[0].field, "grace_seconds");
     }
 
     async fn a_missing_client_is_not_found(app) {

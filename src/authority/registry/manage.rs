@@ -99,7 +99,8 @@ impl AuthDraft {
     fn parse(self) -> Result<ClientAuth, AuthError> {
         let methods = match self.methods.is_empty() && !self.federated.is_empty() {
             true => AuthMethods::NONE,
-            false => AuthMethods::parse_each(self.methods.iter().map(String::as_str)).map_err(invalid)?,
+            false => AuthMethods::parse_each(self.methods.iter().map(String::as_str))
+                .map_err(invalid("token_endpoint_auth_methods"))?,
         };
         let auth = ClientAuth {
             methods,
@@ -108,14 +109,14 @@ impl AuthDraft {
                 &self.tls_san_dns,
                 &self.tls_san_uri,
             )
-            .map_err(invalid)?,
+            .map_err(invalid(self.subject_field()))?,
             jwks: match self.jwks.trim() {
                 "" => None,
-                jwks => Some(Jwks::parse(jwks).map_err(invalid)?),
+                jwks => Some(Jwks::parse(jwks).map_err(invalid("jwks"))?),
             },
             jwks_uri: match self.jwks_uri.trim() {
                 "" => None,
-                uri => Some(JwksUri::parse("jwks_uri", uri).map_err(invalid)?),
+                uri => Some(JwksUri::parse("jwks_uri", uri).map_err(invalid("jwks_uri"))?),
             },
             bound_tokens: self.bound_tokens,
             federated: self
@@ -125,10 +126,20 @@ impl AuthDraft {
                     FederatedIdentity::parse(&identity.issuer, &identity.subject, identity.claims)
                 })
                 .collect::<Result<_, _>>()
-                .map_err(invalid)?,
+                .map_err(invalid("federated_identities"))?,
         };
-        auth.check().map_err(invalid)?;
+        auth.check().map_err(invalid("token_endpoint_auth_methods"))?;
         Ok(auth)
+    }
+
+    /// Which of the certificate-name fields a refusal of the subject is about:
+    /// the one set (or the first, when more than one is).
+    fn subject_field(&self) -> &'static str {
+        match (self.tls_subject_dn.is_empty(), self.tls_san_dns.is_empty()) {
+            (false, _) => "tls_client_auth_subject_dn",
+            (true, false) => "tls_client_auth_san_dns",
+            (true, true) => "tls_client_auth_san_uri",
+        }
     }
 }
 
@@ -232,38 +243,42 @@ impl ClientChanges {
         client.auth = self.apply_to_auth(&client.auth)?;
         if self.rate_limit_per_second.is_some() || self.rate_limit_burst.is_some() {
             let current = client.rate_limit.map_or((0, 0), |limit| (limit.per_second, limit.burst));
-            client.rate_limit = RateLimit::parse(
-                self.rate_limit_per_second.unwrap_or(current.0),
-                self.rate_limit_burst.unwrap_or(current.1),
-            )
-            .map_err(invalid)?;
+            let per_second = self.rate_limit_per_second.unwrap_or(current.0);
+            let burst = self.rate_limit_burst.unwrap_or(current.1);
+            // A burst without a rate is the burst's fault; anything else the rate's.
+            let field = match (per_second, burst) {
+                (0, 1..) => "rate_limit_burst",
+                _ => "rate_limit_per_second",
+            };
+            client.rate_limit = RateLimit::parse(per_second, burst).map_err(invalid(field))?;
         }
         if let Some(seconds) = self.secret_max_age_seconds {
-            client.secret_max_age = SecretMaxAge::parse(seconds).map_err(invalid)?;
+            client.secret_max_age =
+                SecretMaxAge::parse(seconds).map_err(invalid("secret_max_age_seconds"))?;
         }
         if let Some(audiences) = self.token_exchange_audiences {
             client.token_exchange_audiences = exchange_audiences(&audiences)?;
         }
         if let Some(claims) = self.claims {
-            client.claims = ClientClaims::from_members(claims).map_err(invalid)?;
+            client.claims = ClientClaims::from_members(claims).map_err(invalid("claims"))?;
         }
         if let Some(name) = self.display_name {
             client.display_name = parse_display_name(name)?;
         }
         if let Some(scopes) = self.allowed_scopes {
             client.allowed_scopes =
-                ScopeSet::parse_each(scopes.iter().map(String::as_str)).map_err(invalid)?;
+                ScopeSet::parse_each(scopes.iter().map(String::as_str)).map_err(invalid("allowed_scopes"))?;
         }
         if let Some(scopes) = self.default_scopes {
             client.default_scopes =
-                ScopeSet::parse_each(scopes.iter().map(String::as_str)).map_err(invalid)?;
+                ScopeSet::parse_each(scopes.iter().map(String::as_str)).map_err(invalid("default_scopes"))?;
         }
         if let Some(audiences) = self.audiences {
-            client.audiences =
-                AudienceList::parse_each(audiences.iter().map(String::as_str)).map_err(invalid)?;
+            client.audiences = AudienceList::parse_each(audiences.iter().map(String::as_str))
+                .map_err(invalid("audiences"))?;
         }
         if let Some(seconds) = self.token_ttl_seconds {
-            client.token_ttl = TokenTtl::parse(seconds).map_err(invalid)?;
+            client.token_ttl = TokenTtl::parse(seconds).map_err(invalid("token_ttl_seconds"))?;
         }
         check_defaults_allowed(client)
     }
@@ -434,9 +449,10 @@ impl Registry {
         actor: &Actor,
     ) -> Result<(ClientDetails, ClientSecret), AuthError> {
         if !(0..=MAX_GRACE_SECONDS).contains(&grace_seconds) {
-            return Err(AuthError::InvalidArgument(format!(
-                "grace_seconds must be between 0 and {MAX_GRACE_SECONDS}"
-            )));
+            return Err(AuthError::InvalidField {
+                field: "grace_seconds",
+                message: format!("grace_seconds must be between 0 and {MAX_GRACE_SECONDS}"),
+            });
         }
         let client = self.existing(client_id).await?;
         if !client.auth.methods.use_secret() {
@@ -463,7 +479,7 @@ impl Registry {
 
     /// Deletes a client and its secrets, on `actor`'s behalf.
     pub async fn delete(&self, client_id: &str, actor: &Actor) -> Result<(), AuthError> {
-        let id = ClientId::parse(client_id).map_err(invalid)?;
+        let id = ClientId::parse(client_id).map_err(invalid("client_id"))?;
         let event = actor.event(self.clock.now_millis(), EventType::ClientDeleted, id.as_str(), json!({}));
         let deleted = self.store.delete_client(id.as_str(), self.clock.now(), &[event]).await?;
         self.cache.forget(id.as_str());
@@ -474,7 +490,7 @@ impl Registry {
     }
 
     async fn existing(&self, client_id: &str) -> Result<Client, AuthError> {
-        let id = ClientId::parse(client_id).map_err(invalid)?;
+        let id = ClientId::parse(client_id).map_err(invalid("client_id"))?;
         let row = self.store.client(id.as_str()).await?.ok_or_else(|| not_found(client_id))?;
         Client::try_from(row)
     }
@@ -503,12 +519,12 @@ impl Registry {
 /// defaults, for a draft's changes to fill in.
 fn blank_client(client_id: &str, now: i64) -> Result<Client, AuthError> {
     Ok(Client {
-        id: ClientId::parse(client_id).map_err(invalid)?,
+        id: ClientId::parse(client_id).map_err(invalid("client_id"))?,
         display_name: String::new(),
         allowed_scopes: ScopeSet::default(),
         default_scopes: ScopeSet::default(),
         audiences: AudienceList::default(),
-        token_ttl: TokenTtl::parse(0).map_err(invalid)?,
+        token_ttl: TokenTtl::parse(0).map_err(invalid("token_ttl_seconds"))?,
         disabled_at: None,
         created_at: now,
         updated_at: now,
@@ -521,15 +537,19 @@ fn blank_client(client_id: &str, now: i64) -> Result<Client, AuthError> {
     })
 }
 
-fn invalid(err: InvalidValue) -> AuthError {
-    AuthError::InvalidArgument(err.0)
+/// A value of the request field `field` (its name in the contract) that
+/// does not parse: refused naming the field.
+fn invalid(field: &'static str) -> impl FnOnce(InvalidValue) -> AuthError {
+    move |err| AuthError::InvalidField { field, message: err.0 }
 }
 
-/// `token_exchange_audiences`, refused naming the field (a bad one would
-/// otherwise read as if the client's own audiences were wrong).
+/// `token_exchange_audiences`, refused naming the field in the message too (a
+/// bad one would otherwise read as if the client's own audiences were wrong).
 fn exchange_audiences(audiences: &[String]) -> Result<AudienceList, AuthError> {
-    AudienceList::parse_each(audiences.iter().map(String::as_str))
-        .map_err(|err| AuthError::InvalidArgument(format!("token_exchange_audiences: {}", err.0)))
+    AudienceList::parse_each(audiences.iter().map(String::as_str)).map_err(|err| AuthError::InvalidField {
+        field: "token_exchange_audiences",
+        message: format!("token_exchange_audiences: {}", err.0),
+    })
 }
 
 fn not_found(client_id: &str) -> AuthError {
@@ -538,19 +558,22 @@ fn not_found(client_id: &str) -> AuthError {
 
 fn parse_display_name(name: String) -> Result<String, AuthError> {
     if name.chars().count() > MAX_DISPLAY_NAME || name.chars().any(char::is_control) {
-        return Err(AuthError::InvalidArgument(format!(
-            "display_name must be at most {MAX_DISPLAY_NAME} characters without control characters"
-        )));
+        return Err(AuthError::InvalidField {
+            field: "display_name",
+            message: format!(
+                "display_name must be at most {MAX_DISPLAY_NAME} characters without control characters"
+            ),
+        });
     }
     Ok(name)
 }
 
 fn check_defaults_allowed(client: &Client) -> Result<(), AuthError> {
     match client.default_scopes.first_outside(&client.allowed_scopes) {
-        Some(scope) => Err(AuthError::InvalidArgument(format!(
-            "default scope {:?} is not among the allowed scopes",
-            scope.as_str()
-        ))),
+        Some(scope) => Err(AuthError::InvalidField {
+            field: "default_scopes",
+            message: format!("default scope {:?} is not among the allowed scopes", scope.as_str()),
+        }),
         None => Ok(()),
     }
 }
