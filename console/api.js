@@ -6,12 +6,16 @@ let token = null;
 let expiryTimer = null;
 let expired = () => {};
 
-/** A refused call: Connect's code, the server's message, and the OAuth reason. */
+/**
+ * A refused call: Connect's code, the server's message, the OAuth reason,
+ * and the request field it is about (as the contract names it), if any.
+ */
 export class CallError extends Error {
-  constructor(code, message, reason) {
+  constructor(code, message, reason, field = "") {
     super(message);
     this.code = code;
     this.reason = reason;
+    this.field = field;
   }
 }
 
@@ -61,11 +65,13 @@ export async function call(method, body = {}, { authenticated = true, session = 
     answer = {};
   }
   if (response.ok) return answer;
-  const info = (answer.details || []).find((detail) => detail.type === "google.rpc.ErrorInfo");
+  const detail = (type) => ((answer.details || []).find((d) => d.type === type) || {}).debug || {};
+  const violations = detail("google.rpc.BadRequest").fieldViolations || [];
   const error = new CallError(
     answer.code || "unknown",
     answer.message || answer.error_description || `tokend answered HTTP ${response.status}.`,
-    (info && info.debug && info.debug.reason) || answer.error || "",
+    detail("google.rpc.ErrorInfo").reason || answer.error || "",
+    violations.length > 0 ? violations[0].field : "",
   );
   if (authenticated && session && error.code === "unauthenticated") {
     signOut();

@@ -1,25 +1,38 @@
 // Putting a refused call's words next to what caused it: the field the
-// server's message names, or else the form as a whole.
+// server names beside its message, or else the form as a whole.
 
 import { fieldError } from "./dom.js";
 
-/** Which field a refusal is about, by its reason or the words of its message. */
-const CULPRITS = [
-  [(e) => e.reason === "already_exists" || /^client id|client_id/i.test(e.message), "clientId"],
-  [(e) => /tls_client_auth|subject_dn|san_dns|san_uri/i.test(e.message), "certificateName"],
-  [(e) => /rate_limit_burst needs/i.test(e.message), "rateLimitBurst"],
-  [(e) => /rate_limit/i.test(e.message), "rateLimitPerSecond"],
-  [(e) => /secret_max_age/i.test(e.message), "secretMaxAgeSeconds"],
-  [(e) => /jwks/i.test(e.message), "jwksUri"],
-  [(e) => /^claims/i.test(e.message), "claims"],
-  [(e) => /default.?scope/i.test(e.message), "defaultScopes"],
-  [(e) => /exchange.?audience/i.test(e.message), "tokenExchangeAudiences"],
-  [(e) => /scope/i.test(e.message), "allowedScopes"],
-  [(e) => /audience/i.test(e.message), "audiences"],
-  [(e) => /ttl|lifetime/i.test(e.message), "tokenTtlSeconds"],
-  [(e) => /display.?name/i.test(e.message), "displayName"],
-  [(e) => /grace/i.test(e.message), "graceSeconds"],
-];
+/** The form field each field of the contract is entered in. */
+const FORM_FIELDS = {
+  client_id: "clientId",
+  display_name: "displayName",
+  allowed_scopes: "allowedScopes",
+  default_scopes: "defaultScopes",
+  audiences: "audiences",
+  token_ttl_seconds: "tokenTtlSeconds",
+  tls_client_auth_subject_dn: "certificateName",
+  tls_client_auth_san_dns: "certificateName",
+  tls_client_auth_san_uri: "certificateName",
+  jwks: "jwksUri",
+  jwks_uri: "jwksUri",
+  rate_limit_per_second: "rateLimitPerSecond",
+  rate_limit_burst: "rateLimitBurst",
+  secret_max_age_seconds: "secretMaxAgeSeconds",
+  claims: "claims",
+  token_exchange_audiences: "tokenExchangeAudiences",
+  grace_seconds: "graceSeconds",
+};
+
+/**
+ * Which of `fields` a refusal is about: the field the server names in its
+ * BadRequest violation (never guessed from the words of its message), or
+ * the client id when that is taken; `null` for the form as a whole.
+ */
+export function culprit(fields, error) {
+  const name = error.reason === "already_exists" ? "clientId" : FORM_FIELDS[error.field];
+  return name && fields[name] ? name : null;
+}
 
 /** Clears the errors of `fields` (name → field) and of `formError`. */
 export function clearErrors(fields, formError) {
@@ -31,10 +44,10 @@ export function clearErrors(fields, formError) {
 export function showError(fields, formError, error) {
   const sentence = /[.!?]$/.test(error.message) ? error.message : `${error.message}.`;
   const text = error.reason === "already_exists" ? `${sentence} Choose another client ID.` : sentence;
-  const culprit = CULPRITS.find(([matches, name]) => fields[name] && matches(error));
-  if (culprit) {
-    fieldError(fields[culprit[1]], text);
-    fields[culprit[1]].input.focus();
+  const name = culprit(fields, error);
+  if (name) {
+    fieldError(fields[name], text);
+    fields[name].input.focus();
   } else {
     formError.textContent = text;
     formError.hidden = false;

@@ -101,18 +101,22 @@ impl Default for ClientAuth {
 
 impl ClientAuth {
     /// Checks that the settings fit together: each method has what it
-    /// needs, and nothing is set for a method the client lacks.
-    pub fn check(&self) -> Result<(), InvalidValue> {
+    /// needs, and nothing is set for a method the client lacks. A refusal
+    /// names the registration field it is about (its name in the contract).
+    pub fn check(&self) -> Result<(), (&'static str, InvalidValue)> {
+        const METHODS: &str = "token_endpoint_auth_methods";
         let uses = |method| self.methods.contains(method);
+        let refuse = |field, why: String| Err((field, InvalidValue(why)));
         let lacks = |what: &str, methods: &str| {
-            Err(InvalidValue(format!("{what} is set but token_endpoint_auth_methods lacks {methods}")))
+            refuse(METHODS, format!("{what} is set but token_endpoint_auth_methods lacks {methods}"))
         };
         match (uses(AuthMethod::TlsClientAuth), self.tls_subject.is_some()) {
             (true, false) => {
-                return Err(InvalidValue(
+                return refuse(
+                    "tls_client_auth_subject_dn",
                     "tls_client_auth needs one of tls_client_auth_subject_dn, tls_client_auth_san_dns or tls_client_auth_san_uri"
                         .into(),
-                ));
+                );
             }
             (false, true) => return lacks("a tls_client_auth subject", "tls_client_auth"),
             _ => {}
@@ -121,15 +125,16 @@ impl ClientAuth {
         let key_jwt = uses(AuthMethod::PrivateKeyJwt);
         if self.jwks.is_some() && self.jwks_uri.is_some() {
             // RFC 7591 §2: the two must not both be present.
-            return Err(InvalidValue("set jwks or jwks_uri, not both".into()));
+            return refuse("jwks_uri", "set jwks or jwks_uri, not both".into());
         }
         if self_signed && !self.jwks.as_ref().is_some_and(Jwks::has_certificates) {
-            return Err(InvalidValue(
+            return refuse(
+                "jwks",
                 "self_signed_tls_client_auth needs jwks whose keys carry certificates in x5c".into(),
-            ));
+            );
         }
         if key_jwt && self.jwks.is_none() && self.jwks_uri.is_none() {
-            return Err(InvalidValue("private_key_jwt needs jwks or jwks_uri".into()));
+            return refuse("jwks_uri", "private_key_jwt needs jwks or jwks_uri".into());
         }
         if self.jwks.is_some() && !self_signed && !key_jwt {
             return lacks("jwks", "self_signed_tls_client_auth or private_key_jwt");
@@ -138,9 +143,10 @@ impl ClientAuth {
             return lacks("jwks_uri", "private_key_jwt");
         }
         if self.federated.len() > MAX_IDENTITIES {
-            return Err(InvalidValue(format!(
-                "a client may have at most {MAX_IDENTITIES} federated identities"
-            )));
+            return refuse(
+                "federated_identities",
+                format!("a client may have at most {MAX_IDENTITIES} federated identities"),
+            );
         }
         Ok(())
     }

@@ -14,4 +14,4 @@ if ! command -v chromium >/dev/null; then
 fi
 cd "$here"
 npm ci --no-audit --no-fund --silent
-node --test --test-reporter=spec console.test.mjs
+node --test --test-reporter=spec errors.test.mjs console.test.mjs

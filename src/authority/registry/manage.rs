@@ -128,7 +128,7 @@ impl AuthDraft {
                 .collect::<Result<_, _>>()
                 .map_err(invalid("federated_identities"))?,
         };
-        auth.check().map_err(invalid("token_endpoint_auth_methods"))?;
+        auth.check().map_err(|(field, err)| invalid(field)(err))?;
         Ok(auth)
     }
 
