@@ -106,6 +106,32 @@ impl Settings {
     }
 }
 
+/// What operators work with: the client registry (clients, secrets, trusted
+/// issuers) and the audit trail, built one way for `serve` (inside
+/// [`Authority::start`]), for every CLI command and for the tests.
+pub struct Admin {
+    pub registry: Registry,
+    pub audit: AuditTrail,
+}
+
+impl Admin {
+    /// The registry and audit trail on `store`, reading `clock`, as `settings` say.
+    pub fn open(store: &Store, clock: &Clock, settings: AdminSettings) -> Self {
+        let registry = Registry::new(store.clone(), SecretHasher::new(), clock.clone())
+            .with_secret_max_age(settings.secret_max_age)
+            .with_failure_limits(settings.failure_limits);
+        Self { registry, audit: AuditTrail::new(store.clone(), clock.clone(), settings.audit) }
+    }
+}
+
+/// The part of [`Settings`] the operator's parts need.
+#[derive(Debug, Clone, Default)]
+pub struct AdminSettings {
+    pub secret_max_age: Option<SecretMaxAge>,
+    pub failure_limits: FailureLimits,
+    pub audit: AuditSettings,
+}
+
 /// The token authority: one per process, shared by every adapter.
 pub struct Authority {
     store: Store,
@@ -137,9 +163,12 @@ impl Authority {
         let clock = Clock::system();
         let keys =
             KeyRing::load_or_create(&store, settings.algorithm, clock.now(), &settings.key_sealer).await?;
-        let registry = Registry::new(store.clone(), SecretHasher::new(), clock.clone())
-            .with_secret_max_age(settings.secret_max_age)
-            .with_failure_limits(settings.failure_limits);
+        let admin_settings = AdminSettings {
+            secret_max_age: settings.secret_max_age,
+            failure_limits: settings.failure_limits,
+            audit: settings.audit,
+        };
+        let Admin { registry, audit } = Admin::open(&store, &clock, admin_settings);
         let change_notices = store.client_change_notices().map(|mut notices| {
             let registry = registry.clone();
             let follow = async move {
@@ -153,7 +182,7 @@ impl Authority {
             assertions: Assertions::new(&settings.issuer, settings.assertions, store.clone(), clock.clone())?,
             revocations: Revocations::load(store.clone(), clock.now()).await?,
             rate_limits: RateLimits::default(),
-            audit: AuditTrail::new(store.clone(), clock.clone(), settings.audit),
+            audit,
             registry,
             change_notices,
             tokens: TokenCodec::new(keys, settings.issuer, clock.clone()),

@@ -7,7 +7,8 @@ use super::{
     serve::{key_sealer, secret_max_age, serve_until_signalled},
 };
 use crate::{
-    authority::{AuditSettings, AuditTrail, AuthError, Clock, Registry, SecretHasher},
+    authority::{Admin, AdminSettings, AuthError, Clock},
+    domain::SecretMaxAge,
     edge::tls::TlsError,
     store::{Store, StoreError},
 };
@@ -46,20 +47,18 @@ pub async fn run(cli: Cli) -> Result<(), RunError> {
             Ok(())
         }
         Command::Client { command } => {
-            let max_age = secret_max_age(cli.secret_max_age)?;
-            let registry = Registry::new(store.clone(), SecretHasher::new(), Clock::system())
-                .with_secret_max_age(max_age);
-            println!("{}", super::clients::run(&registry, command).await?);
+            let admin = admin(&store, secret_max_age(cli.secret_max_age)?);
+            println!("{}", super::clients::run(&admin.registry, command).await?);
             Ok(())
         }
         Command::Issuer { command } => {
-            let registry = Registry::new(store.clone(), SecretHasher::new(), Clock::system());
-            println!("{}", super::issuers::run(&registry, command).await?);
+            let admin = admin(&store, None);
+            println!("{}", super::issuers::run(&admin.registry, command).await?);
             Ok(())
         }
         Command::Events { command } => {
-            let audit = AuditTrail::new(store.clone(), Clock::system(), AuditSettings::default());
-            println!("{}", super::events::run(&audit, command).await?);
+            let admin = admin(&store, None);
+            println!("{}", super::events::run(&admin.audit, command).await?);
             Ok(())
         }
         Command::Backup { to } => back_up(&store, &to, key_file).await,
@@ -73,4 +72,9 @@ pub async fn run(cli: Cli) -> Result<(), RunError> {
     };
     store.close().await;
     outcome
+}
+
+/// The operator's parts, as `serve` builds them, for a command.
+fn admin(store: &Store, secret_max_age: Option<SecretMaxAge>) -> Admin {
+    Admin::open(store, &Clock::system(), AdminSettings { secret_max_age, ..AdminSettings::default() })
 }

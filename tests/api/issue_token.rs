@@ -70,12 +70,9 @@ on_both_stores! {
         app.token("svc", &secret, "").await;
         // Rotated away by another process: on SQLite no change notice reaches
         // this instance's cache before its next upkeep; on PostgreSQL one does.
-        let other = tokend::authority::Registry::new(
-            tokend::store::Store::connect(app.database_url()).await.unwrap(),
-            tokend::authority::SecretHasher::new(),
-            app.authority.clock().clone(),
-        );
-        other.rotate_secret("svc", 0, &Actor::cli()).await.unwrap();
+        let store = tokend::store::Store::connect(app.database_url()).await.unwrap();
+        let other = tokend::authority::Admin::open(&store, app.authority.clock(), Default::default());
+        other.registry.rotate_secret("svc", 0, &Actor::cli()).await.unwrap();
         app.authority.clock().advance(50);
         // Still cached on SQLite (and then renewal finds the secret gone); refused on PostgreSQL.
         let _ = app.tokens.clone().issue_token(token_request("svc", &secret, "")).await;
