@@ -42,6 +42,9 @@ pub struct Caller {
     pub certificate: Option<Arc<PeerCertificate>>,
     /// The platform workload whose token proved the client, if one did.
     pub federated: Option<Federated>,
+    /// The certificate (its `x5t#S256`) the tokens issued to this caller are
+    /// bound to: the connection's, when the client asks for bound tokens.
+    pub bound_to: Option<String>,
 }
 
 impl Authority {
@@ -58,6 +61,8 @@ impl Authority {
             self.audit.authentication_failed(caller.client_id.as_str(), "unbound_certificate", address);
             return Err(AuthError::InvalidClient { message: BAD_CREDENTIALS, by_header: false });
         }
+        let binds = caller.client.as_ref().is_some_and(|client| client.auth.bound_tokens);
+        caller.bound_to = certificate.as_ref().filter(|_| binds).map(|cert| cert.thumbprint().to_owned());
         caller.certificate = certificate;
         Ok(caller)
     }
@@ -176,7 +181,7 @@ impl Authority {
         }
         let scopes = ScopeSet::parse_delimited(&claims.scope).map_err(AuthError::internal)?;
         let client_id = ClientId::parse(&claims.client_id).map_err(AuthError::internal)?;
-        Ok(Caller { client_id, scopes, client: None, certificate: None, federated: None })
+        Ok(Caller { client_id, scopes, client: None, certificate: None, federated: None, bound_to: None })
     }
 }
 
@@ -189,6 +194,7 @@ impl Caller {
             client: Some(client),
             certificate: None,
             federated: None,
+            bound_to: None,
         }
     }
 }

@@ -96,9 +96,9 @@ impl Authority {
                 grant
             }
         };
-        // `authenticate` refused a client with bound tokens and no certificate.
-        if grant.bound_to.is_none() && client.auth.bound_tokens {
-            grant.bound_to = presenting.map(str::to_owned);
+        // Bound as `authenticate` decided, unless an exchanged subject's binding stands.
+        if grant.bound_to.is_none() {
+            grant.bound_to = caller.bound_to;
         }
         grant.federated = caller.federated;
         let (access_token, claims) = self.tokens.mint(&grant, self.clock.now())?;
