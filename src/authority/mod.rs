@@ -8,7 +8,9 @@
 //! - `tokens/`: the codec that mints and checks JWTs, the grants (issue,
 //!   exchange) and their rate limits, introspection and revocation.
 //! - `keys/`: the signing keys (ring, sealing, rotation).
-//! - `registry`: clients, their secrets (`secret_hasher`) and caches.
+//! - `secrets/`: whether a presented secret is the client's (argon2, the
+//!   verified-secret cache, single flight, throttle, fair shares).
+//! - `registry/`: client records, trusted issuers and the active-client cache.
 //! - `audit`: the audit trail of every change, its live stream, the issuance log.
 
 mod audit;
@@ -19,7 +21,7 @@ mod feed;
 mod keys;
 mod paging;
 mod registry;
-mod secret_hasher;
+mod secrets;
 mod tokens;
 mod vitals;
 
@@ -42,11 +44,8 @@ pub use clock::Clock;
 pub use error::AuthError;
 use error::BAD_CREDENTIALS;
 pub use keys::{INTROSPECTION_TYP, KeyInfo, KeyRing, KeySealer, SigningAlgorithm};
-pub use registry::{
-    AuthDraft, CheckResult, ClientChanges, ClientDraft, ClientPage, FailureLimits, IdentityDraft, Registry,
-    ThrottleCounts,
-};
-pub use secret_hasher::SecretHasher;
+pub use registry::{AuthDraft, ClientChanges, ClientDraft, ClientPage, IdentityDraft, Registry};
+pub use secrets::{CheckResult, FailureLimits, Secrets, ThrottleCounts};
 use tokens::Revocations;
 pub use tokens::{
     ACCESS_TOKEN_TYPE, AccessClaims, Act, Confirmation, Exchange, Grant, Introspected, Introspection,
@@ -112,15 +111,17 @@ impl Settings {
 pub struct Admin {
     pub registry: Registry,
     pub audit: AuditTrail,
+    /// The secret check the registry's clients are authenticated with.
+    pub secrets: Secrets,
 }
 
 impl Admin {
     /// The registry and audit trail on `store`, reading `clock`, as `settings` say.
     pub fn open(store: &Store, clock: &Clock, settings: AdminSettings) -> Self {
-        let registry = Registry::new(store.clone(), SecretHasher::new(), clock.clone())
-            .with_secret_max_age(settings.secret_max_age)
-            .with_failure_limits(settings.failure_limits);
-        Self { registry, audit: AuditTrail::new(store.clone(), clock.clone(), settings.audit) }
+        let secrets = Secrets::new(store.clone(), clock.clone(), settings.failure_limits);
+        let registry = Registry::new(store.clone(), clock.clone(), secrets.clone())
+            .with_secret_max_age(settings.secret_max_age);
+        Self { registry, secrets, audit: AuditTrail::new(store.clone(), clock.clone(), settings.audit) }
     }
 }
 
@@ -136,6 +137,7 @@ pub struct AdminSettings {
 pub struct Authority {
     store: Store,
     registry: Registry,
+    secrets: Secrets,
     assertions: Assertions,
     tokens: TokenCodec,
     revocations: Revocations,
@@ -168,7 +170,7 @@ impl Authority {
             failure_limits: settings.failure_limits,
             audit: settings.audit,
         };
-        let Admin { registry, audit } = Admin::open(&store, &clock, admin_settings);
+        let Admin { registry, audit, secrets } = Admin::open(&store, &clock, admin_settings);
         let change_notices = store.client_change_notices().map(|mut notices| {
             let registry = registry.clone();
             let follow = async move {
@@ -184,6 +186,7 @@ impl Authority {
             rate_limits: RateLimits::default(),
             audit,
             registry,
+            secrets,
             change_notices,
             tokens: TokenCodec::new(keys, settings.issuer, clock.clone()),
             clock,
@@ -209,6 +212,11 @@ impl Authority {
     /// the caches, so changes made through it are seen by the server at once.
     pub fn registry(&self) -> &Registry {
         &self.registry
+    }
+
+    /// The secret check, for reading its counts (tests, benchmarks).
+    pub fn secrets(&self) -> &Secrets {
+        &self.secrets
     }
 
     /// The audit trail, for reading events; changes record their own.
@@ -241,7 +249,7 @@ impl Authority {
         if let Err(err) = self.registry.follow_changes(self.clock.now()).await {
             tracing::warn!(error = %err, "could not follow client changes");
         }
-        match self.registry.sync_failures(self.clock.now()).await {
+        match self.secrets.sync_failures(self.clock.now()).await {
             Ok(events) if events.is_empty() => {}
             Ok(events) => {
                 if let Err(err) = self.audit.record(&events).await {

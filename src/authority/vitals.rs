@@ -27,7 +27,7 @@ impl Authority {
     /// Reads the authority's state; the key and client figures need the store.
     pub async fn vitals(&self) -> Result<Vitals, AuthError> {
         let now = self.clock.now();
-        let (credential_checks, argon2_queue_depth) = self.registry.credential_counts();
+        let (credential_checks, argon2_queue_depth) = self.secrets.credential_counts();
         let keys = KeyRing::list(&self.store, now).await?;
         let (clients_registered, clients_active) = self.store.count_clients().await?;
         let soonest_secret_expiry = self.store.soonest_credential_loss(now).await?;
@@ -38,7 +38,7 @@ impl Authority {
             clients_registered,
             clients_active,
             store_errors: self.store.error_counts(),
-            throttling: self.registry.throttle_counts(),
+            throttling: self.secrets.throttle_counts(),
             soonest_secret_expiry,
             issuance_lines_dropped: self.audit.issuance().map(IssuanceLog::dropped),
         })

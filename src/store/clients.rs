@@ -3,6 +3,7 @@
 use sqlx::{Any, any::AnyArguments, query::Query};
 
 use super::{ClientRow, EventRow, SecretRow, Store, StoreError};
+use crate::domain::ClientId;
 
 /// The columns of a [`ClientRow`], as a literal so queries stay static strings.
 macro_rules! client_columns {
@@ -42,9 +43,10 @@ impl Store {
         Ok(())
     }
 
-    pub async fn client(&self, client_id: &str) -> Result<Option<ClientRow>, StoreError> {
+    pub async fn client(&self, client_id: &ClientId) -> Result<Option<ClientRow>, StoreError> {
         let sql = concat!("SELECT ", client_columns!(), " FROM clients WHERE client_id = $1");
-        self.observed("read_client", sqlx::query_as(sql).bind(client_id).fetch_optional(&self.pool)).await
+        let query = sqlx::query_as(sql).bind(client_id.as_str());
+        self.observed("read_client", query.fetch_optional(&self.pool)).await
     }
 
     /// Those of `client_ids` that name a registered client, active or not.

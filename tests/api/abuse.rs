@@ -58,10 +58,10 @@ on_both_stores! {
         // Past it only a trickle of cold checks runs: one a second from where
         // the client succeeded lately (this address), so of five quick guesses
         // most are refused unchecked (two at most run, should a second turn).
-        let checks = app.registry.argon2_checks();
+        let checks = app.authority.secrets().argon2_checks();
         let (busy, wrong) = one_by_one(&app, &secret, 5).await;
         assert!(busy >= 3, "{busy} busy, {wrong} wrong");
-        assert_eq!(app.registry.argon2_checks() - checks, wrong as u64);
+        assert_eq!(app.authority.secrets().argon2_checks() - checks, wrong as u64);
         app.token("victim", &secret, "").await;
 
         // The other instance learns the count at its upkeep; its trickle lets
@@ -69,10 +69,10 @@ on_both_stores! {
         app.authority.maintain().await;
         other.authority.maintain().await;
         other.token("victim", &secret, "").await;
-        let checks = other.registry.argon2_checks();
+        let checks = other.authority.secrets().argon2_checks();
         let (busy, other_wrong) = one_by_one(&other, &secret, 5).await;
         assert!(busy >= 3, "{busy} busy, {other_wrong} wrong");
-        assert_eq!(other.registry.argon2_checks() - checks, other_wrong as u64, "a throttled check runs no argon2");
+        assert_eq!(other.authority.secrets().argon2_checks() - checks, other_wrong as u64, "a throttled check runs no argon2");
         let failed_checks = 50 + wrong + other_wrong;
         let bystander = app.create_client("bystander", "read", "read", &[]).await;
         other.token("bystander", &bystander, "").await;
@@ -171,7 +171,7 @@ async fn a_flood_against_one_client_gets_two_checks_at_a_time_and_others_get_thr
     let app = TestApp::spawn(Backend::Sqlite).await.unwrap();
     let victim = app.create_client("victim", "read", "read", &[]).await;
     let bystander = app.create_client("bystander", "read", "read", &[]).await;
-    let before = app.registry.argon2_checks();
+    let before = app.authority.secrets().argon2_checks();
 
     let flood = guesses(&app, vec![("victim".to_owned(), victim); 40]);
     let mut tokens = app.tokens.clone();
@@ -183,9 +183,9 @@ async fn a_flood_against_one_client_gets_two_checks_at_a_time_and_others_get_thr
         "most of 40 simultaneous guesses are refused as busy, not queued: {busy} busy, {wrong} wrong"
     );
     assert!(
-        app.registry.argon2_checks() - before <= 21,
+        app.authority.secrets().argon2_checks() - before <= 21,
         "the flood ran at most a few argon2 checks: {}",
-        app.registry.argon2_checks() - before
+        app.authority.secrets().argon2_checks() - before
     );
     let status = app.tokens.clone().issue_token(token_request("victim", "tokend_", "")).await.unwrap_err();
     assert_error(&status, Code::Unauthenticated, "invalid_client");

@@ -8,7 +8,7 @@ use crate::support::helpers::*;
 on_both_stores! {
     async fn a_burst_of_cold_requests_with_one_secret_costs_one_argon2_check(app) {
         let secret = app.create_client("svc", "read", "read", &[]).await;
-        let before = app.registry.argon2_checks();
+        let before = app.authority.secrets().argon2_checks();
         let burst = (0..64).map(|_| {
             let mut tokens = app.tokens.clone();
             let request = token_request("svc", &secret, "");
@@ -17,7 +17,7 @@ on_both_stores! {
         for issued in futures_join_all(burst).await {
             assert_eq!(issued.expect("every request of the burst gets a token").into_inner().scope, "read");
         }
-        assert_eq!(app.registry.argon2_checks() - before, 1);
+        assert_eq!(app.authority.secrets().argon2_checks() - before, 1);
 
         // A wrong secret of the right shape: one of another shape costs no check at all.
         let wrong_secret = guess_at(&secret);
@@ -29,27 +29,27 @@ on_both_stores! {
         for refused in futures_join_all(wrong).await {
             assert_error(&refused.unwrap_err(), Code::Unauthenticated, "invalid_client");
         }
-        assert_eq!(app.registry.argon2_checks() - before, 2, "one more check for the burst of one wrong secret");
+        assert_eq!(app.authority.secrets().argon2_checks() - before, 2, "one more check for the burst of one wrong secret");
 
         // The last character changed (to one it is not), which breaks the checksum.
         let (kept, last) = secret.split_at(secret.len() - 1);
         let typo = format!("{kept}{}", if last == "x" { "y" } else { "x" });
         let refused = app.tokens.clone().issue_token(token_request("svc", &typo, "")).await.unwrap_err();
         assert_error(&refused, Code::Unauthenticated, "invalid_client");
-        assert_eq!(app.registry.argon2_checks() - before, 2, "a mistyped secret costs no argon2 check");
+        assert_eq!(app.authority.secrets().argon2_checks() - before, 2, "a mistyped secret costs no argon2 check");
         // Well-shaped, but naming a secret id or client id that does not exist: no argon2 either.
         let unknown = tokend::domain::ClientSecret::generate().1.expose().to_owned();
         for (id, secret) in [("svc", &unknown), ("ghost", &secret)] {
             let refused = app.tokens.clone().issue_token(token_request(id, secret, "")).await.unwrap_err();
             assert_error(&refused, Code::Unauthenticated, "invalid_client");
         }
-        assert_eq!(app.registry.argon2_checks() - before, 2, "an unknown secret or client id costs no argon2 check");
+        assert_eq!(app.authority.secrets().argon2_checks() - before, 2, "an unknown secret or client id costs no argon2 check");
     }
 
     async fn a_client_in_steady_use_never_goes_back_to_argon2(app) {
         let secret = app.create_client("svc", "read", "read", &[]).await;
         app.token("svc", &secret, "").await;
-        let checked = app.registry.argon2_checks();
+        let checked = app.authority.secrets().argon2_checks();
         // Ten minutes of steady use, a call every 50 s: each finds its secret
         // near the end of its minute in the cache and renews it in the
         // background; the next call, 15 s later, is past the old end.
@@ -60,7 +60,7 @@ on_both_stores! {
             app.token("svc", &secret, "").await;
             app.authority.clock().advance(-15);
         }
-        assert_eq!(app.registry.argon2_checks(), checked, "no argon2 check after the first");
+        assert_eq!(app.authority.secrets().argon2_checks(), checked, "no argon2 check after the first");
     }
 
     async fn a_renewal_does_not_keep_a_rotated_secret_alive(app) {

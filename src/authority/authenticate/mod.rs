@@ -97,8 +97,8 @@ impl Authority {
             }
             (_, Credential::ClientSecret { client_id, secret, by_header }) => {
                 let client = self
-                    .registry
-                    .authenticate(&client_id, &secret, address)
+                    .secrets
+                    .check(&self.registry, &client_id, &secret, address)
                     .await?
                     .filter(|client| client.auth.accepts_secret(by_header));
                 let client = self.proven(client, &client_id, "client_secret", address, by_header)?;
@@ -108,7 +108,7 @@ impl Authority {
                 let now = self.clock.now();
                 let client = self
                     .registry
-                    .active_client(client_id.as_str())
+                    .active_client(&client_id)
                     .await?
                     .filter(|client| client.auth.accepts_certificate(&certificate, now));
                 let client = self.proven(client, &client_id, "tls_client_auth", address, false)?;

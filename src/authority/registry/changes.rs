@@ -32,12 +32,6 @@ impl FeedPosition {
 }
 
 impl Registry {
-    /// Forgets what is cached about one client, as a change notification
-    /// from another instance asks.
-    pub fn forget_cached(&self, client_id: &str) {
-        self.cache.forget(client_id);
-    }
-
     /// Forgets what is cached about every client changed since the last round.
     pub async fn follow_changes(&self, now: i64) -> Result<(), AuthError> {
         let since = self.feed.cursor.since();
@@ -47,7 +41,7 @@ impl Registry {
             seen.retain(|_, seen_at| *seen_at >= since - CLOCK_SLACK_SECONDS);
             for (change_id, client_id) in changes {
                 if seen.insert(change_id, now).is_none() {
-                    self.cache.forget(&client_id);
+                    self.forget_cached(&client_id);
                 }
             }
         }

@@ -352,7 +352,7 @@ impl Registry {
             }
             other => other?,
         }
-        self.cache.forget(client.id.as_str());
+        self.forget_cached(client.id.as_str());
         let (secret, secrets) = match first {
             Some((secret, row)) => (Some(secret), vec![SecretInfo::from(row)]),
             None => (None, Vec::new()),
@@ -432,7 +432,7 @@ impl Registry {
             _ => {}
         }
         let updated = self.store.update_client(&ClientRow::from(&client), &events).await?;
-        self.cache.forget(client.id.as_str());
+        self.forget_cached(client.id.as_str());
         if !updated {
             return Err(not_found(client_id));
         }
@@ -470,7 +470,7 @@ impl Registry {
         });
         let event = actor.event(self.clock.now_millis(), EventType::SecretRotated, client_id, details);
         let rotated = self.store.rotate_secret(&row, now + grace_seconds, now, &[event]).await?;
-        self.cache.forget(client.id.as_str());
+        self.forget_cached(client.id.as_str());
         if !rotated {
             return Err(not_found(client_id));
         }
@@ -482,7 +482,7 @@ impl Registry {
         let id = ClientId::parse(client_id).map_err(invalid("client_id"))?;
         let event = actor.event(self.clock.now_millis(), EventType::ClientDeleted, id.as_str(), json!({}));
         let deleted = self.store.delete_client(id.as_str(), self.clock.now(), &[event]).await?;
-        self.cache.forget(id.as_str());
+        self.forget_cached(id.as_str());
         if !deleted {
             return Err(not_found(client_id));
         }
@@ -491,7 +491,7 @@ impl Registry {
 
     async fn existing(&self, client_id: &str) -> Result<Client, AuthError> {
         let id = ClientId::parse(client_id).map_err(invalid("client_id"))?;
-        let row = self.store.client(id.as_str()).await?.ok_or_else(|| not_found(client_id))?;
+        let row = self.store.client(&id).await?.ok_or_else(|| not_found(client_id))?;
         Client::try_from(row)
     }
 

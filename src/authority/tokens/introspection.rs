@@ -5,7 +5,8 @@ use serde_json::{Value, json};
 
 use super::AccessClaims;
 use crate::authority::{AuthError, Authority, INTROSPECT_SCOPE, Policy, Presented};
-use crate::domain::Client;
+use crate::domain::{Client, ClientId};
+use std::sync::Arc;
 
 /// The answer to an introspection. Inactive carries nothing, so an inactive
 /// token reveals nothing about why.
@@ -116,17 +117,25 @@ impl Authority {
         if self.revocations.is_revoked(&claims.jti) {
             return Ok(None);
         }
-        let client = self.registry.active_client(&claims.client_id).await?;
+        let client = self.active_client_named(&claims.client_id).await?;
         if !still_registered(client.as_deref(), Some(claims.registration()), claims.iat) {
             return Ok(None);
         }
         if claims.is_delegated() {
-            let subject = self.registry.active_client(&claims.sub).await?;
+            let subject = self.active_client_named(&claims.sub).await?;
             if !still_registered(subject.as_deref(), claims.subject_registration(), claims.iat) {
                 return Ok(None);
             }
         }
         Ok(Some(claims))
+    }
+
+    /// The active client a token names; `None` when the name is no client id.
+    async fn active_client_named(&self, name: &str) -> Result<Option<Arc<Client>>, AuthError> {
+        match ClientId::parse(name) {
+            Ok(id) => self.registry.active_client(&id).await,
+            Err(_) => Ok(None),
+        }
     }
 }
 

@@ -213,7 +213,7 @@ impl Assertions {
             return Err(refuse(client_id, "the issuer is no longer trusted"));
         }
         let client = registry
-            .active_client(client_id)
+            .active_client(claimed)
             .await?
             .ok_or_else(|| refuse(client_id, "no active client has this id"))?;
         let identities = &client.auth.federated;
@@ -246,11 +246,13 @@ impl Assertions {
         if claimed.is_some_and(|claimed| claimed.as_str() != subject) {
             return Err(refuse(claimed_id, "client_id is not the assertion's sub"));
         }
+        let unknown = || refuse(subject, "no active client with private_key_jwt has this id");
+        let subject_id = ClientId::parse(subject).map_err(|_| unknown())?;
         let client = registry
-            .active_client(subject)
+            .active_client(&subject_id)
             .await?
             .filter(|client| client.auth.methods.contains(AuthMethod::PrivateKeyJwt))
-            .ok_or_else(|| refuse(subject, "no active client with private_key_jwt has this id"))?;
+            .ok_or_else(unknown)?;
         let expires_at = self.check_claims(assertion, now).map_err(|why| refuse(subject, why))?;
         if !self.verifies(&client, assertion).await {
             return Err(refuse(subject, "no registered key verifies the signature"));

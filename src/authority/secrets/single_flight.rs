@@ -11,7 +11,7 @@ use std::{
 
 use tokio::sync::watch;
 
-use super::cache::SecretTag;
+use super::verified::SecretTag;
 use crate::domain::Client;
 
 /// What a check found: the client, or `None` for wrong credentials.
