@@ -12,7 +12,7 @@ use crate::{
         AssertionSettings, AuditSettings, Authority, FailureLimits, IssuanceLog, KeySealer, Settings,
     },
     domain::{Audience, SecretMaxAge},
-    edge::{self, tls::Tls},
+    edge::{self, server::Listeners, tls::Tls},
     store::Store,
 };
 
@@ -34,21 +34,18 @@ pub async fn serve_until_signalled(
         Some(metrics_address) => Some(TcpListener::bind(metrics_address).await?),
         None => None,
     };
-    let http_address = match &http {
-        Some(listener) => listener.local_addr()?,
-        None => address,
-    };
     let limits = args.connection_limits().within_descriptor_limit();
     let tls = args.tls_files().map_err(RunError::Config)?.map(Tls::load).transpose()?;
-    let scheme = if tls.is_some() { "https" } else { "http" };
-    if tls.is_none() {
+    let listeners = Listeners { main, http, tls, metrics };
+    let base_url = listeners.base_url()?;
+    if listeners.tls.is_none() {
         tracing::warn!(
             "serving without TLS: client secrets and tokens cross the network in the clear \
              unless a proxy or mesh in front encrypts them (--tls-cert and --tls-key turn TLS on)"
         );
     }
     let settings = Settings {
-        issuer: args.issuer.unwrap_or_else(|| format!("{scheme}://{http_address}")),
+        issuer: args.issuer.unwrap_or(base_url),
         default_audience: Audience::parse(&args.default_audience).map_err(|e| RunError::Config(e.0))?,
         algorithm: args.signing_algorithm,
         key_sealer,
@@ -77,14 +74,13 @@ pub async fn serve_until_signalled(
         reopen_on_hangup(log)?;
     }
     println!("tokend listening on {address}");
-    if http.is_some() {
-        println!("tokend HTTP adapter listening on {http_address}");
+    if let Some(listener) = &listeners.http {
+        println!("tokend HTTP adapter listening on {}", listener.local_addr()?);
     }
-    if let Some(listener) = &metrics {
+    if let Some(listener) = &listeners.metrics {
         println!("tokend metrics listening on {}", listener.local_addr()?);
     }
-    edge::server::serve(edge::server::Listeners { main, http, tls, metrics }, authority, limits, shutdown)
-        .await;
+    edge::server::serve(listeners, authority, limits, shutdown).await;
     tracing::info!("drained in-flight calls; bye");
     Ok(())
 }

@@ -55,6 +55,17 @@ pub struct Listeners {
     pub metrics: Option<TcpListener>,
 }
 
+impl Listeners {
+    /// Where clients reach the HTTP adapter: `https://` when TLS is on, at the
+    /// HTTP listener's address if it has its own, the main one's otherwise.
+    /// The issuer unless one is configured.
+    pub fn base_url(&self) -> std::io::Result<String> {
+        let scheme = if self.tls.is_some() { "https" } else { "http" };
+        let address = self.http.as_ref().unwrap_or(&self.main).local_addr()?;
+        Ok(format!("{scheme}://{address}"))
+    }
+}
+
 /// Serves until `shutdown` completes, then stops accepting and drains the
 /// calls in flight for at most [`DRAIN_TIMEOUT`](crate::limits::DRAIN_TIMEOUT). The caller
 /// binds the listeners, so tests can use port 0.

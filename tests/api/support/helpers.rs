@@ -247,10 +247,13 @@ impl TestApp {
     ) -> TestApp {
         let store = Store::connect(url).await.expect("the test database connects");
         store.migrate().await.expect("migrations apply");
-        let listener = TcpListener::bind(address).await.unwrap();
-        let address = listener.local_addr().unwrap();
-        let scheme = if tls.is_some() { "https" } else { "http" };
-        let base_url = format!("{scheme}://{address}");
+        let listeners = server::Listeners {
+            main: TcpListener::bind(address).await.unwrap(),
+            http: None,
+            tls: tls.as_ref().map(|(tls, _)| tls.clone()),
+            metrics: None,
+        };
+        let base_url = listeners.base_url().unwrap();
         let settings = Settings::new(
             issuer.unwrap_or_else(|| base_url.clone()),
             Audience::parse(DEFAULT_AUDIENCE).unwrap(),
@@ -260,19 +263,9 @@ impl TestApp {
         let authority = Arc::new(Authority::start(store, settings).await.expect("the authority starts"));
         let registry = authority.registry().clone();
         let (shutdown, stop) = oneshot::channel::<()>();
-        let server = tokio::spawn(server::serve(
-            server::Listeners {
-                main: listener,
-                http: None,
-                tls: tls.as_ref().map(|(tls, _)| tls.clone()),
-                metrics: None,
-            },
-            authority.clone(),
-            limits,
-            async {
-                let _ = stop.await;
-            },
-        ));
+        let server = tokio::spawn(server::serve(listeners, authority.clone(), limits, async {
+            let _ = stop.await;
+        }));
         let mut endpoint = Channel::from_shared(base_url.clone()).unwrap();
         if let Some((_, ca)) = &tls {
             let trust =
