@@ -29,7 +29,7 @@ use std::sync::Arc;
 
 use crate::{
     domain::{Audience, SecretMaxAge},
-    store::Store,
+    store::{Notice, Store},
 };
 
 pub use audit::{
@@ -43,7 +43,7 @@ pub use authenticate::{AssertionSettings, BodyCredentials, Caller, Policy, Prese
 pub use clock::Clock;
 pub use error::AuthError;
 use error::BAD_CREDENTIALS;
-pub use keys::{INTROSPECTION_TYP, KeyInfo, KeyRing, KeySealer, SigningAlgorithm};
+pub use keys::{INTROSPECTION_TYP, KeyInfo, KeyListing, KeyPolicy, KeyRing, KeySealer, SigningAlgorithm};
 pub use registry::{AuthDraft, ClientChanges, ClientDraft, ClientPage, IdentityDraft, Registry};
 pub use secrets::{CheckResult, FailureLimits, Secrets, ThrottleCounts};
 use tokens::Revocations;
@@ -72,6 +72,8 @@ pub struct Settings {
     pub default_audience: Audience,
     /// The algorithm new tokens are signed with.
     pub algorithm: SigningAlgorithm,
+    /// When signing keys rotate and retire by themselves.
+    pub key_policy: KeyPolicy,
     /// Seals signing keys in the store and opens them.
     pub key_sealer: Arc<KeySealer>,
     /// How long new secrets live when their client sets nothing; `None` for ever.
@@ -96,6 +98,7 @@ impl Settings {
             issuer,
             default_audience,
             algorithm,
+            key_policy: KeyPolicy::default(),
             key_sealer,
             secret_max_age: None,
             failure_limits: FailureLimits::default(),
@@ -145,10 +148,13 @@ pub struct Authority {
     audit: AuditTrail,
     default_audience: Audience,
     algorithm: SigningAlgorithm,
+    key_policy: KeyPolicy,
     key_sealer: Arc<KeySealer>,
     clock: Clock,
     /// Drops cached clients as other instances announce changes; stopped with the authority.
     change_notices: Option<tokio::task::AbortHandle>,
+    /// Woken when another instance (or the CLI) announces that the signing keys changed.
+    key_changes: Arc<tokio::sync::Notify>,
 }
 
 impl Drop for Authority {
@@ -165,17 +171,22 @@ impl Authority {
         let clock = Clock::system();
         let keys =
             KeyRing::load_or_create(&store, settings.algorithm, clock.now(), &settings.key_sealer).await?;
+        store.record_key_schedule(&settings.key_policy.to_row(settings.algorithm, clock.now())).await?;
         let admin_settings = AdminSettings {
             secret_max_age: settings.secret_max_age,
             failure_limits: settings.failure_limits,
             audit: settings.audit,
         };
         let Admin { registry, audit, secrets } = Admin::open(&store, &clock, admin_settings);
-        let change_notices = store.client_change_notices().map(|mut notices| {
-            let registry = registry.clone();
+        let key_changes = Arc::new(tokio::sync::Notify::new());
+        let change_notices = store.change_notices().map(|mut notices| {
+            let (registry, key_changes) = (registry.clone(), key_changes.clone());
             let follow = async move {
-                while let Some(client_id) = notices.recv().await {
-                    registry.forget_cached(&client_id);
+                while let Some(notice) = notices.recv().await {
+                    match notice {
+                        Notice::Client(client_id) => registry.forget_cached(&client_id),
+                        Notice::Keys => key_changes.notify_one(),
+                    }
                 }
             };
             tokio::spawn(follow).abort_handle()
@@ -188,10 +199,12 @@ impl Authority {
             registry,
             secrets,
             change_notices,
+            key_changes,
             tokens: TokenCodec::new(keys, settings.issuer, clock.clone()),
             clock,
             default_audience: settings.default_audience,
             algorithm: settings.algorithm,
+            key_policy: settings.key_policy,
             key_sealer: settings.key_sealer,
             store,
         })
@@ -267,6 +280,22 @@ impl Authority {
         if let Err(err) = self.assertions.forget_expired(self.clock.now()).await {
             tracing::warn!(error = %err, "could not forget expired assertion ids");
         }
+        let schedule = KeyRing::follow_schedule(
+            &self.store,
+            &self.clock,
+            self.algorithm,
+            &self.key_policy,
+            &self.key_sealer,
+        );
+        if let Err(err) = schedule.await {
+            tracing::warn!(error = %err, "could not rotate or retire signing keys on schedule");
+        }
+        self.refresh_keys().await;
+    }
+
+    /// Reads the signing keys again when keys were added or retired anywhere,
+    /// or a pending key's time to sign has come.
+    pub async fn refresh_keys(&self) {
         match self
             .tokens
             .keys()
@@ -277,6 +306,17 @@ impl Authority {
             Ok(None) => {}
             Err(err) => tracing::warn!(error = %err, "could not refresh signing keys"),
         }
+    }
+
+    /// Completes when another instance or the CLI announces that the signing
+    /// keys changed (PostgreSQL only; never on SQLite).
+    pub async fn key_change_announced(&self) {
+        self.key_changes.notified().await;
+    }
+
+    /// How long verifiers may cache the JWKS (`Cache-Control: max-age`).
+    pub fn jwks_max_age(&self) -> u64 {
+        self.key_policy.jwks_max_age()
     }
 
     /// The client registry, for a caller whose bearer token carries

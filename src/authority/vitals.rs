@@ -3,7 +3,7 @@
 //! clients, the store's failures and the issuance log's dropped lines. Read
 //! when asked, never on the request path.
 
-use super::{AuthError, Authority, CheckResult, IssuanceLog, KeyRing, ThrottleCounts};
+use super::{AuthError, Authority, CheckResult, IssuanceLog, KeyListing, KeyRing, ThrottleCounts};
 
 /// One reading of the authority's state.
 #[derive(Debug, Clone, Default)]
@@ -19,6 +19,8 @@ pub struct Vitals {
     pub throttling: Vec<ThrottleCounts>,
     /// The soonest time some client's last live secret expires, if any does.
     pub soonest_secret_expiry: Option<i64>,
+    /// When the next scheduled key rotation is due; `None` without a schedule.
+    pub next_key_rotation: Option<i64>,
     /// Issuance log lines dropped, when the log is kept.
     pub issuance_lines_dropped: Option<u64>,
 }
@@ -28,7 +30,7 @@ impl Authority {
     pub async fn vitals(&self) -> Result<Vitals, AuthError> {
         let now = self.clock.now();
         let (credential_checks, argon2_queue_depth) = self.secrets.credential_counts();
-        let keys = KeyRing::list(&self.store, now).await?;
+        let KeyListing { keys, next_rotation: next_key_rotation } = KeyRing::list(&self.store, now).await?;
         let (clients_registered, clients_active) = self.store.count_clients().await?;
         let soonest_secret_expiry = self.store.soonest_credential_loss(now).await?;
         Ok(Vitals {
@@ -40,6 +42,7 @@ impl Authority {
             store_errors: self.store.error_counts(),
             throttling: self.secrets.throttle_counts(),
             soonest_secret_expiry,
+            next_key_rotation,
             issuance_lines_dropped: self.audit.issuance().map(IssuanceLog::dropped),
         })
     }

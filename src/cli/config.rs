@@ -229,9 +229,27 @@ pub struct ServeArgs {
     #[arg(long, env = "TOKEND_DEFAULT_AUDIENCE", default_value = "tokend")]
     pub default_audience: String,
 
-    /// Algorithm for new tokens: ES256, EdDSA or RS256.
+    /// Algorithm for new tokens: ES256, EdDSA or RS256. A scheduled (or
+    /// manual) rotation makes a key of this algorithm; keys of another keep
+    /// verifying until they are retired.
     #[arg(long, env = "TOKEND_SIGNING_ALGORITHM", default_value = "ES256")]
     pub signing_algorithm: SigningAlgorithm,
+
+    /// Make a new signing key when the newest is older than this (e.g. 30d,
+    /// 12h, 90s); unset: keys rotate only with `tokend keys rotate`. One
+    /// instance of a fleet rotates; superseded keys are retired on schedule.
+    #[arg(long, env = "TOKEND_KEY_ROTATION_PERIOD", value_parser = seconds)]
+    pub key_rotation_period: Option<i64>,
+
+    /// How long a new key is published before it signs (e.g. 5m); the JWKS
+    /// max-age never exceeds it. [default: 300]
+    #[arg(long, env = "TOKEND_KEY_ACTIVATION_DELAY", value_parser = seconds)]
+    pub key_activation_delay: Option<i64>,
+
+    /// How long after it was superseded a key is retired on schedule; at
+    /// least the longest token lifetime plus leeway. [default: 86700]
+    #[arg(long, env = "TOKEND_KEY_RETIRE_AFTER", value_parser = seconds)]
+    pub key_retire_after: Option<i64>,
 
     /// Open connections at most, per listener; past it, the one idle the
     /// longest is closed to make room (new ones wait while every one has a

@@ -4,8 +4,9 @@ use std::sync::Arc;
 
 use serde_json::json;
 
+use super::rfc3339;
 use crate::{
-    authority::{Actor, AuthError, Clock, KeyRing, KeySealer, SigningAlgorithm},
+    authority::{Actor, AuthError, Clock, KeyListing, KeyRing, KeySealer, SigningAlgorithm},
     cli::config::KeysCommand,
     store::Store,
 };
@@ -45,7 +46,7 @@ async fn rotate(
 
 /// The stored keys, newest first, and which of them sign now.
 async fn list(store: &Store, as_json: bool) -> Result<String, AuthError> {
-    let keys = KeyRing::list(store, Clock::system().now()).await?;
+    let KeyListing { keys, next_rotation } = KeyRing::list(store, Clock::system().now()).await?;
     if as_json {
         let rows: Vec<_> = keys
             .iter()
@@ -53,21 +54,34 @@ async fn list(store: &Store, as_json: bool) -> Result<String, AuthError> {
                 json!({
                     "kid": key.kid,
                     "algorithm": key.algorithm,
+                    "state": key.state(),
                     "created_at": key.created_at,
                     "active_from": key.active_from,
                     "signing": key.signing,
+                    "retire_time": key.retire_at.map(rfc3339),
                 })
             })
             .collect();
-        return Ok(serde_json::Value::from(rows).to_string());
+        let listing = json!({ "keys": rows, "next_rotation_time": next_rotation.map(rfc3339) });
+        return Ok(listing.to_string());
     }
-    let mut out =
-        format!("{:<44} {:<6} {:<11} {:<11} {}", "KID", "ALG", "CREATED_AT", "ACTIVE_FROM", "SIGNS");
+    let mut out = format!(
+        "{:<44} {:<6} {:<9} {:<11} {:<11} {}",
+        "KID", "ALG", "STATE", "CREATED_AT", "ACTIVE_FROM", "RETIRES"
+    );
     for key in &keys {
+        let retires = key.retire_at.map_or_else(|| "-".to_owned(), rfc3339);
         out.push_str(&format!(
-            "\n{:<44} {:<6} {:<11} {:<11} {}",
-            key.kid, key.algorithm, key.created_at, key.active_from, key.signing
+            "\n{:<44} {:<6} {:<9} {:<11} {:<11} {retires}",
+            key.kid,
+            key.algorithm,
+            key.state(),
+            key.created_at,
+            key.active_from
         ));
+    }
+    if let Some(at) = next_rotation {
+        out.push_str(&format!("\nnext rotation: {}", rfc3339(at)));
     }
     Ok(out)
 }

@@ -15,6 +15,11 @@ pub mod keys;
 pub mod run;
 mod serve;
 
+/// Unix seconds as RFC 3339 UTC, `YYYY-MM-DDTHH:MM:SSZ`.
+fn rfc3339(unix: i64) -> String {
+    format!("{}Z", utc(unix).replace(' ', "T"))
+}
+
 /// Unix seconds as UTC `YYYY-MM-DD HH:MM:SS`.
 fn utc(unix: i64) -> String {
     let days = unix.div_euclid(86_400);

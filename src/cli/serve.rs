@@ -9,7 +9,8 @@ use tokio::net::TcpListener;
 use super::{config::ServeArgs, run::RunError};
 use crate::{
     authority::{
-        AssertionSettings, AuditSettings, Authority, FailureLimits, IssuanceLog, KeySealer, Settings,
+        AssertionSettings, AuditSettings, Authority, FailureLimits, IssuanceLog, KeyPolicy, KeySealer,
+        Settings,
     },
     domain::{Audience, SecretMaxAge},
     edge::{self, server::Listeners, tls::Tls},
@@ -48,6 +49,12 @@ pub async fn serve_until_signalled(
         issuer: args.issuer.unwrap_or(base_url),
         default_audience: Audience::parse(&args.default_audience).map_err(|e| RunError::Config(e.0))?,
         algorithm: args.signing_algorithm,
+        key_policy: KeyPolicy::new(
+            args.key_rotation_period,
+            args.key_activation_delay,
+            args.key_retire_after,
+        )
+        .map_err(RunError::Config)?,
         key_sealer,
         secret_max_age,
         failure_limits: FailureLimits {

@@ -212,13 +212,19 @@ async fn report_health(
 
 /// Pings the store and runs the authority's upkeep every
 /// [`MAINTENANCE_INTERVAL`]; a stalled store delays only this, never health.
+/// Between rounds, signing keys another instance announces are read at once.
 async fn upkeep(authority: Arc<Authority>, mut stopped: watch::Receiver<()>) {
     loop {
         authority.check_store().await;
         authority.maintain().await;
-        tokio::select! {
-            _ = tokio::time::sleep(MAINTENANCE_INTERVAL) => {}
-            _ = stopped.changed() => return,
+        let next_round = tokio::time::sleep(MAINTENANCE_INTERVAL);
+        tokio::pin!(next_round);
+        loop {
+            tokio::select! {
+                _ = &mut next_round => break,
+                _ = authority.key_change_announced() => authority.refresh_keys().await,
+                _ = stopped.changed() => return,
+            }
         }
     }
 }

@@ -12,7 +12,6 @@ use axum::{
 use serde_json::json;
 
 use super::{ClientCertificates, INTROSPECTION_PATH, JWKS_PATH, REVOCATION_PATH, TOKEN_PATH};
-use tokend_common::wire::JWKS_MAX_AGE_SECONDS;
 
 use crate::{
     authority::{Authority, TOKEN_EXCHANGE},
@@ -20,16 +19,16 @@ use crate::{
     http::json_response,
 };
 
-/// Long enough to spare tokend, short enough that a new key is seen soon.
-/// What verifiers may cache the key set and metadata for.
-fn keys_max_age() -> HeaderValue {
-    HeaderValue::from_str(&format!("public, max-age={JWKS_MAX_AGE_SECONDS}"))
+/// What verifiers may cache the key set and metadata for: long enough to
+/// spare tokend, never longer than a new key is published before it signs.
+fn keys_max_age(authority: &Authority) -> HeaderValue {
+    HeaderValue::from_str(&format!("public, max-age={}", authority.jwks_max_age()))
         .expect("digits are a valid header")
 }
 
 pub async fn jwks(State(authority): State<Arc<Authority>>) -> Response {
     let mut response = json_response(StatusCode::OK, authority.keys().jwks());
-    response.headers_mut().insert(header::CACHE_CONTROL, keys_max_age());
+    response.headers_mut().insert(header::CACHE_CONTROL, keys_max_age(&authority));
     response
 }
 
@@ -72,6 +71,6 @@ pub async fn metadata(
             "token_endpoint_auth_signing_alg_values_supported": assertion_algorithms,
         }),
     );
-    response.headers_mut().insert(header::CACHE_CONTROL, keys_max_age());
+    response.headers_mut().insert(header::CACHE_CONTROL, keys_max_age(&authority));
     response
 }

@@ -287,6 +287,15 @@ impl Collector for Sampled {
                 soonest.metric_type(),
             )?)?;
         }
+        if let Some(at) = vitals.next_key_rotation {
+            let next = ConstGauge::new(at);
+            next.encode(encoder.encode_descriptor(
+                "signing_key_next_rotation_timestamp_seconds",
+                "When the next scheduled signing-key rotation is due (Unix time); absent without a schedule",
+                None,
+                next.metric_type(),
+            )?)?;
+        }
         Ok(())
     }
 }

@@ -2,7 +2,7 @@
 
 use sqlx::{Any, Transaction};
 
-use super::{Store, StoreError};
+use super::{Notice, Store, StoreError};
 
 impl Store {
     /// Notes, inside the transaction that makes it, a change to `client_id`.
@@ -20,7 +20,7 @@ impl Store {
             .bind(now)
             .execute(&mut **tx)
             .await?;
-        Self::announce_client_change(tx, client_id).await
+        Self::announce(tx, Notice::Client(client_id.to_owned())).await
     }
 
     /// `(change_id, client_id)` of the changes made at or after `since`.

@@ -1,25 +1,70 @@
-//! Signing keys: kept so tokens stay verifiable across restarts.
+//! Signing keys: kept so tokens stay verifiable across restarts, and the
+//! schedule they rotate on.
 
-use super::{EventRow, KeyRow, Store, StoreError};
+use sqlx::{Any, Transaction};
+
+use super::{EventRow, KeyRow, KeyScheduleRow, Notice, Store, StoreError};
+
+/// The PostgreSQL advisory lock a scheduled rotation holds for its
+/// transaction, so instances that find a rotation due at the same moment
+/// make one key between them.
+const ROTATION_LOCK: i64 = 0x746f_6b65_6e64_6b72; // "tokendkr"
 
 impl Store {
     /// Stores a key with `events`, in one transaction.
     pub async fn insert_key(&self, key: &KeyRow, events: &[EventRow]) -> Result<(), StoreError> {
         let mut tx = self.pool.begin().await?;
-        sqlx::query(
+        Self::insert_key_unless_newer(&mut tx, key, None).await?;
+        Self::record_events(&mut tx, events).await?;
+        Self::announce(&mut tx, Notice::Keys).await?;
+        tx.commit().await?;
+        Ok(())
+    }
+
+    /// Stores a key with `events` unless some key was created after `since`:
+    /// a scheduled rotation, which many instances may find due at once and
+    /// only one makes. Whether this one did.
+    pub async fn insert_key_if_none_since(
+        &self,
+        key: &KeyRow,
+        since: i64,
+        events: &[EventRow],
+    ) -> Result<bool, StoreError> {
+        let mut tx = self.pool.begin().await?;
+        if tx.backend_name() == "PostgreSQL" {
+            // Read committed lets two conditional inserts both see no new
+            // key; the lock makes the second wait and then see the first's.
+            sqlx::query("SELECT pg_advisory_xact_lock($1)").bind(ROTATION_LOCK).execute(&mut *tx).await?;
+        }
+        // On SQLite the one statement holds the write lock while it checks.
+        if !Self::insert_key_unless_newer(&mut tx, key, Some(since)).await? {
+            return Ok(false);
+        }
+        Self::record_events(&mut tx, events).await?;
+        Self::announce(&mut tx, Notice::Keys).await?;
+        tx.commit().await?;
+        Ok(true)
+    }
+
+    async fn insert_key_unless_newer(
+        tx: &mut Transaction<'static, Any>,
+        key: &KeyRow,
+        since: Option<i64>,
+    ) -> Result<bool, StoreError> {
+        let inserted = sqlx::query(
             "INSERT INTO signing_keys (kid, algorithm, private_key, created_at, active_from) \
-             VALUES ($1, $2, $3, $4, $5)",
+             SELECT $1, $2, $3, $4, $5 \
+             WHERE NOT EXISTS (SELECT 1 FROM signing_keys WHERE created_at > $6)",
         )
         .bind(&key.kid)
         .bind(&key.algorithm)
         .bind(&key.private_key)
         .bind(key.created_at)
         .bind(key.active_from)
-        .execute(&mut *tx)
+        .bind(since.unwrap_or(i64::MAX))
+        .execute(&mut **tx)
         .await?;
-        Self::record_events(&mut tx, events).await?;
-        tx.commit().await?;
-        Ok(())
+        Ok(inserted.rows_affected() == 1)
     }
 
     /// Stores `private_key` as the key material of `kid` (a key sealed after the fact).
@@ -32,14 +77,20 @@ impl Store {
         Ok(())
     }
 
-    /// Deletes the key `kid` with `events`, in one transaction; deleting
-    /// one that is gone already is no error.
-    pub async fn delete_key(&self, kid: &str, events: &[EventRow]) -> Result<(), StoreError> {
+    /// Deletes the key `kid` with `events`, in one transaction; whether it
+    /// was there. Deleting one that is gone already (another instance
+    /// retired it first) is no error and records nothing.
+    pub async fn delete_key(&self, kid: &str, events: &[EventRow]) -> Result<bool, StoreError> {
         let mut tx = self.pool.begin().await?;
-        sqlx::query("DELETE FROM signing_keys WHERE kid = $1").bind(kid).execute(&mut *tx).await?;
+        let deleted =
+            sqlx::query("DELETE FROM signing_keys WHERE kid = $1").bind(kid).execute(&mut *tx).await?;
+        if deleted.rows_affected() == 0 {
+            return Ok(false);
+        }
         Self::record_events(&mut tx, events).await?;
+        Self::announce(&mut tx, Notice::Keys).await?;
         tx.commit().await?;
-        Ok(())
+        Ok(true)
     }
 
     /// Every key, newest first.
@@ -49,6 +100,36 @@ impl Store {
              ORDER BY created_at DESC, kid",
         )
         .fetch_all(&self.pool)
+        .await?)
+    }
+
+    /// Records the schedule a server starts with, in place of the last one.
+    pub async fn record_key_schedule(&self, schedule: &KeyScheduleRow) -> Result<(), StoreError> {
+        sqlx::query(
+            "INSERT INTO key_schedule \
+             (id, algorithm, rotation_period, activation_delay, retire_after, recorded_at) \
+             VALUES (1, $1, $2, $3, $4, $5) \
+             ON CONFLICT (id) DO UPDATE SET algorithm = excluded.algorithm, \
+             rotation_period = excluded.rotation_period, activation_delay = excluded.activation_delay, \
+             retire_after = excluded.retire_after, recorded_at = excluded.recorded_at",
+        )
+        .bind(&schedule.algorithm)
+        .bind(schedule.rotation_period)
+        .bind(schedule.activation_delay)
+        .bind(schedule.retire_after)
+        .bind(schedule.recorded_at)
+        .execute(&self.pool)
+        .await?;
+        Ok(())
+    }
+
+    /// The schedule the servers last started with; `None` before any did.
+    pub async fn key_schedule(&self) -> Result<Option<KeyScheduleRow>, StoreError> {
+        Ok(sqlx::query_as(
+            "SELECT algorithm, rotation_period, activation_delay, retire_after, recorded_at \
+             FROM key_schedule WHERE id = 1",
+        )
+        .fetch_optional(&self.pool)
         .await?)
     }
 }

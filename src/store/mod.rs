@@ -31,7 +31,8 @@ pub use assertion_ids::AssertionId;
 pub use audit_events::EventFilter;
 pub use error::StoreError;
 pub use failures::FailureCount;
-pub use records::{ClientRow, EventRow, KeyRow, SecretRow, TrustedIssuerRow};
+pub use notifications::Notice;
+pub use records::{ClientRow, EventRow, KeyRow, KeyScheduleRow, SecretRow, TrustedIssuerRow};
 
 static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("./migrations");
 

@@ -1,6 +1,7 @@
-//! PostgreSQL's LISTEN/NOTIFY as the change feed's wake-up call: a change
-//! committed by one instance (or the CLI) reaches every other at once, not at
-//! its next upkeep. SQLite has no such channel; there the upkeep alone serves.
+//! PostgreSQL's LISTEN/NOTIFY as the wake-up call for changes other
+//! instances must see: a client change or a signing key added or retired,
+//! committed by one instance (or the CLI), reaches every other at once, not
+//! at its next upkeep. SQLite has no such channel; there the upkeep alone serves.
 
 use std::time::Duration;
 
@@ -11,32 +12,57 @@ use super::{Store, StoreError};
 
 /// The channel that carries the id of each changed client.
 const CLIENT_CHANGES: &str = "tokend_client_changes";
+/// The channel that says the signing keys changed.
+const KEY_CHANGES: &str = "tokend_key_changes";
 /// How long to wait before listening again after the connection failed; it
 /// doubles with each failure in a row, up to [`MAX_RETRY`].
 const RETRY: Duration = Duration::from_secs(1);
 const MAX_RETRY: Duration = Duration::from_secs(30);
 
+/// What changed elsewhere.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Notice {
+    /// The client with this id.
+    Client(String),
+    /// A signing key was added or retired.
+    Keys,
+}
+
+impl Notice {
+    fn channel_and_payload(&self) -> (&'static str, &str) {
+        match self {
+            Notice::Client(client_id) => (CLIENT_CHANGES, client_id),
+            Notice::Keys => (KEY_CHANGES, ""),
+        }
+    }
+
+    fn received(channel: &str, payload: &str) -> Option<Self> {
+        match channel {
+            CLIENT_CHANGES => Some(Notice::Client(payload.to_owned())),
+            KEY_CHANGES => Some(Notice::Keys),
+            _ => None,
+        }
+    }
+}
+
 impl Store {
-    /// Announces, inside the transaction that makes it, a change to
-    /// `client_id`; PostgreSQL delivers it when the transaction commits.
-    pub(super) async fn announce_client_change(
+    /// Announces, inside the transaction that makes it, a change;
+    /// PostgreSQL delivers it when the transaction commits.
+    pub(super) async fn announce(
         tx: &mut Transaction<'static, Any>,
-        client_id: &str,
+        notice: Notice,
     ) -> Result<(), StoreError> {
         if tx.backend_name() == "PostgreSQL" {
-            sqlx::query("SELECT pg_notify($1, $2)")
-                .bind(CLIENT_CHANGES)
-                .bind(client_id)
-                .execute(&mut **tx)
-                .await?;
+            let (channel, payload) = notice.channel_and_payload();
+            sqlx::query("SELECT pg_notify($1, $2)").bind(channel).bind(payload).execute(&mut **tx).await?;
         }
         Ok(())
     }
 
-    /// The ids of clients changed anywhere, as they are committed; `None` on
-    /// SQLite. Notifications sent while the connection is down are lost, so
-    /// the upkeep's reading of the feed stays the backstop.
-    pub fn client_change_notices(&self) -> Option<mpsc::Receiver<String>> {
+    /// The changes made anywhere, as they are committed; `None` on SQLite.
+    /// Notifications sent while the connection is down are lost, so the
+    /// upkeep's reading of the store stays the backstop.
+    pub fn change_notices(&self) -> Option<mpsc::Receiver<Notice>> {
         let url = self.postgres_url.clone()?;
         let (notices, received) = mpsc::channel(256);
         tokio::spawn(async move {
@@ -45,7 +71,7 @@ impl Store {
                 if let Err(err) = listen(&url, &notices, &mut failures).await {
                     failures += 1;
                     if failures == 1 {
-                        tracing::warn!(error = %err, "cannot listen for client change notifications; retrying");
+                        tracing::warn!(error = %err, "cannot listen for change notifications; retrying");
                     }
                 }
                 tokio::time::sleep(RETRY.saturating_mul(1 << failures.min(5)).min(MAX_RETRY)).await;
@@ -57,11 +83,11 @@ impl Store {
 
 /// Forwards notifications until the connection fails or nobody receives
 /// them; `failures` counts failed attempts in a row and is reset once listening.
-async fn listen(url: &str, notices: &mpsc::Sender<String>, failures: &mut u32) -> Result<(), sqlx::Error> {
+async fn listen(url: &str, notices: &mpsc::Sender<Notice>, failures: &mut u32) -> Result<(), sqlx::Error> {
     let mut listener = PgListener::connect(url).await?;
-    listener.listen(CLIENT_CHANGES).await?;
+    listener.listen_all([CLIENT_CHANGES, KEY_CHANGES]).await?;
     if std::mem::take(failures) > 0 {
-        tracing::info!("listening for client change notifications again");
+        tracing::info!("listening for change notifications again");
     }
     loop {
         let notice = tokio::select! {
@@ -71,7 +97,10 @@ async fn listen(url: &str, notices: &mpsc::Sender<String>, failures: &mut u32) -
         let Some(notice) = notice else {
             return Ok(());
         };
-        if notices.send(notice.payload().to_owned()).await.is_err() {
+        let Some(notice) = Notice::received(notice.channel(), notice.payload()) else {
+            continue;
+        };
+        if notices.send(notice).await.is_err() {
             return Ok(());
         }
     }

@@ -92,6 +92,17 @@ impl std::fmt::Debug for KeyRow {
     }
 }
 
+/// The signing-key schedule the servers last started with, in seconds.
+#[derive(Debug, Clone, PartialEq, Eq, sqlx::FromRow)]
+pub struct KeyScheduleRow {
+    pub algorithm: String,
+    /// `None`: keys rotate only by hand.
+    pub rotation_period: Option<i64>,
+    pub activation_delay: i64,
+    pub retire_after: i64,
+    pub recorded_at: i64,
+}
+
 /// An audit event. `occurred_at` is in Unix milliseconds; `details` is a JSON object.
 #[derive(Debug, Clone, PartialEq, Eq, sqlx::FromRow)]
 pub struct EventRow {

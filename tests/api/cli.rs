@@ -216,6 +216,7 @@ on_both_stores! {
         let still = app.token("svc", &secret, "").await.access_token;
         assert_eq!(header(&still)["kid"], old_kid, "the old key signs until the new one's time");
         let listed: serde_json::Value = serde_json::from_slice(&tokend(&app, &["keys", "list", "--json"]).stdout).unwrap();
+        let listed = &listed["keys"];
         assert_eq!((listed[0]["signing"].clone(), listed[1]["signing"].clone()), (false.into(), true.into()));
 
         let pending = listed[0]["kid"].as_str().unwrap();
@@ -228,6 +229,7 @@ on_both_stores! {
         let old_kid = header(&old)["kid"].as_str().unwrap().to_owned();
         assert!(tokend(&app, &["keys", "rotate", "--activate-after", "0"]).status.success());
         let listed: serde_json::Value = serde_json::from_slice(&tokend(&app, &["keys", "list", "--json"]).stdout).unwrap();
+        let listed = &listed["keys"];
         let new_kid = listed[0]["kid"].as_str().unwrap().to_owned();
         assert_eq!((listed[0]["signing"].clone(), listed[1]["kid"].clone(), listed[1]["signing"].clone()), (true.into(), old_kid.clone().into(), false.into()));
 

@@ -23,6 +23,7 @@ mod http_introspection;
 mod http_token;
 mod introspect;
 mod issue_token;
+mod key_schedule;
 mod key_sealing;
 mod metrics;
 mod mtls;

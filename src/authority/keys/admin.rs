@@ -2,7 +2,9 @@
 
 use serde_json::json;
 
-use super::{KeyRing, SigningAlgorithm, ring::signer_at, sealing::KeySealer};
+use super::{
+    KeyPolicy, KeyRing, SigningAlgorithm, ring::signer_at, schedule::superseded_at, sealing::KeySealer,
+};
 use crate::authority::{Actor, AuthError, Clock, EventType};
 use crate::{domain::TokenTtl, store::Store};
 
@@ -18,6 +20,29 @@ pub struct KeyInfo {
     pub signing: bool,
     /// Whether it is yet to start signing.
     pub pending: bool,
+    /// When the schedule retires it, if it is superseded and keys rotate on a schedule.
+    pub retire_at: Option<i64>,
+}
+
+impl KeyInfo {
+    /// `pending` (published, not signing yet), `signing`, or `verifying`
+    /// (superseded, still checking the tokens it signed).
+    pub fn state(&self) -> &'static str {
+        match (self.pending, self.signing) {
+            (true, _) => "pending",
+            (false, true) => "signing",
+            (false, false) => "verifying",
+        }
+    }
+}
+
+/// The stored keys and what the servers' recorded schedule says of them.
+#[derive(Debug)]
+pub struct KeyListing {
+    /// Newest first.
+    pub keys: Vec<KeyInfo>,
+    /// When the next scheduled rotation is due; `None` without a schedule.
+    pub next_rotation: Option<i64>,
 }
 
 impl KeyRing {
@@ -52,10 +77,14 @@ impl KeyRing {
         Ok(row.kid)
     }
 
-    /// Every stored key, newest first.
-    pub async fn list(store: &Store, now: i64) -> Result<Vec<KeyInfo>, AuthError> {
+    /// Every stored key, newest first, with when the schedule the servers
+    /// recorded at start rotates and retires them.
+    pub async fn list(store: &Store, now: i64) -> Result<KeyListing, AuthError> {
         let rows = store.keys().await?;
-        Ok(rows
+        let schedule = store.key_schedule().await?;
+        let policy = schedule.as_ref().map(KeyPolicy::from).unwrap_or_default();
+        let algorithm = schedule.map(|schedule| schedule.algorithm);
+        let keys = rows
             .iter()
             .map(|row| KeyInfo {
                 kid: row.kid.clone(),
@@ -64,8 +93,10 @@ impl KeyRing {
                 active_from: row.active_from,
                 signing: signer_at(&rows, &row.algorithm, now).is_some_and(|signer| signer.kid == row.kid),
                 pending: row.active_from > now,
+                retire_at: algorithm.as_deref().and_then(|alg| policy.retirement(&rows, row, alg)),
             })
-            .collect())
+            .collect();
+        Ok(KeyListing { keys, next_rotation: policy.next_rotation(&rows) })
     }
 
     /// Deletes a key, so tokens it signed stop verifying on every server
@@ -92,12 +123,7 @@ impl KeyRing {
                 key.algorithm
             )));
         }
-        let superseded_at = rows
-            .iter()
-            .filter(|row| row.algorithm == key.algorithm && row.created_at > key.created_at)
-            .map(|row| row.active_from)
-            .min();
-        let last_token_expiry = superseded_at.map(|at| at + TokenTtl::MAX_SECONDS);
+        let last_token_expiry = superseded_at(&rows, key, None).map(|at| at + TokenTtl::MAX_SECONDS);
         let pending = key.active_from > now;
         if !force && !pending && last_token_expiry.is_some_and(|expiry| now < expiry) {
             return Err(AuthError::InvalidArgument(format!(

@@ -388,7 +388,7 @@ impl Registry {
 
     /// The signing keys, newest first, as `ListSigningKeys` shows them.
     pub async fn signing_keys(&self) -> Result<Vec<KeyInfo>, AuthError> {
-        KeyRing::list(&self.store, self.clock.now()).await
+        Ok(KeyRing::list(&self.store, self.clock.now()).await?.keys)
     }
 
     /// Changes the fields `changes` sets, on `actor`'s behalf.

@@ -9,7 +9,7 @@ use std::{
 
 use base64::{Engine, engine::general_purpose::STANDARD};
 use tokend::{
-    authority::{Authority, ClientDraft, KeySealer, Registry, Settings, SigningAlgorithm},
+    authority::{Authority, ClientDraft, KeyPolicy, KeySealer, Registry, Settings, SigningAlgorithm},
     contract::pb::{self, client_admin_client::ClientAdminClient, token_service_client::TokenServiceClient},
     domain::Audience,
     edge::connections::ConnectionLimits,
@@ -29,6 +29,32 @@ pub use crate::support::pki::{ClientCertificate, ClientNames, TestPki, client_tl
 pub use tokend::authority::Actor;
 
 pub const DEFAULT_AUDIENCE: &str = "tokend";
+
+/// How a test's server is started, beyond its database.
+pub struct Launch {
+    /// Where it listens; port 0 picks one.
+    pub address: String,
+    /// `None`: the server's own base URL.
+    pub issuer: Option<String>,
+    pub algorithm: SigningAlgorithm,
+    pub key_policy: KeyPolicy,
+    pub limits: ConnectionLimits,
+    /// The server's TLS set-up and the CA certificate its clients trust.
+    pub tls: Option<(Tls, String)>,
+}
+
+impl Default for Launch {
+    fn default() -> Self {
+        Self {
+            address: "127.0.0.1:0".into(),
+            issuer: None,
+            algorithm: SigningAlgorithm::Es256,
+            key_policy: KeyPolicy::default(),
+            limits: ConnectionLimits::default(),
+            tls: None,
+        }
+    }
+}
 
 /// Which database a test runs on.
 #[derive(Clone, Copy, Debug)]
@@ -139,6 +165,12 @@ pub struct TestApp {
 impl TestApp {
     /// Starts a server on a fresh database; `None` when PostgreSQL is not configured.
     pub async fn spawn(backend: Backend) -> Option<TestApp> {
+        Self::spawn_with(backend, Launch::default()).await
+    }
+
+    /// Starts a server on a fresh database as `launch` says; `None` when
+    /// PostgreSQL is not configured.
+    pub async fn spawn_with(backend: Backend, launch: Launch) -> Option<TestApp> {
         if std::env::var_os("TEST_LOG").is_some() {
             tokend::observe::telemetry::init(
                 "debug,sqlx=info,h2=info,tower=info,hyper=info",
@@ -149,43 +181,28 @@ impl TestApp {
             Backend::Sqlite => Database::new(backend, None),
             Backend::Postgres => Database::new(backend, Some(fresh_postgres_database().await?)),
         };
-        Some(Self::start(Arc::new(database), "127.0.0.1:0").await)
+        let url = database.url.clone();
+        Some(Self::start_on(Arc::new(database), &url, launch).await)
     }
 
     /// A server on the SQLite file of `url` (which must not exist yet).
     pub async fn spawn_on_sqlite(url: &str) -> TestApp {
-        Self::start(Arc::new(Database::new(Backend::Sqlite, Some(url.to_owned()))), "127.0.0.1:0").await
+        let database = Database::new(Backend::Sqlite, Some(url.to_owned()));
+        Self::start_on(Arc::new(database), url, Launch::default()).await
     }
 
     /// A server on a fresh SQLite file whose connections live within `limits`.
     pub async fn spawn_with_limits(limits: ConnectionLimits) -> TestApp {
         let database = Arc::new(Database::new(Backend::Sqlite, None));
         let url = database.url.clone();
-        Self::start_on(database, &url, "127.0.0.1:0", None, SigningAlgorithm::Es256, limits, None).await
+        Self::start_on(database, &url, Launch { limits, ..Launch::default() }).await
     }
 
     /// A server speaking TLS only, with the certificate `pki` wrote as `name`;
     /// its clients trust `pki`'s CA. `None` when PostgreSQL is not configured.
     pub async fn spawn_tls(backend: Backend, pki: &TestPki, name: &str) -> Option<TestApp> {
-        let database = match backend {
-            Backend::Sqlite => Database::new(backend, None),
-            Backend::Postgres => Database::new(backend, Some(fresh_postgres_database().await?)),
-        };
-        let url = database.url.clone();
         let tls = (Tls::load(pki.files(name)).expect("the test certificate loads"), pki.ca_pem());
-        let limits = ConnectionLimits::default();
-        Some(
-            Self::start_on(
-                Arc::new(database),
-                &url,
-                "127.0.0.1:0",
-                None,
-                SigningAlgorithm::Es256,
-                limits,
-                Some(tls),
-            )
-            .await,
-        )
+        Self::spawn_with(backend, Launch { tls: Some(tls), ..Launch::default() }).await
     }
 
     /// A server on a fresh PostgreSQL database that it reaches only through
@@ -197,69 +214,46 @@ impl TestApp {
         let proxy = Proxy::start(upstream).await;
         parsed.set_port(Some(proxy.port)).unwrap();
         let database = Database::new(Backend::Postgres, Some(url));
-        let served = Self::start_on(
-            Arc::new(database),
-            parsed.as_str(),
-            "127.0.0.1:0",
-            None,
-            SigningAlgorithm::Es256,
-            ConnectionLimits::default(),
-            None,
-        )
-        .await;
+        let served = Self::start_on(Arc::new(database), parsed.as_str(), Launch::default()).await;
         Some((served, proxy))
-    }
-
-    async fn start(database: Arc<Database>, address: &str) -> TestApp {
-        let url = database.url.clone();
-        Self::start_on(
-            database,
-            &url,
-            address,
-            None,
-            SigningAlgorithm::Es256,
-            ConnectionLimits::default(),
-            None,
-        )
-        .await
     }
 
     /// Another server on the same database and issuer, as in a deployment of
     /// several instances behind one name.
     pub async fn second_instance(&self, algorithm: SigningAlgorithm) -> TestApp {
-        let issuer = Some(self.base_url.clone());
-        let database = self.database.clone();
-        let url = database.url.clone();
-        Self::start_on(database, &url, "127.0.0.1:0", issuer, algorithm, ConnectionLimits::default(), None)
-            .await
+        self.another_instance(Launch { algorithm, ..Launch::default() }).await
     }
 
-    /// Serves on `address`; the issuer is the server's own base URL (unless
-    /// given), so the URLs discovery publishes can be fetched.
-    async fn start_on(
-        database: Arc<Database>,
-        url: &str,
-        address: &str,
-        issuer: Option<String>,
-        algorithm: SigningAlgorithm,
-        limits: ConnectionLimits,
-        tls: Option<(Tls, String)>,
-    ) -> TestApp {
+    /// Another server on the same database and issuer, started as `launch`
+    /// says (its issuer is this one's).
+    pub async fn another_instance(&self, launch: Launch) -> TestApp {
+        let database = self.database.clone();
+        let url = database.url.clone();
+        Self::start_on(database, &url, Launch { issuer: Some(self.base_url.clone()), ..launch }).await
+    }
+
+    /// Serves as `launch` says; the issuer is the server's own base URL
+    /// (unless given), so the URLs discovery publishes can be fetched.
+    async fn start_on(database: Arc<Database>, url: &str, launch: Launch) -> TestApp {
+        let Launch { address, issuer, algorithm, key_policy, limits, tls } = launch;
         let store = Store::connect(url).await.expect("the test database connects");
         store.migrate().await.expect("migrations apply");
         let listeners = server::Listeners {
-            main: TcpListener::bind(address).await.unwrap(),
+            main: TcpListener::bind(&address).await.unwrap(),
             http: None,
             tls: tls.as_ref().map(|(tls, _)| tls.clone()),
             metrics: None,
         };
         let base_url = listeners.base_url().unwrap();
-        let settings = Settings::new(
-            issuer.unwrap_or_else(|| base_url.clone()),
-            Audience::parse(DEFAULT_AUDIENCE).unwrap(),
-            algorithm,
-            Arc::new(KeySealer::load_or_create(&database.key_file).unwrap()),
-        );
+        let settings = Settings {
+            key_policy,
+            ..Settings::new(
+                issuer.unwrap_or_else(|| base_url.clone()),
+                Audience::parse(DEFAULT_AUDIENCE).unwrap(),
+                algorithm,
+                Arc::new(KeySealer::load_or_create(&database.key_file).unwrap()),
+            )
+        };
         let authority = Arc::new(Authority::start(store, settings).await.expect("the authority starts"));
         let registry = authority.registry().clone();
         let (shutdown, stop) = oneshot::channel::<()>();
@@ -311,7 +305,8 @@ impl TestApp {
         let database = self.database.clone();
         let address = self.base_url.trim_start_matches("http://").to_owned();
         drop(self);
-        Self::start(database, &address).await
+        let url = database.url.clone();
+        Self::start_on(database, &url, Launch { address, ..Launch::default() }).await
     }
 
     /// Signals shutdown and waits for the server to drain and return.

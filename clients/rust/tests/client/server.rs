@@ -4,7 +4,7 @@
 use std::sync::Arc;
 
 use tokend::{
-    authority::{Actor, Authority, ClientDraft, KeyRing, KeySealer, Settings, SigningAlgorithm},
+    authority::{Actor, Authority, ClientDraft, KeyPolicy, KeyRing, KeySealer, Settings, SigningAlgorithm},
     domain::Audience,
     edge::server::{self, Listeners},
     edge::tls::Tls,
@@ -28,28 +28,40 @@ pub struct Server {
 }
 
 pub async fn server() -> Server {
-    start(None).await
+    start(None, KeyPolicy::default()).await
 }
 
 /// A tokend speaking TLS with `tls`, whose certificate `ca_pem` signed.
 pub async fn server_tls(tls: Tls, ca_pem: &str) -> Server {
-    start(Some((tls, ca_pem))).await
+    start(Some((tls, ca_pem)), KeyPolicy::default()).await
 }
 
-async fn start(tls: Option<(Tls, &str)>) -> Server {
+/// A tokend whose signing keys rotate and retire as `policy` says.
+pub async fn server_rotating(policy: KeyPolicy) -> Server {
+    start(None, policy).await
+}
+
+async fn start(tls: Option<(Tls, &str)>, key_policy: KeyPolicy) -> Server {
     let dir = tempfile::tempdir().unwrap();
     let store = Store::connect(&format!("sqlite://{}", dir.path().join("t.db").display())).await.unwrap();
     store.migrate().await.unwrap();
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let scheme = if tls.is_some() { "https" } else { "http" };
-    let issuer = format!("{scheme}://{}", listener.local_addr().unwrap());
+    let listeners = Listeners {
+        main: tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap(),
+        http: None,
+        tls: tls.as_ref().map(|(tls, _)| tls.clone()),
+        metrics: None,
+    };
+    let issuer = listeners.base_url().unwrap();
     let sealer = Arc::new(KeySealer::load_or_create(&dir.path().join("t.kek")).unwrap());
-    let settings = Settings::new(
-        issuer.clone(),
-        Audience::parse("tokend").unwrap(),
-        SigningAlgorithm::Es256,
-        sealer.clone(),
-    );
+    let settings = Settings {
+        key_policy,
+        ..Settings::new(
+            issuer.clone(),
+            Audience::parse("tokend").unwrap(),
+            SigningAlgorithm::Es256,
+            sealer.clone(),
+        )
+    };
     let authority = Arc::new(Authority::start(store.clone(), settings).await.unwrap());
     let worker = ClientDraft {
         client_id: "orders-worker".into(),
@@ -68,12 +80,7 @@ async fn start(tls: Option<(Tls, &str)>) -> Server {
     };
     let (_, api_secret) = authority.registry().create(api, &Actor::cli()).await.unwrap();
     tokio::spawn(server::serve(
-        Listeners {
-            main: listener,
-            http: None,
-            tls: tls.as_ref().map(|(tls, _)| tls.clone()),
-            metrics: None,
-        },
+        listeners,
         authority.clone(),
         tokend::edge::connections::ConnectionLimits::default(),
         std::future::pending(),

@@ -7,7 +7,7 @@ use http::{HeaderMap, header::AUTHORIZATION};
 use serde_json::json;
 use tokend_client::{TokenSource, Verifier, VerifyError};
 
-use crate::server::{jti, now, server};
+use crate::server::{jti, now, server, server_rotating};
 
 #[tokio::test]
 async fn a_token_from_tokend_verifies_locally() {
@@ -106,6 +106,43 @@ async fn a_rotated_key_is_picked_up_on_first_sight() {
     assert_eq!(jsonwebtoken::decode_header(&after).unwrap().kid.as_deref(), Some(kid.as_str()));
     assert!(verifier.verify(&after).await.is_ok(), "the new key was fetched when a token named it");
     assert!(verifier.verify(&before).await.is_ok(), "the old key still verifies");
+}
+
+/// In real time: keys rotating every 6 s and signing 2 s after they are
+/// published, checked by a verifier that trusts a fetched key set for as long
+/// as the JWKS's max-age says and fetches no sooner when a token names an
+/// unknown key, as a caching JWKS client does. Every token verifies.
+#[tokio::test]
+async fn keys_rotating_on_schedule_never_outrun_a_verifier_that_caches_the_key_set() {
+    let policy = tokend::authority::KeyPolicy::new(Some(6), Some(2), None).unwrap();
+    let server = server_rotating(policy).await;
+    let max_age = Duration::from_secs(policy.jwks_max_age());
+    let verifier = Verifier::builder(&server.issuer, "orders")
+        .key_max_age(max_age)
+        .refetch_interval(max_age)
+        .discover()
+        .await
+        .unwrap();
+    let mut tokens =
+        tokend::contract::pb::token_service_client::TokenServiceClient::new(server.channel.clone());
+    let mut kids = std::collections::HashSet::new();
+    let until = std::time::Instant::now() + Duration::from_secs(22);
+    while std::time::Instant::now() < until {
+        let request = tokend::contract::pb::IssueTokenRequest {
+            grant_type: "client_credentials".into(),
+            client_id: "orders-worker".into(),
+            client_secret: server.worker_secret.clone(),
+            ..Default::default()
+        };
+        let token = tokens.issue_token(request).await.unwrap().into_inner().access_token;
+        let kid = jsonwebtoken::decode_header(&token).unwrap().kid.unwrap();
+        if let Err(err) = verifier.verify(&token).await {
+            panic!("a token signed by {kid} was refused: {err:?}");
+        }
+        kids.insert(kid);
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    assert!(kids.len() >= 2, "the keys rotated while tokens were issued: {kids:?}");
 }
 
 #[tokio::test]
