@@ -252,7 +252,7 @@ pub(super) fn signer_at<'a>(rows: &'a [KeyRow], algorithm: &str, now: i64) -> Op
 }
 
 #[cfg(test)]
-mod tests {
+pub(super) mod tests {
     use super::*;
 
     #[test]
@@ -280,7 +280,13 @@ mod tests {
         }
     }
 
-    fn row(kid: &str, algorithm: &str, created_at: i64, active_from: i64) -> KeyRow {
+    /// A stored key with no key material, for tests of the rules over rows.
+    pub(in crate::authority::keys) fn row(
+        kid: &str,
+        algorithm: &str,
+        created_at: i64,
+        active_from: i64,
+    ) -> KeyRow {
         KeyRow {
             kid: kid.into(),
             algorithm: algorithm.into(),

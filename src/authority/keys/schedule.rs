@@ -179,16 +179,7 @@ impl KeyRing {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    fn row(kid: &str, algorithm: &str, created_at: i64, active_from: i64) -> KeyRow {
-        KeyRow {
-            kid: kid.into(),
-            algorithm: algorithm.into(),
-            private_key: String::new(),
-            created_at,
-            active_from,
-        }
-    }
+    use crate::authority::keys::ring::tests::row;
 
     #[test]
     fn a_period_must_outlast_the_activation_delay() {
