@@ -190,6 +190,15 @@ pub enum KeysCommand {
         #[arg(long)]
         json: bool,
     },
+    /// Seal every signing key anew under another key-encryption key, in one
+    /// transaction, while servers run; then restart them with the new file
+    /// and remove the old one.
+    Rekey {
+        /// The new key-encryption key (base64 of 32 random bytes), created
+        /// owner-only when it does not exist.
+        #[arg(long)]
+        new_key_encryption_key_file: PathBuf,
+    },
     /// List the signing keys, newest first, marking those that sign.
     List {
         /// Print JSON instead of a table.

@@ -1,6 +1,6 @@
 //! The `keys` commands: rotate, list and retire signing keys.
 
-use std::sync::Arc;
+use std::{path::Path, sync::Arc};
 
 use serde_json::json;
 
@@ -11,8 +11,8 @@ use crate::{
     store::Store,
 };
 
-/// Runs one keys command and returns what to print. Only rotation needs the
-/// key-encryption key, so `sealer` is called for it alone.
+/// Runs one keys command and returns what to print. Only rotation and
+/// re-sealing need the key-encryption key, so `sealer` is called for them alone.
 pub async fn run(
     store: &Store,
     command: KeysCommand,
@@ -21,6 +21,9 @@ pub async fn run(
     match command {
         KeysCommand::Rotate { algorithm, activate_after, json } => {
             rotate(store, algorithm, activate_after, &*sealer()?, json).await
+        }
+        KeysCommand::Rekey { new_key_encryption_key_file } => {
+            rekey(store, &*sealer()?, &new_key_encryption_key_file).await
         }
         KeysCommand::List { json } => list(store, json).await,
         KeysCommand::Retire { kid, force } => retire(store, &kid, force).await,
@@ -42,6 +45,19 @@ async fn rotate(
         return Ok(said.to_string());
     }
     Ok(format!("new {algorithm} signing key {kid}, published now, signing in {activate_after} s"))
+}
+
+/// Seals every key anew under the key in `new_file` and says what to do next.
+async fn rekey(store: &Store, current: &KeySealer, new_file: &Path) -> Result<String, AuthError> {
+    let new = KeySealer::load_or_create(new_file)?;
+    let count = KeyRing::rekey(store, &Clock::system(), current, &new, &Actor::cli()).await?;
+    Ok(format!(
+        "{count} signing keys sealed anew under the key-encryption key {}, no longer under {}; \
+         restart every server with --key-encryption-key-file {}, then remove the old file",
+        new.describe(),
+        current.describe(),
+        new_file.display()
+    ))
 }
 
 /// The stored keys, newest first, and which of them sign now.

@@ -5,15 +5,16 @@ use sqlx::{Any, Transaction};
 
 use super::{EventRow, KeyRow, KeyScheduleRow, Notice, Store, StoreError};
 
-/// The PostgreSQL advisory lock a scheduled rotation holds for its
-/// transaction, so instances that find a rotation due at the same moment
-/// make one key between them.
-const ROTATION_LOCK: i64 = 0x746f_6b65_6e64_6b72; // "tokendkr"
+/// The PostgreSQL advisory lock every change to the set of keys holds for its
+/// transaction: instances that find a rotation due at the same moment make
+/// one key between them, and a re-sealing sees every key there is.
+const KEYS_LOCK: i64 = 0x746f_6b65_6e64_6b72; // "tokendkr"
 
 impl Store {
     /// Stores a key with `events`, in one transaction.
     pub async fn insert_key(&self, key: &KeyRow, events: &[EventRow]) -> Result<(), StoreError> {
         let mut tx = self.pool.begin().await?;
+        Self::lock_keys(&mut tx).await?;
         Self::insert_key_unless_newer(&mut tx, key, None).await?;
         Self::record_events(&mut tx, events).await?;
         Self::announce(&mut tx, Notice::Keys).await?;
@@ -31,14 +32,52 @@ impl Store {
         events: &[EventRow],
     ) -> Result<bool, StoreError> {
         let mut tx = self.pool.begin().await?;
-        if tx.backend_name() == "PostgreSQL" {
-            // Read committed lets two conditional inserts both see no new
-            // key; the lock makes the second wait and then see the first's.
-            sqlx::query("SELECT pg_advisory_xact_lock($1)").bind(ROTATION_LOCK).execute(&mut *tx).await?;
-        }
-        // On SQLite the one statement holds the write lock while it checks.
+        // Read committed lets two conditional inserts both see no new key;
+        // the lock makes the second wait and then see the first's. On SQLite
+        // the one statement holds the write lock while it checks.
+        Self::lock_keys(&mut tx).await?;
         if !Self::insert_key_unless_newer(&mut tx, key, Some(since)).await? {
             return Ok(false);
+        }
+        Self::record_events(&mut tx, events).await?;
+        Self::announce(&mut tx, Notice::Keys).await?;
+        tx.commit().await?;
+        Ok(true)
+    }
+
+    /// Holds [`KEYS_LOCK`] until the transaction ends (PostgreSQL only).
+    async fn lock_keys(tx: &mut Transaction<'static, Any>) -> Result<(), StoreError> {
+        if tx.backend_name() == "PostgreSQL" {
+            sqlx::query("SELECT pg_advisory_xact_lock($1)").bind(KEYS_LOCK).execute(&mut **tx).await?;
+        }
+        Ok(())
+    }
+
+    /// Replaces the sealed material of every key with `resealed` (kid,
+    /// sealed key) and records `events`, in one transaction, provided the
+    /// keys are still exactly those: false, and nothing written, when a key
+    /// was added or retired since they were read.
+    pub async fn reseal_keys(
+        &self,
+        resealed: &[(String, String)],
+        events: &[EventRow],
+    ) -> Result<bool, StoreError> {
+        let mut tx = self.pool.begin().await?;
+        Self::lock_keys(&mut tx).await?;
+        let mut stored: Vec<(String,)> =
+            sqlx::query_as("SELECT kid FROM signing_keys").fetch_all(&mut *tx).await?;
+        let mut expected: Vec<&str> = resealed.iter().map(|(kid, _)| kid.as_str()).collect();
+        stored.sort();
+        expected.sort_unstable();
+        if !stored.iter().map(|(kid,)| kid.as_str()).eq(expected) {
+            return Ok(false);
+        }
+        for (kid, sealed) in resealed {
+            sqlx::query("UPDATE signing_keys SET private_key = $1 WHERE kid = $2")
+                .bind(sealed)
+                .bind(kid)
+                .execute(&mut *tx)
+                .await?;
         }
         Self::record_events(&mut tx, events).await?;
         Self::announce(&mut tx, Notice::Keys).await?;
@@ -82,6 +121,7 @@ impl Store {
     /// retired it first) is no error and records nothing.
     pub async fn delete_key(&self, kid: &str, events: &[EventRow]) -> Result<bool, StoreError> {
         let mut tx = self.pool.begin().await?;
+        Self::lock_keys(&mut tx).await?;
         let deleted =
             sqlx::query("DELETE FROM signing_keys WHERE kid = $1").bind(kid).execute(&mut *tx).await?;
         if deleted.rows_affected() == 0 {

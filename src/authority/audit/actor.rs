@@ -83,6 +83,7 @@ pub enum EventType {
     SecretRotated,
     KeyRotated,
     KeyRetired,
+    KeysResealed,
     TokenRevoked,
     TrustedIssuerAdded,
     TrustedIssuerRemoved,
@@ -92,7 +93,7 @@ pub enum EventType {
 }
 
 impl EventType {
-    pub const ALL: [EventType; 14] = [
+    pub const ALL: [EventType; 15] = [
         EventType::ClientCreated,
         EventType::ClientUpdated,
         EventType::ClientDisabled,
@@ -101,6 +102,7 @@ impl EventType {
         EventType::SecretRotated,
         EventType::KeyRotated,
         EventType::KeyRetired,
+        EventType::KeysResealed,
         EventType::TokenRevoked,
         EventType::TrustedIssuerAdded,
         EventType::TrustedIssuerRemoved,
@@ -119,6 +121,7 @@ impl EventType {
             EventType::SecretRotated => "secret_rotated",
             EventType::KeyRotated => "key_rotated",
             EventType::KeyRetired => "key_retired",
+            EventType::KeysResealed => "keys_resealed",
             EventType::TokenRevoked => "token_revoked",
             EventType::TrustedIssuerAdded => "trusted_issuer_added",
             EventType::TrustedIssuerRemoved => "trusted_issuer_removed",

@@ -77,6 +77,34 @@ impl KeyRing {
         Ok(row.kid)
     }
 
+    /// Seals every stored key anew under `new` (they must all open with
+    /// `current`), in one transaction: servers keep running and read the keys
+    /// with the new key-encryption key once restarted with its file. Nothing
+    /// changes when a key does not open with `current`. How many keys were
+    /// sealed anew. `actor` is audited.
+    pub async fn rekey(
+        store: &Store,
+        clock: &Clock,
+        current: &KeySealer,
+        new: &KeySealer,
+        actor: &Actor,
+    ) -> Result<usize, AuthError> {
+        let rows = store.keys().await?;
+        let mut resealed = Vec::with_capacity(rows.len());
+        for row in &rows {
+            let pem = current.open(&row.kid, &row.private_key)?.pem;
+            resealed.push((row.kid.clone(), new.seal(&row.kid, &pem)?));
+        }
+        let details = json!({ "keys": rows.len(), "previous": current.fingerprint() });
+        let event = actor.event(clock.now_millis(), EventType::KeysResealed, new.fingerprint(), details);
+        if !store.reseal_keys(&resealed, &[event]).await? {
+            return Err(AuthError::FailedPrecondition(
+                "a signing key was added or retired while re-sealing; nothing changed, run it again".into(),
+            ));
+        }
+        Ok(rows.len())
+    }
+
     /// Every stored key, newest first, with when the schedule the servers
     /// recorded at start rotates and retires them.
     pub async fn list(store: &Store, now: i64) -> Result<KeyListing, AuthError> {

@@ -112,7 +112,8 @@ pub struct KeyRing {
 impl KeyRing {
     /// Loads the stored keys, creating and storing a key for `algorithm`
     /// when none exists yet. The newest active key of that algorithm signs
-    /// (see [`signer_at`]). Keys stored before sealing existed are sealed now.
+    /// (see [`signer_at`]). Keys stored before sealing (or before sealed keys
+    /// named their key-encryption key) are sealed now.
     pub async fn load_or_create(
         store: &Store,
         algorithm: SigningAlgorithm,
@@ -122,7 +123,7 @@ impl KeyRing {
         let mut rows = store.keys().await?;
         for row in &mut rows {
             let opened = sealer.open(&row.kid, &row.private_key)?;
-            if opened.was_plain {
+            if opened.outdated {
                 row.private_key = sealer.seal(&row.kid, &opened.pem)?;
                 store.replace_private_key(&row.kid, &row.private_key).await?;
             }

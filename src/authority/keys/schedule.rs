@@ -149,6 +149,11 @@ impl KeyRing {
         let rows = store.keys().await?;
         let mut changed = false;
         if policy.next_rotation(&rows).is_some_and(|due| due <= now) {
+            // A key sealed under another key-encryption key (a rekey this
+            // server has not been restarted for) would strand the new one.
+            for row in &rows {
+                sealer.open(&row.kid, &row.private_key)?;
+            }
             let newest = rows.iter().map(|row| row.created_at).max().unwrap_or(now);
             let row = Self::create(algorithm, now.max(newest + 1), now + policy.activation_delay, sealer)?;
             let details =
