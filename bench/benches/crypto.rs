@@ -7,7 +7,7 @@
 use criterion::{BatchSize, Criterion, criterion_group, criterion_main};
 use tokend::{
     authority::{
-        Actor, Admin, AdminSettings, ClientDraft, Clock, Grant, KeyRing, KeySealer, RateLimits,
+        Actor, Admin, AdminSettings, ClientDraft, Clock, Grant, KeyCustody, KeyRing, KeySealer, RateLimits,
         SigningAlgorithm, TokenCodec,
     },
     domain::{AudienceList, ClientClaims, ClientId, ClientSecret, RateLimit, ScopeSet, TokenTtl},
@@ -58,7 +58,7 @@ fn tokens(c: &mut Criterion) {
     let runtime = runtime();
     for algorithm in [SigningAlgorithm::Es256, SigningAlgorithm::EdDsa, SigningAlgorithm::Rs256] {
         let dir = tempfile::tempdir().unwrap();
-        let sealer = KeySealer::from_bytes(&[7; 32]).unwrap();
+        let sealer = KeyCustody::sealed(std::sync::Arc::new(KeySealer::from_bytes(&[7; 32]).unwrap()));
         let codec = runtime.block_on(async {
             let keys = KeyRing::load_or_create(&store(&dir).await, algorithm, 0, &sealer).await.unwrap();
             TokenCodec::new(keys, "http://tokend.bench".into(), Clock::system())

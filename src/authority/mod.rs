@@ -43,7 +43,10 @@ pub use authenticate::{AssertionSettings, BodyCredentials, Caller, Policy, Prese
 pub use clock::Clock;
 pub use error::AuthError;
 use error::BAD_CREDENTIALS;
-pub use keys::{INTROSPECTION_TYP, KeyInfo, KeyListing, KeyPolicy, KeyRing, KeySealer, SigningAlgorithm};
+pub use keys::{
+    Hsm, HsmSettings, INTROSPECTION_TYP, KeyCustody, KeyInfo, KeyListing, KeyPolicy, KeyRing, KeySealer,
+    SigningAlgorithm,
+};
 pub use registry::{AuthDraft, ClientChanges, ClientDraft, ClientPage, IdentityDraft, Registry};
 pub use secrets::{CheckResult, FailureLimits, Secrets, ThrottleCounts};
 use tokens::Revocations;
@@ -76,6 +79,8 @@ pub struct Settings {
     pub key_policy: KeyPolicy,
     /// Seals signing keys in the store and opens them.
     pub key_sealer: Arc<KeySealer>,
+    /// The HSM new signing keys are made in, when one is configured.
+    pub hsm: Option<Arc<Hsm>>,
     /// How long new secrets live when their client sets nothing; `None` for ever.
     pub secret_max_age: Option<SecretMaxAge>,
     /// Failed authentications past which cold checks are refused for a while.
@@ -100,6 +105,7 @@ impl Settings {
             algorithm,
             key_policy: KeyPolicy::default(),
             key_sealer,
+            hsm: None,
             secret_max_age: None,
             failure_limits: FailureLimits::default(),
             assertions: AssertionSettings::default(),
@@ -149,7 +155,7 @@ pub struct Authority {
     default_audience: Audience,
     algorithm: SigningAlgorithm,
     key_policy: KeyPolicy,
-    key_sealer: Arc<KeySealer>,
+    key_custody: KeyCustody,
     clock: Clock,
     /// Drops cached clients as other instances announce changes; stopped with the authority.
     change_notices: Option<tokio::task::AbortHandle>,
@@ -169,8 +175,8 @@ impl Authority {
     /// Loads (or on first start creates) the signing key and readies the registry.
     pub async fn start(store: Store, settings: Settings) -> Result<Self, AuthError> {
         let clock = Clock::system();
-        let keys =
-            KeyRing::load_or_create(&store, settings.algorithm, clock.now(), &settings.key_sealer).await?;
+        let key_custody = KeyCustody { sealer: settings.key_sealer, hsm: settings.hsm };
+        let keys = KeyRing::load_or_create(&store, settings.algorithm, clock.now(), &key_custody).await?;
         store.record_key_schedule(&settings.key_policy.to_row(settings.algorithm, clock.now())).await?;
         let admin_settings = AdminSettings {
             secret_max_age: settings.secret_max_age,
@@ -205,7 +211,7 @@ impl Authority {
             default_audience: settings.default_audience,
             algorithm: settings.algorithm,
             key_policy: settings.key_policy,
-            key_sealer: settings.key_sealer,
+            key_custody,
             store,
         })
     }
@@ -285,7 +291,7 @@ impl Authority {
             &self.clock,
             self.algorithm,
             &self.key_policy,
-            &self.key_sealer,
+            &self.key_custody,
         );
         if let Err(err) = schedule.await {
             tracing::warn!(error = %err, "could not rotate or retire signing keys on schedule");
@@ -299,7 +305,7 @@ impl Authority {
         match self
             .tokens
             .keys()
-            .refreshed(&self.store, self.algorithm, &self.key_sealer, self.clock.now())
+            .refreshed(&self.store, self.algorithm, &self.key_custody, self.clock.now())
             .await
         {
             Ok(Some(keys)) => self.tokens.replace_keys(keys),

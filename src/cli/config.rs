@@ -8,7 +8,7 @@ use clap::{Args, Parser, Subcommand};
 use tokend_common::wire::KEY_ACTIVATION_DELAY_SECONDS;
 
 use crate::{
-    authority::{FailureLimits, SigningAlgorithm},
+    authority::{FailureLimits, HsmSettings, SigningAlgorithm},
     edge::connections::ConnectionLimits,
     edge::tls::TlsFiles,
     observe::telemetry::LogFormat,
@@ -34,6 +34,20 @@ pub struct Cli {
     #[arg(long, env = "TOKEND_KEY_ENCRYPTION_KEY_FILE", global = true)]
     pub key_encryption_key_file: Option<PathBuf>,
 
+    /// A PKCS#11 module (e.g. /usr/lib/softhsm/libsofthsm2.so): new signing
+    /// keys are made in its token and never leave it; the database keeps
+    /// only their public halves. Needs the token label and the PIN file too.
+    #[arg(long, env = "TOKEND_PKCS11_MODULE", global = true)]
+    pub pkcs11_module: Option<PathBuf>,
+
+    /// The label of the PKCS#11 token that holds the signing keys.
+    #[arg(long, env = "TOKEND_PKCS11_TOKEN_LABEL", global = true)]
+    pub pkcs11_token_label: Option<String>,
+
+    /// A file holding the token's user PIN (surrounding whitespace ignored).
+    #[arg(long, env = "TOKEND_PKCS11_PIN_FILE", global = true)]
+    pub pkcs11_pin_file: Option<PathBuf>,
+
     /// How long new client secrets live (e.g. 90d, 2160h, or seconds) unless
     /// the client sets its own secret_max_age_seconds; unset: no expiry.
     /// Applies to secrets made by the server and by `client` commands alike.
@@ -50,6 +64,30 @@ pub struct Cli {
 }
 
 impl Cli {
+    /// The HSM, when the three PKCS#11 settings are given; an error naming
+    /// those missing when only some are.
+    pub fn hsm_settings(&self) -> Result<Option<HsmSettings>, String> {
+        match (&self.pkcs11_module, &self.pkcs11_token_label, &self.pkcs11_pin_file) {
+            (None, None, None) => Ok(None),
+            (Some(module), Some(token_label), Some(pin_file)) => Ok(Some(HsmSettings {
+                module: module.clone(),
+                token_label: token_label.clone(),
+                pin_file: pin_file.clone(),
+            })),
+            (module, label, pin) => {
+                let missing: Vec<&str> = [
+                    module.is_none().then_some("--pkcs11-module"),
+                    label.is_none().then_some("--pkcs11-token-label"),
+                    pin.is_none().then_some("--pkcs11-pin-file"),
+                ]
+                .into_iter()
+                .flatten()
+                .collect();
+                Err(format!("an HSM needs {} as well", missing.join(" and ")))
+            }
+        }
+    }
+
     /// Where the key-encryption key lives: as given, or beside a SQLite database.
     pub fn key_file(&self) -> Result<PathBuf, String> {
         if let Some(path) = &self.key_encryption_key_file {

@@ -1,29 +1,30 @@
 //! The `keys` commands: rotate, list and retire signing keys.
 
-use std::{path::Path, sync::Arc};
+use std::path::Path;
 
 use serde_json::json;
 
 use super::rfc3339;
 use crate::{
-    authority::{Actor, AuthError, Clock, KeyListing, KeyRing, KeySealer, SigningAlgorithm},
+    authority::{Actor, AuthError, Clock, KeyCustody, KeyListing, KeyRing, KeySealer, SigningAlgorithm},
     cli::config::KeysCommand,
     store::Store,
 };
 
 /// Runs one keys command and returns what to print. Only rotation and
-/// re-sealing need the key-encryption key, so `sealer` is called for them alone.
+/// re-sealing need the key-encryption key (and rotation the HSM, when one is
+/// configured), so `custody` is called for them alone.
 pub async fn run(
     store: &Store,
     command: KeysCommand,
-    sealer: impl FnOnce() -> Result<Arc<KeySealer>, AuthError>,
+    custody: impl FnOnce() -> Result<KeyCustody, AuthError>,
 ) -> Result<String, AuthError> {
     match command {
         KeysCommand::Rotate { algorithm, activate_after, json } => {
-            rotate(store, algorithm, activate_after, &*sealer()?, json).await
+            rotate(store, algorithm, activate_after, &custody()?, json).await
         }
         KeysCommand::Rekey { new_key_encryption_key_file } => {
-            rekey(store, &*sealer()?, &new_key_encryption_key_file).await
+            rekey(store, &custody()?.sealer, &new_key_encryption_key_file).await
         }
         KeysCommand::List { json } => list(store, json).await,
         KeysCommand::Retire { kid, force } => retire(store, &kid, force).await,
@@ -35,11 +36,11 @@ async fn rotate(
     store: &Store,
     algorithm: SigningAlgorithm,
     activate_after: i64,
-    sealer: &KeySealer,
+    custody: &KeyCustody,
     as_json: bool,
 ) -> Result<String, AuthError> {
     let kid =
-        KeyRing::rotate(store, &Clock::system(), algorithm, activate_after, sealer, &Actor::cli()).await?;
+        KeyRing::rotate(store, &Clock::system(), algorithm, activate_after, custody, &Actor::cli()).await?;
     if as_json {
         let said = json!({ "kid": kid, "algorithm": algorithm.as_str(), "activate_after": activate_after });
         return Ok(said.to_string());

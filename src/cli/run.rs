@@ -4,7 +4,7 @@
 use super::{
     backup::back_up,
     config::{Cli, Command},
-    serve::{key_sealer, secret_max_age, serve_until_signalled},
+    serve::{key_custody, secret_max_age, serve_until_signalled},
 };
 use crate::{
     authority::{Admin, AdminSettings, AuthError, Clock},
@@ -35,10 +35,12 @@ pub async fn run(cli: Cli) -> Result<(), RunError> {
     let store = Store::connect(&cli.database_url).await?;
     store.migrate().await?;
     let key_file = cli.key_file();
+    let hsm = cli.hsm_settings();
     let outcome = match cli.command {
-        Command::Serve(args) => match key_sealer(key_file) {
-            Ok(sealer) => {
-                serve_until_signalled(store.clone(), *args, sealer, secret_max_age(cli.secret_max_age)?).await
+        Command::Serve(args) => match key_custody(key_file, hsm) {
+            Ok(custody) => {
+                serve_until_signalled(store.clone(), *args, custody, secret_max_age(cli.secret_max_age)?)
+                    .await
             }
             Err(err) => Err(err),
         },
@@ -65,8 +67,9 @@ pub async fn run(cli: Cli) -> Result<(), RunError> {
         // Answered by the binary from the resolved settings, before any database is opened.
         Command::Config { .. } => Ok(()),
         Command::Keys { command } => {
-            let sealer = || key_sealer(key_file).map_err(|err| AuthError::Misconfigured(err.to_string()));
-            println!("{}", super::keys::run(&store, command, sealer).await?);
+            let custody =
+                || key_custody(key_file, hsm).map_err(|err| AuthError::Misconfigured(err.to_string()));
+            println!("{}", super::keys::run(&store, command, custody).await?);
             Ok(())
         }
     };

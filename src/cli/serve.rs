@@ -9,8 +9,8 @@ use tokio::net::TcpListener;
 use super::{config::ServeArgs, run::RunError};
 use crate::{
     authority::{
-        AssertionSettings, AuditSettings, Authority, FailureLimits, IssuanceLog, KeyPolicy, KeySealer,
-        Settings,
+        AssertionSettings, AuditSettings, Authority, FailureLimits, Hsm, HsmSettings, IssuanceLog,
+        KeyCustody, KeyPolicy, KeySealer, Settings,
     },
     domain::{Audience, SecretMaxAge},
     edge::{self, server::Listeners, tls::Tls},
@@ -20,7 +20,7 @@ use crate::{
 pub async fn serve_until_signalled(
     store: Store,
     args: ServeArgs,
-    key_sealer: Arc<KeySealer>,
+    key_custody: KeyCustody,
     secret_max_age: Option<SecretMaxAge>,
 ) -> Result<(), RunError> {
     // Handlers first: a signal that arrives once the address is printed must be caught.
@@ -55,7 +55,8 @@ pub async fn serve_until_signalled(
             args.key_retire_after,
         )
         .map_err(RunError::Config)?,
-        key_sealer,
+        key_sealer: key_custody.sealer,
+        hsm: key_custody.hsm,
         secret_max_age,
         failure_limits: FailureLimits {
             per_client: args.failure_limit_per_client,
@@ -98,10 +99,17 @@ pub fn secret_max_age(seconds: Option<i64>) -> Result<Option<SecretMaxAge>, RunE
     SecretMaxAge::parse(seconds).map_err(|err| RunError::Config(format!("--secret-max-age: {err}")))
 }
 
-/// The key-encryption key for signing keys, from the file the command line names.
-pub fn key_sealer(key_file: Result<PathBuf, String>) -> Result<Arc<KeySealer>, RunError> {
+/// Where signing keys are kept: the key-encryption key from the file the
+/// command line names, and the HSM when it names one (opened and logged in now,
+/// so a wrong setting is refused at start).
+pub fn key_custody(
+    key_file: Result<PathBuf, String>,
+    hsm: Result<Option<HsmSettings>, String>,
+) -> Result<KeyCustody, RunError> {
     let path = key_file.map_err(RunError::Config)?;
-    Ok(Arc::new(KeySealer::load_or_create(&path)?))
+    let sealer = Arc::new(KeySealer::load_or_create(&path)?);
+    let hsm = hsm.map_err(RunError::Config)?.map(|settings| Hsm::open(&settings)).transpose()?;
+    Ok(KeyCustody { sealer, hsm })
 }
 
 /// Opens the issuance log anew on each SIGHUP, as log rotation asks.

@@ -91,15 +91,16 @@ impl Store {
         since: Option<i64>,
     ) -> Result<bool, StoreError> {
         let inserted = sqlx::query(
-            "INSERT INTO signing_keys (kid, algorithm, private_key, created_at, active_from) \
-             SELECT $1, $2, $3, $4, $5 \
-             WHERE NOT EXISTS (SELECT 1 FROM signing_keys WHERE created_at > $6)",
+            "INSERT INTO signing_keys (kid, algorithm, private_key, created_at, active_from, public_jwk) \
+             SELECT $1, $2, $3, $4, $5, $6 \
+             WHERE NOT EXISTS (SELECT 1 FROM signing_keys WHERE created_at > $7)",
         )
         .bind(&key.kid)
         .bind(&key.algorithm)
         .bind(&key.private_key)
         .bind(key.created_at)
         .bind(key.active_from)
+        .bind(&key.public_jwk)
         .bind(since.unwrap_or(i64::MAX))
         .execute(&mut **tx)
         .await?;
@@ -136,7 +137,7 @@ impl Store {
     /// Every key, newest first.
     pub async fn keys(&self) -> Result<Vec<KeyRow>, StoreError> {
         Ok(sqlx::query_as(
-            "SELECT kid, algorithm, private_key, created_at, active_from FROM signing_keys \
+            "SELECT kid, algorithm, private_key, created_at, active_from, public_jwk FROM signing_keys \
              ORDER BY created_at DESC, kid",
         )
         .fetch_all(&self.pool)

@@ -67,9 +67,11 @@ pub struct SecretRow {
     pub last_used_at: Option<i64>,
 }
 
-/// A signing key. `private_key` is sealed: `sealed:v1:` and the base64 of a
-/// nonce and the AES-256-GCM ciphertext of the key's PKCS#8 PEM (rows from
-/// before sealing hold the plain PEM until the next start seals them).
+/// A signing key. `private_key` is sealed: `sealed:v2:`, the fingerprint of
+/// the key-encryption key and the base64 of a nonce and the AES-256-GCM
+/// ciphertext of the key's PKCS#8 PEM (rows from before sealing hold the plain
+/// PEM until the next start seals them); or, for a key held in an HSM, a
+/// `pkcs11:` URI naming the object, with the public key in `public_jwk`.
 #[derive(Clone, sqlx::FromRow)]
 pub struct KeyRow {
     pub kid: String,
@@ -78,6 +80,9 @@ pub struct KeyRow {
     pub created_at: i64,
     /// When it starts signing; it verifies and is published from the start.
     pub active_from: i64,
+    /// The public key as a JWK, for a key held in an HSM (whose
+    /// `private_key` is then a `pkcs11:` reference to it); `None` otherwise.
+    pub public_jwk: Option<String>,
 }
 
 impl std::fmt::Debug for KeyRow {
@@ -88,6 +93,7 @@ impl std::fmt::Debug for KeyRow {
             .field("private_key", &"redacted")
             .field("created_at", &self.created_at)
             .field("active_from", &self.active_from)
+            .field("public_jwk", &self.public_jwk)
             .finish()
     }
 }

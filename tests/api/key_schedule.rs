@@ -185,6 +185,7 @@ async fn one_key_of_many_attempts(backend: Backend) {
             private_key: "sealed elsewhere".into(),
             created_at: now + 1,
             active_from: now + 10,
+            public_jwk: None,
         };
         async move { store.insert_key_if_none_since(&key, now, &[]).await.unwrap() }
     });

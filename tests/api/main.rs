@@ -17,6 +17,7 @@ mod disk_full;
 mod durability;
 mod exchange;
 mod federation;
+mod hsm;
 mod http_compat;
 mod http_discovery;
 mod http_introspection;

@@ -3,7 +3,11 @@
 use serde_json::json;
 
 use super::{
-    KeyPolicy, KeyRing, SigningAlgorithm, ring::signer_at, schedule::superseded_at, sealing::KeySealer,
+    KeyPolicy, KeyRing, SigningAlgorithm,
+    custody::{KeyCustody, in_hsm},
+    ring::signer_at,
+    schedule::superseded_at,
+    sealing::KeySealer,
 };
 use crate::authority::{Actor, AuthError, Clock, EventType};
 use crate::{domain::TokenTtl, store::Store};
@@ -56,7 +60,7 @@ impl KeyRing {
         clock: &Clock,
         algorithm: SigningAlgorithm,
         activate_after: i64,
-        sealer: &KeySealer,
+        custody: &KeyCustody,
         actor: &Actor,
     ) -> Result<String, AuthError> {
         let now = clock.now();
@@ -65,12 +69,10 @@ impl KeyRing {
         }
         let rows = store.keys().await?;
         // A key sealed under another key-encryption key would strand the others.
-        for row in &rows {
-            sealer.open(&row.kid, &row.private_key)?;
-        }
+        custody.check(&rows)?;
         let newest = rows.iter().map(|row| row.created_at).max();
         let created_at = newest.map_or(now, |newest| now.max(newest + 1));
-        let row = Self::create(algorithm, created_at, now + activate_after, sealer)?;
+        let row = custody.create(algorithm, created_at, now + activate_after)?;
         let details = json!({ "algorithm": row.algorithm, "active_from": row.active_from });
         let event = actor.event(clock.now_millis(), EventType::KeyRotated, &row.kid, details);
         store.insert_key(&row, &[event]).await?;
@@ -92,8 +94,12 @@ impl KeyRing {
         let rows = store.keys().await?;
         let mut resealed = Vec::with_capacity(rows.len());
         for row in &rows {
-            let pem = current.open(&row.kid, &row.private_key)?.pem;
-            resealed.push((row.kid.clone(), new.seal(&row.kid, &pem)?));
+            // A key in an HSM has nothing sealed; it stays as it is.
+            let material = match in_hsm(row) {
+                true => row.private_key.clone(),
+                false => new.seal(&row.kid, &current.open(&row.kid, &row.private_key)?.pem)?,
+            };
+            resealed.push((row.kid.clone(), material));
         }
         let details = json!({ "keys": rows.len(), "previous": current.fingerprint() });
         let event = actor.event(clock.now_millis(), EventType::KeysResealed, new.fingerprint(), details);

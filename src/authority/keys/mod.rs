@@ -1,10 +1,13 @@
 //! Signing keys: the ring that signs and verifies tokens, their administration
-//! (rotate, list, retire), the schedule they rotate and retire on by
-//! themselves, sealing them at rest under the key-encryption key and the file
-//! that key lives in, and the signer, which writes ES256 signatures in the
-//! one form `tokend_common::ecdsa` accepts.
+//! (rotate, list, retire, rekey), the schedule they rotate and retire on by
+//! themselves, where their private halves are kept (`custody`: sealed at rest
+//! under the key-encryption key, or in an HSM through PKCS#11), and the
+//! signer, which writes ES256 signatures in the one form `tokend_common::ecdsa`
+//! accepts.
 
 mod admin;
+mod custody;
+mod hsm;
 mod key_file;
 mod ring;
 mod schedule;
@@ -12,6 +15,8 @@ mod sealing;
 mod signer;
 
 pub use admin::{KeyInfo, KeyListing};
+pub use custody::KeyCustody;
+pub use hsm::{Hsm, HsmSettings};
 pub use ring::{KeyRing, SigningAlgorithm};
 pub use schedule::KeyPolicy;
 pub use sealing::KeySealer;

@@ -7,13 +7,13 @@ use aws_lc_rs::{
     rsa::KeySize,
     signature::{ECDSA_P256_SHA256_FIXED_SIGNING, EcdsaKeyPair, Ed25519KeyPair},
 };
-use jsonwebtoken::{
-    Algorithm, DecodingKey, EncodingKey,
-    jwk::{Jwk, JwkSet, PublicKeyUse, ThumbprintHash},
-};
+use jsonwebtoken::{Algorithm, DecodingKey, EncodingKey, jwk::JwkSet};
 
-use super::{sealing::KeySealer, signer::SigningKey};
-use crate::authority::{AuthError, tokens::ACCESS_TOKEN_TYP};
+use super::{
+    custody::{KeyCustody, in_hsm},
+    signer::SigningKey,
+};
+use crate::authority::AuthError;
 use crate::store::{KeyRow, Store};
 
 /// The algorithms tokend signs with. ES256 is the default: short signatures,
@@ -34,7 +34,7 @@ impl SigningAlgorithm {
         }
     }
 
-    fn jwt(self) -> Algorithm {
+    pub(super) fn jwt(self) -> Algorithm {
         match self {
             SigningAlgorithm::Es256 => Algorithm::ES256,
             SigningAlgorithm::EdDsa => Algorithm::EdDSA,
@@ -43,7 +43,7 @@ impl SigningAlgorithm {
     }
 
     /// A fresh private key as PKCS#8 DER.
-    fn generate_pkcs8(self) -> Result<Vec<u8>, AuthError> {
+    pub(super) fn generate_pkcs8(self) -> Result<Vec<u8>, AuthError> {
         let failed = |_| AuthError::internal("key generation failed");
         Ok(match self {
             SigningAlgorithm::Es256 => {
@@ -65,7 +65,7 @@ impl SigningAlgorithm {
         })
     }
 
-    fn encoding_key(self, pem: &str) -> Result<EncodingKey, jsonwebtoken::errors::Error> {
+    pub(super) fn encoding_key(self, pem: &str) -> Result<EncodingKey, jsonwebtoken::errors::Error> {
         match self {
             SigningAlgorithm::Es256 => EncodingKey::from_ec_pem(pem.as_bytes()),
             SigningAlgorithm::EdDsa => EncodingKey::from_ed_pem(pem.as_bytes()),
@@ -118,22 +118,22 @@ impl KeyRing {
         store: &Store,
         algorithm: SigningAlgorithm,
         now: i64,
-        sealer: &KeySealer,
+        custody: &KeyCustody,
     ) -> Result<Self, AuthError> {
         let mut rows = store.keys().await?;
-        for row in &mut rows {
-            let opened = sealer.open(&row.kid, &row.private_key)?;
+        for row in rows.iter_mut().filter(|row| !in_hsm(row)) {
+            let opened = custody.sealer.open(&row.kid, &row.private_key)?;
             if opened.outdated {
-                row.private_key = sealer.seal(&row.kid, &opened.pem)?;
+                row.private_key = custody.sealer.seal(&row.kid, &opened.pem)?;
                 store.replace_private_key(&row.kid, &row.private_key).await?;
             }
         }
         if !rows.iter().any(|row| row.algorithm == algorithm.as_str()) {
-            let row = Self::create(algorithm, now, now, sealer)?;
+            let row = custody.create(algorithm, now, now)?;
             store.insert_key(&row, &[]).await?;
             rows.insert(0, row);
         }
-        Self::from_rows(rows, algorithm, sealer, now)
+        Self::from_rows(rows, algorithm, custody, now)
     }
 
     /// A ring rebuilt from the store when keys were added or retired (by the
@@ -144,7 +144,7 @@ impl KeyRing {
         &self,
         store: &Store,
         algorithm: SigningAlgorithm,
-        sealer: &KeySealer,
+        custody: &KeyCustody,
         now: i64,
     ) -> Result<Option<Self>, AuthError> {
         let rows = store.keys().await?;
@@ -152,13 +152,13 @@ impl KeyRing {
         if !activation_due && rows.iter().map(|row| &row.kid).eq(self.kids.iter()) {
             return Ok(None);
         }
-        Self::from_rows(rows, algorithm, sealer, now).map(Some)
+        Self::from_rows(rows, algorithm, custody, now).map(Some)
     }
 
     fn from_rows(
         rows: Vec<KeyRow>,
         algorithm: SigningAlgorithm,
-        sealer: &KeySealer,
+        custody: &KeyCustody,
         now: i64,
     ) -> Result<Self, AuthError> {
         let kids = rows.iter().map(|row| row.kid.clone()).collect();
@@ -175,10 +175,9 @@ impl KeyRing {
         let mut verifying = HashMap::new();
         let mut public = JwkSet { keys: Vec::new() };
         for row in rows {
-            let alg = SigningAlgorithm::from_str(&row.algorithm).map_err(AuthError::internal)?;
-            let (key, jwk, verifier) = Self::open(alg, &row, sealer)?;
+            let (jwk, verifier) = custody.public(&row)?;
             if row.kid == signer {
-                signing = Some(key);
+                signing = Some(custody.signer(&row)?);
             }
             public.keys.push(jwk);
             verifying.insert(row.kid, verifier);
@@ -206,39 +205,6 @@ impl KeyRing {
         }
         algorithms
     }
-
-    /// A new key for `algorithm`, sealed for storage, signing from `active_from`.
-    pub(super) fn create(
-        algorithm: SigningAlgorithm,
-        created_at: i64,
-        active_from: i64,
-        sealer: &KeySealer,
-    ) -> Result<KeyRow, AuthError> {
-        let pkcs8 = algorithm.generate_pkcs8()?;
-        let pem = pem::encode(&pem::Pem::new("PRIVATE KEY", pkcs8));
-        let encoding = algorithm.encoding_key(&pem).map_err(AuthError::internal)?;
-        let kid = Jwk::from_encoding_key(&encoding, algorithm.jwt())
-            .and_then(|jwk| jwk.thumbprint(ThumbprintHash::SHA256))
-            .map_err(AuthError::internal)?;
-        let private_key = sealer.seal(&kid, &pem)?;
-        Ok(KeyRow { kid, algorithm: algorithm.as_str().to_owned(), private_key, created_at, active_from })
-    }
-
-    fn open(
-        alg: SigningAlgorithm,
-        row: &KeyRow,
-        sealer: &KeySealer,
-    ) -> Result<(SigningKey, Jwk, VerifyingKey), AuthError> {
-        let pem = sealer.open(&row.kid, &row.private_key)?.pem;
-        let encoding = alg.encoding_key(&pem).map_err(AuthError::internal)?;
-        let pkcs8 = pem::parse(&pem).map_err(AuthError::internal)?;
-        let mut jwk = Jwk::from_encoding_key(&encoding, alg.jwt()).map_err(AuthError::internal)?;
-        jwk.common.key_id = Some(row.kid.clone());
-        jwk.common.public_key_use = Some(PublicKeyUse::Signature);
-        let decoding = DecodingKey::from_jwk(&jwk).map_err(AuthError::internal)?;
-        let signing = SigningKey::new(&row.kid, alg, pkcs8.contents(), ACCESS_TOKEN_TYP)?;
-        Ok((signing, jwk, VerifyingKey { algorithm: alg.jwt(), decoding }))
-    }
 }
 
 /// The stored key (`rows` newest first) that signs for `algorithm` at `now`:
@@ -255,6 +221,7 @@ pub(super) fn signer_at<'a>(rows: &'a [KeyRow], algorithm: &str, now: i64) -> Op
 #[cfg(test)]
 pub(super) mod tests {
     use super::*;
+    use crate::authority::{KeySealer, tokens::ACCESS_TOKEN_TYP};
 
     #[test]
     fn algorithm_names_parse_case_insensitively() {
@@ -266,9 +233,9 @@ pub(super) mod tests {
     #[test]
     fn every_algorithm_makes_a_key_that_signs_and_verifies() {
         for alg in [SigningAlgorithm::Es256, SigningAlgorithm::EdDsa, SigningAlgorithm::Rs256] {
-            let sealer = KeySealer::from_bytes(&[9; 32]).unwrap();
-            let row = KeyRing::create(alg, 0, 0, &sealer).unwrap();
-            let (signing, _, verifying) = KeyRing::open(alg, &row, &sealer).unwrap();
+            let custody = KeyCustody::sealed(std::sync::Arc::new(KeySealer::from_bytes(&[9; 32]).unwrap()));
+            let row = custody.create(alg, 0, 0).unwrap();
+            let (signing, verifying) = (custody.signer(&row).unwrap(), custody.public(&row).unwrap().1);
             let token = signing.sign_jwt(&serde_json::json!({"sub": "x"})).unwrap();
             let header = jsonwebtoken::decode_header(&token).unwrap();
             assert_eq!(header.typ.as_deref(), Some(ACCESS_TOKEN_TYP));
@@ -294,6 +261,7 @@ pub(super) mod tests {
             private_key: String::new(),
             created_at,
             active_from,
+            public_jwk: None,
         }
     }
 
@@ -302,7 +270,7 @@ pub(super) mod tests {
         let dir = tempfile::tempdir().unwrap();
         let store = Store::connect(&format!("sqlite://{}", dir.path().join("k.db").display())).await.unwrap();
         store.migrate().await.unwrap();
-        let sealer = KeySealer::from_bytes(&[3; 32]).unwrap();
+        let sealer = KeyCustody::sealed(std::sync::Arc::new(KeySealer::from_bytes(&[3; 32]).unwrap()));
         let alg = SigningAlgorithm::Es256;
         let clock = crate::authority::Clock::system();
         let now = clock.now();

@@ -7,7 +7,7 @@
 use serde_json::json;
 use tokend_common::wire::{JWKS_MAX_AGE_SECONDS, KEY_ACTIVATION_DELAY_SECONDS};
 
-use super::{KeyRing, SigningAlgorithm, ring::signer_at, sealing::KeySealer};
+use super::{KeyRing, SigningAlgorithm, custody::KeyCustody, ring::signer_at};
 use crate::{
     authority::{Actor, AuthError, Clock, EventType},
     domain::TokenTtl,
@@ -140,7 +140,7 @@ impl KeyRing {
         clock: &Clock,
         algorithm: SigningAlgorithm,
         policy: &KeyPolicy,
-        sealer: &KeySealer,
+        custody: &KeyCustody,
     ) -> Result<bool, AuthError> {
         let Some(period) = policy.rotation_period else {
             return Ok(false);
@@ -151,11 +151,9 @@ impl KeyRing {
         if policy.next_rotation(&rows).is_some_and(|due| due <= now) {
             // A key sealed under another key-encryption key (a rekey this
             // server has not been restarted for) would strand the new one.
-            for row in &rows {
-                sealer.open(&row.kid, &row.private_key)?;
-            }
+            custody.check(&rows)?;
             let newest = rows.iter().map(|row| row.created_at).max().unwrap_or(now);
-            let row = Self::create(algorithm, now.max(newest + 1), now + policy.activation_delay, sealer)?;
+            let row = custody.create(algorithm, now.max(newest + 1), now + policy.activation_delay)?;
             let details =
                 json!({ "algorithm": row.algorithm, "active_from": row.active_from, "scheduled": true });
             let event = Actor::server().event(clock.now_millis(), EventType::KeyRotated, &row.kid, details);

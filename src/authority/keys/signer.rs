@@ -1,6 +1,9 @@
 //! Signing compact JWS tokens with a private key parsed once at start.
 //! (jsonwebtoken parses and re-validates the PKCS#8 key on every call, which
-//! doubled the cost of an ES256 token; it still does all the verifying.)
+//! doubled the cost of an ES256 token; it still does all the verifying.) A
+//! key held in an HSM is asked to sign, off the runtime's worker threads.
+
+use std::sync::Arc;
 
 use aws_lc_rs::{
     rand::SystemRandom,
@@ -10,7 +13,7 @@ use base64::{Engine, engine::general_purpose::URL_SAFE_NO_PAD};
 use serde::Serialize;
 use tokend_common::ecdsa;
 
-use super::SigningAlgorithm;
+use super::{SigningAlgorithm, hsm::Hsm};
 use crate::authority::AuthError;
 
 /// The `typ` of a signed introspection answer (RFC 9701 §5).
@@ -25,6 +28,12 @@ enum KeyPair {
     Ecdsa(EcdsaKeyPair),
     Ed25519(Ed25519KeyPair),
     Rsa(RsaKeyPair),
+    /// A private key object in a PKCS#11 token.
+    Hsm {
+        hsm: Arc<Hsm>,
+        key: cryptoki::object::ObjectHandle,
+        algorithm: SigningAlgorithm,
+    },
 }
 
 /// The key new tokens are signed with, and their encoded header.
@@ -50,17 +59,32 @@ impl SigningKey {
             SigningAlgorithm::EdDsa => KeyPair::Ed25519(Ed25519KeyPair::from_pkcs8(pkcs8).map_err(rejected)?),
             SigningAlgorithm::Rs256 => KeyPair::Rsa(RsaKeyPair::from_pkcs8(pkcs8).map_err(rejected)?),
         };
+        Ok(Self::with_pair(kid, algorithm, pair, typ))
+    }
+
+    /// The private key object `key` of `hsm`, which signs for tokend.
+    pub fn in_hsm(
+        kid: &str,
+        algorithm: SigningAlgorithm,
+        hsm: Arc<Hsm>,
+        key: cryptoki::object::ObjectHandle,
+        typ: &str,
+    ) -> Self {
+        Self::with_pair(kid, algorithm, KeyPair::Hsm { hsm, key, algorithm }, typ)
+    }
+
+    fn with_pair(kid: &str, algorithm: SigningAlgorithm, pair: KeyPair, typ: &str) -> Self {
         let header = |typ: &str| {
             let header = serde_json::json!({ "typ": typ, "alg": algorithm.as_str(), "kid": kid });
             URL_SAFE_NO_PAD.encode(header.to_string())
         };
-        Ok(Self {
+        Self {
             kid: kid.to_owned(),
             header: header(typ),
             introspection_header: header(INTROSPECTION_TYP),
             pair,
             random: SystemRandom::new(),
-        })
+        }
     }
 
     /// An access token: `header.claims.signature`, each part base64url
@@ -102,9 +126,26 @@ impl SigningKey {
                     .map_err(failed)?;
                 signature
             }
+            KeyPair::Hsm { hsm, key, algorithm } => {
+                let mut signature = off_the_workers(|| hsm.sign(*key, *algorithm, token.as_bytes()))?;
+                if *algorithm == SigningAlgorithm::Es256 {
+                    ecdsa::to_low_s(&mut signature);
+                }
+                signature
+            }
         };
         token.push('.');
         URL_SAFE_NO_PAD.encode_string(&signature, &mut token);
         Ok(token)
+    }
+}
+
+/// Runs `job`, which may block (a module waiting on its device), without
+/// holding up the other tasks of a multi-threaded runtime's worker: they move
+/// to another thread meanwhile. On a single-threaded runtime (tests) it runs as is.
+fn off_the_workers<T>(job: impl FnOnce() -> T) -> T {
+    match tokio::runtime::Handle::try_current().map(|runtime| runtime.runtime_flavor()) {
+        Ok(tokio::runtime::RuntimeFlavor::MultiThread) => tokio::task::block_in_place(job),
+        _ => job(),
     }
 }

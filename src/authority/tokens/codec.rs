@@ -255,7 +255,7 @@ mod tests {
 
     use super::*;
     use crate::{
-        authority::{KeySealer, SigningAlgorithm},
+        authority::{KeyCustody, KeySealer, SigningAlgorithm},
         store::Store,
     };
 
@@ -270,7 +270,7 @@ mod tests {
                 let store =
                     Store::connect(&format!("sqlite://{}", dir.path().join("k.db").display())).await.unwrap();
                 store.migrate().await.unwrap();
-                let sealer = KeySealer::from_bytes(&[5; 32]).unwrap();
+                let sealer = KeyCustody::sealed(Arc::new(KeySealer::from_bytes(&[5; 32]).unwrap()));
                 KeyRing::load_or_create(&store, SigningAlgorithm::Es256, clock.now(), &sealer).await.unwrap()
             });
             let codec = TokenCodec::new(ring, "https://tokend.example".into(), clock.clone());

@@ -1,10 +1,12 @@
 //! The tests' own scaffolding: a real server per test on either store
 //! (`helpers`, with the `on_both_stores!` macro), certificates made in the
 //! test (`pki`), signers and a key server on loopback standing in for
-//! external issuers (`signers`), and scraping `/metrics` (`scrape`).
+//! external issuers (`signers`), scraping `/metrics` (`scrape`), and a
+//! SoftHSM2 token of the test's own (`softhsm`).
 
 #[macro_use]
 pub mod helpers;
 pub mod pki;
 pub mod scrape;
 pub mod signers;
+pub mod softhsm;

@@ -123,7 +123,7 @@ impl Server {
             self.authority.clock(),
             SigningAlgorithm::Es256,
             0,
-            &self.sealer,
+            &tokend::authority::KeyCustody::sealed(self.sealer.clone()),
             &Actor::cli(),
         )
         .await
