@@ -45,7 +45,7 @@ pub use error::AuthError;
 use error::BAD_CREDENTIALS;
 pub use keys::{
     Hsm, HsmSettings, INTROSPECTION_TYP, KeyCustody, KeyInfo, KeyListing, KeyPolicy, KeyRing, KeySealer,
-    SigningAlgorithm,
+    RsaKeySize, SigningAlgorithm,
 };
 pub use registry::{AuthDraft, ClientChanges, ClientDraft, ClientPage, IdentityDraft, Registry};
 pub use secrets::{CheckResult, FailureLimits, Secrets, ThrottleCounts};
@@ -77,10 +77,9 @@ pub struct Settings {
     pub algorithm: SigningAlgorithm,
     /// When signing keys rotate and retire by themselves.
     pub key_policy: KeyPolicy,
-    /// Seals signing keys in the store and opens them.
-    pub key_sealer: Arc<KeySealer>,
-    /// The HSM new signing keys are made in, when one is configured.
-    pub hsm: Option<Arc<Hsm>>,
+    /// Where signing keys are kept: sealed under the key-encryption key,
+    /// or in an HSM; and how long new RSA keys are.
+    pub key_custody: KeyCustody,
     /// How long new secrets live when their client sets nothing; `None` for ever.
     pub secret_max_age: Option<SecretMaxAge>,
     /// Failed authentications past which cold checks are refused for a while.
@@ -104,8 +103,7 @@ impl Settings {
             default_audience,
             algorithm,
             key_policy: KeyPolicy::default(),
-            key_sealer,
-            hsm: None,
+            key_custody: KeyCustody::sealed(key_sealer),
             secret_max_age: None,
             failure_limits: FailureLimits::default(),
             assertions: AssertionSettings::default(),
@@ -175,7 +173,7 @@ impl Authority {
     /// Loads (or on first start creates) the signing key and readies the registry.
     pub async fn start(store: Store, settings: Settings) -> Result<Self, AuthError> {
         let clock = Clock::system();
-        let key_custody = KeyCustody { sealer: settings.key_sealer, hsm: settings.hsm };
+        let key_custody = settings.key_custody;
         let keys = KeyRing::load_or_create(&store, settings.algorithm, clock.now(), &key_custody).await?;
         store.record_key_schedule(&settings.key_policy.to_row(settings.algorithm, clock.now())).await?;
         let admin_settings = AdminSettings {

@@ -8,7 +8,7 @@ use clap::{Args, Parser, Subcommand};
 use tokend_common::wire::KEY_ACTIVATION_DELAY_SECONDS;
 
 use crate::{
-    authority::{FailureLimits, HsmSettings, SigningAlgorithm},
+    authority::{FailureLimits, HsmSettings, RsaKeySize, SigningAlgorithm},
     edge::connections::ConnectionLimits,
     edge::tls::TlsFiles,
     observe::telemetry::LogFormat,
@@ -47,6 +47,11 @@ pub struct Cli {
     /// A file holding the token's user PIN (surrounding whitespace ignored).
     #[arg(long, env = "TOKEND_PKCS11_PIN_FILE", global = true)]
     pub pkcs11_pin_file: Option<PathBuf>,
+
+    /// How long new RS256 and PS256 keys are: 2048 or 3072 bits, made here
+    /// or in the HSM.
+    #[arg(long, env = "TOKEND_RSA_KEY_BITS", global = true, default_value = "2048")]
+    pub rsa_key_bits: RsaKeySize,
 
     /// How long new client secrets live (e.g. 90d, 2160h, or seconds) unless
     /// the client sets its own secret_max_age_seconds; unset: no expiry.
@@ -216,7 +221,7 @@ pub enum KeysCommand {
     /// Add a signing key newer than every other: running servers sign with it
     /// within seconds; older keys keep verifying the tokens they signed.
     Rotate {
-        /// Algorithm of the new key: ES256, EdDSA or RS256 (servers sign with
+        /// Algorithm of the new key: ES256, EdDSA, RS256 or PS256 (servers sign with
         /// the newest key of their `--signing-algorithm`).
         #[arg(long, env = "TOKEND_SIGNING_ALGORITHM", default_value = "ES256")]
         algorithm: SigningAlgorithm,
@@ -276,7 +281,7 @@ pub struct ServeArgs {
     #[arg(long, env = "TOKEND_DEFAULT_AUDIENCE", default_value = "tokend")]
     pub default_audience: String,
 
-    /// Algorithm for new tokens: ES256, EdDSA or RS256. A scheduled (or
+    /// Algorithm for new tokens: ES256, EdDSA, RS256 or PS256. A scheduled (or
     /// manual) rotation makes a key of this algorithm; keys of another keep
     /// verifying until they are retired.
     #[arg(long, env = "TOKEND_SIGNING_ALGORITHM", default_value = "ES256")]

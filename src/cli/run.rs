@@ -35,9 +35,9 @@ pub async fn run(cli: Cli) -> Result<(), RunError> {
     let store = Store::connect(&cli.database_url).await?;
     store.migrate().await?;
     let key_file = cli.key_file();
-    let hsm = cli.hsm_settings();
+    let (hsm, rsa) = (cli.hsm_settings(), cli.rsa_key_bits);
     let outcome = match cli.command {
-        Command::Serve(args) => match key_custody(key_file, hsm) {
+        Command::Serve(args) => match key_custody(key_file, hsm, rsa) {
             Ok(custody) => {
                 serve_until_signalled(store.clone(), *args, custody, secret_max_age(cli.secret_max_age)?)
                     .await
@@ -68,7 +68,7 @@ pub async fn run(cli: Cli) -> Result<(), RunError> {
         Command::Config { .. } => Ok(()),
         Command::Keys { command } => {
             let custody =
-                || key_custody(key_file, hsm).map_err(|err| AuthError::Misconfigured(err.to_string()));
+                || key_custody(key_file, hsm, rsa).map_err(|err| AuthError::Misconfigured(err.to_string()));
             println!("{}", super::keys::run(&store, command, custody).await?);
             Ok(())
         }

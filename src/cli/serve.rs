@@ -10,7 +10,7 @@ use super::{config::ServeArgs, run::RunError};
 use crate::{
     authority::{
         AssertionSettings, AuditSettings, Authority, FailureLimits, Hsm, HsmSettings, IssuanceLog,
-        KeyCustody, KeyPolicy, KeySealer, Settings,
+        KeyCustody, KeyPolicy, KeySealer, RsaKeySize, Settings,
     },
     domain::{Audience, SecretMaxAge},
     edge::{self, server::Listeners, tls::Tls},
@@ -55,8 +55,7 @@ pub async fn serve_until_signalled(
             args.key_retire_after,
         )
         .map_err(RunError::Config)?,
-        key_sealer: key_custody.sealer,
-        hsm: key_custody.hsm,
+        key_custody,
         secret_max_age,
         failure_limits: FailureLimits {
             per_client: args.failure_limit_per_client,
@@ -101,15 +100,16 @@ pub fn secret_max_age(seconds: Option<i64>) -> Result<Option<SecretMaxAge>, RunE
 
 /// Where signing keys are kept: the key-encryption key from the file the
 /// command line names, and the HSM when it names one (opened and logged in now,
-/// so a wrong setting is refused at start).
+/// so a wrong setting is refused at start); RSA keys of `rsa` bits.
 pub fn key_custody(
     key_file: Result<PathBuf, String>,
     hsm: Result<Option<HsmSettings>, String>,
+    rsa: RsaKeySize,
 ) -> Result<KeyCustody, RunError> {
     let path = key_file.map_err(RunError::Config)?;
     let sealer = Arc::new(KeySealer::load_or_create(&path)?);
     let hsm = hsm.map_err(RunError::Config)?.map(|settings| Hsm::open(&settings)).transpose()?;
-    Ok(KeyCustody { sealer, hsm })
+    Ok(KeyCustody { sealer, hsm, rsa })
 }
 
 /// Opens the issuance log anew on each SIGHUP, as log rotation asks.

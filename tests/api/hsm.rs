@@ -2,6 +2,7 @@
 //! token, never extractable, never in the database; tokens they sign verify
 //! with the published keys; wrong settings are refused at start.
 
+use base64::{Engine, engine::general_purpose::URL_SAFE_NO_PAD};
 use jsonwebtoken::{DecodingKey, Validation, jwk::JwkSet};
 use tokend::{contract::pb, store::Store};
 
@@ -16,8 +17,14 @@ fn with_hsm(app: &TestApp, token: &SoftToken) -> std::process::Command {
 
 /// Makes a signing key in the token that signs at once; its kid.
 fn rotate_into(app: &TestApp, token: &SoftToken, algorithm: &str) -> String {
+    rotate_rsa_into(app, token, algorithm, "2048")
+}
+
+/// The same, RSA keys being `bits` long.
+fn rotate_rsa_into(app: &TestApp, token: &SoftToken, algorithm: &str, bits: &str) -> String {
     let rotated = with_hsm(app, token)
         .args(["keys", "rotate", "--activate-after", "0", "--json", "--algorithm", algorithm])
+        .args(["--rsa-key-bits", bits])
         .output()
         .unwrap();
     assert!(rotated.status.success(), "{}", String::from_utf8_lossy(&rotated.stderr));
@@ -26,8 +33,13 @@ fn rotate_into(app: &TestApp, token: &SoftToken, algorithm: &str) -> String {
 }
 
 /// Checks `token` with the key its header names, fetched from `address`'s
-/// JWKS, by `jsonwebtoken` alone (not tokend's own verifier).
-async fn verify_with_published_keys(address: &str, issuer: &str, token: &str) -> serde_json::Value {
+/// JWKS, by `jsonwebtoken` alone (not tokend's own verifier): its claims,
+/// and the key as published.
+async fn verify_with_published_keys(
+    address: &str,
+    issuer: &str,
+    token: &str,
+) -> (serde_json::Value, serde_json::Value) {
     let jwks: JwkSet =
         reqwest::get(format!("http://{address}/oauth/v2/keys")).await.unwrap().json().await.unwrap();
     let header = jsonwebtoken::decode_header(token).unwrap();
@@ -35,9 +47,9 @@ async fn verify_with_published_keys(address: &str, issuer: &str, token: &str) ->
     let mut validation = Validation::new(header.alg);
     validation.set_audience(&[DEFAULT_AUDIENCE]);
     validation.set_issuer(&[issuer]);
-    jsonwebtoken::decode::<serde_json::Value>(token, &DecodingKey::from_jwk(jwk).unwrap(), &validation)
-        .expect("the signature verifies")
-        .claims
+    let decoded =
+        jsonwebtoken::decode::<serde_json::Value>(token, &DecodingKey::from_jwk(jwk).unwrap(), &validation);
+    (decoded.expect("the signature verifies").claims, serde_json::to_value(jwk).unwrap())
 }
 
 fn active_at(address: &str, secret: &str, token: &str) -> impl std::future::Future<Output = bool> {
@@ -69,7 +81,7 @@ on_both_stores! {
         let issued = token_service_at(&address).await.issue_token(token_request("svc", &secret, "")).await;
         let issued = issued.unwrap().into_inner().access_token;
         assert_eq!(header(&issued)["kid"], kid.as_str(), "the HSM's key signs");
-        assert_eq!(verify_with_published_keys(&address, app.issuer(), &issued).await["client_id"], "svc");
+        assert_eq!(verify_with_published_keys(&address, app.issuer(), &issued).await.0["client_id"], "svc");
         assert!(active_at(&address, &secret, &before).await, "the key from before the HSM still verifies");
         assert!(active_at(&address, &secret, &issued).await);
         child.kill().unwrap();
@@ -121,21 +133,23 @@ async fn wrong_hsm_settings_are_refused_at_start_saying_which() {
 }
 
 #[tokio::test]
-async fn an_rs256_key_in_the_hsm_signs_tokens_that_verify() {
+async fn rsa_keys_in_the_hsm_sign_rs256_and_ps256_tokens_that_verify() {
     let Some(token) = SoftToken::new() else { return };
-    let app = TestApp::spawn(Backend::Sqlite).await.unwrap();
-    let secret = app.create_client("svc", "read", "read", &[]).await;
-    let kid = rotate_into(&app, &token, "RS256");
-    let (mut child, _, address) =
-        serve_child(with_hsm(&app, &token), ["--issuer", app.issuer(), "--signing-algorithm", "RS256"]);
-    let issued = token_service_at(&address).await.issue_token(token_request("svc", &secret, "")).await;
-    let issued = issued.unwrap().into_inner().access_token;
-    assert_eq!(
-        (header(&issued)["alg"].as_str(), header(&issued)["kid"].as_str()),
-        (Some("RS256"), Some(kid.as_str()))
-    );
-    verify_with_published_keys(&address, app.issuer(), &issued).await;
-    child.kill().unwrap();
+    for (algorithm, bits) in [("RS256", 2048), ("PS256", 3072)] {
+        let app = TestApp::spawn(Backend::Sqlite).await.unwrap();
+        let secret = app.create_client("svc", "read", "read", &[]).await;
+        let kid = rotate_rsa_into(&app, &token, algorithm, &bits.to_string());
+        let (mut child, _, address) =
+            serve_child(with_hsm(&app, &token), ["--issuer", app.issuer(), "--signing-algorithm", algorithm]);
+        let issued = token_service_at(&address).await.issue_token(token_request("svc", &secret, "")).await;
+        let issued = issued.unwrap().into_inner().access_token;
+        let signed_by = (header(&issued)["alg"].as_str().map(str::to_owned), header(&issued)["kid"].clone());
+        assert_eq!(signed_by, (Some(algorithm.to_owned()), kid.as_str().into()));
+        let (_, published) = verify_with_published_keys(&address, app.issuer(), &issued).await;
+        let modulus = URL_SAFE_NO_PAD.decode(published["n"].as_str().unwrap()).unwrap();
+        assert_eq!(modulus.len() * 8, bits, "{algorithm}");
+        child.kill().unwrap();
+    }
 }
 
 #[tokio::test]

@@ -40,7 +40,7 @@ on_both_stores! {
         let said = refused.to_string();
         assert!(said.contains(&format!("sealed under the key-encryption key {}", ours.fingerprint())), "{said}");
         assert!(said.contains("other.kek"), "names the file it was given: {said}");
-        let rotated = KeyRing::rotate(&store_of(&app).await, app.authority.clock(), SigningAlgorithm::Es256, 0, &tokend::authority::KeyCustody::sealed(settings.key_sealer.clone()), &Actor::cli()).await;
+        let rotated = KeyRing::rotate(&store_of(&app).await, app.authority.clock(), SigningAlgorithm::Es256, 0, &settings.key_custody, &Actor::cli()).await;
         assert!(rotated.is_err(), "no key is added under another key-encryption key");
     }
 

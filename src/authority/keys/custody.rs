@@ -11,7 +11,7 @@ use jsonwebtoken::{
 };
 
 use super::{
-    SigningAlgorithm,
+    RsaKeySize, SigningAlgorithm,
     hsm::{Hsm, REFERENCE_PREFIX},
     ring::VerifyingKey,
     sealing::KeySealer,
@@ -22,17 +22,19 @@ use crate::{
     store::KeyRow,
 };
 
-/// The key-encryption key, and the HSM when one is configured.
+/// The key-encryption key, the HSM when one is configured, and how long
+/// new RSA keys are.
 #[derive(Debug, Clone)]
 pub struct KeyCustody {
     pub sealer: Arc<KeySealer>,
     pub hsm: Option<Arc<Hsm>>,
+    pub rsa: RsaKeySize,
 }
 
 impl KeyCustody {
-    /// Keys sealed in the database only.
+    /// Keys sealed in the database only; RSA keys of 2048 bits.
     pub fn sealed(sealer: Arc<KeySealer>) -> Self {
-        Self { sealer, hsm: None }
+        Self { sealer, hsm: None, rsa: RsaKeySize::default() }
     }
 
     /// A new key for `algorithm`, signing from `active_from`: made in the HSM
@@ -46,7 +48,7 @@ impl KeyCustody {
     ) -> Result<KeyRow, AuthError> {
         let algorithm_name = algorithm.as_str().to_owned();
         if let Some(hsm) = &self.hsm {
-            let (reference, kid, jwk) = hsm.generate(algorithm)?;
+            let (reference, kid, jwk) = hsm.generate(algorithm, self.rsa)?;
             let public_jwk = Some(serde_json::to_string(&jwk).map_err(AuthError::internal)?);
             return Ok(KeyRow {
                 kid,
@@ -57,7 +59,7 @@ impl KeyCustody {
                 public_jwk,
             });
         }
-        let pkcs8 = algorithm.generate_pkcs8()?;
+        let pkcs8 = algorithm.generate_pkcs8(self.rsa)?;
         let pem = pem::encode(&pem::Pem::new("PRIVATE KEY", pkcs8));
         let encoding = algorithm.encoding_key(&pem).map_err(AuthError::internal)?;
         let kid = Jwk::from_encoding_key(&encoding, algorithm.jwt())

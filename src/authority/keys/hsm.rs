@@ -16,7 +16,10 @@ use base64::{Engine, engine::general_purpose::URL_SAFE_NO_PAD};
 use cryptoki::{
     context::{CInitializeArgs, CInitializeFlags, Pkcs11},
     error::{Error, RvError},
-    mechanism::Mechanism,
+    mechanism::{
+        Mechanism, MechanismType,
+        rsa::{PkcsMgfType, PkcsPssParams},
+    },
     object::{Attribute, AttributeType, ObjectClass, ObjectHandle},
     session::{Session, UserType},
     slot::Slot,
@@ -25,14 +28,13 @@ use cryptoki::{
 use jsonwebtoken::jwk::Jwk;
 use serde_json::json;
 
-use super::SigningAlgorithm;
+use super::{RsaKeySize, SigningAlgorithm};
 use crate::authority::AuthError;
 
 /// How a stored key held in an HSM starts: what follows names the token and the object.
 pub const REFERENCE_PREFIX: &str = "pkcs11:";
 /// The DER of the named curve P-256 (`prime256v1`), for `CKA_EC_PARAMS`.
 const P256_PARAMS: [u8; 10] = [0x06, 0x08, 0x2a, 0x86, 0x48, 0xce, 0x3d, 0x03, 0x01, 0x07];
-const RSA_BITS: u64 = 2048;
 const RSA_EXPONENT: [u8; 3] = [0x01, 0x00, 0x01];
 
 /// Where the module is and how to log in, as the operator set it
@@ -147,23 +149,27 @@ impl Hsm {
     /// sensitive and never extractable: the reference to store and the public
     /// key. The objects are labelled with the key's kid (its RFC 7638
     /// thumbprint), which is returned too.
-    pub fn generate(&self, algorithm: SigningAlgorithm) -> Result<(String, String, Jwk), AuthError> {
+    pub fn generate(
+        &self,
+        algorithm: SigningAlgorithm,
+        rsa: RsaKeySize,
+    ) -> Result<(String, String, Jwk), AuthError> {
         let mut id = [0u8; 16];
         getrandom::fill(&mut id).map_err(AuthError::internal)?;
         let (mechanism, public_template) = match algorithm {
             SigningAlgorithm::Es256 => {
                 (Mechanism::EccKeyPairGen, vec![Attribute::EcParams(P256_PARAMS.to_vec())])
             }
-            SigningAlgorithm::Rs256 => (
+            SigningAlgorithm::Rs256 | SigningAlgorithm::Ps256 => (
                 Mechanism::RsaPkcsKeyPairGen,
                 vec![
-                    Attribute::ModulusBits(RSA_BITS.into()),
+                    Attribute::ModulusBits(rsa.bits().into()),
                     Attribute::PublicExponent(RSA_EXPONENT.to_vec()),
                 ],
             ),
             SigningAlgorithm::EdDsa => {
                 return Err(AuthError::Misconfigured(
-                    "tokend makes ES256 or RS256 keys in a PKCS#11 token, not EdDSA: choose one with \
+                    "tokend makes ES256, RS256 or PS256 keys in a PKCS#11 token, not EdDSA: choose one with \
                      --signing-algorithm"
                         .into(),
                 ));
@@ -206,7 +212,8 @@ impl Hsm {
     }
 
     /// The signature of `message` by the private key `key`, as JWS wants it
-    /// (ES256: `r ‖ s`, RS256: PKCS#1 v1.5 over SHA-256).
+    /// (ES256: `r ‖ s`, RS256: PKCS#1 v1.5 over SHA-256, PS256: PSS with
+    /// SHA-256, MGF1-SHA-256 and a 32-byte salt).
     pub fn sign(
         &self,
         key: ObjectHandle,
@@ -219,6 +226,14 @@ impl Hsm {
                 session.sign(&Mechanism::Ecdsa, key, hash.as_ref())
             }
             SigningAlgorithm::Rs256 => session.sign(&Mechanism::Sha256RsaPkcs, key, message),
+            SigningAlgorithm::Ps256 => {
+                let pss = PkcsPssParams {
+                    hash_alg: MechanismType::SHA256,
+                    mgf: PkcsMgfType::MGF1_SHA256,
+                    s_len: 32.into(),
+                };
+                session.sign(&Mechanism::Sha256RsaPkcsPss(pss), key, message)
+            }
             SigningAlgorithm::EdDsa => Err(Error::NotSupported),
         })
     }
@@ -269,7 +284,7 @@ fn public_jwk(session: &Session, key: ObjectHandle, algorithm: SigningAlgorithm)
             }
             json!({ "kty": "EC", "crv": "P-256", "x": b64(&point[1..33]), "y": b64(&point[33..]), "alg": "ES256" })
         }
-        SigningAlgorithm::Rs256 => {
+        SigningAlgorithm::Rs256 | SigningAlgorithm::Ps256 => {
             let attributes =
                 session.get_attributes(key, &[AttributeType::Modulus, AttributeType::PublicExponent])?;
             let (mut n, mut e) = (None, None);
@@ -283,7 +298,7 @@ fn public_jwk(session: &Session, key: ObjectHandle, algorithm: SigningAlgorithm)
             let (Some(n), Some(e)) = (n, e) else {
                 return Err(Error::NotSupported);
             };
-            json!({ "kty": "RSA", "n": b64(&n), "e": b64(&e), "alg": "RS256" })
+            json!({ "kty": "RSA", "n": b64(&n), "e": b64(&e), "alg": algorithm.as_str() })
         }
         SigningAlgorithm::EdDsa => return Err(Error::NotSupported),
     };

@@ -6,6 +6,7 @@
 //! accepts.
 
 mod admin;
+mod algorithm;
 mod custody;
 mod hsm;
 mod key_file;
@@ -15,9 +16,10 @@ mod sealing;
 mod signer;
 
 pub use admin::{KeyInfo, KeyListing};
+pub use algorithm::{RsaKeySize, SigningAlgorithm};
 pub use custody::KeyCustody;
 pub use hsm::{Hsm, HsmSettings};
-pub use ring::{KeyRing, SigningAlgorithm};
+pub use ring::KeyRing;
 pub use schedule::KeyPolicy;
 pub use sealing::KeySealer;
 pub use signer::INTROSPECTION_TYP;

@@ -27,7 +27,8 @@ thread_local! {
 enum KeyPair {
     Ecdsa(EcdsaKeyPair),
     Ed25519(Ed25519KeyPair),
-    Rsa(RsaKeyPair),
+    /// PKCS#1 v1.5 padding for RS256, PSS for PS256.
+    Rsa(RsaKeyPair, &'static dyn signature::RsaEncoding),
     /// A private key object in a PKCS#11 token.
     Hsm {
         hsm: Arc<Hsm>,
@@ -57,7 +58,12 @@ impl SigningKey {
                 EcdsaKeyPair::from_pkcs8(&ECDSA_P256_SHA256_FIXED_SIGNING, pkcs8).map_err(rejected)?,
             ),
             SigningAlgorithm::EdDsa => KeyPair::Ed25519(Ed25519KeyPair::from_pkcs8(pkcs8).map_err(rejected)?),
-            SigningAlgorithm::Rs256 => KeyPair::Rsa(RsaKeyPair::from_pkcs8(pkcs8).map_err(rejected)?),
+            SigningAlgorithm::Rs256 => {
+                KeyPair::Rsa(RsaKeyPair::from_pkcs8(pkcs8).map_err(rejected)?, &signature::RSA_PKCS1_SHA256)
+            }
+            SigningAlgorithm::Ps256 => {
+                KeyPair::Rsa(RsaKeyPair::from_pkcs8(pkcs8).map_err(rejected)?, &signature::RSA_PSS_SHA256)
+            }
         };
         Ok(Self::with_pair(kid, algorithm, pair, typ))
     }
@@ -120,10 +126,9 @@ impl SigningKey {
                 signature
             }
             KeyPair::Ed25519(pair) => pair.sign(token.as_bytes()).as_ref().to_vec(),
-            KeyPair::Rsa(pair) => {
+            KeyPair::Rsa(pair, padding) => {
                 let mut signature = vec![0; pair.public_modulus_len()];
-                pair.sign(&signature::RSA_PKCS1_SHA256, &self.random, token.as_bytes(), &mut signature)
-                    .map_err(failed)?;
+                pair.sign(*padding, &self.random, token.as_bytes(), &mut signature).map_err(failed)?;
                 signature
             }
             KeyPair::Hsm { hsm, key, algorithm } => {
