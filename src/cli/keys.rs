@@ -76,6 +76,7 @@ async fn list(store: &Store, as_json: bool) -> Result<String, AuthError> {
                     "active_from": key.active_from,
                     "signing": key.signing,
                     "retire_time": key.retire_at.map(rfc3339),
+                    "held_in": if key.in_hsm { "hsm" } else { "database" },
                 })
             })
             .collect();

@@ -75,6 +75,10 @@ on_both_stores! {
         assert!(row.public_jwk.as_deref().is_some_and(|jwk| !jwk.contains("\"d\"")), "the public half only");
         let objects = token.objects("privkey");
         assert!(objects.contains(&format!("label:      {kid}")), "{objects}");
+        let listed = tokend_command(&app).args(["keys", "list", "--json"]).output().unwrap();
+        let listed: serde_json::Value = serde_json::from_slice(&listed.stdout).unwrap();
+        let held: Vec<&str> = listed["keys"].as_array().unwrap().iter().map(|key| key["held_in"].as_str().unwrap()).collect();
+        assert_eq!(held, ["hsm", "database"]);
         assert!(objects.contains("sensitive") && objects.contains("never extractable"), "{objects}");
 
         let (mut child, _, address) = serve_child(with_hsm(&app, &token), ["--issuer", app.issuer()]);

@@ -26,6 +26,8 @@ pub struct KeyInfo {
     pub pending: bool,
     /// When the schedule retires it, if it is superseded and keys rotate on a schedule.
     pub retire_at: Option<i64>,
+    /// Whether its private half is in an HSM rather than sealed in the database.
+    pub in_hsm: bool,
 }
 
 impl KeyInfo {
@@ -128,6 +130,7 @@ impl KeyRing {
                 signing: signer_at(&rows, &row.algorithm, now).is_some_and(|signer| signer.kid == row.kid),
                 pending: row.active_from > now,
                 retire_at: algorithm.as_deref().and_then(|alg| policy.retirement(&rows, row, alg)),
+                in_hsm: in_hsm(row),
             })
             .collect();
         Ok(KeyListing { keys, next_rotation: policy.next_rotation(&rows) })
