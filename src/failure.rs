@@ -40,7 +40,13 @@ pub struct Failure {
     /// The request field the failure is about, as the contract names it:
     /// a `google.rpc.BadRequest` field violation over gRPC and Connect.
     pub field: Option<&'static str>,
+    /// The DPoP nonce the caller must use (RFC 9449 §8): HTTP `DPoP-Nonce`,
+    /// gRPC and Connect metadata `dpop-nonce`.
+    pub dpop_nonce: Option<Box<str>>,
 }
+
+/// The header (and metadata key) that carries a server-provided DPoP nonce.
+pub const DPOP_NONCE_HEADER: &str = "dpop-nonce";
 
 /// A request refused for its shape on the wire, before any of it reaches the
 /// authority. Malformed content (a repeated parameter, bad UTF-8 or JSON) is
@@ -88,7 +94,17 @@ impl From<Refusal> for Failure {
                 (Code::Unimplemented, StatusCode::NOT_IMPLEMENTED, "not_implemented", message, None)
             }
         };
-        Failure { code, http, reason, message, challenge: None, allow, retry_after: None, field: None }
+        Failure {
+            code,
+            http,
+            reason,
+            message,
+            challenge: None,
+            allow,
+            retry_after: None,
+            field: None,
+            dpop_nonce: None,
+        }
     }
 }
 
@@ -117,6 +133,12 @@ impl From<AuthError> for Failure {
             AuthError::InvalidScope(_) => (Code::PermissionDenied, StatusCode::BAD_REQUEST, "invalid_scope"),
             AuthError::InvalidTarget(_) => {
                 (Code::PermissionDenied, StatusCode::BAD_REQUEST, "invalid_target")
+            }
+            AuthError::InvalidDpopProof(_) => {
+                (Code::InvalidArgument, StatusCode::BAD_REQUEST, "invalid_dpop_proof")
+            }
+            AuthError::UseDpopNonce { .. } => {
+                (Code::InvalidArgument, StatusCode::BAD_REQUEST, "use_dpop_nonce")
             }
             AuthError::InvalidToken(_) => (Code::Unauthenticated, StatusCode::UNAUTHORIZED, "invalid_token"),
             AuthError::InsufficientScope(_) => {
@@ -155,6 +177,7 @@ impl From<AuthError> for Failure {
                     allow: None,
                     retry_after: None,
                     field: None,
+                    dpop_nonce: None,
                 };
             }
             AuthError::Internal(cause) => {
@@ -170,7 +193,11 @@ impl From<AuthError> for Failure {
             AuthError::InvalidField { field, .. } => Some(*field),
             _ => None,
         };
-        Failure { code, http, reason, message, challenge, allow: None, retry_after, field }
+        let dpop_nonce = match err {
+            AuthError::UseDpopNonce { nonce } => Some(nonce.into_boxed_str()),
+            _ => None,
+        };
+        Failure { code, http, reason, message, challenge, allow: None, retry_after, field, dpop_nonce }
     }
 }
 
@@ -196,7 +223,11 @@ impl From<Failure> for Status {
         if let Some(field) = failure.field {
             details.add_bad_request_violation(field, failure.message.clone());
         }
-        Status::with_error_details(failure.code, failure.message, details)
+        let mut status = Status::with_error_details(failure.code, failure.message, details);
+        if let Some(nonce) = failure.dpop_nonce.and_then(|nonce| nonce.parse().ok()) {
+            status.metadata_mut().insert(DPOP_NONCE_HEADER, nonce);
+        }
+        status
     }
 }
 

@@ -31,7 +31,7 @@ fn grant() -> Grant {
         scopes: ScopeSet::parse_delimited("orders.read orders.write").unwrap(),
         audiences: AudienceList::parse_each(["orders-api"]).unwrap(),
         ttl: TokenTtl::DEFAULT,
-        bound_to: None,
+        cnf: None,
         federated: None,
         claims: Default::default(),
         subject: None,

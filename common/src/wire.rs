@@ -29,3 +29,6 @@ pub const JWKS_MAX_AGE_SECONDS: u64 = 300;
 /// new key by the time its first token arrives.
 pub const KEY_ACTIVATION_DELAY_SECONDS: u64 = 300;
 const _: () = assert!(KEY_ACTIVATION_DELAY_SECONDS >= JWKS_MAX_AGE_SECONDS);
+
+/// The HTTP header (and gRPC metadata key) that carries a DPoP proof (RFC 9449 §4.1).
+pub const DPOP_HEADER: &str = "dpop";

@@ -27,6 +27,14 @@ pub enum AuthError {
     /// A requested audience (RFC 8707 resource) is not allowed for the client.
     #[error("{0}")]
     InvalidTarget(String),
+    /// A DPoP proof is missing where required, malformed, or does not hold
+    /// (RFC 9449 §5).
+    #[error("{0}")]
+    InvalidDpopProof(String),
+    /// Proofs must carry a nonce this server handed out, and this one did not
+    /// (or it is stale): `nonce` is the one to use (RFC 9449 §8).
+    #[error("a DPoP proof must carry the nonce this server provides")]
+    UseDpopNonce { nonce: String },
     /// A bearer token is missing, malformed, expired or revoked.
     #[error("{0}")]
     InvalidToken(String),

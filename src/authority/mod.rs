@@ -16,6 +16,7 @@
 mod audit;
 mod authenticate;
 mod clock;
+mod dpop;
 mod error;
 mod feed;
 mod keys;
@@ -41,6 +42,8 @@ use authenticate::Assertions;
 use authenticate::Credential;
 pub use authenticate::{AssertionSettings, BodyCredentials, Caller, Policy, Presented};
 pub use clock::Clock;
+use dpop::Dpop;
+pub use dpop::{DpopPresented, DpopSettings, PROOF_ALGORITHMS};
 pub use error::AuthError;
 use error::BAD_CREDENTIALS;
 pub use keys::{
@@ -88,6 +91,8 @@ pub struct Settings {
     pub assertions: AssertionSettings,
     /// How long the audit trail is kept, and whether issuance is logged.
     pub audit: AuditSettings,
+    /// How DPoP proofs are checked.
+    pub dpop: DpopSettings,
 }
 
 impl Settings {
@@ -108,6 +113,7 @@ impl Settings {
             failure_limits: FailureLimits::default(),
             assertions: AssertionSettings::default(),
             audit: AuditSettings::default(),
+            dpop: DpopSettings::default(),
         }
     }
 }
@@ -154,6 +160,8 @@ pub struct Authority {
     algorithm: SigningAlgorithm,
     key_policy: KeyPolicy,
     key_custody: KeyCustody,
+    /// Checks the DPoP proofs of token requests.
+    dpop: Dpop,
     clock: Clock,
     /// Drops cached clients as other instances announce changes; stopped with the authority.
     change_notices: Option<tokio::task::AbortHandle>,
@@ -195,7 +203,10 @@ impl Authority {
             };
             tokio::spawn(follow).abort_handle()
         });
+        let dpop =
+            Dpop::new(settings.dpop, &settings.issuer, key_custody.sealer.derive("tokend dpop nonces"));
         Ok(Self {
+            dpop,
             assertions: Assertions::new(&settings.issuer, settings.assertions, store.clone(), clock.clone())?,
             revocations: Revocations::load(store.clone(), clock.now()).await?,
             rate_limits: RateLimits::default(),

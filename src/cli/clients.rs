@@ -151,6 +151,7 @@ fn auth_draft(args: AuthArgs) -> Result<AuthDraft, AuthError> {
         jwks,
         jwks_uri: args.jwks_uri,
         bound_tokens: args.bound_tokens,
+        dpop_bound: args.dpop_bound,
         federated: Vec::new(),
     })
 }
@@ -225,6 +226,7 @@ async fn list(registry: &Registry, filter: ListFilter, as_json: bool) -> Result<
                     "token_ttl_seconds": d.client.token_ttl.seconds(),
                     "token_endpoint_auth_methods": d.client.auth.methods.to_strings(),
                     "tls_client_certificate_bound_access_tokens": d.client.auth.bound_tokens,
+                    "dpop_bound_access_tokens": d.client.auth.dpop_bound,
                     "jwks_uri": d.client.auth.jwks_uri.as_ref().map(|uri| uri.as_str()),
                     "federated_identities": d.client.auth.federated.iter().map(|identity| json!({
                         "issuer": identity.issuer,

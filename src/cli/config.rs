@@ -287,6 +287,16 @@ pub struct ServeArgs {
     #[arg(long, env = "TOKEND_SIGNING_ALGORITHM", default_value = "ES256")]
     pub signing_algorithm: SigningAlgorithm,
 
+    /// How old a DPoP proof may be (its iat), e.g. 60s or 2m; a proof is
+    /// also remembered this long, so it works once.
+    #[arg(long, env = "TOKEND_DPOP_PROOF_MAX_AGE", default_value = "60", value_parser = seconds)]
+    pub dpop_proof_max_age: i64,
+
+    /// Require DPoP proofs to carry a nonce this server hands out (RFC 9449
+    /// §8): a proof without one is answered use_dpop_nonce with a DPoP-Nonce.
+    #[arg(long, env = "TOKEND_DPOP_NONCE")]
+    pub dpop_nonce: bool,
+
     /// Make a new signing key when the newest is older than this (e.g. 30d,
     /// 12h, 90s); unset: keys rotate only with `tokend keys rotate`. One
     /// instance of a fleet rotates; superseded keys are retired on schedule.
@@ -576,6 +586,10 @@ pub struct AuthArgs {
     /// Bind the client's tokens to its TLS client certificate (RFC 8705 §3).
     #[arg(long)]
     pub bound_tokens: bool,
+    /// Require a DPoP proof with every token request of the client and bind
+    /// its tokens to the proof's key (RFC 9449, dpop_bound_access_tokens).
+    #[arg(long)]
+    pub dpop_bound: bool,
 }
 
 /// A duration as seconds: a number with an optional unit `s`, `m`, `h` or `d`.

@@ -9,8 +9,8 @@ use tokio::net::TcpListener;
 use super::{config::ServeArgs, run::RunError};
 use crate::{
     authority::{
-        AssertionSettings, AuditSettings, Authority, FailureLimits, Hsm, HsmSettings, IssuanceLog,
-        KeyCustody, KeyPolicy, KeySealer, RsaKeySize, Settings,
+        AssertionSettings, AuditSettings, Authority, DpopSettings, FailureLimits, Hsm, HsmSettings,
+        IssuanceLog, KeyCustody, KeyPolicy, KeySealer, RsaKeySize, Settings,
     },
     domain::{Audience, SecretMaxAge},
     edge::{self, server::Listeners, tls::Tls},
@@ -56,6 +56,7 @@ pub async fn serve_until_signalled(
         )
         .map_err(RunError::Config)?,
         key_custody,
+        dpop: DpopSettings { proof_max_age: args.dpop_proof_max_age, nonces: args.dpop_nonce },
         secret_max_age,
         failure_limits: FailureLimits {
             per_client: args.failure_limit_per_client,

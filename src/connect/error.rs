@@ -17,7 +17,7 @@ use tonic::{Code, Status};
 use super::{codec, descriptors};
 use crate::{
     authority::AuthError,
-    failure::{Failure, Refusal},
+    failure::{DPOP_NONCE_HEADER, Failure, Refusal},
     http::no_store_json,
 };
 
@@ -82,7 +82,13 @@ fn body(status: &Status, http: StatusCode) -> Response {
     if !details.is_empty() {
         body.insert("details".into(), Value::Array(details));
     }
-    no_store_json(http, &Value::Object(body))
+    let mut response = no_store_json(http, &Value::Object(body));
+    // Connect sends an error's metadata as headers.
+    let nonce = status.metadata().get(DPOP_NONCE_HEADER).and_then(|nonce| nonce.to_str().ok());
+    if let Some(nonce) = nonce.and_then(|nonce| HeaderValue::from_str(nonce).ok()) {
+        response.headers_mut().insert(DPOP_NONCE_HEADER, nonce);
+    }
+    response
 }
 
 /// The answer to a body in a media type Connect unary calls do not use: 415,

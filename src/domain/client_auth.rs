@@ -80,6 +80,9 @@ pub struct ClientAuth {
     pub jwks_uri: Option<JwksUri>,
     /// Every token is bound to the certificate of the connection that asked for it.
     pub bound_tokens: bool,
+    /// Every token request carries a DPoP proof, and the token is bound to
+    /// its key (RFC 9449 §5.2 `dpop_bound_access_tokens`).
+    pub dpop_bound: bool,
     /// External workloads whose platform tokens authenticate the client,
     /// whatever its methods.
     pub federated: Vec<FederatedIdentity>,
@@ -94,6 +97,7 @@ impl Default for ClientAuth {
             jwks: None,
             jwks_uri: None,
             bound_tokens: false,
+            dpop_bound: false,
             federated: Vec::new(),
         }
     }
@@ -120,6 +124,12 @@ impl ClientAuth {
             }
             (false, true) => return lacks("a tls_client_auth subject", "tls_client_auth"),
             _ => {}
+        }
+        if self.bound_tokens && self.dpop_bound {
+            return refuse(
+                "dpop_bound_access_tokens",
+                "a client's tokens are bound to its certificate or to a DPoP key, not both".into(),
+            );
         }
         let self_signed = uses(AuthMethod::SelfSignedTlsClientAuth);
         let key_jwt = uses(AuthMethod::PrivateKeyJwt);

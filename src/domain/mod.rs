@@ -29,7 +29,7 @@ pub use federation::{FederatedIdentity, MAX_IDENTITIES, SubjectPattern};
 pub use jwks::{ASSERTION_ALGORITHMS, Jwks, MAX_JWKS_BYTES};
 pub use jwks_uri::JwksUri;
 pub use limits::{RateLimit, SecretMaxAge};
-pub use peer::Peer;
+pub use peer::{Peer, ReachedUrl};
 pub use peer_certificate::{PeerCertificate, thumbprint};
 pub use scope::{Scope, ScopeSet};
 pub use secret::{ClientSecret, SecretId};

@@ -13,7 +13,8 @@ use tokend_common::structs;
 const UPDATABLE: &str = "display_name, allowed_scopes, default_scopes, audiences, token_ttl_seconds, active, \
      token_endpoint_auth_methods, tls_client_auth_subject_dn, tls_client_auth_san_dns, \
      tls_client_auth_san_uri, jwks, jwks_uri, tls_client_certificate_bound_access_tokens, rate_limit_per_second, \
-     rate_limit_burst, secret_max_age_seconds, federated_identities, claims, token_exchange_audiences";
+     rate_limit_burst, secret_max_age_seconds, federated_identities, claims, token_exchange_audiences, \
+     dpop_bound_access_tokens";
 
 fn timestamp(seconds: i64) -> Timestamp {
     Timestamp { seconds, nanos: 0 }
@@ -42,6 +43,7 @@ impl From<ClientDetails> for pb::Client {
             jwks: auth.jwks,
             jwks_uri: auth.jwks_uri,
             tls_client_certificate_bound_access_tokens: auth.bound_tokens,
+            dpop_bound_access_tokens: auth.dpop_bound,
             federated_identities: auth.federated.into_iter().map(pb::FederatedIdentity::from).collect(),
             rate_limit_per_second: client.rate_limit.map_or(0, |limit| limit.per_second),
             rate_limit_burst: client.rate_limit.map_or(0, |limit| limit.burst),
@@ -149,6 +151,7 @@ impl From<pb::CreateClientRequest> for ClientDraft {
                 jwks_uri: request.jwks_uri,
                 federated: request.federated_identities.into_iter().map(IdentityDraft::from).collect(),
                 bound_tokens: request.tls_client_certificate_bound_access_tokens,
+                dpop_bound: request.dpop_bound_access_tokens,
             },
             rate_limit_per_second: request.rate_limit_per_second,
             rate_limit_burst: request.rate_limit_burst,
@@ -202,6 +205,7 @@ pub fn changes(client: pb::Client, mask: Option<FieldMask>) -> Result<ClientChan
             "tls_client_certificate_bound_access_tokens" => {
                 changes.bound_tokens = Some(client.tls_client_certificate_bound_access_tokens)
             }
+            "dpop_bound_access_tokens" => changes.dpop_bound = Some(client.dpop_bound_access_tokens),
             other => {
                 return Err(AuthError::InvalidArgument(format!(
                     "update_mask path {} is not one of {UPDATABLE}",

@@ -2,12 +2,19 @@
 
 use std::sync::Arc;
 
+use tokend_common::wire::DPOP_HEADER;
 use tonic::{Extensions, metadata::MetadataMap};
 
 use crate::{
-    authority::{BodyCredentials, Presented},
+    authority::{BodyCredentials, DpopPresented, Presented},
     domain::Peer,
 };
+
+/// The call's `dpop` metadata entries and the URL it reached.
+pub fn dpop(metadata: &MetadataMap, extensions: &Extensions) -> DpopPresented {
+    let proofs = metadata.get_all(DPOP_HEADER).iter().map(|value| value.as_encoded_bytes());
+    DpopPresented::gather(proofs, extensions.get())
+}
 
 /// Every `authorization` metadata entry, the credentials the body carried,
 /// and the connection's client certificate and address.

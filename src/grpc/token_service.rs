@@ -4,7 +4,7 @@ use std::sync::Arc;
 
 use tonic::{Extensions, Request, Response, Status};
 
-use super::metadata::presented;
+use super::metadata::{dpop, presented};
 use crate::contract::pb::{self, token_service_server::TokenService};
 use tokend_common::structs;
 
@@ -81,12 +81,13 @@ impl TokenService for TokenServiceApi {
             scope: body.scope,
             audiences: body.audience,
             exchange: Exchange::default(),
+            dpop: dpop(&metadata, &extensions),
         };
         let issued = self.issued(request, &extensions).await?;
         Ok(Response::new(pb::IssueTokenResponse {
             expires_in: issued.expires_in(),
+            token_type: issued.claims.token_type().into(),
             access_token: issued.access_token,
-            token_type: "Bearer".into(),
             scope: issued.claims.scope,
         }))
     }
@@ -109,13 +110,14 @@ impl TokenService for TokenServiceApi {
                 actor_token_type: body.actor_token_type,
                 requested_token_type: body.requested_token_type,
             },
+            dpop: dpop(&metadata, &extensions),
         };
         let issued = self.issued(request, &extensions).await?;
         Ok(Response::new(pb::ExchangeTokenResponse {
             expires_in: issued.expires_in(),
+            token_type: issued.claims.token_type().into(),
             access_token: issued.access_token,
             issued_token_type: ACCESS_TOKEN_TYPE.into(),
-            token_type: "Bearer".into(),
             scope: issued.claims.scope,
         }))
     }
@@ -132,6 +134,7 @@ impl TokenService for TokenServiceApi {
             Introspection::Inactive => pb::IntrospectResponse::default(),
             Introspection::Active(claims) => pb::IntrospectResponse {
                 active: true,
+                token_type: claims.token_type().into(),
                 scope: claims.scope,
                 client_id: claims.client_id,
                 sub: claims.sub,
@@ -141,8 +144,10 @@ impl TokenService for TokenServiceApi {
                 iat: claims.iat,
                 nbf: claims.nbf,
                 jti: claims.jti,
-                token_type: "Bearer".into(),
-                cnf: claims.cnf.map(|cnf| pb::Confirmation { x5t_s256: cnf.x5t_s256 }),
+                cnf: claims.cnf.map(|cnf| pb::Confirmation {
+                    x5t_s256: cnf.x5t_s256.unwrap_or_default(),
+                    jkt: cnf.jkt.unwrap_or_default(),
+                }),
                 federated: claims.federated.map(|from| pb::FederatedSubject { iss: from.iss, sub: from.sub }),
                 claims: claims.claims.members().map(|fixed| structs::to_struct(fixed.clone())),
                 act: claims.act.map(acting_party),

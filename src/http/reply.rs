@@ -12,7 +12,7 @@ use serde_json::json;
 use crate::{
     authority::AuthError,
     domain::quoted,
-    failure::{Failure, Refusal},
+    failure::{DPOP_NONCE_HEADER, Failure, Refusal},
 };
 
 /// A JSON response that caches must not keep (RFC 6749 §5.1).
@@ -35,23 +35,23 @@ pub fn json_response(status: StatusCode, body: &impl Serialize) -> Response {
 /// Why a request was refused, ready to be written in either JSON dialect;
 /// everything it says comes from its [`Failure`].
 #[derive(Debug)]
-pub struct Rejection(Failure);
+pub struct Rejection(Box<Failure>);
 
 impl From<AuthError> for Rejection {
     fn from(err: AuthError) -> Self {
-        Rejection(Failure::from(err))
+        Rejection(Box::new(Failure::from(err)))
     }
 }
 
 impl From<Failure> for Rejection {
     fn from(failure: Failure) -> Self {
-        Rejection(failure)
+        Rejection(Box::new(failure))
     }
 }
 
 impl From<Refusal> for Rejection {
     fn from(refusal: Refusal) -> Self {
-        Rejection(Failure::from(refusal))
+        Rejection(Box::new(Failure::from(refusal)))
     }
 }
 
@@ -82,6 +82,10 @@ impl Rejection {
         }
         if let Some(allowed) = self.0.allow {
             headers.insert(header::ALLOW, HeaderValue::from_static(allowed));
+        }
+        if let Some(nonce) = self.0.dpop_nonce.as_deref().and_then(|nonce| HeaderValue::from_str(nonce).ok())
+        {
+            headers.insert(DPOP_NONCE_HEADER, nonce);
         }
         if let Some(delay) = self.0.retry_after {
             // Whole seconds (RFC 9110 §10.2.3), rounded up so a retry is not early.

@@ -14,7 +14,7 @@ use serde_json::json;
 use super::{ClientCertificates, INTROSPECTION_PATH, JWKS_PATH, REVOCATION_PATH, TOKEN_PATH};
 
 use crate::{
-    authority::{Authority, TOKEN_EXCHANGE},
+    authority::{Authority, PROOF_ALGORITHMS, TOKEN_EXCHANGE},
     domain::{ASSERTION_ALGORITHMS, AuthMethod},
     http::json_response,
 };
@@ -46,6 +46,7 @@ pub async fn metadata(
     let issuer = authority.issuer().trim_end_matches('/');
     let algorithms: Vec<_> = authority.keys().algorithms().iter().map(|alg| format!("{alg:?}")).collect();
     let assertion_algorithms: Vec<_> = ASSERTION_ALGORITHMS.iter().map(|alg| format!("{alg:?}")).collect();
+    let dpop_algorithms: Vec<_> = PROOF_ALGORITHMS.iter().map(|alg| format!("{alg:?}")).collect();
     let auth_methods: Vec<_> = AuthMethod::ALL
         .iter()
         .filter(|method| certificates || !method.uses_certificate())
@@ -69,6 +70,7 @@ pub async fn metadata(
             "introspection_signing_alg_values_supported": algorithms,
             "tls_client_certificate_bound_access_tokens": certificates,
             "token_endpoint_auth_signing_alg_values_supported": assertion_algorithms,
+            "dpop_signing_alg_values_supported": dpop_algorithms,
         }),
     );
     response.headers_mut().insert(header::CACHE_CONTROL, keys_max_age(&authority));

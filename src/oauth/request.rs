@@ -8,9 +8,11 @@ use axum::{
     http::{Extensions, HeaderMap, header},
 };
 
+use tokend_common::wire::DPOP_HEADER;
+
 use crate::http::{Rejection, read_body};
 use crate::{
-    authority::{BodyCredentials, Presented},
+    authority::{BodyCredentials, DpopPresented, Presented},
     domain::Peer,
     failure::Refusal,
     limits::MAX_BODY_BYTES,
@@ -50,6 +52,11 @@ pub fn media_type(headers: &HeaderMap, accepted: &[MediaType]) -> Result<MediaTy
             .collect();
         Refusal::UnsupportedMediaType(format!("Content-Type must be {}", names.join(" or "))).into()
     })
+}
+
+/// The request's `DPoP` headers and the URL it reached.
+pub fn dpop(headers: &HeaderMap, extensions: &Extensions) -> DpopPresented {
+    DpopPresented::gather(headers.get_all(DPOP_HEADER).iter().map(|value| value.as_bytes()), extensions.get())
 }
 
 /// What the caller presented to authenticate: every `Authorization` header,

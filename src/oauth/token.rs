@@ -11,6 +11,7 @@ use axum::{
 };
 use serde::Deserialize;
 use serde_json::json;
+use tokend_common::wire::DPOP_HEADER;
 
 use super::{
     form::Form,
@@ -30,7 +31,7 @@ pub async fn issue(State(authority): State<Arc<Authority>>, request: Request) ->
         Ok(issued) => {
             let mut body = json!({
                 "access_token": issued.access_token,
-                "token_type": "Bearer",
+                "token_type": issued.claims.token_type(),
                 "expires_in": issued.expires_in(),
                 "scope": issued.claims.scope,
             });
@@ -83,6 +84,7 @@ async fn read_and_issue(
         scope: params.scope,
         audiences: params.audiences,
         exchange: params.exchange,
+        dpop: request::dpop(headers, extensions),
     };
     Ok(authority.issue(request).await?)
 }
@@ -101,6 +103,12 @@ impl TokenParams {
     /// other parameter may.
     fn from_form(form: &Form) -> Result<Self, Rejection> {
         form.reject_repeats(&["audience", "resource"])?;
+        if form.get(DPOP_HEADER).is_some() {
+            return Err(AuthError::InvalidRequest(
+                "a DPoP proof goes in the DPoP header, not the body".into(),
+            )
+            .into());
+        }
         let mut audiences = form.all("audience");
         audiences.extend(form.all("resource"));
         Ok(TokenParams {

@@ -37,6 +37,8 @@ pub struct ClientRow {
     pub claims: String,
     /// Space-separated audiences of delegated tokens it may obtain.
     pub token_exchange_audiences: String,
+    /// 1 when every token request of the client must carry a DPoP proof, else 0.
+    pub dpop_bound: i64,
 }
 
 /// A platform whose tokens may authenticate clients.

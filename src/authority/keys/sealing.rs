@@ -11,7 +11,7 @@ use std::{
 
 use aws_lc_rs::{
     aead::{AES_256_GCM, Aad, LessSafeKey, NONCE_LEN, Nonce, UnboundKey},
-    digest,
+    digest, hmac,
 };
 use base64::{Engine, engine::general_purpose::STANDARD};
 
@@ -33,6 +33,8 @@ const FINGERPRINT_LEN: usize = 12;
 /// The key-encryption key. Its `Debug` shows its fingerprint, nothing of it.
 pub struct KeySealer {
     key: LessSafeKey,
+    /// HMAC keys for other purposes are derived from this one (see [`Self::derive`]).
+    derivation: hmac::Key,
     fingerprint: String,
     /// The file it was read from, to name in errors.
     path: Option<PathBuf>,
@@ -69,9 +71,18 @@ impl KeySealer {
         let fingerprint: String = digest.as_ref().iter().map(|byte| format!("{byte:02x}")).collect();
         Some(Self {
             key: LessSafeKey::new(key),
+            derivation: hmac::Key::new(hmac::HMAC_SHA256, bytes),
             fingerprint: fingerprint[..FINGERPRINT_LEN].to_owned(),
             path: None,
         })
+    }
+
+    /// An HMAC-SHA256 key for `purpose`, the same in every process holding
+    /// this key-encryption key and unrelated to the key itself: what every
+    /// instance of a fleet shares without a word in the database.
+    pub fn derive(&self, purpose: &str) -> hmac::Key {
+        let derived = hmac::sign(&self.derivation, purpose.as_bytes());
+        hmac::Key::new(hmac::HMAC_SHA256, derived.as_ref())
     }
 
     /// What names this key in sealed keys and messages: 12 hex digits.

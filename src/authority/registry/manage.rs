@@ -82,6 +82,8 @@ pub struct AuthDraft {
     /// Where the client's JWK Set is published; empty for none.
     pub jwks_uri: String,
     pub bound_tokens: bool,
+    /// Every token request must carry a DPoP proof (`dpop_bound_access_tokens`).
+    pub dpop_bound: bool,
     /// External workloads that act as the client. With these and no
     /// methods, the client has no credentials of its own (`none`).
     pub federated: Vec<IdentityDraft>,
@@ -119,6 +121,7 @@ impl AuthDraft {
                 uri => Some(JwksUri::parse("jwks_uri", uri).map_err(invalid("jwks_uri"))?),
             },
             bound_tokens: self.bound_tokens,
+            dpop_bound: self.dpop_bound,
             federated: self
                 .federated
                 .into_iter()
@@ -155,6 +158,7 @@ impl From<&ClientAuth> for AuthDraft {
             jwks: auth.jwks.as_ref().map(|keys| keys.as_str().to_owned()).unwrap_or_default(),
             jwks_uri: auth.jwks_uri.as_ref().map(|uri| uri.to_string()).unwrap_or_default(),
             bound_tokens: auth.bound_tokens,
+            dpop_bound: auth.dpop_bound,
             federated: auth.federated.iter().map(IdentityDraft::from).collect(),
         }
     }
@@ -186,6 +190,7 @@ pub struct ClientChanges {
     pub jwks: Option<String>,
     pub jwks_uri: Option<String>,
     pub bound_tokens: Option<bool>,
+    pub dpop_bound: Option<bool>,
     pub federated: Option<Vec<IdentityDraft>>,
     pub rate_limit_per_second: Option<u32>,
     pub rate_limit_burst: Option<u32>,
@@ -206,6 +211,7 @@ impl ClientChanges {
             jwks: Some(auth.jwks),
             jwks_uri: Some(auth.jwks_uri),
             bound_tokens: Some(auth.bound_tokens),
+            dpop_bound: Some(auth.dpop_bound),
             ..ClientChanges::default()
         }
     }
@@ -226,6 +232,7 @@ impl ClientChanges {
             (self.jwks.is_some(), "jwks"),
             (self.jwks_uri.is_some(), "jwks_uri"),
             (self.bound_tokens.is_some(), "tls_client_certificate_bound_access_tokens"),
+            (self.dpop_bound.is_some(), "dpop_bound_access_tokens"),
             (self.federated.is_some(), "federated_identities"),
             (self.rate_limit_per_second.is_some(), "rate_limit_per_second"),
             (self.rate_limit_burst.is_some(), "rate_limit_burst"),
@@ -303,6 +310,9 @@ impl ClientChanges {
         }
         if let Some(bound) = self.bound_tokens {
             draft.bound_tokens = bound;
+        }
+        if let Some(bound) = self.dpop_bound {
+            draft.dpop_bound = bound;
         }
         if let Some(federated) = self.federated.take() {
             draft.federated = federated;

@@ -46,6 +46,7 @@ impl TryFrom<ClientRow> for Client {
                 },
                 federated: FederatedIdentity::parse_stored(&row.federated_identities).map_err(corrupt)?,
                 bound_tokens: row.bound_tokens != 0,
+                dpop_bound: row.dpop_bound != 0,
             },
             rate_limit: RateLimit::parse(
                 count(row.rate_limit_per_second).map_err(corrupt)?,
@@ -95,6 +96,7 @@ impl From<&Client> for ClientRow {
             federated_identities: FederatedIdentity::to_stored(&client.auth.federated),
             claims: client.claims.as_json().to_owned(),
             token_exchange_audiences: client.token_exchange_audiences.to_strings().join(" "),
+            dpop_bound: i64::from(client.auth.dpop_bound),
         }
     }
 }

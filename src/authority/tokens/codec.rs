@@ -50,11 +50,26 @@ pub struct Federated {
 }
 
 /// A bound token's confirmation claim (RFC 7800): the thumbprint of the
-/// client certificate it must be presented with.
+/// client certificate (RFC 8705) or of the DPoP key (RFC 9449) it must be
+/// presented with. A token is bound to one or the other.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Confirmation {
-    #[serde(rename = "x5t#S256")]
-    pub x5t_s256: String,
+    #[serde(rename = "x5t#S256", default, skip_serializing_if = "Option::is_none")]
+    pub x5t_s256: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub jkt: Option<String>,
+}
+
+impl Confirmation {
+    /// Bound to the certificate with this thumbprint.
+    pub fn certificate(x5t_s256: String) -> Self {
+        Self { x5t_s256: Some(x5t_s256), jkt: None }
+    }
+
+    /// Bound to the DPoP key with this thumbprint.
+    pub fn dpop_key(jkt: String) -> Self {
+        Self { x5t_s256: None, jkt: Some(jkt) }
+    }
 }
 
 impl AccessClaims {
@@ -70,7 +85,22 @@ impl AccessClaims {
     /// certificate has the thumbprint `presenting`: any connection for a
     /// bearer token, that certificate's only for a bound one (RFC 8705 §3).
     pub fn is_presented_with(&self, presenting: Option<&str>) -> bool {
-        self.cnf.as_ref().is_none_or(|cnf| presenting == Some(cnf.x5t_s256.as_str()))
+        self.certificate().is_none_or(|x5t| presenting == Some(x5t))
+    }
+
+    /// The thumbprint of the certificate the token is bound to, if it is.
+    pub fn certificate(&self) -> Option<&str> {
+        self.cnf.as_ref().and_then(|cnf| cnf.x5t_s256.as_deref())
+    }
+
+    /// The thumbprint of the DPoP key the token is bound to, if it is.
+    pub fn dpop_key(&self) -> Option<&str> {
+        self.cnf.as_ref().and_then(|cnf| cnf.jkt.as_deref())
+    }
+
+    /// `DPoP` for a DPoP-bound token, `Bearer` for any other (RFC 9449 §5).
+    pub fn token_type(&self) -> &'static str {
+        if self.dpop_key().is_some() { "DPoP" } else { "Bearer" }
     }
 
     /// The registration tag of the client the token was issued to (see
@@ -127,8 +157,8 @@ pub struct Grant {
     pub scopes: ScopeSet,
     pub audiences: AudienceList,
     pub ttl: TokenTtl,
-    /// The `x5t#S256` of the certificate the token is bound to, if it is bound.
-    pub bound_to: Option<String>,
+    /// What the token is bound to, if anything: a certificate or a DPoP key.
+    pub cnf: Option<Confirmation>,
     /// The platform workload that authenticated as the client, if one did.
     pub federated: Option<Federated>,
     /// The client's fixed claims (shared, encoded once).
@@ -183,7 +213,7 @@ impl TokenCodec {
             nbf: now,
             exp: grant.not_after.map_or(now + grant.ttl.seconds(), |at| at.min(now + grant.ttl.seconds())),
             jti: new_jti(&grant.registration, grant.subject.as_ref().and_then(|s| s.registration.as_deref())),
-            cnf: grant.bound_to.clone().map(|x5t_s256| Confirmation { x5t_s256 }),
+            cnf: grant.cnf.clone(),
             federated: grant.federated.clone(),
             claims: grant.claims.clone(),
             act: grant.act.clone(),
@@ -280,7 +310,7 @@ mod tests {
                 scopes: ScopeSet::parse_delimited("read").unwrap(),
                 audiences: AudienceList::parse_each(["api"]).unwrap(),
                 ttl: TokenTtl::DEFAULT,
-                bound_to: None,
+                cnf: None,
                 federated: None,
                 claims: Default::default(),
                 subject: None,

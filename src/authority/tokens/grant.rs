@@ -72,7 +72,7 @@ impl Grant {
             scopes,
             audiences,
             ttl: client.token_ttl,
-            bound_to: None,
+            cnf: None,
             federated: None,
             claims: client.claims.clone(),
             subject: None,

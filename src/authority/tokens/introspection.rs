@@ -43,9 +43,9 @@ impl Introspection {
             "iat": claims.iat,
             "nbf": claims.nbf,
             "jti": claims.jti,
-            "token_type": "Bearer",
+            "token_type": claims.token_type(),
         });
-        // Only a bound token has a confirmation (RFC 8705 §3.2).
+        // Only a bound token has a confirmation (RFC 8705 §3.2, RFC 9449 §6.2).
         if let Some(cnf) = &claims.cnf {
             body["cnf"] = json!(cnf);
         }

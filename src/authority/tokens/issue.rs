@@ -2,11 +2,11 @@
 //! token exchange (RFC 8693), from a request to a signed token.
 
 use super::{
-    AccessClaims,
+    AccessClaims, Confirmation,
     exchange::{self, Exchange, TOKEN_EXCHANGE},
     grant,
 };
-use crate::authority::{AuthError, Authority, Policy, Presented, audit::IssuedLine};
+use crate::authority::{AuthError, Authority, DpopPresented, Policy, Presented, audit::IssuedLine};
 use crate::domain::{AudienceList, ScopeSet, quoted};
 
 const CLIENT_CREDENTIALS: &str = "client_credentials";
@@ -21,6 +21,17 @@ pub struct TokenRequest<'a> {
     pub audiences: Vec<String>,
     /// The tokens of a token exchange; empty for the client-credentials grant.
     pub exchange: Exchange,
+    /// The request's DPoP proof, if it carries one, and where it was sent.
+    pub dpop: DpopPresented,
+}
+
+/// The keys a request proves it holds, which a bound token presented with it must be bound to.
+#[derive(Clone, Copy)]
+struct Holding<'a> {
+    /// The thumbprint of the connection's client certificate.
+    certificate: Option<&'a str>,
+    /// The thumbprint of the key of the request's DPoP proof.
+    dpop_key: Option<&'a str>,
 }
 
 /// A signed access token and what it grants.
@@ -73,17 +84,28 @@ impl Authority {
                 },
             )?;
         }
-        let presenting = caller.certificate.as_ref().map(|certificate| certificate.thumbprint());
+        let dpop_key = self.dpop.proven_key(&request.dpop, "POST", self.clock.now())?;
+        if client.auth.dpop_bound && dpop_key.is_none() {
+            return Err(AuthError::InvalidDpopProof("a DPoP proof is required".into()));
+        }
+        if dpop_key.is_some() && caller.bound_to.is_some() {
+            return Err(AuthError::InvalidRequest(
+                "this client's tokens are bound to its certificate, not to a DPoP key: send no DPoP proof"
+                    .into(),
+            ));
+        }
+        let holding = Holding {
+            certificate: caller.certificate.as_ref().map(|certificate| certificate.thumbprint()),
+            dpop_key: dpop_key.as_deref(),
+        };
         let mut grant = match exchange {
             false => grant::decide(&client, scopes, audiences, &self.default_audience)?,
             true => {
-                let subject = self
-                    .exchanged_token(&request.exchange.subject_token, "subject_token", presenting)
-                    .await?;
+                let subject =
+                    self.exchanged_token(&request.exchange.subject_token, "subject_token", holding).await?;
                 if !request.exchange.actor_token.is_empty() {
-                    let actor = self
-                        .exchanged_token(&request.exchange.actor_token, "actor_token", presenting)
-                        .await?;
+                    let actor =
+                        self.exchanged_token(&request.exchange.actor_token, "actor_token", holding).await?;
                     if actor.sub != client.id.as_str() {
                         return Err(AuthError::InvalidRequest(
                             "the actor_token must be a token of the client making the exchange".into(),
@@ -92,13 +114,15 @@ impl Authority {
                 }
                 let mut grant = exchange::decide(&client, &subject, scopes, audiences)?;
                 // A bound subject stays bound: its key was proven above.
-                grant.bound_to = subject.cnf.map(|cnf| cnf.x5t_s256);
+                grant.cnf = subject.cnf;
                 grant
             }
         };
-        // Bound as `authenticate` decided, unless an exchanged subject's binding stands.
-        if grant.bound_to.is_none() {
-            grant.bound_to = caller.bound_to;
+        // Bound as `authenticate` decided, or to the proof's key, unless an
+        // exchanged subject's binding stands.
+        if grant.cnf.is_none() {
+            grant.cnf =
+                caller.bound_to.map(Confirmation::certificate).or(dpop_key.map(Confirmation::dpop_key));
         }
         grant.federated = caller.federated;
         let (access_token, claims) = self.tokens.mint(&grant, self.clock.now())?;
@@ -109,21 +133,26 @@ impl Authority {
     }
 
     /// The claims of a token presented for exchange, if it is active here
-    /// and, when it is bound, presented over a connection with its certificate
-    /// (the thumbprint `presenting`): a bound token's copy is worth nothing
-    /// without the key, exchanged or not.
+    /// and, when it is bound, presented with its key: over a connection with
+    /// its certificate, or with a DPoP proof of its key (RFC 9449 §4.3). A
+    /// bound token's copy is worth nothing without the key, exchanged or not.
     async fn exchanged_token(
         &self,
         token: &str,
         name: &str,
-        presenting: Option<&str>,
+        holding: Holding<'_>,
     ) -> Result<AccessClaims, AuthError> {
         let claims = self.active_claims(token).await?.ok_or_else(|| {
             AuthError::InvalidRequest(format!("the {name} is not an active token of this issuer"))
         })?;
-        if !claims.is_presented_with(presenting) {
+        if !claims.is_presented_with(holding.certificate) {
             return Err(AuthError::InvalidRequest(format!(
                 "the {name} is bound to a certificate this connection does not present"
+            )));
+        }
+        if claims.dpop_key().is_some_and(|jkt| holding.dpop_key != Some(jkt)) {
+            return Err(AuthError::InvalidDpopProof(format!(
+                "the {name} is bound to a DPoP key this request's proof does not prove"
             )));
         }
         Ok(claims)

@@ -15,6 +15,7 @@ use hyper_util::{
     server::conn::auto::Builder,
     service::TowerToHyperService,
 };
+use tokend_common::wire::DPOP_HEADER;
 use tokio::{
     io::{AsyncRead, AsyncWrite},
     net::{TcpListener, TcpStream},
@@ -24,7 +25,7 @@ use tower::ServiceExt;
 
 use self::roster::{Roster, Seat};
 use crate::{
-    domain::{Peer, PeerCertificate},
+    domain::{Peer, PeerCertificate, ReachedUrl},
     edge::tls::Tls,
     limits::DRAIN_TIMEOUT,
 };
@@ -230,13 +231,13 @@ impl Connection {
     /// finishes it is dropped like one that never sends a request.
     async fn serve(self, stream: TcpStream, tls: Option<Tls>, stop: watch::Receiver<bool>) {
         match tls {
-            None => self.serve_io(stream, None, stop).await,
+            None => self.serve_io(stream, None, false, stop).await,
             Some(tls) => {
                 match tokio::time::timeout(self.limits.header_timeout, tls.acceptor().accept(stream)).await {
                     Ok(Ok(stream)) => {
                         let certificate =
                             stream.get_ref().1.peer_certificates().and_then(|chain| tls.examine(chain));
-                        self.serve_io(stream, certificate, stop).await
+                        self.serve_io(stream, certificate, true, stop).await
                     }
                     Ok(Err(err)) => tracing::debug!(error = %err, "TLS handshake failed"),
                     Err(_) => tracing::debug!("TLS handshake not finished within the header timeout"),
@@ -246,11 +247,13 @@ impl Connection {
     }
 
     /// Serves HTTP on `io`; every request carries the connection's [`Peer`]
-    /// (its address and client `certificate`, if it presented one) as an extension.
+    /// (its address and client `certificate`, if it presented one) as an
+    /// extension, and one with a DPoP proof the URL it reached, `tls` or not.
     async fn serve_io<I>(
         self,
         io: I,
         certificate: Option<Arc<PeerCertificate>>,
+        tls: bool,
         mut stop: watch::Receiver<bool>,
     ) where
         I: AsyncRead + AsyncWrite + Unpin + Send + 'static,
@@ -262,6 +265,12 @@ impl Connection {
             self.service,
             move |mut request: Request<Incoming>| {
                 request.extensions_mut().insert(peer.clone());
+                if request.headers().contains_key(DPOP_HEADER) {
+                    let host = request.headers().get(http::header::HOST).and_then(|host| host.to_str().ok());
+                    if let Some(reached) = ReachedUrl::of(request.uri(), host, tls) {
+                        request.extensions_mut().insert(reached);
+                    }
+                }
                 request
             },
         );
