@@ -14,6 +14,7 @@ mod connect;
 mod connections;
 mod crash;
 mod disk_full;
+mod dpop;
 mod durability;
 mod exchange;
 mod federation;

@@ -9,7 +9,9 @@ use std::{
 
 use base64::{Engine, engine::general_purpose::STANDARD};
 use tokend::{
-    authority::{Authority, ClientDraft, KeyPolicy, KeySealer, Registry, Settings, SigningAlgorithm},
+    authority::{
+        Authority, ClientDraft, DpopSettings, KeyPolicy, KeySealer, Registry, Settings, SigningAlgorithm,
+    },
     contract::pb::{self, client_admin_client::ClientAdminClient, token_service_client::TokenServiceClient},
     domain::Audience,
     edge::connections::ConnectionLimits,
@@ -38,6 +40,7 @@ pub struct Launch {
     pub issuer: Option<String>,
     pub algorithm: SigningAlgorithm,
     pub key_policy: KeyPolicy,
+    pub dpop: DpopSettings,
     pub limits: ConnectionLimits,
     /// The server's TLS set-up and the CA certificate its clients trust.
     pub tls: Option<(Tls, String)>,
@@ -50,6 +53,7 @@ impl Default for Launch {
             issuer: None,
             algorithm: SigningAlgorithm::Es256,
             key_policy: KeyPolicy::default(),
+            dpop: DpopSettings::default(),
             limits: ConnectionLimits::default(),
             tls: None,
         }
@@ -235,7 +239,7 @@ impl TestApp {
     /// Serves as `launch` says; the issuer is the server's own base URL
     /// (unless given), so the URLs discovery publishes can be fetched.
     async fn start_on(database: Arc<Database>, url: &str, launch: Launch) -> TestApp {
-        let Launch { address, issuer, algorithm, key_policy, limits, tls } = launch;
+        let Launch { address, issuer, algorithm, key_policy, dpop, limits, tls } = launch;
         let store = Store::connect(url).await.expect("the test database connects");
         store.migrate().await.expect("migrations apply");
         let listeners = server::Listeners {
@@ -247,6 +251,7 @@ impl TestApp {
         let base_url = listeners.base_url().unwrap();
         let settings = Settings {
             key_policy,
+            dpop,
             ..Settings::new(
                 issuer.unwrap_or_else(|| base_url.clone()),
                 Audience::parse(DEFAULT_AUDIENCE).unwrap(),

@@ -66,6 +66,11 @@ impl SigningKey {
         Value::Object(jwk.clone())
     }
 
+    /// The signature of `message` with this key, base64url as JWS writes it.
+    pub fn signature(&self, message: &[u8]) -> String {
+        jsonwebtoken::crypto::sign(message, &self.encoding, self.algorithm).unwrap()
+    }
+
     /// `claims` signed with this key, its `kid` in the header.
     pub fn sign(&self, claims: &Value) -> String {
         self.sign_with(Header::new(self.algorithm), claims)
