@@ -66,5 +66,8 @@ TOKEND_CLIENT_ID=recipes-admin TOKEND_CLIENT_SECRET="$ADMIN_SECRET" "$python" "$
 grep -q "^orders-worker	orders.read orders.write$" "$scratch/list.log"
 echo "ok: the Python example listed the clients"
 
+echo "== DPoP: curl with a proof from proof.py, and oauth4webapi from npm"
+PYTHON="$python" "$here/dpop/recipes.sh"
+
 echo "== clients without a secret: private_key_jwt and a Kubernetes service-account token"
 TOKEND_BIN="$tokend" PYTHON="$python" "$here/secretless/recipes.sh"

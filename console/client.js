@@ -30,6 +30,7 @@ function facts(client) {
     ["Certificate SAN (DNS)", client.tlsClientAuthSanDns],
     ["Certificate SAN (URI)", client.tlsClientAuthSanUri],
     ["Certificate-bound tokens", client.tlsClientCertificateBoundAccessTokens ? "yes" : ""],
+    ["DPoP-bound tokens", client.dpopBoundAccessTokens ? "yes" : ""],
     ["JWKS URI", client.jwksUri],
     ["JWKS", client.jwks],
     ["Rate limit", client.rateLimitPerSecond
