@@ -14,6 +14,7 @@ use tonic::{Request, codegen::Bytes, transport::Channel};
 
 use crate::{
     Scenario,
+    dpop::DpopProver,
     secretless::Secretless,
     server::{CERTIFICATE_CLIENT, Server},
 };
@@ -156,6 +157,11 @@ enum Caller {
         client: TokenServiceClient<Channel>,
         credentials: Secretless,
     },
+    /// The secret and a fresh DPoP proof each time.
+    Dpop {
+        client: TokenServiceClient<Channel>,
+        prover: DpopProver,
+    },
 }
 
 /// Why a call failed, in a few words: a gRPC code, an HTTP status, or the
@@ -199,6 +205,14 @@ impl Caller {
             }
             Caller::Secretless { client, credentials } => {
                 client.issue_token(credentials.request()).await.map(drop).map_err(grpc_cause)
+            }
+            Caller::Dpop { client, prover } => {
+                let request = prover.request(server.issue_request(&server.client_secret));
+                let issued = client.issue_token(request).await.map_err(grpc_cause)?.into_inner();
+                match issued.token_type.as_str() {
+                    "DPoP" => Ok(()),
+                    other => Err(format!("token_type {other}")),
+                }
             }
             Caller::Http { client, url, headers, body } => {
                 let sent = client.post(url.as_str()).headers(headers.clone()).body(body.clone()).send().await;
@@ -325,6 +339,10 @@ async fn callers(server: &Server, run: &Run) -> Result<Vec<Caller>, Box<dyn std:
         Scenario::GrpcIssueFederated => Some(Secretless::federated(server).await?),
         _ => None,
     };
+    let prover = match run.scenario {
+        Scenario::GrpcIssueDpop => Some(DpopProver::new(&server.base_url())?),
+        _ => None,
+    };
     let http = server.http_client(run.concurrency)?;
     let authorization =
         format!("Basic {}", STANDARD.encode(format!("{}:{}", server.client_id, server.client_secret)));
@@ -361,6 +379,10 @@ async fn callers(server: &Server, run: &Run) -> Result<Vec<Caller>, Box<dyn std:
             Scenario::GrpcIssueKeyJwt | Scenario::GrpcIssueFederated => Caller::Secretless {
                 client: TokenServiceClient::new(channels[i % channels.len()].clone()),
                 credentials: secretless.clone().expect("registered above"),
+            },
+            Scenario::GrpcIssueDpop => Caller::Dpop {
+                client: TokenServiceClient::new(channels[i % channels.len()].clone()),
+                prover: prover.clone().expect("made above"),
             },
             _ => Caller::Grpc {
                 client: TokenServiceClient::new(channels[i % channels.len()].clone()),

@@ -4,6 +4,7 @@
 //! the error count and the server's peak RSS.
 
 mod cold;
+mod dpop;
 mod load;
 mod secretless;
 mod server;
@@ -104,6 +105,9 @@ pub enum Scenario {
     /// IssueToken over gRPC by a client a platform's token authenticates
     /// through a federated identity: the same token for every request.
     GrpcIssueFederated,
+    /// IssueToken over gRPC with the secret and a DPoP proof signed for each
+    /// request (RFC 9449): DPoP-bound tokens.
+    GrpcIssueDpop,
     /// Bursts of `concurrency` simultaneous IssueToken calls for a client no
     /// one has asked for yet (a new one each burst), as after a restart.
     GrpcColdBurst,
