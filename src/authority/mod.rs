@@ -11,6 +11,8 @@
 //! - `secrets/`: whether a presented secret is the client's (argon2, the
 //!   verified-secret cache, single flight, throttle, fair shares).
 //! - `registry/`: client records, trusted issuers and the active-client cache.
+//! - `dpop/`: the DPoP proof of a token request (RFC 9449), whose key the
+//!   token is bound to.
 //! - `audit`: the audit trail of every change, its live stream, the issuance log.
 
 mod audit;
