@@ -1,4 +1,6 @@
-//! A tower layer that puts a [`TokenSource`] token on every outgoing request.
+//! A tower layer that puts a [`TokenSource`] token on every outgoing request:
+//! `Bearer`, or for a DPoP-bound token `DPoP` with a fresh proof of the
+//! source's key for that request (RFC 9449 §7).
 
 use std::{
     future::Future,
@@ -7,6 +9,7 @@ use std::{
 };
 
 use http::{HeaderValue, Request, header::AUTHORIZATION};
+use tokend_common::wire::DPOP_HEADER;
 use tower::{BoxError, Layer, Service};
 
 use crate::TokenSource;
@@ -26,6 +29,9 @@ pub struct BearerLayer {
     source: TokenSource,
     scope: String,
     audience: Vec<String>,
+    /// Where requests with a path-only URI (gRPC through a channel) go,
+    /// for the `htu` of DPoP proofs.
+    origin: Option<String>,
 }
 
 impl BearerLayer {
@@ -35,7 +41,30 @@ impl BearerLayer {
         scope: impl Into<String>,
         audience: impl IntoIterator<Item = A>,
     ) -> Self {
-        Self { source, scope: scope.into(), audience: audience.into_iter().map(Into::into).collect() }
+        Self {
+            source,
+            scope: scope.into(),
+            audience: audience.into_iter().map(Into::into).collect(),
+            origin: None,
+        }
+    }
+
+    /// The URL the wrapped service reaches (`http://orders:8080`), which DPoP
+    /// proofs name for requests whose URI is only a path, as gRPC calls
+    /// through a channel are. Needed only with a source that has a DPoP key.
+    pub fn origin(mut self, origin: impl Into<String>) -> Self {
+        self.origin = Some(origin.into().trim_end_matches('/').to_owned());
+        self
+    }
+
+    /// The URL of `uri` for a DPoP proof: as it is when absolute, else at the origin.
+    fn url_of(&self, uri: &http::Uri) -> Result<String, BoxError> {
+        if uri.scheme().is_some() && uri.authority().is_some() {
+            return Ok(uri.to_string());
+        }
+        let origin =
+            self.origin.as_deref().ok_or("a DPoP-bound token needs BearerLayer::origin for this call")?;
+        Ok(format!("{origin}{}", uri.path()))
     }
 }
 
@@ -77,9 +106,16 @@ where
         Box::pin(async move {
             let audience: Vec<&str> = layer.audience.iter().map(String::as_str).collect();
             let token = layer.source.token(&layer.scope, &audience).await.map_err(tonic::Status::from)?;
-            let mut value = HeaderValue::try_from(format!("Bearer {}", token.access_token))?;
+            let dpop = layer.source.dpop_key().filter(|_| token.token_type.eq_ignore_ascii_case("dpop"));
+            let scheme = if dpop.is_some() { "DPoP" } else { "Bearer" };
+            let mut value = HeaderValue::try_from(format!("{scheme} {}", token.access_token))?;
             value.set_sensitive(true);
             request.headers_mut().insert(AUTHORIZATION, value);
+            if let Some(key) = dpop {
+                let url = layer.url_of(request.uri())?;
+                let proof = key.proof(request.method().as_str(), &url, Some(&token.access_token), None);
+                request.headers_mut().insert(DPOP_HEADER, HeaderValue::try_from(proof)?);
+            }
             inner.call(request).await.map_err(Into::into)
         })
     }

@@ -13,7 +13,6 @@ use std::{
 use base64::{Engine, engine::general_purpose::URL_SAFE_NO_PAD};
 use jsonwebtoken::{Algorithm, EncodingKey, Header};
 use serde::Serialize;
-use tonic::Code;
 
 use crate::{TokenError, pb::IssueTokenRequest};
 
@@ -105,11 +104,13 @@ impl Credentials {
                     jti: new_jti(),
                 };
                 jsonwebtoken::encode(header, &claims, key)
-                    .map_err(|err| local_error(format!("cannot sign a client assertion: {err}")))?
+                    .map_err(|err| TokenError::local(format!("cannot sign a client assertion: {err}")))?
             }
-            Credentials::AssertionFile(path) => std::fs::read_to_string(path)
-                .map(|text| text.trim().to_owned())
-                .map_err(|err| local_error(format!("cannot read the assertion {}: {err}", path.display())))?,
+            Credentials::AssertionFile(path) => {
+                std::fs::read_to_string(path).map(|text| text.trim().to_owned()).map_err(|err| {
+                    TokenError::local(format!("cannot read the assertion {}: {err}", path.display()))
+                })?
+            }
         };
         request.client_assertion_type = JWT_BEARER.into();
         request.client_assertion = assertion;
@@ -122,9 +123,4 @@ fn new_jti() -> String {
     let mut bytes = [0u8; 16];
     aws_lc_rs::rand::fill(&mut bytes).expect("the system random generator works");
     URL_SAFE_NO_PAD.encode(bytes)
-}
-
-/// A failure on this side, before anything was sent.
-fn local_error(message: String) -> TokenError {
-    TokenError { code: Code::FailedPrecondition, oauth_error: None, message, retry_after: None }
 }

@@ -3,6 +3,9 @@
 use std::time::Duration;
 
 use tokend_common::wire::ERROR_DOMAIN;
+
+/// The metadata key of a server-provided DPoP nonce.
+const DPOP_NONCE_KEY: &str = "dpop-nonce";
 use tonic::{Code, Status};
 use tonic_types::{ErrorDetails, StatusExt};
 
@@ -18,9 +21,23 @@ pub struct TokenError {
     /// When tokend said to ask again (`google.rpc.RetryInfo`): a client over
     /// its rate limit.
     pub retry_after: Option<Duration>,
+    /// The DPoP nonce tokend asked for (`use_dpop_nonce`, RFC 9449 §8).
+    pub dpop_nonce: Option<String>,
 }
 
 impl TokenError {
+    /// A failure here, before anything was sent (a file that cannot be
+    /// read, a key that cannot sign).
+    pub(crate) fn local(message: impl Into<String>) -> Self {
+        TokenError {
+            code: Code::FailedPrecondition,
+            oauth_error: None,
+            message: message.into(),
+            retry_after: None,
+            dpop_nonce: None,
+        }
+    }
+
     /// An unavailable server, or one that said when to ask again, is worth asking again.
     pub fn is_retryable(&self) -> bool {
         self.code == Code::Unavailable || self.retry_after.is_some()
@@ -32,7 +49,15 @@ impl From<Status> for TokenError {
         let details = status.get_error_details();
         let oauth_error = details.error_info().map(|info| info.reason.clone());
         let retry_after = details.retry_info().and_then(|info| info.retry_delay);
-        TokenError { code: status.code(), oauth_error, message: status.message().to_owned(), retry_after }
+        let dpop_nonce =
+            status.metadata().get(DPOP_NONCE_KEY).and_then(|nonce| nonce.to_str().ok()).map(str::to_owned);
+        TokenError {
+            code: status.code(),
+            oauth_error,
+            message: status.message().to_owned(),
+            retry_after,
+            dpop_nonce,
+        }
     }
 }
 

@@ -7,8 +7,9 @@
 //! in the background; concurrent callers on an empty cache share one call;
 //! `UNAVAILABLE` is retried with jittered backoff (50 ms doubling to 1 s, for
 //! up to 10 s), a rate limit's `RetryInfo` after the delay it names;
-//! authentication and authorisation failures never are. [`BearerLayer`] puts its tokens on every
-//! outgoing gRPC or HTTP request.
+//! authentication and authorisation failures never are. Given a [`DpopKey`]
+//! it gets DPoP-bound tokens (RFC 9449). [`BearerLayer`] puts its tokens on
+//! every outgoing gRPC or HTTP request, with a fresh DPoP proof for bound ones.
 //!
 //! Resource servers: [`Verifier`] checks tokens locally against the keys found
 //! by discovery (or, for revocation-sensitive APIs, asks tokend's `Introspect`),
@@ -17,12 +18,14 @@
 
 mod bearer;
 mod credentials;
+mod dpop;
 mod error;
 mod source;
 mod verify;
 
 pub use bearer::{Bearer, BearerLayer};
 pub use credentials::PrivateKey;
+pub use dpop::DpopKey;
 pub use error::TokenError;
 pub use jsonwebtoken::Algorithm;
 pub use source::{TlsIdentity, Token, TokenSource};

@@ -15,10 +15,20 @@ use crate::pb::{
 };
 use tonic::transport::{Certificate, Channel, ClientTlsConfig, Identity};
 
+use tokend_common::wire::DPOP_HEADER;
+
 use crate::{
-    TokenError,
+    DpopKey, TokenError,
     credentials::{Credentials, PrivateKey},
 };
+
+/// A source's DPoP key, where its proofs say they go, and the last nonce tokend gave.
+struct DpopClient {
+    key: Arc<DpopKey>,
+    /// The URL tokend is reached at, without a trailing `/`.
+    origin: String,
+    nonce: Mutex<Option<String>>,
+}
 
 /// How long one fetch keeps asking again while tokend answers UNAVAILABLE
 /// (a restart storm takes as long as the argon2 checks of every client) or
@@ -32,6 +42,8 @@ const MAX_BACKOFF: Duration = Duration::from_secs(1);
 #[derive(Clone)]
 pub struct Token {
     pub access_token: String,
+    /// `Bearer`, or `DPoP` for a token bound to the source's DPoP key.
+    pub token_type: String,
     pub scope: String,
     /// A margin before the real expiry, so the token is never sent stale.
     pub use_until: Instant,
@@ -44,6 +56,7 @@ impl std::fmt::Debug for Token {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("Token")
             .field("access_token", &"…")
+            .field("token_type", &self.token_type)
             .field("scope", &self.scope)
             .field("use_until", &self.use_until)
             .field("refresh_from", &self.refresh_from)
@@ -96,6 +109,8 @@ pub struct TokenSource {
     client: TokenServiceClient<Channel>,
     client_id: String,
     credentials: Credentials,
+    /// With a DPoP key, every token request carries a proof and tokens are bound to the key.
+    dpop: Option<Arc<DpopClient>>,
     refresh_ahead: Option<Duration>,
     slots: Arc<Mutex<HashMap<Key, Arc<Slot>>>>,
 }
@@ -116,9 +131,26 @@ impl TokenSource {
             client: TokenServiceClient::new(channel),
             client_id,
             credentials,
+            dpop: None,
             refresh_ahead: None,
             slots: Arc::default(),
         }
+    }
+
+    /// Gets tokens bound to `key` (RFC 9449): each token request carries a
+    /// fresh proof of it for `origin`, the URL the channel reaches tokend at
+    /// (`http://tokend:50051`, or `https://…` over TLS; behind a proxy, the
+    /// issuer's). A nonce tokend asks for (`use_dpop_nonce`) is sent from
+    /// then on, after one retry.
+    pub fn with_dpop(mut self, key: DpopKey, origin: impl Into<String>) -> Self {
+        let origin = origin.into().trim_end_matches('/').to_owned();
+        self.dpop = Some(Arc::new(DpopClient { key: Arc::new(key), origin, nonce: Mutex::default() }));
+        self
+    }
+
+    /// The DPoP key tokens are bound to, if the source has one.
+    pub fn dpop_key(&self) -> Option<&Arc<DpopKey>> {
+        self.dpop.as_ref().map(|dpop| &dpop.key)
     }
 
     /// For a client registered with `private_key_jwt`: every fetch signs a
@@ -233,8 +265,35 @@ impl TokenSource {
         });
     }
 
-    /// Asks tokend once: IssueToken, or ExchangeToken for a subject token.
+    /// Asks tokend once (twice when it answers with the DPoP nonce to use).
     async fn ask(&self, key: &Key) -> Result<IssueTokenResponse, TokenError> {
+        match self.ask_once(key).await {
+            Err(error) if error.oauth_error.as_deref() == Some("use_dpop_nonce") && self.dpop.is_some() => {
+                if let (Some(dpop), Some(nonce)) = (&self.dpop, error.dpop_nonce.clone()) {
+                    *dpop.nonce.lock().unwrap_or_else(PoisonError::into_inner) = Some(nonce);
+                }
+                self.ask_once(key).await
+            }
+            answered => answered,
+        }
+    }
+
+    /// `message` as a request, with a DPoP proof for `method` when the source has a key.
+    fn request<T>(&self, message: T, method: &str) -> Result<tonic::Request<T>, TokenError> {
+        let mut request = tonic::Request::new(message);
+        if let Some(dpop) = &self.dpop {
+            let nonce = dpop.nonce.lock().unwrap_or_else(PoisonError::into_inner).clone();
+            let url = format!("{}/tokend.v1.TokenService/{method}", dpop.origin);
+            let proof = dpop.key.proof("POST", &url, None, nonce.as_deref());
+            request
+                .metadata_mut()
+                .insert(DPOP_HEADER, proof.parse().map_err(|_| TokenError::local("a DPoP proof is ASCII"))?);
+        }
+        Ok(request)
+    }
+
+    /// Asks tokend once: IssueToken, or ExchangeToken for a subject token.
+    async fn ask_once(&self, key: &Key) -> Result<IssueTokenResponse, TokenError> {
         let mut request = IssueTokenRequest {
             grant_type: "client_credentials".into(),
             scope: key.scope.clone(),
@@ -243,6 +302,7 @@ impl TokenSource {
         };
         self.credentials.fill(&self.client_id, &mut request)?;
         let Some(subject_token) = &key.subject_token else {
+            let request = self.request(request, "IssueToken")?;
             return Ok(self.client.clone().issue_token(request).await?.into_inner());
         };
         let exchange = ExchangeTokenRequest {
@@ -256,6 +316,7 @@ impl TokenSource {
             audience: request.audience,
             ..ExchangeTokenRequest::default()
         };
+        let exchange = self.request(exchange, "ExchangeToken")?;
         let answer = self.client.clone().exchange_token(exchange).await?.into_inner();
         Ok(IssueTokenResponse {
             access_token: answer.access_token,
@@ -279,6 +340,7 @@ impl TokenSource {
                     let ahead = self.refresh_ahead.unwrap_or(margin).min(lifetime - margin);
                     return Ok(Token {
                         access_token: response.access_token,
+                        token_type: response.token_type,
                         scope: response.scope,
                         use_until,
                         refresh_from: use_until - ahead,

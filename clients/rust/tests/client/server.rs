@@ -4,7 +4,10 @@
 use std::sync::Arc;
 
 use tokend::{
-    authority::{Actor, Authority, ClientDraft, KeyPolicy, KeyRing, KeySealer, Settings, SigningAlgorithm},
+    authority::{
+        Actor, Authority, ClientDraft, DpopSettings, KeyPolicy, KeyRing, KeySealer, Settings,
+        SigningAlgorithm,
+    },
     domain::Audience,
     edge::server::{self, Listeners},
     edge::tls::Tls,
@@ -28,20 +31,33 @@ pub struct Server {
 }
 
 pub async fn server() -> Server {
-    start(None, KeyPolicy::default()).await
+    start(None, Settled::default()).await
 }
 
 /// A tokend speaking TLS with `tls`, whose certificate `ca_pem` signed.
 pub async fn server_tls(tls: Tls, ca_pem: &str) -> Server {
-    start(Some((tls, ca_pem)), KeyPolicy::default()).await
+    start(Some((tls, ca_pem)), Settled::default()).await
 }
 
 /// A tokend whose signing keys rotate and retire as `policy` says.
 pub async fn server_rotating(policy: KeyPolicy) -> Server {
-    start(None, policy).await
+    start(None, Settled { key_policy: policy, ..Settled::default() }).await
 }
 
-async fn start(tls: Option<(Tls, &str)>, key_policy: KeyPolicy) -> Server {
+/// A tokend that asks DPoP proofs for its nonces (`--dpop-nonce`).
+pub async fn server_with_dpop_nonces() -> Server {
+    let dpop = DpopSettings { nonces: true, ..DpopSettings::default() };
+    start(None, Settled { dpop, ..Settled::default() }).await
+}
+
+/// What a test server is started with beyond the defaults.
+#[derive(Default)]
+struct Settled {
+    key_policy: KeyPolicy,
+    dpop: DpopSettings,
+}
+
+async fn start(tls: Option<(Tls, &str)>, settled: Settled) -> Server {
     let dir = tempfile::tempdir().unwrap();
     let store = Store::connect(&format!("sqlite://{}", dir.path().join("t.db").display())).await.unwrap();
     store.migrate().await.unwrap();
@@ -54,7 +70,8 @@ async fn start(tls: Option<(Tls, &str)>, key_policy: KeyPolicy) -> Server {
     let issuer = listeners.base_url().unwrap();
     let sealer = Arc::new(KeySealer::load_or_create(&dir.path().join("t.kek")).unwrap());
     let settings = Settings {
-        key_policy,
+        key_policy: settled.key_policy,
+        dpop: settled.dpop,
         ..Settings::new(
             issuer.clone(),
             Audience::parse("tokend").unwrap(),
