@@ -239,6 +239,23 @@ async fn exchange_keeps_a_dpop_binding() {
 }
 
 #[tokio::test]
+async fn a_dpop_bound_token_is_no_bearer_token_for_tokends_own_apis() {
+    let app = TestApp::spawn(Backend::Sqlite).await.unwrap();
+    let secret = app.create_client("svc", "tokend.introspect", "tokend.introspect", &[]).await;
+    let key = DpopKey::generate(Algorithm::ES256);
+    let (_, body, _) = token_with(&app, &secret, &[key.proof(&token_url(&app))]).await;
+    let bound = body["access_token"].as_str().unwrap();
+    let ask = pb::IntrospectRequest {
+        token: bound.to_owned(),
+        token_type_hint: String::new(),
+        signed_response: false,
+    };
+    let refused = app.tokens.clone().introspect(with_bearer(ask, bound)).await.unwrap_err();
+    assert_error(&refused, tonic::Code::Unauthenticated, "invalid_token");
+    assert!(refused.message().contains("DPoP-bound"), "{}", refused.message());
+}
+
+#[tokio::test]
 async fn discovery_lists_the_proof_algorithms() {
     let app = TestApp::spawn(Backend::Sqlite).await.unwrap();
     let metadata: Value =

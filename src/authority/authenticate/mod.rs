@@ -179,6 +179,13 @@ impl Authority {
                 "the bearer token is bound to a certificate this connection does not present".into(),
             ));
         }
+        // A copy of a DPoP-bound token is worth nothing without its key
+        // (RFC 9449 §7.2); tokend's own APIs take no proofs, so they take none.
+        if claims.dpop_key().is_some() {
+            return Err(AuthError::InvalidToken(
+                "the token is DPoP-bound; tokend's own APIs take only bearer tokens".into(),
+            ));
+        }
         let scopes = ScopeSet::parse_delimited(&claims.scope).map_err(AuthError::internal)?;
         let client_id = ClientId::parse(&claims.client_id).map_err(AuthError::internal)?;
         Ok(Caller { client_id, scopes, client: None, certificate: None, federated: None, bound_to: None })
