@@ -4,8 +4,10 @@
 //! [`expiring`] the one bounded, expiring cache each of them uses,
 //! [`structs`] how the contract's `google.protobuf.Struct` fields read as
 //! JSON, and [`ecdsa`] the one form of an ES256 signature both the server and
-//! the verifiers accept.
+//! the verifiers accept, and [`dpop`] what the token endpoint and the
+//! resource-server check read alike in a DPoP proof.
 
+pub mod dpop;
 pub mod ecdsa;
 pub mod expiring;
 pub mod structs;

@@ -80,13 +80,7 @@ impl DpopKey {
     /// A proof for a `method` request to `url` (query and fragment left
     /// out), for presenting `access_token` when given (`ath`), with the
     /// server's `nonce` when it asked for one.
-    pub(crate) fn proof(
-        &self,
-        method: &str,
-        url: &str,
-        access_token: Option<&str>,
-        nonce: Option<&str>,
-    ) -> String {
+    pub fn proof(&self, method: &str, url: &str, access_token: Option<&str>, nonce: Option<&str>) -> String {
         let htu = url.split(['?', '#']).next().unwrap_or(url);
         let mut jti = [0u8; 16];
         aws_lc_rs::rand::fill(&mut jti).expect("the operating system's random source works");

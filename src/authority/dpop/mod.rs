@@ -12,9 +12,9 @@ use aws_lc_rs::hmac;
 
 use crate::{authority::AuthError, domain::ReachedUrl};
 use nonce::Nonces;
-pub use proof::PROOF_ALGORITHMS;
 use proof::{Expected, FUTURE_LEEWAY_SECONDS};
 use replay::{FirstUse, SeenProofs};
+pub use tokend_common::dpop::PROOF_ALGORITHMS;
 
 /// Proofs one instance remembers at once, at about 20 bytes each.
 const SEEN_CAPACITY: usize = 2_000_000;

@@ -12,12 +12,15 @@ use tonic::transport::server::{TcpConnectInfo, TlsConnectInfo};
 
 use super::{Claims, VerifyError};
 
-/// What a bound token is bound to (RFC 7800 `cnf`).
+/// What a bound token is bound to (RFC 7800 `cnf`): a client certificate or a DPoP key.
 #[derive(Clone, Debug, PartialEq, Eq, Deserialize)]
 pub struct Confirmation {
     /// The base64url SHA-256 of the DER certificate the token must come with.
-    #[serde(rename = "x5t#S256")]
-    pub x5t_s256: String,
+    #[serde(rename = "x5t#S256", default)]
+    pub x5t_s256: Option<String>,
+    /// The RFC 7638 thumbprint of the DPoP key whose proofs must come with it (RFC 9449).
+    #[serde(default)]
+    pub jkt: Option<String>,
 }
 
 /// The DER client certificate of the connection a request came on. tonic
@@ -48,14 +51,14 @@ impl Claims {
     /// an unbound token by anyone, a bound one only with the certificate it
     /// is bound to.
     pub fn confirm(&self, certificate: Option<&PeerCertificate>) -> Result<(), VerifyError> {
-        let Some(cnf) = &self.cnf else {
+        let Some(x5t_s256) = self.cnf.as_ref().and_then(|cnf| cnf.x5t_s256.as_deref()) else {
             return Ok(());
         };
         match certificate {
             None => {
                 Err(VerifyError::invalid("token is bound to a client certificate and none was presented"))
             }
-            Some(certificate) if certificate.thumbprint() == cnf.x5t_s256 => Ok(()),
+            Some(certificate) if certificate.thumbprint() == x5t_s256 => Ok(()),
             Some(_) => Err(VerifyError::invalid("token is bound to another client certificate")),
         }
     }
@@ -67,7 +70,10 @@ mod tests {
 
     fn claims(cnf: Option<&[u8]>) -> Claims {
         let mut claims: Claims = serde_json::from_str(r#"{"iss":"i","sub":"s","aud":"a","exp":1}"#).unwrap();
-        claims.cnf = cnf.map(|der| Confirmation { x5t_s256: URL_SAFE_NO_PAD.encode(digest(&SHA256, der)) });
+        claims.cnf = cnf.map(|der| Confirmation {
+            x5t_s256: Some(URL_SAFE_NO_PAD.encode(digest(&SHA256, der))),
+            jkt: None,
+        });
         claims
     }
 
@@ -87,6 +93,6 @@ mod tests {
     fn the_confirmation_is_read_from_the_token() {
         let json = r#"{"iss":"i","sub":"s","aud":"a","exp":1,"cnf":{"x5t#S256":"abc"}}"#;
         let claims: Claims = serde_json::from_str(json).unwrap();
-        assert_eq!(claims.cnf, Some(Confirmation { x5t_s256: "abc".into() }));
+        assert_eq!(claims.cnf, Some(Confirmation { x5t_s256: Some("abc".into()), jkt: None }));
     }
 }

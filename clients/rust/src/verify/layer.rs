@@ -11,7 +11,7 @@ use tokend_common::wire::GRPC_CONTENT_TYPES;
 use http::{Request, Response, header::CONTENT_TYPE};
 use tower::{Layer, Service};
 
-use super::{PeerCertificate, Verifier};
+use super::{Call, PeerCertificate, Verifier};
 
 /// Verifies the bearer token of every request and puts its [`Claims`](super::Claims)
 /// in the request's extensions (tonic handlers read them with
@@ -76,9 +76,10 @@ where
         let layer = self.layer.clone();
         Box::pin(async move {
             let certificate = PeerCertificate::from_extensions(request.extensions());
+            let call = Call { method: request.method(), uri: request.uri() };
             let verdict = layer
                 .verifier
-                .authorize_with_certificate(request.headers(), certificate.as_ref(), &layer.required)
+                .authorize_call(Some(call), request.headers(), certificate.as_ref(), &layer.required)
                 .await;
             match verdict {
                 Ok(claims) => {

@@ -3,6 +3,7 @@
 
 mod binding;
 mod claims;
+mod dpop;
 mod keys;
 mod layer;
 mod local;
@@ -13,7 +14,7 @@ mod seen;
 use std::{sync::Arc, time::Duration};
 use tokend_common::wire::JWKS_MAX_AGE_SECONDS;
 
-use http::{HeaderMap, header::AUTHORIZATION};
+use http::{HeaderMap, Method, Uri, header::AUTHORIZATION};
 use tonic::transport::Channel;
 
 use crate::TokenSource;
@@ -23,6 +24,7 @@ pub use claims::Claims;
 pub use layer::{VerifyLayer, VerifyService};
 pub use rejection::VerifyError;
 
+use dpop::DpopChecker;
 use keys::KeyCache;
 use local::LocalVerifier;
 use remote::Introspector;
@@ -31,6 +33,14 @@ use remote::Introspector;
 #[derive(Clone)]
 pub struct Verifier {
     mode: Arc<Mode>,
+    /// Checks the proofs that come with DPoP-bound tokens.
+    dpop: Arc<DpopChecker>,
+}
+
+/// The call a token came with, which a DPoP proof must name.
+pub struct Call<'a> {
+    pub method: &'a Method,
+    pub uri: &'a Uri,
 }
 
 enum Mode {
@@ -46,6 +56,8 @@ pub struct VerifierBuilder {
     refetch_interval: Duration,
     key_max_age: Duration,
     http: Option<reqwest::Client>,
+    origin: Option<String>,
+    dpop_proof_max_age: Duration,
 }
 
 impl Verifier {
@@ -59,6 +71,8 @@ impl Verifier {
             refetch_interval: Duration::from_secs(10),
             key_max_age: Duration::from_secs(JWKS_MAX_AGE_SECONDS),
             http: None,
+            origin: None,
+            dpop_proof_max_age: Duration::from_secs(60),
         }
     }
 
@@ -85,9 +99,41 @@ impl Verifier {
         certificate: Option<&PeerCertificate>,
         required: &[String],
     ) -> Result<Claims, VerifyError> {
-        let token = bearer_token(headers).ok_or(VerifyError::MissingToken)?;
+        self.authorize_call(None, headers, certificate, required).await
+    }
+
+    /// As [`Self::authorize_with_certificate`], for `call`, so a DPoP-bound
+    /// token (`Authorization: DPoP …`) is accepted with a proof for it (RFC
+    /// 9449 §7); without the call, DPoP-bound tokens are refused. A
+    /// DPoP-bound token presented as a bearer token is refused either way.
+    pub async fn authorize_call(
+        &self,
+        call: Option<Call<'_>>,
+        headers: &HeaderMap,
+        certificate: Option<&PeerCertificate>,
+        required: &[String],
+    ) -> Result<Claims, VerifyError> {
+        let (dpop_scheme, token) = presented_token(headers).ok_or(VerifyError::MissingToken)?;
         let claims = self.verify(token).await?;
         claims.confirm(certificate)?;
+        let jkt = claims.cnf.as_ref().and_then(|cnf| cnf.jkt.as_deref());
+        match (dpop_scheme, jkt, call) {
+            (false, None, _) => {}
+            (false, Some(_), _) => {
+                return Err(VerifyError::invalid(
+                    "token is DPoP-bound; present it with the DPoP scheme and a proof",
+                ));
+            }
+            (true, None, _) => {
+                return Err(VerifyError::invalid("token is not DPoP-bound; present it as a bearer token"));
+            }
+            (true, Some(_), None) => {
+                return Err(VerifyError::invalid(
+                    "a DPoP-bound token needs the call it came with to be checked",
+                ));
+            }
+            (true, Some(jkt), Some(call)) => self.dpop.check(call.method, call.uri, headers, token, jkt)?,
+        }
         claims.require_scopes(required)?;
         Ok(claims)
     }
@@ -124,30 +170,49 @@ impl VerifierBuilder {
         self
     }
 
+    /// This API's public URL (`https://orders.example`), which DPoP proofs
+    /// name for calls that arrive with a path-only URI. Without it, such a
+    /// call's `Host` is taken, over either scheme.
+    pub fn origin(mut self, origin: impl Into<String>) -> Self {
+        self.origin = Some(origin.into());
+        self
+    }
+
+    /// How old a DPoP proof may be (default 60 s); each is remembered this
+    /// long and refused a second time.
+    pub fn dpop_proof_max_age(mut self, age: Duration) -> Self {
+        self.dpop_proof_max_age = age;
+        self
+    }
+
     /// A local verifier: finds the JWKS through the issuer's RFC 8414 metadata
     /// and fetches the keys once now, so a misconfigured issuer fails at start.
     pub async fn discover(self) -> Result<Verifier, VerifyError> {
         let keys =
             KeyCache::discover(&self.issuer, self.http, self.refetch_interval, self.key_max_age).await?;
+        let dpop = Arc::new(DpopChecker::new(self.origin, self.dpop_proof_max_age));
         let local = LocalVerifier::new(keys, self.key_max_age, self.issuer, self.audience, self.leeway);
-        Ok(Verifier { mode: Arc::new(Mode::Local(Box::new(local))) })
+        Ok(Verifier { mode: Arc::new(Mode::Local(Box::new(local))), dpop })
     }
 
     /// A remote verifier: asks tokend's `Introspect` about every token, so a
     /// revoked token is refused at once. `source` must be able to get tokens
     /// with the `tokend.introspect` scope.
     pub fn introspect(self, channel: Channel, source: TokenSource) -> Verifier {
+        let dpop = Arc::new(DpopChecker::new(self.origin, self.dpop_proof_max_age));
         let introspector = Introspector::new(channel, source, self.issuer, self.audience);
-        Verifier { mode: Arc::new(Mode::Remote(Box::new(introspector))) }
+        Verifier { mode: Arc::new(Mode::Remote(Box::new(introspector))), dpop }
     }
 }
 
-/// The token of an `authorization: Bearer …` header (scheme case-insensitive).
-fn bearer_token(headers: &HeaderMap) -> Option<&str> {
+/// The token of an `authorization: Bearer …` or `DPoP …` header (scheme
+/// case-insensitive), and whether it came with the DPoP scheme.
+fn presented_token(headers: &HeaderMap) -> Option<(bool, &str)> {
     let value = headers.get(AUTHORIZATION)?.to_str().ok()?;
     let (scheme, token) = value.split_once(' ')?;
     let token = token.trim();
-    (scheme.eq_ignore_ascii_case("bearer") && !token.is_empty()).then_some(token)
+    let dpop = scheme.eq_ignore_ascii_case("dpop");
+    ((dpop || scheme.eq_ignore_ascii_case("bearer")) && !token.is_empty()).then_some((dpop, token))
 }
 
 #[cfg(test)]
@@ -162,10 +227,11 @@ mod tests {
 
     #[test]
     fn the_bearer_scheme_is_case_insensitive_and_needs_a_token() {
-        assert_eq!(bearer_token(&headers("Bearer abc")), Some("abc"));
-        assert_eq!(bearer_token(&headers("bearer abc")), Some("abc"));
-        assert_eq!(bearer_token(&headers("Bearer ")), None);
-        assert_eq!(bearer_token(&headers("Basic abc")), None);
-        assert_eq!(bearer_token(&HeaderMap::new()), None);
+        assert_eq!(presented_token(&headers("Bearer abc")), Some((false, "abc")));
+        assert_eq!(presented_token(&headers("bearer abc")), Some((false, "abc")));
+        assert_eq!(presented_token(&headers("DPoP abc")), Some((true, "abc")));
+        assert_eq!(presented_token(&headers("Bearer ")), None);
+        assert_eq!(presented_token(&headers("Basic abc")), None);
+        assert_eq!(presented_token(&HeaderMap::new()), None);
     }
 }

@@ -7,6 +7,9 @@ use http::{HeaderValue, Response, StatusCode, header::WWW_AUTHENTICATE};
 use tonic::{Code, Status};
 use tonic_types::{ErrorDetails, StatusExt};
 
+/// The algorithms a DPoP proof may be signed with, as the challenge names them.
+pub(crate) const DPOP_ALGS: &str = "ES256 ES384 EdDSA RS256 PS256";
+
 /// A request that may not proceed.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum VerifyError {
@@ -14,6 +17,8 @@ pub enum VerifyError {
     MissingToken,
     /// The token is malformed, forged, expired, revoked or for someone else.
     InvalidToken(&'static str),
+    /// A DPoP-bound token came without a proof that holds (RFC 9449 §7).
+    InvalidDpopProof(&'static str),
     /// The token is valid but lacks scopes; `required` lists all the call needs.
     InsufficientScope { required: String },
     /// Keys or introspection could not be had; the caller may retry.
@@ -29,6 +34,7 @@ impl VerifyError {
     pub fn oauth_error(&self) -> &'static str {
         match self {
             VerifyError::MissingToken | VerifyError::InvalidToken(_) => "invalid_token",
+            VerifyError::InvalidDpopProof(_) => "invalid_dpop_proof",
             VerifyError::InsufficientScope { .. } => "insufficient_scope",
             VerifyError::Unavailable(_) => "temporarily_unavailable",
         }
@@ -42,6 +48,12 @@ impl VerifyError {
             VerifyError::InvalidToken(reason) => (
                 StatusCode::UNAUTHORIZED,
                 format!(r#"Bearer error="invalid_token", error_description="{reason}""#),
+            ),
+            VerifyError::InvalidDpopProof(reason) => (
+                StatusCode::UNAUTHORIZED,
+                format!(
+                    r#"DPoP error="invalid_dpop_proof", error_description="{reason}", algs="{DPOP_ALGS}""#
+                ),
             ),
             VerifyError::InsufficientScope { required } => {
                 (StatusCode::FORBIDDEN, format!(r#"Bearer error="insufficient_scope", scope="{required}""#))
@@ -67,7 +79,9 @@ impl VerifyError {
 impl From<VerifyError> for Status {
     fn from(error: VerifyError) -> Self {
         let code = match error {
-            VerifyError::MissingToken | VerifyError::InvalidToken(_) => Code::Unauthenticated,
+            VerifyError::MissingToken | VerifyError::InvalidToken(_) | VerifyError::InvalidDpopProof(_) => {
+                Code::Unauthenticated
+            }
             VerifyError::InsufficientScope { .. } => Code::PermissionDenied,
             VerifyError::Unavailable(_) => Code::Unavailable,
         };
@@ -85,6 +99,7 @@ impl fmt::Display for VerifyError {
         match self {
             VerifyError::MissingToken => f.write_str("a bearer token is required"),
             VerifyError::InvalidToken(reason) => write!(f, "invalid token: {reason}"),
+            VerifyError::InvalidDpopProof(reason) => write!(f, "invalid DPoP proof: {reason}"),
             VerifyError::InsufficientScope { required } => write!(f, "this call needs scope {required:?}"),
             VerifyError::Unavailable(reason) => write!(f, "cannot verify tokens now: {reason}"),
         }

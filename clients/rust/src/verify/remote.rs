@@ -58,7 +58,10 @@ impl Introspector {
             nbf: answer.nbf,
             iat: answer.iat,
             jti: answer.jti,
-            cnf: answer.cnf.map(|cnf| Confirmation { x5t_s256: cnf.x5t_s256 }),
+            cnf: answer.cnf.map(|cnf| Confirmation {
+                x5t_s256: Some(cnf.x5t_s256).filter(|x5t| !x5t.is_empty()),
+                jkt: Some(cnf.jkt).filter(|jkt| !jkt.is_empty()),
+            }),
             other: answer.claims.map(structs::from_struct).unwrap_or_default(),
         })
     }

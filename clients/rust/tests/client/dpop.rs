@@ -99,3 +99,104 @@ async fn a_source_asked_for_a_nonce_retries_once_with_it_and_keeps_it() {
     let other_scope = source.token("orders.write", &["orders"]).await.unwrap();
     assert_eq!(other_scope.token_type, "DPoP", "the kept nonce serves the next request");
 }
+
+/// An API behind VerifyLayer that answers 200 to the calls it lets through.
+async fn orders_api(
+    server: &crate::server::Server,
+) -> impl Service<Request<String>, Response = Response<String>, Error = std::convert::Infallible, Future: Send>
++ Clone
++ Send
++ 'static {
+    let verifier = tokend_client::Verifier::builder(&server.issuer, "orders").discover().await.unwrap();
+    let ok = service_fn(|_: Request<String>| async {
+        Ok::<_, std::convert::Infallible>(Response::new(String::new()))
+    });
+    tokend_client::VerifyLayer::new(verifier).layer(ok)
+}
+
+const ORDERS: &str = "http://orders.example/v1/orders";
+
+fn call(authorization: &str, proofs: &[String]) -> Request<String> {
+    let mut request = Request::post(ORDERS).header("authorization", authorization);
+    for proof in proofs {
+        request = request.header("dpop", proof);
+    }
+    request.body(String::new()).unwrap()
+}
+
+/// The status of `request` at `api`, and its `WWW-Authenticate`.
+async fn answer(
+    api: impl Service<Request<String>, Response = Response<String>, Error = std::convert::Infallible>,
+    request: Request<String>,
+) -> (u16, String) {
+    let response = api.oneshot(request).await.unwrap();
+    let challenge = response.headers().get("www-authenticate").map(|v| v.to_str().unwrap().to_owned());
+    (response.status().as_u16(), challenge.unwrap_or_default())
+}
+
+#[tokio::test]
+async fn a_resource_server_takes_a_bound_token_only_with_a_proof_of_its_key() {
+    let server = server().await;
+    let stranger = DpopKey::generate().unwrap();
+    let kept = DpopKey::from_pem(&pem_of_new_key(), jsonwebtoken::Algorithm::ES256).unwrap();
+    let source = server.source().with_dpop(kept, &server.issuer);
+    let api = orders_api(&server).await;
+    let through = BearerLayer::new(source.clone(), "orders.read", ["orders"]).layer(api.clone());
+    let request = Request::post(ORDERS).body(String::new()).unwrap();
+    assert_eq!(through.oneshot(request).await.unwrap().status(), 200, "token and proof from the layers");
+
+    let token = source.token("orders.read", &["orders"]).await.unwrap().access_token;
+    let holder = source.dpop_key().unwrap();
+    let dpop = format!("DPoP {token}");
+    let refused = [
+        (call(&format!("Bearer {token}"), &[]), "DPoP-bound"),
+        (call(&dpop, &[]), "needs a DPoP proof"),
+        (call(&dpop, &[stranger.proof("POST", ORDERS, Some(&token), None)]), "another key"),
+        (
+            call(&dpop, &[holder.proof("POST", "http://orders.example/v1/refunds", Some(&token), None)]),
+            "another URL",
+        ),
+        (call(&dpop, &[holder.proof("GET", ORDERS, Some(&token), None)]), "another method"),
+        (call(&dpop, &[holder.proof("POST", ORDERS, Some("another token"), None)]), "another token"),
+    ];
+    for (request, says) in refused {
+        let (status, challenge) = answer(api.clone(), request).await;
+        assert_eq!(status, 401, "{says}");
+        assert!(challenge.contains(says), "{challenge:?} should say {says:?}");
+    }
+    let proof = holder.proof("POST", ORDERS, Some(&token), None);
+    let (first, _) = answer(api.clone(), call(&dpop, std::slice::from_ref(&proof))).await;
+    let (again, challenge) = answer(api.clone(), call(&dpop, &[proof])).await;
+    assert_eq!((first, again), (200, 401));
+    assert!(
+        challenge.starts_with("DPoP error=\"invalid_dpop_proof\"") && challenge.contains("used before"),
+        "{challenge}"
+    );
+}
+
+/// A P-256 private key in PEM, as a workload would keep one.
+fn pem_of_new_key() -> String {
+    rcgen::KeyPair::generate_for(&rcgen::PKCS_ECDSA_P256_SHA256).unwrap().serialize_pem()
+}
+
+#[tokio::test]
+async fn the_remote_verifier_checks_proofs_against_the_introspected_key() {
+    let server = server().await;
+    let source = server.source().with_dpop(DpopKey::generate().unwrap(), &server.issuer);
+    let introspecting =
+        tokend_client::TokenSource::new(server.channel.clone(), "orders-api", &server.api_secret);
+    let remote = tokend_client::Verifier::builder(&server.issuer, "orders")
+        .introspect(server.channel.clone(), introspecting);
+    let ok = service_fn(|_: Request<String>| async {
+        Ok::<_, std::convert::Infallible>(Response::new(String::new()))
+    });
+    let api = tokend_client::VerifyLayer::new(remote).layer(ok);
+    let through = BearerLayer::new(source.clone(), "orders.read", ["orders"]).layer(api.clone());
+    assert_eq!(
+        through.oneshot(Request::post(ORDERS).body(String::new()).unwrap()).await.unwrap().status(),
+        200
+    );
+    let token = source.token("orders.read", &["orders"]).await.unwrap().access_token;
+    let (status, challenge) = answer(api, call(&format!("Bearer {token}"), &[])).await;
+    assert_eq!(status, 401, "a copy of the token alone: {challenge}");
+}
