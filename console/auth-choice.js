@@ -22,7 +22,7 @@ const SECRET_METHODS = ["client_secret_basic", "client_secret_post"];
 
 /** The authentication fields of a create or update request, each cleared unless the way needs it. */
 export const AUTH_FIELDS = ["tokenEndpointAuthMethods", "tlsClientAuthSubjectDn", "tlsClientAuthSanDns", "tlsClientAuthSanUri",
-  "jwksUri", "tlsClientCertificateBoundAccessTokens"];
+  "jwksUri", "tlsClientCertificateBoundAccessTokens", "dpopBoundAccessTokens"];
 
 /**
  * How `client` authenticates, as the form would ask for it: `null` when it is
@@ -30,18 +30,22 @@ export const AUTH_FIELDS = ["tokenEndpointAuthMethods", "tlsClientAuthSubjectDn"
  */
 function settingsOf(client) {
   const methods = client.tokenEndpointAuthMethods || [];
-  if (methods.length && methods.every((m) => SECRET_METHODS.includes(m))) return request("secret");
+  const dpop = Boolean(client.dpopBoundAccessTokens);
+  if (methods.length && methods.every((m) => SECRET_METHODS.includes(m))) return request("secret", "", "", false, "", dpop);
   if (methods.length !== 1) return null;
   if (methods[0] === "tls_client_auth") {
     const [kind] = CERTIFICATE_NAMES.find(([key]) => client[key]) || CERTIFICATE_NAMES[0];
-    return request("tls_client_auth", kind, client[kind] || "", Boolean(client.tlsClientCertificateBoundAccessTokens));
+    return request("tls_client_auth", kind, client[kind] || "", Boolean(client.tlsClientCertificateBoundAccessTokens), "", dpop);
   }
-  if (methods[0] === "private_key_jwt" && !client.jwks) return request("private_key_jwt", "", "", false, client.jwksUri || "");
+  if (methods[0] === "private_key_jwt" && !client.jwks) return request("private_key_jwt", "", "", false, client.jwksUri || "", dpop);
   return null;
 }
 
-/** Every authentication field of a request for `way`, the ones it does not use cleared. */
-function request(way, kind = "", name = "", bound = false, jwksUri = "") {
+/**
+ * Every authentication field of a request for `way`, the ones it does not use
+ * cleared. Tokens are bound to the certificate or to a DPoP key, not both.
+ */
+function request(way, kind = "", name = "", bound = false, jwksUri = "", dpop = false) {
   const methods = { secret: SECRET_METHODS, tls_client_auth: ["tls_client_auth"], private_key_jwt: ["private_key_jwt"] }[way];
   const cleared = Object.fromEntries(CERTIFICATE_NAMES.map(([key]) => [key, ""]));
   return {
@@ -50,6 +54,7 @@ function request(way, kind = "", name = "", bound = false, jwksUri = "") {
     ...(way === "tls_client_auth" ? { [kind]: name } : {}),
     jwksUri: way === "private_key_jwt" ? jwksUri : "",
     tlsClientCertificateBoundAccessTokens: way === "tls_client_auth" && bound,
+    dpopBoundAccessTokens: dpop && !(way === "tls_client_auth" && bound),
   };
 }
 
@@ -83,6 +88,10 @@ export function authenticationChoice(client = null) {
   const bound = h("input", { type: "checkbox", name: "bound_tokens", checked: current.tlsClientCertificateBoundAccessTokens });
   bound.id = `bound-${certificateName.input.id}`;
   const boundRow = h("div", { class: "row" }, bound, h("label", { for: bound.id }, "Bind its tokens to the certificate"));
+  const dpop = h("input", { type: "checkbox", name: "dpop_bound", checked: current.dpopBoundAccessTokens });
+  dpop.id = `dpop-${certificateName.input.id}`;
+  const dpopRow = h("div", { class: "row" }, dpop,
+    h("label", { for: dpop.id }, "Require DPoP: bind its tokens to a key it holds (RFC 9449)"));
   const jwksUri = field("JWKS URI",
     { name: "jwks_uri", type: "url", autocomplete: "off", placeholder: "https://billing.example/jwks.json", value: current.jwksUri },
     "Where the client publishes its public keys (https).");
@@ -92,7 +101,7 @@ export function authenticationChoice(client = null) {
     const radio = h("input", { type: "radio", name: "auth_way", id, value: way, checked: way === currentWay, "aria-describedby": `${id}-hint` });
     return h("div", { class: "choice" }, radio, h("label", { for: id }, label), h("small", { id: `${id}-hint` }, hint));
   });
-  const fieldset = h("fieldset", {}, h("legend", {}, "How it authenticates"), radios, Object.values(parts).flat());
+  const fieldset = h("fieldset", {}, h("legend", {}, "How it authenticates"), radios, Object.values(parts).flat(), dpopRow);
   const chosen = () => fieldset.querySelector("input[name=auth_way]:checked").value;
   const reveal = () => {
     for (const [way, nodes] of Object.entries(parts)) for (const node of nodes) node.hidden = way !== chosen();
@@ -102,7 +111,8 @@ export function authenticationChoice(client = null) {
   return {
     fields: { certificateName, jwksUri },
     fieldset,
-    request: () => request(chosen(), kind.value, certificateName.input.value.trim(), bound.checked, jwksUri.input.value.trim()),
+    request: () => request(chosen(), kind.value, certificateName.input.value.trim(), bound.checked, jwksUri.input.value.trim(),
+      dpop.checked),
     changed() {
       return JSON.stringify(this.request()) !== JSON.stringify(current);
     },

@@ -334,6 +334,14 @@ test("a client with a certificate or a key is registered without a secret, and m
   await page.getByRole("dialog").getByRole("button", { name: /close/ }).click();
   assert.equal(curlToken("mesh-worker", meshSecret).status, 200);
 
+  // DPoP required: every token request must now carry a proof.
+  await page.getByLabel("Require DPoP: bind its tokens to a key it holds (RFC 9449)").check();
+  await page.getByRole("button", { name: "Save changes" }).click();
+  await page.locator("dt", { hasText: "DPoP-bound tokens" }).waitFor();
+  const dpopBound = JSON.parse(tokendCli("client", "list", "--json")).find((c) => c.client_id === "mesh-worker");
+  assert.equal(dpopBound.dpop_bound_access_tokens, true);
+  assert.equal(curlToken("mesh-worker", meshSecret).status, 400, "no proof, no token");
+
   // A key-signing client: its JWKS URI must be https, said next to it.
   await page.goto(`${base}/console/#/new`);
   await page.getByLabel("Client ID").fill("signer");
