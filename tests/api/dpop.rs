@@ -102,15 +102,21 @@ on_both_stores! {
         let (status, body, _) = token_with(&app, &secret, &[key.proof(&token_url(&app))]).await;
         assert_eq!((status, body["token_type"].as_str()), (StatusCode::OK, Some("DPoP")));
     }
+
+    async fn every_rule_of_a_proof_refuses_a_proof_that_breaks_it_over_grpc_too(app) {
+        let secret = app.create_client("svc", "read", "read", &[]).await;
+        let key = DpopKey::generate(Algorithm::ES256);
+        for (proof, says) in broken_proofs(&key, &app.url("/tokend.v1.TokenService/IssueToken")) {
+            let refused = app.tokens.clone().issue_token(grpc_issue(&secret, Some(&proof))).await.unwrap_err();
+            assert_error(&refused, tonic::Code::InvalidArgument, "invalid_dpop_proof");
+            assert!(refused.message().contains(says), "{:?} should say {says:?}", refused.message());
+        }
+    }
 }
 
-#[tokio::test]
-async fn every_rule_of_a_proof_refuses_a_proof_that_breaks_it() {
-    let app = TestApp::spawn(Backend::Sqlite).await.unwrap();
-    let secret = app.create_client("svc", "read", "read", &[]).await;
-    let key = DpopKey::generate(Algorithm::ES256);
-    let htu = token_url(&app);
-    let good = || DpopKey::claims("POST", &htu);
+/// A proof for `htu` breaking each rule of RFC 9449 §4.3 in turn, and what its refusal says.
+fn broken_proofs(key: &DpopKey, htu: &str) -> Vec<(String, &'static str)> {
+    let good = || DpopKey::claims("POST", htu);
     let with = |mut value: Value, name: &str, member: Value| {
         value[name] = member;
         value
@@ -119,11 +125,11 @@ async fn every_rule_of_a_proof_refuses_a_proof_that_breaks_it() {
     let mut private = header.clone();
     private["jwk"]["d"] = json!("AAAA");
     let tampered = {
-        let proof = key.proof(&htu);
+        let proof = key.proof(htu);
         let (rest, _) = proof.rsplit_once('.').unwrap();
         format!("{rest}.{}", "A".repeat(86))
     };
-    let cases: Vec<(String, &str)> = vec![
+    vec![
         (key.sign(&with(header.clone(), "typ", json!("JWT")), &good()), "typ must be dpop+jwt"),
         (key.sign(&with(header.clone(), "alg", json!("none")), &good()), "alg must be one of"),
         (key.sign(&with(header.clone(), "alg", json!("HS256")), &good()), "alg must be one of"),
@@ -137,8 +143,16 @@ async fn every_rule_of_a_proof_refuses_a_proof_that_breaks_it() {
         (key.sign(&header, &with(good(), "iat", json!(now() - 120))), "older than 60 s"),
         (key.sign(&header, &with(good(), "iat", json!(now() + 120))), "iat is in the future"),
         (key.sign(&header, &with(good(), "jti", json!(""))), "jti"),
-    ];
-    for (proof, says) in cases {
+    ]
+}
+
+#[tokio::test]
+async fn every_rule_of_a_proof_refuses_a_proof_that_breaks_it() {
+    let app = TestApp::spawn(Backend::Sqlite).await.unwrap();
+    let secret = app.create_client("svc", "read", "read", &[]).await;
+    let key = DpopKey::generate(Algorithm::ES256);
+    let htu = token_url(&app);
+    for (proof, says) in broken_proofs(&key, &htu) {
         refused_with(&app, &secret, &[proof], "invalid_dpop_proof", says).await;
     }
     let once = key.proof(&htu);

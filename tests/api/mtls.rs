@@ -308,6 +308,15 @@ async fn a_secret_client_with_bound_tokens_needs_a_certificate_and_gets_its_toke
     // The certificate alone is not a way in for a client that only has secrets.
     let status = grpc_token(&mut client, "payments").await.unwrap_err();
     assert_error(&status, Code::Unauthenticated, "invalid_client");
+
+    // Its tokens are bound to the certificate: a DPoP proof beside it is refused.
+    let key = crate::support::dpop::DpopKey::generate(jsonwebtoken::Algorithm::ES256);
+    let htu = format!("{}/tokend.v1.TokenService/IssueToken", app.issuer());
+    let mut request = tonic::Request::new(token_request("payments", &secret, ""));
+    request.metadata_mut().insert("dpop", key.proof(&htu).parse().unwrap());
+    let status = client.issue_token(request).await.unwrap_err();
+    assert_error(&status, Code::InvalidArgument, "invalid_request");
+    assert!(status.message().contains("bound to its certificate"), "{}", status.message());
 }
 
 #[tokio::test]
