@@ -278,26 +278,33 @@ impl Collector for Sampled {
                 dropped.metric_type(),
             )?)?;
         }
-        if let Some(at) = vitals.soonest_secret_expiry {
-            let soonest = ConstGauge::new(at);
-            soonest.encode(encoder.encode_descriptor(
-                "secret_soonest_expiry_timestamp_seconds",
-                "When the first client to run out of live secrets does (Unix time); absent when none will",
-                None,
-                soonest.metric_type(),
-            )?)?;
-        }
-        if let Some(at) = vitals.next_key_rotation {
-            let next = ConstGauge::new(at);
-            next.encode(encoder.encode_descriptor(
-                "signing_key_next_rotation_timestamp_seconds",
-                "When the next scheduled signing-key rotation is due (Unix time); absent without a schedule",
-                None,
-                next.metric_type(),
-            )?)?;
-        }
-        Ok(())
+        timestamp_gauge(
+            &mut encoder,
+            "secret_soonest_expiry_timestamp_seconds",
+            "When the first client to run out of live secrets does (Unix time); absent when none will",
+            vitals.soonest_secret_expiry,
+        )?;
+        timestamp_gauge(
+            &mut encoder,
+            "signing_key_next_rotation_timestamp_seconds",
+            "When the next scheduled signing-key rotation is due (Unix time); absent without a schedule",
+            vitals.next_key_rotation,
+        )
     }
+}
+
+/// A gauge of a Unix time, written only when there is one.
+fn timestamp_gauge(
+    encoder: &mut DescriptorEncoder,
+    name: &str,
+    help: &str,
+    at: Option<i64>,
+) -> Result<(), std::fmt::Error> {
+    let Some(at) = at else {
+        return Ok(());
+    };
+    let gauge = ConstGauge::new(at);
+    gauge.encode(encoder.encode_descriptor(name, help, None, gauge.metric_type())?)
 }
 
 /// `GET /metrics`.
