@@ -63,8 +63,9 @@ pub enum Refusal {
     TooSlow(String),
     /// No endpoint at this path.
     NoEndpoint(String),
-    /// The method exists, but not in this protocol (a streaming method over Connect).
-    NotInThisProtocol(String),
+    /// What was asked for exists, but not in this form: a streaming method
+    /// over Connect, a Status List as it was at a past time.
+    NotImplemented(String),
 }
 
 impl From<Refusal> for Failure {
@@ -90,7 +91,7 @@ impl From<Refusal> for Failure {
             Refusal::NoEndpoint(message) => {
                 (Code::Unimplemented, StatusCode::NOT_FOUND, "not_found", message, None)
             }
-            Refusal::NotInThisProtocol(message) => {
+            Refusal::NotImplemented(message) => {
                 (Code::Unimplemented, StatusCode::NOT_IMPLEMENTED, "not_implemented", message, None)
             }
         };

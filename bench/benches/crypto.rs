@@ -8,7 +8,7 @@ use criterion::{BatchSize, Criterion, criterion_group, criterion_main};
 use tokend::{
     authority::{
         Actor, Admin, AdminSettings, ClientDraft, Clock, Grant, KeyCustody, KeyRing, KeySealer, RateLimits,
-        SigningAlgorithm, TokenCodec,
+        SigningAlgorithm, StatusListEntry, TokenCodec, TokenStatus,
     },
     domain::{AudienceList, ClientClaims, ClientId, ClientSecret, RateLimit, ScopeSet, TokenTtl},
     store::Store,
@@ -37,6 +37,13 @@ fn grant() -> Grant {
         subject: None,
         act: None,
         not_after: None,
+        // Every token points into a status list, as with `--status-list on`.
+        status: Some(TokenStatus {
+            status_list: StatusListEntry {
+                idx: 123_456,
+                uri: "https://tokend.example/oauth/v2/status/42".into(),
+            },
+        }),
     }
 }
 

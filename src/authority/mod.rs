@@ -13,6 +13,8 @@
 //! - `registry/`: client records, trusted issuers and the active-client cache.
 //! - `dpop/`: the DPoP proof of a token request (RFC 9449), whose key the
 //!   token is bound to.
+//! - `status/`: the Token Status Lists tokens point into, so verifiers
+//!   learn of revocations without asking.
 //! - `audit`: the audit trail of every change, its live stream, the issuance log.
 
 mod audit;
@@ -25,6 +27,7 @@ mod keys;
 mod paging;
 mod registry;
 mod secrets;
+mod status;
 mod tokens;
 mod vitals;
 
@@ -54,6 +57,8 @@ pub use keys::{
 };
 pub use registry::{AuthDraft, ClientChanges, ClientDraft, ClientPage, IdentityDraft, Registry};
 pub use secrets::{CheckResult, FailureLimits, Secrets, ThrottleCounts};
+use status::StatusLists;
+pub use status::{PublishedList, STATUS_PATH, StatusListEntry, StatusListSettings, TokenStatus};
 use tokens::Revocations;
 pub use tokens::{
     ACCESS_TOKEN_TYPE, AccessClaims, Act, Confirmation, Exchange, Grant, Introspected, Introspection,
@@ -95,6 +100,8 @@ pub struct Settings {
     pub audit: AuditSettings,
     /// How DPoP proofs are checked.
     pub dpop: DpopSettings,
+    /// Whether tokens point into Token Status Lists, and their `ttl`.
+    pub status_lists: StatusListSettings,
 }
 
 impl Settings {
@@ -116,6 +123,7 @@ impl Settings {
             assertions: AssertionSettings::default(),
             audit: AuditSettings::default(),
             dpop: DpopSettings::default(),
+            status_lists: StatusListSettings::default(),
         }
     }
 }
@@ -156,6 +164,8 @@ pub struct Authority {
     assertions: Assertions,
     tokens: TokenCodec,
     revocations: Revocations,
+    /// The status lists tokens point into.
+    status_lists: StatusLists,
     rate_limits: RateLimits,
     audit: AuditTrail,
     default_audience: Audience,
@@ -193,12 +203,17 @@ impl Authority {
         };
         let Admin { registry, audit, secrets } = Admin::open(&store, &clock, admin_settings);
         let key_changes = Arc::new(tokio::sync::Notify::new());
+        let status_lists = StatusLists::new(settings.status_lists, store.clone(), &settings.issuer);
         let change_notices = store.change_notices().map(|mut notices| {
             let (registry, key_changes) = (registry.clone(), key_changes.clone());
+            let status_changes = status_lists.changes().clone();
             let follow = async move {
                 while let Some(notice) = notices.recv().await {
                     match notice {
-                        Notice::Client(client_id) => registry.forget_cached(&client_id),
+                        Notice::Client(client_id) => {
+                            registry.forget_cached(&client_id);
+                            status_changes.mark();
+                        }
                         Notice::Keys => key_changes.notify_one(),
                     }
                 }
@@ -212,6 +227,7 @@ impl Authority {
             assertions: Assertions::new(&settings.issuer, settings.assertions, store.clone(), clock.clone())?,
             revocations: Revocations::load(store.clone(), clock.now()).await?,
             rate_limits: RateLimits::default(),
+            status_lists,
             audit,
             registry,
             secrets,
@@ -296,6 +312,9 @@ impl Authority {
         }
         if let Err(err) = self.assertions.forget_expired(self.clock.now()).await {
             tracing::warn!(error = %err, "could not forget expired assertion ids");
+        }
+        if let Err(err) = self.status_lists.maintain(self.clock.now()).await {
+            tracing::warn!(error = %err, "could not remove expired status lists");
         }
         let schedule = KeyRing::follow_schedule(
             &self.store,

@@ -297,6 +297,18 @@ pub struct ServeArgs {
     #[arg(long, env = "TOKEND_DPOP_NONCE")]
     pub dpop_nonce: bool,
 
+    /// Whether access tokens point into Token Status Lists (`on`, the
+    /// default, or `off`): a revoked token's bit, and the bits of every
+    /// token of a disabled or deleted client, are set in a list verifiers
+    /// fetch from /oauth/v2/status/<id> once per --status-list-ttl.
+    #[arg(long, env = "TOKEND_STATUS_LIST", default_value = "on", value_parser = on_or_off)]
+    pub status_list: bool,
+
+    /// How long verifiers may cache a Status List before fetching it again
+    /// (its `ttl` and Cache-Control max-age), e.g. 60s or 5m; at most 1h.
+    #[arg(long, env = "TOKEND_STATUS_LIST_TTL", default_value = "60", value_parser = status_list_ttl)]
+    pub status_list_ttl: i64,
+
     /// Make a new signing key when the newest is older than this (e.g. 30d,
     /// 12h, 90s); unset: keys rotate only with `tokend keys rotate`. One
     /// instance of a fleet rotates; superseded keys are retired on schedule.
@@ -610,6 +622,24 @@ fn seconds(raw: &str) -> Result<i64, String> {
         .ok()
         .and_then(|n| n.checked_mul(scale))
         .ok_or_else(|| format!("{raw:?} is not a duration like 90d, 12h, 30m or 3600"))
+}
+
+/// `on` or `off`.
+fn on_or_off(raw: &str) -> Result<bool, String> {
+    match raw {
+        "on" => Ok(true),
+        "off" => Ok(false),
+        _ => Err(format!("{raw:?} is neither on nor off")),
+    }
+}
+
+/// A Status List `ttl`: between one second and an hour.
+fn status_list_ttl(raw: &str) -> Result<i64, String> {
+    let ttl = seconds(raw)?;
+    match (1..=3600).contains(&ttl) {
+        true => Ok(ttl),
+        false => Err(format!("{raw:?} is not between 1s and 1h")),
+    }
 }
 
 /// A rate as `N` or `N/s`.

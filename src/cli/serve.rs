@@ -10,7 +10,7 @@ use super::{config::ServeArgs, run::RunError};
 use crate::{
     authority::{
         AssertionSettings, AuditSettings, Authority, DpopSettings, FailureLimits, Hsm, HsmSettings,
-        IssuanceLog, KeyCustody, KeyPolicy, KeySealer, RsaKeySize, Settings,
+        IssuanceLog, KeyCustody, KeyPolicy, KeySealer, RsaKeySize, Settings, StatusListSettings,
     },
     domain::{Audience, SecretMaxAge},
     edge::{self, server::Listeners, tls::Tls},
@@ -57,6 +57,7 @@ pub async fn serve_until_signalled(
         .map_err(RunError::Config)?,
         key_custody,
         dpop: DpopSettings { proof_max_age: args.dpop_proof_max_age, nonces: args.dpop_nonce },
+        status_lists: StatusListSettings { enabled: args.status_list, ttl_seconds: args.status_list_ttl },
         secret_max_age,
         failure_limits: FailureLimits {
             per_client: args.failure_limit_per_client,

@@ -104,7 +104,7 @@ async fn answer(
             "{} is a streaming method; Connect is served for unary methods only: call it over gRPC",
             descriptor.name()
         );
-        return Err(Refusal::NotInThisProtocol(message).into());
+        return Err(Refusal::NotImplemented(message).into());
     }
     let (parts, body) = request.into_parts();
     check_protocol(&parts.headers)?;

@@ -1,4 +1,5 @@
-//! `tokend.v1.TokenService`: IssueToken, ExchangeToken, Introspect and Revoke.
+//! `tokend.v1.TokenService`: IssueToken, ExchangeToken, Introspect, Revoke
+//! and GetStatusList.
 
 use std::sync::Arc;
 
@@ -167,6 +168,14 @@ impl TokenService for TokenServiceApi {
             .revoke(presented(&metadata, &extensions, BodyCredentials::default()), &body.token)
             .await?;
         Ok(Response::new(pb::RevokeResponse {}))
+    }
+
+    async fn get_status_list(
+        &self,
+        request: Request<pb::GetStatusListRequest>,
+    ) -> Result<Response<pb::GetStatusListResponse>, Status> {
+        let published = self.authority.status_list_at(&request.into_inner().uri).await?;
+        Ok(Response::new(pb::GetStatusListResponse { status_list_token: published.token.to_string() }))
     }
 }
 

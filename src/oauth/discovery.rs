@@ -1,5 +1,6 @@
 //! What resource servers and OAuth libraries fetch to find and trust tokend:
-//! the JWKS (RFC 7517) and the authorization server metadata (RFC 8414).
+//! the JWKS (RFC 7517) and the authorization server metadata (RFC 8414),
+//! which names the Status List Aggregation when tokens point into lists.
 
 use std::sync::Arc;
 
@@ -14,7 +15,7 @@ use serde_json::json;
 use super::{ClientCertificates, INTROSPECTION_PATH, JWKS_PATH, REVOCATION_PATH, TOKEN_PATH};
 
 use crate::{
-    authority::{Authority, PROOF_ALGORITHMS, TOKEN_EXCHANGE},
+    authority::{Authority, PROOF_ALGORITHMS, STATUS_PATH, TOKEN_EXCHANGE},
     domain::{ASSERTION_ALGORITHMS, AuthMethod},
     http::json_response,
 };
@@ -52,9 +53,7 @@ pub async fn metadata(
         .filter(|method| certificates || !method.uses_certificate())
         .map(|method| method.as_str())
         .collect();
-    let mut response = json_response(
-        StatusCode::OK,
-        &json!({
+    let mut metadata = json!({
             "issuer": authority.issuer(),
             "token_endpoint": format!("{issuer}{TOKEN_PATH}"),
             "introspection_endpoint": format!("{issuer}{INTROSPECTION_PATH}"),
@@ -71,8 +70,12 @@ pub async fn metadata(
             "tls_client_certificate_bound_access_tokens": certificates,
             "token_endpoint_auth_signing_alg_values_supported": assertion_algorithms,
             "dpop_signing_alg_values_supported": dpop_algorithms,
-        }),
-    );
+    });
+    // draft-ietf-oauth-status-list-20 §9.1: where the Status Lists are named.
+    if authority.status_lists_enabled() {
+        metadata["status_list_aggregation_endpoint"] = json!(format!("{issuer}{STATUS_PATH}"));
+    }
+    let mut response = json_response(StatusCode::OK, &metadata);
     response.headers_mut().insert(header::CACHE_CONTROL, keys_max_age(&authority));
     response
 }

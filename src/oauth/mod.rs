@@ -1,12 +1,14 @@
 //! The adapter for OAuth clients that speak form-encoded HTTP rather than
 //! gRPC: RFC 6749 token endpoint, RFC 7662 introspection, RFC 7009
-//! revocation, the JWKS, RFC 8414 discovery and the TokenIDP dialect. It
+//! revocation, the JWKS, RFC 8414 discovery, the Token Status Lists and
+//! the TokenIDP dialect. It
 //! parses and encodes; every rule lives in the authority, exactly as for gRPC.
 
 mod discovery;
 mod form;
 mod introspection;
 mod request;
+mod status_list;
 mod token;
 mod token_idp;
 
@@ -18,7 +20,7 @@ use axum::{
 };
 
 use crate::{
-    authority::Authority,
+    authority::{Authority, STATUS_PATH},
     http::{only_get, only_post},
 };
 
@@ -39,6 +41,8 @@ pub fn routes(router: Router<Arc<Authority>>) -> Router<Arc<Authority>> {
         .route(INTROSPECTION_PATH, only_post(post(introspection::introspect)))
         .route(REVOCATION_PATH, only_post(post(introspection::revoke)))
         .route(JWKS_PATH, only_get(get(discovery::jwks)))
+        .route(STATUS_PATH, only_get(get(status_list::aggregation)))
+        .route(&format!("{STATUS_PATH}/{{list}}"), only_get(get(status_list::list)))
         .route("/.well-known/oauth-authorization-server", only_get(get(discovery::metadata)))
         .route("/.well-known/openid-configuration", only_get(get(discovery::metadata)))
         .route("/token", only_post(post(token_idp::issue)))

@@ -1,5 +1,5 @@
-//! Persistence: clients, secret hashes, signing keys, revocations and the
-//! audit trail, on SQLite or PostgreSQL through one sqlx code path. It stores
+//! Persistence: clients, secret hashes, signing keys, revocations, status
+//! lists and the audit trail, on SQLite or PostgreSQL through one sqlx code path. It stores
 //! what it is given and knows nothing of OAuth rules.
 
 mod assertion_ids;
@@ -15,6 +15,7 @@ mod readiness;
 mod records;
 mod revocations;
 mod secrets;
+mod status_lists;
 mod trusted_issuers;
 
 use std::{
@@ -33,6 +34,7 @@ pub use error::StoreError;
 pub use failures::FailureCount;
 pub use notifications::Notice;
 pub use records::{ClientRow, EventRow, KeyRow, KeyScheduleRow, SecretRow, TrustedIssuerRow};
+pub use status_lists::{BlockOwner, ListShape, ReservedBlock};
 
 static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("./migrations");
 

@@ -3,26 +3,30 @@
 use super::{EventRow, Store, StoreError};
 
 impl Store {
-    /// Records a revoked token id at `now`, with `events` (an administrator's
-    /// revocation is audited), in one transaction; revoking twice is harmless.
+    /// Records a revoked token id at `now`, with its status list and index
+    /// when it has them and `events` (an administrator's revocation is
+    /// audited), in one transaction; revoking twice is harmless.
     pub async fn revoke(
         &self,
         jti: &str,
         client_id: &str,
         expires_at: i64,
+        status: Option<(i64, i64)>,
         now: i64,
         events: &[EventRow],
     ) -> Result<(), StoreError> {
         let revoked = async {
             let mut tx = self.pool.begin().await?;
             sqlx::query(
-                "INSERT INTO revoked_tokens (jti, client_id, expires_at, revoked_at) VALUES ($1, $2, $3, $4) \
-                 ON CONFLICT (jti) DO NOTHING",
+                "INSERT INTO revoked_tokens (jti, client_id, expires_at, revoked_at, status_list, status_index) \
+                 VALUES ($1, $2, $3, $4, $5, $6) ON CONFLICT (jti) DO NOTHING",
             )
             .bind(jti)
             .bind(client_id)
             .bind(expires_at)
             .bind(now)
+            .bind(status.map(|(list, _)| list))
+            .bind(status.map(|(_, index)| index))
             .execute(&mut *tx)
             .await?;
             Self::record_events(&mut tx, events).await?;

@@ -34,4 +34,5 @@ mod probes;
 mod revoke;
 mod service;
 mod signed_introspection;
+mod status_list;
 mod tls;

@@ -11,7 +11,7 @@ use aws_lc_rs::{
 };
 use base64::{Engine, engine::general_purpose::URL_SAFE_NO_PAD};
 use serde::Serialize;
-use tokend_common::ecdsa;
+use tokend_common::{ecdsa, status_list::STATUS_LIST_TYP};
 
 use super::{SigningAlgorithm, hsm::Hsm};
 use crate::authority::AuthError;
@@ -44,6 +44,8 @@ pub struct SigningKey {
     header: String,
     /// The same with `typ` `token-introspection+jwt` (RFC 9701 §5).
     introspection_header: String,
+    /// The same with `typ` `statuslist+jwt`.
+    status_list_header: String,
     pair: KeyPair,
     random: SystemRandom,
 }
@@ -88,6 +90,7 @@ impl SigningKey {
             kid: kid.to_owned(),
             header: header(typ),
             introspection_header: header(INTROSPECTION_TYP),
+            status_list_header: header(STATUS_LIST_TYP),
             pair,
             random: SystemRandom::new(),
         }
@@ -102,6 +105,11 @@ impl SigningKey {
     /// A signed introspection answer (RFC 9701), with its own `typ`.
     pub fn sign_introspection(&self, claims: &impl Serialize) -> Result<String, AuthError> {
         self.sign(&self.introspection_header, claims)
+    }
+
+    /// A Status List Token (draft-ietf-oauth-status-list §5.1), with its own `typ`.
+    pub fn sign_status_list(&self, claims: &impl Serialize) -> Result<String, AuthError> {
+        self.sign(&self.status_list_header, claims)
     }
 
     fn sign(&self, header: &str, claims: &impl Serialize) -> Result<String, AuthError> {

@@ -8,7 +8,7 @@ use serde::{Deserialize, Serialize};
 use tokend_common::ecdsa;
 
 use super::{exchange::Act, verified::VerifiedTokens};
-use crate::authority::{AuthError, Clock, KeyRing};
+use crate::authority::{AuthError, Clock, KeyRing, TokenStatus};
 use crate::domain::{AudienceList, ClientClaims, ClientId, ScopeSet, TokenTtl};
 
 pub use tokend_common::wire::ACCESS_TOKEN_TYP;
@@ -36,6 +36,9 @@ pub struct AccessClaims {
     /// Who acts for `sub` (RFC 8693 §4.1), in a token made by delegation.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub act: Option<Act>,
+    /// Where the token's status sits in a Token Status List.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub status: Option<TokenStatus>,
     /// The client's fixed claims, as members of the token's own claims.
     #[serde(flatten)]
     pub claims: ClientClaims,
@@ -169,6 +172,8 @@ pub struct Grant {
     pub act: Option<Act>,
     /// When the token must expire at the latest (an exchanged token's subject's `exp`).
     pub not_after: Option<i64>,
+    /// Where its status will sit, if tokens carry one.
+    pub status: Option<TokenStatus>,
 }
 
 /// Signs new tokens and checks presented ones against the issuer's keys.
@@ -217,6 +222,7 @@ impl TokenCodec {
             federated: grant.federated.clone(),
             claims: grant.claims.clone(),
             act: grant.act.clone(),
+            status: grant.status.clone(),
         };
         let token = self.keys().signing.sign_jwt(&claims)?;
         Ok((token, claims))
@@ -316,6 +322,7 @@ mod tests {
                 subject: None,
                 act: None,
                 not_after: None,
+                status: None,
             };
             let (token, _) = codec.mint(&grant, clock.now()).unwrap();
             (codec, token)

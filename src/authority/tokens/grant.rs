@@ -78,6 +78,7 @@ impl Grant {
             subject: None,
             act: None,
             not_after: None,
+            status: None,
         }
     }
 }

@@ -125,7 +125,9 @@ impl Authority {
                 caller.bound_to.map(Confirmation::certificate).or(dpop_key.map(Confirmation::dpop_key));
         }
         grant.federated = caller.federated;
-        let (access_token, claims) = self.tokens.mint(&grant, self.clock.now())?;
+        let now = self.clock.now();
+        grant.status = self.status_lists.allocate(&grant, now).await?;
+        let (access_token, claims) = self.tokens.mint(&grant, now)?;
         if let Some(log) = self.audit.issuance() {
             log.record(IssuedLine::of(&claims, origin))?;
         }

@@ -1,4 +1,4 @@
-//! Revoking a token for good (RFC 7009).
+//! Revoking a token for good (RFC 7009), its status list bit with it.
 
 use serde_json::json;
 
@@ -27,7 +27,11 @@ impl Authority {
             self.audit.event(&actor, EventType::TokenRevoked, &claims.client_id, details)
         });
         let now = self.clock.now();
-        self.revocations.revoke(&claims.jti, &claims.client_id, claims.exp, now, event.as_slice()).await?;
+        let status = self.status_lists.locate(&claims);
+        self.revocations
+            .revoke(&claims.jti, &claims.client_id, claims.exp, status, now, event.as_slice())
+            .await?;
+        self.status_lists.changes().mark();
         Ok(())
     }
 }

@@ -27,17 +27,19 @@ impl Revocations {
         self.revoked.read().unwrap_or_else(PoisonError::into_inner).contains_key(jti)
     }
 
-    /// Records a revocation durably, then in memory: once this returns, the
+    /// Records a revocation (and the token's status list and index, if it
+    /// has them) durably, then in memory: once this returns, the
     /// token is inactive here and after any restart.
     pub async fn revoke(
         &self,
         jti: &str,
         client_id: &str,
         expires_at: i64,
+        status: Option<(i64, i64)>,
         now: i64,
         events: &[EventRow],
     ) -> Result<(), AuthError> {
-        self.store.revoke(jti, client_id, expires_at, now, events).await?;
+        self.store.revoke(jti, client_id, expires_at, status, now, events).await?;
         self.revoked.write().unwrap_or_else(PoisonError::into_inner).insert(jti.to_owned(), expires_at);
         Ok(())
     }

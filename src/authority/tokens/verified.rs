@@ -65,6 +65,7 @@ mod tests {
             cnf: None,
             federated: None,
             act: None,
+            status: None,
             claims: Default::default(),
         }
     }

@@ -11,6 +11,7 @@ use base64::{Engine, engine::general_purpose::STANDARD};
 use tokend::{
     authority::{
         Authority, ClientDraft, DpopSettings, KeyPolicy, KeySealer, Registry, Settings, SigningAlgorithm,
+        StatusListSettings,
     },
     contract::pb::{self, client_admin_client::ClientAdminClient, token_service_client::TokenServiceClient},
     domain::Audience,
@@ -41,6 +42,7 @@ pub struct Launch {
     pub algorithm: SigningAlgorithm,
     pub key_policy: KeyPolicy,
     pub dpop: DpopSettings,
+    pub status_lists: StatusListSettings,
     pub limits: ConnectionLimits,
     /// The server's TLS set-up and the CA certificate its clients trust.
     pub tls: Option<(Tls, String)>,
@@ -54,6 +56,7 @@ impl Default for Launch {
             algorithm: SigningAlgorithm::Es256,
             key_policy: KeyPolicy::default(),
             dpop: DpopSettings::default(),
+            status_lists: StatusListSettings::default(),
             limits: ConnectionLimits::default(),
             tls: None,
         }
@@ -239,7 +242,7 @@ impl TestApp {
     /// Serves as `launch` says; the issuer is the server's own base URL
     /// (unless given), so the URLs discovery publishes can be fetched.
     async fn start_on(database: Arc<Database>, url: &str, launch: Launch) -> TestApp {
-        let Launch { address, issuer, algorithm, key_policy, dpop, limits, tls } = launch;
+        let Launch { address, issuer, algorithm, key_policy, dpop, status_lists, limits, tls } = launch;
         let store = Store::connect(url).await.expect("the test database connects");
         store.migrate().await.expect("migrations apply");
         let listeners = server::Listeners {
@@ -252,6 +255,7 @@ impl TestApp {
         let settings = Settings {
             key_policy,
             dpop,
+            status_lists,
             ..Settings::new(
                 issuer.unwrap_or_else(|| base_url.clone()),
                 Audience::parse(DEFAULT_AUDIENCE).unwrap(),

@@ -1,0 +1,146 @@
+//! Each list as published: built from the store (revoked tokens' indices,
+//! and whole blocks of clients no longer registered as they were), signed
+//! as a Status List Token, and kept a few seconds so a crowd of verifiers
+//! costs one build. An unchanged list keeps its token (and ETag) for a while.
+
+use std::{
+    collections::HashMap,
+    sync::{Arc, Mutex, PoisonError},
+};
+
+use aws_lc_rs::digest::{SHA256, digest};
+use base64::{Engine, engine::general_purpose::URL_SAFE_NO_PAD};
+use serde_json::json;
+use tokend_common::status_list::{LIST_CAPACITY, StatusBits};
+
+use super::{STATUS_PATH, no_such_list};
+use crate::{
+    authority::{AuthError, KeyRing},
+    store::Store,
+};
+
+/// Most seconds a list built here is served before it is built again from the store.
+const REBUILD_AFTER_SECONDS: i64 = 5;
+/// A list token's `exp` is this many `ttl`s after its `iat`: how long a
+/// verifier that cannot reach tokend may rely on its last copy.
+const VALIDITY_TTLS: i64 = 10;
+/// An unchanged list keeps its token for this many `ttl`s, so a verifier
+/// always gets one with at least half its validity left.
+const REUSE_TTLS: i64 = 5;
+
+/// A Status List Token as served: the token, its ETag, and how long it may be cached.
+#[derive(Debug, Clone)]
+pub struct PublishedList {
+    pub token: Arc<str>,
+    pub etag: Arc<str>,
+    pub max_age: i64,
+}
+
+struct Built {
+    list: PublishedList,
+    lst: String,
+    iat: i64,
+    built_at: i64,
+    /// The count of status changes here when it was built.
+    changes: u64,
+}
+
+pub(super) struct Publisher {
+    ttl: i64,
+    issuer: String,
+    built: Mutex<HashMap<i64, Arc<Built>>>,
+    /// Held while building, so one build serves everyone waiting.
+    building: tokio::sync::Mutex<()>,
+}
+
+impl Publisher {
+    pub fn new(ttl: i64, issuer: &str) -> Self {
+        Self {
+            ttl,
+            issuer: issuer.to_owned(),
+            built: Mutex::default(),
+            building: tokio::sync::Mutex::new(()),
+        }
+    }
+
+    /// List `list_id` (at `uri`) as of `now`, built again when the copy here
+    /// is older than a few seconds (or than `ttl`) or a status changed here since.
+    pub async fn published(
+        &self,
+        store: &Store,
+        list_id: i64,
+        uri: &str,
+        changes: u64,
+        keys: &KeyRing,
+        now: i64,
+    ) -> Result<PublishedList, AuthError> {
+        if let Some(built) = self.fresh(list_id, changes, now) {
+            return Ok(built.list.clone());
+        }
+        let _one = self.building.lock().await;
+        if let Some(built) = self.fresh(list_id, changes, now) {
+            return Ok(built.list.clone());
+        }
+        if !store.status_list_exists(list_id).await? {
+            self.built().remove(&list_id);
+            return Err(no_such_list());
+        }
+        let mut bits = StatusBits::new(LIST_CAPACITY);
+        for (first, count) in store.invalid_statuses(list_id).await? {
+            if let (Ok(first), Ok(count)) = (u64::try_from(first), u64::try_from(count)) {
+                bits.set_range(first, count);
+            }
+        }
+        let lst = bits.encode();
+        let previous = self.built().get(&list_id).cloned();
+        let built = match previous
+            .filter(|previous| previous.lst == lst && now < previous.iat + REUSE_TTLS * self.ttl)
+        {
+            Some(previous) => {
+                Built { list: previous.list.clone(), lst, iat: previous.iat, built_at: now, changes }
+            }
+            None => {
+                let token = keys.signing.sign_status_list(&json!({
+                    "iss": self.issuer,
+                    "sub": uri,
+                    "iat": now,
+                    "exp": now + VALIDITY_TTLS * self.ttl,
+                    "ttl": self.ttl,
+                    "status_list": {
+                        "bits": 1,
+                        "lst": lst,
+                        "aggregation_uri": format!("{}{STATUS_PATH}", self.issuer.trim_end_matches('/')),
+                    },
+                }))?;
+                let etag = format!(
+                    "\"{}\"",
+                    URL_SAFE_NO_PAD.encode(&digest(&SHA256, token.as_bytes()).as_ref()[..12])
+                );
+                let list = PublishedList { token: token.into(), etag: etag.into(), max_age: self.ttl };
+                Built { list, lst, iat: now, built_at: now, changes }
+            }
+        };
+        let list = built.list.clone();
+        self.built().insert(list_id, Arc::new(built));
+        Ok(list)
+    }
+
+    /// Forgets the lists `removed`, and those not built for longer than their tokens are valid.
+    pub fn forget(&self, removed: &[i64], now: i64) {
+        self.built().retain(|list_id, built| {
+            !removed.contains(list_id) && now < built.built_at + VALIDITY_TTLS * self.ttl
+        });
+    }
+
+    fn fresh(&self, list_id: i64, changes: u64, now: i64) -> Option<Arc<Built>> {
+        let refresh = REBUILD_AFTER_SECONDS.min(self.ttl);
+        self.built()
+            .get(&list_id)
+            .filter(|built| built.changes == changes && now < built.built_at + refresh)
+            .cloned()
+    }
+
+    fn built(&self) -> std::sync::MutexGuard<'_, HashMap<i64, Arc<Built>>> {
+        self.built.lock().unwrap_or_else(PoisonError::into_inner)
+    }
+}
