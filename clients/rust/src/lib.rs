@@ -30,8 +30,8 @@ pub use error::TokenError;
 pub use jsonwebtoken::Algorithm;
 pub use source::{TlsIdentity, Token, TokenSource};
 pub use verify::{
-    Call, Claims, Confirmation, PeerCertificate, Verifier, VerifierBuilder, VerifyError, VerifyLayer,
-    VerifyService,
+    Call, Claims, Confirmation, PeerCertificate, StatusListCounts, StatusListEntry, TokenStatus, Verifier,
+    VerifierBuilder, VerifyError, VerifyLayer, VerifyService,
 };
 
 /// The generated tokend gRPC client, for calls the wrappers here do not cover.

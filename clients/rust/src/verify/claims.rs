@@ -2,7 +2,7 @@
 
 use serde::{Deserialize, Deserializer};
 
-use super::{Confirmation, VerifyError};
+use super::{Confirmation, TokenStatus, VerifyError};
 
 /// The claims of a verified access token (RFC 9068). A [`VerifyLayer`](super::VerifyLayer)
 /// puts them in the request's extensions for handlers to read.
@@ -28,6 +28,10 @@ pub struct Claims {
     /// What the token is bound to, if it is (RFC 8705 §3); see [`Claims::confirm`].
     #[serde(default)]
     pub cnf: Option<Confirmation>,
+    /// Where the token's status sits in a Token Status List, which the
+    /// local verifier reads for every use of the token.
+    #[serde(default)]
+    pub status: Option<TokenStatus>,
     /// Every other claim: those the client's registration fixes (a tenant, an
     /// environment, a role) and any the issuer adds; see [`Claims::claim`].
     #[serde(flatten)]

@@ -103,6 +103,11 @@ impl KeyCache {
         self.known().keys.get(kid).cloned()
     }
 
+    /// The HTTP client keys are fetched with, for the other fetches of this verifier.
+    pub fn http(&self) -> reqwest::Client {
+        self.http.clone()
+    }
+
     fn fresh_key(&self, kid: &str) -> Option<Arc<VerifyingKey>> {
         let known = self.known();
         (known.fetched.elapsed() < self.max_age).then(|| known.keys.get(kid).cloned()).flatten()

@@ -10,6 +10,7 @@ mod local;
 mod rejection;
 mod remote;
 mod seen;
+mod status;
 
 use std::{sync::Arc, time::Duration};
 use tokend_common::wire::JWKS_MAX_AGE_SECONDS;
@@ -23,11 +24,13 @@ pub use binding::{Confirmation, PeerCertificate};
 pub use claims::Claims;
 pub use layer::{VerifyLayer, VerifyService};
 pub use rejection::VerifyError;
+pub use status::{StatusListCounts, StatusListEntry, TokenStatus};
 
 use dpop::DpopChecker;
 use keys::KeyCache;
 use local::LocalVerifier;
 use remote::Introspector;
+use status::{ListSource, StatusLists};
 
 /// Checks tokend access tokens. Cheap to clone; clones share the key cache.
 #[derive(Clone)]
@@ -58,6 +61,9 @@ pub struct VerifierBuilder {
     http: Option<reqwest::Client>,
     origin: Option<String>,
     dpop_proof_max_age: Duration,
+    /// Where status lists come from instead of their URIs.
+    status_channel: Option<Channel>,
+    status_fail_open: bool,
 }
 
 impl Verifier {
@@ -73,6 +79,16 @@ impl Verifier {
             http: None,
             origin: None,
             dpop_proof_max_age: Duration::from_secs(60),
+            status_channel: None,
+            status_fail_open: false,
+        }
+    }
+
+    /// How this verifier has fared with status lists (all zero for a remote one).
+    pub fn status_list_counts(&self) -> StatusListCounts {
+        match &*self.mode {
+            Mode::Local(local) => local.status_lists().counts(),
+            Mode::Remote(_) => StatusListCounts::default(),
         }
     }
 
@@ -185,13 +201,40 @@ impl VerifierBuilder {
         self
     }
 
+    /// Fetch the status lists tokens point to through tokend's
+    /// `GetStatusList` on `channel`, for a service that reaches tokend only
+    /// over gRPC; by default they are fetched over HTTP at their URIs.
+    pub fn status_lists_over(mut self, channel: Channel) -> Self {
+        self.status_channel = Some(channel);
+        self
+    }
+
+    /// FAIL OPEN: accept tokens whose status list cannot be fetched and
+    /// whose last copy has expired, instead of refusing them. A revoked
+    /// token is then accepted for as long as tokend cannot be reached;
+    /// [`Verifier::status_list_counts`] counts each such acceptance.
+    pub fn accept_tokens_when_status_lists_are_unreachable(mut self) -> Self {
+        self.status_fail_open = true;
+        self
+    }
+
     /// A local verifier: finds the JWKS through the issuer's RFC 8414 metadata
     /// and fetches the keys once now, so a misconfigured issuer fails at start.
+    /// Tokens that point into a status list are refused once their bit is
+    /// set, within the list's `ttl`.
     pub async fn discover(self) -> Result<Verifier, VerifyError> {
         let keys =
             KeyCache::discover(&self.issuer, self.http, self.refetch_interval, self.key_max_age).await?;
         let dpop = Arc::new(DpopChecker::new(self.origin, self.dpop_proof_max_age));
-        let local = LocalVerifier::new(keys, self.key_max_age, self.issuer, self.audience, self.leeway);
+        let source = match self.status_channel {
+            Some(channel) => {
+                ListSource::Grpc(crate::pb::token_service_client::TokenServiceClient::new(channel))
+            }
+            None => ListSource::Http(keys.http()),
+        };
+        let status = StatusLists::new(source, self.status_fail_open, self.refetch_interval, self.leeway);
+        let local =
+            LocalVerifier::new(keys, status, self.key_max_age, self.issuer, self.audience, self.leeway);
         Ok(Verifier { mode: Arc::new(Mode::Local(Box::new(local))), dpop })
     }
 

@@ -62,6 +62,8 @@ impl Introspector {
                 x5t_s256: Some(cnf.x5t_s256).filter(|x5t| !x5t.is_empty()),
                 jkt: Some(cnf.jkt).filter(|jkt| !jkt.is_empty()),
             }),
+            // Introspection has judged the status already.
+            status: None,
             other: answer.claims.map(structs::from_struct).unwrap_or_default(),
         })
     }

@@ -59,6 +59,7 @@ mod tests {
             iat: nbf,
             jti: "j".into(),
             cnf: None,
+            status: None,
             other: Default::default(),
         }
     }

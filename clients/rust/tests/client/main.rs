@@ -5,5 +5,6 @@ mod dpop;
 mod layers;
 mod secretless;
 mod server;
+mod status;
 mod token_source;
 mod verifier;

@@ -6,7 +6,7 @@ use std::sync::Arc;
 use tokend::{
     authority::{
         Actor, Authority, ClientDraft, DpopSettings, KeyPolicy, KeyRing, KeySealer, Settings,
-        SigningAlgorithm,
+        SigningAlgorithm, StatusListSettings,
     },
     domain::Audience,
     edge::server::{self, Listeners},
@@ -18,6 +18,8 @@ use tonic::transport::{Certificate, Channel, ClientTlsConfig};
 
 pub struct Server {
     pub channel: Channel,
+    /// Where it answers, gRPC and HTTP alike.
+    pub address: String,
     pub issuer: String,
     pub authority: Arc<Authority>,
     store: Store,
@@ -50,11 +52,21 @@ pub async fn server_with_dpop_nonces() -> Server {
     start(None, Settled { dpop, ..Settled::default() }).await
 }
 
+/// A tokend whose status lists have a `ttl` of `ttl_seconds`, and whose
+/// issuer is `issuer` (a proxy in front of it) when given.
+pub async fn server_with_status_lists(ttl_seconds: i64, issuer: Option<String>) -> Server {
+    let status_lists = StatusListSettings { ttl_seconds, ..StatusListSettings::default() };
+    start(None, Settled { status_lists, issuer, ..Settled::default() }).await
+}
+
 /// What a test server is started with beyond the defaults.
 #[derive(Default)]
 struct Settled {
     key_policy: KeyPolicy,
     dpop: DpopSettings,
+    status_lists: StatusListSettings,
+    /// The issuer, when it is not the server's own address.
+    issuer: Option<String>,
 }
 
 async fn start(tls: Option<(Tls, &str)>, settled: Settled) -> Server {
@@ -67,11 +79,13 @@ async fn start(tls: Option<(Tls, &str)>, settled: Settled) -> Server {
         tls: tls.as_ref().map(|(tls, _)| tls.clone()),
         metrics: None,
     };
-    let issuer = listeners.base_url().unwrap();
+    let address = listeners.base_url().unwrap();
+    let issuer = settled.issuer.unwrap_or_else(|| address.clone());
     let sealer = Arc::new(KeySealer::load_or_create(&dir.path().join("t.kek")).unwrap());
     let settings = Settings {
         key_policy: settled.key_policy,
         dpop: settled.dpop,
+        status_lists: settled.status_lists,
         ..Settings::new(
             issuer.clone(),
             Audience::parse("tokend").unwrap(),
@@ -102,7 +116,7 @@ async fn start(tls: Option<(Tls, &str)>, settled: Settled) -> Server {
         tokend::edge::connections::ConnectionLimits::default(),
         std::future::pending(),
     ));
-    let mut endpoint = Channel::from_shared(issuer.clone()).unwrap();
+    let mut endpoint = Channel::from_shared(address.clone()).unwrap();
     if let Some((_, ca_pem)) = tls {
         let trust =
             ClientTlsConfig::new().ca_certificate(Certificate::from_pem(ca_pem)).domain_name("localhost");
@@ -111,6 +125,7 @@ async fn start(tls: Option<(Tls, &str)>, settled: Settled) -> Server {
     let channel = endpoint.connect().await.unwrap();
     Server {
         channel,
+        address,
         issuer,
         authority,
         store,
