@@ -75,9 +75,20 @@ fn verification(c: &mut Criterion) {
             (verifier, token)
         });
         // A token seen before: what every request after the first costs.
+        let verified = std::sync::atomic::AtomicU64::new(0);
         c.bench_function(&format!("verify/again/{name}"), |b| {
-            b.to_async(&runtime).iter(|| async { verifier.verify(&token).await.unwrap() })
+            b.to_async(&runtime).iter(|| async {
+                verified.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+                verifier.verify(&token).await.unwrap()
+            })
         });
+        // However many verifications, one list fetch per ttl (60 s, longer than the run).
+        let counts = verifier.status_list_counts();
+        eprintln!(
+            "verify/again/{name}: {} verifications, {} list fetches",
+            verified.into_inner(),
+            counts.fetched
+        );
     }
 }
 

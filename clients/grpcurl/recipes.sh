@@ -55,6 +55,17 @@ grpcurl -plaintext -H "authorization: Basic $(basic grpcurl-demo "$DEMO_SECRET")
 grpcurl -plaintext -H "authorization: Bearer $ADMIN_TOKEN" -d "{\"token\":\"$DEMO_TOKEN\"}" \
   "$TOKEND" tokend.v1.TokenService/Introspect | field '.get("active", False)' | grep -qx False
 
+# Its bit is set in the status list it points into, which GetStatusList serves
+# without credentials: a bit string in zlib, one bit a token, LSB first.
+STATUS_URI=$(payload "$DEMO_TOKEN" '["status"]["status_list"]["uri"]')
+STATUS_IDX=$(payload "$DEMO_TOKEN" '["status"]["status_list"]["idx"]')
+STATUS_LIST=$(grpcurl -plaintext -d "{\"uri\":\"$STATUS_URI\"}" \
+  "$TOKEND" tokend.v1.TokenService/GetStatusList | field '["statusListToken"]')
+payload "$STATUS_LIST" '["status_list"]["lst"]' | python3 -c "
+import base64, sys, zlib
+lst = sys.stdin.read().strip(); bits = zlib.decompress(base64.urlsafe_b64decode(lst + '=' * (-len(lst) % 4)))
+print((bits[$STATUS_IDX // 8] >> ($STATUS_IDX % 8)) & 1)" | grep -qx 1
+
 # Rotate the secret with no grace (as after a leak), then delete the client.
 grpcurl -plaintext -H "authorization: Bearer $ADMIN_TOKEN" -d '{"client_id":"grpcurl-demo","grace_seconds":0}' \
   "$TOKEND" tokend.v1.ClientAdmin/RotateSecret | field '["clientSecret"]' > /dev/null

@@ -174,7 +174,7 @@ on_both_stores! {
         assert!(!is_invalid(&app, &gateway_own).await, "the actor's own tokens live on");
     }
 
-    async fn the_same_list_over_grpc_and_errors_for_what_names_no_list(app) {
+    async fn the_same_list_over_grpc_and_connect_and_errors_for_what_names_no_list(app) {
         let secret = app.create_client("svc", "read", "read", &[]).await;
         let token = app.token("svc", &secret, "").await.access_token;
         let (uri, _) = status_of(&token);
@@ -182,6 +182,16 @@ on_both_stores! {
         let ask = |uri: &str| pb::GetStatusListRequest { uri: uri.into() };
         let over_grpc = app.tokens.clone().get_status_list(ask(&uri)).await.unwrap().into_inner();
         assert_eq!(over_grpc.status_list_token, over_http, "one list, built once, whatever the protocol");
+
+        let connect = reqwest::Client::new()
+            .post(app.url("/tokend.v1.TokenService/GetStatusList"))
+            .json(&serde_json::json!({ "uri": uri }))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(connect.status(), 200);
+        let connect: Value = connect.json().await.unwrap();
+        assert_eq!(connect["statusListToken"], over_http.as_str(), "and over Connect");
 
         let status = app.tokens.clone().get_status_list(ask("")).await.unwrap_err();
         assert_error(&status, Code::InvalidArgument, "invalid_argument");
