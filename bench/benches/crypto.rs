@@ -74,6 +74,11 @@ fn tokens(c: &mut Criterion) {
         c.bench_function(&format!("mint/{algorithm}"), |b| {
             b.iter(|| codec.mint(&grant, 1_800_000_000).unwrap())
         });
+        // Without the status claim, as with `--status-list off`.
+        let without_status = Grant { status: None, ..grant.clone() };
+        c.bench_function(&format!("mint/{algorithm}/no-status"), |b| {
+            b.iter(|| codec.mint(&without_status, 1_800_000_000).unwrap())
+        });
         // A client with 1 KiB of fixed claims, encoded once as tokend does when it loads the client.
         let with_claims = Grant { claims: ClientClaims::parse(CLAIMS_1KIB).unwrap(), ..grant.clone() };
         c.bench_function(&format!("mint/{algorithm}/claims-1KiB"), |b| {

@@ -17,10 +17,17 @@ use tokend::{
 use tokend_client::{TokenSource, Verifier};
 use tokend_common::status_list::{LIST_CAPACITY, StatusBits};
 
-/// `capacity` statuses with `revoked` of them set, spread evenly.
+/// `capacity` statuses with `revoked` of them set at random places (a fixed
+/// sequence, so every run measures the same list).
 fn list(capacity: u64, revoked: u64) -> StatusBits {
     let mut bits = StatusBits::new(capacity);
-    (0..revoked).for_each(|n| bits.set(n * (capacity / revoked) + 7));
+    let mut state = 0x2545_f491_4f6c_dd1d_u64;
+    for _ in 0..revoked {
+        state ^= state << 13;
+        state ^= state >> 7;
+        state ^= state << 17;
+        bits.set(state % capacity);
+    }
     bits
 }
 

@@ -85,13 +85,19 @@ impl Publisher {
             self.built().remove(&list_id);
             return Err(no_such_list());
         }
-        let mut bits = StatusBits::new(LIST_CAPACITY);
-        for (first, count) in store.invalid_statuses(list_id).await? {
-            if let (Ok(first), Ok(count)) = (u64::try_from(first), u64::try_from(count)) {
-                bits.set_range(first, count);
+        let runs = store.invalid_statuses(list_id).await?;
+        // Compressing a list with many scattered revocations takes milliseconds:
+        // off the threads that serve requests.
+        let encode = move || {
+            let mut bits = StatusBits::new(LIST_CAPACITY);
+            for (first, count) in runs {
+                if let (Ok(first), Ok(count)) = (u64::try_from(first), u64::try_from(count)) {
+                    bits.set_range(first, count);
+                }
             }
-        }
-        let lst = bits.encode();
+            bits.encode()
+        };
+        let lst = tokio::task::spawn_blocking(encode).await.map_err(AuthError::internal)?;
         let previous = self.built().get(&list_id).cloned();
         let built = match previous
             .filter(|previous| previous.lst == lst && now < previous.iat + REUSE_TTLS * self.ttl)
