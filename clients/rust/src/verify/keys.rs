@@ -150,16 +150,26 @@ async fn get_json<T: serde::de::DeserializeOwned>(
     http: &reqwest::Client,
     url: &str,
 ) -> Result<T, VerifyError> {
-    let unavailable = |err: reqwest::Error| VerifyError::Unavailable(format!("GET {url}: {err}"));
+    get(http, url, "application/json").await?.json().await.map_err(|err| unavailable(url, err))
+}
+
+/// A successful answer to `GET url` asking for `media_type`, within the fetch timeout.
+pub(super) async fn get(
+    http: &reqwest::Client,
+    url: &str,
+    media_type: &'static str,
+) -> Result<reqwest::Response, VerifyError> {
     http.get(url)
+        .header(http::header::ACCEPT, media_type)
         .timeout(FETCH_TIMEOUT)
         .send()
         .await
-        .and_then(|r| r.error_for_status())
-        .map_err(unavailable)?
-        .json()
-        .await
-        .map_err(unavailable)
+        .and_then(|response| response.error_for_status())
+        .map_err(|err| unavailable(url, err))
+}
+
+pub(super) fn unavailable(url: &str, err: reqwest::Error) -> VerifyError {
+    VerifyError::Unavailable(format!("GET {url}: {err}"))
 }
 
 #[cfg(test)]

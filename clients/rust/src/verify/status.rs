@@ -20,10 +20,12 @@ use serde::Deserialize;
 use tokend_common::status_list::{STATUS_LIST_MEDIA_TYPE, STATUS_LIST_TYP, StatusBits};
 use tonic::transport::Channel;
 
-use super::{VerifyError, keys::KeyCache};
+use super::{
+    VerifyError,
+    keys::{self, KeyCache},
+};
 use crate::pb::{GetStatusListRequest, token_service_client::TokenServiceClient};
 
-const FETCH_TIMEOUT: Duration = Duration::from_secs(5);
 /// The bounds put on a list's `ttl`, so a list cannot make this verifier
 /// fetch it in a loop, nor keep it for ever.
 const MIN_TTL: Duration = Duration::from_secs(1);
@@ -245,17 +247,11 @@ impl HeldList {
 }
 
 async fn http_list(http: &reqwest::Client, uri: &str) -> Result<String, VerifyError> {
-    let unavailable = |err: reqwest::Error| VerifyError::Unavailable(format!("GET {uri}: {err}"));
-    http.get(uri)
-        .header(http::header::ACCEPT, STATUS_LIST_MEDIA_TYPE)
-        .timeout(FETCH_TIMEOUT)
-        .send()
-        .await
-        .and_then(|response| response.error_for_status())
-        .map_err(unavailable)?
+    keys::get(http, uri, STATUS_LIST_MEDIA_TYPE)
+        .await?
         .text()
         .await
-        .map_err(unavailable)
+        .map_err(|err| keys::unavailable(uri, err))
 }
 
 fn unix_now() -> u64 {
