@@ -7,11 +7,17 @@ read from a file, and caches each
 background; concurrent callers on an empty cache share one call; UNAVAILABLE is
 retried with jittered backoff, authentication and authorisation failures never
 are. ``with_bearer`` puts its tokens on every call made through a channel.
+``Verifier`` checks tokens locally, as the Rust verifier does: signature,
+``typ``, issuer, audience, lifetime, scopes, certificate or DPoP binding and
+the token's status list; a refusal is ``InvalidToken``.
 The generated stubs are in ``tokend.v1``.
 """
 
 from tokend_client.bearer import with_bearer
+from tokend_client.claims import Claims
 from tokend_client.errors import TokenError
+from tokend_client.refusal import InvalidToken
 from tokend_client.source import Token, TokenSource
+from tokend_client.verifier import Verifier
 
-__all__ = ["Token", "TokenError", "TokenSource", "with_bearer"]
+__all__ = ["Claims", "InvalidToken", "Token", "TokenError", "TokenSource", "Verifier", "with_bearer"]

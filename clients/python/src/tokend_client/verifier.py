@@ -1,0 +1,167 @@
+"""Local verification of tokend's access tokens, with the checks the Rust
+``Verifier`` makes: the signature with the algorithm the key was published
+for, ``typ`` ``at+jwt``, ``iss``, ``aud``, ``exp``/``nbf`` with leeway, the
+scopes a call needs, the binding to a certificate (RFC 8705) or a DPoP key
+(RFC 9449), and the token's bit in its status list."""
+
+import base64
+import hashlib
+import threading
+import time
+from typing import Any, Dict, Iterable, Optional, Tuple
+
+import jwt
+
+from tokend_client.claims import Claims
+from tokend_client.dpop_check import DpopChecker
+from tokend_client.keys import Http, KeySet
+from tokend_client.refusal import InvalidToken
+from tokend_client.status_list import StatusLists
+
+#: The ``typ`` of RFC 9068 access tokens, and its media-type form.
+ACCESS_TOKEN_TYPES = ("at+jwt", "application/at+jwt")
+#: The order of P-256, whose upper half of ``s`` values tokend never signs.
+P256_ORDER = 0xFFFFFFFF00000000FFFFFFFFFFFFFFFFBCE6FAADA7179E84F3B9CAC2FC632551
+#: Tokens remembered as verified at once.
+SEEN_CAPACITY = 10_000
+
+
+class Verifier:
+    """Checks tokend access tokens for one API. Safe to share between threads."""
+
+    def __init__(self, issuer: str, audience: str, keys: KeySet, status: StatusLists, *,
+                 leeway: float, key_max_age: float, dpop_proof_max_age: float) -> None:
+        self.issuer, self.audience = issuer, audience
+        self._keys, self._status = keys, status
+        self._leeway, self._key_max_age = leeway, key_max_age
+        self._dpop = DpopChecker(dpop_proof_max_age)
+        self._seen: Dict[str, Tuple[Claims, float]] = {}
+        self._seen_lock = threading.Lock()
+
+    @classmethod
+    def discover(cls, issuer: str, audience: str, *, ca_file: Optional[str] = None, leeway: float = 10,
+                 refetch_interval: float = 10, key_max_age: float = 300, dpop_proof_max_age: float = 60,
+                 fail_open_on_unreachable_status_lists: bool = False) -> "Verifier":
+        """Finds the keys through the issuer's RFC 8414 metadata and fetches them
+        now, so a misconfigured issuer fails at start. With
+        ``fail_open_on_unreachable_status_lists``, a token whose status list
+        cannot be had (and whose last copy expired) is accepted, not refused."""
+        http = Http(ca_file)
+        keys = KeySet.discover(http, issuer, refetch_interval, key_max_age)
+        status = StatusLists(http, keys, fail_open=fail_open_on_unreachable_status_lists,
+                             retry_interval=refetch_interval, leeway=leeway)
+        return cls(issuer, audience, keys, status, leeway=leeway, key_max_age=key_max_age,
+                   dpop_proof_max_age=dpop_proof_max_age)
+
+    def verify(self, token: str, *, scopes: Iterable[str] = (), certificate_der: Optional[bytes] = None,
+               dpop_proof: Optional[str] = None, method: Optional[str] = None, url: Optional[str] = None) -> Claims:
+        """The claims of ``token`` if it may be used for a call needing
+        ``scopes``: over a connection whose client certificate is
+        ``certificate_der``, and with ``dpop_proof`` for ``method`` ``url``
+        when it came with the DPoP scheme. Raises ``InvalidToken``."""
+        claims = self._seen_claims(token) or self._check(token)
+        self._confirm(claims, token, certificate_der, dpop_proof, method, url)
+        reference = (claims.status or {}).get("status_list")
+        if isinstance(reference, dict):
+            idx, uri = reference.get("idx"), reference.get("uri")
+            if not isinstance(idx, int) or not isinstance(uri, str):
+                raise InvalidToken("malformed token status")
+            self._status.check(uri, idx)
+        required = tuple(scopes)
+        if any(scope not in claims.scopes for scope in required):
+            raise InvalidToken("the token lacks a scope this call needs", error="insufficient_scope",
+                               scope=" ".join(required))
+        return claims
+
+    @property
+    def status_list_counts(self) -> Dict[str, int]:
+        """Status lists fetched, and fetches that failed, for the service's metrics."""
+        return {"fetched": self._status.fetched, "failed": self._status.failed}
+
+    def _check(self, token: str) -> Claims:
+        try:
+            header = jwt.get_unverified_header(token)
+        except jwt.PyJWTError as error:
+            raise InvalidToken("malformed token") from error
+        if str(header.get("typ", "")).lower() not in ACCESS_TOKEN_TYPES:
+            raise InvalidToken("not an access token (typ)")
+        key = self._keys.key(str(header.get("kid", "")))
+        if key is None:
+            raise InvalidToken("unknown signing key")
+        # Only the algorithm the key was published with: no algorithm confusion.
+        if header.get("alg") != key.algorithm_name:
+            raise InvalidToken("algorithm does not match the key")
+        if key.algorithm_name == "ES256" and not _has_low_s(token):
+            raise InvalidToken("bad signature")
+        try:
+            raw: Dict[str, Any] = jwt.decode(
+                token, key, algorithms=[key.algorithm_name], audience=self.audience, issuer=self.issuer,
+                leeway=self._leeway, options={"require": ["exp", "iss", "aud", "sub"]},
+            )
+        except jwt.ExpiredSignatureError as error:
+            raise InvalidToken("token expired") from error
+        except jwt.ImmatureSignatureError as error:
+            raise InvalidToken("token not yet valid") from error
+        except jwt.InvalidAudienceError as error:
+            raise InvalidToken("token is for another audience") from error
+        except jwt.InvalidIssuerError as error:
+            raise InvalidToken("token is from another issuer") from error
+        except jwt.InvalidSignatureError as error:
+            raise InvalidToken("bad signature") from error
+        except jwt.PyJWTError as error:
+            raise InvalidToken("malformed token") from error
+        claims = Claims(raw)
+        self._remember(token, claims)
+        return claims
+
+    def _confirm(self, claims: Claims, token: str, certificate_der: Optional[bytes], dpop_proof: Optional[str],
+                 method: Optional[str], url: Optional[str]) -> None:
+        cnf = claims.cnf or {}
+        x5t = cnf.get("x5t#S256")
+        if x5t is not None:
+            presented = None if certificate_der is None else _b64url(hashlib.sha256(certificate_der).digest())
+            if presented != x5t:
+                raise InvalidToken("token is bound to another certificate")
+        jkt = cnf.get("jkt")
+        if jkt is None and dpop_proof is not None:
+            raise InvalidToken("token is not DPoP-bound; present it as a bearer token")
+        if jkt is not None:
+            if dpop_proof is None:
+                raise InvalidToken("token is DPoP-bound; present it with the DPoP scheme and a proof")
+            if method is None or url is None:
+                raise InvalidToken("a DPoP-bound token needs the call it came with to be checked")
+            self._dpop.check(dpop_proof, method, url, token, jkt)
+
+    def _seen_claims(self, token: str) -> Optional[Claims]:
+        entry = self._seen.get(token)
+        if entry is None:
+            return None
+        claims, until = entry
+        now = time.time()
+        if now >= until or now + self._leeway < claims.nbf:
+            return None
+        return claims
+
+    def _remember(self, token: str, claims: Claims) -> None:
+        until = min(claims.exp + self._leeway, time.time() + self._key_max_age)
+        with self._seen_lock:
+            if len(self._seen) >= SEEN_CAPACITY:
+                now = time.time()
+                self._seen = {seen: entry for seen, entry in self._seen.items() if entry[1] > now}
+            if len(self._seen) < SEEN_CAPACITY:
+                self._seen[token] = (claims, until)
+
+
+def _b64url(data: bytes) -> str:
+    return base64.urlsafe_b64encode(data).rstrip(b"=").decode()
+
+
+def _has_low_s(token: str) -> bool:
+    """tokend signs ES256 in the low-s form only; the other form of one
+    signature is a second string for one token, refused as tokend does."""
+    signature = token.rsplit(".", 1)[-1]
+    try:
+        raw = base64.urlsafe_b64decode(signature + "=" * (-len(signature) % 4))
+    except ValueError:
+        return False
+    return len(raw) == 64 and int.from_bytes(raw[32:], "big") <= P256_ORDER // 2
