@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Builds and installs the package (stubs generated from ../../proto by
-# grpcio-tools) into a virtualenv, then runs pytest against a live tokend.
+# grpcio-tools) into a virtualenv, checks its types with mypy --strict, then
+# runs pytest against a live tokend.
 #   clients/python/run-tests.sh [path/to/tokend]
 # The virtualenv lives in TOKEND_PY_VENV (default ~/.cache/tokend/venv).
 set -euo pipefail
@@ -14,4 +15,6 @@ venv="${TOKEND_PY_VENV:-$HOME/.cache/tokend/venv}"
 "$venv/bin/python" -m pip install --quiet --disable-pip-version-check "$here[test]"
 rm -rf "$here/build"
 cd "$here"
+# Typed: the package passes mypy --strict (settings in pyproject.toml).
+"$venv/bin/python" -m mypy src/tokend_client
 "$venv/bin/python" -m pytest -q -p no:cacheprovider

@@ -31,6 +31,8 @@ def generate_stubs(out: Path) -> None:
         raise SystemExit("protoc failed")
     for package in (out / "tokend", out / "tokend" / "v1"):
         (package / "__init__.py").touch()
+    # The stubs come with type information (the .pyi files above).
+    (out / "tokend" / "py.typed").touch()
 
 
 setup(cmdclass={"build_py": BuildWithStubs})

@@ -1,6 +1,6 @@
 """What can go wrong getting a token."""
 
-from typing import Optional
+from typing import Optional, cast
 
 import grpc
 from google.rpc import error_details_pb2
@@ -24,13 +24,14 @@ class TokenError(Exception):
 
     @classmethod
     def from_rpc_error(cls, error: grpc.RpcError) -> "TokenError":
-        return cls(error.code(), error.details() or "", _error_info_reason(error))
+        call = cast(grpc.Call, error)  # the errors of calls are their calls too
+        return cls(call.code(), call.details() or "", _error_info_reason(call))
 
 
-def _error_info_reason(error: grpc.RpcError) -> Optional[str]:
-    status = rpc_status.from_call(error)
+def _error_info_reason(call: grpc.Call) -> Optional[str]:
+    status = rpc_status.from_call(call)
     for detail in status.details if status else ():
         info = error_details_pb2.ErrorInfo()
         if detail.Unpack(info):
-            return info.reason
+            return str(info.reason)
     return None

@@ -4,7 +4,7 @@ import random
 import threading
 import time
 from dataclasses import dataclass, field
-from typing import Dict, Iterable, Optional, Tuple
+from typing import Any, Dict, Iterable, Optional, Tuple
 
 import grpc
 
@@ -55,7 +55,8 @@ class TokenSource:
         """``refresh_ahead``: seconds before a token's ``use_until`` to fetch its
         successor in the background (by default, as long as the safety margin).
         ``attempts`` bounds the tries of one fetch while tokend is UNAVAILABLE."""
-        self._stub = token_service_pb2_grpc.TokenServiceStub(channel)
+        # grpcio-tools writes the service stubs without type information.
+        self._stub = token_service_pb2_grpc.TokenServiceStub(channel)  # type: ignore[no-untyped-call]
         self._client_id = client_id
         self._credentials = _credentials or credentials.secret(client_secret)
         self._refresh_ahead = refresh_ahead
@@ -67,7 +68,7 @@ class TokenSource:
 
     @classmethod
     def with_private_key(
-        cls, channel: grpc.Channel, client_id: str, key_pem: str, kid: str, algorithm: str, audience: str, **options
+        cls, channel: grpc.Channel, client_id: str, key_pem: str, kid: str, algorithm: str, audience: str, **options: Any
     ) -> "TokenSource":
         """For a client registered with ``private_key_jwt``: every fetch signs a
         new assertion (a fresh ``jti``, a minute's life) with ``key_pem`` for
@@ -78,7 +79,7 @@ class TokenSource:
         return cls(channel, client_id, "", _credentials=fill, **options)
 
     @classmethod
-    def with_assertion_file(cls, channel: grpc.Channel, client_id: str, path: str, **options) -> "TokenSource":
+    def with_assertion_file(cls, channel: grpc.Channel, client_id: str, path: str, **options: Any) -> "TokenSource":
         """For a workload that proves itself with its platform's token (a
         Kubernetes projected service-account token, a GitHub Actions OIDC
         token, a SPIFFE JWT-SVID) that one of the client's federated
