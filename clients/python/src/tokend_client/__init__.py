@@ -9,10 +9,13 @@ retried with jittered backoff, authentication and authorisation failures never
 are. ``with_bearer`` puts its tokens on every call made through a channel.
 ``Verifier`` checks tokens locally, as the Rust verifier does: signature,
 ``typ``, issuer, audience, lifetime, scopes, certificate or DPoP binding and
-the token's status list; a refusal is ``InvalidToken``.
+the token's status list; a refusal is ``InvalidToken``. ``AsyncVerifier`` is
+the same for asyncio; ``grpc_server``, ``asgi`` and ``wsgi`` hold the
+interceptors and middleware that refuse calls without a valid token.
 The generated stubs are in ``tokend.v1``.
 """
 
+from tokend_client.async_verifier import AsyncVerifier
 from tokend_client.bearer import with_bearer
 from tokend_client.claims import Claims
 from tokend_client.errors import TokenError
@@ -20,4 +23,4 @@ from tokend_client.refusal import InvalidToken
 from tokend_client.source import Token, TokenSource
 from tokend_client.verifier import Verifier
 
-__all__ = ["Claims", "InvalidToken", "Token", "TokenError", "TokenSource", "Verifier", "with_bearer"]
+__all__ = ["AsyncVerifier", "Claims", "InvalidToken", "Token", "TokenError", "TokenSource", "Verifier", "with_bearer"]

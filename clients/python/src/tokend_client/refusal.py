@@ -10,8 +10,11 @@ class InvalidToken(Exception):
 
     _HTTP_STATUS = {"invalid_token": 401, "invalid_dpop_proof": 401, "insufficient_scope": 403}
 
-    def __init__(self, description: str, error: str = "invalid_token", scope: Optional[str] = None):
+    def __init__(self, description: str, error: str = "invalid_token", scope: Optional[str] = None,
+                 missing: bool = False):
         super().__init__(f"{error}: {description}")
+        #: No token at all: the challenge names no error (RFC 6750 §3.1).
+        self.missing = missing
         #: ``invalid_token``, ``invalid_dpop_proof``, ``insufficient_scope`` or ``temporarily_unavailable``.
         self.error = error
         #: Why, in a few words; safe to send to the caller.
@@ -31,6 +34,8 @@ class InvalidToken(Exception):
             return f'Bearer error="insufficient_scope", scope="{self.scope or ""}"'
         if self.error == "invalid_dpop_proof":
             return f'DPoP error="invalid_dpop_proof", error_description="{self.description}"'
+        if self.missing:
+            return "Bearer"
         if self.error == "invalid_token":
             return f'Bearer error="invalid_token", error_description="{self.description}"'
         return None
