@@ -22,6 +22,14 @@ from tokend_client.status_list import StatusLists
 ACCESS_TOKEN_TYPES = ("at+jwt", "application/at+jwt")
 #: The order of P-256, whose upper half of ``s`` values tokend never signs.
 P256_ORDER = 0xFFFFFFFF00000000FFFFFFFFFFFFFFFFBCE6FAADA7179E84F3B9CAC2FC632551
+#: What a failed check tells the caller, by PyJWT's error.
+_REASONS = (
+    (jwt.ExpiredSignatureError, "token expired"),
+    (jwt.ImmatureSignatureError, "token not yet valid"),
+    (jwt.InvalidAudienceError, "token is for another audience"),
+    (jwt.InvalidIssuerError, "token is from another issuer"),
+    (jwt.InvalidSignatureError, "bad signature"),
+)
 #: Tokens remembered as verified at once.
 SEEN_CAPACITY = 10_000
 
@@ -98,18 +106,9 @@ class Verifier:
                 token, key, algorithms=[key.algorithm_name], audience=self.audience, issuer=self.issuer,
                 leeway=self._leeway, options={"require": ["exp", "iss", "aud", "sub"]},
             )
-        except jwt.ExpiredSignatureError as error:
-            raise InvalidToken("token expired") from error
-        except jwt.ImmatureSignatureError as error:
-            raise InvalidToken("token not yet valid") from error
-        except jwt.InvalidAudienceError as error:
-            raise InvalidToken("token is for another audience") from error
-        except jwt.InvalidIssuerError as error:
-            raise InvalidToken("token is from another issuer") from error
-        except jwt.InvalidSignatureError as error:
-            raise InvalidToken("bad signature") from error
         except jwt.PyJWTError as error:
-            raise InvalidToken("malformed token") from error
+            reason = next((why for kind, why in _REASONS if isinstance(error, kind)), "malformed token")
+            raise InvalidToken(reason) from error
         claims = Claims(raw)
         self._remember(token, claims)
         return claims
