@@ -6,7 +6,8 @@ read from a file, and caches each
 (scope, audience) token until shortly before it expires, refreshing it in the
 background; concurrent callers on an empty cache share one call; UNAVAILABLE is
 retried with jittered backoff, authentication and authorisation failures never
-are. ``with_bearer`` puts its tokens on every call made through a channel.
+are; ``AsyncTokenSource`` does the same for asyncio over ``grpc.aio``.
+``with_bearer`` puts its tokens on every call made through a channel.
 ``Verifier`` checks tokens locally, as the Rust verifier does: signature,
 ``typ``, issuer, audience, lifetime, scopes, certificate or DPoP binding and
 the token's status list; a refusal is ``InvalidToken``. ``AsyncVerifier`` is
@@ -15,6 +16,7 @@ interceptors and middleware that refuse calls without a valid token.
 The generated stubs are in ``tokend.v1``.
 """
 
+from tokend_client.async_source import AsyncTokenSource
 from tokend_client.async_verifier import AsyncVerifier
 from tokend_client.bearer import with_bearer
 from tokend_client.claims import Claims
@@ -23,4 +25,4 @@ from tokend_client.refusal import InvalidToken
 from tokend_client.source import Token, TokenSource
 from tokend_client.verifier import Verifier
 
-__all__ = ["AsyncVerifier", "Claims", "InvalidToken", "Token", "TokenError", "TokenSource", "Verifier", "with_bearer"]
+__all__ = ["AsyncTokenSource", "AsyncVerifier", "Claims", "InvalidToken", "Token", "TokenError", "TokenSource", "Verifier", "with_bearer"]
