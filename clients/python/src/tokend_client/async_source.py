@@ -8,17 +8,9 @@ import grpc
 
 from tokend.v1 import token_service_pb2_grpc
 from tokend_client.errors import TokenError
-from tokend_client.fetching import Fetching, Key, Token
+from tokend_client.fetching import Fetching, Key, Slot, Token
 
-
-class _Slot:
-    """One per (scope, audience): its lock makes concurrent callers on an empty
-    slot wait for the one fetch instead of starting their own."""
-
-    def __init__(self) -> None:
-        self.lock = asyncio.Lock()
-        self.token: Optional[Token] = None
-        self.refreshing = False
+_Slot = Slot[asyncio.Lock]
 
 
 class AsyncTokenSource(Fetching):
@@ -40,7 +32,7 @@ class AsyncTokenSource(Fetching):
     async def token(self, scope: str = "", audience: Iterable[str] = ()) -> Token:
         """A token for ``scope`` and ``audience``, from the cache while it is fresh. Raises ``TokenError``."""
         key = (scope, tuple(audience))
-        slot = self._slots.setdefault(key, _Slot())
+        slot = self._slots.setdefault(key, Slot(asyncio.Lock()))
         async with slot.lock:
             now = time.monotonic()
             cached = slot.token

@@ -4,7 +4,7 @@ before asking again while tokend is UNAVAILABLE."""
 
 import random
 from dataclasses import dataclass, field
-from typing import Any, Dict, Optional, Tuple, Type, TypeVar, cast
+from typing import Any, Dict, Generic, Optional, Tuple, Type, TypeVar, cast
 
 import grpc
 
@@ -14,6 +14,7 @@ from tokend_client.errors import TokenError
 
 Key = Tuple[str, Tuple[str, ...]]
 _Source = TypeVar("_Source", bound="Fetching")
+_Lock = TypeVar("_Lock")
 
 
 @dataclass(frozen=True)
@@ -26,6 +27,17 @@ class Token:
     use_until: float
     #: From here on, callers still get this token while a fresh one is fetched in the background.
     refresh_from: float
+
+
+class Slot(Generic[_Lock]):
+    """One per (scope, audience): its lock (a thread's or a task's) makes
+    concurrent callers on an empty slot wait for the one fetch instead of
+    starting their own."""
+
+    def __init__(self, lock: _Lock) -> None:
+        self.lock = lock
+        self.token: Optional[Token] = None
+        self.refreshing = False
 
 
 class Fetching:

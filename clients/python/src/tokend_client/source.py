@@ -8,19 +8,11 @@ import grpc
 
 from tokend.v1 import token_service_pb2_grpc
 from tokend_client.errors import TokenError
-from tokend_client.fetching import Fetching, Key, Token
+from tokend_client.fetching import Fetching, Key, Slot, Token
+
+_Slot = Slot[threading.Lock]
 
 __all__ = ["Token", "TokenSource"]
-
-
-class _Slot:
-    """One per (scope, audience): its lock makes concurrent callers on an empty
-    slot wait for the one fetch instead of starting their own."""
-
-    def __init__(self) -> None:
-        self.lock = threading.Lock()
-        self.token: Optional[Token] = None
-        self.refreshing = False
 
 
 class TokenSource(Fetching):
@@ -40,7 +32,7 @@ class TokenSource(Fetching):
         it is fresh. Raises ``TokenError``."""
         key = (scope, tuple(audience))
         with self._slots_lock:
-            slot = self._slots.setdefault(key, _Slot())
+            slot = self._slots.setdefault(key, Slot(threading.Lock()))
         with slot.lock:
             now = time.monotonic()
             cached = slot.token
