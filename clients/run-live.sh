@@ -4,7 +4,8 @@
 # the same over TLS (with a throwaway CA from clients/tls/), then the Rust
 # example pair
 # (orders API verifying tokens, worker calling it with cached tokens), the
-# Python example and the recipes of clients without a secret, with the
+# Python example and example pair (and each language's worker against the
+# other's API), and the recipes of clients without a secret, with the
 # virtualenv clients/python/run-tests.sh made. Used by CI.
 #   clients/run-live.sh [path/to/tokend] [path/to/examples/dir]
 set -euo pipefail
@@ -65,6 +66,22 @@ TOKEND_CLIENT_ID=recipes-admin TOKEND_CLIENT_SECRET="$ADMIN_SECRET" "$python" "$
   | tee "$scratch/list.log"
 grep -q "^orders-worker	orders.read orders.write$" "$scratch/list.log"
 echo "ok: the Python example listed the clients"
+
+echo "== Python example pair, then across languages: Python worker at the Rust API, Rust worker at the Python API"
+TOKEND_ISSUER="$BASE" ORDERS_LISTEN=127.0.0.1:0 "$python" "$here/python/examples/orders_api.py" > "$scratch/py-orders.log" 2>&1 &
+pids+=($!)
+py_orders=$(address_in "$scratch/py-orders.log")
+worker_env=(TOKEND_URL="$BASE" TOKEND_CLIENT_ID=orders-worker TOKEND_CLIENT_SECRET="$WORKER_SECRET")
+env "${worker_env[@]}" ORDERS_URL="http://$py_orders" "$python" "$here/python/examples/orders_worker.py" | tee "$scratch/py-worker.log"
+grep -q "placed order-3 (1 × stapler) as orders-worker" "$scratch/py-worker.log"
+grep -q "read-only token refused as expected" "$scratch/py-worker.log"
+env "${worker_env[@]}" ORDERS_URL="http://$orders" "$python" "$here/python/examples/orders_worker.py" | tee "$scratch/py-rust.log"
+env "${worker_env[@]}" ORDERS_URL="http://$py_orders" "$examples/orders_worker" | tee "$scratch/rust-py.log"
+for log in py-rust rust-py; do
+  grep -q "(1 × stapler) as orders-worker" "$scratch/$log.log"
+  grep -q "read-only token refused as expected" "$scratch/$log.log"
+done
+echo "ok: Python and Rust workers and APIs take each other's tokens"
 
 echo "== DPoP: curl with a proof from proof.py, and oauth4webapi from npm"
 PYTHON="$python" "$here/dpop/recipes.sh"

@@ -77,7 +77,7 @@ class Verifier:
             self._status.check(uri, idx)
         required = tuple(scopes)
         if any(scope not in claims.scopes for scope in required):
-            raise InvalidToken("the token lacks a scope this call needs", error="insufficient_scope",
+            raise InvalidToken(f"this call needs scope \"{' '.join(required)}\"", error="insufficient_scope",
                                scope=" ".join(required))
         return claims
 
