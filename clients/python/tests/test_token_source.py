@@ -1,6 +1,7 @@
 """TokenSource against a live tokend: caching, single flight, background
 refresh, retries and the OAuth error codes."""
 
+import json
 import threading
 import time
 from concurrent.futures import ThreadPoolExecutor
@@ -93,3 +94,16 @@ def test_neither_the_secret_nor_the_token_shows_in_repr(tokend):
     token = source.token()
     assert tokend.worker_secret not in repr(source)
     assert token.access_token not in repr(token)
+
+
+def test_a_rate_limited_fetch_waits_as_long_as_retry_info_says_and_succeeds(tokend):
+    secret = json.loads(tokend.cli("client", "create", "--id", "limited", "--scopes", "orders.read orders.write",
+                                   "--rate-limit", "1", "--burst", "1", "--json"))["client_secret"]
+    channel, counter = counted(tokend.channel)
+    source = TokenSource(channel, "limited", secret)
+    source.token("orders.read")
+    started = time.monotonic()
+    token = source.token("orders.write")  # the bucket is empty: RESOURCE_EXHAUSTED with RetryInfo, then a token
+    assert token.scope == "orders.write"
+    assert counter.calls == 3
+    assert time.monotonic() - started >= 0.5, "it waited for the bucket to refill"

@@ -22,8 +22,9 @@ class TokenError(Exception):
 
     @property
     def retryable(self) -> bool:
-        """Only an unavailable server is worth asking again."""
-        return self.code == grpc.StatusCode.UNAVAILABLE
+        """Worth asking again: an unavailable server, or a rate limit that says when."""
+        limited = self.code == grpc.StatusCode.RESOURCE_EXHAUSTED and self.retry_after is not None
+        return self.code == grpc.StatusCode.UNAVAILABLE or limited
 
     @classmethod
     def from_rpc_error(cls, error: grpc.RpcError) -> "TokenError":

@@ -109,9 +109,9 @@ class Fetching:
 
     def _pause(self, failure: TokenError, attempt: int, backoff: float) -> Optional[float]:
         """How long to wait before the next try, or ``None`` to give up: only
-        UNAVAILABLE is retried, after the server's ``RetryInfo`` delay when it
-        sent one, else between half and all of ``backoff`` (so many clients do
-        not retry in step)."""
+        UNAVAILABLE and a rate limit's RESOURCE_EXHAUSTED are retried, after
+        the server's ``RetryInfo`` delay when it sent one, else between half and
+        all of ``backoff`` (so many clients do not retry in step)."""
         if not failure.retryable or attempt == self._attempts:
             return None
         return failure.retry_after if failure.retry_after is not None else random.uniform(backoff / 2, backoff)
