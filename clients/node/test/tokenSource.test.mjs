@@ -12,7 +12,7 @@ import { join } from "node:path";
 import { exportJWK, exportPKCS8, generateKeyPair } from "jose";
 
 import { DpopKey, GrpcTransport, HttpTransport, TokenError, TokenSource } from "../dist/index.js";
-import { claimsOf, startTokend } from "./tokend.mjs";
+import { claimsOf, startTokend } from "./support/tokend.mjs";
 
 let tokend;
 let secret;

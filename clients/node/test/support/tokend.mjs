@@ -8,7 +8,7 @@ import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
 import { createInterface } from "node:readline";
 
-const repo = resolve(import.meta.dirname, "..", "..", "..");
+const repo = resolve(import.meta.dirname, "..", "..", "..", "..");
 
 export function tokendBinary() {
   return process.env.TOKEND_BIN ?? join(process.env.CARGO_TARGET_DIR ?? join(repo, "target"), "debug", "tokend");
