@@ -4,6 +4,7 @@
 
 export { Claims } from "./claims.js";
 export { InvalidToken, type RefusalCode } from "./invalidToken.js";
+export { verifyCall, type Call, type ScopeRules } from "./presented.js";
 export { Verifier, type Presentation, type VerifierOptions } from "./verifier.js";
 export { type ClientCredentials, type PrivateKeyCredential } from "./credentials.js";
 export { DpopKey } from "./dpopKey.js";

@@ -160,9 +160,11 @@ export class Verifier {
   async #confirm(claims: Claims, token: string, presented: Presentation): Promise<void> {
     const x5t = claims.cnf?.["x5t#S256"];
     if (x5t !== undefined) {
-      const certificate = presented.certificateDer;
-      if (certificate === undefined || sha256(certificate) !== x5t) {
-        throw new InvalidToken("token is bound to another certificate");
+      if (presented.certificateDer === undefined) {
+        throw new InvalidToken("token is bound to a client certificate and none was presented");
+      }
+      if (sha256(presented.certificateDer) !== x5t) {
+        throw new InvalidToken("token is bound to another client certificate");
       }
     }
     const jkt = claims.cnf?.jkt;

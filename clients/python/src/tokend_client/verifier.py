@@ -118,9 +118,10 @@ class Verifier:
         cnf = claims.cnf or {}
         x5t = cnf.get("x5t#S256")
         if x5t is not None:
-            presented = None if certificate_der is None else _b64url(hashlib.sha256(certificate_der).digest())
-            if presented != x5t:
-                raise InvalidToken("token is bound to another certificate")
+            if certificate_der is None:
+                raise InvalidToken("token is bound to a client certificate and none was presented")
+            if _b64url(hashlib.sha256(certificate_der).digest()) != x5t:
+                raise InvalidToken("token is bound to another client certificate")
         jkt = cnf.get("jkt")
         if jkt is None and dpop_proof is not None:
             raise InvalidToken("token is not DPoP-bound; present it as a bearer token")

@@ -70,12 +70,15 @@ async fn check(
     }
     let kid = header.kid.ok_or(VerifyError::invalid("no key id"))?;
     let key = keys.key(&kid).await.ok_or(VerifyError::invalid("unknown signing key"))?;
+    // Only the algorithm the key was published with: no algorithm confusion.
+    if header.alg != key.algorithm {
+        return Err(VerifyError::invalid("algorithm does not match the key"));
+    }
     // tokend signs ES256 in the low-s form only; the other form of the same
     // signature is a second string for one token, refused as the server does.
     if key.algorithm == Algorithm::ES256 && !ecdsa::jws_has_low_s(token) {
         return Err(VerifyError::invalid("bad signature"));
     }
-    // Only the algorithm the key was published with: no algorithm confusion.
     let mut validation = Validation::new(key.algorithm);
     validation.leeway = leeway.as_secs();
     validation.validate_nbf = true;
