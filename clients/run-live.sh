@@ -4,8 +4,8 @@
 # the same over TLS (with a throwaway CA from clients/tls/), then the Rust
 # example pair
 # (orders API verifying tokens, worker calling it with cached tokens), the
-# Python example and example pair (and each language's worker against the
-# other's API), and the recipes of clients without a secret, with the
+# Python and Node examples and example pairs (and each language's worker
+# against another's API), and the recipes of clients without a secret, with the
 # virtualenv clients/python/run-tests.sh made. Used by CI.
 #   clients/run-live.sh [path/to/tokend] [path/to/examples/dir]
 set -euo pipefail
@@ -82,6 +82,20 @@ for log in py-rust rust-py; do
   grep -q "read-only token refused as expected" "$scratch/$log.log"
 done
 echo "ok: Python and Rust workers and APIs take each other's tokens"
+
+echo "== Node example pair, then across languages: Node worker at the Python API, Rust worker at the Node API"
+TOKEND_ISSUER="$BASE" ORDERS_LISTEN=127.0.0.1:0 node "$here/node/examples/orders_api.mjs" > "$scratch/node-orders.log" 2>&1 &
+pids+=($!)
+node_orders=$(address_in "$scratch/node-orders.log")
+for api in "$node_orders" "$py_orders"; do
+  env "${worker_env[@]}" ORDERS_URL="http://$api" node "$here/node/examples/orders_worker.mjs" | tee "$scratch/node-worker.log"
+  grep -q "placed order-[0-9]* (1 × stapler) as orders-worker" "$scratch/node-worker.log"
+  grep -q "read-only token refused as expected" "$scratch/node-worker.log"
+done
+env "${worker_env[@]}" ORDERS_URL="http://$node_orders" "$examples/orders_worker" | tee "$scratch/rust-node.log"
+grep -q "(1 × stapler) as orders-worker" "$scratch/rust-node.log"
+grep -q "read-only token refused as expected" "$scratch/rust-node.log"
+echo "ok: the Node worker and API take tokens from and to Python and Rust"
 
 echo "== DPoP: curl with a proof from proof.py, and oauth4webapi from npm"
 PYTHON="$python" "$here/dpop/recipes.sh"

@@ -65,7 +65,7 @@ export function verifyInterceptor(verifier: Verifier, rules: ScopeRules = {}): I
       claims = await verifyCall(verifier, call, scopesFor(rules, path));
     } catch (error) {
       const refused = error instanceof InvalidToken ? error : unavailable("the token could not be checked");
-      throw new ConnectError(`${refused.error}: ${refused.description}`, CODES[refused.error]);
+      throw new ConnectError(refused.description, CODES[refused.error]);
     }
     req.contextValues.set(claimsKey, claims);
     return next(req);

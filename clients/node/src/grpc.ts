@@ -81,7 +81,7 @@ export function verifyInterceptor(verifier: Verifier, rules: ScopeRules = {}): g
               },
               (error: unknown) => {
                 const refused = error instanceof InvalidToken ? error : unavailable("the token could not be checked");
-                call.sendStatus({ code: refused.grpcCode, details: `${refused.error}: ${refused.description}`, metadata: new grpc.Metadata() });
+                call.sendStatus({ code: refused.grpcCode, details: refused.description, metadata: new grpc.Metadata() });
               },
             );
           },
