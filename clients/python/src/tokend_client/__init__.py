@@ -2,7 +2,8 @@
 
 ``TokenSource`` fetches tokens with gRPC ``IssueToken``, proving its client
 with a secret, a private key (``private_key_jwt``) or its platform's token
-read from a file, and caches each
+read from a file (or its TLS certificate), optionally binding the tokens to a
+``DpopKey``, and caches each
 (scope, audience) token until shortly before it expires, refreshing it in the
 background; concurrent callers on an empty cache share one call; UNAVAILABLE is
 retried with jittered backoff, authentication and authorisation failures never
@@ -20,9 +21,10 @@ from tokend_client.async_source import AsyncTokenSource
 from tokend_client.async_verifier import AsyncVerifier
 from tokend_client.bearer import with_bearer
 from tokend_client.claims import Claims
+from tokend_client.dpop_key import DpopKey
 from tokend_client.errors import TokenError
 from tokend_client.refusal import InvalidToken
 from tokend_client.source import Token, TokenSource
 from tokend_client.verifier import Verifier
 
-__all__ = ["AsyncTokenSource", "AsyncVerifier", "Claims", "InvalidToken", "Token", "TokenError", "TokenSource", "Verifier", "with_bearer"]
+__all__ = ["AsyncTokenSource", "AsyncVerifier", "Claims", "DpopKey", "InvalidToken", "Token", "TokenError", "TokenSource", "Verifier", "with_bearer"]

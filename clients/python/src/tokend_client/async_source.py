@@ -60,16 +60,19 @@ class AsyncTokenSource(Fetching):
 
     async def _fetch(self, key: Key) -> Token:
         backoff = self._first_backoff
-        for attempt in range(1, self._attempts + 1):
+        attempt = 1
+        while True:
             request = self._request(key)
             asked = time.monotonic()
             try:
-                return self._token(await self._stub.IssueToken(request, timeout=self._timeout), asked)
+                return self._token(await self._stub.IssueToken(request, timeout=self._timeout, metadata=self._metadata()), asked)
             except grpc.aio.AioRpcError as error:
                 failure = TokenError.from_rpc_error(error)
+                if self._nonce_asked(failure):
+                    continue  # at once, with the nonce tokend asked for: not counted as a try
                 pause = self._pause(failure, attempt, backoff)
                 if pause is None:
                     raise failure from None
                 await asyncio.sleep(pause)
                 backoff *= 2
-        raise AssertionError("unreachable: the last attempt returns or raises")
+                attempt += 1

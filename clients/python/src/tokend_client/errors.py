@@ -11,7 +11,7 @@ class TokenError(Exception):
     """A token request that failed, with tokend's OAuth error code when it sent one."""
 
     def __init__(self, code: grpc.StatusCode, message: str, oauth_error: Optional[str] = None,
-                 retry_after: Optional[float] = None):
+                 retry_after: Optional[float] = None, dpop_nonce: Optional[str] = None):
         super().__init__(f"{oauth_error or code.name}: {message}")
         self.code = code
         self.message = message
@@ -19,6 +19,8 @@ class TokenError(Exception):
         self.oauth_error = oauth_error
         #: Seconds the server asked to wait before trying again (``google.rpc.RetryInfo``).
         self.retry_after = retry_after
+        #: The DPoP nonce tokend asked for with ``use_dpop_nonce`` (RFC 9449 §8).
+        self.dpop_nonce = dpop_nonce
 
     @property
     def retryable(self) -> bool:
@@ -30,7 +32,8 @@ class TokenError(Exception):
     def from_rpc_error(cls, error: grpc.RpcError) -> "TokenError":
         call = cast(grpc.Call, error)  # the errors of calls are their calls too
         reason, retry_after = _details(call)
-        return cls(call.code(), call.details() or "", reason, retry_after)
+        nonce = next((str(value) for key, value in call.trailing_metadata() or () if key == "dpop-nonce"), None)
+        return cls(call.code(), call.details() or "", reason, retry_after, nonce)
 
 
 def _details(call: grpc.Call) -> Tuple[Optional[str], Optional[float]]:

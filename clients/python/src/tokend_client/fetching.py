@@ -10,6 +10,7 @@ import grpc
 
 from tokend.v1 import token_service_pb2
 from tokend_client import credentials
+from tokend_client.dpop_key import DpopKey
 from tokend_client.errors import TokenError
 
 Key = Tuple[str, Tuple[str, ...]]
@@ -27,6 +28,8 @@ class Token:
     use_until: float
     #: From here on, callers still get this token while a fresh one is fetched in the background.
     refresh_from: float
+    #: ``Bearer``, or ``DPoP`` for a token bound to the source's DPoP key.
+    token_type: str = "Bearer"
 
 
 class Slot(Generic[_Lock]):
@@ -52,17 +55,28 @@ class Fetching:
         attempts: int = 4,
         first_backoff: float = 0.05,
         timeout: float = 10.0,
+        dpop: Optional[DpopKey] = None,
+        origin: Optional[str] = None,
         _credentials: Optional[credentials.Fill] = None,
     ) -> None:
         """``refresh_ahead``: seconds before a token's ``use_until`` to fetch its
         successor in the background (by default, as long as the safety margin).
-        ``attempts`` bounds the tries of one fetch while tokend is UNAVAILABLE."""
+        ``attempts`` bounds the tries of one fetch while tokend is UNAVAILABLE.
+        With ``dpop``, every token is bound to that key (RFC 9449): each request
+        carries a fresh proof naming ``origin``, tokend's URL
+        (``http://tokend:50051``), and a nonce tokend asks for is sent from then on."""
+        if dpop is not None and not origin:
+            raise ValueError("a DPoP key needs origin, tokend's URL as proofs name it")
         self._client_id = client_id
         self._credentials = _credentials or credentials.secret(client_secret)
         self._refresh_ahead = refresh_ahead
         self._attempts = attempts
         self._first_backoff = first_backoff
         self._timeout = timeout
+        #: The DPoP key tokens are bound to, if any; calls presenting them sign proofs with it.
+        self.dpop_key = dpop
+        self._proof_url = f"{(origin or '').rstrip('/')}/tokend.v1.TokenService/IssueToken"
+        self._dpop_nonce: Optional[str] = None
 
     @classmethod
     def with_private_key(
@@ -99,13 +113,26 @@ class Fetching:
             raise TokenError(grpc.StatusCode.FAILED_PRECONDITION, f"cannot prepare the credentials: {error}") from None
         return request
 
+    def _metadata(self) -> Tuple[Tuple[str, str], ...]:
+        """A fresh DPoP proof for one try, when the source has a key."""
+        if self.dpop_key is None:
+            return ()
+        return (("dpop", self.dpop_key.proof("POST", self._proof_url, nonce=self._dpop_nonce)),)
+
+    def _nonce_asked(self, failure: TokenError) -> bool:
+        """Whether tokend asked for a (new) DPoP nonce, which the next try then carries."""
+        if self.dpop_key is None or failure.oauth_error != "use_dpop_nonce" or not failure.dpop_nonce:
+            return False
+        fresh, self._dpop_nonce = failure.dpop_nonce != self._dpop_nonce, failure.dpop_nonce
+        return fresh
+
     def _token(self, response: token_service_pb2.IssueTokenResponse, asked: float) -> Token:
         lifetime = max(response.expires_in, 0)
         # Stop a tenth of the lifetime early, at most a minute.
         margin = min(lifetime / 10, 60.0)
         use_until = asked + lifetime - margin
         ahead = min(margin if self._refresh_ahead is None else self._refresh_ahead, lifetime - margin)
-        return Token(response.access_token, response.scope, use_until, use_until - ahead)
+        return Token(response.access_token, response.scope, use_until, use_until - ahead, response.token_type or "Bearer")
 
     def _pause(self, failure: TokenError, attempt: int, backoff: float) -> Optional[float]:
         """How long to wait before the next try, or ``None`` to give up: only
