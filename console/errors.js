@@ -21,6 +21,7 @@ const FORM_FIELDS = {
   secret_max_age_seconds: "secretMaxAgeSeconds",
   claims: "claims",
   token_exchange_audiences: "tokenExchangeAudiences",
+  txn_token_requester: "txnTokenRequester",
   grace_seconds: "graceSeconds",
 };
 

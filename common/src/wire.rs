@@ -17,6 +17,13 @@ pub const TOKEN_PATH: &str = "/oauth/v2/token";
 /// The `typ` header of access tokens (RFC 9068 §2.1).
 pub const ACCESS_TOKEN_TYP: &str = "at+jwt";
 
+/// The `typ` header of Transaction Tokens (draft-ietf-oauth-transaction-tokens-10 §6.1).
+pub const TXN_TOKEN_TYP: &str = "txntoken+jwt";
+/// The token type URI a token exchange asks for, and answers with, for a Transaction Token.
+pub const TXN_TOKEN_TYPE: &str = "urn:ietf:params:oauth:token-type:txn_token";
+/// The HTTP header (and gRPC metadata key) a Transaction Token travels in between workloads.
+pub const TXN_TOKEN_HEADER: &str = "txn-token";
+
 /// The media types gRPC is served and called with; other gRPC encodings
 /// (JSON, gRPC-Web) are not spoken.
 pub const GRPC_CONTENT_TYPES: [&str; 2] = ["application/grpc", "application/grpc+proto"];

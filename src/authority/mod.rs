@@ -15,6 +15,8 @@
 //!   token is bound to.
 //! - `status/`: the Token Status Lists tokens point into, so verifiers
 //!   learn of revocations without asking.
+//! - `txn/`: Transaction Tokens, minted at the edge of the trust domain by
+//!   token exchange and carried through the call chain behind it.
 //! - `audit`: the audit trail of every change, its live stream, the issuance log.
 
 mod audit;
@@ -29,6 +31,7 @@ mod registry;
 mod secrets;
 mod status;
 mod tokens;
+mod txn;
 mod vitals;
 
 use std::sync::Arc;
@@ -64,6 +67,7 @@ pub use tokens::{
     ACCESS_TOKEN_TYPE, AccessClaims, Act, Confirmation, Exchange, Grant, Introspected, Introspection,
     IssuedToken, RateLimits, Subject, TOKEN_EXCHANGE, TokenCodec, TokenRequest,
 };
+pub use txn::{REQUESTER_CHAIN, TXN_TOKEN_TYPE, TxnClaims, TxnSettings};
 pub use vitals::Vitals;
 
 pub use tokend_common::wire::{ADMIN_SCOPE, INTROSPECT_SCOPE};
@@ -102,6 +106,8 @@ pub struct Settings {
     pub dpop: DpopSettings,
     /// Whether tokens point into Token Status Lists, and their `ttl`.
     pub status_lists: StatusListSettings,
+    /// The trust domain of Transaction Tokens, and how long they live.
+    pub txn: TxnSettings,
 }
 
 impl Settings {
@@ -113,6 +119,7 @@ impl Settings {
         key_sealer: Arc<KeySealer>,
     ) -> Self {
         Self {
+            txn: TxnSettings::for_issuer(&issuer),
             issuer,
             default_audience,
             algorithm,
@@ -174,6 +181,8 @@ pub struct Authority {
     key_custody: KeyCustody,
     /// Checks the DPoP proofs of token requests.
     dpop: Dpop,
+    /// The trust domain of Transaction Tokens, and how long they live.
+    txn: TxnSettings,
     clock: Clock,
     /// Drops cached clients as other instances announce changes; stopped with the authority.
     change_notices: Option<tokio::task::AbortHandle>,
@@ -224,6 +233,7 @@ impl Authority {
             Dpop::new(settings.dpop, &settings.issuer, key_custody.sealer.derive("tokend dpop nonces"));
         Ok(Self {
             dpop,
+            txn: settings.txn,
             assertions: Assertions::new(&settings.issuer, settings.assertions, store.clone(), clock.clone())?,
             revocations: Revocations::load(store.clone(), clock.now()).await?,
             rate_limits: RateLimits::default(),

@@ -309,6 +309,17 @@ pub struct ServeArgs {
     #[arg(long, env = "TOKEND_STATUS_LIST_TTL", default_value = "60", value_parser = status_list_ttl)]
     pub status_list_ttl: i64,
 
+    /// The trust domain of Transaction Tokens: their `aud`, the one audience
+    /// a Txn-Token Request may name, and what every service of the call
+    /// chain checks. Default: the issuer.
+    #[arg(long, env = "TOKEND_TXN_TOKEN_AUDIENCE")]
+    pub txn_token_audience: Option<String>,
+
+    /// How long a Transaction Token lives at most (e.g. 5m, 90s), never past
+    /// the token it was made from; at most 1h.
+    #[arg(long, env = "TOKEND_TXN_TOKEN_LIFETIME", default_value = "300", value_parser = txn_token_lifetime)]
+    pub txn_token_lifetime: i64,
+
     /// Make a new signing key when the newest is older than this (e.g. 30d,
     /// 12h, 90s); unset: keys rotate only with `tokend keys rotate`. One
     /// instance of a fleet rotates; superseded keys are retired on schedule.
@@ -550,6 +561,10 @@ pub struct CreateArgs {
     /// other clients' tokens (RFC 8693); repeat for several.
     #[arg(long = "token-exchange-audience")]
     pub token_exchange_audiences: Vec<String>,
+    /// The client may ask for Transaction Tokens for the call chains behind
+    /// it (an edge gateway), and replace one it holds.
+    #[arg(long)]
+    pub txn_token_requester: bool,
     /// Print one JSON object with client_id and client_secret.
     #[arg(long)]
     pub json: bool,
@@ -638,6 +653,15 @@ fn status_list_ttl(raw: &str) -> Result<i64, String> {
     let ttl = seconds(raw)?;
     match (1..=3600).contains(&ttl) {
         true => Ok(ttl),
+        false => Err(format!("{raw:?} is not between 1s and 1h")),
+    }
+}
+
+/// A Transaction Token's lifetime: between one second and an hour.
+fn txn_token_lifetime(raw: &str) -> Result<i64, String> {
+    let lifetime = seconds(raw)?;
+    match (1..=3600).contains(&lifetime) {
+        true => Ok(lifetime),
         false => Err(format!("{raw:?} is not between 1s and 1h")),
     }
 }

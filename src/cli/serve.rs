@@ -10,7 +10,7 @@ use super::{config::ServeArgs, run::RunError};
 use crate::{
     authority::{
         AssertionSettings, AuditSettings, Authority, DpopSettings, FailureLimits, Hsm, HsmSettings,
-        IssuanceLog, KeyCustody, KeyPolicy, KeySealer, RsaKeySize, Settings, StatusListSettings,
+        IssuanceLog, KeyCustody, KeyPolicy, KeySealer, RsaKeySize, Settings, StatusListSettings, TxnSettings,
     },
     domain::{Audience, SecretMaxAge},
     edge::{self, server::Listeners, tls::Tls},
@@ -45,8 +45,13 @@ pub async fn serve_until_signalled(
              unless a proxy or mesh in front encrypts them (--tls-cert and --tls-key turn TLS on)"
         );
     }
+    let issuer = args.issuer.unwrap_or(base_url);
     let settings = Settings {
-        issuer: args.issuer.unwrap_or(base_url),
+        txn: TxnSettings {
+            audience: args.txn_token_audience.unwrap_or_else(|| issuer.clone()),
+            lifetime_seconds: args.txn_token_lifetime,
+        },
+        issuer,
         default_audience: Audience::parse(&args.default_audience).map_err(|e| RunError::Config(e.0))?,
         algorithm: args.signing_algorithm,
         key_policy: KeyPolicy::new(

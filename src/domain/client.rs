@@ -36,6 +36,8 @@ pub struct Client {
     /// Audiences it may obtain delegated tokens for by exchanging other
     /// clients' tokens (RFC 8693); empty: it may exchange only its own.
     pub token_exchange_audiences: AudienceList,
+    /// Whether it may ask for Transaction Tokens (an edge gateway, typically).
+    pub txn_token_requester: bool,
 }
 
 impl Client {

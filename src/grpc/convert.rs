@@ -14,7 +14,7 @@ const UPDATABLE: &str = "display_name, allowed_scopes, default_scopes, audiences
      token_endpoint_auth_methods, tls_client_auth_subject_dn, tls_client_auth_san_dns, \
      tls_client_auth_san_uri, jwks, jwks_uri, tls_client_certificate_bound_access_tokens, rate_limit_per_second, \
      rate_limit_burst, secret_max_age_seconds, federated_identities, claims, token_exchange_audiences, \
-     dpop_bound_access_tokens";
+     dpop_bound_access_tokens, txn_token_requester";
 
 fn timestamp(seconds: i64) -> Timestamp {
     Timestamp { seconds, nanos: 0 }
@@ -50,6 +50,7 @@ impl From<ClientDetails> for pb::Client {
             secret_max_age_seconds: client.secret_max_age.map_or(0, SecretMaxAge::seconds),
             claims: client.claims.members().map(|fixed| structs::to_struct(fixed.clone())),
             token_exchange_audiences: client.token_exchange_audiences.to_strings(),
+            txn_token_requester: client.txn_token_requester,
         }
     }
 }
@@ -158,6 +159,7 @@ impl From<pb::CreateClientRequest> for ClientDraft {
             secret_max_age_seconds: request.secret_max_age_seconds,
             claims: request.claims.map(structs::from_struct).unwrap_or_default(),
             token_exchange_audiences: request.token_exchange_audiences,
+            txn_token_requester: request.txn_token_requester,
         }
     }
 }
@@ -206,6 +208,7 @@ pub fn changes(client: pb::Client, mask: Option<FieldMask>) -> Result<ClientChan
                 changes.bound_tokens = Some(client.tls_client_certificate_bound_access_tokens)
             }
             "dpop_bound_access_tokens" => changes.dpop_bound = Some(client.dpop_bound_access_tokens),
+            "txn_token_requester" => changes.txn_token_requester = Some(client.txn_token_requester),
             other => {
                 return Err(AuthError::InvalidArgument(format!(
                     "update_mask path {} is not one of {UPDATABLE}",

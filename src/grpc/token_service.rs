@@ -55,8 +55,8 @@ impl TokenServiceApi {
         let protocol = extensions.get::<Protocol>().copied().unwrap_or(Protocol::Grpc);
         match self.authority.issue(request).await {
             Ok(issued) => {
-                self.metrics.token_request(Ok(&issued.claims.client_id), protocol);
-                access_log::authenticated(extensions.get(), &issued.claims.client_id);
+                self.metrics.token_request(Ok((&issued.client_id, issued.kind())), protocol);
+                access_log::authenticated(extensions.get(), &issued.client_id);
                 Ok(issued)
             }
             Err(err) => {
@@ -86,10 +86,10 @@ impl TokenService for TokenServiceApi {
         };
         let issued = self.issued(request, &extensions).await?;
         Ok(Response::new(pb::IssueTokenResponse {
-            expires_in: issued.expires_in(),
-            token_type: issued.claims.token_type().into(),
+            expires_in: issued.expires_in,
+            token_type: issued.token_type.into(),
             access_token: issued.access_token,
-            scope: issued.claims.scope,
+            scope: issued.scope,
         }))
     }
 
@@ -110,16 +110,18 @@ impl TokenService for TokenServiceApi {
                 actor_token: body.actor_token,
                 actor_token_type: body.actor_token_type,
                 requested_token_type: body.requested_token_type,
+                request_context: body.request_context,
+                request_details: body.request_details,
             },
             dpop: dpop(&metadata, &extensions),
         };
         let issued = self.issued(request, &extensions).await?;
         Ok(Response::new(pb::ExchangeTokenResponse {
-            expires_in: issued.expires_in(),
-            token_type: issued.claims.token_type().into(),
+            expires_in: issued.expires_in,
+            token_type: issued.token_type.into(),
             access_token: issued.access_token,
-            issued_token_type: ACCESS_TOKEN_TYPE.into(),
-            scope: issued.claims.scope,
+            issued_token_type: issued.issued_token_type.unwrap_or(ACCESS_TOKEN_TYPE).into(),
+            scope: issued.scope,
         }))
     }
 

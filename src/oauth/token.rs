@@ -18,9 +18,7 @@ use super::{
     request::{self, MediaType},
 };
 use crate::{
-    authority::{
-        ACCESS_TOKEN_TYPE, AuthError, Authority, BodyCredentials, Exchange, IssuedToken, TokenRequest,
-    },
+    authority::{AuthError, Authority, BodyCredentials, Exchange, IssuedToken, TokenRequest},
     http::{Rejection, no_store_json},
     observe::access_log,
     observe::metrics::{Metrics, Protocol},
@@ -31,12 +29,12 @@ pub async fn issue(State(authority): State<Arc<Authority>>, request: Request) ->
         Ok(issued) => {
             let mut body = json!({
                 "access_token": issued.access_token,
-                "token_type": issued.claims.token_type(),
-                "expires_in": issued.expires_in(),
-                "scope": issued.claims.scope,
+                "token_type": issued.token_type,
+                "expires_in": issued.expires_in,
+                "scope": issued.scope,
             });
-            if issued.exchanged {
-                body["issued_token_type"] = json!(ACCESS_TOKEN_TYPE);
+            if let Some(kind) = issued.issued_token_type {
+                body["issued_token_type"] = json!(kind);
             }
             no_store_json(StatusCode::OK, &body)
         }
@@ -56,11 +54,11 @@ pub async fn issue_token(
     let metrics = extensions.get::<Arc<Metrics>>().cloned();
     let issued = read_and_issue(authority, &headers, &extensions, body, accepted).await;
     if let Some(metrics) = metrics {
-        let outcome = issued.as_ref().map(|issued| issued.claims.client_id.as_str());
+        let outcome = issued.as_ref().map(|issued| (issued.client_id.as_str(), issued.kind()));
         metrics.token_request(outcome.map_err(Rejection::reason), protocol);
     }
     if let Ok(issued) = &issued {
-        access_log::authenticated(extensions.get(), &issued.claims.client_id);
+        access_log::authenticated(extensions.get(), &issued.client_id);
     }
     issued
 }
@@ -122,6 +120,8 @@ impl TokenParams {
                 actor_token: form.get("actor_token").unwrap_or_default(),
                 actor_token_type: form.get("actor_token_type").unwrap_or_default(),
                 requested_token_type: form.get("requested_token_type").unwrap_or_default(),
+                request_context: form.get("request_context").unwrap_or_default(),
+                request_details: form.get("request_details").unwrap_or_default(),
             },
         })
     }

@@ -23,8 +23,8 @@ pub async fn issue(State(authority): State<Arc<Authority>>, request: Request) ->
                 "data": {
                     "accessToken": issued.access_token,
                     "tokenType": "Bearer",
-                    "expiresIn": issued.expires_in(),
-                    "scope": issued.claims.scope,
+                    "expiresIn": issued.expires_in,
+                    "scope": issued.scope,
                 }
             }),
         ),

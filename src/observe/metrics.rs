@@ -60,6 +60,8 @@ impl Protocol {
 struct Issued {
     client_id: String,
     protocol: &'static str,
+    /// `access_token`, or `txn_token` for a Transaction Token.
+    token_type: &'static str,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Hash, EncodeLabelSet)]
@@ -121,7 +123,11 @@ impl Metrics {
     pub fn new() -> Self {
         let mut registry = Registry::with_prefix("tokend");
         let issued = Family::<Issued, Counter>::default();
-        registry.register("tokens_issued", "Access tokens issued, by client and protocol", issued.clone());
+        registry.register(
+            "tokens_issued",
+            "Tokens issued, by client, protocol and token type",
+            issued.clone(),
+        );
         let failed = Family::<Failed, Counter>::default();
         registry.register(
             "token_requests_failed",
@@ -157,14 +163,16 @@ impl Metrics {
         }
     }
 
-    /// A token was issued to `client_id`.
-    /// The one place a token request's outcome is counted: issued to the
-    /// client it names, or failed with the OAuth error code it names.
-    pub fn token_request(&self, outcome: Result<&str, &'static str>, protocol: Protocol) {
+    /// The one place a token request's outcome is counted: a token of the
+    /// kind named issued to the client named, or failed with the OAuth error
+    /// code named.
+    pub fn token_request(&self, outcome: Result<(&str, &'static str), &'static str>, protocol: Protocol) {
         let protocol = protocol.as_str();
         match outcome {
-            Ok(client_id) => {
-                self.issued.get_or_create(&Issued { client_id: client_id.to_owned(), protocol }).inc();
+            Ok((client_id, token_type)) => {
+                self.issued
+                    .get_or_create(&Issued { client_id: client_id.to_owned(), protocol, token_type })
+                    .inc();
             }
             Err(reason) => {
                 self.failed.get_or_create(&Failed { reason, protocol }).inc();

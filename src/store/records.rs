@@ -39,6 +39,8 @@ pub struct ClientRow {
     pub token_exchange_audiences: String,
     /// 1 when every token request of the client must carry a DPoP proof, else 0.
     pub dpop_bound: i64,
+    /// 1 when the client may ask for Transaction Tokens, else 0.
+    pub txn_token_requester: i64,
 }
 
 /// A platform whose tokens may authenticate clients.

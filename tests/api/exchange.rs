@@ -38,14 +38,7 @@ async fn client(
 async fn exchange(app: &TestApp, id: &str, secret: &str, params: &[(&str, &str)]) -> (u16, Value) {
     let mut form = vec![("grant_type", GRANT)];
     form.extend_from_slice(params);
-    let response = reqwest::Client::new()
-        .post(app.url("/oauth/v2/token"))
-        .basic_auth(id, Some(secret))
-        .form(&form)
-        .send()
-        .await
-        .unwrap();
-    (response.status().as_u16(), response.json().await.unwrap())
+    app.post_token_form(id, secret, &form).await
 }
 
 /// What introspection over HTTP says of `token`, asked by a new client that may see any.

@@ -36,3 +36,4 @@ mod service;
 mod signed_introspection;
 mod status_list;
 mod tls;
+mod txn_tokens;

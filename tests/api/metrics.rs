@@ -25,7 +25,7 @@ on_both_stores! {
 
         let samples = scrape(&app.url("/metrics")).await;
         for protocol in ["grpc", "connect", "token_idp"] {
-            let issued = format!(r#"tokend_tokens_issued_total{{client_id="svc",protocol="{protocol}"}}"#);
+            let issued = format!(r#"tokend_tokens_issued_total{{client_id="svc",protocol="{protocol}",token_type="access_token"}}"#);
             assert_eq!(get(&samples, &issued), 1.0, "{protocol}");
         }
         assert_eq!(get(&samples, r#"tokend_token_requests_failed_total{protocol="connect",reason="invalid_client"}"#), 1.0);
@@ -59,8 +59,8 @@ on_both_stores! {
         }
 
         let samples = scrape(&app.url("/metrics")).await;
-        assert_eq!(get(&samples, r#"tokend_tokens_issued_total{client_id="svc",protocol="grpc"}"#), 3.0);
-        assert_eq!(get(&samples, r#"tokend_tokens_issued_total{client_id="svc",protocol="http"}"#), 2.0);
+        assert_eq!(get(&samples, r#"tokend_tokens_issued_total{client_id="svc",protocol="grpc",token_type="access_token"}"#), 3.0);
+        assert_eq!(get(&samples, r#"tokend_tokens_issued_total{client_id="svc",protocol="http",token_type="access_token"}"#), 2.0);
         assert_eq!(get(&samples, r#"tokend_token_requests_failed_total{protocol="grpc",reason="invalid_client"}"#), 4.0);
         assert_eq!(get(&samples, r#"tokend_introspections_total{active="true"}"#), 1.0);
         assert_eq!(get(&samples, r#"tokend_introspections_total{active="false"}"#), 1.0);

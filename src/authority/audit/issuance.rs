@@ -25,7 +25,7 @@ use std::{
 
 use serde::Serialize;
 
-use crate::authority::{AccessClaims, AuthError};
+use crate::authority::{AccessClaims, AuthError, TxnClaims};
 
 /// How often queued lines are written and flushed.
 const FLUSH_EVERY: Duration = Duration::from_millis(100);
@@ -40,7 +40,14 @@ pub struct IssuedLine {
     /// Unix seconds.
     pub issued_at: i64,
     pub client_id: String,
+    /// `access_token`, or `txn_token` for a Transaction Token.
+    pub token_type: &'static str,
+    /// An access token's id; empty (and left out) for a Transaction Token.
+    #[serde(skip_serializing_if = "String::is_empty")]
     pub jti: String,
+    /// A Transaction Token's transaction id, to follow the transaction through the log.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub txn: Option<String>,
     pub scope: String,
     pub audience: Vec<String>,
     /// Unix seconds.
@@ -56,9 +63,26 @@ impl IssuedLine {
         Self {
             issued_at: claims.iat,
             client_id: claims.client_id.clone(),
+            token_type: "access_token",
             jti: claims.jti.clone(),
+            txn: None,
             scope: claims.scope.clone(),
             audience: claims.aud.clone(),
+            expires_at: claims.exp,
+            origin,
+        }
+    }
+
+    /// The line of a Transaction Token with these claims, issued to a workload at `origin`.
+    pub fn of_txn(claims: &TxnClaims, origin: Option<IpAddr>) -> Self {
+        Self {
+            issued_at: claims.iat,
+            client_id: claims.req_wl.clone(),
+            token_type: "txn_token",
+            jti: String::new(),
+            txn: Some(claims.txn.clone()),
+            scope: claims.scope.clone(),
+            audience: vec![claims.aud.clone()],
             expires_at: claims.exp,
             origin,
         }

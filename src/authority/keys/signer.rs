@@ -11,7 +11,7 @@ use aws_lc_rs::{
 };
 use base64::{Engine, engine::general_purpose::URL_SAFE_NO_PAD};
 use serde::Serialize;
-use tokend_common::{ecdsa, status_list::STATUS_LIST_TYP};
+use tokend_common::{ecdsa, status_list::STATUS_LIST_TYP, wire::TXN_TOKEN_TYP};
 
 use super::{SigningAlgorithm, hsm::Hsm};
 use crate::authority::AuthError;
@@ -46,6 +46,8 @@ pub struct SigningKey {
     introspection_header: String,
     /// The same with `typ` `statuslist+jwt`.
     status_list_header: String,
+    /// The same with `typ` `txntoken+jwt`.
+    txn_token_header: String,
     pair: KeyPair,
     random: SystemRandom,
 }
@@ -91,6 +93,7 @@ impl SigningKey {
             header: header(typ),
             introspection_header: header(INTROSPECTION_TYP),
             status_list_header: header(STATUS_LIST_TYP),
+            txn_token_header: header(TXN_TOKEN_TYP),
             pair,
             random: SystemRandom::new(),
         }
@@ -110,6 +113,11 @@ impl SigningKey {
     /// A Status List Token (draft-ietf-oauth-status-list §5.1), with its own `typ`.
     pub fn sign_status_list(&self, claims: &impl Serialize) -> Result<String, AuthError> {
         self.sign(&self.status_list_header, claims)
+    }
+
+    /// A Transaction Token (draft-ietf-oauth-transaction-tokens §6.1), with its own `typ`.
+    pub fn sign_txn_token(&self, claims: &impl Serialize) -> Result<String, AuthError> {
+        self.sign(&self.txn_token_header, claims)
     }
 
     fn sign(&self, header: &str, claims: &impl Serialize) -> Result<String, AuthError> {

@@ -41,6 +41,8 @@ pub struct ClientDraft {
     pub claims: Map<String, Value>,
     /// Audiences of delegated tokens it may obtain by token exchange.
     pub token_exchange_audiences: Vec<String>,
+    /// Whether it may ask for Transaction Tokens.
+    pub txn_token_requester: bool,
 }
 
 impl ClientDraft {
@@ -61,6 +63,7 @@ impl ClientDraft {
             secret_max_age_seconds: Some(self.secret_max_age_seconds),
             claims: Some(self.claims),
             token_exchange_audiences: Some(self.token_exchange_audiences),
+            txn_token_requester: Some(self.txn_token_requester),
             ..ClientChanges::replacing_auth(auth)
         };
         (self.client_id, changes)
@@ -197,6 +200,7 @@ pub struct ClientChanges {
     pub secret_max_age_seconds: Option<i64>,
     pub claims: Option<Map<String, Value>>,
     pub token_exchange_audiences: Option<Vec<String>>,
+    pub txn_token_requester: Option<bool>,
 }
 
 impl ClientChanges {
@@ -239,6 +243,7 @@ impl ClientChanges {
             (self.secret_max_age_seconds.is_some(), "secret_max_age_seconds"),
             (self.claims.is_some(), "claims"),
             (self.token_exchange_audiences.is_some(), "token_exchange_audiences"),
+            (self.txn_token_requester.is_some(), "txn_token_requester"),
         ];
         set.into_iter().filter(|(is_set, _)| *is_set).map(|(_, name)| name).collect()
     }
@@ -265,6 +270,9 @@ impl ClientChanges {
         }
         if let Some(audiences) = self.token_exchange_audiences {
             client.token_exchange_audiences = exchange_audiences(&audiences)?;
+        }
+        if let Some(requester) = self.txn_token_requester {
+            client.txn_token_requester = requester;
         }
         if let Some(claims) = self.claims {
             client.claims = ClientClaims::from_members(claims).map_err(invalid("claims"))?;
@@ -544,6 +552,7 @@ fn blank_client(client_id: &str, now: i64) -> Result<Client, AuthError> {
         secret_max_age: None,
         claims: ClientClaims::default(),
         token_exchange_audiences: AudienceList::default(),
+        txn_token_requester: false,
     })
 }
 

@@ -59,6 +59,7 @@ impl TryFrom<ClientRow> for Client {
                 row.token_exchange_audiences.split_whitespace(),
             )
             .map_err(corrupt)?,
+            txn_token_requester: row.txn_token_requester != 0,
         })
     }
 }
@@ -97,6 +98,7 @@ impl From<&Client> for ClientRow {
             claims: client.claims.as_json().to_owned(),
             token_exchange_audiences: client.token_exchange_audiences.to_strings().join(" "),
             dpop_bound: i64::from(client.auth.dpop_bound),
+            txn_token_requester: i64::from(client.txn_token_requester),
         }
     }
 }

@@ -17,7 +17,7 @@ const JWT_TOKEN_TYPE: &str = "urn:ietf:params:oauth:token-type:jwt";
 /// The prefix of the scopes that give power over tokend itself (`tokend.admin`,
 /// `tokend.introspect`, …): no exchange carries them, so a token's holder
 /// cannot pass tokend's own powers on.
-const OWN_SCOPE_PREFIX: &str = "tokend.";
+pub(crate) const OWN_SCOPE_PREFIX: &str = "tokend.";
 
 /// What a token exchange names beyond a token request, as sent.
 #[derive(Default)]
@@ -27,6 +27,9 @@ pub struct Exchange {
     pub actor_token: String,
     pub actor_token_type: String,
     pub requested_token_type: String,
+    /// A Txn-Token Request's context and details: JSON objects as sent.
+    pub request_context: String,
+    pub request_details: String,
 }
 
 impl Exchange {

@@ -105,6 +105,7 @@ mod tests {
             secret_max_age: None,
             claims: Default::default(),
             token_exchange_audiences: Default::default(),
+            txn_token_requester: false,
         }
     }
 

@@ -1,13 +1,20 @@
 //! The token endpoint's grants: client credentials (RFC 6749 §4.4) and
-//! token exchange (RFC 8693), from a request to a signed token.
+//! token exchange (RFC 8693), for an access token or a Transaction Token,
+//! from a request to a signed token.
+
+use std::net::IpAddr;
 
 use super::{
     AccessClaims, Confirmation,
     exchange::{self, Exchange, TOKEN_EXCHANGE},
     grant,
 };
-use crate::authority::{AuthError, Authority, DpopPresented, Policy, Presented, audit::IssuedLine};
-use crate::domain::{AudienceList, ScopeSet, quoted};
+use crate::authority::{
+    AuthError, Authority, DpopPresented, Policy, Presented,
+    audit::IssuedLine,
+    txn::{self, SubjectKind, TXN_TOKEN_TYPE, TxnClaims, TxnRequest, TxnSubject},
+};
+use crate::domain::{AudienceList, Client, ScopeSet, quoted};
 
 const CLIENT_CREDENTIALS: &str = "client_credentials";
 
@@ -34,19 +41,62 @@ struct Holding<'a> {
     dpop_key: Option<&'a str>,
 }
 
-/// A signed access token and what it grants.
+/// A signed token, and what the answer to its request says of it.
 #[derive(Debug)]
 pub struct IssuedToken {
+    /// The token: an access token, or a Transaction Token.
     pub access_token: String,
-    pub claims: AccessClaims,
-    /// Whether it came from a token exchange, whose answer names its type.
-    pub exchanged: bool,
+    /// The client that asked for it.
+    pub client_id: String,
+    /// `Bearer` or `DPoP` for an access token, `N_A` for a Transaction Token.
+    pub token_type: &'static str,
+    /// The type a token exchange's answer names (RFC 8693 §2.2.1); `None` for a grant that is not one.
+    pub issued_token_type: Option<&'static str>,
+    pub scope: String,
+    pub expires_in: i64,
 }
 
 impl IssuedToken {
-    pub fn expires_in(&self) -> i64 {
-        self.claims.exp - self.claims.iat
+    fn access(access_token: String, claims: AccessClaims, exchanged: bool) -> Self {
+        IssuedToken {
+            access_token,
+            token_type: claims.token_type(),
+            issued_token_type: exchanged.then_some(exchange::ACCESS_TOKEN_TYPE),
+            expires_in: claims.exp - claims.iat,
+            client_id: claims.client_id,
+            scope: claims.scope,
+        }
     }
+
+    fn txn(access_token: String, claims: TxnClaims) -> Self {
+        IssuedToken {
+            access_token,
+            // RFC 8693 §2.2.1: not an access token, so no scheme to present it with.
+            token_type: "N_A",
+            issued_token_type: Some(TXN_TOKEN_TYPE),
+            expires_in: claims.exp - claims.iat,
+            client_id: claims.req_wl,
+            scope: claims.scope,
+        }
+    }
+
+    /// The kind of token, as the issuance metrics label it.
+    pub fn kind(&self) -> &'static str {
+        match self.issued_token_type {
+            Some(TXN_TOKEN_TYPE) => "txn_token",
+            _ => "access_token",
+        }
+    }
+}
+
+/// What a token request asks for.
+enum Asked {
+    /// An access token by the client-credentials grant.
+    Credentials,
+    /// An access token by token exchange.
+    Exchange,
+    /// A Transaction Token, made from a subject token of this kind.
+    Txn(TxnRequest, SubjectKind),
 }
 
 impl Authority {
@@ -54,11 +104,15 @@ impl Authority {
     /// Everything that can be checked without the client's credentials is
     /// checked first, so malformed requests cost no argon2 work.
     pub async fn issue(&self, request: TokenRequest<'_>) -> Result<IssuedToken, AuthError> {
-        let exchange = match request.grant_type.as_str() {
-            CLIENT_CREDENTIALS => false,
+        let asked = match request.grant_type.as_str() {
+            CLIENT_CREDENTIALS => Asked::Credentials,
+            TOKEN_EXCHANGE if request.exchange.requested_token_type == TXN_TOKEN_TYPE => {
+                let (txn_request, kind) = TxnRequest::parse(&request.exchange)?;
+                Asked::Txn(txn_request, kind)
+            }
             TOKEN_EXCHANGE => {
                 request.exchange.check_shape()?;
-                true
+                Asked::Exchange
             }
             "" => return Err(AuthError::InvalidRequest("grant_type is required".into())),
             other => {
@@ -98,9 +152,17 @@ impl Authority {
             certificate: caller.certificate.as_ref().map(|certificate| certificate.thumbprint()),
             dpop_key: dpop_key.as_deref(),
         };
-        let mut grant = match exchange {
-            false => grant::decide(&client, scopes, audiences, &self.default_audience)?,
-            true => {
+        let exchanged = matches!(asked, Asked::Exchange);
+        let mut grant = match asked {
+            Asked::Credentials => grant::decide(&client, scopes, audiences, &self.default_audience)?,
+            Asked::Txn(asked, kind) => {
+                let request_txn = TxnRequest { scopes, audiences, ..asked };
+                let subject_token = &request.exchange.subject_token;
+                return self
+                    .issue_txn_token(&client, subject_token, request_txn, kind, holding, origin)
+                    .await;
+            }
+            Asked::Exchange => {
                 let subject =
                     self.exchanged_token(&request.exchange.subject_token, "subject_token", holding).await?;
                 if !request.exchange.actor_token.is_empty() {
@@ -131,7 +193,46 @@ impl Authority {
         if let Some(log) = self.audit.issuance() {
             log.record(IssuedLine::of(&claims, origin))?;
         }
-        Ok(IssuedToken { access_token, claims, exchanged: exchange })
+        Ok(IssuedToken::access(access_token, claims, exchanged))
+    }
+
+    /// A Transaction Token for `client` (draft §7.3): its subject read from
+    /// `subject_token` as `kind` says (a bound access token only with its
+    /// key, as in any exchange), decided, signed, and logged with its `txn`.
+    async fn issue_txn_token(
+        &self,
+        client: &Client,
+        subject_token: &str,
+        request: TxnRequest,
+        kind: SubjectKind,
+        holding: Holding<'_>,
+        origin: Option<IpAddr>,
+    ) -> Result<IssuedToken, AuthError> {
+        let subject = match kind {
+            SubjectKind::AccessToken => {
+                TxnSubject::Access(self.exchanged_token(subject_token, "subject_token", holding).await?)
+            }
+            SubjectKind::TxnToken => TxnSubject::Txn(self.presented_txn_token(subject_token)?),
+            SubjectKind::UnsignedJson => TxnSubject::Stated(txn::unsigned_subject(subject_token)?),
+        };
+        let claims =
+            txn::decide(client, subject, request, &self.txn, self.tokens.issuer(), self.clock.now())?;
+        let token = self.tokens.keys().signing.sign_txn_token(&claims)?;
+        if let Some(log) = self.audit.issuance() {
+            log.record(IssuedLine::of_txn(&claims, origin))?;
+        }
+        Ok(IssuedToken::txn(token, claims))
+    }
+
+    /// The claims of a Txn-Token presented for replacement, if it is one of
+    /// this trust domain's and still live; `invalid_request` otherwise.
+    fn presented_txn_token(&self, token: &str) -> Result<TxnClaims, AuthError> {
+        let keys = self.tokens.keys();
+        txn::verify(&keys, token, &self.txn, self.tokens.issuer(), self.clock.now()).ok_or_else(|| {
+            AuthError::InvalidRequest(
+                "the subject_token is not a live Transaction Token of this trust domain".into(),
+            )
+        })
     }
 
     /// The claims of a token presented for exchange, if it is active here

@@ -16,6 +16,7 @@ mod verified;
 
 pub(crate) use codec::random_tag;
 pub use codec::{ACCESS_TOKEN_TYP, AccessClaims, Confirmation, Federated, Grant, Subject, TokenCodec};
+pub(crate) use exchange::OWN_SCOPE_PREFIX;
 pub use exchange::{ACCESS_TOKEN_TYPE, Act, Exchange, TOKEN_EXCHANGE};
 pub use introspection::{Introspected, Introspection};
 pub use issue::{IssuedToken, TokenRequest};

@@ -298,6 +298,24 @@ impl TestApp {
         format!("{}{path}", self.base_url)
     }
 
+    /// `form` POSTed to the HTTP token endpoint as client `id`
+    /// (`client_secret_basic`): the status and the JSON answer.
+    pub async fn post_token_form(
+        &self,
+        id: &str,
+        secret: &str,
+        form: &[(&str, &str)],
+    ) -> (u16, serde_json::Value) {
+        let response = reqwest::Client::new()
+            .post(self.url("/oauth/v2/token"))
+            .basic_auth(id, Some(secret))
+            .form(form)
+            .send()
+            .await
+            .unwrap();
+        (response.status().as_u16(), response.json().await.unwrap())
+    }
+
     pub fn database_url(&self) -> &str {
         &self.database.url
     }

@@ -1,0 +1,146 @@
+//! What a Transaction Token says: made from an access token or a stated
+//! subject at the edge, or replacing a Txn-Token further down the chain
+//! (draft §7.3 and §11.14), and how a presented one is checked.
+
+use jsonwebtoken::{Algorithm, Validation};
+use serde_json::{Map, Value};
+use tokend_common::ecdsa;
+
+use super::{TXN_TOKEN_TYP, TxnClaims, TxnRequest, TxnSettings};
+use crate::authority::tokens::{OWN_SCOPE_PREFIX, random_tag};
+use crate::authority::{AccessClaims, AuthError, KeyRing};
+use crate::domain::{Client, ScopeSet, quoted};
+
+/// The name in `rctx` of the workloads that asked for the tokens a replacement replaced, first one first.
+pub const REQUESTER_CHAIN: &str = "req_wl_chain";
+
+/// Whom a Txn-Token is for, as its subject token showed.
+pub enum TxnSubject {
+    /// An access token of this issuer.
+    Access(AccessClaims),
+    /// A Txn-Token, to be replaced.
+    Txn(TxnClaims),
+    /// A subject the requesting workload stated (an unsigned JSON subject token).
+    Stated(String),
+}
+
+/// Decides the Txn-Token `client` asked for, at `now`. Only registered
+/// requesters may ask; the audience must be the trust domain; the scope is
+/// required and within the subject's (an access token's, a replaced
+/// Txn-Token's, or for a stated subject the client's own allowed scopes),
+/// less tokend's own; the token lives `settings.lifetime_seconds` at most
+/// and never past its subject. A replacement keeps `txn`, `sub` and `tctx`,
+/// adds the request's context to `rctx` without changing what was there,
+/// and records who asked before in `rctx.req_wl_chain`.
+pub fn decide(
+    client: &Client,
+    subject: TxnSubject,
+    request: TxnRequest,
+    settings: &TxnSettings,
+    issuer: &str,
+    now: i64,
+) -> Result<TxnClaims, AuthError> {
+    let TxnRequest { context, details, scopes, audiences } = request;
+    if !client.txn_token_requester {
+        return Err(AuthError::UnauthorizedClient(
+            "this client may not ask for Transaction Tokens: its registration does not make it a txn_token_requester"
+                .into(),
+        ));
+    }
+    match audiences.to_strings().as_slice() {
+        [trust_domain] if *trust_domain == settings.audience => {}
+        [] => return Err(AuthError::InvalidRequest("audience is required: the trust domain".into())),
+        _ => {
+            return Err(AuthError::InvalidTarget(format!(
+                "the audience of a Transaction Token is the trust domain {}, alone",
+                quoted(&settings.audience)
+            )));
+        }
+    }
+    if scopes.is_empty() {
+        return Err(AuthError::InvalidRequest("scope is required: the transaction's purpose".into()));
+    }
+    let (held, sub, until) = match &subject {
+        TxnSubject::Access(claims) => {
+            (ScopeSet::parse_delimited(&claims.scope), claims.sub.clone(), claims.exp)
+        }
+        TxnSubject::Txn(claims) => (ScopeSet::parse_delimited(&claims.scope), claims.sub.clone(), claims.exp),
+        TxnSubject::Stated(sub) => (Ok(client.allowed_scopes.clone()), sub.clone(), i64::MAX),
+    };
+    let held = held.map_err(AuthError::internal)?.without_prefix(OWN_SCOPE_PREFIX);
+    if let Some(scope) = scopes.first_outside(&held) {
+        return Err(AuthError::InvalidScope(format!(
+            "scope {} is not in the subject token's scope, less tokend's own",
+            quoted(scope.as_str())
+        )));
+    }
+    let (txn, rctx, tctx) = match subject {
+        TxnSubject::Txn(replaced) => {
+            (replaced.txn, replacement_context(replaced.rctx, replaced.req_wl, context), replaced.tctx)
+        }
+        _ => (transaction_id(), context, details),
+    };
+    Ok(TxnClaims {
+        iss: issuer.to_owned(),
+        iat: now,
+        aud: settings.audience.clone(),
+        exp: until.min(now + settings.lifetime_seconds),
+        txn,
+        sub,
+        scope: scopes.to_string(),
+        req_wl: client.id.to_string(),
+        rctx,
+        tctx,
+    })
+}
+
+/// The replaced token's `rctx` with the new request's members it lacks, and
+/// its requester appended to the chain of those before.
+fn replacement_context(
+    mut rctx: Map<String, Value>,
+    replaced_requester: String,
+    added: Map<String, Value>,
+) -> Map<String, Value> {
+    let mut chain = match rctx.remove(REQUESTER_CHAIN) {
+        Some(Value::Array(chain)) => chain,
+        _ => Vec::new(),
+    };
+    chain.push(Value::String(replaced_requester));
+    for (name, value) in added {
+        rctx.entry(name).or_insert(value);
+    }
+    rctx.insert(REQUESTER_CHAIN.into(), Value::Array(chain));
+    rctx
+}
+
+/// A new transaction's id: 128 random bits (RFC 8417 §2.2's `txn`, unique in the trust domain).
+fn transaction_id() -> String {
+    random_tag::<16>()
+}
+
+/// The claims of a Txn-Token presented for replacement, if tokend signed it
+/// for `settings`' trust domain and it is live at `now`; `None` otherwise.
+pub fn verify(
+    keys: &KeyRing,
+    token: &str,
+    settings: &TxnSettings,
+    issuer: &str,
+    now: i64,
+) -> Option<TxnClaims> {
+    let header = jsonwebtoken::decode_header(token).ok()?;
+    if header.typ.as_deref() != Some(TXN_TOKEN_TYP) || header.crit.is_some() {
+        return None;
+    }
+    let key = keys.verifying_key(header.kid.as_deref()?)?;
+    if header.alg != key.algorithm || (key.algorithm == Algorithm::ES256 && !ecdsa::jws_has_low_s(token)) {
+        return None;
+    }
+    let mut validation = Validation::new(key.algorithm);
+    // The lifetime is checked below, on the authority's clock.
+    validation.validate_exp = false;
+    validation.set_issuer(&[issuer]);
+    validation.set_audience(&[&settings.audience]);
+    validation.set_required_spec_claims(&["exp", "iss", "aud", "sub"]);
+    let claims = jsonwebtoken::decode::<TxnClaims>(token, &key.decoding, &validation).ok()?.claims;
+    (now < claims.exp).then_some(claims)
+}
