@@ -6,11 +6,13 @@
 //! JSON, and [`ecdsa`] the one form of an ES256 signature both the server and
 //! the verifiers accept, and [`dpop`] what the token endpoint and the
 //! resource-server check read alike in a DPoP proof; [`status_list`] the
-//! bit string of a Token Status List, written by one and read by the others.
+//! bit string of a Token Status List, written by one and read by the others;
+//! [`txn`] the claims of a Transaction Token.
 
 pub mod dpop;
 pub mod ecdsa;
 pub mod expiring;
 pub mod status_list;
 pub mod structs;
+pub mod txn;
 pub mod wire;

@@ -15,20 +15,32 @@
 //! by discovery (or, for revocation-sensitive APIs, asks tokend's `Introspect`),
 //! and [`VerifyLayer`] rejects requests without a valid token: `UNAUTHENTICATED`
 //! / `PERMISSION_DENIED` to gRPC callers, 401 / 403 to HTTP ones.
+//!
+//! Call chains: [`TxnEdgeLayer`] turns an incoming access token into a
+//! Transaction Token at the edge, [`TxnTokenLayer`] verifies it at every
+//! internal service, and [`PropagateTxnLayer`] sends it on with each outgoing
+//! call made while handling the request.
 
 mod bearer;
 mod credentials;
 mod dpop;
 mod error;
+mod guard;
 mod source;
+mod txn;
 mod verify;
 
 pub use bearer::{Bearer, BearerLayer};
 pub use credentials::PrivateKey;
 pub use dpop::DpopKey;
 pub use error::TokenError;
+pub use guard::{Admit, Guarded};
 pub use jsonwebtoken::Algorithm;
 pub use source::{TlsIdentity, Token, TokenSource};
+pub use txn::{
+    PropagateTxn, PropagateTxnLayer, TxnClaims, TxnEdgeLayer, TxnEdgeService, TxnToken, TxnTokenLayer,
+    TxnTokenService, TxnVerifier,
+};
 pub use verify::{
     Call, Claims, Confirmation, PeerCertificate, StatusListCounts, StatusListEntry, TokenStatus, Verifier,
     VerifierBuilder, VerifyError, VerifyLayer, VerifyService,

@@ -8,12 +8,12 @@
 mod decide;
 mod request;
 
-use serde::{Deserialize, Serialize};
-use serde_json::{Map, Value};
-
 pub use decide::{REQUESTER_CHAIN, TxnSubject, decide, verify};
 pub use request::{SubjectKind, TxnRequest, unsigned_subject};
-pub use tokend_common::wire::{TXN_TOKEN_TYP, TXN_TOKEN_TYPE};
+pub use tokend_common::{
+    txn::TxnClaims,
+    wire::{TXN_TOKEN_TYP, TXN_TOKEN_TYPE},
+};
 
 /// How long Transaction Tokens live unless the operator says otherwise.
 pub const DEFAULT_LIFETIME_SECONDS: i64 = 300;
@@ -32,30 +32,4 @@ impl TxnSettings {
     pub fn for_issuer(issuer: &str) -> Self {
         Self { audience: issuer.to_owned(), lifetime_seconds: DEFAULT_LIFETIME_SECONDS }
     }
-}
-
-/// The claims of a Transaction Token (draft §6.2).
-#[derive(Debug, Clone, Serialize, Deserialize)]
-pub struct TxnClaims {
-    /// tokend, which signed it: which keys verify it.
-    pub iss: String,
-    pub iat: i64,
-    /// The trust domain.
-    pub aud: String,
-    pub exp: i64,
-    /// The transaction's id, the same across the whole call chain and every replacement.
-    pub txn: String,
-    /// Who the transaction is for: the subject token's `sub`.
-    pub sub: String,
-    /// What the transaction may do: within the subject token's scope.
-    pub scope: String,
-    /// The workload that asked for this token (a client id).
-    pub req_wl: String,
-    /// The request's environment (`req_ip`, `authn`, …), and in a replacement
-    /// the workloads that asked before (`req_wl_chain`).
-    #[serde(default, skip_serializing_if = "Map::is_empty")]
-    pub rctx: Map<String, Value>,
-    /// What stays fixed through the call chain: the request's details.
-    #[serde(default, skip_serializing_if = "Map::is_empty")]
-    pub tctx: Map<String, Value>,
 }

@@ -55,12 +55,19 @@ impl Claims {
 
     /// `InsufficientScope` naming every scope in `required` unless all were granted.
     pub fn require_scopes<S: AsRef<str>>(&self, required: &[S]) -> Result<(), VerifyError> {
-        if required.iter().all(|scope| self.has_scope(scope.as_ref())) {
-            return Ok(());
-        }
-        let required = required.iter().map(AsRef::as_ref).collect::<Vec<_>>().join(" ");
-        Err(VerifyError::InsufficientScope { required })
+        require_scopes(&self.scope, required)
     }
+}
+
+/// `InsufficientScope` naming every scope in `required` unless the
+/// space-delimited `granted` holds them all.
+pub(crate) fn require_scopes<S: AsRef<str>>(granted: &str, required: &[S]) -> Result<(), VerifyError> {
+    let has = |scope: &str| granted.split(' ').any(|one| one == scope);
+    if required.iter().all(|scope| has(scope.as_ref())) {
+        return Ok(());
+    }
+    let required = required.iter().map(AsRef::as_ref).collect::<Vec<_>>().join(" ");
+    Err(VerifyError::InsufficientScope { required })
 }
 
 fn one_or_many<'de, D: Deserializer<'de>>(deserializer: D) -> Result<Vec<String>, D::Error> {

@@ -18,7 +18,7 @@ use super::VerifyError;
 const FETCH_TIMEOUT: Duration = Duration::from_secs(5);
 
 /// A published key that checks signatures, with the one algorithm it was published for.
-pub(super) struct VerifyingKey {
+pub(crate) struct VerifyingKey {
     pub algorithm: Algorithm,
     pub decoding: DecodingKey,
 }
@@ -28,7 +28,7 @@ struct KeySet {
     fetched: Instant,
 }
 
-pub(super) struct KeyCache {
+pub(crate) struct KeyCache {
     http: reqwest::Client,
     jwks_uri: String,
     current: RwLock<Arc<KeySet>>,

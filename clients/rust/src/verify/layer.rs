@@ -1,17 +1,16 @@
 //! A tower layer that lets through only requests with a valid bearer token.
 
-use std::{
-    future::Future,
-    pin::Pin,
-    sync::Arc,
-    task::{Context, Poll},
-};
+use std::sync::Arc;
 use tokend_common::wire::GRPC_CONTENT_TYPES;
 
 use http::{Request, Response, header::CONTENT_TYPE};
-use tower::{Layer, Service};
+use tower::Layer;
 
-use super::{Call, PeerCertificate, Verifier};
+use super::{Call, PeerCertificate, Verifier, VerifyError};
+use crate::{
+    TxnToken,
+    guard::{Admit, Guarded},
+};
 
 /// Verifies the bearer token of every request and puts its [`Claims`](super::Claims)
 /// in the request's extensions (tonic handlers read them with
@@ -44,52 +43,31 @@ impl<S> Layer<S> for VerifyLayer {
     type Service = VerifyService<S>;
 
     fn layer(&self, inner: S) -> VerifyService<S> {
-        VerifyService { inner, layer: self.clone() }
+        Guarded::new(inner, self.clone())
     }
 }
 
 /// The service [`VerifyLayer`] makes.
-#[derive(Clone)]
-pub struct VerifyService<S> {
-    inner: S,
-    layer: VerifyLayer,
+pub type VerifyService<S> = Guarded<S, VerifyLayer>;
+
+impl Admit for VerifyLayer {
+    async fn admit<B: Send>(&self, request: &mut Request<B>) -> Result<Option<TxnToken>, VerifyError> {
+        let certificate = PeerCertificate::from_extensions(request.extensions());
+        let call = Call { method: request.method(), uri: request.uri() };
+        let claims = self
+            .verifier
+            .authorize_call(Some(call), request.headers(), certificate.as_ref(), &self.required)
+            .await?;
+        request.extensions_mut().insert(claims);
+        Ok(None)
+    }
 }
 
-impl<S, B, ResBody> Service<Request<B>> for VerifyService<S>
-where
-    S: Service<Request<B>, Response = Response<ResBody>> + Clone + Send + 'static,
-    S::Future: Send,
-    B: Send + 'static,
-    ResBody: Default,
-{
-    type Response = Response<ResBody>;
-    type Error = S::Error;
-    type Future = Pin<Box<dyn Future<Output = Result<Response<ResBody>, S::Error>> + Send>>;
-
-    fn poll_ready(&mut self, cx: &mut Context<'_>) -> Poll<Result<(), S::Error>> {
-        self.inner.poll_ready(cx)
-    }
-
-    fn call(&mut self, mut request: Request<B>) -> Self::Future {
-        let fresh = self.inner.clone();
-        let mut inner = std::mem::replace(&mut self.inner, fresh);
-        let layer = self.layer.clone();
-        Box::pin(async move {
-            let certificate = PeerCertificate::from_extensions(request.extensions());
-            let call = Call { method: request.method(), uri: request.uri() };
-            let verdict = layer
-                .verifier
-                .authorize_call(Some(call), request.headers(), certificate.as_ref(), &layer.required)
-                .await;
-            match verdict {
-                Ok(claims) => {
-                    request.extensions_mut().insert(claims);
-                    inner.call(request).await
-                }
-                Err(error) if is_grpc(&request) => Ok(tonic::Status::from(error).into_http()),
-                Err(error) => Ok(error.http_response()),
-            }
-        })
+/// The answer refusing `request`: a gRPC status for a gRPC call, else an HTTP one.
+pub(crate) fn refusal<B, ResBody: Default>(request: &Request<B>, error: VerifyError) -> Response<ResBody> {
+    match is_grpc(request) {
+        true => tonic::Status::from(error).into_http(),
+        false => error.http_response(),
     }
 }
 

@@ -3,11 +3,15 @@
 //! for every use, the token's bit in its status list.
 
 use std::time::Duration;
-use tokend_common::{ecdsa, wire::ACCESS_TOKEN_TYP};
+use tokend_common::wire::ACCESS_TOKEN_TYP;
 
-use jsonwebtoken::{Algorithm, Validation, errors::ErrorKind};
-
-use super::{Claims, VerifyError, keys::KeyCache, seen::SeenTokens, status::StatusLists};
+use super::{
+    Claims, VerifyError,
+    keys::KeyCache,
+    seen::SeenTokens,
+    signed::{self, Expected},
+    status::StatusLists,
+};
 
 /// The `typ` header of RFC 9068 access tokens; `application/at+jwt` is the same.
 const ACCESS_TOKEN_TYPES: [&str; 2] = [ACCESS_TOKEN_TYP, "application/at+jwt"];
@@ -63,38 +67,14 @@ async fn check(
     leeway: Duration,
     token: &str,
 ) -> Result<Claims, VerifyError> {
-    let header = jsonwebtoken::decode_header(token).map_err(|_| VerifyError::invalid("malformed token"))?;
-    let typ = header.typ.as_deref().unwrap_or_default();
-    if !ACCESS_TOKEN_TYPES.iter().any(|expected| typ.eq_ignore_ascii_case(expected)) {
-        return Err(VerifyError::invalid("not an access token (typ)"));
-    }
-    let kid = header.kid.ok_or(VerifyError::invalid("no key id"))?;
-    let key = keys.key(&kid).await.ok_or(VerifyError::invalid("unknown signing key"))?;
-    // Only the algorithm the key was published with: no algorithm confusion.
-    if header.alg != key.algorithm {
-        return Err(VerifyError::invalid("algorithm does not match the key"));
-    }
-    // tokend signs ES256 in the low-s form only; the other form of the same
-    // signature is a second string for one token, refused as the server does.
-    if key.algorithm == Algorithm::ES256 && !ecdsa::jws_has_low_s(token) {
-        return Err(VerifyError::invalid("bad signature"));
-    }
-    let mut validation = Validation::new(key.algorithm);
-    validation.leeway = leeway.as_secs();
-    validation.validate_nbf = true;
-    validation.set_issuer(&[issuer]);
-    validation.set_audience(&[audience]);
-    validation.set_required_spec_claims(&["exp", "iss", "aud", "sub"]);
-    let data = jsonwebtoken::decode::<Claims>(token, &key.decoding, &validation).map_err(|err| {
-        VerifyError::invalid(match err.kind() {
-            ErrorKind::ExpiredSignature => "token expired",
-            ErrorKind::ImmatureSignature => "token not yet valid",
-            ErrorKind::InvalidAudience => "token is for another audience",
-            ErrorKind::InvalidIssuer => "token is from another issuer",
-            ErrorKind::InvalidSignature => "bad signature",
-            ErrorKind::InvalidAlgorithm => "algorithm does not match the key",
-            _ => "malformed token",
-        })
-    })?;
-    Ok(data.claims)
+    let expected = Expected {
+        types: &ACCESS_TOKEN_TYPES,
+        wrong_type: "not an access token (typ)",
+        issuer,
+        audience,
+        leeway,
+        nbf: true,
+        required_claims: &["exp", "iss", "aud", "sub"],
+    };
+    signed::check(keys, token, &expected).await
 }

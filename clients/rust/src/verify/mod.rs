@@ -2,14 +2,15 @@
 //! or remotely through tokend's `Introspect`.
 
 mod binding;
-mod claims;
+pub(crate) mod claims;
 mod dpop;
-mod keys;
-mod layer;
+pub(crate) mod keys;
+pub(crate) mod layer;
 mod local;
 mod rejection;
 mod remote;
 mod seen;
+pub(crate) mod signed;
 mod status;
 
 use std::{sync::Arc, time::Duration};

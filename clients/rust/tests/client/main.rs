@@ -7,4 +7,5 @@ mod secretless;
 mod server;
 mod status;
 mod token_source;
+mod txn;
 mod verifier;
