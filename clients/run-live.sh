@@ -5,7 +5,8 @@
 # example pair
 # (orders API verifying tokens, worker calling it with cached tokens), the
 # Python and Node examples and example pairs (and each language's worker
-# against another's API), and the recipes of clients without a secret, with the
+# against another's API), a Transaction Token's call chain through all
+# three languages, and the recipes of clients without a secret, with the
 # virtualenv clients/python/run-tests.sh made. Used by CI.
 #   clients/run-live.sh [path/to/tokend] [path/to/examples/dir]
 set -euo pipefail
@@ -96,6 +97,54 @@ env "${worker_env[@]}" ORDERS_URL="http://$node_orders" "$examples/orders_worker
 grep -q "(1 × stapler) as orders-worker" "$scratch/rust-node.log"
 grep -q "read-only token refused as expected" "$scratch/rust-node.log"
 echo "ok: the Node worker and API take tokens from and to Python and Rust"
+
+echo "== Transaction Tokens: a Rust edge, then orders (Rust), payments (Python) and ledger (Node), one Txn-Token through all"
+EDGE_SECRET=$("$tokend" client create --id chain-edge --txn-token-requester --json | secret_of)
+TOKEND_ISSUER="$BASE" HOP_NAME=ledger HOP_LISTEN=127.0.0.1:0 node "$here/node/examples/txn_hop.mjs" > "$scratch/ledger.log" 2>&1 &
+pids+=($!)
+ledger=$(address_in "$scratch/ledger.log")
+TOKEND_ISSUER="$BASE" HOP_NAME=payments HOP_LISTEN=127.0.0.1:0 HOP_NEXT="$ledger" \
+  "$python" "$here/python/examples/txn_hop.py" > "$scratch/payments.log" 2>&1 &
+pids+=($!)
+payments=$(address_in "$scratch/payments.log")
+TOKEND_ISSUER="$BASE" HOP_NAME=orders HOP_LISTEN=127.0.0.1:0 HOP_NEXT="http://$payments" "$examples/txn_hop" > "$scratch/hop.log" 2>&1 &
+pids+=($!)
+orders_hop=$(address_in "$scratch/hop.log")
+TOKEND_URL="$BASE" EDGE_CLIENT_ID=chain-edge EDGE_CLIENT_SECRET="$EDGE_SECRET" EDGE_FIRST_HOP="http://$orders_hop" \
+  EDGE_LISTEN=127.0.0.1:0 "$examples/txn_edge" > "$scratch/edge.log" 2>&1 &
+pids+=($!)
+edge=$(address_in "$scratch/edge.log")
+# Transaction Tokens tokend has issued to the edge, from its metrics.
+txn_tokens() { curl -s "$BASE/metrics" | awk '/^tokend_tokens_issued_total\{client_id="chain-edge".*token_type="txn_token"/ { n += $2 } END { print n + 0 }'; }
+access_token() { python3 -c 'import json,sys; print(json.load(sys.stdin)["access_token"])'; }
+before=$(txn_tokens)
+USER_TOKEN=$(curl -s -u "orders-worker:$WORKER_SECRET" -d grant_type=client_credentials -d scope=orders.read "$BASE/oauth/v2/token" | access_token)
+curl -sf -H "Authorization: Bearer $USER_TOKEN" "http://$edge/visit" | tee "$scratch/chain.json"
+echo
+python3 - "$scratch/chain.json" <<'PY'
+import json, sys
+seen = json.load(open(sys.argv[1]))
+assert [hop["service"] for hop in seen] == ["orders", "payments", "ledger"], seen
+assert len({(hop["txn"], hop["sub"], hop["req_wl"]) for hop in seen}) == 1, f"one transaction at every hop: {seen}"
+assert (seen[0]["sub"], seen[0]["req_wl"]) == ("orders-worker", "chain-edge"), seen
+PY
+[ "$(( $(txn_tokens) - before ))" -eq 1 ] || { echo "the chain should have cost one Txn-Token" >&2; exit 1; }
+# A tampered Txn-Token, and an access token in its place, are refused at every language's hop.
+TXN=$(curl -s -u "chain-edge:$EDGE_SECRET" -d grant_type=urn:ietf:params:oauth:grant-type:token-exchange \
+  -d requested_token_type=urn:ietf:params:oauth:token-type:txn_token -d subject_token="$USER_TOKEN" \
+  -d subject_token_type=urn:ietf:params:oauth:token-type:access_token --data-urlencode audience="$BASE" \
+  -d scope=orders.read "$BASE/oauth/v2/token" | access_token)
+tampered="${TXN%.*}.$(printf '%s' "${TXN##*.}" | rev)"
+for hop in "$orders_hop" "$payments" "$ledger"; do
+  for token in "$tampered" "$USER_TOKEN"; do
+    if grpcurl -plaintext -import-path "$here/rust/examples/proto" -proto chain.proto -H "txn-token: $token" -d '{}' \
+      "$hop" chain.v1.Hop/Visit > "$scratch/refused.txt" 2>&1; then
+      echo "a hop accepted a token it should refuse" >&2; exit 1
+    fi
+    grep -q "Unauthenticated" "$scratch/refused.txt"
+  done
+done
+echo "ok: one Txn-Token carried the request through Rust, Python and Node; forged and mistyped ones refused at each hop"
 
 echo "== DPoP: curl with a proof from proof.py, and oauth4webapi from npm"
 PYTHON="$python" "$here/dpop/recipes.sh"

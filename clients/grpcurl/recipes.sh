@@ -49,6 +49,19 @@ grpcurl -plaintext -d "{\"client_id\":\"grpcurl-demo\",\"client_secret\":\"$DEMO
   \"subject_token_type\":\"urn:ietf:params:oauth:token-type:access_token\",\"audience\":[\"orders-api\"]}" \
   "$TOKEND" tokend.v1.TokenService/ExchangeToken | field '["issuedTokenType"]' | grep -qx urn:ietf:params:oauth:token-type:access_token
 
+# An edge gateway, registered as a Transaction Token requester, turns that token into a
+# Txn-Token for the trust domain (tokend's issuer): typ txntoken+jwt, token_type N_A.
+EDGE_SECRET=$(grpcurl -plaintext -H "authorization: Bearer $ADMIN_TOKEN" \
+  -d '{"client_id":"grpcurl-edge","txn_token_requester":true}' \
+  "$TOKEND" tokend.v1.ClientAdmin/CreateClient | field '["clientSecret"]')
+TXN_TOKEN=$(grpcurl -plaintext -d "{\"client_id\":\"grpcurl-edge\",\"client_secret\":\"$EDGE_SECRET\",
+  \"subject_token\":\"$DEMO_TOKEN\",\"subject_token_type\":\"urn:ietf:params:oauth:token-type:access_token\",
+  \"requested_token_type\":\"urn:ietf:params:oauth:token-type:txn_token\",
+  \"audience\":[\"http://$TOKEND\"],\"scope\":\"orders.read\",\"request_details\":\"{\\\"action\\\":\\\"list\\\"}\"}" \
+  "$TOKEND" tokend.v1.TokenService/ExchangeToken | field '["accessToken"]')
+payload "$TXN_TOKEN" '["sub"]' | grep -qx grpcurl-demo
+payload "$TXN_TOKEN" '["tctx"]["action"]' | grep -qx list
+
 # Revoke it; from then on it introspects inactive (an empty answer: active=false).
 grpcurl -plaintext -H "authorization: Basic $(basic grpcurl-demo "$DEMO_SECRET")" -d "{\"token\":\"$DEMO_TOKEN\"}" \
   "$TOKEND" tokend.v1.TokenService/Revoke > /dev/null

@@ -37,13 +37,13 @@ claims() { python3 -c "import base64,sys; p=sys.stdin.read().split('.')[1]; prin
 BOUND=$(grpcurl -cacert "$CA" -cert "$CERT" -key "$KEY" \
   -d '{"grant_type":"client_credentials","client_id":"mesh-worker"}' \
   "$TOKEND_TLS" tokend.v1.TokenService/IssueToken | field '["accessToken"]')
-echo "$BOUND" | claims | field '["cnf"]["x5t#S256"]' | grep -qx "$thumbprint"
+echo "$BOUND" | claims | field '["cnf"]["x5t#S256"]' | grep -qxF -- "$thumbprint"
 curl -sf --cacert "$CA" --cert "$CERT" --key "$KEY" -d grant_type=client_credentials -d client_id=mesh-worker \
   "https://$TOKEND_TLS/oauth/v2/token" | field '["access_token"]' | claims | field '["cnf"]["x5t#S256"]' \
-  | grep -qx "$thumbprint"
+  | grep -qxF -- "$thumbprint"
 # Introspection returns the binding, so a resource server can check it.
 curl -sf --cacert "$CA" -u "$ADMIN_ID:$ADMIN_SECRET" --data-urlencode "token=$BOUND" \
-  "https://$TOKEND_TLS/oauth/v2/introspect" | field '["cnf"]["x5t#S256"]' | grep -qx "$thumbprint"
+  "https://$TOKEND_TLS/oauth/v2/introspect" | field '["cnf"]["x5t#S256"]' | grep -qxF -- "$thumbprint"
 # Without the certificate the same request is invalid_client.
 curl -s --cacert "$CA" -d grant_type=client_credentials -d client_id=mesh-worker \
   "https://$TOKEND_TLS/oauth/v2/token" | field '["error"]' | grep -qx invalid_client

@@ -1,5 +1,6 @@
-// Express (and any Connect-style `(req, res, next)` framework): a middleware
-// that lets a request through only with a valid token. Refusals are 401, 403
+// Express (and any Connect-style `(req, res, next)` framework): middleware
+// that lets a request through only with a valid access token, or
+// Transaction Token. Refusals are 401, 403
 // or 503 with a `WWW-Authenticate` challenge and the OAuth error as JSON.
 // The claims are at `res.locals.claims` (or `claimsOf(res)`).
 
@@ -8,6 +9,7 @@ import type { TLSSocket } from "node:tls";
 import type { Claims } from "./claims.js";
 import { InvalidToken, unavailable } from "./invalidToken.js";
 import { scopesFor, verifyCall, type ScopeRules } from "./presented.js";
+import { runWithTxnToken, TXN_TOKEN_HEADER, type TxnVerifier } from "./txn.js";
 import type { Verifier } from "./verifier.js";
 
 /** The parts of an Express request the middleware reads. */
@@ -47,6 +49,30 @@ export function requireToken(verifier: Verifier, rules: ScopeRules = {}) {
       (claims) => {
         res.locals.claims = claims;
         next();
+      },
+      (error: unknown) => refuse(res, error instanceof InvalidToken ? error : unavailable("the token could not be checked")),
+    );
+  };
+}
+
+/**
+ * Every request needs a Transaction Token (`Txn-Token` header) of the
+ * verifier's trust domain holding `scopes`; the rest of the request is
+ * handled with it current (`currentTxnToken()`, `txnHeaders()`), and at
+ * `res.locals.txn`.
+ */
+export function requireTxnToken(verifier: TxnVerifier, options: { scopes?: readonly string[] } = {}) {
+  return (req: IncomingRequest, res: OutgoingResponse, next: (error?: unknown) => void): void => {
+    const token = req.headers[TXN_TOKEN_HEADER];
+    if (typeof token !== "string") {
+      refuse(res, new InvalidToken("no Transaction Token (txn-token)"));
+      return;
+    }
+    verifier.verify(token, options).then(
+      (claims) => {
+        const txn = { token, claims };
+        res.locals.txn = txn;
+        runWithTxnToken(txn, () => next());
       },
       (error: unknown) => refuse(res, error instanceof InvalidToken ? error : unavailable("the token could not be checked")),
     );

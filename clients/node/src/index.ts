@@ -13,3 +13,13 @@ export { TokenError } from "./tokenError.js";
 export { TokenSource, type SourceOptions, type Token, type Transport, type Issued } from "./tokenSource.js";
 export { GrpcTransport, type GrpcTransportOptions } from "./grpcTransport.js";
 export { HttpTransport, type HttpTransportOptions } from "./httpTransport.js";
+export {
+  currentTxnToken,
+  runWithTxnToken,
+  TXN_TOKEN_HEADER,
+  TxnEdge,
+  txnHeaders,
+  TxnVerifier,
+  type TxnClaims,
+  type TxnToken,
+} from "./txn.js";

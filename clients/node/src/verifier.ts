@@ -4,19 +4,16 @@
 // scopes a call needs, the binding to a certificate (RFC 8705) or a DPoP key
 // (RFC 9449), and the token's bit in its status list.
 
-import { decodeProtectedHeader, errors, jwtVerify } from "jose";
-
 import { Claims } from "./claims.js";
 import { DpopChecker, sha256 } from "./dpopCheck.js";
 import { Http } from "./http.js";
 import { InvalidToken } from "./invalidToken.js";
 import { KeySet } from "./keys.js";
+import { checkSigned } from "./signed.js";
 import { StatusLists } from "./statusLists.js";
 
 /** The `typ` of RFC 9068 access tokens, and its media-type form. */
 const ACCESS_TOKEN_TYPES = ["at+jwt", "application/at+jwt"];
-/** Half the order of P-256: tokend never signs with an `s` above it. */
-const P256_HALF_ORDER = 0xffffffff00000000ffffffffffffffffbce6faada7179e84f3b9cac2fc632551n / 2n;
 /** Tokens remembered as verified at once. */
 const SEEN_CAPACITY = 10_000;
 
@@ -120,38 +117,14 @@ export class Verifier {
   }
 
   async #check(token: string): Promise<Claims> {
-    let header;
-    try {
-      header = decodeProtectedHeader(token);
-    } catch {
-      throw new InvalidToken("malformed token");
-    }
-    if (!ACCESS_TOKEN_TYPES.includes(String(header.typ ?? "").toLowerCase())) {
-      throw new InvalidToken("not an access token (typ)");
-    }
-    const key = await this.#keys.key(String(header.kid ?? ""));
-    if (!key) {
-      throw new InvalidToken("unknown signing key");
-    }
-    // Only the algorithm the key was published with: no algorithm confusion.
-    if (header.alg !== key.alg) {
-      throw new InvalidToken("algorithm does not match the key");
-    }
-    if (key.alg === "ES256" && !hasLowS(token)) {
-      throw new InvalidToken("bad signature");
-    }
-    let payload;
-    try {
-      ({ payload } = await jwtVerify(token, key.key, {
-        algorithms: [key.alg],
-        issuer: this.issuer,
-        audience: this.audience,
-        clockTolerance: this.#leeway,
-        requiredClaims: ["exp", "iss", "aud", "sub"],
-      }));
-    } catch (error) {
-      throw new InvalidToken(reason(error));
-    }
+    const payload = await checkSigned(this.#keys, token, {
+      types: ACCESS_TOKEN_TYPES,
+      wrongType: "not an access token (typ)",
+      issuer: this.issuer,
+      audience: this.audience,
+      leewaySeconds: this.#leeway,
+      requiredClaims: ["exp", "iss", "aud", "sub"],
+    });
     const claims = new Claims(payload as Record<string, unknown>);
     this.#remember(token, claims);
     return claims;
@@ -204,32 +177,4 @@ export class Verifier {
       this.#seen.set(token, { claims, until });
     }
   }
-}
-
-/** What a failed check tells the caller, by jose's error. */
-function reason(error: unknown): string {
-  if (error instanceof errors.JWTExpired) {
-    return "token expired";
-  }
-  if (error instanceof errors.JWTClaimValidationFailed && error.reason !== "missing") {
-    const why: Record<string, string> = {
-      nbf: "token not yet valid",
-      aud: "token is for another audience",
-      iss: "token is from another issuer",
-    };
-    return why[error.claim] ?? "malformed token";
-  }
-  if (error instanceof errors.JWSSignatureVerificationFailed) {
-    return "bad signature";
-  }
-  return "malformed token";
-}
-
-/**
- * tokend signs ES256 in the low-s form only; the other form of one signature
- * is a second string for one token, refused as tokend does.
- */
-function hasLowS(token: string): boolean {
-  const raw = Buffer.from(token.slice(token.lastIndexOf(".") + 1), "base64url");
-  return raw.length === 64 && BigInt(`0x${raw.subarray(32).toString("hex")}`) <= P256_HALF_ORDER;
 }

@@ -14,6 +14,8 @@ are; ``AsyncTokenSource`` does the same for asyncio over ``grpc.aio``.
 the token's status list; a refusal is ``InvalidToken``. ``AsyncVerifier`` is
 the same for asyncio; ``grpc_server``, ``asgi`` and ``wsgi`` hold the
 interceptors and middleware that refuse calls without a valid token.
+``TxnVerifier`` checks Transaction Tokens; ``txn_grpc`` and ``txn_asgi``
+exchange them at the edge, verify them at each hop and carry them on.
 The generated stubs are in ``tokend.v1``.
 """
 
@@ -25,6 +27,8 @@ from tokend_client.dpop_key import DpopKey
 from tokend_client.errors import TokenError
 from tokend_client.refusal import InvalidToken
 from tokend_client.source import Token, TokenSource
+from tokend_client.txn import TxnClaims, TxnToken, TxnVerifier, current_txn_token, txn_headers
 from tokend_client.verifier import Verifier
 
-__all__ = ["AsyncTokenSource", "AsyncVerifier", "Claims", "DpopKey", "InvalidToken", "Token", "TokenError", "TokenSource", "Verifier", "with_bearer"]
+__all__ = ["AsyncTokenSource", "AsyncVerifier", "Claims", "DpopKey", "InvalidToken", "Token", "TokenError", "TokenSource", "TxnClaims", "TxnToken", "TxnVerifier",
+           "Verifier", "current_txn_token", "txn_headers", "with_bearer"]

@@ -41,6 +41,14 @@ def refusal_body(refused: InvalidToken) -> Tuple[int, Dict[str, str], bytes]:
     return refused.http_status, headers, body
 
 
+async def refuse(send: Send, refused: InvalidToken) -> None:
+    """Answers an ASGI request with the refusal."""
+    status, headers, body = refusal_body(refused)
+    raw = [(name.encode(), value.encode()) for name, value in headers.items()]
+    await send({"type": "http.response.start", "status": status, "headers": raw})
+    await send({"type": "http.response.body", "body": body})
+
+
 class VerifyMiddleware:
     """Every HTTP request needs a token with ``scopes``. ``origin`` is the
     API's public URL, which DPoP proofs name; without it, the request's ``Host``."""
@@ -54,11 +62,7 @@ class VerifyMiddleware:
         try:
             claims = await verify_request(self.verifier, scope, self.scopes, self.origin)
         except InvalidToken as refused:
-            status, headers, body = refusal_body(refused)
-            raw = [(name.encode(), value.encode()) for name, value in headers.items()]
-            await send({"type": "http.response.start", "status": status, "headers": raw})
-            await send({"type": "http.response.body", "body": body})
-            return None
+            return await refuse(send, refused)
         scope.setdefault("state", {})["tokend_claims"] = claims
         return await self.app(scope, receive, send)
 

@@ -8,10 +8,10 @@ import base64
 import hashlib
 import threading
 import time
-from typing import Any, Dict, Iterable, Optional, Tuple
+from typing import Dict, Iterable, Optional, Tuple
 
-import jwt
 
+from tokend_client import signed
 from tokend_client.claims import Claims
 from tokend_client.dpop_check import DpopChecker
 from tokend_client.keys import Http, KeySet
@@ -20,16 +20,6 @@ from tokend_client.status_list import StatusLists
 
 #: The ``typ`` of RFC 9068 access tokens, and its media-type form.
 ACCESS_TOKEN_TYPES = ("at+jwt", "application/at+jwt")
-#: The order of P-256, whose upper half of ``s`` values tokend never signs.
-P256_ORDER = 0xFFFFFFFF00000000FFFFFFFFFFFFFFFFBCE6FAADA7179E84F3B9CAC2FC632551
-#: What a failed check tells the caller, by PyJWT's error.
-_REASONS = (
-    (jwt.ExpiredSignatureError, "token expired"),
-    (jwt.ImmatureSignatureError, "token not yet valid"),
-    (jwt.InvalidAudienceError, "token is for another audience"),
-    (jwt.InvalidIssuerError, "token is from another issuer"),
-    (jwt.InvalidSignatureError, "bad signature"),
-)
 #: Tokens remembered as verified at once.
 SEEN_CAPACITY = 10_000
 
@@ -87,28 +77,9 @@ class Verifier:
         return {"fetched": self._status.fetched, "failed": self._status.failed}
 
     def _check(self, token: str) -> Claims:
-        try:
-            header = jwt.get_unverified_header(token)
-        except jwt.PyJWTError as error:
-            raise InvalidToken("malformed token") from error
-        if str(header.get("typ", "")).lower() not in ACCESS_TOKEN_TYPES:
-            raise InvalidToken("not an access token (typ)")
-        key = self._keys.key(str(header.get("kid", "")))
-        if key is None:
-            raise InvalidToken("unknown signing key")
-        # Only the algorithm the key was published with: no algorithm confusion.
-        if header.get("alg") != key.algorithm_name:
-            raise InvalidToken("algorithm does not match the key")
-        if key.algorithm_name == "ES256" and not _has_low_s(token):
-            raise InvalidToken("bad signature")
-        try:
-            raw: Dict[str, Any] = jwt.decode(
-                token, key, algorithms=[key.algorithm_name], audience=self.audience, issuer=self.issuer,
-                leeway=self._leeway, options={"require": ["exp", "iss", "aud", "sub"]},
-            )
-        except jwt.PyJWTError as error:
-            reason = next((why for kind, why in _REASONS if isinstance(error, kind)), "malformed token")
-            raise InvalidToken(reason) from error
+        raw = signed.check(self._keys, token, types=ACCESS_TOKEN_TYPES, wrong_type="not an access token (typ)",
+                           issuer=self.issuer, audience=self.audience, leeway=self._leeway,
+                           require=("exp", "iss", "aud", "sub"))
         claims = Claims(raw)
         self._remember(token, claims)
         return claims
@@ -154,14 +125,3 @@ class Verifier:
 
 def _b64url(data: bytes) -> str:
     return base64.urlsafe_b64encode(data).rstrip(b"=").decode()
-
-
-def _has_low_s(token: str) -> bool:
-    """tokend signs ES256 in the low-s form only; the other form of one
-    signature is a second string for one token, refused as tokend does."""
-    signature = token.rsplit(".", 1)[-1]
-    try:
-        raw = base64.urlsafe_b64decode(signature + "=" * (-len(signature) % 4))
-    except ValueError:
-        return False
-    return len(raw) == 64 and int.from_bytes(raw[32:], "big") <= P256_ORDER // 2

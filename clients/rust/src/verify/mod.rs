@@ -9,7 +9,7 @@ pub(crate) mod layer;
 mod local;
 mod rejection;
 mod remote;
-mod seen;
+pub(crate) mod seen;
 pub(crate) mod signed;
 mod status;
 
