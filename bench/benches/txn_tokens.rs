@@ -5,9 +5,13 @@
 //!
 //! Run with `cargo bench -p tokend-bench --bench txn_tokens`.
 
-use std::sync::Arc;
+use std::{
+    future::Future,
+    sync::Arc,
+    time::{Duration, Instant},
+};
 
-use criterion::{BatchSize, Criterion, criterion_group, criterion_main};
+use criterion::{Criterion, criterion_group, criterion_main};
 use tokend::{
     authority::{Actor, Authority, ClientDraft, KeySealer, Settings, SigningAlgorithm},
     contract::pb,
@@ -22,15 +26,14 @@ const TXN_TOKEN: &str = "urn:ietf:params:oauth:token-type:txn_token";
 
 /// A tokend in this process with a worker and an edge (a requester): its
 /// issuer, a channel to it, the edge's secret and a worker's access token.
-async fn tokend(dir: &tempfile::TempDir) -> (String, Channel, String, String) {
+async fn tokend(dir: &tempfile::TempDir, algorithm: SigningAlgorithm) -> (String, Channel, String, String) {
     let store = Store::connect(&format!("sqlite://{}", dir.path().join("t.db").display())).await.unwrap();
     store.migrate().await.unwrap();
     let main = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let listeners = server::Listeners { main, http: None, tls: None, metrics: None };
     let issuer = listeners.base_url().unwrap();
     let sealer = Arc::new(KeySealer::from_bytes(&[9; 32]).unwrap());
-    let settings =
-        Settings::new(issuer.clone(), Audience::parse("tokend").unwrap(), SigningAlgorithm::Es256, sealer);
+    let settings = Settings::new(issuer.clone(), Audience::parse("tokend").unwrap(), algorithm, sealer);
     let authority = Arc::new(Authority::start(store, settings).await.unwrap());
     let register = |id: &str, requester: bool| ClientDraft {
         client_id: id.into(),
@@ -50,37 +53,68 @@ async fn tokend(dir: &tempfile::TempDir) -> (String, Channel, String, String) {
 
 fn txn_tokens(c: &mut Criterion) {
     let runtime = tokio::runtime::Builder::new_multi_thread().enable_all().build().unwrap();
-    let dir = tempfile::tempdir().unwrap();
-    let (issuer, channel, edge_secret, access_token) = runtime.block_on(tokend(&dir));
-    let request = pb::ExchangeTokenRequest {
-        client_id: "edge".into(),
-        client_secret: edge_secret,
-        subject_token: access_token,
-        subject_token_type: "urn:ietf:params:oauth:token-type:access_token".into(),
-        requested_token_type: TXN_TOKEN.into(),
-        audience: vec![issuer.clone()],
-        scope: "orders.read".into(),
-        request_details: r#"{"action":"list"}"#.into(),
-        ..Default::default()
-    };
-    let tokens = pb::token_service_client::TokenServiceClient::new(channel);
-    let exchange = || {
-        let mut tokens = tokens.clone();
-        let request = request.clone();
-        async move { tokens.exchange_token(request).await.unwrap().into_inner().access_token }
-    };
-    c.bench_function("txn/exchange/grpc", |b| b.to_async(&runtime).iter(exchange));
-    let token = runtime.block_on(exchange());
-    // A hop that has not seen the token: a verifier of its own for each check.
-    c.bench_function("txn/verify/first", |b| {
-        b.iter_batched(
-            || runtime.block_on(TxnVerifier::discover(&issuer, &issuer)).unwrap(),
-            |verifier| runtime.block_on(verifier.verify(&token)).unwrap(),
-            BatchSize::PerIteration,
-        )
-    });
-    let verifier = runtime.block_on(TxnVerifier::discover(&issuer, &issuer)).unwrap();
-    c.bench_function("txn/verify/again", |b| b.to_async(&runtime).iter(|| verifier.verify(&token)));
+    for (name, algorithm) in [
+        ("ES256", SigningAlgorithm::Es256),
+        ("EdDSA", SigningAlgorithm::EdDsa),
+        ("RS256", SigningAlgorithm::Rs256),
+    ] {
+        let dir = tempfile::tempdir().unwrap();
+        let (issuer, channel, edge_secret, access_token) = runtime.block_on(tokend(&dir, algorithm));
+        let request = pb::ExchangeTokenRequest {
+            client_id: "edge".into(),
+            client_secret: edge_secret,
+            subject_token: access_token,
+            subject_token_type: "urn:ietf:params:oauth:token-type:access_token".into(),
+            requested_token_type: TXN_TOKEN.into(),
+            audience: vec![issuer.clone()],
+            scope: "orders.read".into(),
+            request_details: r#"{"action":"list"}"#.into(),
+            ..Default::default()
+        };
+        let tokens = pb::token_service_client::TokenServiceClient::new(channel);
+        let exchange = || {
+            let mut tokens = tokens.clone();
+            let request = request.clone();
+            async move { tokens.exchange_token(request).await.unwrap().into_inner().access_token }
+        };
+        c.bench_function(&format!("txn/exchange/{name}"), |b| b.to_async(&runtime).iter(exchange));
+        // Tokens a hop has not seen: distinct ones, a verifier of its own for every thousand.
+        let fresh: Vec<String> = runtime.block_on(async { futures_of(&exchange, 1000).await });
+        let token = fresh[0].clone();
+        c.bench_function(&format!("txn/verify/first/{name}"), |b| {
+            b.to_async(&runtime).iter_custom(|iterations| {
+                let (issuer, fresh) = (issuer.clone(), fresh.clone());
+                async move {
+                    let mut spent = Duration::ZERO;
+                    let mut left = iterations as usize;
+                    while left > 0 {
+                        let verifier = TxnVerifier::discover(&issuer, &issuer).await.unwrap();
+                        let batch = left.min(fresh.len());
+                        let started = Instant::now();
+                        for token in &fresh[..batch] {
+                            verifier.verify(token).await.unwrap();
+                        }
+                        spent += started.elapsed();
+                        left -= batch;
+                    }
+                    spent
+                }
+            })
+        });
+        let verifier = runtime.block_on(TxnVerifier::discover(&issuer, &issuer)).unwrap();
+        c.bench_function(&format!("txn/verify/again/{name}"), |b| {
+            b.to_async(&runtime).iter(|| verifier.verify(&token))
+        });
+    }
+}
+
+/// `count` results of `make`, one after another.
+async fn futures_of<F: Future<Output = String>>(make: &impl Fn() -> F, count: usize) -> Vec<String> {
+    let mut made = Vec::with_capacity(count);
+    for _ in 0..count {
+        made.push(make().await);
+    }
+    made
 }
 
 criterion_group!(benches, txn_tokens);
