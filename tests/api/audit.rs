@@ -6,7 +6,10 @@
 use std::{io::BufRead, time::Duration};
 
 use prost_types::value::Kind;
-use tokend::{authority::SigningAlgorithm, contract::pb};
+use tokend::{
+    authority::{ClientDraft, SigningAlgorithm},
+    contract::pb,
+};
 use tonic::{Code, Streaming};
 
 use crate::support::helpers::*;
@@ -359,15 +362,22 @@ async fn a_synchronous_issuance_log_is_owner_only_written_before_the_answer_and_
 }
 
 /// With `--audit-issuance`, every issued token is a JSON line naming it by
-/// jti, never the token itself.
+/// jti (a Transaction Token by its txn), never the token itself.
 #[tokio::test]
 async fn issued_tokens_are_logged_as_json_lines() {
     let app = TestApp::spawn(Backend::Sqlite).await.unwrap();
     let secret = app.create_client("svc", "read", "read", &["orders"]).await;
+    let edge = ClientDraft { client_id: "edge".into(), txn_token_requester: true, ..ClientDraft::default() };
+    let edge_secret = app.registry.create(edge, &Actor::cli()).await.unwrap().1.unwrap().expose().to_owned();
     let dir = tempfile::tempdir().unwrap();
     let log = dir.path().join("issued.jsonl");
-    let (mut child, _, address) =
-        serve_in_child(&app, [std::ffi::OsStr::new("--audit-issuance"), log.as_os_str()]);
+    let args = [
+        std::ffi::OsStr::new("--audit-issuance"),
+        log.as_os_str(),
+        "--txn-token-audience".as_ref(),
+        "trust.example".as_ref(),
+    ];
+    let (mut child, _, address) = serve_in_child(&app, args);
     let mut tokens = token_service_at(&address).await;
     let mut issued = Vec::new();
     for _ in 0..3 {
@@ -375,10 +385,25 @@ async fn issued_tokens_are_logged_as_json_lines() {
             tokens.issue_token(token_request("svc", &secret, "")).await.unwrap().into_inner().access_token;
         issued.push(token);
     }
+    let txn_token = tokens
+        .exchange_token(pb::ExchangeTokenRequest {
+            client_id: "edge".into(),
+            client_secret: edge_secret,
+            subject_token: issued[0].clone(),
+            subject_token_type: "urn:ietf:params:oauth:token-type:access_token".into(),
+            requested_token_type: "urn:ietf:params:oauth:token-type:txn_token".into(),
+            audience: vec!["trust.example".into()],
+            scope: "read".into(),
+            ..Default::default()
+        })
+        .await
+        .unwrap()
+        .into_inner()
+        .access_token;
     let mut text = String::new();
     for _ in 0..50 {
         text = std::fs::read_to_string(&log).unwrap_or_default();
-        if text.lines().count() == 3 {
+        if text.lines().count() == 4 {
             break;
         }
         tokio::time::sleep(Duration::from_millis(100)).await;
@@ -387,9 +412,18 @@ async fn issued_tokens_are_logged_as_json_lines() {
     child.wait().unwrap();
     let logged: Vec<serde_json::Value> =
         text.lines().map(|line| serde_json::from_str(line).unwrap()).collect();
-    assert_eq!(logged.len(), 3, "{text}");
+    assert_eq!(logged.len(), 4, "{text}");
+    let transaction = &logged[3];
+    assert_eq!(
+        (transaction["token_type"].as_str(), transaction["client_id"].as_str()),
+        (Some("txn_token"), Some("edge"))
+    );
+    assert_eq!(transaction["txn"], claims(&txn_token)["txn"], "a transaction is followed by its txn");
+    assert_eq!(transaction["audience"], serde_json::json!(["trust.example"]));
+    assert!(transaction.get("jti").is_none() && !text.contains(txn_token.as_str()));
     for (line, token) in logged.iter().zip(&issued) {
         let claims = claims(token);
+        assert_eq!(line["token_type"], "access_token");
         assert_eq!(line["jti"], claims["jti"]);
         assert_eq!(line["client_id"], "svc");
         assert_eq!(line["scope"], "read");

@@ -188,6 +188,25 @@ on_both_stores! {
         assert_eq!(get(&samples, issued), 1.0);
     }
 
+    async fn an_administrator_makes_a_client_a_requester_through_the_update_mask(app) {
+        let subject = user_token(&app).await;
+        let gateway = client(&app, "gateway", "", &[], false).await;
+        let domain = app.issuer().to_owned();
+        let params = [("subject_token", subject.as_str()), ("subject_token_type", ACCESS_TOKEN), ("audience", &domain), ("scope", "trade.read")];
+        let (status, answer) = request(&app, "gateway", &gateway, &params).await;
+        assert_eq!((status, answer["error"].as_str()), (400, Some("unauthorized_client")), "{answer}");
+
+        let admin = app.admin_token().await;
+        let change = pb::UpdateClientRequest {
+            client: Some(pb::Client { client_id: "gateway".into(), txn_token_requester: true, ..Default::default() }),
+            update_mask: Some(prost_types::FieldMask { paths: vec!["txn_token_requester".into()] }),
+        };
+        let updated = app.admin.clone().update_client(with_bearer(change, &admin)).await.unwrap().into_inner();
+        assert!(updated.txn_token_requester);
+        let (status, answer) = request(&app, "gateway", &gateway, &params).await;
+        assert_eq!(status, 200, "a requester from now on: {answer}");
+    }
+
     async fn a_txn_token_never_outlives_its_subject(app) {
         let draft = ClientDraft {
             client_id: "brief".into(),
