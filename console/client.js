@@ -38,6 +38,7 @@ function facts(client) {
     ["Secret maximum age", client.secretMaxAgeSeconds ? `${client.secretMaxAgeSeconds} s` : ""],
     ["Token exchange audiences", (client.tokenExchangeAudiences || []).join(" ")],
     ["Transaction Token requester", client.txnTokenRequester ? "yes" : ""],
+    ["Grant types", (client.grantTypes || []).join(" ")],
     ["Federated identities", (client.federatedIdentities || []).map((f) => `${f.issuer} → ${f.subject}`).join("; ")],
     ["Claims", client.claims && Object.keys(client.claims).length ? JSON.stringify(client.claims) : ""],
   ];
@@ -65,6 +66,8 @@ function editForm(client, reload) {
     tokenTtlSeconds: field("Token lifetime (seconds)", { name: "token_ttl_seconds", type: "number", min: 0, value: client.tokenTtlSeconds || "" }, "Empty or 0: the server's default."),
     tokenExchangeAudiences: field("Token exchange audiences", { name: "token_exchange_audiences", value: (client.tokenExchangeAudiences || []).join(" ") },
       "Audiences it may exchange other clients' tokens for (RFC 8693), separated by spaces; empty: only its own tokens."),
+    grantTypes: field("Grant types", { name: "grant_types", value: (client.grantTypes || []).join(" ") },
+      "The grants it may use, separated by spaces: client_credentials, urn:ietf:params:oauth:grant-type:jwt-bearer; empty: client_credentials."),
     txnTokenRequester: field("Transaction Token requester", { name: "txn_token_requester", type: "checkbox", checked: Boolean(client.txnTokenRequester) },
       "May ask for Transaction Tokens for the call chains behind it (an edge gateway), and replace one it holds."),
     claims: field("Claims", { name: "claims", rows: 4, spellcheck: "false" }, 'A JSON object added to every token it gets, e.g. {"tenant": "acme"}; empty: none.'),
@@ -96,6 +99,7 @@ function editForm(client, reload) {
       tokenTtlSeconds: fields.tokenTtlSeconds.input.value.trim() || "0",
       tokenExchangeAudiences: words(fields.tokenExchangeAudiences.input.value),
       txnTokenRequester: fields.txnTokenRequester.input.checked,
+      grantTypes: words(fields.grantTypes.input.value),
       claims,
       ...limits.values(),
     };
@@ -103,6 +107,7 @@ function editForm(client, reload) {
       displayName: client.displayName || "", allowedScopes: client.allowedScopes || [],
       defaultScopes: client.defaultScopes || [], audiences: client.audiences || [], tokenTtlSeconds: client.tokenTtlSeconds || "0",
       tokenExchangeAudiences: client.tokenExchangeAudiences || [], txnTokenRequester: Boolean(client.txnTokenRequester),
+      grantTypes: client.grantTypes || [],
       claims: currentClaims,
       rateLimitPerSecond: client.rateLimitPerSecond || 0, rateLimitBurst: client.rateLimitBurst || 0,
       secretMaxAgeSeconds: client.secretMaxAgeSeconds || "0",

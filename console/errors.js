@@ -22,6 +22,7 @@ const FORM_FIELDS = {
   claims: "claims",
   token_exchange_audiences: "tokenExchangeAudiences",
   txn_token_requester: "txnTokenRequester",
+  grant_types: "grantTypes",
   grace_seconds: "graceSeconds",
 };
 

@@ -113,6 +113,7 @@ async fn create(registry: &Registry, args: CreateArgs) -> Result<String, AuthErr
         claims: claims_of(args.claims)?,
         token_exchange_audiences: args.token_exchange_audiences,
         txn_token_requester: args.txn_token_requester,
+        grant_types: args.grant_types,
     };
     let (details, secret) = registry.create(draft, &Actor::cli()).await?;
     Ok(show_secret(&details, secret.as_ref(), args.json))
@@ -229,6 +230,7 @@ async fn list(registry: &Registry, filter: ListFilter, as_json: bool) -> Result<
                     "tls_client_certificate_bound_access_tokens": d.client.auth.bound_tokens,
                     "dpop_bound_access_tokens": d.client.auth.dpop_bound,
                     "txn_token_requester": d.client.txn_token_requester,
+                    "grant_types": d.client.grant_types.to_strings(),
                     "jwks_uri": d.client.auth.jwks_uri.as_ref().map(|uri| uri.as_str()),
                     "federated_identities": d.client.auth.federated.iter().map(|identity| json!({
                         "issuer": identity.issuer,

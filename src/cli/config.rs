@@ -565,6 +565,10 @@ pub struct CreateArgs {
     /// it (an edge gateway), and replace one it holds.
     #[arg(long)]
     pub txn_token_requester: bool,
+    /// A grant the client may use: client_credentials (the default when none
+    /// is named) or urn:ietf:params:oauth:grant-type:jwt-bearer; repeat for several.
+    #[arg(long = "grant-type")]
+    pub grant_types: Vec<String>,
     /// Print one JSON object with client_id and client_secret.
     #[arg(long)]
     pub json: bool,

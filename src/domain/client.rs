@@ -1,7 +1,8 @@
 //! A registered client as the authority reasons about it.
 
 use super::{
-    AudienceList, ClientAuth, ClientClaims, ClientId, RateLimit, ScopeSet, SecretId, SecretMaxAge, TokenTtl,
+    AudienceList, ClientAuth, ClientClaims, ClientId, GrantTypes, RateLimit, ScopeSet, SecretId,
+    SecretMaxAge, TokenTtl,
 };
 
 /// A client's settings; never holds a secret or a secret's hash.
@@ -38,6 +39,8 @@ pub struct Client {
     pub token_exchange_audiences: AudienceList,
     /// Whether it may ask for Transaction Tokens (an edge gateway, typically).
     pub txn_token_requester: bool,
+    /// The grants it may use (RFC 7591 `grant_types`).
+    pub grant_types: GrantTypes,
 }
 
 impl Client {

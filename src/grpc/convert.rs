@@ -14,7 +14,7 @@ const UPDATABLE: &str = "display_name, allowed_scopes, default_scopes, audiences
      token_endpoint_auth_methods, tls_client_auth_subject_dn, tls_client_auth_san_dns, \
      tls_client_auth_san_uri, jwks, jwks_uri, tls_client_certificate_bound_access_tokens, rate_limit_per_second, \
      rate_limit_burst, secret_max_age_seconds, federated_identities, claims, token_exchange_audiences, \
-     dpop_bound_access_tokens, txn_token_requester";
+     dpop_bound_access_tokens, txn_token_requester, grant_types";
 
 fn timestamp(seconds: i64) -> Timestamp {
     Timestamp { seconds, nanos: 0 }
@@ -51,6 +51,7 @@ impl From<ClientDetails> for pb::Client {
             claims: client.claims.members().map(|fixed| structs::to_struct(fixed.clone())),
             token_exchange_audiences: client.token_exchange_audiences.to_strings(),
             txn_token_requester: client.txn_token_requester,
+            grant_types: client.grant_types.to_strings(),
         }
     }
 }
@@ -160,6 +161,7 @@ impl From<pb::CreateClientRequest> for ClientDraft {
             claims: request.claims.map(structs::from_struct).unwrap_or_default(),
             token_exchange_audiences: request.token_exchange_audiences,
             txn_token_requester: request.txn_token_requester,
+            grant_types: request.grant_types,
         }
     }
 }
@@ -209,6 +211,7 @@ pub fn changes(client: pb::Client, mask: Option<FieldMask>) -> Result<ClientChan
             }
             "dpop_bound_access_tokens" => changes.dpop_bound = Some(client.dpop_bound_access_tokens),
             "txn_token_requester" => changes.txn_token_requester = Some(client.txn_token_requester),
+            "grant_types" => changes.grant_types = Some(client.grant_types.clone()),
             other => {
                 return Err(AuthError::InvalidArgument(format!(
                     "update_mask path {} is not one of {UPDATABLE}",

@@ -12,7 +12,7 @@ macro_rules! client_columns {
          token_ttl_seconds, disabled_at, created_at, updated_at, registration, \
          auth_methods, tls_subject_dn, tls_san_dns, tls_san_uri, jwks, bound_tokens, \
          rate_limit_per_second, rate_limit_burst, secret_max_age_seconds, jwks_uri, federated_identities, \
-         claims, token_exchange_audiences, dpop_bound, txn_token_requester"
+         claims, token_exchange_audiences, dpop_bound, txn_token_requester, grant_types"
     };
 }
 
@@ -32,7 +32,7 @@ impl Store {
         let sql = concat!(
             "INSERT INTO clients (",
             client_columns!(),
-            ") VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, $20, $21, $22, $23, $24, $25)"
+            ") VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, $20, $21, $22, $23, $24, $25, $26)"
         );
         bind_client(sqlx::query(sql), client).execute(&mut *tx).await?;
         if let Some(secret) = secret {
@@ -111,7 +111,7 @@ impl Store {
              tls_san_uri = $14, jwks = $15, bound_tokens = $16, rate_limit_per_second = $17, \
              rate_limit_burst = $18, secret_max_age_seconds = $19, jwks_uri = $20, \
              federated_identities = $21, claims = $22, token_exchange_audiences = $23, dpop_bound = $24, \
-             txn_token_requester = $25 WHERE client_id = $1";
+             txn_token_requester = $25, grant_types = $26 WHERE client_id = $1";
         let done = bind_client(sqlx::query(sql), client).execute(&mut *tx).await?;
         if done.rows_affected() == 0 {
             return Ok(false);
@@ -178,4 +178,5 @@ fn bind_client<'q>(
         .bind(&client.token_exchange_audiences)
         .bind(client.dpop_bound)
         .bind(client.txn_token_requester)
+        .bind(&client.grant_types)
 }

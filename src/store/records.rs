@@ -41,6 +41,8 @@ pub struct ClientRow {
     pub dpop_bound: i64,
     /// 1 when the client may ask for Transaction Tokens, else 0.
     pub txn_token_requester: i64,
+    /// Space-separated grant types it may use.
+    pub grant_types: String,
 }
 
 /// A platform whose tokens may authenticate clients.

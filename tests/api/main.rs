@@ -18,6 +18,7 @@ mod dpop;
 mod durability;
 mod exchange;
 mod federation;
+mod grant_types;
 mod hsm;
 mod http_compat;
 mod http_discovery;

@@ -10,8 +10,8 @@ use crate::{
     authority::{Actor, AuthError, EventType, KeyInfo, KeyRing, paging, tokens::random_tag},
     domain::{
         AudienceList, AuthMethods, CertificateSubject, Client, ClientAuth, ClientClaims, ClientDetails,
-        ClientId, ClientSecret, FederatedIdentity, InvalidValue, Jwks, JwksUri, RateLimit, ScopeSet,
-        SecretInfo, SecretMaxAge, TokenTtl, quoted,
+        ClientId, ClientSecret, FederatedIdentity, GrantTypes, InvalidValue, Jwks, JwksUri, RateLimit,
+        ScopeSet, SecretInfo, SecretMaxAge, TokenTtl, quoted,
     },
     store::{ClientRow, StoreError},
 };
@@ -43,6 +43,8 @@ pub struct ClientDraft {
     pub token_exchange_audiences: Vec<String>,
     /// Whether it may ask for Transaction Tokens.
     pub txn_token_requester: bool,
+    /// The grants it may use (RFC 7591 names); empty: `client_credentials`.
+    pub grant_types: Vec<String>,
 }
 
 impl ClientDraft {
@@ -64,6 +66,7 @@ impl ClientDraft {
             claims: Some(self.claims),
             token_exchange_audiences: Some(self.token_exchange_audiences),
             txn_token_requester: Some(self.txn_token_requester),
+            grant_types: Some(self.grant_types),
             ..ClientChanges::replacing_auth(auth)
         };
         (self.client_id, changes)
@@ -201,6 +204,7 @@ pub struct ClientChanges {
     pub claims: Option<Map<String, Value>>,
     pub token_exchange_audiences: Option<Vec<String>>,
     pub txn_token_requester: Option<bool>,
+    pub grant_types: Option<Vec<String>>,
 }
 
 impl ClientChanges {
@@ -244,6 +248,7 @@ impl ClientChanges {
             (self.claims.is_some(), "claims"),
             (self.token_exchange_audiences.is_some(), "token_exchange_audiences"),
             (self.txn_token_requester.is_some(), "txn_token_requester"),
+            (self.grant_types.is_some(), "grant_types"),
         ];
         set.into_iter().filter(|(is_set, _)| *is_set).map(|(_, name)| name).collect()
     }
@@ -273,6 +278,10 @@ impl ClientChanges {
         }
         if let Some(requester) = self.txn_token_requester {
             client.txn_token_requester = requester;
+        }
+        if let Some(grants) = self.grant_types {
+            client.grant_types =
+                GrantTypes::parse_each(grants.iter().map(String::as_str)).map_err(invalid("grant_types"))?;
         }
         if let Some(claims) = self.claims {
             client.claims = ClientClaims::from_members(claims).map_err(invalid("claims"))?;
@@ -553,6 +562,7 @@ fn blank_client(client_id: &str, now: i64) -> Result<Client, AuthError> {
         claims: ClientClaims::default(),
         token_exchange_audiences: AudienceList::default(),
         txn_token_requester: false,
+        grant_types: GrantTypes::DEFAULT,
     })
 }
 

@@ -4,8 +4,8 @@ use crate::{
     authority::AuthError,
     domain::{
         AudienceList, AuthMethods, CertificateSubject, Client, ClientAuth, ClientClaims, ClientId,
-        FederatedIdentity, InvalidValue, Jwks, JwksUri, RateLimit, ScopeSet, SecretId, SecretInfo,
-        SecretMaxAge, TokenTtl,
+        FederatedIdentity, GrantTypes, InvalidValue, Jwks, JwksUri, RateLimit, ScopeSet, SecretId,
+        SecretInfo, SecretMaxAge, TokenTtl,
     },
     store::{ClientRow, SecretRow},
 };
@@ -60,6 +60,7 @@ impl TryFrom<ClientRow> for Client {
             )
             .map_err(corrupt)?,
             txn_token_requester: row.txn_token_requester != 0,
+            grant_types: GrantTypes::parse_each(row.grant_types.split_whitespace()).map_err(corrupt)?,
         })
     }
 }
@@ -99,6 +100,7 @@ impl From<&Client> for ClientRow {
             token_exchange_audiences: client.token_exchange_audiences.to_strings().join(" "),
             dpop_bound: i64::from(client.auth.dpop_bound),
             txn_token_requester: i64::from(client.txn_token_requester),
+            grant_types: client.grant_types.to_string(),
         }
     }
 }

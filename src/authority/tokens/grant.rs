@@ -2,10 +2,11 @@
 
 use super::Grant;
 use crate::authority::AuthError;
-use crate::domain::{Audience, AudienceList, Client, ScopeSet, quoted};
+use crate::domain::{Audience, AudienceList, Client, GrantType, ScopeSet, quoted};
 
 /// Decides what a token for `client` grants.
 ///
+/// - Only a client whose `grant_types` include `client_credentials` gets one.
 /// - No scope asked: the client's default scopes. Otherwise every scope asked
 ///   must be allowed, or the request fails naming the first that is not.
 /// - No audience asked: the client's audiences, or `default_audience` when it
@@ -16,6 +17,11 @@ pub fn decide(
     audiences: AudienceList,
     default_audience: &Audience,
 ) -> Result<Grant, AuthError> {
+    if !client.grant_types.contains(GrantType::ClientCredentials) {
+        return Err(AuthError::UnauthorizedClient(
+            "this client may not use the client_credentials grant: its grant_types do not include it".into(),
+        ));
+    }
     let scopes = scopes_within(scopes, &client.allowed_scopes, "allowed for this client")?
         .unwrap_or_else(|| client.default_scopes.clone());
     let permitted = if client.audiences.is_empty() {
@@ -86,7 +92,7 @@ impl Grant {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::domain::{ClientId, TokenTtl};
+    use crate::domain::{ClientId, GrantTypes, TokenTtl};
 
     fn client(allowed: &str, defaults: &str, audiences: &[&str]) -> Client {
         Client {
@@ -106,6 +112,7 @@ mod tests {
             claims: Default::default(),
             token_exchange_audiences: Default::default(),
             txn_token_requester: false,
+            grant_types: GrantTypes::DEFAULT,
         }
     }
 
@@ -153,5 +160,15 @@ mod tests {
         let grant =
             decide(&client("read", "", &["orders", "billing"]), scopes(""), asked, &fallback()).unwrap();
         assert_eq!(grant.audiences.to_strings(), ["orders"]);
+    }
+
+    #[test]
+    fn a_client_whose_grant_types_lack_client_credentials_gets_none_that_way() {
+        let jwt_only = Client {
+            grant_types: GrantTypes::parse_each(["urn:ietf:params:oauth:grant-type:jwt-bearer"]).unwrap(),
+            ..client("read", "read", &[])
+        };
+        let err = decide(&jwt_only, scopes(""), AudienceList::default(), &fallback()).unwrap_err();
+        assert!(matches!(err, AuthError::UnauthorizedClient(_)), "{err:?}");
     }
 }
