@@ -138,6 +138,7 @@ impl From<AuthError> for Failure {
             AuthError::InvalidDpopProof(_) => {
                 (Code::InvalidArgument, StatusCode::BAD_REQUEST, "invalid_dpop_proof")
             }
+            AuthError::InvalidGrant(_) => (Code::Unauthenticated, StatusCode::BAD_REQUEST, "invalid_grant"),
             AuthError::UseDpopNonce { .. } => {
                 (Code::InvalidArgument, StatusCode::BAD_REQUEST, "use_dpop_nonce")
             }

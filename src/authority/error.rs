@@ -31,6 +31,9 @@ pub enum AuthError {
     /// (RFC 9449 §5).
     #[error("{0}")]
     InvalidDpopProof(String),
+    /// The JWT bearer grant's assertion does not hold (RFC 7523 §3.1).
+    #[error("{0}")]
+    InvalidGrant(String),
     /// Proofs must carry a nonce this server handed out, and this one did not
     /// (or it is stale): `nonce` is the one to use (RFC 9449 §8).
     #[error("a DPoP proof must carry the nonce this server provides")]

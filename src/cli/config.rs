@@ -378,6 +378,12 @@ pub struct ServeArgs {
     #[arg(long, env = "TOKEND_MAX_ASSERTION_LIFETIME", default_value = "300", value_parser = seconds)]
     pub max_assertion_lifetime: i64,
 
+    /// The same for the assertion of a JWT bearer grant (RFC 7523 §2.1),
+    /// which ZITADEL's SDKs sign for an hour; a `jti` is optional there, so
+    /// one without can be replayed until it expires.
+    #[arg(long, env = "TOKEND_MAX_GRANT_ASSERTION_LIFETIME", default_value = "3600", value_parser = seconds)]
+    pub max_grant_assertion_lifetime: i64,
+
     /// PEM CA bundle trusted, beside the public web's roots, when fetching
     /// keys from a jwks_uri or an issuer's discovery document (for issuers
     /// behind a private CA, such as a Kubernetes API server).

@@ -70,6 +70,7 @@ pub async fn serve_until_signalled(
         },
         assertions: AssertionSettings {
             max_lifetime_seconds: args.max_assertion_lifetime,
+            max_grant_lifetime_seconds: args.max_grant_assertion_lifetime,
             extra_roots: args.fetch_ca.as_deref().map(edge::tls::ca_bundle).transpose()?.unwrap_or_default(),
         },
         audit: AuditSettings {

@@ -82,6 +82,7 @@ impl TokenService for TokenServiceApi {
             scope: body.scope,
             audiences: body.audience,
             exchange: Exchange::default(),
+            assertion: body.assertion,
             dpop: dpop(&metadata, &extensions),
         };
         let issued = self.issued(request, &extensions).await?;
@@ -113,6 +114,7 @@ impl TokenService for TokenServiceApi {
                 request_context: body.request_context,
                 request_details: body.request_details,
             },
+            assertion: String::new(),
             dpop: dpop(&metadata, &extensions),
         };
         let issued = self.issued(request, &extensions).await?;

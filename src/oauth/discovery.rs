@@ -59,7 +59,7 @@ pub async fn metadata(
             "introspection_endpoint": format!("{issuer}{INTROSPECTION_PATH}"),
             "revocation_endpoint": format!("{issuer}{REVOCATION_PATH}"),
             "jwks_uri": format!("{issuer}{JWKS_PATH}"),
-            "grant_types_supported": ["client_credentials", TOKEN_EXCHANGE],
+            "grant_types_supported": ["client_credentials", "urn:ietf:params:oauth:grant-type:jwt-bearer", TOKEN_EXCHANGE],
             "response_types_supported": [],
             "token_endpoint_auth_methods_supported": auth_methods,
             "introspection_endpoint_auth_methods_supported": auth_methods,

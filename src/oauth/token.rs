@@ -82,6 +82,7 @@ async fn read_and_issue(
         scope: params.scope,
         audiences: params.audiences,
         exchange: params.exchange,
+        assertion: params.assertion,
         dpop: request::dpop(headers, extensions),
     };
     Ok(authority.issue(request).await?)
@@ -94,6 +95,8 @@ struct TokenParams {
     scope: String,
     audiences: Vec<String>,
     exchange: Exchange,
+    /// The JWT bearer grant's assertion (RFC 7523 §2.1).
+    assertion: String,
 }
 
 impl TokenParams {
@@ -123,6 +126,7 @@ impl TokenParams {
                 request_context: form.get("request_context").unwrap_or_default(),
                 request_details: form.get("request_details").unwrap_or_default(),
             },
+            assertion: form.get("assertion").unwrap_or_default(),
         })
     }
 
@@ -146,6 +150,7 @@ impl TokenParams {
                 Some(OneOrMany::Many(audiences)) => audiences,
             },
             exchange: Exchange::default(),
+            assertion: body.assertion.unwrap_or_default(),
         })
     }
 }
@@ -171,6 +176,7 @@ struct JsonTokenRequest {
     client_assertion: Option<String>,
     scope: Option<String>,
     audience: Option<OneOrMany>,
+    assertion: Option<String>,
 }
 
 #[derive(Deserialize)]

@@ -11,7 +11,7 @@ on_both_stores! {
         let http = reqwest::Client::new();
         let metadata: Value = http.get(app.url("/.well-known/oauth-authorization-server")).send().await.unwrap().json().await.unwrap();
         assert_eq!(metadata["issuer"], app.issuer());
-        assert_eq!(metadata["grant_types_supported"], serde_json::json!(["client_credentials", "urn:ietf:params:oauth:grant-type:token-exchange"]));
+        assert_eq!(metadata["grant_types_supported"], serde_json::json!(["client_credentials", "urn:ietf:params:oauth:grant-type:jwt-bearer", "urn:ietf:params:oauth:grant-type:token-exchange"]));
         assert_eq!(metadata["token_endpoint_auth_methods_supported"], serde_json::json!(["client_secret_basic", "client_secret_post", "private_key_jwt"]));
         assert_eq!(metadata["token_endpoint_auth_signing_alg_values_supported"], serde_json::json!(["ES256", "ES384", "EdDSA", "RS256", "PS256"]));
         assert_eq!(metadata["id_token_signing_alg_values_supported"], serde_json::json!(["ES256"]));

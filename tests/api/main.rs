@@ -26,6 +26,7 @@ mod http_introspection;
 mod http_token;
 mod introspect;
 mod issue_token;
+mod jwt_bearer_grant;
 mod key_schedule;
 mod key_sealing;
 mod metrics;

@@ -52,7 +52,58 @@ impl Authority {
     pub async fn authenticate(&self, presented: Presented<'_>, policy: Policy) -> Result<Caller, AuthError> {
         let certificate = presented.peer.as_ref().and_then(|peer| peer.certificate.clone());
         let address = presented.peer.as_ref().map(|peer| peer.address);
-        let mut caller = self.caller(presented, address, certificate.as_deref(), policy).await?;
+        let caller = self.caller(presented, address, certificate.as_deref(), policy).await?;
+        self.with_certificate(caller, certificate, policy, address)
+    }
+
+    /// The caller of a JWT bearer grant (RFC 7523 §2.1): the client its
+    /// `assertion` proves. No other client authentication is needed; when
+    /// some is presented it must prove the same client (a `client_id` alone
+    /// is ignored).
+    pub async fn authenticate_grant(
+        &self,
+        presented: Presented<'_>,
+        assertion: &str,
+    ) -> Result<Caller, AuthError> {
+        if assertion.is_empty() {
+            return Err(AuthError::InvalidRequest("the JWT bearer grant needs an assertion".into()));
+        }
+        let address = presented.peer.as_ref().map(|peer| peer.address);
+        let client =
+            self.assertions.grant(&self.registry, assertion, self.clock.now()).await.inspect_err(|err| {
+                if let AuthError::InvalidGrant(_) = err {
+                    let named = assertions::named_client(assertion);
+                    self.audit.authentication_failed(
+                        named.as_ref().map_or(UNNAMED_CLIENT, ClientId::as_str),
+                        "grant_assertion",
+                        address,
+                    );
+                }
+            })?;
+        let body = &presented.body;
+        if presented.authorization.is_empty()
+            && body.client_secret.is_empty()
+            && body.client_assertion.is_empty()
+        {
+            let certificate = presented.peer.as_ref().and_then(|peer| peer.certificate.clone());
+            return self.with_certificate(Caller::client(client), certificate, Policy::TokenRequest, address);
+        }
+        let caller = self.authenticate(presented, Policy::TokenRequest).await?;
+        if caller.client_id != client.id {
+            return Err(AuthError::InvalidGrant("the assertion is not the authenticated client's".into()));
+        }
+        Ok(caller)
+    }
+
+    /// `caller` with the connection's `certificate`, and the tokens it asks
+    /// for bound to it when its client's are (refused without one).
+    fn with_certificate(
+        &self,
+        mut caller: Caller,
+        certificate: Option<Arc<PeerCertificate>>,
+        policy: Policy,
+        address: Option<IpAddr>,
+    ) -> Result<Caller, AuthError> {
         if policy == Policy::TokenRequest
             && caller.client.as_ref().is_some_and(|client| client.auth.bound_tokens)
             && certificate.is_none()

@@ -4,24 +4,43 @@ use super::Grant;
 use crate::authority::AuthError;
 use crate::domain::{Audience, AudienceList, Client, GrantType, ScopeSet, quoted};
 
-/// Decides what a token for `client` grants.
+/// Decides what a token for `client` grants by `grant` (client credentials,
+/// or the JWT bearer grant, which gives the very same token).
 ///
-/// - Only a client whose `grant_types` include `client_credentials` gets one.
+/// - Only a client whose `grant_types` include `grant` gets one.
 /// - No scope asked: the client's default scopes. Otherwise every scope asked
 ///   must be allowed, or the request fails naming the first that is not.
 /// - No audience asked: the client's audiences, or `default_audience` when it
 ///   has none. Otherwise every audience asked must be among those.
 pub fn decide(
     client: &Client,
+    grant: GrantType,
     scopes: ScopeSet,
     audiences: AudienceList,
     default_audience: &Audience,
 ) -> Result<Grant, AuthError> {
-    if !client.grant_types.contains(GrantType::ClientCredentials) {
-        return Err(AuthError::UnauthorizedClient(
-            "this client may not use the client_credentials grant: its grant_types do not include it".into(),
-        ));
+    allowed(client, grant)?;
+    own_token(client, scopes, audiences, default_audience)
+}
+
+/// `unauthorized_client` unless the client's `grant_types` include `grant`.
+fn allowed(client: &Client, grant: GrantType) -> Result<(), AuthError> {
+    match client.grant_types.contains(grant) {
+        true => Ok(()),
+        false => Err(AuthError::UnauthorizedClient(format!(
+            "this client may not use the {} grant: its grant_types do not include it",
+            grant.as_str()
+        ))),
     }
+}
+
+/// The client's own token: its scopes and audiences, as asked within its registration.
+fn own_token(
+    client: &Client,
+    scopes: ScopeSet,
+    audiences: AudienceList,
+    default_audience: &Audience,
+) -> Result<Grant, AuthError> {
     let scopes = scopes_within(scopes, &client.allowed_scopes, "allowed for this client")?
         .unwrap_or_else(|| client.default_scopes.clone());
     let permitted = if client.audiences.is_empty() {
@@ -116,6 +135,15 @@ mod tests {
         }
     }
 
+    fn decide_own(
+        client: &Client,
+        scopes: ScopeSet,
+        audiences: AudienceList,
+        fallback: &Audience,
+    ) -> Result<Grant, AuthError> {
+        decide(client, GrantType::ClientCredentials, scopes, audiences, fallback)
+    }
+
     fn fallback() -> Audience {
         Audience::parse("tokend").unwrap()
     }
@@ -127,7 +155,7 @@ mod tests {
     #[test]
     fn no_scope_asked_grants_the_default_scopes() {
         let grant =
-            decide(&client("read write", "read", &[]), scopes(""), AudienceList::default(), &fallback())
+            decide_own(&client("read write", "read", &[]), scopes(""), AudienceList::default(), &fallback())
                 .unwrap();
         assert_eq!(grant.scopes.to_string(), "read");
     }
@@ -135,7 +163,7 @@ mod tests {
     #[test]
     fn a_scope_outside_the_allowed_set_is_named_in_the_error() {
         let err =
-            decide(&client("read", "", &[]), scopes("read admin"), AudienceList::default(), &fallback())
+            decide_own(&client("read", "", &[]), scopes("read admin"), AudienceList::default(), &fallback())
                 .unwrap_err();
         assert!(matches!(err, AuthError::InvalidScope(ref m) if m.contains("\"admin\"")), "{err:?}");
     }
@@ -143,14 +171,14 @@ mod tests {
     #[test]
     fn a_client_without_audiences_gets_the_default_audience() {
         let grant =
-            decide(&client("read", "", &[]), scopes(""), AudienceList::default(), &fallback()).unwrap();
+            decide_own(&client("read", "", &[]), scopes(""), AudienceList::default(), &fallback()).unwrap();
         assert_eq!(grant.audiences.to_strings(), ["tokend"]);
     }
 
     #[test]
     fn an_audience_the_client_lacks_is_refused() {
         let asked = AudienceList::parse_each(["billing"]).unwrap();
-        let err = decide(&client("read", "", &["orders"]), scopes(""), asked, &fallback()).unwrap_err();
+        let err = decide_own(&client("read", "", &["orders"]), scopes(""), asked, &fallback()).unwrap_err();
         assert!(matches!(err, AuthError::InvalidTarget(_)), "{err:?}");
     }
 
@@ -158,7 +186,7 @@ mod tests {
     fn asking_for_some_audiences_narrows_the_token_to_them() {
         let asked = AudienceList::parse_each(["orders"]).unwrap();
         let grant =
-            decide(&client("read", "", &["orders", "billing"]), scopes(""), asked, &fallback()).unwrap();
+            decide_own(&client("read", "", &["orders", "billing"]), scopes(""), asked, &fallback()).unwrap();
         assert_eq!(grant.audiences.to_strings(), ["orders"]);
     }
 
@@ -168,7 +196,7 @@ mod tests {
             grant_types: GrantTypes::parse_each(["urn:ietf:params:oauth:grant-type:jwt-bearer"]).unwrap(),
             ..client("read", "read", &[])
         };
-        let err = decide(&jwt_only, scopes(""), AudienceList::default(), &fallback()).unwrap_err();
+        let err = decide_own(&jwt_only, scopes(""), AudienceList::default(), &fallback()).unwrap_err();
         assert!(matches!(err, AuthError::UnauthorizedClient(_)), "{err:?}");
     }
 }

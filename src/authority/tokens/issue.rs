@@ -14,9 +14,11 @@ use crate::authority::{
     audit::IssuedLine,
     txn::{self, SubjectKind, TXN_TOKEN_TYPE, TxnClaims, TxnRequest, TxnSubject},
 };
-use crate::domain::{AudienceList, Client, ScopeSet, quoted};
+use crate::domain::{AudienceList, Client, GrantType, ScopeSet, quoted};
 
 const CLIENT_CREDENTIALS: &str = "client_credentials";
+/// The JWT bearer grant (RFC 7523 §2.1).
+const JWT_BEARER_GRANT: &str = "urn:ietf:params:oauth:grant-type:jwt-bearer";
 
 /// A token request as the adapters hand it over, before any of it is checked.
 pub struct TokenRequest<'a> {
@@ -28,6 +30,8 @@ pub struct TokenRequest<'a> {
     pub audiences: Vec<String>,
     /// The tokens of a token exchange; empty for the client-credentials grant.
     pub exchange: Exchange,
+    /// The JWT bearer grant's `assertion` (RFC 7523 §2.1); empty for the other grants.
+    pub assertion: String,
     /// The request's DPoP proof, if it carries one, and where it was sent.
     pub dpop: DpopPresented,
 }
@@ -93,6 +97,8 @@ impl IssuedToken {
 enum Asked {
     /// An access token by the client-credentials grant.
     Credentials,
+    /// An access token by the JWT bearer grant: the client's token, as by client credentials.
+    JwtBearer,
     /// An access token by token exchange.
     Exchange,
     /// A Transaction Token, made from a subject token of this kind.
@@ -106,6 +112,7 @@ impl Authority {
     pub async fn issue(&self, request: TokenRequest<'_>) -> Result<IssuedToken, AuthError> {
         let asked = match request.grant_type.as_str() {
             CLIENT_CREDENTIALS => Asked::Credentials,
+            JWT_BEARER_GRANT => Asked::JwtBearer,
             TOKEN_EXCHANGE if request.exchange.requested_token_type == TXN_TOKEN_TYPE => {
                 let (txn_request, kind) = TxnRequest::parse(&request.exchange)?;
                 Asked::Txn(txn_request, kind)
@@ -117,7 +124,7 @@ impl Authority {
             "" => return Err(AuthError::InvalidRequest("grant_type is required".into())),
             other => {
                 return Err(AuthError::UnsupportedGrantType(format!(
-                    "grant_type {} is not supported; use {CLIENT_CREDENTIALS} or {TOKEN_EXCHANGE}",
+                    "grant_type {} is not supported; the metadata's grant_types_supported lists those that are",
                     quoted(other)
                 )));
             }
@@ -126,7 +133,10 @@ impl Authority {
         let audiences = request.audiences.iter().map(String::as_str).filter(|audience| !audience.is_empty());
         let audiences = AudienceList::parse_each(audiences).map_err(|e| AuthError::InvalidTarget(e.0))?;
         let origin = request.presented.peer.as_ref().map(|peer| peer.address);
-        let caller = self.authenticate(request.presented, Policy::TokenRequest).await?;
+        let caller = match asked {
+            Asked::JwtBearer => self.authenticate_grant(request.presented, &request.assertion).await?,
+            _ => self.authenticate(request.presented, Policy::TokenRequest).await?,
+        };
         let Some(client) = caller.client else {
             return Err(AuthError::internal("a token request was authenticated without client credentials"));
         };
@@ -154,7 +164,16 @@ impl Authority {
         };
         let exchanged = matches!(asked, Asked::Exchange);
         let mut grant = match asked {
-            Asked::Credentials => grant::decide(&client, scopes, audiences, &self.default_audience)?,
+            Asked::Credentials => grant::decide(
+                &client,
+                GrantType::ClientCredentials,
+                scopes,
+                audiences,
+                &self.default_audience,
+            )?,
+            Asked::JwtBearer => {
+                grant::decide(&client, GrantType::JwtBearer, scopes, audiences, &self.default_audience)?
+            }
             Asked::Txn(asked, kind) => {
                 let request_txn = TxnRequest { scopes, audiences, ..asked };
                 let subject_token = &request.exchange.subject_token;

@@ -47,13 +47,15 @@ const VERIFIED_CAPACITY: usize = 10_000;
 pub struct AssertionSettings {
     /// How far away an assertion's `exp` may be (`--max-assertion-lifetime`).
     pub max_lifetime_seconds: i64,
+    /// The same for a JWT bearer grant's assertion (`--max-grant-assertion-lifetime`).
+    pub max_grant_lifetime_seconds: i64,
     /// CA certificates trusted when fetching keys, beside the public web's.
     pub extra_roots: Vec<CertificateDer<'static>>,
 }
 
 impl Default for AssertionSettings {
     fn default() -> Self {
-        Self { max_lifetime_seconds: 300, extra_roots: Vec::new() }
+        Self { max_lifetime_seconds: 300, max_grant_lifetime_seconds: 3600, extra_roots: Vec::new() }
     }
 }
 
@@ -62,6 +64,7 @@ pub struct Assertions {
     /// The `aud` values an assertion may name: the issuer and its token endpoint.
     audiences: Vec<String>,
     max_lifetime: i64,
+    max_grant_lifetime: i64,
     keys: PublishedKeys,
     store: Store,
     used_ids: UsedIds,
@@ -94,6 +97,7 @@ impl Assertions {
         Ok(Self {
             audiences: vec![issuer.to_owned(), token_endpoint],
             max_lifetime: settings.max_lifetime_seconds,
+            max_grant_lifetime: settings.max_grant_lifetime_seconds,
             keys: PublishedKeys::new(fetcher, clock),
             used_ids: UsedIds::start(store.clone()),
             store,
@@ -131,7 +135,9 @@ impl Assertions {
                 let verified = Arc::new(verified);
                 let proven = self.federated_client(registry, claimed, &verified).await?;
                 if issuer.single_use {
-                    self.use_once(&issuer.issuer, &assertion, expires_at, claimed_id).await?;
+                    self.use_once(&issuer.issuer, &assertion, expires_at)
+                        .await?
+                        .map_err(|why| refuse(claimed_id, why))?;
                 } else {
                     self.verified.insert(hash, verified, expires_at, now);
                 }
@@ -237,68 +243,101 @@ impl Assertions {
         now: i64,
     ) -> Result<Arc<Client>, AuthError> {
         let claimed_id = claimed.map_or("", ClientId::as_str);
-        let (Some(issuer), Some(subject)) = (assertion.string("iss"), assertion.string("sub")) else {
-            return Err(refuse(claimed_id, "iss or sub is missing"));
-        };
-        if issuer != subject {
-            return Err(refuse(claimed_id, "iss and sub differ"));
-        }
-        if claimed.is_some_and(|claimed| claimed.as_str() != subject) {
+        if let (Some(claimed), Some(subject)) = (claimed, assertion.string("sub"))
+            && claimed.as_str() != subject
+        {
             return Err(refuse(claimed_id, "client_id is not the assertion's sub"));
         }
-        let unknown = || refuse(subject, "no active client with private_key_jwt has this id");
+        let rules = OwnAssertion {
+            max_lifetime: self.max_lifetime,
+            jti_required: true,
+            eligible: |client| client.auth.methods.contains(AuthMethod::PrivateKeyJwt),
+            not_eligible: "no active client with private_key_jwt has this id",
+        };
+        self.own_assertion(registry, assertion, now, rules).await.map_err(|refused| match refused {
+            Refused::Store(error) => error,
+            Refused::Because(client_id, why) => refuse(&client_id, why),
+        })
+    }
+
+    /// The client a JWT bearer grant's assertion (RFC 7523 §2.1) proves: one
+    /// that signed it with a key of its registration. A
+    /// `jti` is optional but, when present, used once; the lifetime bound is
+    /// the grant's own. Every refusal is the same `invalid_grant`; the log says
+    /// which check failed.
+    pub async fn grant(&self, registry: &Registry, token: &str, now: i64) -> Result<Arc<Client>, AuthError> {
+        let refused = |client_id: &str, why: &str| {
+            tracing::info!(client_id, reason = why, "JWT bearer grant refused");
+            AuthError::InvalidGrant(
+                "the assertion is not valid for a client registered for this grant".into(),
+            )
+        };
+        let assertion = Unverified::read(token).map_err(|why| refused("", &why))?;
+        let rules = OwnAssertion {
+            max_lifetime: self.max_grant_lifetime,
+            jti_required: false,
+            // Whether it may use the grant is the grant rules' to say, once the key is proven.
+            eligible: |client| client.auth.jwks.is_some() || client.auth.jwks_uri.is_some(),
+            not_eligible: "no active client with registered keys has this id",
+        };
+        self.own_assertion(registry, &assertion, now, rules).await.map_err(|failure| match failure {
+            Refused::Store(error) => error,
+            Refused::Because(client_id, why) => refused(&client_id, why),
+        })
+    }
+
+    /// The client an assertion of its own proves (`iss` = `sub` = its id),
+    /// under `rules`: the claims, a registered or published key, the `jti`.
+    async fn own_assertion(
+        &self,
+        registry: &Registry,
+        assertion: &Unverified<'_>,
+        now: i64,
+        rules: OwnAssertion,
+    ) -> Result<Arc<Client>, Refused> {
+        let (Some(issuer), Some(subject)) = (assertion.string("iss"), assertion.string("sub")) else {
+            return Err(Refused::Because(String::new(), "iss or sub is missing"));
+        };
+        if issuer != subject {
+            return Err(Refused::Because(subject.to_owned(), "iss and sub differ"));
+        }
+        let unknown = || Refused::Because(subject.to_owned(), rules.not_eligible);
         let subject_id = ClientId::parse(subject).map_err(|_| unknown())?;
         let client = registry
             .active_client(&subject_id)
-            .await?
-            .filter(|client| client.auth.methods.contains(AuthMethod::PrivateKeyJwt))
+            .await
+            .map_err(Refused::Store)?
+            .filter(|client| (rules.eligible)(client))
             .ok_or_else(unknown)?;
-        let expires_at = self.check_claims(assertion, now).map_err(|why| refuse(subject, why))?;
+        let because = |why| Refused::Because(subject.to_owned(), why);
+        let expires_at =
+            check_claims(&self.audiences, rules.max_lifetime, assertion, now).map_err(because)?;
         if !self.verifies(&client, assertion).await {
-            return Err(refuse(subject, "no registered key verifies the signature"));
+            return Err(because("no registered key verifies the signature"));
         }
-        self.use_once(subject, assertion, expires_at, subject).await?;
+        if rules.jti_required || assertion.string("jti").is_some() {
+            self.use_once(subject, assertion, expires_at).await.map_err(Refused::Store)?.map_err(because)?;
+        }
         Ok(client)
     }
 
-    /// Records the assertion's `jti` under `issuer`, refusing it when it
-    /// was used before or has none.
+    /// Records the assertion's `jti` under `issuer`; why it is refused when
+    /// it has none (or one too long) or was used before.
     async fn use_once(
         &self,
         issuer: &str,
         assertion: &Unverified<'_>,
         expires_at: i64,
-        client_id: &str,
-    ) -> Result<(), AuthError> {
+    ) -> Result<Result<(), &'static str>, AuthError> {
         let jti = assertion.string("jti").filter(|jti| !jti.is_empty() && jti.len() <= MAX_JTI_LEN);
-        let jti = jti.ok_or_else(|| refuse(client_id, "jti is missing or too long"))?;
+        let Some(jti) = jti else {
+            return Ok(Err("jti is missing or too long"));
+        };
         let id = AssertionId { issuer: issuer.to_owned(), jti: jti.to_owned(), expires_at };
-        match self.used_ids.record(id).await? {
+        Ok(match self.used_ids.record(id).await? {
             true => Ok(()),
-            false => Err(refuse(client_id, "its jti was used before (a replay)")),
-        }
-    }
-
-    /// Checks `aud`, `exp`, `iat` and `nbf`; the assertion's `exp` when they pass.
-    fn check_claims(&self, assertion: &Unverified<'_>, now: i64) -> Result<i64, &'static str> {
-        if !assertion.has_audience(&self.audiences) {
-            return Err("aud names neither the issuer nor the token endpoint");
-        }
-        let expires_at = assertion.time("exp").ok_or("exp is missing")?;
-        if expires_at <= now {
-            return Err("it has expired");
-        }
-        let future = |name| assertion.time(name).is_some_and(|at| at > now + LEEWAY_SECONDS);
-        if future("iat") || future("nbf") {
-            return Err("iat or nbf is in the future");
-        }
-        // The leeway is for clock skew only (iat a little ahead): the
-        // lifetime, from iat (or from now without one) to exp, is never longer.
-        let issued_at = assertion.time("iat").unwrap_or(now);
-        if expires_at - issued_at > self.max_lifetime {
-            return Err("exp is further from iat (or now) than the longest assertion lifetime");
-        }
-        Ok(expires_at)
+            false => Err("its jti was used before (a replay)"),
+        })
     }
 
     /// Whether one of the client's keys, registered or published, verifies
@@ -338,4 +377,52 @@ pub fn named_client(token: &str) -> Option<ClientId> {
 fn refuse(client_id: &str, why: &str) -> AuthError {
     tracing::info!(client_id, reason = why, "client assertion refused");
     AuthError::InvalidClient { message: BAD_CREDENTIALS, by_header: false }
+}
+
+/// What an assertion a client signs as itself must meet, as client
+/// authentication (`private_key_jwt`) or as a grant.
+struct OwnAssertion {
+    /// The longest time from `iat` (or now) to `exp`.
+    max_lifetime: i64,
+    /// Whether a `jti` is required; one present is used once either way.
+    jti_required: bool,
+    /// Whether the client it names may present it this way.
+    eligible: fn(&Client) -> bool,
+    /// Why, when it may not.
+    not_eligible: &'static str,
+}
+
+/// Why an assertion of a client's own was refused: the store failed, or a
+/// check did (for the log, with the client it named).
+enum Refused {
+    Store(AuthError),
+    Because(String, &'static str),
+}
+
+/// Checks `aud` (one of `audiences`), `exp`, `iat` and `nbf`, and that the
+/// lifetime is at most `max_lifetime`; the assertion's `exp` when they pass.
+fn check_claims(
+    audiences: &[String],
+    max_lifetime: i64,
+    assertion: &Unverified<'_>,
+    now: i64,
+) -> Result<i64, &'static str> {
+    if !assertion.has_audience(audiences) {
+        return Err("aud names neither the issuer nor the token endpoint");
+    }
+    let expires_at = assertion.time("exp").ok_or("exp is missing")?;
+    if expires_at <= now {
+        return Err("it has expired");
+    }
+    let future = |name| assertion.time(name).is_some_and(|at| at > now + LEEWAY_SECONDS);
+    if future("iat") || future("nbf") {
+        return Err("iat or nbf is in the future");
+    }
+    // The leeway is for clock skew only (iat a little ahead): the
+    // lifetime, from iat (or from now without one) to exp, is never longer.
+    let issued_at = assertion.time("iat").unwrap_or(now);
+    if expires_at - issued_at > max_lifetime {
+        return Err("exp is further from iat (or now) than the longest assertion lifetime");
+    }
+    Ok(expires_at)
 }
