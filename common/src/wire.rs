@@ -17,6 +17,9 @@ pub const TOKEN_PATH: &str = "/oauth/v2/token";
 /// The `typ` header of access tokens (RFC 9068 §2.1).
 pub const ACCESS_TOKEN_TYP: &str = "at+jwt";
 
+/// The token type URI of an access token (RFC 8693 §3), as token exchange names it.
+pub const ACCESS_TOKEN_TYPE: &str = "urn:ietf:params:oauth:token-type:access_token";
+
 /// The `typ` header of Transaction Tokens (draft-ietf-oauth-transaction-tokens-10 §6.1).
 pub const TXN_TOKEN_TYP: &str = "txntoken+jwt";
 /// The token type URI a token exchange asks for, and answers with, for a Transaction Token.

@@ -20,7 +20,7 @@ impl GrantType {
     pub const ALL: [GrantType; 3] =
         [GrantType::ClientCredentials, GrantType::JwtBearer, GrantType::TokenExchange];
 
-    pub fn as_str(self) -> &'static str {
+    pub const fn as_str(self) -> &'static str {
         match self {
             GrantType::ClientCredentials => "client_credentials",
             GrantType::JwtBearer => "urn:ietf:params:oauth:grant-type:jwt-bearer",

@@ -15,8 +15,8 @@ use serde_json::json;
 use super::{ClientCertificates, INTROSPECTION_PATH, JWKS_PATH, REVOCATION_PATH, TOKEN_PATH};
 
 use crate::{
-    authority::{Authority, PROOF_ALGORITHMS, STATUS_PATH, TOKEN_EXCHANGE},
-    domain::{ASSERTION_ALGORITHMS, AuthMethod},
+    authority::{Authority, PROOF_ALGORITHMS, STATUS_PATH},
+    domain::{ASSERTION_ALGORITHMS, AuthMethod, GrantType},
     http::json_response,
 };
 
@@ -59,7 +59,7 @@ pub async fn metadata(
             "introspection_endpoint": format!("{issuer}{INTROSPECTION_PATH}"),
             "revocation_endpoint": format!("{issuer}{REVOCATION_PATH}"),
             "jwks_uri": format!("{issuer}{JWKS_PATH}"),
-            "grant_types_supported": ["client_credentials", "urn:ietf:params:oauth:grant-type:jwt-bearer", TOKEN_EXCHANGE],
+            "grant_types_supported": GrantType::ALL.map(GrantType::as_str),
             "response_types_supported": [],
             "token_endpoint_auth_methods_supported": auth_methods,
             "introspection_endpoint_auth_methods_supported": auth_methods,

@@ -15,7 +15,7 @@ use crate::pb::{
 };
 use tonic::transport::{Certificate, Channel, ClientTlsConfig, Identity};
 
-use tokend_common::wire::DPOP_HEADER;
+use tokend_common::wire::{ACCESS_TOKEN_TYPE, DPOP_HEADER};
 
 use crate::{
     DpopKey, TokenError,
@@ -92,8 +92,6 @@ struct Key {
 /// Slots kept at most before those whose tokens ran out are dropped: each
 /// exchanged token has a slot of its own.
 const MAX_SLOTS: usize = 1024;
-/// `subject_token_type` of the tokens exchanged.
-const ACCESS_TOKEN_TYPE: &str = "urn:ietf:params:oauth:token-type:access_token";
 
 /// One slot per key: the async lock makes concurrent callers on an empty
 /// slot wait for the one fetch instead of starting their own.

@@ -7,11 +7,11 @@ use serde::{Deserialize, Serialize};
 
 use super::{AccessClaims, Grant, Subject, grant};
 use crate::authority::AuthError;
-use crate::domain::{AudienceList, Client, ScopeSet, quoted};
+use crate::domain::{AudienceList, Client, GrantType, ScopeSet, quoted};
 
-pub const TOKEN_EXCHANGE: &str = "urn:ietf:params:oauth:grant-type:token-exchange";
+pub const TOKEN_EXCHANGE: &str = GrantType::TokenExchange.as_str();
 /// The one token type tokend issues, and accepts as a subject or actor.
-pub const ACCESS_TOKEN_TYPE: &str = "urn:ietf:params:oauth:token-type:access_token";
+pub use tokend_common::wire::ACCESS_TOKEN_TYPE;
 /// Also accepted as a subject or actor token type: tokend's tokens are JWTs.
 const JWT_TOKEN_TYPE: &str = "urn:ietf:params:oauth:token-type:jwt";
 /// The prefix of the scopes that give power over tokend itself (`tokend.admin`,

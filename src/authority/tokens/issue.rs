@@ -6,7 +6,7 @@ use std::net::IpAddr;
 
 use super::{
     AccessClaims, Confirmation,
-    exchange::{self, Exchange, TOKEN_EXCHANGE},
+    exchange::{self, Exchange},
     grant,
 };
 use crate::authority::{
@@ -15,10 +15,6 @@ use crate::authority::{
     txn::{self, SubjectKind, TXN_TOKEN_TYPE, TxnClaims, TxnRequest, TxnSubject},
 };
 use crate::domain::{AudienceList, Client, GrantType, ScopeSet, quoted};
-
-const CLIENT_CREDENTIALS: &str = "client_credentials";
-/// The JWT bearer grant (RFC 7523 §2.1).
-const JWT_BEARER_GRANT: &str = "urn:ietf:params:oauth:grant-type:jwt-bearer";
 
 /// A token request as the adapters hand it over, before any of it is checked.
 pub struct TokenRequest<'a> {
@@ -95,10 +91,8 @@ impl IssuedToken {
 
 /// What a token request asks for.
 enum Asked {
-    /// An access token by the client-credentials grant.
-    Credentials,
-    /// An access token by the JWT bearer grant: the client's token, as by client credentials.
-    JwtBearer,
+    /// The client's own access token, by the client-credentials or the JWT bearer grant.
+    Own(GrantType),
     /// An access token by token exchange.
     Exchange,
     /// A Transaction Token, made from a subject token of this kind.
@@ -110,22 +104,23 @@ impl Authority {
     /// Everything that can be checked without the client's credentials is
     /// checked first, so malformed requests cost no argon2 work.
     pub async fn issue(&self, request: TokenRequest<'_>) -> Result<IssuedToken, AuthError> {
-        let asked = match request.grant_type.as_str() {
-            CLIENT_CREDENTIALS => Asked::Credentials,
-            JWT_BEARER_GRANT => Asked::JwtBearer,
-            TOKEN_EXCHANGE if request.exchange.requested_token_type == TXN_TOKEN_TYPE => {
+        let asked = match GrantType::parse(&request.grant_type) {
+            Ok(GrantType::TokenExchange) if request.exchange.requested_token_type == TXN_TOKEN_TYPE => {
                 let (txn_request, kind) = TxnRequest::parse(&request.exchange)?;
                 Asked::Txn(txn_request, kind)
             }
-            TOKEN_EXCHANGE => {
+            Ok(GrantType::TokenExchange) => {
                 request.exchange.check_shape()?;
                 Asked::Exchange
             }
-            "" => return Err(AuthError::InvalidRequest("grant_type is required".into())),
-            other => {
+            Ok(grant) => Asked::Own(grant),
+            Err(_) if request.grant_type.is_empty() => {
+                return Err(AuthError::InvalidRequest("grant_type is required".into()));
+            }
+            Err(_) => {
                 return Err(AuthError::UnsupportedGrantType(format!(
                     "grant_type {} is not supported; the metadata's grant_types_supported lists those that are",
-                    quoted(other)
+                    quoted(&request.grant_type)
                 )));
             }
         };
@@ -134,7 +129,9 @@ impl Authority {
         let audiences = AudienceList::parse_each(audiences).map_err(|e| AuthError::InvalidTarget(e.0))?;
         let origin = request.presented.peer.as_ref().map(|peer| peer.address);
         let caller = match asked {
-            Asked::JwtBearer => self.authenticate_grant(request.presented, &request.assertion).await?,
+            Asked::Own(GrantType::JwtBearer) => {
+                self.authenticate_grant(request.presented, &request.assertion).await?
+            }
             _ => self.authenticate(request.presented, Policy::TokenRequest).await?,
         };
         let Some(client) = caller.client else {
@@ -164,16 +161,7 @@ impl Authority {
         };
         let exchanged = matches!(asked, Asked::Exchange);
         let mut grant = match asked {
-            Asked::Credentials => grant::decide(
-                &client,
-                GrantType::ClientCredentials,
-                scopes,
-                audiences,
-                &self.default_audience,
-            )?,
-            Asked::JwtBearer => {
-                grant::decide(&client, GrantType::JwtBearer, scopes, audiences, &self.default_audience)?
-            }
+            Asked::Own(grant) => grant::decide(&client, grant, scopes, audiences, &self.default_audience)?,
             Asked::Txn(asked, kind) => {
                 let request_txn = TxnRequest { scopes, audiences, ..asked };
                 let subject_token = &request.exchange.subject_token;

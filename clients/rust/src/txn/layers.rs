@@ -11,7 +11,7 @@ use std::{
 
 use http::{HeaderValue, Request, header::AUTHORIZATION};
 use serde_json::json;
-use tokend_common::wire::{TXN_TOKEN_HEADER, TXN_TOKEN_TYPE};
+use tokend_common::wire::{ACCESS_TOKEN_TYPE, TXN_TOKEN_HEADER, TXN_TOKEN_TYPE};
 use tonic::transport::Channel;
 use tower::{Layer, Service};
 
@@ -21,9 +21,6 @@ use crate::{
     guard::{Admit, Guarded},
     pb::{ExchangeTokenRequest, token_service_client::TokenServiceClient},
 };
-
-/// The token type of the access tokens the edge exchanges.
-const ACCESS_TOKEN_TYPE: &str = "urn:ietf:params:oauth:token-type:access_token";
 
 /// Verifies the `txn-token` header (gRPC metadata alike) of every request,
 /// puts its [`TxnClaims`] in the request's extensions and makes it
