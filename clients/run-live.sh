@@ -6,8 +6,9 @@
 # (orders API verifying tokens, worker calling it with cached tokens), the
 # Python and Node examples and example pairs (and each language's worker
 # against another's API), a Transaction Token's call chain through all
-# three languages, and the recipes of clients without a secret, with the
-# virtualenv clients/python/run-tests.sh made. Used by CI.
+# three languages, the recipes of clients without a secret (with the
+# virtualenv clients/python/run-tests.sh made), and ZITADEL's Python SDK
+# with a key file from `tokend client add-key`. Used by CI.
 #   clients/run-live.sh [path/to/tokend] [path/to/examples/dir]
 set -euo pipefail
 here="$(cd "$(dirname "$0")" && pwd)"
@@ -151,3 +152,6 @@ PYTHON="$python" "$here/dpop/recipes.sh"
 
 echo "== clients without a secret: private_key_jwt and a Kubernetes service-account token"
 TOKEND_BIN="$tokend" PYTHON="$python" "$here/secretless/recipes.sh"
+
+echo "== ZITADEL's JWT profile: a key file from tokend client add-key, used by ZITADEL's Python SDK"
+TOKEND_BIN="$tokend" "$here/zitadel/recipe.sh"

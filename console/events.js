@@ -8,8 +8,8 @@ import { busy } from "./progress.js";
 
 /** Every type of event the server writes (a unit test of the server holds this list to its own). */
 const TYPES = [
-  "client_created", "client_updated", "client_disabled", "client_enabled", "client_deleted", "secret_rotated",
-  "key_rotated", "key_retired", "keys_resealed", "token_revoked", "trusted_issuer_added", "trusted_issuer_removed",
+  "client_created", "client_updated", "client_disabled", "client_enabled", "client_deleted", "client_key_added",
+  "client_key_removed", "secret_rotated", "key_rotated", "key_retired", "keys_resealed", "token_revoked", "trusted_issuer_added", "trusted_issuer_removed",
   "client_authentication_failed", "throttling_started", "throttling_ended",
 ];
 

@@ -56,9 +56,12 @@ pub use error::AuthError;
 use error::BAD_CREDENTIALS;
 pub use keys::{
     Hsm, HsmSettings, INTROSPECTION_TYP, KeyCustody, KeyInfo, KeyListing, KeyPolicy, KeyRing, KeySealer,
-    RsaKeySize, SigningAlgorithm,
+    RsaKeySize, SigningAlgorithm, create_private,
 };
-pub use registry::{AuthDraft, ClientChanges, ClientDraft, ClientPage, IdentityDraft, Registry};
+pub use registry::{
+    AuthDraft, ClientChanges, ClientDraft, ClientKeyAlgorithm, ClientKeyPair, ClientPage, IdentityDraft,
+    KeyFileFormat, PrivateKeyFile, Registry,
+};
 pub use secrets::{CheckResult, FailureLimits, Secrets, ThrottleCounts};
 use status::StatusLists;
 pub use status::{PublishedList, STATUS_PATH, StatusListEntry, StatusListSettings, TokenStatus};

@@ -1,11 +1,16 @@
 //! The `client` commands: create, list, rotate secrets, change how a client
-//! authenticates, disable, enable, delete, and federate (workloads that act
-//! as a client).
+//! authenticates, make and remove its keys, disable, enable, delete, and
+//! federate (workloads that act as a client).
+
+use std::path::PathBuf;
 
 use serde_json::{Map, Value, json};
 
 use crate::{
-    authority::{Actor, AuthDraft, AuthError, ClientChanges, ClientDraft, IdentityDraft, Registry},
+    authority::{
+        Actor, AuthDraft, AuthError, ClientChanges, ClientDraft, ClientKeyAlgorithm, ClientKeyPair,
+        IdentityDraft, KeyFileFormat, Registry, create_private,
+    },
     cli::config::{AuthArgs, ClaimsArgs, ClientCommand, CreateArgs},
     domain::{ClientDetails, ClientSecret, SecretInfo},
 };
@@ -40,6 +45,13 @@ pub async fn run(registry: &Registry, command: ClientCommand) -> Result<String, 
             registry.delete(&id, &Actor::cli()).await?;
             Ok(format!("deleted client {id}"))
         }
+        ClientCommand::AddKey { id, algorithm, format, out } => {
+            add_key(registry, &id, algorithm, format, out).await
+        }
+        ClientCommand::RemoveKey { id, kid } => {
+            registry.remove_client_key(&id, &kid, &Actor::cli()).await?;
+            Ok(format!("removed key {kid} from client {id}: assertions signed with it are refused"))
+        }
         ClientCommand::Federate { id, issuer, subject, claims, remove } => {
             let identity = IdentityDraft { issuer, subject, claims: claims.into_iter().collect() };
             federate(registry, &id, identity, remove).await
@@ -64,6 +76,42 @@ async fn set_auth(registry: &Registry, id: &str, auth: AuthDraft) -> Result<Stri
         _ => {}
     }
     Ok(said)
+}
+
+/// Makes a key pair for a client and writes its private half to a new file,
+/// or takes the key away again if the file cannot be written.
+async fn add_key(
+    registry: &Registry,
+    id: &str,
+    algorithm: ClientKeyAlgorithm,
+    format: KeyFileFormat,
+    out: Option<PathBuf>,
+) -> Result<String, AuthError> {
+    let pair = ClientKeyPair::generate(algorithm)?;
+    let extension = if format == KeyFileFormat::Pem { "pem" } else { "json" };
+    let path = out.unwrap_or_else(|| PathBuf::from(format!("{}.{extension}", pair.kid())));
+    if path.exists() {
+        return Err(AuthError::FailedPrecondition(format!(
+            "{} exists: a key file is never overwritten",
+            path.display()
+        )));
+    }
+    registry.add_client_key(id, &pair, &Actor::cli()).await?;
+    let written = create_private(&path, pair.private_key(format, id)?.expose());
+    if let Err(err) = written {
+        registry.remove_client_key(id, pair.kid(), &Actor::cli()).await?;
+        return Err(AuthError::FailedPrecondition(format!(
+            "cannot write {} ({err}); the key was taken back",
+            path.display()
+        )));
+    }
+    Ok(format!(
+        "client {id} has key {} ({}) and may use the JWT bearer grant\n\
+         private key written to {} (readable by you only; tokend keeps no copy)",
+        pair.kid(),
+        algorithm.as_str(),
+        path.display()
+    ))
 }
 
 /// Adds a federated identity to a client, or removes the one with the same
@@ -231,6 +279,7 @@ async fn list(registry: &Registry, filter: ListFilter, as_json: bool) -> Result<
                     "dpop_bound_access_tokens": d.client.auth.dpop_bound,
                     "txn_token_requester": d.client.txn_token_requester,
                     "grant_types": d.client.grant_types.to_strings(),
+                    "jwks": d.client.auth.jwks.as_ref().map(|jwks| jwks.as_str()),
                     "jwks_uri": d.client.auth.jwks_uri.as_ref().map(|uri| uri.as_str()),
                     "federated_identities": d.client.auth.federated.iter().map(|identity| json!({
                         "issuer": identity.issuer,

@@ -8,7 +8,9 @@ use clap::{Args, Parser, Subcommand};
 use tokend_common::wire::KEY_ACTIVATION_DELAY_SECONDS;
 
 use crate::{
-    authority::{FailureLimits, HsmSettings, RsaKeySize, SigningAlgorithm},
+    authority::{
+        ClientKeyAlgorithm, FailureLimits, HsmSettings, KeyFileFormat, RsaKeySize, SigningAlgorithm,
+    },
     edge::connections::ConnectionLimits,
     edge::tls::TlsFiles,
     observe::telemetry::LogFormat,
@@ -503,6 +505,31 @@ pub enum ClientCommand {
     Delete {
         #[arg(long)]
         id: String,
+    },
+    /// Make a key pair for a client: its public key joins the client's jwks,
+    /// the client may use the JWT bearer grant, and the private key is
+    /// written once to a new file only its owner may read (as ZITADEL's
+    /// service-account key file unless --format says otherwise). tokend
+    /// keeps no copy of it.
+    AddKey {
+        #[arg(long)]
+        id: String,
+        /// RS256 (as ZITADEL's key files) or ES256.
+        #[arg(long, default_value = "RS256")]
+        algorithm: ClientKeyAlgorithm,
+        /// zitadel ({"type":"serviceaccount","keyId","key","userId"}), pem (PKCS#8) or jwk.
+        #[arg(long, default_value = "zitadel")]
+        format: KeyFileFormat,
+        /// The file to create; it must not exist. Default: KID.json (KID.pem for pem).
+        #[arg(long)]
+        out: Option<PathBuf>,
+    },
+    /// Take a key out of a client's jwks: assertions signed with it are refused.
+    RemoveKey {
+        #[arg(long)]
+        id: String,
+        #[arg(long)]
+        kid: String,
     },
     /// Let tokens of a trusted issuer's workload authenticate a client, or
     /// with --remove stop them. A client made with --auth-method none has no

@@ -107,7 +107,9 @@ impl ClientAuth {
     /// Checks that the settings fit together: each method has what it
     /// needs, and nothing is set for a method the client lacks. A refusal
     /// names the registration field it is about (its name in the contract).
-    pub fn check(&self) -> Result<(), (&'static str, InvalidValue)> {
+    /// `key_grant`: the client may use the JWT bearer grant, whose assertions
+    /// its keys verify too.
+    pub fn check(&self, key_grant: bool) -> Result<(), (&'static str, InvalidValue)> {
         const METHODS: &str = "token_endpoint_auth_methods";
         let uses = |method| self.methods.contains(method);
         let refuse = |field, why: String| Err((field, InvalidValue(why)));
@@ -146,11 +148,21 @@ impl ClientAuth {
         if key_jwt && self.jwks.is_none() && self.jwks_uri.is_none() {
             return refuse("jwks_uri", "private_key_jwt needs jwks or jwks_uri".into());
         }
-        if self.jwks.is_some() && !self_signed && !key_jwt {
-            return lacks("jwks", "self_signed_tls_client_auth or private_key_jwt");
+        if self.jwks.is_some() && !self_signed && !key_jwt && !key_grant {
+            return refuse(
+                "jwks",
+                "jwks is set but neither token_endpoint_auth_methods (self_signed_tls_client_auth, \
+                 private_key_jwt) nor grant_types (the JWT bearer grant) use it"
+                    .into(),
+            );
         }
-        if self.jwks_uri.is_some() && !key_jwt {
-            return lacks("jwks_uri", "private_key_jwt");
+        if self.jwks_uri.is_some() && !key_jwt && !key_grant {
+            return refuse(
+                "jwks_uri",
+                "jwks_uri is set but neither token_endpoint_auth_methods (private_key_jwt) nor \
+                 grant_types (the JWT bearer grant) use it"
+                    .into(),
+            );
         }
         if self.federated.len() > MAX_IDENTITIES {
             return refuse(
@@ -196,30 +208,31 @@ mod tests {
     fn each_certificate_method_needs_its_settings_and_only_then() {
         let tls = AuthMethods::parse_each(["tls_client_auth"]).unwrap();
         let mut auth = ClientAuth { methods: tls, ..ClientAuth::default() };
-        assert!(auth.check().is_err(), "tls_client_auth without a subject");
+        assert!(auth.check(false).is_err(), "tls_client_auth without a subject");
         auth.tls_subject = Some(CertificateSubject::SanDns("a.example".into()));
-        auth.check().unwrap();
+        auth.check(false).unwrap();
         auth.methods = AuthMethods::SECRET;
-        assert!(auth.check().is_err(), "a subject without tls_client_auth");
+        assert!(auth.check(false).is_err(), "a subject without tls_client_auth");
     }
 
     #[test]
     fn private_key_jwt_needs_keys_inline_or_at_a_url_but_not_both() {
         let methods = AuthMethods::parse_each(["private_key_jwt"]).unwrap();
         let mut auth = ClientAuth { methods, ..ClientAuth::default() };
-        assert!(auth.check().is_err(), "no keys");
+        assert!(auth.check(false).is_err(), "no keys");
         auth.jwks_uri = Some(JwksUri::parse("jwks_uri", "https://keys.example/jwks").unwrap());
-        auth.check().unwrap();
+        auth.check(false).unwrap();
         let jwks =
             r#"{"keys":[{"kty":"OKP","crv":"Ed25519","x":"11qYAYKxCrfVS_7TyWQHOg7hcvPapiMlrwIaaPcHURo"}]}"#;
         auth.jwks = Some(Jwks::parse(jwks).unwrap());
-        assert!(auth.check().is_err(), "both");
+        assert!(auth.check(false).is_err(), "both");
         auth.jwks_uri = None;
-        auth.check().unwrap();
+        auth.check(false).unwrap();
         auth.methods = AuthMethods::parse_each(["self_signed_tls_client_auth"]).unwrap();
-        assert!(auth.check().is_err(), "self-signed TLS needs certificates in x5c");
+        assert!(auth.check(false).is_err(), "self-signed TLS needs certificates in x5c");
         auth.methods = AuthMethods::SECRET;
-        assert!(auth.check().is_err(), "keys without a method that uses them");
+        assert!(auth.check(false).is_err(), "keys without a method that uses them");
+        auth.check(true).unwrap();
     }
 
     #[test]

@@ -1,12 +1,14 @@
-//! `tokend.v1.ClientAdmin`: client lifecycle, secret rotation and trusted
-//! issuers, for bearers of `tokend.admin`.
+//! `tokend.v1.ClientAdmin`: client lifecycle, secret rotation, client keys
+//! and trusted issuers, for bearers of `tokend.admin`.
 
 use std::sync::Arc;
 
 use tonic::{Request, Response, Status};
 
 use super::{convert, metadata::presented};
-use crate::authority::{Actor, AuthError, Authority, BodyCredentials, Registry};
+use crate::authority::{
+    Actor, AuthError, Authority, BodyCredentials, ClientKeyAlgorithm, ClientKeyPair, KeyFileFormat, Registry,
+};
 use crate::contract::pb::{self, client_admin_server::ClientAdmin};
 
 pub struct ClientAdminApi {
@@ -94,6 +96,34 @@ impl ClientAdmin for ClientAdminApi {
         let (registry, actor) = self.admin(&request).await?;
         registry.delete(&request.into_inner().client_id, &actor).await?;
         Ok(Response::new(pb::DeleteClientResponse {}))
+    }
+
+    async fn add_client_key(
+        &self,
+        request: Request<pb::AddClientKeyRequest>,
+    ) -> Result<Response<pb::AddClientKeyResponse>, Status> {
+        let (registry, actor) = self.admin(&request).await?;
+        let body = request.into_inner();
+        let field = |field| move |message| AuthError::InvalidField { field, message };
+        let algorithm: ClientKeyAlgorithm = body.algorithm.parse().map_err(field("algorithm"))?;
+        let format: KeyFileFormat = body.format.parse().map_err(field("format"))?;
+        let pair = ClientKeyPair::generate(algorithm)?;
+        let details = registry.add_client_key(&body.client_id, &pair, &actor).await?;
+        let private_key = pair.private_key(format, &body.client_id)?;
+        Ok(Response::new(pb::AddClientKeyResponse {
+            client: Some(details.into()),
+            key_id: pair.kid().to_owned(),
+            private_key: private_key.expose().to_owned(),
+        }))
+    }
+
+    async fn remove_client_key(
+        &self,
+        request: Request<pb::RemoveClientKeyRequest>,
+    ) -> Result<Response<pb::Client>, Status> {
+        let (registry, actor) = self.admin(&request).await?;
+        let body = request.into_inner();
+        Ok(Response::new(registry.remove_client_key(&body.client_id, &body.key_id, &actor).await?.into()))
     }
 
     async fn list_signing_keys(

@@ -254,6 +254,44 @@ on_both_stores! {
     async fn serve_prints_its_address_and_exits_zero_on_sigterm(app) {
         serve_and_terminate(&app).await;
     }
+
+    async fn add_key_writes_a_zitadel_key_file_once_and_remove_key_takes_the_key_back(app) {
+        succeeds(&app, &["client", "create", "--id", "svc-user", "--scopes", "read", "--json"]);
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("svc-user.json");
+        let out = succeeds(&app, &["client", "add-key", "--id", "svc-user", "--out", path.to_str().unwrap()]);
+        let file: serde_json::Value = serde_json::from_str(&std::fs::read_to_string(&path).unwrap()).unwrap();
+        let kid = file["keyId"].as_str().unwrap().to_owned();
+        assert!(out.contains(&kid) && out.contains("JWT bearer grant"), "{out}");
+        assert!(!out.contains("PRIVATE KEY"), "the key goes to the file only: {out}");
+        assert_eq!((file["type"].as_str(), file["userId"].as_str()), (Some("serviceaccount"), Some("svc-user")));
+        assert!(file["key"].as_str().unwrap().starts_with("-----BEGIN RSA PRIVATE KEY-----"));
+        #[cfg(unix)]
+        {
+            use std::os::unix::fs::PermissionsExt;
+            assert_eq!(std::fs::metadata(&path).unwrap().permissions().mode() & 0o777, 0o600, "its owner's alone");
+        }
+
+        let again = tokend(&app, &["client", "add-key", "--id", "svc-user", "--out", path.to_str().unwrap()]);
+        assert!(!again.status.success(), "an existing file is never overwritten");
+        assert!(String::from_utf8_lossy(&again.stderr).contains("never overwritten"), "{}", String::from_utf8_lossy(&again.stderr));
+        let listed: serde_json::Value = serde_json::from_str(&succeeds(&app, &["client", "list", "--json"])).unwrap();
+        let jwks: serde_json::Value = serde_json::from_str(listed[0]["jwks"].as_str().unwrap()).unwrap();
+        assert_eq!(jwks["keys"].as_array().unwrap().len(), 1, "the refused run registered nothing");
+        assert!(listed[0]["grant_types"].as_array().unwrap().contains(&serde_json::json!("urn:ietf:params:oauth:grant-type:jwt-bearer")));
+
+        let pem = dir.path().join("es.pem");
+        succeeds(&app, &["client", "add-key", "--id", "svc-user", "--algorithm", "ES256", "--format", "pem", "--out", pem.to_str().unwrap()]);
+        assert!(std::fs::read_to_string(&pem).unwrap().starts_with("-----BEGIN PRIVATE KEY-----"));
+
+        let out = succeeds(&app, &["client", "remove-key", "--id", "svc-user", "--kid", &kid]);
+        assert!(out.contains(&kid), "{out}");
+        let unknown = tokend(&app, &["client", "remove-key", "--id", "svc-user", "--kid", &kid]);
+        assert!(!unknown.status.success(), "a key is removed once");
+        let listed: serde_json::Value = serde_json::from_str(&succeeds(&app, &["client", "list", "--json"])).unwrap();
+        let jwks: serde_json::Value = serde_json::from_str(listed[0]["jwks"].as_str().unwrap()).unwrap();
+        assert_eq!(jwks["keys"].as_array().unwrap().len(), 1, "the ES256 key stays");
+    }
 }
 
 /// `tokend serve` on port 0 prints its address, answers, and exits 0 on SIGTERM.

@@ -9,6 +9,7 @@ mod audit;
 mod claims;
 mod cli;
 mod client_admin;
+mod client_keys;
 mod config_file;
 mod connect;
 mod connections;

@@ -80,6 +80,8 @@ pub enum EventType {
     ClientDisabled,
     ClientEnabled,
     ClientDeleted,
+    ClientKeyAdded,
+    ClientKeyRemoved,
     SecretRotated,
     KeyRotated,
     KeyRetired,
@@ -93,12 +95,14 @@ pub enum EventType {
 }
 
 impl EventType {
-    pub const ALL: [EventType; 15] = [
+    pub const ALL: [EventType; 17] = [
         EventType::ClientCreated,
         EventType::ClientUpdated,
         EventType::ClientDisabled,
         EventType::ClientEnabled,
         EventType::ClientDeleted,
+        EventType::ClientKeyAdded,
+        EventType::ClientKeyRemoved,
         EventType::SecretRotated,
         EventType::KeyRotated,
         EventType::KeyRetired,
@@ -128,6 +132,8 @@ impl EventType {
             EventType::ClientAuthenticationFailed => "client_authentication_failed",
             EventType::ThrottlingStarted => "throttling_started",
             EventType::ThrottlingEnded => "throttling_ended",
+            EventType::ClientKeyAdded => "client_key_added",
+            EventType::ClientKeyRemoved => "client_key_removed",
         }
     }
 

@@ -35,7 +35,7 @@ impl SigningAlgorithm {
         }
     }
 
-    pub(super) fn jwt(self) -> Algorithm {
+    pub(crate) fn jwt(self) -> Algorithm {
         match self {
             SigningAlgorithm::Es256 => Algorithm::ES256,
             SigningAlgorithm::EdDsa => Algorithm::EdDSA,
@@ -45,7 +45,7 @@ impl SigningAlgorithm {
     }
 
     /// A fresh private key as PKCS#8 DER.
-    pub(super) fn generate_pkcs8(self, rsa: RsaKeySize) -> Result<Vec<u8>, AuthError> {
+    pub(crate) fn generate_pkcs8(self, rsa: RsaKeySize) -> Result<Vec<u8>, AuthError> {
         let failed = |_| AuthError::internal("key generation failed");
         Ok(match self {
             SigningAlgorithm::Es256 => {
@@ -70,7 +70,7 @@ impl SigningAlgorithm {
         })
     }
 
-    pub(super) fn encoding_key(self, pem: &str) -> Result<EncodingKey, jsonwebtoken::errors::Error> {
+    pub(crate) fn encoding_key(self, pem: &str) -> Result<EncodingKey, jsonwebtoken::errors::Error> {
         match self {
             SigningAlgorithm::Es256 => EncodingKey::from_ec_pem(pem.as_bytes()),
             SigningAlgorithm::EdDsa => EncodingKey::from_ed_pem(pem.as_bytes()),

@@ -1,7 +1,8 @@
-//! The key-encryption key file: read, or created once, atomically and durably,
-//! readable by its owner only. Losing it after keys were sealed with it would
-//! leave them unopenable, so its creation survives a crash, and two processes
-//! starting at once agree on one key.
+//! Files of private keys, readable by their owner only and never overwritten:
+//! the key-encryption key file, read or created once, atomically and durably
+//! (losing it after keys were sealed with it would leave them unopenable, so
+//! its creation survives a crash, and two processes starting at once agree
+//! on one key); and the key files `client add-key` hands out.
 
 use std::{
     fs::{self, File, OpenOptions},
@@ -33,10 +34,18 @@ pub fn read_or_create(path: &Path, fresh: impl FnOnce() -> String) -> io::Result
     fs::read_to_string(path)
 }
 
-/// Writes `contents` to a new file only its owner may read, flushed to disk.
+/// Creates `path` with `contents`, readable by its owner only, durably;
+/// fails if the file exists.
+pub fn create_private(path: &Path, contents: &str) -> io::Result<()> {
+    write_private(path, contents)?;
+    sync_directory_of(path)
+}
+
+/// Writes `contents` to a new file only its owner may read, flushed to disk;
+/// fails if the file exists.
 fn write_private(path: &Path, contents: &str) -> io::Result<()> {
     let mut options = OpenOptions::new();
-    options.write(true).create(true).truncate(true);
+    options.write(true).create_new(true);
     #[cfg(unix)]
     std::os::unix::fs::OpenOptionsExt::mode(&mut options, 0o600);
     let mut file = options.open(path)?;
@@ -72,6 +81,21 @@ mod tests {
         let files: Vec<_> =
             fs::read_dir(dir.path()).unwrap().map(|entry| entry.unwrap().file_name()).collect();
         assert_eq!(files, ["tokend.kek"], "no drafts are left behind");
+    }
+
+    #[test]
+    fn a_created_file_is_its_owners_alone_and_never_overwritten() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("key.json");
+        create_private(&path, "first").unwrap();
+        let err = create_private(&path, "second").unwrap_err();
+        assert_eq!(err.kind(), io::ErrorKind::AlreadyExists);
+        assert_eq!(fs::read_to_string(&path).unwrap(), "first\n");
+        #[cfg(unix)]
+        {
+            use std::os::unix::fs::PermissionsExt;
+            assert_eq!(fs::metadata(&path).unwrap().permissions().mode() & 0o777, 0o600);
+        }
     }
 
     #[test]

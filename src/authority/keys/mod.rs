@@ -19,6 +19,7 @@ pub use admin::{KeyInfo, KeyListing};
 pub use algorithm::{RsaKeySize, SigningAlgorithm};
 pub use custody::KeyCustody;
 pub use hsm::{Hsm, HsmSettings};
+pub use key_file::create_private;
 pub use ring::KeyRing;
 pub use schedule::KeyPolicy;
 pub use sealing::KeySealer;

@@ -10,8 +10,8 @@ use crate::{
     authority::{Actor, AuthError, EventType, KeyInfo, KeyRing, paging, tokens::random_tag},
     domain::{
         AudienceList, AuthMethods, CertificateSubject, Client, ClientAuth, ClientClaims, ClientDetails,
-        ClientId, ClientSecret, FederatedIdentity, GrantTypes, InvalidValue, Jwks, JwksUri, RateLimit,
-        ScopeSet, SecretInfo, SecretMaxAge, TokenTtl, quoted,
+        ClientId, ClientSecret, FederatedIdentity, GrantType, GrantTypes, InvalidValue, Jwks, JwksUri,
+        RateLimit, ScopeSet, SecretInfo, SecretMaxAge, TokenTtl, quoted,
     },
     store::{ClientRow, StoreError},
 };
@@ -104,7 +104,8 @@ pub struct IdentityDraft {
 }
 
 impl AuthDraft {
-    fn parse(self) -> Result<ClientAuth, AuthError> {
+    /// Parses and checks how a client authenticates, for a client with `grants`.
+    fn parse(self, grants: GrantTypes) -> Result<ClientAuth, AuthError> {
         let methods = match self.methods.is_empty() && !self.federated.is_empty() {
             true => AuthMethods::NONE,
             false => AuthMethods::parse_each(self.methods.iter().map(String::as_str))
@@ -137,7 +138,7 @@ impl AuthDraft {
                 .collect::<Result<_, _>>()
                 .map_err(invalid("federated_identities"))?,
         };
-        auth.check().map_err(|(field, err)| invalid(field)(err))?;
+        auth.check(grants.contains(GrantType::JwtBearer)).map_err(|(field, err)| invalid(field)(err))?;
         Ok(auth)
     }
 
@@ -257,7 +258,11 @@ impl ClientChanges {
     /// (for a new client and a changed one alike), then checks the client as
     /// a whole. The `active` flag is the caller's: it is an event of its own.
     fn apply(mut self, client: &mut Client) -> Result<(), AuthError> {
-        client.auth = self.apply_to_auth(&client.auth)?;
+        if let Some(grants) = self.grant_types.take() {
+            client.grant_types =
+                GrantTypes::parse_each(grants.iter().map(String::as_str)).map_err(invalid("grant_types"))?;
+        }
+        client.auth = self.apply_to_auth(&client.auth, client.grant_types)?;
         if self.rate_limit_per_second.is_some() || self.rate_limit_burst.is_some() {
             let current = client.rate_limit.map_or((0, 0), |limit| (limit.per_second, limit.burst));
             let per_second = self.rate_limit_per_second.unwrap_or(current.0);
@@ -278,10 +283,6 @@ impl ClientChanges {
         }
         if let Some(requester) = self.txn_token_requester {
             client.txn_token_requester = requester;
-        }
-        if let Some(grants) = self.grant_types {
-            client.grant_types =
-                GrantTypes::parse_each(grants.iter().map(String::as_str)).map_err(invalid("grant_types"))?;
         }
         if let Some(claims) = self.claims {
             client.claims = ClientClaims::from_members(claims).map_err(invalid("claims"))?;
@@ -307,8 +308,9 @@ impl ClientChanges {
         check_defaults_allowed(client)
     }
 
-    /// `auth` with these changes made to it, checked again as a whole.
-    fn apply_to_auth(&mut self, auth: &ClientAuth) -> Result<ClientAuth, AuthError> {
+    /// `auth` with these changes made to it, checked again as a whole for a
+    /// client with `grants`.
+    fn apply_to_auth(&mut self, auth: &ClientAuth, grants: GrantTypes) -> Result<ClientAuth, AuthError> {
         let mut draft = AuthDraft::from(auth);
         let fields = [
             (self.tls_subject_dn.take(), &mut draft.tls_subject_dn),
@@ -334,7 +336,7 @@ impl ClientChanges {
         if let Some(federated) = self.federated.take() {
             draft.federated = federated;
         }
-        draft.parse()
+        draft.parse(grants)
     }
 }
 
@@ -422,10 +424,23 @@ impl Registry {
     pub async fn update(
         &self,
         client_id: &str,
-        mut changes: ClientChanges,
+        changes: ClientChanges,
         actor: &Actor,
     ) -> Result<ClientDetails, AuthError> {
         let fields = changes.field_names();
+        let recorded = (!fields.is_empty()).then(|| (EventType::ClientUpdated, json!({ "fields": fields })));
+        self.change(client_id, changes, actor, recorded).await
+    }
+
+    /// Makes `changes` on `actor`'s behalf, recorded in the audit trail as
+    /// `recorded` says (and as the `active` flag's own event when it flips).
+    pub(super) async fn change(
+        &self,
+        client_id: &str,
+        mut changes: ClientChanges,
+        actor: &Actor,
+        recorded: Option<(EventType, Value)>,
+    ) -> Result<ClientDetails, AuthError> {
         let mut client = self.existing(client_id).await?;
         let was_active = client.disabled_at.is_none();
         let active = changes.active.take();
@@ -443,12 +458,11 @@ impl Registry {
             Some(false) | None => {}
         }
         client.updated_at = now;
-        let mut events = Vec::new();
         let now_millis = self.clock.now_millis();
-        if !fields.is_empty() {
-            let details = json!({ "fields": fields });
-            events.push(actor.event(now_millis, EventType::ClientUpdated, client.id.as_str(), details));
-        }
+        let mut events: Vec<_> = recorded
+            .into_iter()
+            .map(|(kind, details)| actor.event(now_millis, kind, client.id.as_str(), details))
+            .collect();
         match (was_active, client.disabled_at.is_none()) {
             (true, false) => {
                 events.push(actor.event(now_millis, EventType::ClientDisabled, client_id, json!({})))
@@ -516,7 +530,7 @@ impl Registry {
         Ok(())
     }
 
-    async fn existing(&self, client_id: &str) -> Result<Client, AuthError> {
+    pub(super) async fn existing(&self, client_id: &str) -> Result<Client, AuthError> {
         let id = ClientId::parse(client_id).map_err(invalid("client_id"))?;
         let row = self.store.client(&id).await?.ok_or_else(|| not_found(client_id))?;
         Client::try_from(row)
@@ -556,7 +570,7 @@ fn blank_client(client_id: &str, now: i64) -> Result<Client, AuthError> {
         created_at: now,
         updated_at: now,
         registration: random_tag::<8>(),
-        auth: AuthDraft::default().parse()?,
+        auth: AuthDraft::default().parse(GrantTypes::DEFAULT)?,
         rate_limit: None,
         secret_max_age: None,
         claims: ClientClaims::default(),

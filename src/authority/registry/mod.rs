@@ -4,7 +4,9 @@
 
 mod cache;
 mod changes;
+mod client_keys;
 mod issuers;
+mod key_pair;
 mod manage;
 mod rows;
 
@@ -22,6 +24,7 @@ use crate::{
 use cache::ClientCache;
 use changes::FeedPosition;
 use issuers::TrustedIssuers;
+pub use key_pair::{ClientKeyAlgorithm, ClientKeyPair, KeyFileFormat, PrivateKeyFile};
 pub use manage::{AuthDraft, ClientChanges, ClientDraft, ClientPage, IdentityDraft};
 
 /// Clones share one cache, so every clone sees what any of them changed.
