@@ -139,4 +139,51 @@ on_both_stores! {
         let answer: Value = response.json().await.unwrap();
         assert_eq!(answer["error"], "invalid_grant", "another client's authentication beside it: {answer}");
     }
+
+    async fn a_trusted_platforms_token_is_a_grant_for_the_client_its_workload_acts_as(app) {
+        const CLUSTER: &str = "https://kubernetes.default.svc.cluster.local";
+        let cluster = SigningKey::generate(Algorithm::RS256, "cluster-1");
+        let admin = app.admin_token().await;
+        let trust = pb::CreateTrustedIssuerRequest { issuer: CLUSTER.into(), jwks: jwks(&[&cluster]), ..Default::default() };
+        app.admin.clone().create_trusted_issuer(with_bearer(trust, &admin)).await.unwrap();
+        let workload = |id: &str, grants: &[&str]| pb::CreateClientRequest {
+            client_id: id.into(),
+            allowed_scopes: vec!["orders.read".into()],
+            grant_types: grants.iter().map(|grant| grant.to_string()).collect(),
+            federated_identities: vec![pb::FederatedIdentity {
+                issuer: CLUSTER.into(), subject: "system:serviceaccount:payments:*".into(), ..Default::default()
+            }],
+            ..Default::default()
+        };
+        app.admin.clone().create_client(with_bearer(workload("payments-deployer", &[GRANT]), &admin)).await.unwrap();
+        app.admin.clone().create_client(with_bearer(workload("payments-cc-only", &[]), &admin)).await.unwrap();
+        let now = now();
+        let token = |sub: &str| cluster.sign(&json!({
+            "iss": CLUSTER, "sub": sub, "aud": app.issuer(), "iat": now, "exp": now + 600,
+        }));
+        let worker = token("system:serviceaccount:payments:worker");
+
+        let (status, answer) = form(&app, &worker, &[("client_id", "payments-deployer")]).await;
+        assert_eq!(status, 200, "{answer}");
+        let issued = claims(answer["access_token"].as_str().unwrap());
+        assert_eq!(issued["client_id"], "payments-deployer");
+        assert_eq!(issued["federated"]["sub"], "system:serviceaccount:payments:worker", "{issued}");
+        let grpc = app.tokens.clone().issue_token(pb::IssueTokenRequest {
+            grant_type: GRANT.into(), assertion: worker.clone(), client_id: "payments-deployer".into(), ..Default::default()
+        }).await.unwrap().into_inner();
+        assert_eq!(claims(&grpc.access_token)["federated"]["iss"], CLUSTER, "presented again within its life, over gRPC");
+
+        let (status, answer) = form(&app, &worker, &[]).await;
+        assert_eq!((status, answer["error"].as_str()), (400, Some("invalid_request")), "no client named: {answer}");
+        let (status, answer) = form(&app, &worker, &[("client_id", "payments-cc-only")]).await;
+        assert_eq!((status, answer["error"].as_str()), (400, Some("unauthorized_client")), "{answer}");
+        let outsider = token("system:serviceaccount:billing:worker");
+        let (status, answer) = form(&app, &outsider, &[("client_id", "payments-deployer")]).await;
+        assert_eq!((status, answer["error"].as_str()), (400, Some("invalid_grant")), "no identity matches: {answer}");
+        let forged = SigningKey::generate(Algorithm::RS256, "cluster-1").sign(&json!({
+            "iss": CLUSTER, "sub": "system:serviceaccount:payments:worker", "aud": app.issuer(), "iat": now, "exp": now + 600,
+        }));
+        let (status, answer) = form(&app, &forged, &[("client_id", "payments-deployer")]).await;
+        assert_eq!((status, answer["error"].as_str()), (400, Some("invalid_grant")), "not the cluster's key: {answer}");
+    }
 }

@@ -65,13 +65,16 @@ pub enum Credential {
     Bearer(String),
 }
 
-/// Which `client_assertion_type` an assertion came with.
+/// What an assertion came as: which `client_assertion_type`, or a grant.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum AssertionKind {
     /// `jwt-bearer`: a `private_key_jwt` assertion, or a platform's token.
     JwtBearer,
     /// `jwt-spiffe`: a SPIFFE JWT-SVID, only ever from a trusted issuer.
     JwtSpiffe,
+    /// The `assertion` of a JWT bearer grant (RFC 7523 §2.1): the client's
+    /// own, or a platform's token for the client `client_id` names.
+    Grant,
 }
 
 /// What an `authorization` value carries.

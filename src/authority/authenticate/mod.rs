@@ -10,6 +10,7 @@ mod credentials;
 
 pub use assertions::AssertionSettings;
 pub(super) use assertions::Assertions;
+use credentials::AssertionKind;
 pub(super) use credentials::Credential;
 pub use credentials::{BodyCredentials, Presented};
 
@@ -57,9 +58,11 @@ impl Authority {
     }
 
     /// The caller of a JWT bearer grant (RFC 7523 §2.1): the client its
-    /// `assertion` proves. No other client authentication is needed; when
-    /// some is presented it must prove the same client (a `client_id` alone
-    /// is ignored).
+    /// `assertion` proves: the client's own, or a trusted platform's token
+    /// for the client `client_id` names, which one of its federated
+    /// identities must match. No other client authentication is needed;
+    /// when some is presented it must prove the same client (beside the
+    /// client's own assertion, a `client_id` alone is ignored).
     pub async fn authenticate_grant(
         &self,
         presented: Presented<'_>,
@@ -69,15 +72,17 @@ impl Authority {
             return Err(AuthError::InvalidRequest("the JWT bearer grant needs an assertion".into()));
         }
         let address = presented.peer.as_ref().map(|peer| peer.address);
-        let client =
-            self.assertions.grant(&self.registry, assertion, self.clock.now()).await.inspect_err(|err| {
+        let claimed = ClientId::parse(&presented.body.client_id).ok();
+        let now = self.clock.now();
+        let proven = self
+            .assertions
+            .authenticate(&self.registry, claimed.as_ref(), assertion, AssertionKind::Grant, now)
+            .await
+            .inspect_err(|err| {
                 if let AuthError::InvalidGrant(_) = err {
-                    let named = assertions::named_client(assertion);
-                    self.audit.authentication_failed(
-                        named.as_ref().map_or(UNNAMED_CLIENT, ClientId::as_str),
-                        "grant_assertion",
-                        address,
-                    );
+                    let named = assertions::named_client(assertion).or_else(|| claimed.clone());
+                    let named = named.as_ref().map_or(UNNAMED_CLIENT, ClientId::as_str);
+                    self.audit.authentication_failed(named, "grant_assertion", address);
                 }
             })?;
         let body = &presented.body;
@@ -86,10 +91,11 @@ impl Authority {
             && body.client_assertion.is_empty()
         {
             let certificate = presented.peer.as_ref().and_then(|peer| peer.certificate.clone());
-            return self.with_certificate(Caller::client(client), certificate, Policy::TokenRequest, address);
+            let caller = Caller { federated: proven.federated, ..Caller::client(proven.client) };
+            return self.with_certificate(caller, certificate, Policy::TokenRequest, address);
         }
         let caller = self.authenticate(presented, Policy::TokenRequest).await?;
-        if caller.client_id != client.id {
+        if caller.client_id != proven.client.id {
             return Err(AuthError::InvalidGrant("the assertion is not the authenticated client's".into()));
         }
         Ok(caller)

@@ -106,8 +106,11 @@ impl Assertions {
     }
 
     /// The client an assertion proves: a platform's token when its `iss` is
-    /// a trusted issuer, else a `private_key_jwt` assertion. Every refusal is
-    /// the same `invalid_client`; the log says which check failed.
+    /// a trusted issuer (for the client `claimed` names, which one of its
+    /// federated identities must match), else the client's own assertion
+    /// (`private_key_jwt`, or a JWT bearer grant's). Every refusal is the
+    /// same `invalid_client` (`invalid_grant` for a grant); the log says
+    /// which check failed.
     pub async fn authenticate(
         &self,
         registry: &Registry,
@@ -116,38 +119,62 @@ impl Assertions {
         kind: AssertionKind,
         now: i64,
     ) -> Result<Proven, AuthError> {
+        self.prove(registry, claimed, token, kind, now).await.map_err(|refused| match refused {
+            Refused::Error(error) => error,
+            Refused::Because(client_id, why) => refusal(kind, &client_id, &why),
+        })
+    }
+
+    /// [`Self::authenticate`], with each refusal's reason kept for its answer.
+    async fn prove(
+        &self,
+        registry: &Registry,
+        claimed: Option<&ClientId>,
+        token: &str,
+        kind: AssertionKind,
+        now: i64,
+    ) -> Result<Proven, Refused> {
         let claimed_id = claimed.map_or("", ClientId::as_str);
+        let because = |why: &str| Refused::Because(claimed_id.to_owned(), why.to_owned());
         let hash: [u8; 32] = digest(&SHA256, token.as_bytes()).as_ref().try_into().expect("32 bytes");
         if let Some(verified) = self.verified.get(&hash, now) {
             return self.federated_client(registry, claimed, &verified).await;
         }
-        let assertion = Unverified::read(token).map_err(|why| refuse(claimed_id, &why))?;
+        let assertion = Unverified::read(token).map_err(|why| because(&why))?;
         let issuer = match assertion.string("iss") {
-            Some(iss) => registry.trusted_issuer(iss).await?,
+            Some(iss) => registry.trusted_issuer(iss).await.map_err(Refused::Error)?,
             None => None,
         };
         match (issuer, kind) {
             (Some(issuer), _) => {
-                let (verified, expires_at) = self
-                    .verify_platform_token(&issuer, &assertion, now)
-                    .await
-                    .map_err(|why| refuse(claimed_id, why))?;
+                let (verified, expires_at) =
+                    self.verify_platform_token(&issuer, &assertion, now).await.map_err(because)?;
                 let verified = Arc::new(verified);
                 let proven = self.federated_client(registry, claimed, &verified).await?;
                 if issuer.single_use {
                     self.use_once(&issuer.issuer, &assertion, expires_at)
-                        .await?
-                        .map_err(|why| refuse(claimed_id, why))?;
+                        .await
+                        .map_err(Refused::Error)?
+                        .map_err(because)?;
                 } else {
                     self.verified.insert(hash, verified, expires_at, now);
                 }
                 Ok(proven)
             }
-            (None, AssertionKind::JwtSpiffe) => {
-                Err(refuse(claimed_id, "a JWT-SVID not from a trusted issuer"))
-            }
+            (None, AssertionKind::JwtSpiffe) => Err(because("a JWT-SVID not from a trusted issuer")),
             (None, AssertionKind::JwtBearer) => {
                 let client = self.private_key_jwt(registry, claimed, &assertion, now).await?;
+                Ok(Proven { client, federated: None })
+            }
+            (None, AssertionKind::Grant) => {
+                let rules = OwnAssertion {
+                    max_lifetime: self.max_grant_lifetime,
+                    jti_required: false,
+                    // Whether it may use the grant is the grant rules' to say, once the key is proven.
+                    eligible: |client| client.auth.jwks.is_some() || client.auth.jwks_uri.is_some(),
+                    not_eligible: "no active client with registered keys has this id",
+                };
+                let client = self.own_assertion(registry, &assertion, now, rules).await?;
                 Ok(Proven { client, federated: None })
             }
         }
@@ -210,24 +237,27 @@ impl Assertions {
         registry: &Registry,
         claimed: Option<&ClientId>,
         verified: &VerifiedToken,
-    ) -> Result<Proven, AuthError> {
+    ) -> Result<Proven, Refused> {
         let Some(claimed) = claimed else {
-            return Err(AuthError::InvalidRequest("client_id is required with a platform's token".into()));
+            return Err(Refused::Error(AuthError::InvalidRequest(
+                "client_id is required with a platform's token".into(),
+            )));
         };
-        let client_id = claimed.as_str();
-        if registry.trusted_issuer(&verified.issuer).await?.is_none() {
-            return Err(refuse(client_id, "the issuer is no longer trusted"));
+        let because = |why: &str| Refused::Because(claimed.as_str().to_owned(), why.to_owned());
+        if registry.trusted_issuer(&verified.issuer).await.map_err(Refused::Error)?.is_none() {
+            return Err(because("the issuer is no longer trusted"));
         }
         let client = registry
             .active_client(claimed)
-            .await?
-            .ok_or_else(|| refuse(client_id, "no active client has this id"))?;
+            .await
+            .map_err(Refused::Error)?
+            .ok_or_else(|| because("no active client has this id"))?;
         let identities = &client.auth.federated;
         if !identities
             .iter()
             .any(|identity| identity.matches(&verified.issuer, &verified.subject, &verified.claims))
         {
-            return Err(refuse(client_id, "no federated identity of the client matches the token"));
+            return Err(because("no federated identity of the client matches the token"));
         }
         let federated = Federated { iss: verified.issuer.clone(), sub: verified.subject.clone() };
         Ok(Proven { client, federated: Some(federated) })
@@ -241,12 +271,14 @@ impl Assertions {
         claimed: Option<&ClientId>,
         assertion: &Unverified<'_>,
         now: i64,
-    ) -> Result<Arc<Client>, AuthError> {
-        let claimed_id = claimed.map_or("", ClientId::as_str);
+    ) -> Result<Arc<Client>, Refused> {
         if let (Some(claimed), Some(subject)) = (claimed, assertion.string("sub"))
             && claimed.as_str() != subject
         {
-            return Err(refuse(claimed_id, "client_id is not the assertion's sub"));
+            return Err(Refused::Because(
+                claimed.as_str().to_owned(),
+                "client_id is not the assertion's sub".into(),
+            ));
         }
         let rules = OwnAssertion {
             max_lifetime: self.max_lifetime,
@@ -254,36 +286,7 @@ impl Assertions {
             eligible: |client| client.auth.methods.contains(AuthMethod::PrivateKeyJwt),
             not_eligible: "no active client with private_key_jwt has this id",
         };
-        self.own_assertion(registry, assertion, now, rules).await.map_err(|refused| match refused {
-            Refused::Store(error) => error,
-            Refused::Because(client_id, why) => refuse(&client_id, why),
-        })
-    }
-
-    /// The client a JWT bearer grant's assertion (RFC 7523 §2.1) proves: one
-    /// that signed it with a key of its registration. A
-    /// `jti` is optional but, when present, used once; the lifetime bound is
-    /// the grant's own. Every refusal is the same `invalid_grant`; the log says
-    /// which check failed.
-    pub async fn grant(&self, registry: &Registry, token: &str, now: i64) -> Result<Arc<Client>, AuthError> {
-        let refused = |client_id: &str, why: &str| {
-            tracing::info!(client_id, reason = why, "JWT bearer grant refused");
-            AuthError::InvalidGrant(
-                "the assertion is not valid for a client registered for this grant".into(),
-            )
-        };
-        let assertion = Unverified::read(token).map_err(|why| refused("", &why))?;
-        let rules = OwnAssertion {
-            max_lifetime: self.max_grant_lifetime,
-            jti_required: false,
-            // Whether it may use the grant is the grant rules' to say, once the key is proven.
-            eligible: |client| client.auth.jwks.is_some() || client.auth.jwks_uri.is_some(),
-            not_eligible: "no active client with registered keys has this id",
-        };
-        self.own_assertion(registry, &assertion, now, rules).await.map_err(|failure| match failure {
-            Refused::Store(error) => error,
-            Refused::Because(client_id, why) => refused(&client_id, why),
-        })
+        self.own_assertion(registry, assertion, now, rules).await
     }
 
     /// The client an assertion of its own proves (`iss` = `sub` = its id),
@@ -296,27 +299,27 @@ impl Assertions {
         rules: OwnAssertion,
     ) -> Result<Arc<Client>, Refused> {
         let (Some(issuer), Some(subject)) = (assertion.string("iss"), assertion.string("sub")) else {
-            return Err(Refused::Because(String::new(), "iss or sub is missing"));
+            return Err(Refused::Because(String::new(), "iss or sub is missing".into()));
         };
         if issuer != subject {
-            return Err(Refused::Because(subject.to_owned(), "iss and sub differ"));
+            return Err(Refused::Because(subject.to_owned(), "iss and sub differ".into()));
         }
-        let unknown = || Refused::Because(subject.to_owned(), rules.not_eligible);
+        let unknown = || Refused::Because(subject.to_owned(), rules.not_eligible.into());
         let subject_id = ClientId::parse(subject).map_err(|_| unknown())?;
         let client = registry
             .active_client(&subject_id)
             .await
-            .map_err(Refused::Store)?
+            .map_err(Refused::Error)?
             .filter(|client| (rules.eligible)(client))
             .ok_or_else(unknown)?;
-        let because = |why| Refused::Because(subject.to_owned(), why);
+        let because = |why: &str| Refused::Because(subject.to_owned(), why.to_owned());
         let expires_at =
             check_claims(&self.audiences, rules.max_lifetime, assertion, now).map_err(because)?;
         if !self.verifies(&client, assertion).await {
             return Err(because("no registered key verifies the signature"));
         }
         if rules.jti_required || assertion.string("jti").is_some() {
-            self.use_once(subject, assertion, expires_at).await.map_err(Refused::Store)?.map_err(because)?;
+            self.use_once(subject, assertion, expires_at).await.map_err(Refused::Error)?.map_err(because)?;
         }
         Ok(client)
     }
@@ -373,10 +376,22 @@ pub fn named_client(token: &str) -> Option<ClientId> {
     (issuer == subject).then(|| ClientId::parse(subject).ok()).flatten()
 }
 
-/// The answer to every refused assertion, with the reason logged.
-fn refuse(client_id: &str, why: &str) -> AuthError {
-    tracing::info!(client_id, reason = why, "client assertion refused");
-    AuthError::InvalidClient { message: BAD_CREDENTIALS, by_header: false }
+/// The answer to every refused assertion, with the reason logged: as
+/// client authentication `invalid_client`, as a grant `invalid_grant` (RFC
+/// 7523 §3.1).
+fn refusal(kind: AssertionKind, client_id: &str, why: &str) -> AuthError {
+    match kind {
+        AssertionKind::Grant => {
+            tracing::info!(client_id, reason = why, "JWT bearer grant refused");
+            AuthError::InvalidGrant(
+                "the assertion is not valid for a client registered for this grant".into(),
+            )
+        }
+        AssertionKind::JwtBearer | AssertionKind::JwtSpiffe => {
+            tracing::info!(client_id, reason = why, "client assertion refused");
+            AuthError::InvalidClient { message: BAD_CREDENTIALS, by_header: false }
+        }
+    }
 }
 
 /// What an assertion a client signs as itself must meet, as client
@@ -392,11 +407,12 @@ struct OwnAssertion {
     not_eligible: &'static str,
 }
 
-/// Why an assertion of a client's own was refused: the store failed, or a
-/// check did (for the log, with the client it named).
+/// Why an assertion was refused: an error to answer as it is (the store
+/// failed, a field is missing), or a check that failed (for the log, with the
+/// client it named), which every caller is answered alike for.
 enum Refused {
-    Store(AuthError),
-    Because(String, &'static str),
+    Error(AuthError),
+    Because(String, String),
 }
 
 /// Checks `aud` (one of `audiences`), `exp`, `iat` and `nbf`, and that the
