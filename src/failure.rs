@@ -149,6 +149,9 @@ impl From<AuthError> for Failure {
             AuthError::InvalidArgument(_) | AuthError::InvalidField { .. } => {
                 (Code::InvalidArgument, StatusCode::BAD_REQUEST, "invalid_argument")
             }
+            AuthError::InvalidClientMetadata { .. } => {
+                (Code::InvalidArgument, StatusCode::BAD_REQUEST, "invalid_client_metadata")
+            }
             AuthError::NotFound(_) => (Code::NotFound, StatusCode::NOT_FOUND, "not_found"),
             AuthError::AlreadyExists(_) => (Code::AlreadyExists, StatusCode::CONFLICT, "already_exists"),
             AuthError::FailedPrecondition(_) => {
@@ -192,7 +195,9 @@ impl From<AuthError> for Failure {
             _ => None,
         };
         let field = match &err {
-            AuthError::InvalidField { field, .. } => Some(*field),
+            AuthError::InvalidField { field, .. } | AuthError::InvalidClientMetadata { field, .. } => {
+                Some(*field).filter(|field| !field.is_empty())
+            }
             _ => None,
         };
         let dpop_nonce = match err {

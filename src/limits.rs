@@ -9,6 +9,8 @@ use std::time::Duration;
 pub const MAX_BODY_BYTES: usize = 16 * 1024;
 /// A gRPC request message: the same requests, with room for the admin calls.
 pub const MAX_MESSAGE_BYTES: usize = 64 * 1024;
+/// A dynamic registration's client metadata: a JWK Set (at most 64 KiB) and the rest.
+pub const MAX_REGISTRATION_BYTES: usize = 80 * 1024;
 /// A Connect call's body: a gRPC message, with room for JSON's longer spelling.
 pub const MAX_CONNECT_BODY_BYTES: usize = 2 * MAX_MESSAGE_BYTES;
 /// An HTTP client that has not sent its body by then is slow or hostile: 408.

@@ -51,6 +51,10 @@ pub enum AuthError {
     /// in the contract, sent beside the message so callers need not parse it.
     #[error("{message}")]
     InvalidField { field: &'static str, message: String },
+    /// A dynamic registration's client metadata is invalid (RFC 7591
+    /// §3.2.2): `field` names the metadata field, as RFC 7591 spells it.
+    #[error("{message}")]
+    InvalidClientMetadata { field: &'static str, message: String },
     #[error("{0}")]
     NotFound(String),
     #[error("{0}")]

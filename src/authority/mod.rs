@@ -27,6 +27,7 @@ mod error;
 mod feed;
 mod keys;
 mod paging;
+mod registration;
 mod registry;
 mod secrets;
 mod status;
@@ -58,6 +59,7 @@ pub use keys::{
     Hsm, HsmSettings, INTROSPECTION_TYP, KeyCustody, KeyInfo, KeyListing, KeyPolicy, KeyRing, KeySealer,
     RsaKeySize, SigningAlgorithm, create_private,
 };
+pub use registration::{REGISTER_SCOPE, REGISTRATION_PATH, RegistrationMode, RegistrationSettings};
 pub use registry::{
     AuthDraft, ClientChanges, ClientDraft, ClientKeyAlgorithm, ClientKeyPair, ClientPage, IdentityDraft,
     KeyFileFormat, PrivateKeyFile, Registry,
@@ -111,6 +113,8 @@ pub struct Settings {
     pub status_lists: StatusListSettings,
     /// The trust domain of Transaction Tokens, and how long they live.
     pub txn: TxnSettings,
+    /// Who may register clients dynamically (RFC 7591), and what.
+    pub registration: RegistrationSettings,
 }
 
 impl Settings {
@@ -134,6 +138,7 @@ impl Settings {
             audit: AuditSettings::default(),
             dpop: DpopSettings::default(),
             status_lists: StatusListSettings::default(),
+            registration: RegistrationSettings::default(),
         }
     }
 }
@@ -186,6 +191,8 @@ pub struct Authority {
     dpop: Dpop,
     /// The trust domain of Transaction Tokens, and how long they live.
     txn: TxnSettings,
+    /// Dynamic client registration's settings and per-address counts.
+    registrations: registration::Registrations,
     clock: Clock,
     /// Drops cached clients as other instances announce changes; stopped with the authority.
     change_notices: Option<tokio::task::AbortHandle>,
@@ -237,6 +244,7 @@ impl Authority {
         Ok(Self {
             dpop,
             txn: settings.txn,
+            registrations: registration::Registrations::new(settings.registration),
             assertions: Assertions::new(&settings.issuer, settings.assertions, store.clone(), clock.clone())?,
             revocations: Revocations::load(store.clone(), clock.now()).await?,
             rate_limits: RateLimits::default(),

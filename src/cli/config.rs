@@ -9,7 +9,8 @@ use tokend_common::wire::KEY_ACTIVATION_DELAY_SECONDS;
 
 use crate::{
     authority::{
-        ClientKeyAlgorithm, FailureLimits, HsmSettings, KeyFileFormat, RsaKeySize, SigningAlgorithm,
+        ClientKeyAlgorithm, FailureLimits, HsmSettings, KeyFileFormat, RegistrationMode, RsaKeySize,
+        SigningAlgorithm,
     },
     edge::connections::ConnectionLimits,
     edge::tls::TlsFiles,
@@ -321,6 +322,23 @@ pub struct ServeArgs {
     /// the token it was made from; at most 1h.
     #[arg(long, env = "TOKEND_TXN_TOKEN_LIFETIME", default_value = "300", value_parser = txn_token_lifetime)]
     pub txn_token_lifetime: i64,
+
+    /// Who may register clients at /oauth/v2/register (RFC 7591): off;
+    /// token, the bearers of an initial access token (a token with the scope
+    /// tokend.register); or open, anyone who reaches it (closed networks only).
+    #[arg(long, env = "TOKEND_REGISTRATION", default_value = "token")]
+    pub registration: RegistrationMode,
+
+    /// The scopes registered clients may be allowed, space-separated; unset:
+    /// any scope but tokend's own (tokend.admin, tokend.register…), which
+    /// are never registered.
+    #[arg(long, env = "TOKEND_REGISTRATION_ALLOWED_SCOPES", default_value = "")]
+    pub registration_allowed_scopes: String,
+
+    /// Registration requests (registering, reading, changing, deleting) a
+    /// minute from one address; 0 is unlimited.
+    #[arg(long, env = "TOKEND_REGISTRATION_RATE_LIMIT", default_value_t = 30)]
+    pub registration_rate_limit: u32,
 
     /// Make a new signing key when the newest is older than this (e.g. 30d,
     /// 12h, 90s); unset: keys rotate only with `tokend keys rotate`. One

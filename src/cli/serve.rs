@@ -10,7 +10,8 @@ use super::{config::ServeArgs, run::RunError};
 use crate::{
     authority::{
         AssertionSettings, AuditSettings, Authority, DpopSettings, FailureLimits, Hsm, HsmSettings,
-        IssuanceLog, KeyCustody, KeyPolicy, KeySealer, RsaKeySize, Settings, StatusListSettings, TxnSettings,
+        IssuanceLog, KeyCustody, KeyPolicy, KeySealer, REGISTRATION_PATH, RegistrationMode,
+        RegistrationSettings, RsaKeySize, Settings, StatusListSettings, TxnSettings,
     },
     domain::{Audience, SecretMaxAge},
     edge::{self, server::Listeners, tls::Tls},
@@ -46,7 +47,20 @@ pub async fn serve_until_signalled(
         );
     }
     let issuer = args.issuer.unwrap_or(base_url);
+    let registration = RegistrationSettings::new(
+        args.registration,
+        &args.registration_allowed_scopes,
+        args.registration_rate_limit,
+    )
+    .map_err(|err| RunError::Config(format!("--registration-allowed-scopes: {err}")))?;
+    if registration.mode == RegistrationMode::Open {
+        tracing::warn!(
+            "--registration open: anyone who reaches {REGISTRATION_PATH} can register a client; \
+             use it on closed networks only (--registration token asks for an initial access token)"
+        );
+    }
     let settings = Settings {
+        registration,
         txn: TxnSettings {
             audience: args.txn_token_audience.unwrap_or_else(|| issuer.clone()),
             lifetime_seconds: args.txn_token_lifetime,

@@ -15,7 +15,7 @@ use serde_json::json;
 use super::{ClientCertificates, INTROSPECTION_PATH, JWKS_PATH, REVOCATION_PATH, TOKEN_PATH};
 
 use crate::{
-    authority::{Authority, PROOF_ALGORITHMS, STATUS_PATH},
+    authority::{Authority, PROOF_ALGORITHMS, REGISTRATION_PATH, RegistrationMode, STATUS_PATH},
     domain::{ASSERTION_ALGORITHMS, AuthMethod, GrantType},
     http::json_response,
 };
@@ -74,6 +74,10 @@ pub async fn metadata(
     // draft-ietf-oauth-status-list-20 §9.1: where the Status Lists are named.
     if authority.status_lists_enabled() {
         metadata["status_list_aggregation_endpoint"] = json!(format!("{issuer}{STATUS_PATH}"));
+    }
+    // RFC 8414 §2: where clients register, when they may (RFC 7591).
+    if authority.registration_mode() != RegistrationMode::Off {
+        metadata["registration_endpoint"] = json!(format!("{issuer}{REGISTRATION_PATH}"));
     }
     let mut response = json_response(StatusCode::OK, &metadata);
     response.headers_mut().insert(header::CACHE_CONTROL, keys_max_age(&authority));

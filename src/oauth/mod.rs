@@ -1,12 +1,13 @@
 //! The adapter for OAuth clients that speak form-encoded HTTP rather than
 //! gRPC: RFC 6749 token endpoint, RFC 7662 introspection, RFC 7009
-//! revocation, the JWKS, RFC 8414 discovery, the Token Status Lists and
-//! the TokenIDP dialect. It
+//! revocation, the JWKS, RFC 8414 discovery, the Token Status Lists, RFC
+//! 7591/7592 dynamic registration and the TokenIDP dialect. It
 //! parses and encodes; every rule lives in the authority, exactly as for gRPC.
 
 mod discovery;
 mod form;
 mod introspection;
+mod register;
 mod request;
 mod status_list;
 mod token;
@@ -20,8 +21,8 @@ use axum::{
 };
 
 use crate::{
-    authority::{Authority, STATUS_PATH},
-    http::{only_get, only_post},
+    authority::{Authority, REGISTRATION_PATH, STATUS_PATH},
+    http::{method_not_allowed, only_get, only_post},
 };
 
 pub use tokend_common::wire::TOKEN_PATH;
@@ -46,6 +47,14 @@ pub fn routes(router: Router<Arc<Authority>>) -> Router<Arc<Authority>> {
         .route("/.well-known/oauth-authorization-server", only_get(get(discovery::metadata)))
         .route("/.well-known/openid-configuration", only_get(get(discovery::metadata)))
         .route("/token", only_post(post(token_idp::issue)))
+        .route(REGISTRATION_PATH, only_post(post(register::register)))
+        .route(
+            &format!("{REGISTRATION_PATH}/{{client_id}}"),
+            get(register::read)
+                .put(register::update)
+                .delete(register::delete)
+                .fallback(|| async { method_not_allowed("GET, PUT, DELETE") }),
+        )
 }
 
 /// Parses a form body as the endpoints do, for the fuzz targets.

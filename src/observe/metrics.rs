@@ -99,6 +99,7 @@ pub struct Metrics {
     failed: Family<Failed, Counter>,
     durations: Family<Call, Histogram>,
     introspections: Family<Active, Counter>,
+    registrations: Family<Call, Counter>,
     vitals: Arc<Sampled>,
     /// Every served gRPC method's path, and its name.
     grpc_methods: HashMap<String, &'static str>,
@@ -146,6 +147,12 @@ impl Metrics {
             "Introspections answered, by whether the token was active",
             introspections.clone(),
         );
+        let registrations = Family::<Call, Counter>::default();
+        registry.register(
+            "registrations",
+            "Dynamic registration requests (RFC 7591, RFC 7592), by operation and outcome (ok or the OAuth error code)",
+            registrations.clone(),
+        );
         let build = Family::<Version, Gauge>::default();
         build.get_or_create(&Version { version: env!("CARGO_PKG_VERSION") }).set(1);
         registry.register("build_info", "The running build", build);
@@ -157,6 +164,7 @@ impl Metrics {
             failed,
             durations,
             introspections,
+            registrations,
             vitals,
             grpc_methods: grpc_methods(),
             http_routes: RwLock::default(),
@@ -178,6 +186,13 @@ impl Metrics {
                 self.failed.get_or_create(&Failed { reason, protocol }).inc();
             }
         }
+    }
+
+    /// A dynamic registration request (`register`, `read`, `update`,
+    /// `delete`) answered, or refused with an OAuth error code.
+    pub fn registration(&self, operation: &'static str, outcome: Result<(), &'static str>) {
+        let outcome = outcome.err().unwrap_or("ok");
+        self.registrations.get_or_create(&Call { operation, outcome }).inc();
     }
 
     pub fn introspected(&self, active: bool) {

@@ -2,7 +2,7 @@
 
 use sqlx::{Any, any::AnyArguments, query::Query};
 
-use super::{ClientRow, EventRow, SecretRow, Store, StoreError};
+use super::{ClientRow, EventRow, RegistrationRow, SecretRow, Store, StoreError};
 use crate::domain::ClientId;
 
 /// The columns of a [`ClientRow`], as a literal so queries stay static strings.
@@ -20,12 +20,14 @@ macro_rules! client_columns {
 const REGISTERED_PER_QUERY: usize = 500;
 
 impl Store {
-    /// Inserts a client and its first secret, if it has one, with `events`,
-    /// in one transaction. A taken client id is [`StoreError::Conflict`].
+    /// Inserts a client, its first secret if it has one and its dynamic
+    /// registration if it came by one, with `events`, in one transaction. A
+    /// taken client id is [`StoreError::Conflict`].
     pub async fn insert_client(
         &self,
         client: &ClientRow,
         secret: Option<&SecretRow>,
+        registration: Option<&RegistrationRow>,
         events: &[EventRow],
     ) -> Result<(), StoreError> {
         let mut tx = self.pool.begin().await?;
@@ -37,6 +39,9 @@ impl Store {
         bind_client(sqlx::query(sql), client).execute(&mut *tx).await?;
         if let Some(secret) = secret {
             Self::insert_secret(&mut tx, secret).await?;
+        }
+        if let Some(registration) = registration {
+            Self::insert_registration(&mut tx, registration).await?;
         }
         Self::record_events(&mut tx, events).await?;
         tx.commit().await?;
@@ -99,9 +104,15 @@ impl Store {
             .await?)
     }
 
-    /// Overwrites a client's mutable fields, noting the change and writing
+    /// Overwrites a client's mutable fields (and its registration access
+    /// token's, when it has a new one), noting the change and writing
     /// `events`; false (and nothing written) when no such client exists.
-    pub async fn update_client(&self, client: &ClientRow, events: &[EventRow]) -> Result<bool, StoreError> {
+    pub async fn update_client(
+        &self,
+        client: &ClientRow,
+        registration: Option<&RegistrationRow>,
+        events: &[EventRow],
+    ) -> Result<bool, StoreError> {
         let mut tx = self.pool.begin().await?;
         // Every column in `client_columns!` order, as `bind_client` binds
         // them; `created_at` is written back unchanged.
@@ -115,6 +126,9 @@ impl Store {
         let done = bind_client(sqlx::query(sql), client).execute(&mut *tx).await?;
         if done.rows_affected() == 0 {
             return Ok(false);
+        }
+        if let Some(registration) = registration {
+            Self::replace_registration_token(&mut tx, registration).await?;
         }
         Self::note_client_change(&mut tx, &client.client_id, client.updated_at).await?;
         Self::record_events(&mut tx, events).await?;
@@ -131,10 +145,13 @@ impl Store {
         events: &[EventRow],
     ) -> Result<bool, StoreError> {
         let mut tx = self.pool.begin().await?;
-        sqlx::query("DELETE FROM client_secrets WHERE client_id = $1")
-            .bind(client_id)
-            .execute(&mut *tx)
-            .await?;
+        let owned = [
+            "DELETE FROM client_secrets WHERE client_id = $1",
+            "DELETE FROM client_registrations WHERE client_id = $1",
+        ];
+        for sql in owned {
+            sqlx::query(sql).bind(client_id).execute(&mut *tx).await?;
+        }
         let done =
             sqlx::query("DELETE FROM clients WHERE client_id = $1").bind(client_id).execute(&mut *tx).await?;
         if done.rows_affected() == 0 {

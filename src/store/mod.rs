@@ -13,6 +13,7 @@ mod keys;
 mod notifications;
 mod readiness;
 mod records;
+mod registrations;
 mod revocations;
 mod secrets;
 mod status_lists;
@@ -33,7 +34,9 @@ pub use audit_events::EventFilter;
 pub use error::StoreError;
 pub use failures::FailureCount;
 pub use notifications::Notice;
-pub use records::{ClientRow, EventRow, KeyRow, KeyScheduleRow, SecretRow, TrustedIssuerRow};
+pub use records::{
+    ClientRow, EventRow, KeyRow, KeyScheduleRow, RegistrationRow, SecretRow, TrustedIssuerRow,
+};
 pub use status_lists::{BlockOwner, ListShape, ReservedBlock};
 
 static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("./migrations");

@@ -115,6 +115,19 @@ pub struct KeyScheduleRow {
     pub recorded_at: i64,
 }
 
+/// How a client registered by dynamic registration (RFC 7591) is managed:
+/// the id and argon2id hash of its registration access token (RFC 7592),
+/// and who registered it (an initial access token's client, or `anonymous`).
+#[derive(Debug, Clone, sqlx::FromRow)]
+pub struct RegistrationRow {
+    pub client_id: String,
+    pub token_id: String,
+    pub token_hash: String,
+    pub registered_by: String,
+    pub created_at: i64,
+    pub updated_at: i64,
+}
+
 /// An audit event. `occurred_at` is in Unix milliseconds; `details` is a JSON object.
 #[derive(Debug, Clone, PartialEq, Eq, sqlx::FromRow)]
 pub struct EventRow {

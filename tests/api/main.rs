@@ -34,6 +34,7 @@ mod metrics;
 mod mtls;
 mod private_key_jwt;
 mod probes;
+mod registration;
 mod revoke;
 mod service;
 mod signed_introspection;

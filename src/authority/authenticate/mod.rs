@@ -14,7 +14,10 @@ use credentials::AssertionKind;
 pub(super) use credentials::Credential;
 pub use credentials::{BodyCredentials, Presented};
 
-use super::{ADMIN_SCOPE, AuthError, Authority, BAD_CREDENTIALS, audit::UNNAMED_CLIENT, tokens::Federated};
+use super::{
+    ADMIN_SCOPE, AuthError, Authority, BAD_CREDENTIALS, REGISTER_SCOPE, audit::UNNAMED_CLIENT,
+    tokens::Federated,
+};
 use crate::domain::{Client, ClientId, PeerCertificate, ScopeSet};
 
 /// What kind of call is being authenticated, which decides the credentials it accepts.
@@ -28,6 +31,22 @@ pub enum Policy {
     Revocation,
     /// Client administration: a bearer token carrying `tokend.admin`.
     Admin,
+    /// Dynamic client registration: an initial access token, a bearer
+    /// token carrying `tokend.register`.
+    Register,
+}
+
+impl Policy {
+    /// The calls it governs, as refusals name them.
+    fn task(self) -> &'static str {
+        match self {
+            Policy::TokenRequest => "a token request",
+            Policy::Introspection => "introspection",
+            Policy::Revocation => "revocation",
+            Policy::Admin => "client administration",
+            Policy::Register => "client registration",
+        }
+    }
 }
 
 /// An authenticated caller and the scopes it acts with: a client's allowed
@@ -132,25 +151,25 @@ impl Authority {
         policy: Policy,
     ) -> Result<Caller, AuthError> {
         match (policy, Credential::from_presented(presented)?) {
-            (Policy::Admin, Credential::Bearer(token)) => {
+            (Policy::Admin | Policy::Register, Credential::Bearer(token)) => {
                 let caller = self.bearer(&token, certificate).await?;
-                if !caller.scopes.contains(ADMIN_SCOPE) {
-                    return Err(AuthError::InsufficientScope(format!(
-                        "the token's scope lacks {ADMIN_SCOPE}"
-                    )));
+                let scope = if policy == Policy::Admin { ADMIN_SCOPE } else { REGISTER_SCOPE };
+                if !caller.scopes.contains(scope) {
+                    return Err(AuthError::InsufficientScope(format!("the token's scope lacks {scope}")));
                 }
                 Ok(caller)
             }
             (
-                Policy::Admin,
+                Policy::Admin | Policy::Register,
                 Credential::ClientSecret { .. }
                 | Credential::Certificate { .. }
                 | Credential::Assertion { .. },
-            ) => Err(AuthError::InvalidToken(
-                "client administration needs a bearer token, not client credentials".into(),
-            )),
-            (Policy::Admin, Credential::None) => {
-                Err(AuthError::InvalidToken("client administration needs a bearer token".into()))
+            ) => Err(AuthError::InvalidToken(format!(
+                "{} needs a bearer token, not client credentials",
+                policy.task()
+            ))),
+            (Policy::Admin | Policy::Register, Credential::None) => {
+                Err(AuthError::InvalidToken(format!("{} needs a bearer token", policy.task())))
             }
             (_, Credential::ClientSecret { client_id, secret, by_header }) => {
                 let client = self

@@ -35,7 +35,7 @@ impl Registry {
             ..ClientChanges::default()
         };
         let details = json!({ "kid": pair.kid(), "algorithm": pair.algorithm().as_str() });
-        self.change(client_id, changes, actor, Some((EventType::ClientKeyAdded, details))).await
+        self.change(client_id, changes, actor, Some((EventType::ClientKeyAdded, details)), None).await
     }
 
     /// Takes the key `kid` out of the client's `jwks`, on `actor`'s behalf:
@@ -63,7 +63,7 @@ impl Registry {
         };
         let changes = ClientChanges { jwks: Some(jwks), ..ClientChanges::default() };
         let details = json!({ "kid": kid });
-        self.change(client_id, changes, actor, Some((EventType::ClientKeyRemoved, details))).await
+        self.change(client_id, changes, actor, Some((EventType::ClientKeyRemoved, details)), None).await
     }
 }
 

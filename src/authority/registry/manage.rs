@@ -13,7 +13,7 @@ use crate::{
         ClientId, ClientSecret, FederatedIdentity, GrantType, GrantTypes, InvalidValue, Jwks, JwksUri,
         RateLimit, ScopeSet, SecretInfo, SecretMaxAge, TokenTtl, quoted,
     },
-    store::{ClientRow, StoreError},
+    store::{ClientRow, RegistrationRow, StoreError},
 };
 
 const MAX_DISPLAY_NAME: usize = 200;
@@ -355,6 +355,17 @@ impl Registry {
         draft: ClientDraft,
         actor: &Actor,
     ) -> Result<(ClientDetails, Option<ClientSecret>), AuthError> {
+        self.create_registered(draft, actor, None).await
+    }
+
+    /// [`Self::create`], with the client's dynamic `registration` (RFC 7591)
+    /// written beside it when it came by one.
+    pub(crate) async fn create_registered(
+        &self,
+        draft: ClientDraft,
+        actor: &Actor,
+        registration: Option<&RegistrationRow>,
+    ) -> Result<(ClientDetails, Option<ClientSecret>), AuthError> {
         let now = self.clock.now();
         let (client_id, changes) = draft.into_changes();
         let mut client = blank_client(&client_id, now)?;
@@ -369,10 +380,11 @@ impl Registry {
             "audiences": client.audiences.to_strings(),
             "token_endpoint_auth_methods": client.auth.methods.to_strings(),
             "secret_id": row.map(|row| row.secret_id.as_str()),
+            "dynamic_registration": registration.is_some(),
         });
         let event =
             actor.event(self.clock.now_millis(), EventType::ClientCreated, client.id.as_str(), details);
-        match self.store.insert_client(&ClientRow::from(&client), row, &[event]).await {
+        match self.store.insert_client(&ClientRow::from(&client), row, registration, &[event]).await {
             Err(StoreError::Conflict) => {
                 return Err(AuthError::AlreadyExists(format!(
                     "client {:?} already exists",
@@ -429,17 +441,36 @@ impl Registry {
     ) -> Result<ClientDetails, AuthError> {
         let fields = changes.field_names();
         let recorded = (!fields.is_empty()).then(|| (EventType::ClientUpdated, json!({ "fields": fields })));
-        self.change(client_id, changes, actor, recorded).await
+        self.change(client_id, changes, actor, recorded, None).await
+    }
+
+    /// Replaces every field of a client registered by dynamic registration
+    /// with `draft`'s (RFC 7592 §2.2: what the draft leaves out is reset),
+    /// and its registration access token with `registration`'s, on `actor`'s
+    /// behalf. Its secrets and whether it is active stay.
+    pub(crate) async fn replace_registered(
+        &self,
+        draft: ClientDraft,
+        actor: &Actor,
+        registration: &RegistrationRow,
+    ) -> Result<ClientDetails, AuthError> {
+        let (client_id, changes) = draft.into_changes();
+        let fields = changes.field_names();
+        let recorded =
+            Some((EventType::ClientUpdated, json!({ "fields": fields, "dynamic_registration": true })));
+        self.change(&client_id, changes, actor, recorded, Some(registration)).await
     }
 
     /// Makes `changes` on `actor`'s behalf, recorded in the audit trail as
-    /// `recorded` says (and as the `active` flag's own event when it flips).
+    /// `recorded` says (and as the `active` flag's own event when it flips),
+    /// with the client's new registration access token when it has one.
     pub(super) async fn change(
         &self,
         client_id: &str,
         mut changes: ClientChanges,
         actor: &Actor,
         recorded: Option<(EventType, Value)>,
+        registration: Option<&RegistrationRow>,
     ) -> Result<ClientDetails, AuthError> {
         let mut client = self.existing(client_id).await?;
         let was_active = client.disabled_at.is_none();
@@ -472,7 +503,7 @@ impl Registry {
             }
             _ => {}
         }
-        let updated = self.store.update_client(&ClientRow::from(&client), &events).await?;
+        let updated = self.store.update_client(&ClientRow::from(&client), registration, &events).await?;
         self.forget_cached(client.id.as_str());
         if !updated {
             return Err(not_found(client_id));

@@ -248,6 +248,12 @@ impl Secrets {
         self.hasher.hash(secret).await
     }
 
+    /// Whether `secret` is the one `phc` is the argon2id hash of, for
+    /// secrets other than a client's (registration access tokens).
+    pub async fn verify(&self, secret: &ClientSecret, phc: &str) -> Result<bool, AuthError> {
+        self.hasher.verify(secret, phc).await
+    }
+
     /// Drops every verified secret of a client, after it (or one of its
     /// secrets) changed here or in another instance.
     pub fn forget(&self, client_id: &str) {

@@ -10,8 +10,8 @@ use std::{
 use base64::{Engine, engine::general_purpose::STANDARD};
 use tokend::{
     authority::{
-        Authority, ClientDraft, DpopSettings, KeyPolicy, KeySealer, Registry, Settings, SigningAlgorithm,
-        StatusListSettings,
+        Authority, ClientDraft, DpopSettings, KeyPolicy, KeySealer, RegistrationSettings, Registry, Settings,
+        SigningAlgorithm, StatusListSettings,
     },
     contract::pb::{self, client_admin_client::ClientAdminClient, token_service_client::TokenServiceClient},
     domain::Audience,
@@ -46,6 +46,7 @@ pub struct Launch {
     pub limits: ConnectionLimits,
     /// The server's TLS set-up and the CA certificate its clients trust.
     pub tls: Option<(Tls, String)>,
+    pub registration: RegistrationSettings,
 }
 
 impl Default for Launch {
@@ -59,6 +60,7 @@ impl Default for Launch {
             status_lists: StatusListSettings::default(),
             limits: ConnectionLimits::default(),
             tls: None,
+            registration: RegistrationSettings::default(),
         }
     }
 }
@@ -242,7 +244,8 @@ impl TestApp {
     /// Serves as `launch` says; the issuer is the server's own base URL
     /// (unless given), so the URLs discovery publishes can be fetched.
     async fn start_on(database: Arc<Database>, url: &str, launch: Launch) -> TestApp {
-        let Launch { address, issuer, algorithm, key_policy, dpop, status_lists, limits, tls } = launch;
+        let Launch { address, issuer, algorithm, key_policy, dpop, status_lists, limits, tls, registration } =
+            launch;
         let store = Store::connect(url).await.expect("the test database connects");
         store.migrate().await.expect("migrations apply");
         let listeners = server::Listeners {
@@ -256,6 +259,7 @@ impl TestApp {
             key_policy,
             dpop,
             status_lists,
+            registration,
             ..Settings::new(
                 issuer.unwrap_or_else(|| base_url.clone()),
                 Audience::parse(DEFAULT_AUDIENCE).unwrap(),

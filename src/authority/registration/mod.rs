@@ -1,0 +1,300 @@
+//! Dynamic client registration (RFC 7591) and its management (RFC 7592):
+//! software registers a client with a standard JSON document, under the
+//! policy the operator chose (`--registration`), and reads, replaces or
+//! deletes it with the registration access token it got back. That token is
+//! a secret: shown once, stored as an argon2id hash, replaced on every
+//! update, good for its one client only.
+//!
+//! - `metadata` reads and writes the documents;
+//! - `limiter` bounds the requests one address may make.
+
+mod limiter;
+mod metadata;
+
+use std::{fmt, net::IpAddr, str::FromStr};
+
+use serde_json::{Map, Value};
+
+use super::{Actor, AuthError, Authority, Policy, Presented, authenticate::Credential};
+use crate::{
+    domain::{ClientDetails, ClientId, ClientSecret, ScopeSet},
+    store::RegistrationRow,
+};
+use limiter::AddressLimiter;
+pub use metadata::ScopePolicy;
+
+/// The scope of an initial access token: its bearer may register clients.
+pub const REGISTER_SCOPE: &str = "tokend.register";
+/// Where clients register; each is managed at this path and its client id.
+pub const REGISTRATION_PATH: &str = "/oauth/v2/register";
+
+/// Who may register clients (`--registration`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum RegistrationMode {
+    /// Nobody: the endpoint answers 404 and discovery does not list it.
+    Off,
+    /// Bearers of an initial access token: a token with `tokend.register`.
+    #[default]
+    Token,
+    /// Anyone who can reach the endpoint (closed networks only).
+    Open,
+}
+
+impl FromStr for RegistrationMode {
+    type Err = String;
+
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        match s {
+            "off" => Ok(RegistrationMode::Off),
+            "token" => Ok(RegistrationMode::Token),
+            "open" => Ok(RegistrationMode::Open),
+            _ => Err(format!("registration is off, token or open, not {s:?}")),
+        }
+    }
+}
+
+impl fmt::Display for RegistrationMode {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self {
+            RegistrationMode::Off => "off",
+            RegistrationMode::Token => "token",
+            RegistrationMode::Open => "open",
+        })
+    }
+}
+
+/// How dynamic registration is offered.
+#[derive(Debug, Clone)]
+pub struct RegistrationSettings {
+    pub mode: RegistrationMode,
+    /// Scopes registered clients may be allowed (`--registration-allowed-scopes`).
+    pub scopes: ScopePolicy,
+    /// Requests a minute from one address, to every registration endpoint; 0 is unlimited.
+    pub per_address_per_minute: u32,
+}
+
+impl Default for RegistrationSettings {
+    fn default() -> Self {
+        Self { mode: RegistrationMode::default(), scopes: ScopePolicy::default(), per_address_per_minute: 30 }
+    }
+}
+
+impl RegistrationSettings {
+    /// The settings, with the scopes allowed named space-separated (empty: any but tokend's own).
+    pub fn new(
+        mode: RegistrationMode,
+        allowed_scopes: &str,
+        per_address_per_minute: u32,
+    ) -> Result<Self, String> {
+        let allowed = match allowed_scopes.trim() {
+            "" => None,
+            scopes => Some(ScopeSet::parse_delimited(scopes).map_err(|err| err.0)?),
+        };
+        Ok(Self { mode, scopes: ScopePolicy { allowed }, per_address_per_minute })
+    }
+}
+
+/// Dynamic registration's state: its settings and the requests each address made.
+pub struct Registrations {
+    settings: RegistrationSettings,
+    limiter: AddressLimiter,
+}
+
+impl Registrations {
+    pub fn new(settings: RegistrationSettings) -> Self {
+        let limiter = AddressLimiter::new(settings.per_address_per_minute);
+        Self { settings, limiter }
+    }
+
+    pub fn mode(&self) -> RegistrationMode {
+        self.settings.mode
+    }
+}
+
+/// A registration access token just made: shown to its holder once, stored as its row.
+struct IssuedToken {
+    token: ClientSecret,
+    row: RegistrationRow,
+}
+
+impl Authority {
+    /// Who may register clients.
+    pub fn registration_mode(&self) -> RegistrationMode {
+        self.registrations.mode()
+    }
+
+    /// Registers a client from its metadata `document` (RFC 7591 §3.1) for
+    /// the caller `presented` proves (an initial access token, unless
+    /// registration is open), and answers with its client information: the
+    /// id, its secret and its registration access token, each shown this once.
+    pub async fn register_client(
+        &self,
+        presented: Presented<'_>,
+        document: &Value,
+    ) -> Result<Value, AuthError> {
+        let address = self.admit_registration(&presented)?;
+        let actor = match self.registrations.mode() {
+            RegistrationMode::Off => unreachable!("admit_registration refuses it"),
+            RegistrationMode::Open => Actor::anonymous(address.map(|a| a.to_string()).unwrap_or_default()),
+            RegistrationMode::Token => {
+                let caller = self.authenticate(presented, Policy::Register).await?;
+                Actor::admin(&caller.client_id, address)
+            }
+        };
+        let client_id = format!("dcr-{}", super::tokens::random_tag::<12>());
+        let draft = metadata::draft(&client_id, document, &self.registrations.settings.scopes)?;
+        let issued = self.registration_token(&client_id, actor.name()).await?;
+        let (details, secret) = self
+            .registry
+            .create_registered(draft, &actor, Some(&issued.row))
+            .await
+            .map_err(metadata::as_metadata_error)?;
+        let mut answer = self.client_information(&details, Some(&issued.token));
+        if let Some(secret) = secret {
+            answer.insert("client_secret".into(), secret.expose().into());
+        }
+        Ok(Value::Object(answer))
+    }
+
+    /// The registered metadata of `client_id` (RFC 7592 §2.1), for the holder
+    /// of its registration access token.
+    pub async fn registered_client(
+        &self,
+        presented: Presented<'_>,
+        client_id: &str,
+    ) -> Result<Value, AuthError> {
+        self.registration_holder(presented, client_id).await?;
+        let details = self.registry.details(client_id).await?;
+        Ok(Value::Object(self.client_information(&details, None)))
+    }
+
+    /// Replaces the registered metadata of `client_id` with `document`'s
+    /// (RFC 7592 §2.2), for the holder of its registration access token,
+    /// whose token is replaced by the new one the answer carries.
+    pub async fn update_registered_client(
+        &self,
+        presented: Presented<'_>,
+        client_id: &str,
+        document: &Value,
+    ) -> Result<Value, AuthError> {
+        let (actor, address) = self.registration_holder(presented, client_id).await?;
+        if document.get("client_id").and_then(Value::as_str) != Some(client_id) {
+            return Err(AuthError::InvalidClientMetadata {
+                field: "client_id",
+                message: "client_id must be the client's, as RFC 7592 §2.2 says".into(),
+            });
+        }
+        if let Some(secret) = document.get("client_secret").and_then(Value::as_str) {
+            let id = ClientId::parse(client_id).map_err(|err| AuthError::InvalidRequest(err.0))?;
+            let secret = ClientSecret::presented(secret);
+            if self.secrets.check(&self.registry, &id, &secret, address).await?.is_none() {
+                return Err(AuthError::InvalidClientMetadata {
+                    field: "client_secret",
+                    message: "client_secret is not the client's current secret".into(),
+                });
+            }
+        }
+        let draft = metadata::draft(client_id, document, &self.registrations.settings.scopes)?;
+        let issued = self.registration_token(client_id, actor.name()).await?;
+        let details = self
+            .registry
+            .replace_registered(draft, &actor, &issued.row)
+            .await
+            .map_err(metadata::as_metadata_error)?;
+        Ok(Value::Object(self.client_information(&details, Some(&issued.token))))
+    }
+
+    /// Deletes `client_id` (RFC 7592 §2.3), for the holder of its
+    /// registration access token; its tokens introspect inactive from then on.
+    pub async fn delete_registered_client(
+        &self,
+        presented: Presented<'_>,
+        client_id: &str,
+    ) -> Result<(), AuthError> {
+        let (actor, _) = self.registration_holder(presented, client_id).await?;
+        self.registry.delete(client_id, &actor).await
+    }
+
+    /// Counts the request against its address's limit; refused when
+    /// registration is off. The caller's address.
+    fn admit_registration(&self, presented: &Presented<'_>) -> Result<Option<IpAddr>, AuthError> {
+        if self.registrations.mode() == RegistrationMode::Off {
+            return Err(AuthError::NotFound("dynamic client registration is off on this server".into()));
+        }
+        let address = presented.peer.as_ref().map(|peer| peer.address);
+        self.registrations.limiter.admit(address, self.clock.now())?;
+        Ok(address)
+    }
+
+    /// The caller, when it presented `client_id`'s registration access token
+    /// as a Bearer token: acting as the client itself. Every failure is the
+    /// same `invalid_token` (RFC 7592 §2: even for a client that does not
+    /// exist), counted in the audit trail.
+    async fn registration_holder(
+        &self,
+        presented: Presented<'_>,
+        client_id: &str,
+    ) -> Result<(Actor, Option<IpAddr>), AuthError> {
+        let address = self.admit_registration(&presented)?;
+        let refused = || {
+            self.audit.authentication_failed(client_id, "registration_access_token", address);
+            AuthError::InvalidToken("the registration access token is not valid for this client".into())
+        };
+        let Credential::Bearer(token) = Credential::from_presented(presented)? else {
+            return Err(AuthError::InvalidToken(
+                "send the registration access token as a Bearer token".into(),
+            ));
+        };
+        let token = ClientSecret::presented(token);
+        let Some(row) = self.store.registration(client_id).await? else {
+            return Err(refused());
+        };
+        let claimed = token.claimed_id().map(|id| id.as_str().to_owned());
+        if claimed.as_deref() != Some(row.token_id.as_str())
+            || !self.secrets.verify(&token, &row.token_hash).await?
+        {
+            return Err(refused());
+        }
+        let id = ClientId::parse(client_id).map_err(|err| AuthError::InvalidRequest(err.0))?;
+        Ok((Actor::admin(&id, address), address))
+    }
+
+    /// A fresh registration access token for `client_id`, registered by `registrant`.
+    async fn registration_token(&self, client_id: &str, registrant: &str) -> Result<IssuedToken, AuthError> {
+        let (token_id, token) = ClientSecret::generate();
+        let now = self.clock.now();
+        let row = RegistrationRow {
+            client_id: client_id.to_owned(),
+            token_id: token_id.to_string(),
+            token_hash: self.secrets.hash(&token).await?,
+            registered_by: registrant.to_owned(),
+            created_at: now,
+            updated_at: now,
+        };
+        Ok(IssuedToken { token, row })
+    }
+
+    /// The client information response (RFC 7591 §3.2.1, RFC 7592 §3): the
+    /// metadata, where the client is managed, when its newest secret
+    /// expires, and its registration access token when one was just made.
+    fn client_information(
+        &self,
+        details: &ClientDetails,
+        token: Option<&ClientSecret>,
+    ) -> Map<String, Value> {
+        let mut answer = metadata::document(&details.client);
+        let uri = format!(
+            "{}{REGISTRATION_PATH}/{}",
+            self.issuer().trim_end_matches('/'),
+            details.client.id.as_str()
+        );
+        answer.insert("registration_client_uri".into(), uri.into());
+        if let Some(newest) = details.secrets.first() {
+            answer.insert("client_secret_expires_at".into(), newest.expires_at.unwrap_or(0).into());
+        }
+        if let Some(token) = token {
+            answer.insert("registration_access_token".into(), token.expose().into());
+        }
+        answer
+    }
+}
