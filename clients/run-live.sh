@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Starts a tokend on a scratch database, bootstraps clients with the CLI, and
-# runs against it: the grpcurl, curl and Connect (curl, buf curl) recipes,
+# runs against it: the grpcurl, curl (dynamic registration too) and Connect
+# (curl, buf curl) recipes,
 # the same over TLS (with a throwaway CA from clients/tls/), then the Rust
 # example pair
 # (orders API verifying tokens, worker calling it with cached tokens), the
@@ -25,6 +26,7 @@ ADMIN_SECRET=$("$tokend" client create --id recipes-admin --scopes "tokend.admin
   --default-scopes "tokend.admin tokend.introspect" --json | secret_of)
 WORKER_SECRET=$("$tokend" client create --id orders-worker --scopes "orders.read orders.write" \
   --audience orders --json | secret_of)
+REGISTRAR_SECRET=$("$tokend" client create --id ci-pipeline --scopes tokend.register --json | secret_of)
 export ADMIN_ID=recipes-admin ADMIN_SECRET WORKER_SECRET
 "$tokend" client create --id mesh-worker --scopes orders.read --default-scopes orders.read \
   --auth-method tls_client_auth --tls-san-uri spiffe://example.org/ns/orders/sa/worker --bound-tokens > /dev/null
@@ -41,6 +43,7 @@ TOKEND=$(address_in "$scratch/tokend.log")
 export TOKEND BASE="http://$TOKEND"
 "$here/grpcurl/recipes.sh"
 "$here/curl/recipes.sh"
+(cd "$scratch" && REGISTRAR_ID=ci-pipeline REGISTRAR_SECRET="$REGISTRAR_SECRET" "$here/curl/registration.sh")
 "$here/connect/recipes.sh"
 
 echo "== TLS: a second instance on the same database, serving TLS only, with a client CA"
