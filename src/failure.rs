@@ -152,6 +152,12 @@ impl From<AuthError> for Failure {
             AuthError::InvalidClientMetadata { .. } => {
                 (Code::InvalidArgument, StatusCode::BAD_REQUEST, "invalid_client_metadata")
             }
+            AuthError::InvalidSoftwareStatement(_) => {
+                (Code::InvalidArgument, StatusCode::BAD_REQUEST, "invalid_software_statement")
+            }
+            AuthError::UnapprovedSoftwareStatement(_) => {
+                (Code::PermissionDenied, StatusCode::BAD_REQUEST, "unapproved_software_statement")
+            }
             AuthError::NotFound(_) => (Code::NotFound, StatusCode::NOT_FOUND, "not_found"),
             AuthError::AlreadyExists(_) => (Code::AlreadyExists, StatusCode::CONFLICT, "already_exists"),
             AuthError::FailedPrecondition(_) => {

@@ -55,6 +55,13 @@ pub enum AuthError {
     /// §3.2.2): `field` names the metadata field, as RFC 7591 spells it.
     #[error("{message}")]
     InvalidClientMetadata { field: &'static str, message: String },
+    /// A dynamic registration's software statement is malformed, expired
+    /// or badly signed (RFC 7591 §3.2.2).
+    #[error("{0}")]
+    InvalidSoftwareStatement(String),
+    /// A software statement whose issuer is not trusted (RFC 7591 §3.2.2).
+    #[error("{0}")]
+    UnapprovedSoftwareStatement(String),
     #[error("{0}")]
     NotFound(String),
     #[error("{0}")]

@@ -8,7 +8,11 @@ use reqwest::{Method, StatusCode};
 use serde_json::{Value, json};
 use tokend::{authority::RegistrationMode, authority::RegistrationSettings, contract::pb};
 
-use crate::support::helpers::*;
+use crate::{
+    support::helpers::*,
+    support::signers::{SigningKey, jwks, now},
+};
+use jsonwebtoken::Algorithm;
 
 const REGISTER: &str = "/oauth/v2/register";
 
@@ -179,6 +183,37 @@ on_both_stores! {
         assert_eq!((status, refused["error"].as_str()), (StatusCode::BAD_REQUEST, Some("invalid_client_metadata")), "{refused}");
         let (status, _, _) = call(Method::PATCH, uri, Some(token), None).await;
         assert_eq!(status, StatusCode::METHOD_NOT_ALLOWED);
+    }
+
+    async fn a_trusted_issuers_software_statement_pins_the_metadata_it_states(app) {
+        let initial = initial_token(&app).await;
+        let publisher = SigningKey::generate(Algorithm::ES256, "publisher-1");
+        let admin = app.admin_token().await;
+        let trust = pb::CreateTrustedIssuerRequest {
+            issuer: "https://software.example.com".into(), jwks: jwks(&[&publisher]), ..Default::default()
+        };
+        app.admin.clone().create_trusted_issuer(with_bearer(trust, &admin)).await.unwrap();
+        let stated = json!({
+            "iss": "https://software.example.com", "software_id": "report-runner", "iat": now(),
+            "client_name": "Report runner", "scope": "reports.read",
+        });
+        let statement = publisher.sign(&stated);
+        let document = json!({"client_name": "Anything else", "scope": "reports.read reports.write", "software_statement": statement});
+        let (status, _, registered) = call(Method::POST, &app.url(REGISTER), Some(&initial), Some(document.clone())).await;
+        assert_eq!(status, StatusCode::CREATED, "{registered}");
+        assert_eq!((registered["client_name"].as_str(), registered["scope"].as_str()), (Some("Report runner"), Some("reports.read")), "the statement wins");
+
+        let cases = [
+            (SigningKey::generate(Algorithm::ES256, "publisher-1").sign(&stated), "invalid_software_statement"),
+            (publisher.sign(&json!({"iss": "https://software.example.com", "exp": now() - 60})), "invalid_software_statement"),
+            (publisher.sign(&json!({"iss": "https://elsewhere.example.com"})), "unapproved_software_statement"),
+            ("not.a.jwt".to_owned(), "invalid_software_statement"),
+        ];
+        for (statement, error) in cases {
+            let document = json!({"scope": "reports.read", "software_statement": statement});
+            let (status, _, refused) = call(Method::POST, &app.url(REGISTER), Some(&initial), Some(document)).await;
+            assert_eq!((status, refused["error"].as_str()), (StatusCode::BAD_REQUEST, Some(error)), "{refused}");
+        }
     }
 
     async fn a_registration_token_manages_its_own_client_only(app) {

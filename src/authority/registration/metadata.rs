@@ -98,6 +98,23 @@ pub fn draft(client_id: &str, document: &Value, policy: &ScopePolicy) -> Result<
     })
 }
 
+/// The claims a JWT carries about itself, which a software statement's
+/// metadata never includes.
+const JWT_CLAIMS: [&str; 7] = ["iss", "sub", "aud", "exp", "nbf", "iat", "jti"];
+
+/// `document` with the metadata of its verified software statement in
+/// place of its own, as RFC 7591 §2.3 says: the statement's values win.
+pub fn with_statement(document: &Value, statement: Map<String, Value>) -> Value {
+    let mut merged = document.as_object().cloned().unwrap_or_default();
+    merged.remove("software_statement");
+    for (name, value) in statement {
+        if !JWT_CLAIMS.contains(&name.as_str()) {
+            merged.insert(name, value);
+        }
+    }
+    Value::Object(merged)
+}
+
 /// A refusal of the registry, named by the metadata field it is about.
 pub fn as_metadata_error(err: AuthError) -> AuthError {
     match err {

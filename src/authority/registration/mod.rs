@@ -3,7 +3,8 @@
 //! policy the operator chose (`--registration`), and reads, replaces or
 //! deletes it with the registration access token it got back. That token is
 //! a secret: shown once, stored as an argon2id hash, replaced on every
-//! update, good for its one client only.
+//! update, good for its one client only. A software statement signed by a
+//! trusted issuer supplies metadata that wins over the document's.
 //!
 //! - `metadata` reads and writes the documents;
 //! - `limiter` bounds the requests one address may make.
@@ -141,8 +142,9 @@ impl Authority {
                 Actor::admin(&caller.client_id, address)
             }
         };
+        let document = self.with_software_statement(document).await?;
         let client_id = format!("dcr-{}", super::tokens::random_tag::<12>());
-        let draft = metadata::draft(&client_id, document, &self.registrations.settings.scopes)?;
+        let draft = metadata::draft(&client_id, &document, &self.registrations.settings.scopes)?;
         let issued = self.registration_token(&client_id, actor.name()).await?;
         let (details, secret) = self
             .registry
@@ -194,7 +196,8 @@ impl Authority {
                 });
             }
         }
-        let draft = metadata::draft(client_id, document, &self.registrations.settings.scopes)?;
+        let document = self.with_software_statement(document).await?;
+        let draft = metadata::draft(client_id, &document, &self.registrations.settings.scopes)?;
         let issued = self.registration_token(client_id, actor.name()).await?;
         let details = self
             .registry
@@ -213,6 +216,20 @@ impl Authority {
     ) -> Result<(), AuthError> {
         let (actor, _) = self.registration_holder(presented, client_id).await?;
         self.registry.delete(client_id, &actor).await
+    }
+
+    /// The metadata `document` gives, with its software statement's (RFC
+    /// 7591 §2.3) in place of its own when it carries one.
+    async fn with_software_statement(&self, document: &Value) -> Result<Value, AuthError> {
+        match document.get("software_statement") {
+            None | Some(Value::Null) => Ok(document.clone()),
+            Some(Value::String(token)) => {
+                let now = self.clock.now();
+                let statement = self.assertions.software_statement(&self.registry, token, now).await?;
+                Ok(metadata::with_statement(document, statement))
+            }
+            Some(_) => Err(AuthError::InvalidSoftwareStatement("software_statement must be a JWT".into())),
+        }
     }
 
     /// Counts the request against its address's limit; refused when

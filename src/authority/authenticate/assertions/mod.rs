@@ -215,19 +215,59 @@ impl Assertions {
         }
         let subject =
             assertion.string("sub").filter(|sub| !sub.is_empty()).ok_or("sub is missing")?.to_owned();
-        let verifies = match &issuer.keys {
-            IssuerKeys::Inline(keys) => assertion.verifies_with(keys),
-            IssuerKeys::Uri(uri) => self.published_verifies(KeyLocation::Jwks(uri.clone()), assertion).await,
-            IssuerKeys::Discovery(at) => {
-                self.published_verifies(KeyLocation::Discovery(at.clone()), assertion).await
-            }
-        };
-        if !verifies {
+        if !self.issuer_verifies(issuer, assertion).await {
             return Err("no key of the issuer verifies the signature");
         }
         let verified =
             VerifiedToken { issuer: issuer.issuer.clone(), subject, claims: assertion.claims.clone() };
         Ok((verified, expires_at))
+    }
+
+    /// Whether one of `issuer`'s keys, inline or published, verifies the signature.
+    async fn issuer_verifies(&self, issuer: &TrustedIssuer, assertion: &Unverified<'_>) -> bool {
+        match &issuer.keys {
+            IssuerKeys::Inline(keys) => assertion.verifies_with(keys),
+            IssuerKeys::Uri(uri) => self.published_verifies(KeyLocation::Jwks(uri.clone()), assertion).await,
+            IssuerKeys::Discovery(at) => {
+                self.published_verifies(KeyLocation::Discovery(at.clone()), assertion).await
+            }
+        }
+    }
+
+    /// The claims of a software statement (RFC 7591 §2.3): a JWT a trusted
+    /// issuer signed, not expired. `unapproved_software_statement` when its
+    /// issuer is not trusted; `invalid_software_statement` for the rest,
+    /// with the reason logged.
+    pub async fn software_statement(
+        &self,
+        registry: &Registry,
+        token: &str,
+        now: i64,
+    ) -> Result<Map<String, Value>, AuthError> {
+        let invalid = |why: &str| {
+            tracing::info!(reason = why, "software statement refused");
+            AuthError::InvalidSoftwareStatement("the software statement is not valid".into())
+        };
+        let statement = Unverified::read(token).map_err(|why| invalid(&why))?;
+        let issuer = match statement.string("iss") {
+            Some(iss) => registry.trusted_issuer(iss).await?,
+            None => None,
+        };
+        let Some(issuer) = issuer else {
+            return Err(AuthError::UnapprovedSoftwareStatement(
+                "the software statement's issuer is not a trusted issuer".into(),
+            ));
+        };
+        if statement.time("exp").is_some_and(|exp| exp <= now) {
+            return Err(invalid("it has expired"));
+        }
+        if statement.time("nbf").is_some_and(|nbf| nbf > now + LEEWAY_SECONDS) {
+            return Err(invalid("nbf is in the future"));
+        }
+        if !self.issuer_verifies(&issuer, &statement).await {
+            return Err(invalid("no key of the issuer verifies the signature"));
+        }
+        Ok(statement.claims)
     }
 
     /// The client `claimed` names, if one of its federated identities is
