@@ -178,7 +178,8 @@ pub struct Authority {
     secrets: Secrets,
     assertions: Assertions,
     tokens: TokenCodec,
-    revocations: Revocations,
+    /// Shared with the follower of other instances' revocations.
+    revocations: Arc<Revocations>,
     /// The status lists tokens point into.
     status_lists: StatusLists,
     rate_limits: RateLimits,
@@ -223,8 +224,10 @@ impl Authority {
         let Admin { registry, audit, secrets } = Admin::open(&store, &clock, admin_settings);
         let key_changes = Arc::new(tokio::sync::Notify::new());
         let status_lists = StatusLists::new(settings.status_lists, store.clone(), &settings.issuer);
+        let revocations = Arc::new(Revocations::load(store.clone(), clock.now()).await?);
         let change_notices = store.change_notices().map(|mut notices| {
             let (registry, key_changes) = (registry.clone(), key_changes.clone());
+            let (revoked, clock) = (revocations.clone(), clock.clone());
             let status_changes = status_lists.changes().clone();
             let follow = async move {
                 while let Some(notice) = notices.recv().await {
@@ -234,6 +237,15 @@ impl Authority {
                             status_changes.mark();
                         }
                         Notice::Keys => key_changes.notify_one(),
+                        Notice::Revoked { jti, expires_at } => {
+                            revoked.remember(jti, expires_at, clock.now());
+                            status_changes.mark();
+                        }
+                        Notice::Issuers => {
+                            if let Err(err) = registry.reload_issuers().await {
+                                tracing::warn!(error = %err, "could not read trusted issuers");
+                            }
+                        }
                     }
                 }
             };
@@ -246,7 +258,7 @@ impl Authority {
             txn: settings.txn,
             registrations: registration::Registrations::new(settings.registration),
             assertions: Assertions::new(&settings.issuer, settings.assertions, store.clone(), clock.clone())?,
-            revocations: Revocations::load(store.clone(), clock.now()).await?,
+            revocations,
             rate_limits: RateLimits::default(),
             status_lists,
             audit,

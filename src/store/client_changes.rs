@@ -20,7 +20,7 @@ impl Store {
             .bind(now)
             .execute(&mut **tx)
             .await?;
-        Self::announce(tx, Notice::Client(client_id.to_owned())).await
+        Ok(Self::announce(tx, Notice::Client(client_id.to_owned())).await?)
     }
 
     /// `(change_id, client_id)` of the changes made at or after `since`.

@@ -1,19 +1,24 @@
 //! PostgreSQL's LISTEN/NOTIFY as the wake-up call for changes other
-//! instances must see: a client change or a signing key added or retired,
-//! committed by one instance (or the CLI), reaches every other at once, not
-//! at its next upkeep. SQLite has no such channel; there the upkeep alone serves.
+//! instances must see: a client change, a signing key added or retired, a
+//! token revoked, a trusted issuer added or removed, committed by one
+//! instance (or the CLI), reaches every other at once, not at its next
+//! upkeep. SQLite has no such channel; there the upkeep alone serves.
 
 use std::time::Duration;
 
 use sqlx::{Any, Transaction, postgres::PgListener};
 use tokio::sync::mpsc;
 
-use super::{Store, StoreError};
+use super::Store;
 
 /// The channel that carries the id of each changed client.
 const CLIENT_CHANGES: &str = "tokend_client_changes";
 /// The channel that says the signing keys changed.
 const KEY_CHANGES: &str = "tokend_key_changes";
+/// The channel that carries each revoked token's expiry and `jti`.
+const REVOCATIONS: &str = "tokend_revocations";
+/// The channel that says the trusted issuers changed.
+const ISSUER_CHANGES: &str = "tokend_issuer_changes";
 /// How long to wait before listening again after the connection failed; it
 /// doubles with each failure in a row, up to [`MAX_RETRY`].
 const RETRY: Duration = Duration::from_secs(1);
@@ -26,13 +31,20 @@ pub enum Notice {
     Client(String),
     /// A signing key was added or retired.
     Keys,
+    /// The token with this `jti`, which expires then, was revoked.
+    Revoked { jti: String, expires_at: i64 },
+    /// A trusted issuer was added or removed.
+    Issuers,
 }
 
 impl Notice {
-    fn channel_and_payload(&self) -> (&'static str, &str) {
+    fn channel_and_payload(&self) -> (&'static str, String) {
         match self {
-            Notice::Client(client_id) => (CLIENT_CHANGES, client_id),
-            Notice::Keys => (KEY_CHANGES, ""),
+            Notice::Client(client_id) => (CLIENT_CHANGES, client_id.clone()),
+            Notice::Keys => (KEY_CHANGES, String::new()),
+            // A jti holds no space: the expiry comes first, then the jti.
+            Notice::Revoked { jti, expires_at } => (REVOCATIONS, format!("{expires_at} {jti}")),
+            Notice::Issuers => (ISSUER_CHANGES, String::new()),
         }
     }
 
@@ -40,6 +52,11 @@ impl Notice {
         match channel {
             CLIENT_CHANGES => Some(Notice::Client(payload.to_owned())),
             KEY_CHANGES => Some(Notice::Keys),
+            REVOCATIONS => {
+                let (expires_at, jti) = payload.split_once(' ')?;
+                Some(Notice::Revoked { jti: jti.to_owned(), expires_at: expires_at.parse().ok()? })
+            }
+            ISSUER_CHANGES => Some(Notice::Issuers),
             _ => None,
         }
     }
@@ -51,7 +68,7 @@ impl Store {
     pub(super) async fn announce(
         tx: &mut Transaction<'static, Any>,
         notice: Notice,
-    ) -> Result<(), StoreError> {
+    ) -> Result<(), sqlx::Error> {
         if tx.backend_name() == "PostgreSQL" {
             let (channel, payload) = notice.channel_and_payload();
             sqlx::query("SELECT pg_notify($1, $2)").bind(channel).bind(payload).execute(&mut **tx).await?;
@@ -85,7 +102,7 @@ impl Store {
 /// them; `failures` counts failed attempts in a row and is reset once listening.
 async fn listen(url: &str, notices: &mpsc::Sender<Notice>, failures: &mut u32) -> Result<(), sqlx::Error> {
     let mut listener = PgListener::connect(url).await?;
-    listener.listen_all([CLIENT_CHANGES, KEY_CHANGES]).await?;
+    listener.listen_all([CLIENT_CHANGES, KEY_CHANGES, REVOCATIONS, ISSUER_CHANGES]).await?;
     if std::mem::take(failures) > 0 {
         tracing::info!("listening for change notifications again");
     }

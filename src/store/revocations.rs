@@ -1,6 +1,7 @@
-//! Revoked token ids, kept until the tokens would have expired anyway.
+//! Revoked token ids, kept until the tokens would have expired anyway, and
+//! announced to every instance as they are recorded.
 
-use super::{EventRow, Store, StoreError};
+use super::{EventRow, Notice, Store, StoreError};
 
 impl Store {
     /// Records a revoked token id at `now`, with its status list and index
@@ -30,6 +31,8 @@ impl Store {
             .execute(&mut *tx)
             .await?;
             Self::record_events(&mut tx, events).await?;
+            let notice = Notice::Revoked { jti: jti.to_owned(), expires_at };
+            Self::announce(&mut tx, notice).await?;
             tx.commit().await
         };
         self.observed("revoke", revoked).await

@@ -1,6 +1,6 @@
-//! Trusted issuer rows: add, read all, remove.
+//! Trusted issuer rows: add, read all, remove; each change announced to every instance.
 
-use super::{EventRow, Store, StoreError, TrustedIssuerRow};
+use super::{EventRow, Notice, Store, StoreError, TrustedIssuerRow};
 
 impl Store {
     /// Adds an issuer with `events`; one already there is [`StoreError::Conflict`].
@@ -25,6 +25,7 @@ impl Store {
         .execute(&mut *tx)
         .await?;
         Self::record_events(&mut tx, events).await?;
+        Self::announce(&mut tx, Notice::Issuers).await?;
         tx.commit().await?;
         Ok(())
     }
@@ -50,6 +51,7 @@ impl Store {
             return Ok(false);
         }
         Self::record_events(&mut tx, events).await?;
+        Self::announce(&mut tx, Notice::Issuers).await?;
         tx.commit().await?;
         Ok(true)
     }

@@ -19,6 +19,7 @@ mod dpop;
 mod durability;
 mod exchange;
 mod federation;
+mod fleet;
 mod grant_types;
 mod hsm;
 mod http_compat;

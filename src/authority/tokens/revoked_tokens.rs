@@ -44,6 +44,14 @@ impl Revocations {
         Ok(())
     }
 
+    /// Holds a revocation another instance announced, unless its token has
+    /// expired by `now`.
+    pub fn remember(&self, jti: String, expires_at: i64, now: i64) {
+        if expires_at > now {
+            self.revoked.write().unwrap_or_else(PoisonError::into_inner).insert(jti, expires_at);
+        }
+    }
+
     /// Picks up revocations other instances recorded, and forgets (here and in
     /// the store) those whose tokens have expired.
     pub async fn sync(&self, now: i64) -> Result<(), AuthError> {
