@@ -1,4 +1,4 @@
-// A client's limits as form fields: its token rate (per instance) with its
+// A client's limits as form fields: its token rate (for the whole fleet) with its
 // burst, and how long its new secrets live.
 
 import { field } from "./dom.js";
@@ -8,7 +8,7 @@ export function limitFields(client = {}) {
   const fields = {
     rateLimitPerSecond: field("Rate limit (tokens per second)",
       { name: "rate_limit_per_second", type: "number", min: 0, value: client.rateLimitPerSecond || "" },
-      "Empty or 0: unlimited. Each instance counts on its own."),
+      "Empty or 0: unlimited. The instances share it between them."),
     rateLimitBurst: field("Burst",
       { name: "rate_limit_burst", type: "number", min: 0, value: client.rateLimitBurst || "" },
       "Tokens it may take at once; empty: one second's worth."),

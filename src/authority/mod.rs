@@ -25,6 +25,7 @@ mod clock;
 mod dpop;
 mod error;
 mod feed;
+mod fleet;
 mod keys;
 mod paging;
 mod registration;
@@ -55,6 +56,7 @@ use dpop::Dpop;
 pub use dpop::{DpopPresented, DpopSettings, PROOF_ALGORITHMS};
 pub use error::AuthError;
 use error::BAD_CREDENTIALS;
+use fleet::Fleet;
 pub use keys::{
     Hsm, HsmSettings, INTROSPECTION_TYP, KeyCustody, KeyInfo, KeyListing, KeyPolicy, KeyRing, KeySealer,
     RsaKeySize, SigningAlgorithm, create_private,
@@ -183,6 +185,9 @@ pub struct Authority {
     /// The status lists tokens point into.
     status_lists: StatusLists,
     rate_limits: RateLimits,
+    /// The instances on this database: how many share each rate limit, and
+    /// which one writes the fleet's throttling events.
+    fleet: Arc<Fleet>,
     audit: AuditTrail,
     default_audience: Audience,
     algorithm: SigningAlgorithm,
@@ -225,9 +230,12 @@ impl Authority {
         let key_changes = Arc::new(tokio::sync::Notify::new());
         let status_lists = StatusLists::new(settings.status_lists, store.clone(), &settings.issuer);
         let revocations = Arc::new(Revocations::load(store.clone(), clock.now()).await?);
+        let fleet = Arc::new(Fleet::new(secrets.instance().to_owned()));
+        fleet.join(&store, clock.now()).await?;
         let change_notices = store.change_notices().map(|mut notices| {
             let (registry, key_changes) = (registry.clone(), key_changes.clone());
             let (revoked, clock) = (revocations.clone(), clock.clone());
+            let (fleet, store) = (fleet.clone(), store.clone());
             let status_changes = status_lists.changes().clone();
             let follow = async move {
                 while let Some(notice) = notices.recv().await {
@@ -246,6 +254,11 @@ impl Authority {
                                 tracing::warn!(error = %err, "could not read trusted issuers");
                             }
                         }
+                        Notice::Fleet => {
+                            if let Err(err) = fleet.recount(&store, clock.now()).await {
+                                tracing::warn!(error = %err, "could not count the instances alive");
+                            }
+                        }
                     }
                 }
             };
@@ -259,7 +272,8 @@ impl Authority {
             registrations: registration::Registrations::new(settings.registration),
             assertions: Assertions::new(&settings.issuer, settings.assertions, store.clone(), clock.clone())?,
             revocations,
-            rate_limits: RateLimits::default(),
+            rate_limits: RateLimits::new(fleet.clone()),
+            fleet,
             status_lists,
             audit,
             registry,
@@ -328,8 +342,12 @@ impl Authority {
         if let Err(err) = self.registry.follow_changes(self.clock.now()).await {
             tracing::warn!(error = %err, "could not follow client changes");
         }
+        if let Err(err) = self.fleet.beat(&self.store, self.clock.now()).await {
+            tracing::warn!(error = %err, "could not note this instance's heartbeat");
+        }
         match self.secrets.sync_failures(self.clock.now()).await {
-            Ok(events) if events.is_empty() => {}
+            // Every instance sees throttling start and end; one writes it down.
+            Ok(events) if events.is_empty() || !self.fleet.leads() => {}
             Ok(events) => {
                 if let Err(err) = self.audit.record(&events).await {
                     tracing::warn!(error = %err, "could not record throttling in the audit trail");
@@ -360,6 +378,20 @@ impl Authority {
             tracing::warn!(error = %err, "could not rotate or retire signing keys on schedule");
         }
         self.refresh_keys().await;
+    }
+
+    /// How many instances serve on this database, this one included, as
+    /// this one last counted them.
+    pub fn fleet_size(&self) -> u32 {
+        self.fleet.size()
+    }
+
+    /// Takes this instance out of the fleet as it stops, so the others take
+    /// over its share of every rate limit at once.
+    pub async fn leave_fleet(&self) {
+        if let Err(err) = self.fleet.leave(&self.store).await {
+            tracing::warn!(error = %err, "could not leave the fleet; the others notice within {} s", fleet::ALIVE_FOR);
+        }
     }
 
     /// Reads the signing keys again when keys were added or retired anywhere,

@@ -1,6 +1,7 @@
 //! What the authority can tell about itself when metrics are scraped: how
 //! credential checks ended, the argon2 queue, the signing keys' ages, the
-//! clients, the store's failures and the issuance log's dropped lines. Read
+//! clients, the store's failures, the issuance log's dropped lines and the
+//! instances of the fleet. Read
 //! when asked, never on the request path.
 
 use super::{AuthError, Authority, CheckResult, IssuanceLog, KeyListing, KeyRing, ThrottleCounts};
@@ -23,6 +24,8 @@ pub struct Vitals {
     pub next_key_rotation: Option<i64>,
     /// Issuance log lines dropped, when the log is kept.
     pub issuance_lines_dropped: Option<u64>,
+    /// The instances serving on this database, this one included.
+    pub fleet_instances: u32,
 }
 
 impl Authority {
@@ -44,6 +47,7 @@ impl Authority {
             soonest_secret_expiry,
             next_key_rotation,
             issuance_lines_dropped: self.audit.issuance().map(IssuanceLog::dropped),
+            fleet_instances: self.fleet.size(),
         })
     }
 }

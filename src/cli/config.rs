@@ -597,7 +597,7 @@ pub struct CreateArgs {
     pub display_name: String,
     #[command(flatten)]
     pub auth: AuthArgs,
-    /// Token requests a second this client may make, per instance, as N or N/s; unlimited if unset.
+    /// Token requests a second this client may make, across the instances on its database, as N or N/s; unlimited if unset.
     #[arg(long, value_parser = per_second)]
     pub rate_limit: Option<u32>,
     /// Requests that may come at once before the rate applies (default: one second's worth).

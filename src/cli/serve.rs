@@ -109,7 +109,8 @@ pub async fn serve_until_signalled(
     if let Some(listener) = &listeners.metrics {
         println!("tokend metrics listening on {}", listener.local_addr()?);
     }
-    edge::server::serve(listeners, authority, limits, shutdown).await;
+    edge::server::serve(listeners, authority.clone(), limits, shutdown).await;
+    authority.leave_fleet().await;
     tracing::info!("drained in-flight calls; bye");
     Ok(())
 }

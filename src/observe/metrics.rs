@@ -260,6 +260,13 @@ impl Collector for Sampled {
         for (state, count) in [("registered", vitals.clients_registered), ("active", vitals.clients_active)] {
             ConstGauge::new(count).encode(family.encode_family(&[("state", state)])?)?;
         }
+        let instances = ConstGauge::new(i64::from(vitals.fleet_instances));
+        instances.encode(encoder.encode_descriptor(
+            "fleet_instances",
+            "Instances serving on this database, this one included; each client's rate limit is split between them",
+            None,
+            instances.metric_type(),
+        )?)?;
         let mut family = encoder.encode_descriptor(
             "store_errors",
             "Failed database queries on the request path, by store operation",

@@ -9,6 +9,7 @@ mod client_changes;
 mod clients;
 mod error;
 mod failures;
+mod instances;
 mod keys;
 mod notifications;
 mod readiness;

@@ -1,8 +1,8 @@
 //! PostgreSQL's LISTEN/NOTIFY as the wake-up call for changes other
 //! instances must see: a client change, a signing key added or retired, a
 //! token revoked, a trusted issuer added or removed, committed by one
-//! instance (or the CLI), reaches every other at once, not at its next
-//! upkeep. SQLite has no such channel; there the upkeep alone serves.
+//! instance (or the CLI), an instance joining or leaving, reaches every
+//! other at once, not at its next upkeep. SQLite has no such channel; there the upkeep alone serves.
 
 use std::time::Duration;
 
@@ -19,6 +19,8 @@ const KEY_CHANGES: &str = "tokend_key_changes";
 const REVOCATIONS: &str = "tokend_revocations";
 /// The channel that says the trusted issuers changed.
 const ISSUER_CHANGES: &str = "tokend_issuer_changes";
+/// The channel that says an instance joined or left.
+const FLEET_CHANGES: &str = "tokend_fleet_changes";
 /// How long to wait before listening again after the connection failed; it
 /// doubles with each failure in a row, up to [`MAX_RETRY`].
 const RETRY: Duration = Duration::from_secs(1);
@@ -35,6 +37,8 @@ pub enum Notice {
     Revoked { jti: String, expires_at: i64 },
     /// A trusted issuer was added or removed.
     Issuers,
+    /// An instance joined the fleet or left it.
+    Fleet,
 }
 
 impl Notice {
@@ -45,6 +49,7 @@ impl Notice {
             // A jti holds no space: the expiry comes first, then the jti.
             Notice::Revoked { jti, expires_at } => (REVOCATIONS, format!("{expires_at} {jti}")),
             Notice::Issuers => (ISSUER_CHANGES, String::new()),
+            Notice::Fleet => (FLEET_CHANGES, String::new()),
         }
     }
 
@@ -57,6 +62,7 @@ impl Notice {
                 Some(Notice::Revoked { jti: jti.to_owned(), expires_at: expires_at.parse().ok()? })
             }
             ISSUER_CHANGES => Some(Notice::Issuers),
+            FLEET_CHANGES => Some(Notice::Fleet),
             _ => None,
         }
     }
@@ -102,7 +108,7 @@ impl Store {
 /// them; `failures` counts failed attempts in a row and is reset once listening.
 async fn listen(url: &str, notices: &mpsc::Sender<Notice>, failures: &mut u32) -> Result<(), sqlx::Error> {
     let mut listener = PgListener::connect(url).await?;
-    listener.listen_all([CLIENT_CHANGES, KEY_CHANGES, REVOCATIONS, ISSUER_CHANGES]).await?;
+    listener.listen_all([CLIENT_CHANGES, KEY_CHANGES, REVOCATIONS, ISSUER_CHANGES, FLEET_CHANGES]).await?;
     if std::mem::take(failures) > 0 {
         tracing::info!("listening for change notifications again");
     }

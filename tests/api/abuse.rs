@@ -80,17 +80,20 @@ on_both_stores! {
         assert_eq!(crate::support::scrape::get(&samples, r#"tokend_throttling_started_total{kind="client"}"#), 1.0);
         assert_eq!(crate::support::scrape::get(&samples, r#"tokend_throttled{kind="client"}"#), 1.0);
 
-        // Once the window has passed, it lifts by itself.
-        for instance in [&app, &other] {
-            instance.authority.clock().advance(360);
-            instance.authority.maintain().await;
+        // Once the window has passed, it lifts by itself. The instances keep
+        // their upkeep (and so their heartbeats) every 5 s meanwhile.
+        for _ in 0..72 {
+            for instance in [&app, &other] {
+                instance.authority.clock().advance(5);
+                instance.authority.maintain().await;
+            }
         }
         other.token("victim", &secret, "").await;
         let samples = crate::support::scrape::scrape(&app.url("/metrics")).await;
         assert_eq!(crate::support::scrape::get(&samples, r#"tokend_throttling_ended_total{kind="client"}"#), 1.0);
         assert_eq!(crate::support::scrape::get(&samples, r#"tokend_throttled{kind="client"}"#), 0.0);
 
-        // Each start and end is in the audit trail, once per instance that decided it.
+        // Both instances decided it; one wrote each start and end for the fleet.
         let throttling = EventQuery {
             client_id: "victim".into(),
             types: vec!["throttling_started".into(), "throttling_ended".into()],
@@ -98,7 +101,7 @@ on_both_stores! {
         };
         let events = app.authority.audit().list(&throttling, 0, "").await.unwrap().events;
         let kinds: Vec<&str> = events.iter().map(|event| event.event_type.as_str()).collect();
-        assert_eq!(kinds, ["throttling_ended", "throttling_ended", "throttling_started", "throttling_started"]);
+        assert_eq!(kinds, ["throttling_ended", "throttling_started"]);
         assert!(events.iter().all(|event| event.actor == "tokend" && event.details.contains("\"kind\":\"client\"")));
         // And the failures themselves, an event for each minute they fell in.
         let failed = EventQuery { client_id: "victim".into(), types: vec!["client_authentication_failed".into()], since: 0 };

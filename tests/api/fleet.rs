@@ -2,7 +2,8 @@
 //! change made on one (or by the CLI) reaches the others within 100 ms,
 //! through LISTEN/NOTIFY rather than the 5 s upkeep. Each test measures the
 //! delay from the change's commit to the moment the last other instance acts
-//! on it, and asserts the bound. (SQLite is one process; it has no fleet.)
+//! on it, and asserts the bound. A client's rate limit holds for the fleet
+//! as a whole, and is split again as instances leave and join.
 
 use std::{
     future::Future,
@@ -162,4 +163,141 @@ async fn a_clients_rate_limit_changed_on_one_instance_reaches_every_instance_wit
     })
     .await;
     assert_within_bound("a rate limit changed", delay);
+}
+
+/// Token requests of `id` made round-robin over `instances`, `count` in
+/// all, as fast as they come back: how many were granted.
+async fn granted_round_robin(instances: &[&TestApp], id: &str, secret: &str, count: usize) -> usize {
+    let mut granted = 0;
+    for turn in 0..count {
+        let mut tokens = instances[turn % instances.len()].tokens.clone();
+        if tokens.issue_token(token_request(id, secret, "")).await.is_ok() {
+            granted += 1;
+        }
+    }
+    granted
+}
+
+/// Waits until each of `instances` counts `size` instances alive, and says how long that took.
+async fn counted(instances: &[&TestApp], size: u32) -> Duration {
+    let started = Instant::now();
+    for instance in instances {
+        while instance.authority.fleet_size() != size {
+            assert!(started.elapsed() < Duration::from_secs(1), "the fleet was never counted as {size}");
+            tokio::time::sleep(Duration::from_millis(1)).await;
+        }
+    }
+    started.elapsed()
+}
+
+#[tokio::test]
+async fn one_rate_limit_holds_for_the_fleet_and_is_split_again_as_instances_leave_and_join() {
+    let Some([first, second, third]) = fleet().await else { return };
+    // A burst of 30 and one more a second: a quick round of requests shows the burst.
+    let draft = tokend::authority::ClientDraft {
+        client_id: "batch".into(),
+        allowed_scopes: vec!["reports.read".into()],
+        rate_limit_per_second: 1,
+        rate_limit_burst: 30,
+        ..Default::default()
+    };
+    let (_, secret) = first.registry.create(draft, &Actor::cli()).await.unwrap();
+    let secret = secret.unwrap().expose().to_owned();
+    counted(&[&first, &second, &third], 3).await;
+    let granted = granted_round_robin(&[&first, &second, &third], "batch", &secret, 60).await;
+    assert!((27..=33).contains(&granted), "three instances granted {granted} of a burst of 30");
+
+    third.authority.leave_fleet().await;
+    let delay = counted(&[&first, &second], 2).await;
+    assert_within_bound("an instance leaving", delay);
+    let granted = granted_round_robin(&[&first, &second], "batch", &secret, 60).await;
+    assert!((27..=33).contains(&granted), "two instances granted {granted} of a burst of 30");
+
+    let fourth = first.another_instance(Launch::default()).await;
+    let delay = counted(&[&first, &second, &fourth], 3).await;
+    assert_within_bound("an instance joining", delay);
+    let granted = granted_round_robin(&[&first, &second, &fourth], "batch", &secret, 60).await;
+    assert!((27..=33).contains(&granted), "three instances again granted {granted} of a burst of 30");
+}
+
+#[tokio::test]
+async fn an_instance_killed_under_load_loses_nothing_acknowledged_and_the_rest_split_its_share() {
+    let Some(app) = TestApp::spawn(Backend::Postgres).await else { return };
+    let secret = app.create_client("steady", "reports.read", "reports.read", &[]).await;
+    let issuer = ["--issuer", app.issuer()];
+    let (mut survivor, _, survivor_address) = serve_in_child(&app, issuer);
+    let (mut doomed, _, doomed_address) = serve_in_child(&app, issuer);
+    counted(&[&app], 3).await;
+
+    // Acknowledged by the instance about to die: a token, then its revocation.
+    let mut at_doomed = token_service_at(&doomed_address).await;
+    let revoked =
+        at_doomed.issue_token(token_request("steady", &secret, "")).await.unwrap().into_inner().access_token;
+    let response = reqwest::Client::new()
+        .post(format!("http://{doomed_address}/oauth/v2/revoke"))
+        .basic_auth("steady", Some(&secret))
+        .form(&[("token", revoked.as_str())])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), 200);
+
+    // Warm clients of the survivors keep asking while one instance dies and another starts.
+    let mut survivors = [app.tokens.clone(), token_service_at(&survivor_address).await];
+    for tokens in &mut survivors {
+        tokens.issue_token(token_request("steady", &secret, "")).await.unwrap();
+    }
+    let (stop, stopped) = tokio::sync::watch::channel(false);
+    let load = {
+        let (secret, stopped) = (secret.clone(), stopped.clone());
+        tokio::spawn(async move {
+            let (mut served, mut failed) = (0, Vec::new());
+            for turn in 0.. {
+                if *stopped.borrow() {
+                    break;
+                }
+                match survivors[turn % 2].issue_token(token_request("steady", &secret, "")).await {
+                    Ok(_) => served += 1,
+                    Err(status) => failed.push(status),
+                }
+                tokio::time::sleep(Duration::from_millis(5)).await;
+            }
+            (served, failed)
+        })
+    };
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    doomed.kill().unwrap();
+    doomed.wait().unwrap();
+    let (mut newcomer, _, newcomer_address) = serve_in_child(&app, issuer);
+    let killed_at = Instant::now();
+    // The newcomer is counted at once, the dead one until its heartbeat is 15 s old.
+    for size in [4, 3] {
+        while app.authority.fleet_size() != size {
+            assert!(killed_at.elapsed() < Duration::from_secs(25), "the fleet never counted {size}");
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+    }
+    let resplit = killed_at.elapsed();
+    stop.send(true).unwrap();
+    let (served, failed) = load.await.unwrap();
+    println!("the fleet counted three again {resplit:?} after the kill; {served} requests served meanwhile");
+    assert!(failed.is_empty(), "warm clients of the survivors saw failures: {failed:?}");
+    assert!(served > 100, "the load kept running: {served}");
+
+    let inspector_secret =
+        app.create_client("inspector", "tokend.introspect", "tokend.introspect", &[]).await;
+    for address in [&survivor_address, &newcomer_address] {
+        let mut tokens = token_service_at(address).await;
+        let request = pb::IntrospectRequest { token: revoked.clone(), ..Default::default() };
+        let seen = tokens
+            .introspect(with_basic(request, "inspector", &inspector_secret))
+            .await
+            .unwrap()
+            .into_inner();
+        assert!(!seen.active, "the dead instance's acknowledged revocation holds at {address}");
+    }
+    for child in [&mut survivor, &mut newcomer] {
+        child.kill().unwrap();
+        child.wait().unwrap();
+    }
 }

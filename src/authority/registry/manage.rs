@@ -31,7 +31,7 @@ pub struct ClientDraft {
     /// 0 selects the default lifetime.
     pub token_ttl_seconds: i64,
     pub auth: AuthDraft,
-    /// Token requests a second, per instance; 0 for unlimited.
+    /// Token requests a second, across the fleet; 0 for unlimited.
     pub rate_limit_per_second: u32,
     /// 0 selects one second's worth.
     pub rate_limit_burst: u32,

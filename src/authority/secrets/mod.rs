@@ -248,6 +248,11 @@ impl Secrets {
         self.hasher.hash(secret).await
     }
 
+    /// The id that names this instance among those on one database.
+    pub fn instance(&self) -> &str {
+        self.throttle.instance()
+    }
+
     /// Whether `secret` is the one `phc` is the argon2id hash of, for
     /// secrets other than a client's (registration access tokens).
     pub async fn verify(&self, secret: &ClientSecret, phc: &str) -> Result<bool, AuthError> {

@@ -171,6 +171,11 @@ impl Throttle {
         }
     }
 
+    /// The id that names this instance's rows.
+    pub fn instance(&self) -> &str {
+        &self.instance
+    }
+
     /// How often throttling started and ended, and how many subjects it holds now, per kind.
     pub fn counts(&self) -> Vec<ThrottleCounts> {
         let throttled = self.throttled(&self.totals.read().unwrap_or_else(PoisonError::into_inner));

@@ -1,40 +1,61 @@
 //! Per-client rate limits on token requests: a token bucket per client in
-//! this instance. Clients without a limit never come here.
+//! each instance, holding the instance's share of the client's limit (the
+//! limit divided by the instances alive), so the fleet as a whole allows the
+//! limit when its load is spread evenly. Clients without a limit never come
+//! here; no request writes to the store.
 
 use std::{
     collections::HashMap,
-    sync::{Mutex, PoisonError},
+    sync::{Arc, Mutex, PoisonError},
     time::{Duration, Instant},
 };
 
-use crate::domain::RateLimit;
+use crate::{authority::fleet::Fleet, domain::RateLimit};
 
 /// One client's bucket: how many requests it may make now, as of `at`.
 struct Bucket {
     tokens: f64,
     at: Instant,
     limit: RateLimit,
+    /// How many instances shared the limit when the bucket was filled.
+    shared_by: u32,
 }
 
 /// The buckets of the clients that have a limit and asked since start.
-#[derive(Default)]
 pub struct RateLimits {
     buckets: Mutex<HashMap<String, Bucket>>,
+    fleet: Arc<Fleet>,
+}
+
+/// Buckets of an instance that serves alone: each holds the whole limit.
+impl Default for RateLimits {
+    fn default() -> Self {
+        Self::new(Arc::new(Fleet::new(String::new())))
+    }
 }
 
 impl RateLimits {
+    /// Buckets that hold this instance's share of each limit in `fleet`.
+    pub fn new(fleet: Arc<Fleet>) -> Self {
+        Self { buckets: Mutex::default(), fleet }
+    }
+
     /// Takes one request from `client_id`'s bucket at `now`, or says how long
-    /// until one is there. A changed limit starts a full bucket.
+    /// until one is there. A changed limit, or a fleet that grew or shrank,
+    /// starts a full bucket of the new share.
     pub fn take(&self, client_id: &str, limit: RateLimit, now: Instant) -> Result<(), Duration> {
+        let shared_by = self.fleet.size();
+        // This instance's share: the rate divided, the burst too (at least one request).
+        let rate = f64::from(limit.per_second) / f64::from(shared_by);
+        let burst = (f64::from(limit.burst) / f64::from(shared_by)).max(1.0);
         let mut buckets = self.buckets.lock().unwrap_or_else(PoisonError::into_inner);
-        let full = || Bucket { tokens: f64::from(limit.burst), at: now, limit };
+        let full = || Bucket { tokens: burst, at: now, limit, shared_by };
         let bucket = buckets.entry(client_id.to_owned()).or_insert_with(full);
-        if bucket.limit != limit {
+        if bucket.limit != limit || bucket.shared_by != shared_by {
             *bucket = full();
         }
-        let rate = f64::from(limit.per_second);
         let refilled = now.saturating_duration_since(bucket.at).as_secs_f64() * rate;
-        bucket.tokens = (bucket.tokens + refilled).min(f64::from(limit.burst));
+        bucket.tokens = (bucket.tokens + refilled).min(burst);
         bucket.at = now;
         if bucket.tokens >= 1.0 {
             bucket.tokens -= 1.0;
