@@ -19,6 +19,18 @@ struct Bucket {
     limit: RateLimit,
     /// How many instances shared the limit when the bucket was filled.
     shared_by: u32,
+    /// This instance's share: the rate divided, the burst too (at least one
+    /// request), worked out once per fill rather than per request.
+    rate: f64,
+    burst: f64,
+}
+
+impl Bucket {
+    fn full(limit: RateLimit, shared_by: u32, now: Instant) -> Self {
+        let burst = (f64::from(limit.burst) / f64::from(shared_by)).max(1.0);
+        let rate = f64::from(limit.per_second) / f64::from(shared_by);
+        Self { tokens: burst, at: now, limit, shared_by, rate, burst }
+    }
 }
 
 /// The buckets of the clients that have a limit and asked since start.
@@ -45,23 +57,20 @@ impl RateLimits {
     /// starts a full bucket of the new share.
     pub fn take(&self, client_id: &str, limit: RateLimit, now: Instant) -> Result<(), Duration> {
         let shared_by = self.fleet.size();
-        // This instance's share: the rate divided, the burst too (at least one request).
-        let rate = f64::from(limit.per_second) / f64::from(shared_by);
-        let burst = (f64::from(limit.burst) / f64::from(shared_by)).max(1.0);
         let mut buckets = self.buckets.lock().unwrap_or_else(PoisonError::into_inner);
-        let full = || Bucket { tokens: burst, at: now, limit, shared_by };
-        let bucket = buckets.entry(client_id.to_owned()).or_insert_with(full);
+        let bucket =
+            buckets.entry(client_id.to_owned()).or_insert_with(|| Bucket::full(limit, shared_by, now));
         if bucket.limit != limit || bucket.shared_by != shared_by {
-            *bucket = full();
+            *bucket = Bucket::full(limit, shared_by, now);
         }
-        let refilled = now.saturating_duration_since(bucket.at).as_secs_f64() * rate;
-        bucket.tokens = (bucket.tokens + refilled).min(burst);
+        let refilled = now.saturating_duration_since(bucket.at).as_secs_f64() * bucket.rate;
+        bucket.tokens = (bucket.tokens + refilled).min(bucket.burst);
         bucket.at = now;
         if bucket.tokens >= 1.0 {
             bucket.tokens -= 1.0;
             return Ok(());
         }
-        Err(Duration::from_secs_f64((1.0 - bucket.tokens) / rate))
+        Err(Duration::from_secs_f64((1.0 - bucket.tokens) / bucket.rate))
     }
 }
 
