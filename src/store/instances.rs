@@ -32,14 +32,8 @@ impl Store {
             .bind(forget_before)
             .execute(&mut *tx)
             .await?;
-        let alive = sqlx::query_scalar(
-            "SELECT instance_id FROM instances WHERE heartbeat_at >= $1 ORDER BY instance_id",
-        )
-        .bind(alive_since)
-        .fetch_all(&mut *tx)
-        .await?;
         tx.commit().await?;
-        Ok(alive)
+        self.fleet(alive_since).await
     }
 
     /// The instances heard from since `alive_since`, in order.
