@@ -5,19 +5,20 @@
 use prost_types::{ListValue, Struct, Value, value::Kind};
 use serde_json::{Map, Number};
 
-/// A JSON object as a Struct.
-pub fn to_struct(members: Map<String, serde_json::Value>) -> Struct {
-    Struct { fields: members.into_iter().map(|(name, value)| (name, to_value(value))).collect() }
+/// A JSON object as a Struct, copied straight from the object (answers
+/// build one from a client's shared claims without cloning them first).
+pub fn to_struct(members: &Map<String, serde_json::Value>) -> Struct {
+    Struct { fields: members.iter().map(|(name, value)| (name.clone(), to_value(value))).collect() }
 }
 
-fn to_value(value: serde_json::Value) -> Value {
+fn to_value(value: &serde_json::Value) -> Value {
     let kind = match value {
         serde_json::Value::Null => Kind::NullValue(0),
-        serde_json::Value::Bool(flag) => Kind::BoolValue(flag),
+        serde_json::Value::Bool(flag) => Kind::BoolValue(*flag),
         serde_json::Value::Number(number) => Kind::NumberValue(number.as_f64().unwrap_or_default()),
-        serde_json::Value::String(text) => Kind::StringValue(text),
+        serde_json::Value::String(text) => Kind::StringValue(text.clone()),
         serde_json::Value::Array(items) => {
-            Kind::ListValue(ListValue { values: items.into_iter().map(to_value).collect() })
+            Kind::ListValue(ListValue { values: items.iter().map(to_value).collect() })
         }
         serde_json::Value::Object(members) => Kind::StructValue(to_struct(members)),
     };
@@ -62,6 +63,6 @@ mod tests {
     fn objects_round_trip_with_whole_numbers_kept_whole() {
         let object = json!({"tier": 3, "ratio": 0.5, "on": true, "none": null, "tags": ["a", 1], "geo": {"eu": "yes"}});
         let serde_json::Value::Object(members) = object.clone() else { unreachable!() };
-        assert_eq!(serde_json::Value::Object(from_struct(to_struct(members))), object);
+        assert_eq!(serde_json::Value::Object(from_struct(to_struct(&members))), object);
     }
 }

@@ -129,7 +129,7 @@ impl From<AuditEvent> for pb::Event {
             target: event.target,
             origin: event.origin,
             details: Some(match details {
-                serde_json::Value::Object(members) => structs::to_struct(members),
+                serde_json::Value::Object(members) => structs::to_struct(&members),
                 _ => prost_types::Struct::default(),
             }),
         }

@@ -48,7 +48,7 @@ impl From<ClientDetails> for pb::Client {
             rate_limit_per_second: client.rate_limit.map_or(0, |limit| limit.per_second),
             rate_limit_burst: client.rate_limit.map_or(0, |limit| limit.burst),
             secret_max_age_seconds: client.secret_max_age.map_or(0, SecretMaxAge::seconds),
-            claims: client.claims.members().map(|fixed| structs::to_struct(fixed.clone())),
+            claims: client.claims.members().map(|fixed| structs::to_struct(fixed)),
             token_exchange_audiences: client.token_exchange_audiences.to_strings(),
             txn_token_requester: client.txn_token_requester,
             grant_types: client.grant_types.to_strings(),

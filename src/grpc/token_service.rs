@@ -154,7 +154,7 @@ impl TokenService for TokenServiceApi {
                     jkt: cnf.jkt.unwrap_or_default(),
                 }),
                 federated: claims.federated.map(|from| pb::FederatedSubject { iss: from.iss, sub: from.sub }),
-                claims: claims.claims.members().map(|fixed| structs::to_struct(fixed.clone())),
+                claims: claims.claims.members().map(|fixed| structs::to_struct(fixed)),
                 act: claims.act.map(acting_party),
                 signed_response: String::new(),
             },

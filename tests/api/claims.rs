@@ -11,7 +11,7 @@ use crate::support::helpers::*;
 
 fn claims(value: serde_json::Value) -> Struct {
     let serde_json::Value::Object(members) = value else { panic!("an object") };
-    tokend_common::structs::to_struct(members)
+    tokend_common::structs::to_struct(&members)
 }
 
 fn string(value: &Value) -> &str {
