@@ -16,6 +16,10 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     let descriptors = protox::compile(PROTOS, ["proto"])?;
     let out_dir = PathBuf::from(env::var_os("OUT_DIR").ok_or("OUT_DIR is not set")?);
     fs::write(out_dir.join("tokend_descriptor.bin"), descriptors.encode_to_vec())?;
-    tonic_prost_build::configure().compile_fds(descriptors)?;
+    // Struct fields keep their encoded bytes (`grpc::EncodedStruct`), so a
+    // client's claims are encoded once, not in every answer.
+    tonic_prost_build::configure()
+        .extern_path(".google.protobuf.Struct", "crate::grpc::EncodedStruct")
+        .compile_fds(descriptors)?;
     Ok(())
 }

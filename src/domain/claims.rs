@@ -3,7 +3,10 @@
 //! when the registration is read: minting splices the encoded members in,
 //! so a client's claims cost a copy per token, not an encoding.
 
-use std::{fmt, sync::Arc};
+use std::{
+    fmt,
+    sync::{Arc, OnceLock},
+};
 
 use serde::{Deserialize, Deserializer, Serialize, Serializer, ser::SerializeMap};
 use serde_json::{Map, Value, value::RawValue};
@@ -44,6 +47,8 @@ struct Encoded {
     values: Map<String, Value>,
     /// Each member's name and encoded value, in the object's order.
     members: Vec<(String, Box<RawValue>)>,
+    /// The members in the encoding gRPC answers carry, made on first use.
+    wire: OnceLock<Arc<[u8]>>,
 }
 
 impl ClientClaims {
@@ -84,7 +89,7 @@ impl ClientClaims {
                 Ok((name.clone(), raw))
             })
             .collect::<Result<_, InvalidValue>>()?;
-        Ok(Self(Some(Arc::new(Encoded { text, values: members, members: encoded }))))
+        Ok(Self(Some(Arc::new(Encoded { text, values: members, members: encoded, wire: OnceLock::new() }))))
     }
 
     pub fn is_empty(&self) -> bool {
@@ -99,6 +104,12 @@ impl ClientClaims {
     /// The members as JSON values, for answers that show them.
     pub fn members(&self) -> Option<&Map<String, Value>> {
         self.0.as_ref().map(|encoded| &encoded.values)
+    }
+
+    /// The members encoded by `encode` the first time they are asked for,
+    /// and the same bytes every time after: the gRPC answers' encoding.
+    pub fn wire_encoded(&self, encode: impl FnOnce(&Map<String, Value>) -> Arc<[u8]>) -> Option<Arc<[u8]>> {
+        self.0.as_ref().map(|encoded| encoded.wire.get_or_init(|| encode(&encoded.values)).clone())
     }
 }
 

@@ -7,9 +7,8 @@ use tokio::sync::{broadcast::error::RecvError, watch};
 use tokio_stream::Stream;
 use tonic::{Request, Response, Status};
 
-use super::metadata::presented;
+use super::{EncodedStruct, metadata::presented};
 use crate::contract::pb::{self, audit_service_server::AuditService};
-use tokend_common::structs;
 
 use crate::authority::{AuditEvent, AuditTrail, Authority, BodyCredentials, EventQuery};
 
@@ -129,8 +128,8 @@ impl From<AuditEvent> for pb::Event {
             target: event.target,
             origin: event.origin,
             details: Some(match details {
-                serde_json::Value::Object(members) => structs::to_struct(&members),
-                _ => prost_types::Struct::default(),
+                serde_json::Value::Object(members) => EncodedStruct::of(&members),
+                _ => EncodedStruct::default(),
             }),
         }
     }

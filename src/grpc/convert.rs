@@ -2,12 +2,12 @@
 
 use prost_types::{FieldMask, Timestamp};
 
+use super::EncodedStruct;
 use crate::contract::pb;
 use crate::{
     authority::{AuthDraft, AuthError, ClientChanges, ClientDraft, IdentityDraft, KeyInfo},
     domain::{ClientDetails, IssuerDraft, SecretInfo, SecretMaxAge, TrustedIssuer, quoted},
 };
-use tokend_common::structs;
 
 /// The paths an `UpdateClient` mask may name.
 const UPDATABLE: &str = "display_name, allowed_scopes, default_scopes, audiences, token_ttl_seconds, active, \
@@ -48,7 +48,7 @@ impl From<ClientDetails> for pb::Client {
             rate_limit_per_second: client.rate_limit.map_or(0, |limit| limit.per_second),
             rate_limit_burst: client.rate_limit.map_or(0, |limit| limit.burst),
             secret_max_age_seconds: client.secret_max_age.map_or(0, SecretMaxAge::seconds),
-            claims: client.claims.members().map(|fixed| structs::to_struct(fixed)),
+            claims: EncodedStruct::of_claims(&client.claims),
             token_exchange_audiences: client.token_exchange_audiences.to_strings(),
             txn_token_requester: client.txn_token_requester,
             grant_types: client.grant_types.to_strings(),
@@ -158,7 +158,7 @@ impl From<pb::CreateClientRequest> for ClientDraft {
             rate_limit_per_second: request.rate_limit_per_second,
             rate_limit_burst: request.rate_limit_burst,
             secret_max_age_seconds: request.secret_max_age_seconds,
-            claims: request.claims.map(structs::from_struct).unwrap_or_default(),
+            claims: request.claims.map(|claims| claims.members()).unwrap_or_default(),
             token_exchange_audiences: request.token_exchange_audiences,
             txn_token_requester: request.txn_token_requester,
             grant_types: request.grant_types,
@@ -204,7 +204,7 @@ pub fn changes(client: pb::Client, mask: Option<FieldMask>) -> Result<ClientChan
                 changes.token_exchange_audiences = Some(client.token_exchange_audiences.clone())
             }
             "claims" => {
-                changes.claims = Some(client.claims.clone().map(structs::from_struct).unwrap_or_default())
+                changes.claims = Some(client.claims.as_ref().map(EncodedStruct::members).unwrap_or_default())
             }
             "tls_client_certificate_bound_access_tokens" => {
                 changes.bound_tokens = Some(client.tls_client_certificate_bound_access_tokens)

@@ -4,6 +4,7 @@
 mod audit;
 mod client_admin;
 mod convert;
+mod encoded_struct;
 mod metadata;
 pub mod reflection;
 mod spec;
@@ -11,5 +12,6 @@ mod token_service;
 
 pub use audit::AuditApi;
 pub use client_admin::ClientAdminApi;
+pub use encoded_struct::EncodedStruct;
 pub use spec::oversized_is_resource_exhausted;
 pub use token_service::TokenServiceApi;

@@ -5,9 +5,11 @@ use std::sync::Arc;
 
 use tonic::{Extensions, Request, Response, Status};
 
-use super::metadata::{dpop, presented};
+use super::{
+    EncodedStruct,
+    metadata::{dpop, presented},
+};
 use crate::contract::pb::{self, token_service_server::TokenService};
-use tokend_common::structs;
 
 use crate::{
     authority::{
@@ -154,7 +156,7 @@ impl TokenService for TokenServiceApi {
                     jkt: cnf.jkt.unwrap_or_default(),
                 }),
                 federated: claims.federated.map(|from| pb::FederatedSubject { iss: from.iss, sub: from.sub }),
-                claims: claims.claims.members().map(|fixed| structs::to_struct(fixed)),
+                claims: EncodedStruct::of_claims(&claims.claims),
                 act: claims.act.map(acting_party),
                 signed_response: String::new(),
             },

@@ -29,12 +29,12 @@ fn types(events: &[pb::Event]) -> Vec<&str> {
 }
 
 /// A member of an event's details.
-fn detail<'e>(event: &'e pb::Event, name: &str) -> &'e Kind {
-    let details = event.details.as_ref().expect("details");
+fn detail(event: &pb::Event, name: &str) -> Kind {
+    let details = read_struct(event.details.as_ref().expect("details"));
     details
         .fields
         .get(name)
-        .and_then(|value| value.kind.as_ref())
+        .and_then(|value| value.kind.clone())
         .unwrap_or_else(|| panic!("no {name} in {event:?}"))
 }
 
@@ -98,10 +98,10 @@ on_both_stores! {
             assert!(!event.id.is_empty() && event.time.is_some());
         }
         let by_type = |name: &str| page.events.iter().find(|event| event.r#type == name).unwrap();
-        assert_eq!(strings(detail(by_type("client_updated"), "fields")), ["display_name", "allowed_scopes"]);
-        assert_eq!(detail(by_type("secret_rotated"), "grace_seconds"), &Kind::NumberValue(60.0));
+        assert_eq!(strings(&detail(by_type("client_updated"), "fields")), ["display_name", "allowed_scopes"]);
+        assert_eq!(detail(by_type("secret_rotated"), "grace_seconds"), Kind::NumberValue(60.0));
         let jti = claims(&token)["jti"].as_str().unwrap().to_owned();
-        assert_eq!(detail(by_type("token_revoked"), "jti"), &Kind::StringValue(jti));
+        assert_eq!(detail(by_type("token_revoked"), "jti"), Kind::StringValue(jti));
 
         let everything = format!("{:?}", list(&app, &bearer, pb::ListEventsRequest::default()).await);
         for secret in [&first_secret, &rotated.client_secret, &token, &bearer] {
@@ -268,7 +268,7 @@ on_both_stores! {
         assert_eq!(events.len(), 1, "{events:?}");
         let event = &events[0];
         assert_eq!((event.target.as_str(), event.actor.as_str()), ("svc", "anonymous"));
-        assert_eq!(detail(event, "count"), &Kind::NumberValue(4.0));
+        assert_eq!(detail(event, "count"), Kind::NumberValue(4.0));
         let Kind::StructValue(methods) = detail(event, "methods") else { panic!("methods") };
         assert_eq!(methods.fields["client_secret"].kind, Some(Kind::NumberValue(4.0)));
     }
@@ -291,8 +291,8 @@ on_both_stores! {
         targets.sort();
         assert_eq!(targets, ["*", "svc"], "one event for all the made-up ids, one for the real client");
         let folded = events.iter().find(|event| event.target == "*").unwrap();
-        assert_eq!(detail(folded, "count"), &Kind::NumberValue(25.0));
-        assert_eq!(detail(folded, "distinct_client_ids"), &Kind::NumberValue(25.0));
+        assert_eq!(detail(folded, "count"), Kind::NumberValue(25.0));
+        assert_eq!(detail(folded, "distinct_client_ids"), Kind::NumberValue(25.0));
         let Kind::ListValue(addresses) = detail(folded, "addresses") else { panic!("addresses") };
         assert_eq!(addresses.values[0].kind, Some(Kind::StringValue("127.0.0.1".into())));
     }

@@ -2,16 +2,15 @@
 //! token, shown by introspection over both protocols, changed by UpdateClient,
 //! and refused when they would take a name tokend owns or grow past 2 KiB.
 
-use prost_types::{Struct, Value, value::Kind};
+use prost_types::{Value, value::Kind};
 use serde_json::json;
 use tokend::contract::pb;
 use tonic::Code;
 
 use crate::support::helpers::*;
 
-fn claims(value: serde_json::Value) -> Struct {
-    let serde_json::Value::Object(members) = value else { panic!("an object") };
-    tokend_common::structs::to_struct(&members)
+fn claims(value: serde_json::Value) -> tokend::grpc::EncodedStruct {
+    wire_struct(value)
 }
 
 fn string(value: &Value) -> &str {
@@ -30,7 +29,7 @@ on_both_stores! {
             client_id: "svc".into(), allowed_scopes: vec!["read".into()], default_scopes: vec!["read".into()],
             claims: Some(claims(fixed.clone())), ..Default::default()
         }, &bearer)).await.unwrap().into_inner();
-        let shown = created.client.unwrap().claims.unwrap();
+        let shown = read_struct(&created.client.unwrap().claims.unwrap());
         assert_eq!(string(&shown.fields["tenant"]), "acme");
 
         let token = app.token("svc", &created.client_secret, "").await.access_token;
@@ -43,7 +42,7 @@ on_both_stores! {
         let request = pb::IntrospectRequest { token: token.clone(), ..Default::default() };
         let answer = app.tokens.clone().introspect(with_basic(request, "svc", &created.client_secret)).await.unwrap().into_inner();
         assert!(answer.active);
-        assert_eq!(string(&answer.claims.unwrap().fields["tenant"]), "acme");
+        assert_eq!(string(&read_struct(&answer.claims.unwrap()).fields["tenant"]), "acme");
         let http: serde_json::Value = reqwest::Client::new().post(app.url("/oauth/v2/introspect"))
             .basic_auth("svc", Some(&created.client_secret)).form(&[("token", token.as_str())])
             .send().await.unwrap().json().await.unwrap();
@@ -58,7 +57,7 @@ on_both_stores! {
         let payload = crate::support::helpers::claims(&app.token("svc", &created.client_secret, "").await.access_token);
         assert_eq!((payload["tenant"].clone(), payload.get("tier")), (json!("globex"), None));
         let got = admin.get_client(with_bearer(pb::GetClientRequest { client_id: "svc".into() }, &bearer)).await.unwrap();
-        assert_eq!(got.into_inner().claims.unwrap().fields.len(), 1);
+        assert_eq!(read_struct(&got.into_inner().claims.unwrap()).fields.len(), 1);
 
         let cleared = pb::UpdateClientRequest {
             client: Some(pb::Client { client_id: "svc".into(), ..Default::default() }),

@@ -19,9 +19,8 @@ fn new_client(id: &str) -> pb::CreateClientRequest {
 }
 
 /// Claims naming `iss`, which only tokend sets.
-fn reserved_claim() -> prost_types::Struct {
-    let value = prost_types::Value { kind: Some(prost_types::value::Kind::StringValue("me".into())) };
-    prost_types::Struct { fields: [("iss".to_owned(), value)].into() }
+fn reserved_claim() -> tokend::grpc::EncodedStruct {
+    wire_struct(serde_json::json!({"iss": "me"}))
 }
 
 fn get(id: &str) -> pb::GetClientRequest {

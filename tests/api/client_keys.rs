@@ -141,7 +141,7 @@ on_both_stores! {
         let key_events: Vec<_> = events.iter().filter(|event| event.r#type.starts_with("client_key_")).collect();
         assert_eq!(key_events.len(), 2, "{events:?}");
         for event in key_events {
-            let details = event.details.as_ref().unwrap();
+            let details = read_struct(event.details.as_ref().unwrap());
             assert_eq!(details.fields["kid"].kind, Some(prost_types::value::Kind::StringValue(added.key_id.clone())));
             assert!(!format!("{event:?}").contains("PRIVATE"), "{event:?}");
         }

@@ -510,6 +510,21 @@ pub fn with_basic<T>(message: T, id: &str, secret: &str) -> Request<T> {
     with_authorization(message, &format!("Basic {credentials}"))
 }
 
+/// A JSON object as the contract's Struct field, encoded by prost's own
+/// `Struct`, as a client would send it.
+pub fn wire_struct(value: serde_json::Value) -> tokend::grpc::EncodedStruct {
+    use prost::Message as _;
+    let serde_json::Value::Object(members) = value else { panic!("an object") };
+    let encoded = tokend_common::structs::to_struct(&members).encode_to_vec();
+    tokend::grpc::EncodedStruct::decode(encoded.as_slice()).expect("a Struct decodes")
+}
+
+/// A Struct field as prost's own `Struct` reads it off the wire, as a client would.
+pub fn read_struct(field: &tokend::grpc::EncodedStruct) -> prost_types::Struct {
+    use prost::Message as _;
+    prost_types::Struct::decode(field.encode_to_vec().as_slice()).expect("a Struct field decodes")
+}
+
 pub fn with_bearer<T>(message: T, token: &str) -> Request<T> {
     with_authorization(message, &format!("Bearer {token}"))
 }
