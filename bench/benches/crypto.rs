@@ -7,8 +7,8 @@
 use criterion::{BatchSize, Criterion, criterion_group, criterion_main};
 use tokend::{
     authority::{
-        Actor, Admin, AdminSettings, ClientDraft, Clock, Grant, KeyCustody, KeyRing, KeySealer, RateLimits,
-        SigningAlgorithm, StatusListEntry, TokenCodec, TokenStatus,
+        Actor, Admin, AdminSettings, ClientDraft, Clock, FailureLimits, Grant, KeyCustody, KeyRing,
+        KeySealer, RateLimits, SigningAlgorithm, StatusListEntry, TokenCodec, TokenStatus,
     },
     domain::{AudienceList, ClientClaims, ClientId, ClientSecret, RateLimit, ScopeSet, TokenTtl},
     store::Store,
@@ -103,7 +103,13 @@ fn credentials(c: &mut Criterion) {
     let dir = tempfile::tempdir().unwrap();
     let (admin, secret) = runtime.block_on(async {
         let store = store(&dir).await;
-        let admin = Admin::open(&store, &Clock::system(), AdminSettings::default());
+        // No failure limit: the wrong-secret case below measures argon2 on
+        // every guess, where the default limit would refuse them after 50.
+        let settings = AdminSettings {
+            failure_limits: FailureLimits { per_client: 0, per_address: 0 },
+            ..Default::default()
+        };
+        let admin = Admin::open(&store, &Clock::system(), settings);
         let draft = ClientDraft {
             client_id: "orders-worker".into(),
             allowed_scopes: vec!["read".into()],
