@@ -98,7 +98,7 @@ pub async fn serve(
                 .max_decoding_message_size(MAX_MESSAGE_BYTES),
         )
         .into_axum_router()
-        .layer(axum::middleware::map_response(grpc::oversized_is_resource_exhausted));
+        .layer(axum::middleware::map_response(grpc::statuses_as_the_spec_says));
     // Connect calls reach the services untimed: the HTTP side times them.
     let connect = deadline::limit_grpc(grpc.clone());
     let grpc = grpc.layer(axum::middleware::from_fn_with_state(metrics.clone(), metrics::time_grpc));

@@ -13,5 +13,5 @@ mod token_service;
 pub use audit::AuditApi;
 pub use client_admin::ClientAdminApi;
 pub use encoded_struct::EncodedStruct;
-pub use spec::oversized_is_resource_exhausted;
+pub use spec::statuses_as_the_spec_says;
 pub use token_service::TokenServiceApi;

@@ -94,6 +94,41 @@ mod grpc_spec {
         assert_error(&status, Code::DeadlineExceeded, "deadline_exceeded");
     }
 
+    /// Sends `message` as one gRPC frame to `path`, by hand: tonic's client
+    /// would not send bytes that are not a message.
+    async fn raw_call(app: &TestApp, path: &str, message: &[u8]) -> tonic::Status {
+        let mut frame = vec![0u8];
+        frame.extend((message.len() as u32).to_be_bytes());
+        frame.extend(message);
+        let http = reqwest::Client::builder().http2_prior_knowledge().build().unwrap();
+        let response = http
+            .post(app.url(path))
+            .header("content-type", "application/grpc")
+            .header("te", "trailers")
+            .body(frame)
+            .send()
+            .await
+            .unwrap();
+        tonic::Status::from_header_map(response.headers()).expect("a trailers-only answer")
+    }
+
+    #[tokio::test]
+    async fn a_message_that_does_not_decode_is_invalid_argument_not_internal() {
+        let app = TestApp::spawn(Backend::Sqlite).await.unwrap();
+        let status = raw_call(&app, "/tokend.v1.TokenService/Introspect", &[0xff, 0xff, 0xff]).await;
+        assert_error(&status, Code::InvalidArgument, "invalid_argument");
+        assert!(status.message().contains("not valid protobuf"), "{status:?}");
+        // A CreateClientRequest whose claims (field 18, a Struct) hold one
+        // `fields` entry of two bytes that are no map entry.
+        let mut request = prost::Message::encode_to_vec(&tokend::contract::pb::CreateClientRequest {
+            client_id: "svc".into(),
+            ..Default::default()
+        });
+        request.extend([0x92, 0x01, 4, 0x0a, 0x02, 0xff, 0xff]);
+        let status = raw_call(&app, "/tokend.v1.ClientAdmin/CreateClient", &request).await;
+        assert_error(&status, Code::InvalidArgument, "invalid_argument");
+    }
+
     #[tokio::test]
     async fn a_message_over_the_size_limit_is_resource_exhausted() {
         let app = TestApp::spawn(Backend::Sqlite).await.unwrap();
