@@ -7,8 +7,10 @@
 //! the verifiers accept, and [`dpop`] what the token endpoint and the
 //! resource-server check read alike in a DPoP proof; [`status_list`] the
 //! bit string of a Token Status List, written by one and read by the others;
-//! [`txn`] the claims of a Transaction Token.
+//! [`txn`] the claims of a Transaction Token; [`claim_names`] the one check
+//! that a JWT's claim names are unique, which every reader makes.
 
+pub mod claim_names;
 pub mod dpop;
 pub mod ecdsa;
 pub mod expiring;

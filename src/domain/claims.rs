@@ -15,9 +15,11 @@ use super::InvalidValue;
 
 /// The encoded claims (the JSON object) may be at most this long.
 pub const MAX_CLAIMS_BYTES: usize = 2048;
-/// Names tokend's own claims use, besides any starting with `tokend`, and
-/// the members an introspection answer has of its own (RFC 7662 §2.2).
-pub const RESERVED_CLAIMS: [&str; 16] = [
+/// Names a client's claims may not use, compared without regard to case,
+/// besides any starting with `tokend` (RFC 7519 §4: a token's claim names
+/// are unique, so one of these beside tokend's own would shadow it).
+pub const RESERVED_CLAIMS: [&str; 34] = [
+    // Registered JWT claims (RFC 7519 §4.1).
     "iss",
     "sub",
     "aud",
@@ -25,15 +27,41 @@ pub const RESERVED_CLAIMS: [&str; 16] = [
     "nbf",
     "iat",
     "jti",
+    // Access tokens (RFC 9068 §2.2) and their authentication context.
     "client_id",
     "scope",
+    "auth_time",
+    "acr",
+    "amr",
+    "azp",
+    "sid",
+    "nonce",
+    // Proof of possession (RFC 7800) and delegation (RFC 8693 §4).
     "cnf",
     "act",
     "may_act",
+    // Token Status Lists (draft-ietf-oauth-status-list §6.1).
+    "status",
+    // Transaction Tokens (draft-ietf-oauth-transaction-tokens-10 §6.2).
+    "txn",
+    "rctx",
+    "tctx",
+    "req_wl",
+    "req_wl_chain",
+    "purp",
+    // Security Event Tokens (RFC 8417 §2.2) and subject identifiers (RFC 9493).
+    "events",
+    "toe",
+    "sub_id",
+    // tokend's own: the workload a federated client proved itself as, its namespace.
     "federated",
+    "namespace",
+    // An introspection answer's own members (RFC 7662 §2.2).
     "active",
     "token_type",
     "username",
+    // The media type of a nested token, never a claim.
+    "typ",
 ];
 
 /// A client's fixed claims; empty for most clients. Clones share the encoding.
@@ -62,17 +90,15 @@ impl ClientClaims {
         Self::from_members(members)
     }
 
-    /// Claims from an object's members, checked: no name tokend owns, and
-    /// at most [`MAX_CLAIMS_BYTES`] encoded.
+    /// Claims from an object's members, checked: every name one a client
+    /// may use (see [`claim_name_refusal`]), and at most [`MAX_CLAIMS_BYTES`]
+    /// encoded.
     pub fn from_members(members: Map<String, Value>) -> Result<Self, InvalidValue> {
         if members.is_empty() {
             return Ok(Self::default());
         }
-        if let Some(name) = members.keys().find(|name| is_reserved(name)) {
-            return Err(InvalidValue(format!(
-                "claims may not set {name:?}: tokend sets it (reserved: {} and names starting with \"tokend\")",
-                RESERVED_CLAIMS.join(" ")
-            )));
+        if let Some(why) = members.keys().find_map(|name| claim_name_refusal(name)) {
+            return Err(InvalidValue(why));
         }
         let text = Value::Object(members.clone()).to_string();
         if text.len() > MAX_CLAIMS_BYTES {
@@ -111,11 +137,47 @@ impl ClientClaims {
     pub fn wire_encoded(&self, encode: impl FnOnce(&Map<String, Value>) -> Arc<[u8]>) -> Option<Arc<[u8]>> {
         self.0.as_ref().map(|encoded| encoded.wire.get_or_init(|| encode(&encoded.values)).clone())
     }
+
+    /// Claims as the store holds them, less any member whose name a client
+    /// may no longer use (a name reserved after it was registered), so that
+    /// no token carries a name twice; what was left out, for the log.
+    pub fn from_stored(text: &str) -> Result<(Self, Vec<String>), InvalidValue> {
+        if text.trim().is_empty() {
+            return Ok((Self::default(), Vec::new()));
+        }
+        let mut members: Map<String, Value> = serde_json::from_str(text)
+            .map_err(|err| InvalidValue(format!("claims must be a JSON object: {err}")))?;
+        let left_out = without_refused_names(&mut members);
+        Ok((Self::from_members(members)?, left_out))
+    }
 }
 
-/// Whether tokend owns a claim name.
-fn is_reserved(name: &str) -> bool {
-    RESERVED_CLAIMS.contains(&name) || name.starts_with("tokend")
+/// Why a client's claims may not use `name`; `None` when they may.
+pub fn claim_name_refusal(name: &str) -> Option<String> {
+    if name.is_empty() {
+        return Some("a claim name may not be empty".into());
+    }
+    if name.chars().any(char::is_control) {
+        return Some(format!("the claim name {name:?} holds a control character"));
+    }
+    let folded = name.to_ascii_lowercase();
+    if RESERVED_CLAIMS.contains(&folded.as_str()) || folded.starts_with("tokend") {
+        return Some(format!(
+            "claims may not set {name:?}: tokend or a standard gives it meaning (reserved, in any case: {} and names starting with \"tokend\")",
+            RESERVED_CLAIMS.join(" ")
+        ));
+    }
+    None
+}
+
+/// Removes the members whose names a client may not use; their names.
+fn without_refused_names(members: &mut Map<String, Value>) -> Vec<String> {
+    let refused: Vec<String> =
+        members.keys().filter(|name| claim_name_refusal(name).is_some()).cloned().collect();
+    for name in &refused {
+        members.remove(name);
+    }
+    refused
 }
 
 impl PartialEq for ClientClaims {
@@ -145,10 +207,13 @@ impl Serialize for ClientClaims {
 }
 
 /// Read back from a token's claims: whatever members tokend's own fields
-/// did not take. A token tokend signed holds no reserved name here.
+/// did not take. A token tokend signed now holds no reserved name here.
 impl<'de> Deserialize<'de> for ClientClaims {
     fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
-        let members = Map::<String, Value>::deserialize(deserializer)?;
+        let mut members = Map::<String, Value>::deserialize(deserializer)?;
+        // A token minted before a name was reserved may hold it; it reads as
+        // the claims tokend would mint now.
+        without_refused_names(&mut members);
         Self::from_members(members).map_err(|err| serde::de::Error::custom(err.0))
     }
 }
@@ -159,15 +224,42 @@ mod tests {
 
     #[test]
     fn reserved_names_and_oversized_sets_are_refused() {
-        for name in ["iss", "act", "may_act", "federated", "tokend_role", "tokendx"] {
+        for name in [
+            "iss",
+            "act",
+            "may_act",
+            "federated",
+            "tokend_role",
+            "tokendx",
+            "status",
+            "txn",
+            "rctx",
+            "tctx",
+            "req_wl",
+            "namespace",
+            "ISS",
+            "Status",
+            "TOKEND_x",
+        ] {
             let err = ClientClaims::parse(&format!("{{\"{name}\": 1}}")).unwrap_err();
             assert!(err.0.contains(&format!("{name:?}")), "{err:?}");
+        }
+        for name in ["", "\\u0000", "a\\nb", "tab\\t"] {
+            assert!(ClientClaims::parse(&format!("{{\"{name}\": 1}}")).is_err(), "{name:?}");
         }
         assert!(ClientClaims::parse("[1, 2]").is_err(), "not an object");
         let big = format!("{{\"blob\": \"{}\"}}", "x".repeat(MAX_CLAIMS_BYTES));
         assert!(ClientClaims::parse(&big).unwrap_err().0.contains("2048"));
         assert!(ClientClaims::parse("").unwrap().is_empty());
         assert!(ClientClaims::parse("{}").unwrap().is_empty());
+    }
+
+    #[test]
+    fn stored_claims_lose_names_reserved_since_and_keep_the_rest() {
+        let (claims, left_out) =
+            ClientClaims::from_stored(r#"{"status": 1, "Txn": "x", "tenant": "acme"}"#).unwrap();
+        assert_eq!(left_out, ["Txn", "status"]);
+        assert_eq!(claims.as_json(), r#"{"tenant":"acme"}"#);
     }
 
     #[test]

@@ -70,11 +70,24 @@ impl Tokend {
 
     /// Signs `claims` with the current key under `header` (whose `kid` is
     /// filled in unless set), in the low-s form tokend signs.
-    pub async fn sign(&self, mut header: Header, claims: &Value) -> Result<String, Failure> {
+    pub async fn sign(&self, header: Header, claims: &Value) -> Result<String, Failure> {
+        self.sign_payload(header, &serde_json::to_string(claims)?).await
+    }
+
+    /// Signs the JSON text `payload` as it is, even one no encoder would
+    /// write (a member named twice), like [`Tokend::sign`].
+    pub async fn sign_payload(&self, mut header: Header, payload: &str) -> Result<String, Failure> {
         let newest = self.store.keys().await?.remove(0);
         header.kid.get_or_insert(newest.kid.clone());
         let pem = self.sealer.open(&newest.kid, &newest.private_key)?.pem;
-        let token = jsonwebtoken::encode(&header, claims, &EncodingKey::from_ec_pem(pem.as_bytes())?)?;
+        let key = EncodingKey::from_ec_pem(pem.as_bytes())?;
+        let signed = format!(
+            "{}.{}",
+            URL_SAFE_NO_PAD.encode(serde_json::to_vec(&header)?),
+            URL_SAFE_NO_PAD.encode(payload)
+        );
+        let signature = jsonwebtoken::crypto::sign(signed.as_bytes(), &key, header.alg)?;
+        let token = format!("{signed}.{signature}");
         Ok(match tokend_common::ecdsa::jws_has_low_s(&token) {
             true => token,
             false => tokend_common::ecdsa::jws_twin(&token),

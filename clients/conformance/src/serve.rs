@@ -127,6 +127,7 @@ async fn make_cases(control: &Control, control_url: &str, valid: String) -> Resu
         bearer("HS256 keyed with the public key", hs256_with_public_key(tokend, &header, &claims).await?),
         bearer("a claim changed under the signature", changed_claim(&valid, &claims)?),
         bearer("the high-s twin of a valid signature", tokend_common::ecdsa::jws_twin(&valid)),
+        bearer("a claim name appears twice", named_twice(tokend, &claims).await?),
         bearer(
             "unknown kid",
             tokend.sign(Header { kid: Some("no-such-key".into()), ..es256("at+jwt") }, &claims).await?,
@@ -219,6 +220,14 @@ async fn hs256_with_public_key(tokend: &Tokend, header: &str, claims: &Value) ->
         Header { kid: Some(kid(header)?), typ: Some("at+jwt".into()), ..Header::new(Algorithm::HS256) };
     let secret = tokend.public_key_pem().await?;
     Ok(jsonwebtoken::encode(&forged, claims, &EncodingKey::from_secret(secret.as_bytes()))?)
+}
+
+/// A token for another audience followed by a second `aud` naming this one:
+/// a verifier that reads the last member (JSON.parse, json.loads) accepts it.
+async fn named_twice(tokend: &Tokend, claims: &Value) -> Result<String, Failure> {
+    let first = serde_json::to_string(&with(claims, json!({"aud": ["billing"]})))?;
+    let payload = format!("{},\"aud\":{}}}", first.strip_suffix('}').ok_or("an object")?, claims["aud"]);
+    tokend.sign_payload(es256("at+jwt"), &payload).await
 }
 
 fn changed_claim(valid: &str, claims: &Value) -> Result<String, Failure> {

@@ -6,6 +6,7 @@
 
 import { decodeProtectedHeader, errors, jwtVerify, type JWTPayload } from "jose";
 
+import { claimNamesAreUnique } from "./claimNames.js";
 import { InvalidToken } from "./invalidToken.js";
 import type { KeySet } from "./keys.js";
 
@@ -45,6 +46,11 @@ export async function checkSigned(keys: KeySet, token: string, expected: Expecte
   }
   if (key.alg === "ES256" && !hasLowS(token)) {
     throw new InvalidToken("bad signature");
+  }
+  // RFC 7519 §4: a second member of one name (a second `sub` or `status`)
+  // must not be read last-wins, as JSON.parse would.
+  if (!claimNamesAreUnique(token)) {
+    throw new InvalidToken("a claim name appears twice");
   }
   try {
     const { payload } = await jwtVerify(token, key.key, {

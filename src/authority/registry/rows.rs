@@ -38,7 +38,9 @@ impl TryFrom<ClientRow> for Client {
                 .map_err(corrupt)?,
                 jwks: match row.jwks.as_str() {
                     "" => None,
-                    jwks => Some(Jwks::parse(jwks).map_err(corrupt)?),
+                    // Checked strictly when registered; read back leniently, so a set
+                    // registered before a rule was added still loads.
+                    jwks => Some(Jwks::parse_published(jwks).map_err(corrupt)?),
                 },
                 jwks_uri: match row.jwks_uri.as_str() {
                     "" => None,
@@ -54,7 +56,7 @@ impl TryFrom<ClientRow> for Client {
             )
             .map_err(corrupt)?,
             secret_max_age: SecretMaxAge::parse(row.secret_max_age_seconds).map_err(corrupt)?,
-            claims: ClientClaims::parse(&row.claims).map_err(corrupt)?,
+            claims: stored_claims(&row.client_id, &row.claims).map_err(corrupt)?,
             token_exchange_audiences: AudienceList::parse_each(
                 row.token_exchange_audiences.split_whitespace(),
             )
@@ -63,6 +65,19 @@ impl TryFrom<ClientRow> for Client {
             grant_types: GrantTypes::parse_each(row.grant_types.split_whitespace()).map_err(corrupt)?,
         })
     }
+}
+
+/// A client's stored claims, less (and logging) any name reserved since they were set.
+fn stored_claims(client_id: &str, text: &str) -> Result<ClientClaims, InvalidValue> {
+    let (claims, left_out) = ClientClaims::from_stored(text)?;
+    if !left_out.is_empty() {
+        tracing::warn!(
+            client_id,
+            left_out = ?left_out,
+            "the client's claims use names tokend reserves; its tokens leave them out until its claims are set again"
+        );
+    }
+    Ok(claims)
 }
 
 /// A stored count that must fit a `u32`.

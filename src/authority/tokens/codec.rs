@@ -5,7 +5,7 @@ use std::sync::{Arc, PoisonError, RwLock};
 use base64::{Engine, engine::general_purpose::URL_SAFE_NO_PAD};
 use jsonwebtoken::{Algorithm, Validation};
 use serde::{Deserialize, Serialize};
-use tokend_common::ecdsa;
+use tokend_common::{claim_names, ecdsa};
 
 use super::{exchange::Act, verified::VerifiedTokens};
 use crate::authority::{AuthError, Clock, KeyRing, TokenStatus};
@@ -250,7 +250,9 @@ impl TokenCodec {
         }
         let keys = self.keys();
         let key = keys.verifying_key(header.kid.as_deref()?)?;
-        if header.alg != key.algorithm || (key.algorithm == Algorithm::ES256 && !ecdsa::jws_has_low_s(token))
+        if header.alg != key.algorithm
+            || (key.algorithm == Algorithm::ES256 && !ecdsa::jws_has_low_s(token))
+            || !claim_names::payload_names_are_unique(token)
         {
             return None;
         }
@@ -288,10 +290,11 @@ mod tests {
     use std::sync::OnceLock;
 
     use proptest::prelude::*;
+    use serde_json::Value;
 
     use super::*;
     use crate::{
-        authority::{KeyCustody, KeySealer, SigningAlgorithm},
+        authority::{KeyCustody, KeySealer, SigningAlgorithm, StatusListEntry},
         store::Store,
     };
 
@@ -310,26 +313,42 @@ mod tests {
                 KeyRing::load_or_create(&store, SigningAlgorithm::Es256, clock.now(), &sealer).await.unwrap()
             });
             let codec = TokenCodec::new(ring, "https://tokend.example".into(), clock.clone());
-            let grant = Grant {
-                client_id: ClientId::parse("svc").unwrap(),
-                registration: "r".into(),
-                scopes: ScopeSet::parse_delimited("read").unwrap(),
-                audiences: AudienceList::parse_each(["api"]).unwrap(),
-                ttl: TokenTtl::DEFAULT,
-                cnf: None,
-                federated: None,
-                claims: Default::default(),
-                subject: None,
-                act: None,
-                not_after: None,
-                status: None,
-            };
-            let (token, _) = codec.mint(&grant, clock.now()).unwrap();
+            let (token, _) = codec.mint(&test_grant(Default::default()), clock.now()).unwrap();
             (codec, token)
         })
     }
 
+    fn test_grant(claims: ClientClaims) -> Grant {
+        Grant {
+            client_id: ClientId::parse("svc").unwrap(),
+            registration: "r".into(),
+            scopes: ScopeSet::parse_delimited("read").unwrap(),
+            audiences: AudienceList::parse_each(["api"]).unwrap(),
+            ttl: TokenTtl::DEFAULT,
+            cnf: Some(Confirmation::dpop_key("k".into())),
+            federated: None,
+            claims,
+            subject: None,
+            act: None,
+            not_after: None,
+            status: Some(TokenStatus {
+                status_list: StatusListEntry { idx: 7, uri: "https://tokend.example/status/0".into() },
+            }),
+        }
+    }
+
     proptest! {
+        #[test]
+        fn no_token_names_a_claim_twice_whatever_claims_a_client_has(
+            names in proptest::collection::vec("(status|Status|iss|sub|cnf|txn|tenant|roles|[a-zA-Z_]{1,8})", 0..6),
+        ) {
+            let members = names.iter().map(|name| (name.clone(), Value::from(1))).collect();
+            if let Ok(claims) = ClientClaims::from_members(members) {
+                let (token, _) = minted().0.mint(&test_grant(claims), 1).unwrap();
+                prop_assert!(claim_names::payload_names_are_unique(&token), "{:?}", names);
+            }
+        }
+
         #[test]
         fn any_text_is_refused_without_panicking(raw in ".{0,400}") {
             prop_assert!(minted().0.decode(&raw).is_none());

@@ -4,7 +4,7 @@
 
 use jsonwebtoken::{Algorithm, Validation};
 use serde_json::{Map, Value};
-use tokend_common::ecdsa;
+use tokend_common::{claim_names, ecdsa};
 
 use super::{TXN_TOKEN_TYP, TxnClaims, TxnRequest, TxnSettings};
 use crate::authority::tokens::{OWN_SCOPE_PREFIX, random_tag};
@@ -132,7 +132,10 @@ pub fn verify(
         return None;
     }
     let key = keys.verifying_key(header.kid.as_deref()?)?;
-    if header.alg != key.algorithm || (key.algorithm == Algorithm::ES256 && !ecdsa::jws_has_low_s(token)) {
+    if header.alg != key.algorithm
+        || (key.algorithm == Algorithm::ES256 && !ecdsa::jws_has_low_s(token))
+        || !claim_names::payload_names_are_unique(token)
+    {
         return None;
     }
     let mut validation = Validation::new(key.algorithm);

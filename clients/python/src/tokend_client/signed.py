@@ -5,6 +5,7 @@ lifetime. Access tokens and Transaction Tokens differ only in what they
 expect here."""
 
 import base64
+import json
 from typing import Any, Dict, Sequence
 
 import jwt
@@ -42,6 +43,10 @@ def check(keys: KeySet, token: str, *, types: Sequence[str], wrong_type: str, is
         raise InvalidToken("algorithm does not match the key")
     if key.algorithm_name == "ES256" and not _has_low_s(token):
         raise InvalidToken("bad signature")
+    # RFC 7519 §4: a second member of one name (a second ``sub`` or
+    # ``status``) must not be read last-wins, as json.loads would.
+    if not claim_names_are_unique(token):
+        raise InvalidToken("a claim name appears twice")
     try:
         claims: Dict[str, Any] = jwt.decode(
             token, key, algorithms=[key.algorithm_name], audience=audience, issuer=issuer,
@@ -50,6 +55,24 @@ def check(keys: KeySet, token: str, *, types: Sequence[str], wrong_type: str, is
     except jwt.PyJWTError as error:
         raise InvalidToken(next((why for kind, why in _REASONS if isinstance(error, kind)), "malformed token")) from error
     return claims
+
+
+class _Members(list):  # type: ignore[type-arg]
+    """One JSON object's members, in order, duplicates kept."""
+
+
+def claim_names_are_unique(token: str) -> bool:
+    """Whether the payload of ``token`` is a JSON object naming each member once."""
+    payload = token.split(".")[1] if token.count(".") == 2 else ""
+    try:
+        members = json.loads(base64.urlsafe_b64decode(payload + "=" * (-len(payload) % 4)),
+                             object_pairs_hook=_Members)
+    except ValueError:
+        return False
+    if not isinstance(members, _Members):
+        return False
+    names = [name for name, _ in members]
+    return len(names) == len(set(names))
 
 
 def _has_low_s(token: str) -> bool:

@@ -8,7 +8,7 @@ use std::time::Duration;
 
 use jsonwebtoken::{Algorithm, Validation, errors::ErrorKind};
 use serde::de::DeserializeOwned;
-use tokend_common::ecdsa;
+use tokend_common::{claim_names, ecdsa};
 
 use super::{VerifyError, keys::KeyCache};
 
@@ -47,6 +47,11 @@ pub(crate) async fn check<T: DeserializeOwned>(
     // signature is a second string for one token, refused as the server does.
     if key.algorithm == Algorithm::ES256 && !ecdsa::jws_has_low_s(token) {
         return Err(VerifyError::invalid("bad signature"));
+    }
+    // RFC 7519 §4: a second member of one name (a second `sub` or `status`)
+    // must not be read last-wins.
+    if !claim_names::payload_names_are_unique(token) {
+        return Err(VerifyError::invalid("a claim name appears twice"));
     }
     let mut validation = Validation::new(key.algorithm);
     validation.leeway = expected.leeway.as_secs();

@@ -5,6 +5,7 @@ use base64::{Engine, engine::general_purpose::URL_SAFE_NO_PAD};
 use jsonwebtoken::{Algorithm, Validation};
 use serde::de::IgnoredAny;
 use serde_json::{Map, Value};
+use tokend_common::claim_names;
 
 use crate::domain::{ASSERTION_ALGORITHMS, Jwks};
 
@@ -38,6 +39,10 @@ impl<'a> Unverified<'a> {
         let payload = token.split('.').nth(1).ok_or("not a signed JWT")?;
         let payload = URL_SAFE_NO_PAD.decode(payload).map_err(|_| "the payload is not base64url")?;
         let claims = serde_json::from_slice(&payload).map_err(|_| "the payload is not a JSON object")?;
+        // RFC 7519 §4: a second member of one name would be read last-wins.
+        if !claim_names::are_unique(&payload) {
+            return Err("its claims name one member twice".into());
+        }
         Ok(Self { token, algorithm: header.alg, kid: header.kid, claims })
     }
 
@@ -111,5 +116,12 @@ mod tests {
         let assertion = Unverified::read(&token).unwrap();
         assert!(assertion.has_audience(&["b".into()]));
         assert_eq!(assertion.time("exp"), Some(1));
+    }
+
+    #[test]
+    fn an_assertion_naming_a_claim_twice_is_refused() {
+        let encode = |value: &str| URL_SAFE_NO_PAD.encode(value);
+        let token = format!("{}.{}.c2ln", encode(r#"{"alg":"ES256"}"#), encode(r#"{"sub":"a","sub":"b"}"#));
+        assert!(Unverified::read(&token).err().unwrap().contains("twice"));
     }
 }
