@@ -3,11 +3,16 @@
 //! gRPC; the bit follows the token's life (revocation, its client disabled,
 //! deleted or registered anew, the client a delegated token acts for).
 
+use std::sync::Arc;
+
 use jsonwebtoken::{DecodingKey, Validation, jwk::JwkSet};
 use serde_json::Value;
 use tokend::{
-    authority::{ClientChanges, ClientDraft, StatusListSettings},
+    authority::{
+        ClientChanges, ClientDraft, KeyCustody, KeyRing, KeySealer, SigningAlgorithm, StatusListSettings,
+    },
     contract::pb,
+    store::Store,
 };
 use tokend_common::status_list::{LIST_CAPACITY, StatusBits};
 use tonic::Code;
@@ -16,6 +21,8 @@ use crate::support::helpers::*;
 
 /// Seconds after which a server builds a list again from the store.
 const REBUILD_AFTER: i64 = 5;
+/// Fewest seconds between two builds of one list.
+const MIN_REBUILD: i64 = 1;
 
 /// Where a token's status sits: its list's URI and its index.
 fn status_of(token: &str) -> (String, u64) {
@@ -104,10 +111,12 @@ on_both_stores! {
         assert!(!is_invalid(&app, &tokens[1]).await);
 
         app.tokens.clone().revoke(with_basic(revoke(&tokens[1]), "svc", &secret)).await.unwrap();
+        app.authority.clock().advance(MIN_REBUILD);
         assert!(is_invalid(&app, &tokens[1]).await, "gRPC Revoke");
 
         let admin = app.admin_token().await;
         app.tokens.clone().revoke(with_bearer(revoke(&tokens[2]), &admin)).await.unwrap();
+        app.authority.clock().advance(MIN_REBUILD);
         assert!(is_invalid(&app, &tokens[2]).await, "an administrator's revocation");
         assert!(!is_invalid(&app, &tokens[3]).await, "the others stay valid");
     }
@@ -141,6 +150,43 @@ on_both_stores! {
         assert!(is_invalid(&app, &enabled).await, "registering the id anew revives nothing");
         assert!(!is_invalid(&app, &anew).await, "the new registration's tokens are valid");
         assert!(!is_invalid(&app, &bystander).await);
+    }
+
+    async fn a_list_is_built_at_most_once_a_second_however_often_a_client_revokes(app) {
+        let secret = app.create_client("svc", "read", "read", &[]).await;
+        let mut tokens = Vec::new();
+        for _ in 0..3 {
+            tokens.push(app.token("svc", &secret, "").await.access_token);
+        }
+        assert!(!is_invalid(&app, &tokens[0]).await, "built now");
+        app.tokens.clone().revoke(with_basic(revoke(&tokens[0]), "svc", &secret)).await.unwrap();
+        assert!(!is_invalid(&app, &tokens[0]).await, "within the second the list was built, the same copy is served");
+        app.authority.clock().advance(MIN_REBUILD);
+        assert!(is_invalid(&app, &tokens[0]).await, "a second later it is built again");
+        app.tokens.clone().revoke(with_basic(revoke(&tokens[1]), "svc", &secret)).await.unwrap();
+        app.tokens.clone().revoke(with_basic(revoke(&tokens[2]), "svc", &secret)).await.unwrap();
+        assert!(!is_invalid(&app, &tokens[1]).await);
+        app.authority.clock().advance(MIN_REBUILD);
+        assert!(is_invalid(&app, &tokens[1]).await && is_invalid(&app, &tokens[2]).await, "both in one build");
+    }
+
+    async fn a_list_is_signed_again_when_its_key_stops_signing_and_never_by_a_retired_key(app) {
+        let secret = app.create_client("svc", "read", "read", &[]).await;
+        let token = app.token("svc", &secret, "").await.access_token;
+        let (uri, _) = status_of(&token);
+        let old_kid = header(&reqwest::get(&uri).await.unwrap().text().await.unwrap())["kid"].clone();
+        let store = Store::connect(app.database_url()).await.unwrap();
+        let custody = KeyCustody::sealed(Arc::new(KeySealer::load_or_create(app.key_file()).unwrap()));
+        let clock = app.authority.clock();
+        let new_kid = KeyRing::rotate(&store, clock, SigningAlgorithm::Es256, 0, &custody, &Actor::cli()).await.unwrap();
+        app.authority.maintain().await;
+        KeyRing::retire(&store, clock, old_kid.as_str().unwrap(), true, &Actor::cli()).await.unwrap();
+        app.authority.maintain().await;
+        // Unchanged bits, within the time an unchanged list keeps its token: signed anew all the same.
+        let (list, _) = fetched_list(&app, &uri).await;
+        assert!(list["iat"].is_i64());
+        let served = reqwest::get(&uri).await.unwrap().text().await.unwrap();
+        assert_eq!(header(&served)["kid"], new_kid.as_str(), "signed by the key that signs now");
     }
 
     async fn delegated_tokens_turn_invalid_with_the_client_they_act_for(app) {
@@ -234,6 +280,7 @@ on_both_stores! {
         // A revocation changes the list, and so its ETag.
         let revoked = app.token("svc", &secret, "").await.access_token;
         app.tokens.clone().revoke(with_basic(revoke(&revoked), "svc", &secret)).await.unwrap();
+        app.authority.clock().advance(MIN_REBUILD);
         let changed = http.get(&uri).header("if-none-match", &etag).send().await.unwrap();
         assert_eq!(changed.status(), 200);
         assert_ne!(changed.headers()["etag"].to_str().unwrap(), etag);

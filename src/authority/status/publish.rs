@@ -1,7 +1,11 @@
 //! Each list as published: built from the store (revoked tokens' indices,
 //! and whole blocks of clients no longer registered as they were), signed
 //! as a Status List Token, and kept a few seconds so a crowd of verifiers
-//! costs one build. An unchanged list keeps its token (and ETag) for a while.
+//! costs one build. An unchanged list keeps its token (and ETag) for a
+//! while, but never past a change of signing key. A list is built at most
+//! once a second whatever callers do (revoking a token and fetching the
+//! list is open to any client), one build at a time, and while one is under
+//! way the last signed copy is served.
 
 use std::{
     collections::HashMap,
@@ -21,6 +25,8 @@ use crate::{
 
 /// Most seconds a list built here is served before it is built again from the store.
 const REBUILD_AFTER_SECONDS: i64 = 5;
+/// Fewest seconds between two builds of one list, however often its statuses change.
+const MIN_REBUILD_SECONDS: i64 = 1;
 /// A list token's `exp` is this many `ttl`s after its `iat`: how long a
 /// verifier that cannot reach tokend may rely on its last copy.
 const VALIDITY_TTLS: i64 = 10;
@@ -43,6 +49,8 @@ struct Built {
     built_at: i64,
     /// The count of status changes here when it was built.
     changes: u64,
+    /// The key that signed `list`.
+    kid: String,
 }
 
 pub(super) struct Publisher {
@@ -74,11 +82,19 @@ impl Publisher {
         keys: &KeyRing,
         now: i64,
     ) -> Result<PublishedList, AuthError> {
-        if let Some(built) = self.fresh(list_id, changes, now) {
+        let kid = keys.signing.kid.as_str();
+        if let Some(built) = self.fresh(list_id, changes, kid, now) {
             return Ok(built.list.clone());
         }
-        let _one = self.building.lock().await;
-        if let Some(built) = self.fresh(list_id, changes, now) {
+        let _one = match self.building.try_lock() {
+            Ok(one) => one,
+            // Another call is building: the last copy signed by this key will do meanwhile.
+            Err(_) => match self.signed_by(list_id, kid) {
+                Some(built) => return Ok(built.list.clone()),
+                None => self.building.lock().await,
+            },
+        };
+        if let Some(built) = self.fresh(list_id, changes, kid, now) {
             return Ok(built.list.clone());
         }
         if !store.status_list_exists(list_id).await? {
@@ -99,12 +115,17 @@ impl Publisher {
         };
         let lst = tokio::task::spawn_blocking(encode).await.map_err(AuthError::internal)?;
         let previous = self.built().get(&list_id).cloned();
-        let built = match previous
-            .filter(|previous| previous.lst == lst && now < previous.iat + REUSE_TTLS * self.ttl)
-        {
-            Some(previous) => {
-                Built { list: previous.list.clone(), lst, iat: previous.iat, built_at: now, changes }
-            }
+        let built = match previous.filter(|previous| {
+            previous.lst == lst && previous.kid == kid && now < previous.iat + REUSE_TTLS * self.ttl
+        }) {
+            Some(previous) => Built {
+                list: previous.list.clone(),
+                lst,
+                iat: previous.iat,
+                built_at: now,
+                changes,
+                kid: kid.to_owned(),
+            },
             None => {
                 let token = keys.signing.sign_status_list(&json!({
                     "iss": self.issuer,
@@ -123,7 +144,7 @@ impl Publisher {
                     URL_SAFE_NO_PAD.encode(&digest(&SHA256, token.as_bytes()).as_ref()[..12])
                 );
                 let list = PublishedList { token: token.into(), etag: etag.into(), max_age: self.ttl };
-                Built { list, lst, iat: now, built_at: now, changes }
+                Built { list, lst, iat: now, built_at: now, changes, kid: kid.to_owned() }
             }
         };
         let list = built.list.clone();
@@ -138,12 +159,20 @@ impl Publisher {
         });
     }
 
-    fn fresh(&self, list_id: i64, changes: u64, now: i64) -> Option<Arc<Built>> {
+    /// The copy here, if it may still be served at `now`: signed by the
+    /// current key, and either built since the last status change and within
+    /// a few seconds (or `ttl`), or built this very second.
+    fn fresh(&self, list_id: i64, changes: u64, kid: &str, now: i64) -> Option<Arc<Built>> {
         let refresh = REBUILD_AFTER_SECONDS.min(self.ttl);
-        self.built()
-            .get(&list_id)
-            .filter(|built| built.changes == changes && now < built.built_at + refresh)
-            .cloned()
+        self.signed_by(list_id, kid).filter(|built| {
+            let unchanged = built.changes == changes && now < built.built_at + refresh;
+            unchanged || now < built.built_at + MIN_REBUILD_SECONDS
+        })
+    }
+
+    /// The copy here, if the key `kid` signed it.
+    fn signed_by(&self, list_id: i64, kid: &str) -> Option<Arc<Built>> {
+        self.built().get(&list_id).filter(|built| built.kid == kid).cloned()
     }
 
     fn built(&self) -> std::sync::MutexGuard<'_, HashMap<i64, Arc<Built>>> {
