@@ -26,6 +26,7 @@ pub struct ClientDraft {
     pub client_id: String,
     pub display_name: String,
     pub allowed_scopes: Vec<String>,
+    /// Empty: every allowed scope.
     pub default_scopes: Vec<String>,
     pub audiences: Vec<String>,
     /// 0 selects the default lifetime.
@@ -55,8 +56,12 @@ impl ClientDraft {
         let federated = std::mem::take(&mut auth.federated);
         let changes = ClientChanges {
             display_name: Some(self.display_name),
+            // RFC 6749 §3.3: a request without scope needs defaults; none named, all allowed.
+            default_scopes: Some(match self.default_scopes.is_empty() {
+                true => self.allowed_scopes.clone(),
+                false => self.default_scopes,
+            }),
             allowed_scopes: Some(self.allowed_scopes),
-            default_scopes: Some(self.default_scopes),
             audiences: Some(self.audiences),
             token_ttl_seconds: Some(self.token_ttl_seconds),
             federated: Some(federated),
@@ -446,19 +451,27 @@ impl Registry {
 
     /// Replaces every field of a client registered by dynamic registration
     /// with `draft`'s (RFC 7592 §2.2: what the draft leaves out is reset),
-    /// and its registration access token with `registration`'s, on `actor`'s
-    /// behalf. Its secrets and whether it is active stay.
+    /// and its registration access token `replacing` with `registration`'s,
+    /// on `actor`'s behalf. Its secrets and whether it is active stay. Of
+    /// two requests made with one token, one wins; the other changes nothing
+    /// and is refused `invalid_token`, as its token no longer is one.
     pub(crate) async fn replace_registered(
         &self,
         draft: ClientDraft,
         actor: &Actor,
         registration: &RegistrationRow,
+        replacing: &str,
     ) -> Result<ClientDetails, AuthError> {
         let (client_id, changes) = draft.into_changes();
         let fields = changes.field_names();
         let recorded =
             Some((EventType::ClientUpdated, json!({ "fields": fields, "dynamic_registration": true })));
-        self.change(&client_id, changes, actor, recorded, Some(registration)).await
+        match self.change(&client_id, changes, actor, recorded, Some((registration, replacing))).await {
+            Err(AuthError::AlreadyExists(_)) => Err(AuthError::InvalidToken(
+                "the registration access token was used by another request first".into(),
+            )),
+            other => other,
+        }
     }
 
     /// Makes `changes` on `actor`'s behalf, recorded in the audit trail as
@@ -470,7 +483,7 @@ impl Registry {
         mut changes: ClientChanges,
         actor: &Actor,
         recorded: Option<(EventType, Value)>,
-        registration: Option<&RegistrationRow>,
+        registration: Option<(&RegistrationRow, &str)>,
     ) -> Result<ClientDetails, AuthError> {
         let mut client = self.existing(client_id).await?;
         let was_active = client.disabled_at.is_none();

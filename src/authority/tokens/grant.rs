@@ -8,8 +8,9 @@ use crate::domain::{Audience, AudienceList, Client, GrantType, ScopeSet, quoted}
 /// or the JWT bearer grant, which gives the very same token).
 ///
 /// - Only a client whose `grant_types` include `grant` gets one.
-/// - No scope asked: the client's default scopes. Otherwise every scope asked
-///   must be allowed, or the request fails naming the first that is not.
+/// - No scope asked: the client's default scopes, or `invalid_scope` when it
+///   has none. Otherwise every scope asked must be allowed, or the request
+///   fails naming the first that is not.
 /// - No audience asked: the client's audiences, or `default_audience` when it
 ///   has none. Otherwise every audience asked must be among those.
 pub fn decide(
@@ -41,8 +42,10 @@ fn own_token(
     audiences: AudienceList,
     default_audience: &Audience,
 ) -> Result<Grant, AuthError> {
-    let scopes = scopes_within(scopes, &client.allowed_scopes, "allowed for this client")?
-        .unwrap_or_else(|| client.default_scopes.clone());
+    let scopes = match scopes_within(scopes, &client.allowed_scopes, "allowed for this client")? {
+        Some(asked) => asked,
+        None => defaults_of(client)?,
+    };
     let permitted = if client.audiences.is_empty() {
         AudienceList::single(default_audience.clone())
     } else {
@@ -50,6 +53,19 @@ fn own_token(
     };
     let audiences = audiences_within(audiences, &permitted, "allowed for this client")?.unwrap_or(permitted);
     Ok(Grant::for_client(client, scopes, audiences))
+}
+
+/// The client's default scopes, for a request that names none; RFC 6749
+/// §3.3: with no defaults the request fails, never a token without scope.
+fn defaults_of(client: &Client) -> Result<ScopeSet, AuthError> {
+    match (client.default_scopes.is_empty(), client.allowed_scopes.is_empty()) {
+        (false, _) => Ok(client.default_scopes.clone()),
+        (true, false) => Err(AuthError::InvalidScope(format!(
+            "this client has no default scopes; ask for one of: {}",
+            client.allowed_scopes
+        ))),
+        (true, true) => Err(AuthError::InvalidScope("this client is allowed no scope".into())),
+    }
 }
 
 /// The scopes asked for, if any, once every one is within `permitted`;
@@ -161,6 +177,17 @@ mod tests {
     }
 
     #[test]
+    fn no_scope_asked_of_a_client_without_defaults_is_invalid_scope_naming_what_it_may_ask() {
+        let none = |allowed| {
+            decide_own(&client(allowed, "", &[]), scopes(""), AudienceList::default(), &fallback())
+                .unwrap_err()
+        };
+        let err = none("read write");
+        assert!(matches!(err, AuthError::InvalidScope(ref m) if m.contains("one of: read write")), "{err:?}");
+        assert!(matches!(none(""), AuthError::InvalidScope(_)));
+    }
+
+    #[test]
     fn a_scope_outside_the_allowed_set_is_named_in_the_error() {
         let err =
             decide_own(&client("read", "", &[]), scopes("read admin"), AudienceList::default(), &fallback())
@@ -171,14 +198,16 @@ mod tests {
     #[test]
     fn a_client_without_audiences_gets_the_default_audience() {
         let grant =
-            decide_own(&client("read", "", &[]), scopes(""), AudienceList::default(), &fallback()).unwrap();
+            decide_own(&client("read", "read", &[]), scopes(""), AudienceList::default(), &fallback())
+                .unwrap();
         assert_eq!(grant.audiences.to_strings(), ["tokend"]);
     }
 
     #[test]
     fn an_audience_the_client_lacks_is_refused() {
         let asked = AudienceList::parse_each(["billing"]).unwrap();
-        let err = decide_own(&client("read", "", &["orders"]), scopes(""), asked, &fallback()).unwrap_err();
+        let err =
+            decide_own(&client("read", "", &["orders"]), scopes("read"), asked, &fallback()).unwrap_err();
         assert!(matches!(err, AuthError::InvalidTarget(_)), "{err:?}");
     }
 
@@ -186,7 +215,8 @@ mod tests {
     fn asking_for_some_audiences_narrows_the_token_to_them() {
         let asked = AudienceList::parse_each(["orders"]).unwrap();
         let grant =
-            decide_own(&client("read", "", &["orders", "billing"]), scopes(""), asked, &fallback()).unwrap();
+            decide_own(&client("read", "read", &["orders", "billing"]), scopes(""), asked, &fallback())
+                .unwrap();
         assert_eq!(grant.audiences.to_strings(), ["orders"]);
     }
 
