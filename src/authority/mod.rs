@@ -61,7 +61,9 @@ pub use keys::{
     Hsm, HsmSettings, INTROSPECTION_TYP, KeyCustody, KeyInfo, KeyListing, KeyPolicy, KeyRing, KeySealer,
     RsaKeySize, SigningAlgorithm, create_private,
 };
-pub use registration::{REGISTER_SCOPE, REGISTRATION_PATH, RegistrationMode, RegistrationSettings};
+pub use registration::{
+    MetadataPolicy, REGISTER_SCOPE, REGISTRATION_PATH, RegistrationMode, RegistrationSettings,
+};
 pub use registry::{
     AuthDraft, ClientChanges, ClientDraft, ClientKeyAlgorithm, ClientKeyPair, ClientPage, IdentityDraft,
     KeyFileFormat, PrivateKeyFile, Registry,
@@ -367,6 +369,7 @@ impl Authority {
         if let Err(err) = self.status_lists.maintain(self.clock.now()).await {
             tracing::warn!(error = %err, "could not remove expired status lists");
         }
+        self.dpop.forget_expired(self.clock.now());
         let schedule = KeyRing::follow_schedule(
             &self.store,
             &self.clock,

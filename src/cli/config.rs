@@ -335,6 +335,16 @@ pub struct ServeArgs {
     #[arg(long, env = "TOKEND_REGISTRATION_ALLOWED_SCOPES", default_value = "")]
     pub registration_allowed_scopes: String,
 
+    /// The audiences registered clients may name, space-separated; unset:
+    /// none (a registrant could otherwise claim any API as its audience).
+    #[arg(long, env = "TOKEND_REGISTRATION_ALLOWED_AUDIENCES", default_value = "")]
+    pub registration_allowed_audiences: String,
+
+    /// The claim names registered clients may set, space-separated; unset:
+    /// none (resource servers read claims such as roles as authority).
+    #[arg(long, env = "TOKEND_REGISTRATION_ALLOWED_CLAIMS", default_value = "")]
+    pub registration_allowed_claims: String,
+
     /// Registration requests (registering, reading, changing, deleting) a
     /// minute from one address; 0 is unlimited.
     #[arg(long, env = "TOKEND_REGISTRATION_RATE_LIMIT", default_value_t = 30)]
@@ -403,6 +413,11 @@ pub struct ServeArgs {
     /// one without can be replayed until it expires.
     #[arg(long, env = "TOKEND_MAX_GRANT_ASSERTION_LIFETIME", default_value = "3600", value_parser = seconds)]
     pub max_grant_assertion_lifetime: i64,
+
+    /// Require private_key_jwt assertions to be typed `client-authentication+jwt`
+    /// (draft-ietf-oauth-rfc7523bis); off: the type is accepted, not required.
+    #[arg(long, env = "TOKEND_REQUIRE_EXPLICIT_ASSERTION_TYP")]
+    pub require_explicit_assertion_typ: bool,
 
     /// PEM CA bundle trusted, beside the public web's roots, when fetching
     /// keys from a jwks_uri or an issuer's discovery document (for issuers

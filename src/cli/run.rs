@@ -24,6 +24,8 @@ pub enum RunError {
     Config(String),
     #[error("cannot listen: {0}")]
     Listen(#[from] std::io::Error),
+    #[error("cannot listen on {address} ({flag}): {source}")]
+    Bind { flag: &'static str, address: std::net::SocketAddr, source: std::io::Error },
     #[error("cannot serve TLS: {0}")]
     Tls(#[from] TlsError),
     #[error("no backup written: {0}")]

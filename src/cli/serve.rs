@@ -2,7 +2,7 @@
 //! the authority started and served until SIGINT or SIGTERM; the issuance
 //! log reopened on SIGHUP.
 
-use std::{path::PathBuf, sync::Arc};
+use std::{net::SocketAddr, path::PathBuf, sync::Arc};
 
 use tokio::net::TcpListener;
 
@@ -10,13 +10,18 @@ use super::{config::ServeArgs, run::RunError};
 use crate::{
     authority::{
         AssertionSettings, AuditSettings, Authority, DpopSettings, FailureLimits, Hsm, HsmSettings,
-        IssuanceLog, KeyCustody, KeyPolicy, KeySealer, REGISTRATION_PATH, RegistrationMode,
+        IssuanceLog, KeyCustody, KeyPolicy, KeySealer, MetadataPolicy, REGISTRATION_PATH, RegistrationMode,
         RegistrationSettings, RsaKeySize, Settings, StatusListSettings, TxnSettings,
     },
     domain::{Audience, SecretMaxAge},
     edge::{self, server::Listeners, tls::Tls},
     store::Store,
 };
+
+/// A listener on `address`, which the setting `flag` names; a refusal names both.
+async fn bind(flag: &'static str, address: SocketAddr) -> Result<TcpListener, RunError> {
+    TcpListener::bind(address).await.map_err(|source| RunError::Bind { flag, address, source })
+}
 
 pub async fn serve_until_signalled(
     store: Store,
@@ -26,14 +31,14 @@ pub async fn serve_until_signalled(
 ) -> Result<(), RunError> {
     // Handlers first: a signal that arrives once the address is printed must be caught.
     let shutdown = shutdown_signal()?;
-    let main = TcpListener::bind(args.listen).await?;
+    let main = bind("--listen", args.listen).await?;
     let address = main.local_addr()?;
     let http = match args.http_listen {
-        Some(http_address) => Some(TcpListener::bind(http_address).await?),
+        Some(http_address) => Some(bind("--http-listen", http_address).await?),
         None => None,
     };
     let metrics = match args.metrics_listen {
-        Some(metrics_address) => Some(TcpListener::bind(metrics_address).await?),
+        Some(metrics_address) => Some(bind("--metrics-listen", metrics_address).await?),
         None => None,
     };
     let limits = args.connection_limits().within_descriptor_limit();
@@ -47,12 +52,13 @@ pub async fn serve_until_signalled(
         );
     }
     let issuer = args.issuer.unwrap_or(base_url);
-    let registration = RegistrationSettings::new(
-        args.registration,
+    let policy = MetadataPolicy::parse(
         &args.registration_allowed_scopes,
-        args.registration_rate_limit,
+        &args.registration_allowed_audiences,
+        &args.registration_allowed_claims,
     )
-    .map_err(|err| RunError::Config(format!("--registration-allowed-scopes: {err}")))?;
+    .map_err(RunError::Config)?;
+    let registration = RegistrationSettings::new(args.registration, policy, args.registration_rate_limit);
     if registration.mode == RegistrationMode::Open {
         tracing::warn!(
             "--registration open: anyone who reaches {REGISTRATION_PATH} can register a client; \
@@ -85,6 +91,7 @@ pub async fn serve_until_signalled(
         assertions: AssertionSettings {
             max_lifetime_seconds: args.max_assertion_lifetime,
             max_grant_lifetime_seconds: args.max_grant_assertion_lifetime,
+            require_explicit_typ: args.require_explicit_assertion_typ,
             extra_roots: args.fetch_ca.as_deref().map(edge::tls::ca_bundle).transpose()?.unwrap_or_default(),
         },
         audit: AuditSettings {

@@ -13,6 +13,7 @@ use jsonwebtoken::{
     jwk::{AlgorithmParameters, EllipticCurve, Jwk, JwkSet, KeyAlgorithm},
 };
 
+use tokend_common::dpop::PRIVATE_MEMBERS;
 use x509_parser::{certificate::X509Certificate, prelude::FromDer, public_key::PublicKey};
 
 use super::{InvalidValue, PeerCertificate, peer_certificate};
@@ -71,6 +72,12 @@ impl Jwks {
             return Err(invalid(format!("it is over {} KiB", MAX_JWKS_BYTES / 1024)));
         }
         let set: JwkSet = serde_json::from_str(text).map_err(|err| invalid(err.to_string()))?;
+        // A registered set is stored and shown back: a private member would be both.
+        if strict && let Some(member) = private_member(text) {
+            return Err(invalid(format!(
+                "a key holds the private member {member:?}; register public keys only"
+            )));
+        }
         let (mut keys, mut thumbprints) = (Vec::new(), Vec::new());
         for jwk in &set.keys {
             let certificate = jwk.common.x509_chain.as_ref().and_then(|chain| chain.first());
@@ -144,6 +151,15 @@ impl Jwks {
 }
 
 /// How an error names a key: `key "kid"`, or just `key`.
+/// The first member only a private or symmetric key has, in any key of the set `text`.
+fn private_member(text: &str) -> Option<&'static str> {
+    let set: serde_json::Value = serde_json::from_str(text).ok()?;
+    let keys = set.get("keys")?.as_array()?;
+    keys.iter()
+        .filter_map(serde_json::Value::as_object)
+        .find_map(|key| PRIVATE_MEMBERS.into_iter().find(|member| key.contains_key(*member)))
+}
+
 fn named(jwk: &Jwk) -> String {
     jwk.common.key_id.as_deref().map_or_else(|| "key".to_owned(), |kid| format!("key {kid:?}"))
 }
@@ -229,6 +245,10 @@ mod tests {
         assert!(Jwks::parse(r#"{"keys":[{"kty":"oct","k":"c2VjcmV0"}]}"#).is_err());
         assert!(Jwks::parse("not json").is_err());
         assert!(Jwks::parse(r#"{"keys":[]}"#).is_err());
+        let private = EC_KEY
+            .replace(r#""kid":"k1","#, r#""kid":"k1","d":"jpsQnnGQmL-YBIffH1136cspYG6-0iY7X1fCE9-E9LI","#);
+        let err = Jwks::parse(&format!(r#"{{"keys":[{private}]}}"#)).unwrap_err();
+        assert!(err.0.contains(r#""d""#), "{err:?}");
         let keys = Jwks::parse(&format!(r#"{{"keys":[{EC_KEY}]}}"#)).unwrap();
         assert!(keys.has_kid("k1"));
         assert_eq!(keys.candidates(Some("k1"), Algorithm::ES256).count(), 1);

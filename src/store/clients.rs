@@ -105,12 +105,14 @@ impl Store {
     }
 
     /// Overwrites a client's mutable fields (and its registration access
-    /// token's, when it has a new one), noting the change and writing
-    /// `events`; false (and nothing written) when no such client exists.
+    /// token's, when it has a new one: the row, and the id of the token it
+    /// replaces), noting the change and writing `events`; false (and nothing
+    /// written) when no such client exists, `Conflict` (and nothing written)
+    /// when the token replaced was replaced already.
     pub async fn update_client(
         &self,
         client: &ClientRow,
-        registration: Option<&RegistrationRow>,
+        registration: Option<(&RegistrationRow, &str)>,
         events: &[EventRow],
     ) -> Result<bool, StoreError> {
         let mut tx = self.pool.begin().await?;
@@ -127,8 +129,8 @@ impl Store {
         if done.rows_affected() == 0 {
             return Ok(false);
         }
-        if let Some(registration) = registration {
-            Self::replace_registration_token(&mut tx, registration).await?;
+        if let Some((registration, replacing)) = registration {
+            Self::replace_registration_token(&mut tx, registration, replacing).await?;
         }
         Self::note_client_change(&mut tx, &client.client_id, client.updated_at).await?;
         Self::record_events(&mut tx, events).await?;

@@ -26,22 +26,29 @@ impl Store {
         Ok(())
     }
 
-    /// Puts a new registration access token in place of the client's old one.
+    /// Puts a new registration access token in place of the client's old
+    /// one, the token `replacing` names; `Conflict` when another request
+    /// replaced that token first (each token replaces itself once).
     pub(super) async fn replace_registration_token(
         tx: &mut Transaction<'static, Any>,
         registration: &RegistrationRow,
+        replacing: &str,
     ) -> Result<(), StoreError> {
-        sqlx::query(
+        let done = sqlx::query(
             "UPDATE client_registrations SET token_id = $2, token_hash = $3, updated_at = $4 \
-             WHERE client_id = $1",
+             WHERE client_id = $1 AND token_id = $5",
         )
         .bind(&registration.client_id)
         .bind(&registration.token_id)
         .bind(&registration.token_hash)
         .bind(registration.updated_at)
+        .bind(replacing)
         .execute(&mut **tx)
         .await?;
-        Ok(())
+        match done.rows_affected() {
+            0 => Err(StoreError::Conflict),
+            _ => Ok(()),
+        }
     }
 
     /// The dynamic registration of `client_id`; `None` for a client an

@@ -347,6 +347,27 @@ async fn the_http_adapter_can_have_an_address_of_its_own() {
     child.wait().unwrap();
 }
 
+/// A port that is taken is named, with the setting that asked for it.
+#[tokio::test]
+async fn a_port_clash_names_the_address_and_the_listener() {
+    let taken = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let address = taken.local_addr().unwrap().to_string();
+    let dir = tempfile::tempdir().unwrap();
+    for args in [["--listen", address.as_str()], ["--metrics-listen", address.as_str()]] {
+        let out = Command::new(env!("CARGO_BIN_EXE_tokend"))
+            .arg("serve")
+            .args(if args[0] == "--listen" { vec![] } else { vec!["--listen", "127.0.0.1:0"] })
+            .args(args)
+            .env("TOKEND_DATABASE_URL", format!("sqlite://{}", dir.path().join("t.db").display()))
+            .env("RUST_LOG", "warn")
+            .output()
+            .unwrap();
+        let said = String::from_utf8_lossy(&out.stderr);
+        assert!(!out.status.success());
+        assert!(said.contains(&address) && said.contains(args[0]), "{args:?}: {said}");
+    }
+}
+
 /// With `--log-format json`, every line on stderr is one JSON object with
 /// the time, the level and the message.
 #[tokio::test]

@@ -6,7 +6,7 @@ use std::time::Duration;
 
 use jsonwebtoken::Algorithm;
 use serde_json::{Value, json};
-use tokend::authority::{AuthDraft, ClientChanges, ClientDraft, EventQuery};
+use tokend::authority::{AssertionSettings, AuthDraft, ClientChanges, ClientDraft, EventQuery};
 use tonic::Code;
 
 use crate::{
@@ -76,6 +76,27 @@ async fn refused(app: &TestApp, client_id: &str, assertion: &str, what: &str) {
     assert_eq!(status.message(), "client authentication failed", "{what}: the same words for every refusal");
 }
 
+/// `--require-explicit-assertion-typ`: a `private_key_jwt` assertion is
+/// accepted typed `client-authentication+jwt` (in any case) and refused untyped.
+#[tokio::test]
+async fn an_explicit_assertion_type_is_accepted_and_may_be_required() {
+    let assertions = AssertionSettings { require_explicit_typ: true, ..AssertionSettings::default() };
+    let app = TestApp::spawn_with(Backend::Sqlite, Launch { assertions, ..Launch::default() }).await.unwrap();
+    let key = SigningKey::generate(Algorithm::ES256, "k1");
+    register(&app, "orders-signer", &jwks(&[&key]), "").await;
+    let typed = |typ: &str| {
+        let header =
+            jsonwebtoken::Header { typ: Some(typ.into()), ..jsonwebtoken::Header::new(Algorithm::ES256) };
+        key.sign_with(header, &claims(&app, "orders-signer"))
+    };
+    issue(&app, "orders-signer", &typed("client-authentication+jwt")).await.expect("typed");
+    issue(&app, "orders-signer", &typed("Client-Authentication+JWT")).await.expect("media types ignore case");
+    for untyped in [typed("JWT"), key.sign(&claims(&app, "orders-signer"))] {
+        let status = issue(&app, "orders-signer", &untyped).await.unwrap_err();
+        assert!(status.message().contains("client-authentication+jwt"), "{}", status.message());
+    }
+}
+
 on_both_stores! {
     async fn a_client_with_only_a_key_gets_tokens_over_grpc_and_http(app) {
         let key = SigningKey::generate(Algorithm::ES256, "k1");
@@ -86,11 +107,19 @@ on_both_stores! {
         assert_eq!(issued["sub"], "orders-signer");
         assert_eq!(issued["scope"], "orders.read");
 
-        // No client_id: the assertion's sub names the client. The audience may
-        // also be the token endpoint's URL.
-        let mut by_endpoint = claims(&app, "orders-signer");
-        by_endpoint["aud"] = json!([app.url("/oauth/v2/token")]);
-        issue(&app, "", &key.sign(&by_endpoint)).await.expect("the token endpoint is an accepted audience");
+        // No client_id: the assertion's sub names the client; an audience array of the issuer alone.
+        let mut in_array = claims(&app, "orders-signer");
+        in_array["aud"] = json!([app.issuer()]);
+        issue(&app, "", &key.sign(&in_array)).await.expect("the issuer alone, in an array");
+
+        // draft-ietf-oauth-rfc7523bis: the token endpoint's URL, or the issuer among others, is refused, and says so.
+        for aud in [json!(app.url("/oauth/v2/token")), json!([app.issuer(), "https://other.example"])] {
+            let mut injected = claims(&app, "orders-signer");
+            injected["aud"] = aud.clone();
+            let status = issue(&app, "", &key.sign(&injected)).await.unwrap_err();
+            assert_eq!(status.code(), tonic::Code::Unauthenticated, "{aud}");
+            assert!(status.message().contains("issuer identifier, alone"), "{aud}: {}", status.message());
+        }
 
         let form = [
             ("grant_type", "client_credentials"),
@@ -135,7 +164,6 @@ on_both_stores! {
         let mut critical = jsonwebtoken::Header::new(Algorithm::ES256);
         critical.crit = Some(vec!["urn:example:must-understand".into()]);
         let cases = [
-            (with("aud", json!("https://elsewhere.example")), "another audience"),
             (with("exp", json!(now + 320)), "20 s past the 300 s lifetime, within the skew leeway"),
             (key.sign_with(critical, &good()), "an extension marked critical"),
             (with("exp", json!(now - 5)), "expired"),

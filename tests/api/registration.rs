@@ -6,7 +6,10 @@
 
 use reqwest::{Method, StatusCode};
 use serde_json::{Value, json};
-use tokend::{authority::RegistrationMode, authority::RegistrationSettings, contract::pb};
+use tokend::{
+    authority::{MetadataPolicy, RegistrationMode, RegistrationSettings},
+    contract::pb,
+};
 
 use crate::{
     support::helpers::*,
@@ -185,6 +188,34 @@ on_both_stores! {
         assert_eq!(status, StatusCode::METHOD_NOT_ALLOWED);
     }
 
+    async fn of_concurrent_updates_with_one_registration_token_one_wins_and_the_others_change_nothing(app) {
+        let initial = initial_token(&app).await;
+        let (_, _, registered) = call(Method::POST, &app.url(REGISTER), Some(&initial), Some(billing_metadata())).await;
+        let uri = registered["registration_client_uri"].as_str().unwrap().to_owned();
+        let token = registered["registration_access_token"].as_str().unwrap().to_owned();
+        let updates = (0..8).map(|n| {
+            let mut changed = billing_metadata();
+            changed["client_id"] = registered["client_id"].clone();
+            changed["client_name"] = json!(format!("update {n}"));
+            let (uri, token) = (uri.clone(), token.clone());
+            tokio::spawn(async move { call(Method::PUT, &uri, Some(&token), Some(changed)).await })
+        });
+        let mut answers = Vec::new();
+        for update in updates.collect::<Vec<_>>() {
+            answers.push(update.await.unwrap());
+        }
+        let won: Vec<_> = answers.iter().filter(|(status, _, _)| *status == StatusCode::OK).collect();
+        assert_eq!(won.len(), 1, "{answers:?}");
+        for (status, _, refused) in answers.iter().filter(|(status, _, _)| *status != StatusCode::OK) {
+            assert_eq!((*status, refused["error"].as_str()), (StatusCode::UNAUTHORIZED, Some("invalid_token")));
+        }
+        let (_, _, winner) = won[0];
+        let live = winner["registration_access_token"].as_str().unwrap();
+        let (status, _, read) = call(Method::GET, &uri, Some(live), None).await;
+        assert_eq!(status, StatusCode::OK, "the winner's token is the live one");
+        assert_eq!(read["client_name"], winner["client_name"], "and its update is the one kept");
+    }
+
     async fn a_trusted_issuers_software_statement_pins_the_metadata_it_states(app) {
         let initial = initial_token(&app).await;
         let publisher = SigningKey::generate(Algorithm::ES256, "publisher-1");
@@ -233,13 +264,17 @@ on_both_stores! {
     }
 }
 
+fn policy(scopes: &str, audiences: &str, claims: &str) -> MetadataPolicy {
+    MetadataPolicy::parse(scopes, audiences, claims).unwrap()
+}
+
 async fn launched(registration: RegistrationSettings) -> TestApp {
     TestApp::spawn_with(Backend::Sqlite, Launch { registration, ..Launch::default() }).await.unwrap()
 }
 
 #[tokio::test]
 async fn the_operator_chooses_who_may_register_and_which_scopes() {
-    let off = launched(RegistrationSettings::new(RegistrationMode::Off, "", 30).unwrap()).await;
+    let off = launched(RegistrationSettings::new(RegistrationMode::Off, policy("", "", ""), 30)).await;
     let initial = initial_token(&off).await;
     let (status, _, _) =
         call(Method::POST, &off.url(REGISTER), Some(&initial), Some(billing_metadata())).await;
@@ -249,7 +284,8 @@ async fn the_operator_chooses_who_may_register_and_which_scopes() {
     assert!(metadata.get("registration_endpoint").is_none(), "{metadata}");
 
     let bounded =
-        launched(RegistrationSettings::new(RegistrationMode::Token, "invoices.read", 30).unwrap()).await;
+        launched(RegistrationSettings::new(RegistrationMode::Token, policy("invoices.read", "", ""), 30))
+            .await;
     let initial = initial_token(&bounded).await;
     let (status, _, refused) =
         call(Method::POST, &bounded.url(REGISTER), Some(&initial), Some(billing_metadata())).await;
@@ -263,7 +299,7 @@ async fn the_operator_chooses_who_may_register_and_which_scopes() {
             .await;
     assert_eq!(status, StatusCode::CREATED);
 
-    let open = launched(RegistrationSettings::new(RegistrationMode::Open, "", 30).unwrap()).await;
+    let open = launched(RegistrationSettings::new(RegistrationMode::Open, policy("", "", ""), 30)).await;
     let (status, _, registered) =
         call(Method::POST, &open.url(REGISTER), None, Some(billing_metadata())).await;
     assert_eq!(status, StatusCode::CREATED, "{registered}");
@@ -281,8 +317,33 @@ async fn the_operator_chooses_who_may_register_and_which_scopes() {
 }
 
 #[tokio::test]
+async fn registrants_name_audiences_and_claims_only_as_the_operator_lists_them() {
+    let by_default =
+        launched(RegistrationSettings::new(RegistrationMode::Open, policy("", "", ""), 30)).await;
+    for refused in [json!({"audiences": ["orders-api"]}), json!({"claims": {"roles": ["admin"]}})] {
+        let (status, _, answer) = call(Method::POST, &by_default.url(REGISTER), None, Some(refused)).await;
+        assert_eq!(
+            (status, answer["error"].as_str()),
+            (StatusCode::BAD_REQUEST, Some("invalid_client_metadata"))
+        );
+    }
+    let listed =
+        launched(RegistrationSettings::new(RegistrationMode::Open, policy("", "orders-api", "tenant"), 30))
+            .await;
+    let document = json!({"scope": "orders.read", "audiences": ["orders-api"], "claims": {"tenant": "acme"}});
+    let (status, _, registered) = call(Method::POST, &listed.url(REGISTER), None, Some(document)).await;
+    assert_eq!(status, StatusCode::CREATED, "{registered}");
+    let (id, secret) =
+        (registered["client_id"].as_str().unwrap(), registered["client_secret"].as_str().unwrap());
+    let (status, issued) = client_credentials(&listed, id, secret).await;
+    assert_eq!(status, StatusCode::OK, "{issued}");
+    let token = claims(issued["access_token"].as_str().unwrap());
+    assert_eq!((token["aud"][0].as_str(), token["tenant"].as_str()), (Some("orders-api"), Some("acme")));
+}
+
+#[tokio::test]
 async fn one_address_may_make_only_so_many_registration_requests_a_minute() {
-    let app = launched(RegistrationSettings::new(RegistrationMode::Open, "", 3).unwrap()).await;
+    let app = launched(RegistrationSettings::new(RegistrationMode::Open, policy("", "", ""), 3)).await;
     for _ in 0..3 {
         let (status, _, _) = call(Method::POST, &app.url(REGISTER), None, Some(json!({}))).await;
         assert_eq!(status, StatusCode::CREATED);

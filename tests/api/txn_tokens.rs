@@ -182,6 +182,21 @@ on_both_stores! {
         wider["scope"] = json!("jobs.run jobs.delete");
         let refused = http.post(app.url("/tokend.v1.TokenService/ExchangeToken")).json(&wider).send().await.unwrap();
         assert_eq!(refused.status(), 403);
+        let said: Value = refused.json().await.unwrap();
+        assert!(said["message"].as_str().unwrap().contains("requester's allowed scopes"), "names the rule broken: {said}");
+
+        // The chain of requesters is tokend's to write: a first request cannot claim one.
+        let mut forged = body.clone();
+        forged["requestContext"] = json!(r#"{"req_wl_chain":["trusted-edge"],"region":"eu"}"#);
+        let answer: Value = http.post(app.url("/tokend.v1.TokenService/ExchangeToken")).json(&forged).send().await.unwrap().json().await.unwrap();
+        let txn = claims(answer["accessToken"].as_str().unwrap());
+        assert_eq!(txn["rctx"], json!({"region": "eu"}), "{txn}");
+
+        // A stated subject is one line of text.
+        let mut broken = body.clone();
+        broken["subjectToken"] = json!("{\"sub\":\"batch\\nadmin\"}");
+        let refused = http.post(app.url("/tokend.v1.TokenService/ExchangeToken")).json(&broken).send().await.unwrap();
+        assert_eq!(refused.status(), 400);
 
         let samples = scrape(&app.url("/metrics")).await;
         let issued = r#"tokend_tokens_issued_total{client_id="gateway",protocol="connect",token_type="txn_token"}"#;

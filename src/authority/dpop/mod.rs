@@ -103,6 +103,11 @@ impl Dpop {
         }
     }
 
+    /// Forgets the proofs that could no longer be accepted at `now`.
+    pub fn forget_expired(&self, now: i64) {
+        self.seen.forget_expired(now);
+    }
+
     /// Where a request may have been sent: the URL this listener saw, and the
     /// same path at the issuer's origin (what a client behind a
     /// TLS-terminating proxy or an ingress names).

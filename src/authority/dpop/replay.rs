@@ -2,7 +2,8 @@
 //! accepted, so a proof works once. Memory is bounded: a proof is a 64-bit
 //! keyed hash and an expiry, in sixteen shards; a shard that is full of live
 //! proofs refuses new ones (the caller retries) rather than forget any, so a
-//! flood can slow proofs down but never reopen a replay.
+//! flood can slow proofs down but never reopen a replay. Expired proofs are
+//! dropped at every upkeep, so memory follows the live proofs, idle or not.
 
 use std::{
     collections::HashMap,
@@ -56,6 +57,24 @@ impl SeenProofs {
         shard.insert(key, until);
         FirstUse::Yes
     }
+
+    /// Drops the proofs that could no longer be accepted at `now`, and the
+    /// memory they held.
+    pub fn forget_expired(&self, now: i64) {
+        for shard in &self.shards {
+            let mut shard = shard.lock().unwrap_or_else(PoisonError::into_inner);
+            shard.retain(|_, seen_until| now < *seen_until);
+            if shard.capacity() > 2 * shard.len() {
+                shard.shrink_to_fit();
+            }
+        }
+    }
+
+    /// How many proofs are remembered.
+    #[cfg(test)]
+    fn len(&self) -> usize {
+        self.shards.iter().map(|shard| shard.lock().unwrap_or_else(PoisonError::into_inner).len()).sum()
+    }
 }
 
 #[cfg(test)]
@@ -69,6 +88,17 @@ mod tests {
         assert_eq!(seen.first_use("key", "a", 100, 50), FirstUse::Replayed);
         assert_eq!(seen.first_use("other-key", "a", 100, 50), FirstUse::Yes, "jti is per key");
         assert_eq!(seen.first_use("key", "a", 200, 100), FirstUse::Yes, "past its window it is forgotten");
+    }
+
+    #[test]
+    fn expired_proofs_are_forgotten_at_upkeep_and_live_ones_kept() {
+        let seen = SeenProofs::new(1000);
+        for n in 0..100 {
+            seen.first_use("k", &n.to_string(), if n < 60 { 10 } else { 100 }, 0);
+        }
+        seen.forget_expired(10);
+        assert_eq!(seen.len(), 40);
+        assert_eq!(seen.first_use("k", "70", 100, 11), FirstUse::Replayed, "a live proof is still known");
     }
 
     #[test]

@@ -17,21 +17,64 @@ const DEFAULT_AUTH_METHOD: &str = "client_secret_basic";
 /// Scopes of tokend's own (`tokend.admin`, `tokend.register`…): never registered by software.
 const RESERVED_SCOPE_PREFIX: &str = "tokend.";
 
-/// Which scopes registered clients may be allowed.
+/// What registered clients may be given: scopes, audiences and claim names.
+/// Software is trusted less than an administrator, so audiences and claims
+/// (which resource servers read as authority: `roles`, `groups`…) are
+/// refused unless the operator lists them.
 #[derive(Debug, Clone, Default)]
-pub struct ScopePolicy {
-    /// `None`: any scope but tokend's own.
-    pub allowed: Option<ScopeSet>,
+pub struct MetadataPolicy {
+    /// `None`: any scope but tokend's own (`--registration-allowed-scopes`).
+    pub scopes: Option<ScopeSet>,
+    /// The audiences a registered client may name (`--registration-allowed-audiences`); none by default.
+    pub audiences: Vec<String>,
+    /// The claim names a registered client may set (`--registration-allowed-claims`); none by default.
+    pub claim_names: Vec<String>,
 }
 
-impl ScopePolicy {
-    fn check(&self, scopes: &[String]) -> Result<(), AuthError> {
+impl MetadataPolicy {
+    /// The policy from its three flags' values, each space-separated.
+    pub fn parse(scopes: &str, audiences: &str, claim_names: &str) -> Result<Self, String> {
+        let scopes = match scopes.trim() {
+            "" => None,
+            scopes => Some(
+                ScopeSet::parse_delimited(scopes)
+                    .map_err(|err| format!("--registration-allowed-scopes: {}", err.0))?,
+            ),
+        };
+        let words = |text: &str| text.split_whitespace().map(str::to_owned).collect();
+        Ok(Self { scopes, audiences: words(audiences), claim_names: words(claim_names) })
+    }
+
+    fn check_scopes(&self, scopes: &[String]) -> Result<(), AuthError> {
         let refused = scopes.iter().find(|scope| {
             scope.starts_with(RESERVED_SCOPE_PREFIX)
-                || self.allowed.as_ref().is_some_and(|allowed| !allowed.contains(scope))
+                || self.scopes.as_ref().is_some_and(|allowed| !allowed.contains(scope))
         });
         match refused {
             Some(scope) => Err(invalid("scope", format!("scope {scope:?} may not be registered"))),
+            None => Ok(()),
+        }
+    }
+
+    fn check_audiences(&self, audiences: &[String]) -> Result<(), AuthError> {
+        match audiences.iter().find(|audience| !self.audiences.contains(audience)) {
+            Some(audience) => Err(invalid(
+                "audiences",
+                format!(
+                    "audience {audience:?} may not be registered (the operator allows: {:?})",
+                    self.audiences
+                ),
+            )),
+            None => Ok(()),
+        }
+    }
+
+    fn check_claims(&self, claims: &Map<String, Value>) -> Result<(), AuthError> {
+        match claims.keys().find(|name| !self.claim_names.contains(name)) {
+            Some(name) => Err(invalid(
+                "claims",
+                format!("claim {name:?} may not be registered (the operator allows: {:?})", self.claim_names),
+            )),
             None => Ok(()),
         }
     }
@@ -43,14 +86,22 @@ fn invalid(field: &'static str, message: String) -> AuthError {
 }
 
 /// Reads a client metadata document into a draft of client `client_id`,
-/// with the scopes `policy` allows.
-pub fn draft(client_id: &str, document: &Value, policy: &ScopePolicy) -> Result<ClientDraft, AuthError> {
+/// with the scopes, audiences and claims `policy` allows.
+pub fn draft(client_id: &str, document: &Value, policy: &MetadataPolicy) -> Result<ClientDraft, AuthError> {
     let Some(fields) = document.as_object() else {
         return Err(invalid("", "the client metadata must be a JSON object".into()));
     };
     let read = Fields(fields);
     let scopes: Vec<String> = read.string("scope")?.split_whitespace().map(str::to_owned).collect();
-    policy.check(&scopes)?;
+    policy.check_scopes(&scopes)?;
+    let audiences = read.strings("audiences")?;
+    policy.check_audiences(&audiences)?;
+    let claims = match fields.get("claims") {
+        None | Some(Value::Null) => Map::new(),
+        Some(Value::Object(claims)) => claims.clone(),
+        Some(_) => return Err(invalid("claims", "claims must be a JSON object".into())),
+    };
+    policy.check_claims(&claims)?;
     let default_scopes = match fields.contains_key("default_scopes") {
         true => read.strings("default_scopes")?,
         false => scopes.clone(),
@@ -73,7 +124,7 @@ pub fn draft(client_id: &str, document: &Value, policy: &ScopePolicy) -> Result<
         display_name: read.string("client_name")?,
         allowed_scopes: scopes,
         default_scopes,
-        audiences: read.strings("audiences")?,
+        audiences,
         token_ttl_seconds: read.integer("token_ttl_seconds")?,
         auth: AuthDraft {
             methods: vec![if method.is_empty() { DEFAULT_AUTH_METHOD.to_owned() } else { method }],
@@ -88,11 +139,7 @@ pub fn draft(client_id: &str, document: &Value, policy: &ScopePolicy) -> Result<
         },
         rate_limit_per_second: read.count("rate_limit_per_second")?,
         rate_limit_burst: read.count("rate_limit_burst")?,
-        claims: match fields.get("claims") {
-            None | Some(Value::Null) => Map::new(),
-            Some(Value::Object(claims)) => claims.clone(),
-            Some(_) => return Err(invalid("claims", "claims must be a JSON object".into())),
-        },
+        claims,
         grant_types,
         ..ClientDraft::default()
     })
@@ -230,7 +277,7 @@ mod tests {
             "client_name": "Billing", "scope": "invoices.read invoices.write",
             "redirect_uris": ["https://ignored.example/cb"], "software_version": "1.2",
         });
-        let draft = draft("billing", &document, &ScopePolicy::default()).unwrap();
+        let draft = draft("billing", &document, &MetadataPolicy::default()).unwrap();
         assert_eq!(draft.display_name, "Billing");
         assert_eq!(draft.allowed_scopes, ["invoices.read", "invoices.write"]);
         assert_eq!(draft.default_scopes, draft.allowed_scopes, "what it registered, unless it says");
@@ -240,7 +287,7 @@ mod tests {
 
     #[test]
     fn each_wrong_member_is_named() {
-        let policy = ScopePolicy::default();
+        let policy = MetadataPolicy::default();
         let cases = [
             (json!({"client_name": 7}), "client_name"),
             (json!({"grant_types": "client_credentials"}), "grant_types"),
@@ -249,6 +296,8 @@ mod tests {
             (json!({"dpop_bound_access_tokens": "yes"}), "dpop_bound_access_tokens"),
             (json!({"rate_limit_per_second": -1}), "rate_limit_per_second"),
             (json!({"scope": "tokend.admin"}), "scope"),
+            (json!({"audiences": ["orders-api"]}), "audiences"),
+            (json!({"claims": {"roles": ["admin"]}}), "claims"),
             (json!([]), ""),
         ];
         for (document, named) in cases {
@@ -261,8 +310,20 @@ mod tests {
 
     #[test]
     fn a_configured_set_bounds_the_scopes() {
-        let policy = ScopePolicy { allowed: Some(ScopeSet::parse_each(["orders.read"]).unwrap()) };
+        let policy = MetadataPolicy::parse("orders.read", "", "").unwrap();
         assert!(draft("c", &json!({"scope": "orders.read"}), &policy).is_ok());
         assert!(draft("c", &json!({"scope": "orders.read orders.write"}), &policy).is_err());
+    }
+
+    #[test]
+    fn audiences_and_claim_names_are_registered_only_as_the_operator_lists_them() {
+        let policy = MetadataPolicy::parse("", "orders-api", "tenant").unwrap();
+        let allowed = json!({"audiences": ["orders-api"], "claims": {"tenant": "acme"}});
+        assert!(draft("c", &allowed, &policy).is_ok());
+        for refused in
+            [json!({"audiences": ["billing-api"]}), json!({"claims": {"tenant": "a", "groups": ["x"]}})]
+        {
+            assert!(draft("c", &refused, &policy).is_err(), "{refused}");
+        }
     }
 }

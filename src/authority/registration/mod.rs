@@ -18,11 +18,11 @@ use serde_json::{Map, Value};
 
 use super::{Actor, AuthError, Authority, Policy, Presented, authenticate::Credential};
 use crate::{
-    domain::{ClientDetails, ClientId, ClientSecret, ScopeSet},
+    domain::{ClientDetails, ClientId, ClientSecret},
     store::RegistrationRow,
 };
 use limiter::AddressLimiter;
-pub use metadata::ScopePolicy;
+pub use metadata::MetadataPolicy;
 
 /// The scope of an initial access token: its bearer may register clients.
 pub const REGISTER_SCOPE: &str = "tokend.register";
@@ -68,30 +68,25 @@ impl fmt::Display for RegistrationMode {
 #[derive(Debug, Clone)]
 pub struct RegistrationSettings {
     pub mode: RegistrationMode,
-    /// Scopes registered clients may be allowed (`--registration-allowed-scopes`).
-    pub scopes: ScopePolicy,
+    /// What registered clients may be given (`--registration-allowed-*`).
+    pub policy: MetadataPolicy,
     /// Requests a minute from one address, to every registration endpoint; 0 is unlimited.
     pub per_address_per_minute: u32,
 }
 
 impl Default for RegistrationSettings {
     fn default() -> Self {
-        Self { mode: RegistrationMode::default(), scopes: ScopePolicy::default(), per_address_per_minute: 30 }
+        Self {
+            mode: RegistrationMode::default(),
+            policy: MetadataPolicy::default(),
+            per_address_per_minute: 30,
+        }
     }
 }
 
 impl RegistrationSettings {
-    /// The settings, with the scopes allowed named space-separated (empty: any but tokend's own).
-    pub fn new(
-        mode: RegistrationMode,
-        allowed_scopes: &str,
-        per_address_per_minute: u32,
-    ) -> Result<Self, String> {
-        let allowed = match allowed_scopes.trim() {
-            "" => None,
-            scopes => Some(ScopeSet::parse_delimited(scopes).map_err(|err| err.0)?),
-        };
-        Ok(Self { mode, scopes: ScopePolicy { allowed }, per_address_per_minute })
+    pub fn new(mode: RegistrationMode, policy: MetadataPolicy, per_address_per_minute: u32) -> Self {
+        Self { mode, policy, per_address_per_minute }
     }
 }
 
@@ -144,7 +139,7 @@ impl Authority {
         };
         let document = self.with_software_statement(document).await?;
         let client_id = format!("dcr-{}", super::tokens::random_tag::<12>());
-        let draft = metadata::draft(&client_id, &document, &self.registrations.settings.scopes)?;
+        let draft = metadata::draft(&client_id, &document, &self.registrations.settings.policy)?;
         let issued = self.registration_token(&client_id, actor.name()).await?;
         let (details, secret) = self
             .registry
@@ -179,7 +174,7 @@ impl Authority {
         client_id: &str,
         document: &Value,
     ) -> Result<Value, AuthError> {
-        let (actor, address) = self.registration_holder(presented, client_id).await?;
+        let (actor, address, token_id) = self.registration_holder(presented, client_id).await?;
         if document.get("client_id").and_then(Value::as_str) != Some(client_id) {
             return Err(AuthError::InvalidClientMetadata {
                 field: "client_id",
@@ -197,11 +192,11 @@ impl Authority {
             }
         }
         let document = self.with_software_statement(document).await?;
-        let draft = metadata::draft(client_id, &document, &self.registrations.settings.scopes)?;
+        let draft = metadata::draft(client_id, &document, &self.registrations.settings.policy)?;
         let issued = self.registration_token(client_id, actor.name()).await?;
         let details = self
             .registry
-            .replace_registered(draft, &actor, &issued.row)
+            .replace_registered(draft, &actor, &issued.row, &token_id)
             .await
             .map_err(metadata::as_metadata_error)?;
         Ok(Value::Object(self.client_information(&details, Some(&issued.token))))
@@ -214,7 +209,7 @@ impl Authority {
         presented: Presented<'_>,
         client_id: &str,
     ) -> Result<(), AuthError> {
-        let (actor, _) = self.registration_holder(presented, client_id).await?;
+        let (actor, _, _) = self.registration_holder(presented, client_id).await?;
         self.registry.delete(client_id, &actor).await
     }
 
@@ -244,14 +239,15 @@ impl Authority {
     }
 
     /// The caller, when it presented `client_id`'s registration access token
-    /// as a Bearer token: acting as the client itself. Every failure is the
+    /// as a Bearer token: acting as the client itself, from its address,
+    /// with the id of the token it presented. Every failure is the
     /// same `invalid_token` (RFC 7592 §2: even for a client that does not
     /// exist), counted in the audit trail.
     async fn registration_holder(
         &self,
         presented: Presented<'_>,
         client_id: &str,
-    ) -> Result<(Actor, Option<IpAddr>), AuthError> {
+    ) -> Result<(Actor, Option<IpAddr>, String), AuthError> {
         let address = self.admit_registration(&presented)?;
         let refused = || {
             self.audit.authentication_failed(client_id, "registration_access_token", address);
@@ -273,7 +269,7 @@ impl Authority {
             return Err(refused());
         }
         let id = ClientId::parse(client_id).map_err(|err| AuthError::InvalidRequest(err.0))?;
-        Ok((Actor::admin(&id, address), address))
+        Ok((Actor::admin(&id, address), address, row.token_id))
     }
 
     /// A fresh registration access token for `client_id`, registered by `registrant`.

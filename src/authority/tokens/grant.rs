@@ -9,7 +9,7 @@ use crate::domain::{Audience, AudienceList, Client, GrantType, ScopeSet, quoted}
 ///
 /// - Only a client whose `grant_types` include `grant` gets one.
 /// - No scope asked: the client's default scopes, or `invalid_scope` when it
-///   has none. Otherwise every scope asked must be allowed, or the request
+///   has none but may ask for some. Otherwise every scope asked must be allowed, or the request
 ///   fails naming the first that is not.
 /// - No audience asked: the client's audiences, or `default_audience` when it
 ///   has none. Otherwise every audience asked must be among those.
@@ -56,15 +56,16 @@ fn own_token(
 }
 
 /// The client's default scopes, for a request that names none; RFC 6749
-/// §3.3: with no defaults the request fails, never a token without scope.
+/// §3.3: a client that may ask for scopes but has no defaults is refused,
+/// never given a token without scope by surprise. A client allowed no scope
+/// at all (audiences alone say what its tokens are for) gets none.
 fn defaults_of(client: &Client) -> Result<ScopeSet, AuthError> {
-    match (client.default_scopes.is_empty(), client.allowed_scopes.is_empty()) {
-        (false, _) => Ok(client.default_scopes.clone()),
-        (true, false) => Err(AuthError::InvalidScope(format!(
+    match client.default_scopes.is_empty() && !client.allowed_scopes.is_empty() {
+        false => Ok(client.default_scopes.clone()),
+        true => Err(AuthError::InvalidScope(format!(
             "this client has no default scopes; ask for one of: {}",
             client.allowed_scopes
         ))),
-        (true, true) => Err(AuthError::InvalidScope("this client is allowed no scope".into())),
     }
 }
 
@@ -184,7 +185,9 @@ mod tests {
         };
         let err = none("read write");
         assert!(matches!(err, AuthError::InvalidScope(ref m) if m.contains("one of: read write")), "{err:?}");
-        assert!(matches!(none(""), AuthError::InvalidScope(_)));
+        let audiences_only =
+            decide_own(&client("", "", &[]), scopes(""), AudienceList::default(), &fallback());
+        assert!(audiences_only.unwrap().scopes.is_empty(), "a client allowed no scope gets none");
     }
 
     #[test]

@@ -60,17 +60,31 @@ pub fn decide(
     if scopes.is_empty() {
         return Err(AuthError::InvalidRequest("scope is required: the transaction's purpose".into()));
     }
-    let (held, sub, until) = match &subject {
-        TxnSubject::Access(claims) => {
-            (ScopeSet::parse_delimited(&claims.scope), claims.sub.clone(), claims.exp)
-        }
-        TxnSubject::Txn(claims) => (ScopeSet::parse_delimited(&claims.scope), claims.sub.clone(), claims.exp),
-        TxnSubject::Stated(sub) => (Ok(client.allowed_scopes.clone()), sub.clone(), i64::MAX),
+    // What bounds the scope, and the rule's name when a scope is outside it.
+    let (held, sub, until, bound) = match &subject {
+        TxnSubject::Access(claims) => (
+            ScopeSet::parse_delimited(&claims.scope),
+            claims.sub.clone(),
+            claims.exp,
+            "in the subject token's scope",
+        ),
+        TxnSubject::Txn(claims) => (
+            ScopeSet::parse_delimited(&claims.scope),
+            claims.sub.clone(),
+            claims.exp,
+            "in the replaced Txn-Token's scope",
+        ),
+        TxnSubject::Stated(sub) => (
+            Ok(client.allowed_scopes.clone()),
+            sub.clone(),
+            i64::MAX,
+            "among the requester's allowed scopes (the bound for a subject it states)",
+        ),
     };
     let held = held.map_err(AuthError::internal)?.without_prefix(OWN_SCOPE_PREFIX);
     if let Some(scope) = scopes.first_outside(&held) {
         return Err(AuthError::InvalidScope(format!(
-            "scope {} is not in the subject token's scope, less tokend's own",
+            "scope {} is not {bound}, less tokend's own",
             quoted(scope.as_str())
         )));
     }
@@ -78,7 +92,8 @@ pub fn decide(
         TxnSubject::Txn(replaced) => {
             (replaced.txn, replacement_context(replaced.rctx, replaced.req_wl, context), replaced.tctx)
         }
-        _ => (transaction_id(), context, details),
+        // The chain of requesters is tokend's to write, never the first requester's.
+        _ => (transaction_id(), without_chain(context), details),
     };
     Ok(TxnClaims {
         iss: issuer.to_owned(),
@@ -111,6 +126,12 @@ fn replacement_context(
     }
     rctx.insert(REQUESTER_CHAIN.into(), Value::Array(chain));
     rctx
+}
+
+/// A first request's context, less any chain of requesters it claims.
+fn without_chain(mut context: Map<String, Value>) -> Map<String, Value> {
+    context.remove(REQUESTER_CHAIN);
+    context
 }
 
 /// A new transaction's id: 128 random bits (RFC 8417 §2.2's `txn`, unique in the trust domain).

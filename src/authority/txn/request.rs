@@ -77,7 +77,7 @@ pub fn unsigned_subject(token: &str) -> Result<String, AuthError> {
         || AuthError::InvalidRequest("the subject_token must be a JSON object with a string sub".into());
     let parsed = object("subject_token", token).map_err(|_| malformed())?;
     match parsed.get("sub") {
-        Some(Value::String(sub)) if !sub.is_empty() => Ok(sub.clone()),
+        Some(Value::String(sub)) if !sub.is_empty() && !sub.chars().any(char::is_control) => Ok(sub.clone()),
         _ => Err(malformed()),
     }
 }
@@ -146,7 +146,15 @@ mod tests {
     #[test]
     fn an_unsigned_subject_names_a_sub() {
         assert_eq!(unsigned_subject(r#"{"sub":"user-7","tier":"gold"}"#).unwrap(), "user-7");
-        for bad in ["", "{}", r#"{"sub":""}"#, r#"{"sub":7}"#, "user-7"] {
+        for bad in [
+            "",
+            "{}",
+            r#"{"sub":""}"#,
+            r#"{"sub":7}"#,
+            "user-7",
+            r#"{"sub":"a\u0000b"}"#,
+            r#"{"sub":"a\nb"}"#,
+        ] {
             assert!(unsigned_subject(bad).is_err(), "{bad}");
         }
     }

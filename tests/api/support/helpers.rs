@@ -10,8 +10,8 @@ use std::{
 use base64::{Engine, engine::general_purpose::STANDARD};
 use tokend::{
     authority::{
-        Authority, ClientDraft, DpopSettings, KeyPolicy, KeySealer, RegistrationSettings, Registry, Settings,
-        SigningAlgorithm, StatusListSettings,
+        AssertionSettings, Authority, ClientDraft, DpopSettings, KeyPolicy, KeySealer, RegistrationSettings,
+        Registry, Settings, SigningAlgorithm, StatusListSettings,
     },
     contract::pb::{self, client_admin_client::ClientAdminClient, token_service_client::TokenServiceClient},
     domain::Audience,
@@ -47,6 +47,7 @@ pub struct Launch {
     /// The server's TLS set-up and the CA certificate its clients trust.
     pub tls: Option<(Tls, String)>,
     pub registration: RegistrationSettings,
+    pub assertions: AssertionSettings,
 }
 
 impl Default for Launch {
@@ -61,6 +62,7 @@ impl Default for Launch {
             limits: ConnectionLimits::default(),
             tls: None,
             registration: RegistrationSettings::default(),
+            assertions: AssertionSettings::default(),
         }
     }
 }
@@ -244,8 +246,18 @@ impl TestApp {
     /// Serves as `launch` says; the issuer is the server's own base URL
     /// (unless given), so the URLs discovery publishes can be fetched.
     async fn start_on(database: Arc<Database>, url: &str, launch: Launch) -> TestApp {
-        let Launch { address, issuer, algorithm, key_policy, dpop, status_lists, limits, tls, registration } =
-            launch;
+        let Launch {
+            address,
+            issuer,
+            algorithm,
+            key_policy,
+            dpop,
+            status_lists,
+            limits,
+            tls,
+            registration,
+            assertions,
+        } = launch;
         let store = Store::connect(url).await.expect("the test database connects");
         store.migrate().await.expect("migrations apply");
         let listeners = server::Listeners {
@@ -260,6 +272,7 @@ impl TestApp {
             dpop,
             status_lists,
             registration,
+            assertions,
             ..Settings::new(
                 issuer.unwrap_or_else(|| base_url.clone()),
                 Audience::parse(DEFAULT_AUDIENCE).unwrap(),

@@ -17,6 +17,8 @@ pub struct Unverified<'a> {
     pub token: &'a str,
     pub algorithm: Algorithm,
     pub kid: Option<String>,
+    /// The header's `typ`, if it has one.
+    pub typ: Option<String>,
     pub claims: Map<String, Value>,
 }
 
@@ -43,7 +45,7 @@ impl<'a> Unverified<'a> {
         if !claim_names::are_unique(&payload) {
             return Err("its claims name one member twice".into());
         }
-        Ok(Self { token, algorithm: header.alg, kid: header.kid, claims })
+        Ok(Self { token, algorithm: header.alg, kid: header.kid, typ: header.typ, claims })
     }
 
     /// A string claim; `None` when absent or not a string.
@@ -64,6 +66,22 @@ impl<'a> Unverified<'a> {
             Some(value) => accepts(value),
             None => false,
         }
+    }
+
+    /// Whether `aud` is `audience` alone: the string, or an array of just it.
+    pub fn audience_is_only(&self, audience: &str) -> bool {
+        match self.claims.get("aud") {
+            Some(Value::String(aud)) => aud == audience,
+            Some(Value::Array(values)) => {
+                matches!(values.as_slice(), [Value::String(aud)] if aud == audience)
+            }
+            _ => false,
+        }
+    }
+
+    /// Whether the header's `typ` is `typ` (media types compare without regard to case).
+    pub fn is_typed(&self, typ: &str) -> bool {
+        self.typ.as_deref().is_some_and(|own| own.eq_ignore_ascii_case(typ))
     }
 
     /// Whether a key of `keys` verifies the signature, with the header's
@@ -115,7 +133,31 @@ mod tests {
             format!("{}.{}.c2ln", encode(r#"{"alg":"ES256"}"#), encode(r#"{"aud":["a","b"],"exp":1.5}"#));
         let assertion = Unverified::read(&token).unwrap();
         assert!(assertion.has_audience(&["b".into()]));
+        assert!(!assertion.audience_is_only("b"), "one of two is not the issuer alone");
         assert_eq!(assertion.time("exp"), Some(1));
+    }
+
+    #[test]
+    fn only_the_issuer_alone_is_an_own_assertions_audience() {
+        let encode = |value: &str| URL_SAFE_NO_PAD.encode(value);
+        let read = |payload: &str| {
+            let token = format!(
+                "{}.{}.c2ln",
+                encode(r#"{"alg":"ES256","typ":"client-authentication+jwt"}"#),
+                encode(payload)
+            );
+            Unverified::read(&token).unwrap().audience_is_only("https://tokend.example")
+        };
+        assert!(read(r#"{"aud":"https://tokend.example"}"#));
+        assert!(read(r#"{"aud":["https://tokend.example"]}"#));
+        for refused in [
+            r#"{"aud":"https://tokend.example/oauth/v2/token"}"#,
+            r#"{"aud":["https://tokend.example","https://other.example"]}"#,
+            r#"{"aud":[]}"#,
+            r#"{}"#,
+        ] {
+            assert!(!read(refused), "{refused}");
+        }
     }
 
     #[test]

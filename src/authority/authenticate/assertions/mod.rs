@@ -39,6 +39,14 @@ use used_ids::UsedIds;
 const LEEWAY_SECONDS: i64 = 30;
 /// The longest `jti` recorded.
 const MAX_JTI_LEN: usize = 256;
+/// The explicit `typ` of a client assertion (draft-ietf-oauth-rfc7523bis).
+pub const CLIENT_ASSERTION_TYP: &str = "client-authentication+jwt";
+/// What a client is told of an assertion for another audience: the rule is
+/// public and the mistake common (the token endpoint's URL), so it is named.
+const WRONG_AUDIENCE: &str =
+    "the assertion's aud must be this server's issuer identifier, alone (draft-ietf-oauth-rfc7523bis)";
+/// The same of an assertion without the explicit type this server requires.
+const UNTYPED: &str = "the assertion's typ must be client-authentication+jwt";
 /// How many verified platform tokens are remembered.
 const VERIFIED_CAPACITY: usize = 10_000;
 
@@ -49,20 +57,32 @@ pub struct AssertionSettings {
     pub max_lifetime_seconds: i64,
     /// The same for a JWT bearer grant's assertion (`--max-grant-assertion-lifetime`).
     pub max_grant_lifetime_seconds: i64,
+    /// Whether `private_key_jwt` assertions must carry the `typ`
+    /// [`CLIENT_ASSERTION_TYP`] (`--require-explicit-assertion-typ`).
+    pub require_explicit_typ: bool,
     /// CA certificates trusted when fetching keys, beside the public web's.
     pub extra_roots: Vec<CertificateDer<'static>>,
 }
 
 impl Default for AssertionSettings {
     fn default() -> Self {
-        Self { max_lifetime_seconds: 300, max_grant_lifetime_seconds: 3600, extra_roots: Vec::new() }
+        Self {
+            max_lifetime_seconds: 300,
+            max_grant_lifetime_seconds: 3600,
+            require_explicit_typ: false,
+            extra_roots: Vec::new(),
+        }
     }
 }
 
 /// Checks client assertions.
 pub struct Assertions {
-    /// The `aud` values an assertion may name: the issuer and its token endpoint.
+    /// The `aud` a client's own assertion must name, alone: the issuer.
+    issuer: String,
+    /// The `aud` values a platform's token may name when its trusted issuer
+    /// sets none: the issuer and its token endpoint.
     audiences: Vec<String>,
+    require_explicit_typ: bool,
     max_lifetime: i64,
     max_grant_lifetime: i64,
     keys: PublishedKeys,
@@ -95,7 +115,9 @@ impl Assertions {
         let fetcher = Fetcher::new(&settings.extra_roots).map_err(AuthError::internal)?;
         let token_endpoint = format!("{}{}", issuer.trim_end_matches('/'), tokend_common::wire::TOKEN_PATH);
         Ok(Self {
+            issuer: issuer.to_owned(),
             audiences: vec![issuer.to_owned(), token_endpoint],
+            require_explicit_typ: settings.require_explicit_typ,
             max_lifetime: settings.max_lifetime_seconds,
             max_grant_lifetime: settings.max_grant_lifetime_seconds,
             keys: PublishedKeys::new(fetcher, clock),
@@ -122,6 +144,7 @@ impl Assertions {
         self.prove(registry, claimed, token, kind, now).await.map_err(|refused| match refused {
             Refused::Error(error) => error,
             Refused::Because(client_id, why) => refusal(kind, &client_id, &why),
+            Refused::Told(client_id, told) => told_refusal(kind, &client_id, told),
         })
     }
 
@@ -170,6 +193,7 @@ impl Assertions {
                 let rules = OwnAssertion {
                     max_lifetime: self.max_grant_lifetime,
                     jti_required: false,
+                    typed: false,
                     // Whether it may use the grant is the grant rules' to say, once the key is proven.
                     eligible: |client| client.auth.jwks.is_some() || client.auth.jwks_uri.is_some(),
                     not_eligible: "no active client with registered keys has this id",
@@ -323,6 +347,7 @@ impl Assertions {
         let rules = OwnAssertion {
             max_lifetime: self.max_lifetime,
             jti_required: true,
+            typed: true,
             eligible: |client| client.auth.methods.contains(AuthMethod::PrivateKeyJwt),
             not_eligible: "no active client with private_key_jwt has this id",
         };
@@ -344,6 +369,14 @@ impl Assertions {
         if issuer != subject {
             return Err(Refused::Because(subject.to_owned(), "iss and sub differ".into()));
         }
+        // draft-ietf-oauth-rfc7523bis: the issuer alone, so an assertion made
+        // for another server (or a URL of this one's) is never accepted here.
+        if !assertion.audience_is_only(&self.issuer) {
+            return Err(Refused::Told(subject.to_owned(), WRONG_AUDIENCE));
+        }
+        if rules.typed && self.require_explicit_typ && !assertion.is_typed(CLIENT_ASSERTION_TYP) {
+            return Err(Refused::Told(subject.to_owned(), UNTYPED));
+        }
         let unknown = || Refused::Because(subject.to_owned(), rules.not_eligible.into());
         let subject_id = ClientId::parse(subject).map_err(|_| unknown())?;
         let client = registry
@@ -353,8 +386,7 @@ impl Assertions {
             .filter(|client| (rules.eligible)(client))
             .ok_or_else(unknown)?;
         let because = |why: &str| Refused::Because(subject.to_owned(), why.to_owned());
-        let expires_at =
-            check_claims(&self.audiences, rules.max_lifetime, assertion, now).map_err(because)?;
+        let expires_at = check_lifetime(rules.max_lifetime, assertion, now).map_err(because)?;
         if !self.verifies(&client, assertion).await {
             return Err(because("no registered key verifies the signature"));
         }
@@ -419,6 +451,17 @@ pub fn named_client(token: &str) -> Option<ClientId> {
 /// The answer to every refused assertion, with the reason logged: as
 /// client authentication `invalid_client`, as a grant `invalid_grant` (RFC
 /// 7523 §3.1).
+/// A refusal whose reason the client is told, as `kind` is answered.
+fn told_refusal(kind: AssertionKind, client_id: &str, told: &'static str) -> AuthError {
+    tracing::info!(client_id, reason = told, "client assertion refused");
+    match kind {
+        AssertionKind::Grant => AuthError::InvalidGrant(told.into()),
+        AssertionKind::JwtBearer | AssertionKind::JwtSpiffe => {
+            AuthError::InvalidClient { message: told, by_header: false }
+        }
+    }
+}
+
 fn refusal(kind: AssertionKind, client_id: &str, why: &str) -> AuthError {
     match kind {
         AssertionKind::Grant => {
@@ -441,6 +484,8 @@ struct OwnAssertion {
     max_lifetime: i64,
     /// Whether a `jti` is required; one present is used once either way.
     jti_required: bool,
+    /// Whether it is client authentication, which `--require-explicit-assertion-typ` types.
+    typed: bool,
     /// Whether the client it names may present it this way.
     eligible: fn(&Client) -> bool,
     /// Why, when it may not.
@@ -453,19 +498,14 @@ struct OwnAssertion {
 enum Refused {
     Error(AuthError),
     Because(String, String),
+    /// A rule broken that the client is told of (it reveals nothing of
+    /// the client named, checked before the client is looked up).
+    Told(String, &'static str),
 }
 
-/// Checks `aud` (one of `audiences`), `exp`, `iat` and `nbf`, and that the
-/// lifetime is at most `max_lifetime`; the assertion's `exp` when they pass.
-fn check_claims(
-    audiences: &[String],
-    max_lifetime: i64,
-    assertion: &Unverified<'_>,
-    now: i64,
-) -> Result<i64, &'static str> {
-    if !assertion.has_audience(audiences) {
-        return Err("aud names neither the issuer nor the token endpoint");
-    }
+/// Checks `exp`, `iat` and `nbf`, and that the lifetime is at most
+/// `max_lifetime`; the assertion's `exp` when they pass.
+fn check_lifetime(max_lifetime: i64, assertion: &Unverified<'_>, now: i64) -> Result<i64, &'static str> {
     let expires_at = assertion.time("exp").ok_or("exp is missing")?;
     if expires_at <= now {
         return Err("it has expired");
