@@ -200,7 +200,7 @@ on_both_stores! {
 
         let samples = scrape(&app.url("/metrics")).await;
         let issued = r#"tokend_tokens_issued_total{client_id="gateway",protocol="connect",token_type="txn_token"}"#;
-        assert_eq!(get(&samples, issued), 1.0);
+        assert_eq!(get(&samples, issued), 2.0, "the first and the one without the claimed chain");
     }
 
     async fn an_administrator_makes_a_client_a_requester_through_the_update_mask(app) {
