@@ -111,7 +111,7 @@ impl AuthError {
 impl From<StoreError> for AuthError {
     fn from(err: StoreError) -> Self {
         match err {
-            StoreError::Unavailable(_) => AuthError::Unavailable(err),
+            StoreError::Unavailable(_) | StoreError::CannotOpen { .. } => AuthError::Unavailable(err),
             StoreError::Conflict => AuthError::AlreadyExists("the record exists already".into()),
             StoreError::Failed(_) | StoreError::Migration(_) => AuthError::internal(err),
         }

@@ -84,18 +84,18 @@ async fn list(store: &Store, as_json: bool) -> Result<String, AuthError> {
         return Ok(listing.to_string());
     }
     let mut out = format!(
-        "{:<44} {:<6} {:<9} {:<11} {:<11} {}",
-        "KID", "ALG", "STATE", "CREATED_AT", "ACTIVE_FROM", "RETIRES"
+        "{:<44} {:<6} {:<9} {:<20} {:<20} {}",
+        "KID", "ALG", "STATE", "CREATED", "ACTIVE_FROM", "RETIRES"
     );
     for key in &keys {
         let retires = key.retire_at.map_or_else(|| "-".to_owned(), rfc3339);
         out.push_str(&format!(
-            "\n{:<44} {:<6} {:<9} {:<11} {:<11} {retires}",
+            "\n{:<44} {:<6} {:<9} {:<20} {:<20} {retires}",
             key.kid,
             key.algorithm,
             key.state(),
-            key.created_at,
-            key.active_from
+            rfc3339(key.created_at),
+            rfc3339(key.active_from)
         ));
     }
     if let Some(at) = next_rotation {

@@ -3,7 +3,7 @@
 
 use super::{
     backup::back_up,
-    config::{Cli, Command},
+    config::{Cli, ClientCommand, Command, IssuerCommand, KeysCommand},
     serve::{key_custody, secret_max_age, serve_until_signalled},
 };
 use crate::{
@@ -52,12 +52,16 @@ pub async fn run(cli: Cli) -> Result<(), RunError> {
         }
         Command::Client { command } => {
             let admin = admin(&store, secret_max_age(cli.secret_max_age)?);
+            let changes = !matches!(command, ClientCommand::List { .. });
             println!("{}", super::clients::run(&admin.registry, command).await?);
+            say_when_servers_follow(changes);
             Ok(())
         }
         Command::Issuer { command } => {
             let admin = admin(&store, None);
+            let changes = !matches!(command, IssuerCommand::List { .. });
             println!("{}", super::issuers::run(&admin.registry, command).await?);
+            say_when_servers_follow(changes);
             Ok(())
         }
         Command::Events { command } => {
@@ -71,12 +75,24 @@ pub async fn run(cli: Cli) -> Result<(), RunError> {
         Command::Keys { command } => {
             let custody =
                 || key_custody(key_file, hsm, rsa).map_err(|err| AuthError::Misconfigured(err.to_string()));
+            let changes = matches!(command, KeysCommand::Rotate { .. } | KeysCommand::Retire { .. });
             println!("{}", super::keys::run(&store, command, custody).await?);
+            say_when_servers_follow(changes);
             Ok(())
         }
     };
     store.close().await;
     outcome
+}
+
+/// Tells the operator, on stderr (stdout stays the command's answer), when
+/// servers already running act on a change the command made.
+fn say_when_servers_follow(changed: bool) {
+    if changed {
+        eprintln!(
+            "running servers follow within their upkeep period (5 s); on PostgreSQL, at once through a notice"
+        );
+    }
 }
 
 /// The operator's parts, as `serve` builds them, for a command.

@@ -15,6 +15,10 @@ pub enum StoreError {
     Failed(#[source] sqlx::Error),
     #[error("the schema migration failed")]
     Migration(#[from] MigrateError),
+    /// The database named at start could not be opened: what was tried,
+    /// why it failed, and what would likely fix it.
+    #[error("cannot open the database {url}: {cause}; {hint}")]
+    CannotOpen { url: String, cause: String, hint: &'static str },
 }
 
 /// Database error codes that say "not now" rather than "never": PostgreSQL's

@@ -12,6 +12,7 @@ mod failures;
 mod instances;
 mod keys;
 mod notifications;
+mod opening;
 mod readiness;
 mod records;
 mod registrations;
@@ -58,8 +59,10 @@ impl Store {
     /// Connects to `sqlite://…` (the file is created if missing) or `postgres://…`.
     pub async fn connect(url: &str) -> Result<Self, StoreError> {
         sqlx::any::install_default_drivers();
-        if let Some(file) = sqlite_file(url) {
-            owner_only(&file).map_err(|err| StoreError::Failed(sqlx::Error::Io(err)))?;
+        let file = sqlite_file(url);
+        opening::check_url(url, file.as_deref())?;
+        if let Some(file) = file {
+            owner_only(&file).map_err(|err| opening::diagnose(url, &sqlx::Error::Io(err)))?;
         }
         let url = with_create_mode(url);
         let pool = AnyPoolOptions::new()
@@ -79,7 +82,8 @@ impl Store {
                 })
             })
             .connect(&url)
-            .await?;
+            .await
+            .map_err(|err| opening::diagnose(&url, &err))?;
         let postgres_url = url.starts_with("postgres").then(|| url.clone());
         Ok(Self { pool, postgres_url, ready: Arc::new(watch::Sender::new(true)), errors: Arc::default() })
     }

@@ -368,6 +368,37 @@ async fn a_port_clash_names_the_address_and_the_listener() {
     }
 }
 
+/// A database that cannot be opened is named (its password hidden), with
+/// the driver's cause and the likely fix.
+#[tokio::test]
+async fn a_database_that_cannot_be_opened_says_what_was_tried_and_what_to_do() {
+    let dir = tempfile::tempdir().unwrap();
+    let missing_folder = format!("sqlite://{}/no-such-folder/t.db", dir.path().display());
+    let cases = [
+        ("tokend.db", vec!["tokend.db", "sqlite://FILE"]),
+        (missing_folder.as_str(), vec!["no-such-folder does not exist", "mkdir"]),
+        (
+            "postgres://postgres:hunter2@127.0.0.1:1/tokend",
+            vec!["127.0.0.1:1", "***", "is PostgreSQL running"],
+        ),
+    ];
+    for (url, expected) in cases {
+        let out = Command::new(env!("CARGO_BIN_EXE_tokend"))
+            .args(["client", "list"])
+            .current_dir(dir.path())
+            .env("TOKEND_DATABASE_URL", url)
+            .output()
+            .unwrap();
+        let said = String::from_utf8_lossy(&out.stderr);
+        assert!(!out.status.success(), "{url}");
+        for part in expected {
+            assert!(said.contains(part), "{url}: {part:?} not in {said}");
+        }
+        assert!(!said.contains("hunter2"), "the password is never shown: {said}");
+    }
+    assert!(!dir.path().join("tokend.db").exists(), "nothing is created for a URL that is no URL");
+}
+
 /// With `--log-format json`, every line on stderr is one JSON object with
 /// the time, the level and the message.
 #[tokio::test]

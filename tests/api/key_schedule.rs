@@ -158,6 +158,15 @@ async fn keys_list_says_when_the_next_rotation_and_each_retirement_are_due() {
     assert!(next.ends_with('Z') && next.contains('T'), "RFC 3339: {next}");
     assert!(keys[0]["retire_time"].is_null(), "the newest key is nobody's predecessor");
     assert!(keys[1]["retire_time"].as_str().is_some_and(|at| at.ends_with('Z')), "{listed}");
+
+    let table = tokend_command(&app).args(["keys", "list"]).output().unwrap();
+    let table = String::from_utf8(table.stdout).unwrap();
+    let row = table.lines().nth(1).expect("a row per key");
+    assert_eq!(
+        row.split_whitespace().filter(|field| field.ends_with('Z') && field.contains('T')).count(),
+        2,
+        "created and active from, in RFC 3339: {row}"
+    );
 }
 
 #[tokio::test]
