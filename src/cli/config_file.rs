@@ -34,6 +34,8 @@ pub enum Source {
     /// The file and the line.
     File(String, usize),
     Default,
+    /// Not set, with the default its help documents (worked out at start).
+    BuiltIn(String),
     Unset,
 }
 
@@ -264,12 +266,26 @@ fn describe(
                     arg.get_env().map(|env| env.to_string_lossy().into_owned()).unwrap_or_default(),
                 ),
                 (None, Some(ValueSource::DefaultValue)) => Source::Default,
-                _ => Source::Unset,
+                _ => match built_in_default(arg) {
+                    Some(default) => Source::BuiltIn(default),
+                    None => Source::Unset,
+                },
             };
-            let value = values.iter().map(|value| redacted(value)).collect::<Vec<_>>().join(", ");
+            let value = match &source {
+                Source::BuiltIn(default) => default.clone(),
+                _ => values.iter().map(|value| redacted(value)).collect::<Vec<_>>().join(", "),
+            };
             Setting { name: arg.get_long().unwrap_or(id).to_owned(), value, source }
         })
         .collect()
+}
+
+/// The default a setting without a clap default documents in its help as
+/// `[default: VALUE]` (one worked out at start, such as the JWKS max-age).
+fn built_in_default(arg: &clap::Arg) -> Option<String> {
+    let help = arg.get_long_help().or(arg.get_help())?.to_string();
+    let (_, rest) = help.split_once("[default: ")?;
+    rest.split_once(']').map(|(default, _)| default.to_owned())
 }
 
 /// A value with any password in it blanked out: a URL's own, any query
@@ -279,6 +295,10 @@ fn describe(
 fn redacted(value: &str) -> String {
     let names_a_password = |name: &str| name.to_ascii_lowercase().contains("password");
     match url::Url::parse(value) {
+        // Shown as given (a URL parser would add a trailing slash the issuer does not have).
+        Ok(url) if url.password().is_none() && !url.query_pairs().any(|(name, _)| names_a_password(&name)) => {
+            value.to_owned()
+        }
         Ok(mut url) => {
             if url.password().is_some() {
                 let _ = url.set_password(Some("redacted"));
@@ -310,7 +330,7 @@ pub fn report(settings: &[Setting]) -> String {
             Source::Flag => "flag".to_owned(),
             Source::Environment(name) => format!("environment {name}"),
             Source::File(file, line) => format!("file {file}:{line}"),
-            Source::Default => "default".to_owned(),
+            Source::Default | Source::BuiltIn(_) => "default".to_owned(),
             Source::Unset => "unset".to_owned(),
         };
         out.push_str(&format!("\n{:<28} {:<40} {source}", setting.name, setting.value));
@@ -346,12 +366,7 @@ mod tests {
         for value in
             ["sqlite://tokend.db", "30d", "/etc/tokend/ca.pem", "127.0.0.1:8443", "https://id.example"]
         {
-            assert_eq!(redacted(value), url_or(value), "{value}");
+            assert_eq!(redacted(value), value, "{value}: no trailing slash added");
         }
-    }
-
-    /// What `value` looks like once a URL parser has read and written it.
-    fn url_or(value: &str) -> String {
-        url::Url::parse(value).map_or_else(|_| value.to_owned(), |url| url.to_string())
     }
 }

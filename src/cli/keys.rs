@@ -50,8 +50,18 @@ async fn rotate(
 
 /// Seals every key anew under the key in `new_file` and says what to do next.
 async fn rekey(store: &Store, current: &KeySealer, new_file: &Path) -> Result<String, AuthError> {
+    let made_here = !new_file.exists();
     let new = KeySealer::load_or_create(new_file)?;
-    let count = KeyRing::rekey(store, &Clock::system(), current, &new, &Actor::cli()).await?;
+    let count = match KeyRing::rekey(store, &Clock::system(), current, &new, &Actor::cli()).await {
+        Ok(count) => count,
+        Err(refused) => {
+            // A refused rekey leaves nothing behind: no key file seals anything.
+            if made_here {
+                let _ = std::fs::remove_file(new_file);
+            }
+            return Err(refused);
+        }
+    };
     Ok(format!(
         "{count} signing keys sealed anew under the key-encryption key {}, no longer under {}; \
          restart every server with --key-encryption-key-file {}, then remove the old file",

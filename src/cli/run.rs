@@ -7,7 +7,7 @@ use super::{
     serve::{key_custody, secret_max_age, serve_until_signalled},
 };
 use crate::{
-    authority::{Admin, AdminSettings, AuthError, Clock},
+    authority::{Admin, AdminSettings, AuthError, Clock, KeySealer},
     domain::SecretMaxAge,
     edge::tls::TlsError,
     store::{Store, StoreError},
@@ -38,8 +38,14 @@ pub async fn run(cli: Cli) -> Result<(), RunError> {
     store.migrate().await?;
     let key_file = cli.key_file();
     let (hsm, rsa) = (cli.hsm_settings(), cli.rsa_key_bits);
+    let sealed_keys = match cli.command {
+        Command::Serve(_) | Command::Keys { .. } => {
+            store.keys().await?.iter().any(|row| KeySealer::is_sealed(&row.private_key))
+        }
+        _ => false,
+    };
     let outcome = match cli.command {
-        Command::Serve(args) => match key_custody(key_file, hsm, rsa) {
+        Command::Serve(args) => match key_custody(key_file, sealed_keys, hsm, rsa) {
             Ok(custody) => {
                 serve_until_signalled(store.clone(), *args, custody, secret_max_age(cli.secret_max_age)?)
                     .await
@@ -74,7 +80,7 @@ pub async fn run(cli: Cli) -> Result<(), RunError> {
         Command::Config { .. } => Ok(()),
         Command::Keys { command } => {
             let custody =
-                || key_custody(key_file, hsm, rsa).map_err(|err| AuthError::Misconfigured(err.to_string()));
+                || key_custody(key_file, sealed_keys, hsm, rsa).map_err(|err| AuthError::Misconfigured(err.to_string()));
             let changes = matches!(command, KeysCommand::Rotate { .. } | KeysCommand::Retire { .. });
             println!("{}", super::keys::run(&store, command, custody).await?);
             say_when_servers_follow(changes);

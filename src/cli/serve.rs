@@ -133,10 +133,19 @@ pub fn secret_max_age(seconds: Option<i64>) -> Result<Option<SecretMaxAge>, RunE
 /// so a wrong setting is refused at start); RSA keys of `rsa` bits.
 pub fn key_custody(
     key_file: Result<PathBuf, String>,
+    sealed_keys: bool,
     hsm: Result<Option<HsmSettings>, String>,
     rsa: RsaKeySize,
 ) -> Result<KeyCustody, RunError> {
     let path = key_file.map_err(RunError::Config)?;
+    // A new key file would open none of the keys: refused, and nothing made.
+    if sealed_keys && !path.exists() {
+        return Err(RunError::Config(format!(
+            "the database holds signing keys sealed under the key-encryption key they name, and {} does not exist; \
+             give --key-encryption-key-file the file they were sealed under (no new one is made)",
+            path.display()
+        )));
+    }
     let sealer = Arc::new(KeySealer::load_or_create(&path)?);
     let hsm = hsm.map_err(RunError::Config)?.map(|settings| Hsm::open(&settings)).transpose()?;
     Ok(KeyCustody { sealer, hsm, rsa })

@@ -381,8 +381,10 @@ pub async fn time_http(State(metrics): State<Arc<Metrics>>, mut request: Request
 
 /// The statuses tokend answers with, as labels; anything else is `other`.
 fn http_status(status: StatusCode) -> &'static str {
-    const KNOWN: [&str; 14] =
-        ["200", "204", "400", "401", "403", "404", "405", "408", "413", "415", "429", "500", "503", "504"];
+    const KNOWN: [&str; 18] = [
+        "200", "201", "204", "304", "400", "401", "403", "404", "405", "408", "413", "415", "429", "431", "500",
+        "501", "503", "504",
+    ];
     let code = status.as_str();
     KNOWN.iter().find(|known| **known == code).map_or("other", |known| *known)
 }
@@ -469,6 +471,13 @@ impl Metrics {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn every_status_tokend_answers_with_is_its_own_label() {
+        for (status, label) in [(201, "201"), (304, "304"), (431, "431"), (501, "501"), (418, "other")] {
+            assert_eq!(http_status(StatusCode::from_u16(status).unwrap()), label);
+        }
+    }
 
     #[test]
     fn only_served_methods_are_named() {

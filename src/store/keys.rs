@@ -22,6 +22,32 @@ impl Store {
         Ok(())
     }
 
+    /// Stores the first key of its algorithm, unless another instance made
+    /// one first (under the same lock as rotation): whether this one did.
+    pub async fn insert_first_key(&self, key: &KeyRow) -> Result<bool, StoreError> {
+        let mut tx = self.pool.begin().await?;
+        Self::lock_keys(&mut tx).await?;
+        let inserted = sqlx::query(
+            "INSERT INTO signing_keys (kid, algorithm, private_key, created_at, active_from, public_jwk) \
+             SELECT $1, $2, $3, $4, $5, $6 \
+             WHERE NOT EXISTS (SELECT 1 FROM signing_keys WHERE algorithm = $2)",
+        )
+        .bind(&key.kid)
+        .bind(&key.algorithm)
+        .bind(&key.private_key)
+        .bind(key.created_at)
+        .bind(key.active_from)
+        .bind(&key.public_jwk)
+        .execute(&mut *tx)
+        .await?;
+        if inserted.rows_affected() == 0 {
+            return Ok(false);
+        }
+        Self::announce(&mut tx, Notice::Keys).await?;
+        tx.commit().await?;
+        Ok(true)
+    }
+
     /// Stores a key with `events` unless some key was created after `since`:
     /// a scheduled rotation, which many instances may find due at once and
     /// only one makes. Whether this one did.

@@ -347,6 +347,27 @@ async fn the_http_adapter_can_have_an_address_of_its_own() {
     child.wait().unwrap();
 }
 
+/// Logs written to a file or a pipe carry no terminal colour codes.
+#[tokio::test]
+async fn logs_into_a_pipe_have_no_colour_codes() {
+    use std::io::BufRead;
+    let dir = tempfile::tempdir().unwrap();
+    let mut child = Command::new(env!("CARGO_BIN_EXE_tokend"))
+        .args(["serve", "--listen", "127.0.0.1:0"])
+        .env("TOKEND_DATABASE_URL", format!("sqlite://{}", dir.path().join("t.db").display()))
+        .env("RUST_LOG", "warn")
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut lines = std::io::BufReader::new(child.stderr.take().unwrap()).lines();
+    let first = lines.next().unwrap().unwrap();
+    child.kill().unwrap();
+    child.wait().unwrap();
+    assert!(first.contains("WARN") && first.contains("without TLS"), "{first}");
+    assert!(!first.contains('\u{1b}'), "no escape codes: {first:?}");
+}
+
 /// A port that is taken is named, with the setting that asked for it.
 #[tokio::test]
 async fn a_port_clash_names_the_address_and_the_listener() {

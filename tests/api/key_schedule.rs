@@ -179,6 +179,42 @@ async fn postgres_of_many_instances_finding_a_rotation_due_at_once_exactly_one_m
     one_key_of_many_attempts(Backend::Postgres).await;
 }
 
+#[tokio::test]
+async fn sqlite_instances_started_together_make_one_first_key() {
+    one_first_key_of_many(Backend::Sqlite).await;
+}
+
+#[tokio::test]
+async fn postgres_instances_started_together_make_one_first_key() {
+    one_first_key_of_many(Backend::Postgres).await;
+}
+
+/// Sixteen first keys of an algorithm not yet used, offered at once, as
+/// instances started together on an empty database would: one is stored.
+async fn one_first_key_of_many(backend: Backend) {
+    let Some(app) = TestApp::spawn(backend).await else {
+        return;
+    };
+    let store = tokend::store::Store::connect(app.database_url()).await.unwrap();
+    let now = app.authority.clock().now();
+    let attempts = (0..16).map(|n| {
+        let store = store.clone();
+        let key = tokend::store::KeyRow {
+            kid: format!("first-{n}"),
+            algorithm: "PS256".into(),
+            private_key: "sealed elsewhere".into(),
+            created_at: now,
+            active_from: now,
+            public_jwk: None,
+        };
+        async move { store.insert_first_key(&key).await.unwrap() }
+    });
+    let made = futures_join_all(attempts).await.into_iter().filter(|made| *made).count();
+    assert_eq!(made, 1);
+    let stored = store.keys().await.unwrap();
+    assert_eq!(stored.iter().filter(|key| key.algorithm == "PS256").count(), 1);
+}
+
 /// Sixteen conditional inserts at once, as sixteen instances finding the
 /// rotation due would make; without PostgreSQL's advisory lock several land.
 async fn one_key_of_many_attempts(backend: Backend) {

@@ -109,6 +109,8 @@ on_both_stores! {
         let after = store_of(&app).await.keys().await.unwrap();
         let material = |rows: &[tokend::store::KeyRow]| rows.iter().map(|row| row.private_key.clone()).collect::<Vec<_>>();
         assert_eq!(material(&after), material(&before));
+        assert!(!dir.path().join("new.kek").exists(), "no new key file is left behind");
+        assert!(!dir.path().join("wrong.kek").exists(), "no key file is made beside a database with sealed keys");
     }
 }
 

@@ -237,6 +237,8 @@ on_both_stores! {
         let cases = [
             (SigningKey::generate(Algorithm::ES256, "publisher-1").sign(&stated), "invalid_software_statement"),
             (publisher.sign(&json!({"iss": "https://software.example.com", "exp": now() - 60})), "invalid_software_statement"),
+            (publisher.sign(&json!({"iss": "https://software.example.com"})), "invalid_software_statement"),
+            (publisher.sign(&json!({"iss": "https://software.example.com", "iat": now() - 366 * 86_400})), "invalid_software_statement"),
             (publisher.sign(&json!({"iss": "https://elsewhere.example.com"})), "unapproved_software_statement"),
             ("not.a.jwt".to_owned(), "invalid_software_statement"),
         ];

@@ -198,6 +198,13 @@ on_both_stores! {
         let refused = http.post(app.url("/tokend.v1.TokenService/ExchangeToken")).json(&broken).send().await.unwrap();
         assert_eq!(refused.status(), 400);
 
+        // RFC 9700 §4.15: a stated subject never names another client.
+        client(&app, "ledger", "", &[], false).await;
+        let mut impersonating = body.clone();
+        impersonating["subjectToken"] = json!(r#"{"sub":"ledger"}"#);
+        let refused = http.post(app.url("/tokend.v1.TokenService/ExchangeToken")).json(&impersonating).send().await.unwrap();
+        assert_eq!(refused.status(), 400);
+
         let samples = scrape(&app.url("/metrics")).await;
         let issued = r#"tokend_tokens_issued_total{client_id="gateway",protocol="connect",token_type="txn_token"}"#;
         assert_eq!(get(&samples, issued), 2.0, "the first and the one without the claimed chain");

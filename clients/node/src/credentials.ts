@@ -48,7 +48,18 @@ export interface ProofFields {
 /** Makes the proof for each request: a fresh assertion each time, as a retried one would be a replay. */
 export type Prover = () => Promise<ProofFields>;
 
+/** The members a `ClientCredentials` may have; any other is a mistake, refused rather than ignored. */
+const CREDENTIAL_MEMBERS = new Set(["clientId", "clientSecret", "privateKey", "assertionFile"]);
+
 export function prover(credentials: ClientCredentials, issuer: string | undefined): Prover {
+  for (const member of Object.keys(credentials)) {
+    if (member === "dpop") {
+      throw new TypeError("dpop is an option of the token source, not of its credentials: pass { dpop } as the third argument");
+    }
+    if (!CREDENTIAL_MEMBERS.has(member)) {
+      throw new TypeError(`the credentials have no member ${JSON.stringify(member)}: give clientId and one of clientSecret, privateKey, assertionFile`);
+    }
+  }
   const { clientId, clientSecret, privateKey, assertionFile } = credentials;
   if ([clientSecret, privateKey, assertionFile].filter((given) => given !== undefined).length > 1) {
     throw new TypeError("give one of clientSecret, privateKey and assertionFile");

@@ -113,5 +113,11 @@ for (const [name, transport] of Object.entries(transports)) {
       assert.ok(performance.now() - started >= 500, "it waited for the bucket to refill");
       await source.close();
     });
+
+    test("a dpop key or any unknown member among the credentials is refused, not ignored", async () => {
+      const dpop = await DpopKey.generate();
+      assert.throws(() => transport({ clientId: "orders-worker", clientSecret: secret, dpop }), /third argument/);
+      assert.throws(() => transport({ clientId: "orders-worker", clientSecret: secret, scope: "x" }), /no member "scope"/);
+    });
   });
 }

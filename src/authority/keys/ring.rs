@@ -50,9 +50,13 @@ impl KeyRing {
             }
         }
         if !rows.iter().any(|row| row.algorithm == algorithm.as_str()) {
+            // Instances started together on an empty database make one key
+            // between them; the others sign with the one that was stored.
             let row = custody.create(algorithm, now, now)?;
-            store.insert_key(&row, &[]).await?;
-            rows.insert(0, row);
+            if !store.insert_first_key(&row).await? {
+                tracing::info!(algorithm = algorithm.as_str(), "another instance made the first signing key");
+            }
+            rows = store.keys().await?;
         }
         Self::from_rows(rows, algorithm, custody, now)
     }

@@ -64,6 +64,11 @@ impl KeySealer {
         Ok(Self { path: Some(path.to_owned()), ..sealer })
     }
 
+    /// Whether a key as stored is sealed under some key-encryption key.
+    pub fn is_sealed(stored: &str) -> bool {
+        stored.starts_with(SEALED_PREFIX) || stored.starts_with(SEALED_V1_PREFIX)
+    }
+
     /// `None` unless `bytes` is 32 bytes long.
     pub fn from_bytes(bytes: &[u8]) -> Option<Self> {
         let key = UnboundKey::new(&AES_256_GCM, bytes).ok().filter(|_| bytes.len() == KEY_LEN)?;

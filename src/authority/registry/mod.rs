@@ -88,6 +88,18 @@ impl Registry {
         }
     }
 
+    /// Whether `name` is the id of a registered client, active or not: a
+    /// subject stated for someone else may not be one (RFC 9700 §4.15).
+    pub async fn names_a_client(&self, name: &str) -> Result<bool, AuthError> {
+        let Ok(client_id) = ClientId::parse(name) else {
+            return Ok(false);
+        };
+        if self.cache.get(name, self.clock.now()).is_some() {
+            return Ok(true);
+        }
+        Ok(self.store.client(&client_id).await?.is_some())
+    }
+
     /// Forgets what is known of a client in memory, here and by the secret
     /// check, after this process or another changed it.
     pub fn forget_cached(&self, client_id: &str) {

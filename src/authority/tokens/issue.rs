@@ -220,7 +220,17 @@ impl Authority {
                 TxnSubject::Access(self.exchanged_token(subject_token, "subject_token", holding).await?)
             }
             SubjectKind::TxnToken => TxnSubject::Txn(self.presented_txn_token(subject_token)?),
-            SubjectKind::UnsignedJson => TxnSubject::Stated(txn::unsigned_subject(subject_token)?),
+            SubjectKind::UnsignedJson => {
+                let sub = txn::unsigned_subject(subject_token)?;
+                // RFC 9700 §4.15: a stated subject never names another client.
+                if sub != client.id.as_str() && self.registry.names_a_client(&sub).await? {
+                    return Err(AuthError::InvalidRequest(
+                        "the stated sub names a registered client; a requester states only subjects that are not clients"
+                            .into(),
+                    ));
+                }
+                TxnSubject::Stated(sub)
+            }
         };
         let claims =
             txn::decide(client, subject, request, &self.txn, self.tokens.issuer(), self.clock.now())?;

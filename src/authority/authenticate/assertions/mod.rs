@@ -47,6 +47,8 @@ const WRONG_AUDIENCE: &str =
     "the assertion's aud must be this server's issuer identifier, alone (draft-ietf-oauth-rfc7523bis)";
 /// The same of an assertion without the explicit type this server requires.
 const UNTYPED: &str = "the assertion's typ must be client-authentication+jwt";
+/// How long a software statement without `exp` is good for, from its `iat`.
+const MAX_STATEMENT_AGE_SECONDS: i64 = 365 * 24 * 3600;
 /// How many verified platform tokens are remembered.
 const VERIFIED_CAPACITY: usize = 10_000;
 
@@ -282,8 +284,15 @@ impl Assertions {
                 "the software statement's issuer is not a trusted issuer".into(),
             ));
         };
-        if statement.time("exp").is_some_and(|exp| exp <= now) {
-            return Err(invalid("it has expired"));
+        // A statement is good until its exp, or for a year from its iat
+        // without one: never forever.
+        match (statement.time("exp"), statement.time("iat")) {
+            (Some(exp), _) if exp <= now => return Err(invalid("it has expired")),
+            (None, Some(iat)) if iat + MAX_STATEMENT_AGE_SECONDS <= now => {
+                return Err(invalid("it has no exp and its iat is over a year old"));
+            }
+            (None, None) => return Err(invalid("it says neither when it expires (exp) nor when it was made (iat)")),
+            _ => {}
         }
         if statement.time("nbf").is_some_and(|nbf| nbf > now + LEEWAY_SECONDS) {
             return Err(invalid("nbf is in the future"));
