@@ -60,7 +60,7 @@ async fn out_of_descriptors_the_server_rests_and_recovers() {
         idle_timeout: Duration::from_secs(30),
     };
     tokio::spawn(server::serve(
-        server::Listeners { main: listener, http: None, tls: None, metrics: None },
+        server::Listeners { main: listener, http: None, tls: None, metrics: None, proxies: None },
         authority,
         limits,
         std::future::pending(),

@@ -51,6 +51,7 @@ async fn tokend(dir: &tempfile::TempDir, enabled: bool) -> (String, String) {
         http: None,
         tls: None,
         metrics: None,
+        proxies: None,
     };
     let issuer = listeners.base_url().unwrap();
     let sealer = Arc::new(KeySealer::from_bytes(&[9; 32]).unwrap());

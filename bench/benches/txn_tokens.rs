@@ -30,7 +30,7 @@ async fn tokend(dir: &tempfile::TempDir, algorithm: SigningAlgorithm) -> (String
     let store = Store::connect(&format!("sqlite://{}", dir.path().join("t.db").display())).await.unwrap();
     store.migrate().await.unwrap();
     let main = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let listeners = server::Listeners { main, http: None, tls: None, metrics: None };
+    let listeners = server::Listeners { main, http: None, tls: None, metrics: None, proxies: None };
     let issuer = listeners.base_url().unwrap();
     let sealer = Arc::new(KeySealer::from_bytes(&[9; 32]).unwrap());
     let settings = Settings::new(issuer.clone(), Audience::parse("tokend").unwrap(), algorithm, sealer);

@@ -50,7 +50,7 @@ pub use audit::{
 use authenticate::Assertions;
 #[cfg(feature = "fuzzing")]
 use authenticate::Credential;
-pub use authenticate::{AssertionSettings, BodyCredentials, Caller, Policy, Presented};
+pub use authenticate::{AssertionSettings, BodyCredentials, Caller, OutboundPolicy, Policy, Presented};
 pub use clock::Clock;
 use dpop::Dpop;
 pub use dpop::{DpopPresented, DpopSettings, PROOF_ALGORITHMS};

@@ -393,9 +393,16 @@ pub struct ServeArgs {
     pub tls_key: Option<PathBuf>,
 
     /// PEM CA bundle that client certificates must chain to for
-    /// tls_client_auth (RFC 8705). Needs --tls-cert.
+    /// tls_client_auth (RFC 8705). Needs --tls-cert, or --trusted-proxies for
+    /// certificates a proxy forwards.
     #[arg(long, env = "TOKEND_TLS_CLIENT_CA")]
     pub tls_client_ca: Option<PathBuf>,
+
+    /// Networks (CIDR or address), comma-separated, of TLS-terminating
+    /// proxies whose RFC 9440 Client-Cert and Client-Cert-Chain header fields
+    /// stand for the client's certificate; from any other peer they are ignored.
+    #[arg(long, env = "TOKEND_TRUSTED_PROXIES", value_delimiter = ',')]
+    pub trusted_proxies: Vec<String>,
 
     /// Serve `GET /metrics` on this address of its own instead of beside the
     /// HTTP adapter (to keep it off a public port).
@@ -418,6 +425,19 @@ pub struct ServeArgs {
     /// (draft-ietf-oauth-rfc7523bis); off: the type is accepted, not required.
     #[arg(long, env = "TOKEND_REQUIRE_EXPLICIT_ASSERTION_TYP")]
     pub require_explicit_assertion_typ: bool,
+
+    /// Networks (CIDR or address) and host names tokend's fetches of keys
+    /// and discovery documents may reach though they are internal (loopback,
+    /// private): needed for a registrant's jwks_uri inside the platform,
+    /// comma-separated. Link-local and metadata addresses are never reached.
+    #[arg(long, env = "TOKEND_OUTBOUND_ALLOW", value_delimiter = ',')]
+    pub outbound_allow: Vec<String>,
+
+    /// Keep fetches an administrator configured (jwks_uri, trusted issuers,
+    /// discovery) off loopback and private addresses too, but for those
+    /// --outbound-allow lists.
+    #[arg(long, env = "TOKEND_OUTBOUND_DENY_PRIVATE")]
+    pub outbound_deny_private: bool,
 
     /// PEM CA bundle trusted, beside the public web's roots, when fetching
     /// keys from a jwks_uri or an issuer's discovery document (for issuers
@@ -464,8 +484,8 @@ impl ServeArgs {
         let client_ca = self.tls_client_ca.clone();
         match (&self.tls_cert, &self.tls_key) {
             (Some(cert), Some(key)) => Ok(Some(TlsFiles { cert: cert.clone(), key: key.clone(), client_ca })),
-            (None, None) if client_ca.is_some() => {
-                Err("--tls-client-ca needs --tls-cert and --tls-key".into())
+            (None, None) if client_ca.is_some() && self.trusted_proxies.is_empty() => {
+                Err("--tls-client-ca needs --tls-cert and --tls-key, or --trusted-proxies".into())
             }
             (None, None) => Ok(None),
             _ => Err("--tls-cert and --tls-key go together".into()),

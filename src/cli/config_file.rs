@@ -296,7 +296,9 @@ fn redacted(value: &str) -> String {
     let names_a_password = |name: &str| name.to_ascii_lowercase().contains("password");
     match url::Url::parse(value) {
         // Shown as given (a URL parser would add a trailing slash the issuer does not have).
-        Ok(url) if url.password().is_none() && !url.query_pairs().any(|(name, _)| names_a_password(&name)) => {
+        Ok(url)
+            if url.password().is_none() && !url.query_pairs().any(|(name, _)| names_a_password(&name)) =>
+        {
             value.to_owned()
         }
         Ok(mut url) => {

@@ -79,8 +79,10 @@ pub async fn run(cli: Cli) -> Result<(), RunError> {
         // Answered by the binary from the resolved settings, before any database is opened.
         Command::Config { .. } => Ok(()),
         Command::Keys { command } => {
-            let custody =
-                || key_custody(key_file, sealed_keys, hsm, rsa).map_err(|err| AuthError::Misconfigured(err.to_string()));
+            let custody = || {
+                key_custody(key_file, sealed_keys, hsm, rsa)
+                    .map_err(|err| AuthError::Misconfigured(err.to_string()))
+            };
             let changes = matches!(command, KeysCommand::Rotate { .. } | KeysCommand::Retire { .. });
             println!("{}", super::keys::run(&store, command, custody).await?);
             say_when_servers_follow(changes);

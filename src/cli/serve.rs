@@ -10,13 +10,29 @@ use super::{config::ServeArgs, run::RunError};
 use crate::{
     authority::{
         AssertionSettings, AuditSettings, Authority, DpopSettings, FailureLimits, Hsm, HsmSettings,
-        IssuanceLog, KeyCustody, KeyPolicy, KeySealer, MetadataPolicy, REGISTRATION_PATH, RegistrationMode,
-        RegistrationSettings, RsaKeySize, Settings, StatusListSettings, TxnSettings,
+        IssuanceLog, KeyCustody, KeyPolicy, KeySealer, MetadataPolicy, OutboundPolicy, REGISTRATION_PATH,
+        RegistrationMode, RegistrationSettings, RsaKeySize, Settings, StatusListSettings, TxnSettings,
     },
-    domain::{Audience, SecretMaxAge},
-    edge::{self, server::Listeners, tls::Tls},
+    domain::{Audience, Network, SecretMaxAge},
+    edge::{self, forwarded::TrustedProxies, server::Listeners, tls::Tls},
     store::Store,
 };
+
+/// The proxies `--trusted-proxies` names, checking forwarded certificates
+/// against `--tls-client-ca`; `None` when it names none.
+fn trusted_proxies(args: &ServeArgs) -> Result<Option<Arc<TrustedProxies>>, RunError> {
+    if args.trusted_proxies.is_empty() {
+        return Ok(None);
+    }
+    let networks = args
+        .trusted_proxies
+        .iter()
+        .map(|text| {
+            Network::parse(text).map_err(|err| RunError::Config(format!("--trusted-proxies: {}", err.0)))
+        })
+        .collect::<Result<_, _>>()?;
+    Ok(Some(Arc::new(TrustedProxies::new(networks, args.tls_client_ca.as_deref())?)))
+}
 
 /// A listener on `address`, which the setting `flag` names; a refusal names both.
 async fn bind(flag: &'static str, address: SocketAddr) -> Result<TcpListener, RunError> {
@@ -43,7 +59,8 @@ pub async fn serve_until_signalled(
     };
     let limits = args.connection_limits().within_descriptor_limit();
     let tls = args.tls_files().map_err(RunError::Config)?.map(Tls::load).transpose()?;
-    let listeners = Listeners { main, http, tls, metrics };
+    let proxies = trusted_proxies(&args)?;
+    let listeners = Listeners { main, http, tls, metrics, proxies };
     let base_url = listeners.base_url()?;
     if listeners.tls.is_none() {
         tracing::warn!(
@@ -93,6 +110,8 @@ pub async fn serve_until_signalled(
             max_grant_lifetime_seconds: args.max_grant_assertion_lifetime,
             require_explicit_typ: args.require_explicit_assertion_typ,
             extra_roots: args.fetch_ca.as_deref().map(edge::tls::ca_bundle).transpose()?.unwrap_or_default(),
+            outbound: OutboundPolicy::parse(&args.outbound_allow, args.outbound_deny_private)
+                .map_err(RunError::Config)?,
         },
         audit: AuditSettings {
             retention_seconds: args.audit_retention,

@@ -41,6 +41,9 @@ pub struct Client {
     pub txn_token_requester: bool,
     /// The grants it may use (RFC 7591 `grant_types`).
     pub grant_types: GrantTypes,
+    /// Whether it came by dynamic registration (RFC 7591): software it
+    /// names (its `jwks_uri`) is trusted with the public web only.
+    pub registered_dynamically: bool,
 }
 
 impl Client {

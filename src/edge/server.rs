@@ -21,6 +21,7 @@ use tonic_health::{ServingStatus, server::HealthReporter};
 use super::{
     connections::{self, ConnectionLimits},
     deadline,
+    forwarded::TrustedProxies,
     tls::Tls,
 };
 use crate::{
@@ -53,6 +54,8 @@ pub struct Listeners {
     pub tls: Option<Tls>,
     /// Serves `GET /metrics` alone, instead of the HTTP adapter serving it.
     pub metrics: Option<TcpListener>,
+    /// TLS-terminating proxies whose forwarded client certificates (RFC 9440) are believed.
+    pub proxies: Option<Arc<TrustedProxies>>,
 }
 
 impl Listeners {
@@ -103,13 +106,13 @@ pub async fn serve(
     let connect = deadline::limit_grpc(grpc.clone());
     let grpc = grpc.layer(axum::middleware::from_fn_with_state(metrics.clone(), metrics::time_grpc));
     let grpc = deadline::limit_grpc(grpc);
-    let certificates = ClientCertificates(listeners.tls.is_some());
+    let certificates = ClientCertificates(listeners.tls.is_some() || listeners.proxies.is_some());
     let separate_metrics =
         listeners.metrics.map(|listener| (listener, metrics::router(authority.clone(), metrics.clone())));
     let http = super::routes::http(authority, certificates, metrics, separate_metrics.is_none(), connect);
     let http = deadline::limit_http(http);
 
-    let tls = listeners.tls.clone();
+    let (tls, proxies) = (listeners.tls.clone(), listeners.proxies.clone());
     let reload = listeners.tls.map(|tls| tokio::spawn(tls.follow_files(stop.clone())));
     let (main_http, separate_http) = match listeners.http {
         Some(listener) => (None, Some((listener, http))),
@@ -117,12 +120,19 @@ pub async fn serve(
     };
     let main = ByContentType { grpc, http: main_http, refused: unsupported_media_type() };
     let main = axum::Router::new().fallback_service(main);
-    let main = tokio::spawn(connections::serve(listeners.main, main, limits, tls.clone(), stop.clone()));
+    let main = tokio::spawn(connections::serve(
+        listeners.main,
+        main,
+        limits,
+        tls.clone(),
+        proxies.clone(),
+        stop.clone(),
+    ));
     let separate_metrics = separate_metrics.map(|(listener, router)| {
-        tokio::spawn(connections::serve(listener, router, limits, tls.clone(), stop.clone()))
+        tokio::spawn(connections::serve(listener, router, limits, tls.clone(), None, stop.clone()))
     });
     let separate_http = separate_http
-        .map(|(listener, http)| tokio::spawn(connections::serve(listener, http, limits, tls, stop)));
+        .map(|(listener, http)| tokio::spawn(connections::serve(listener, http, limits, tls, proxies, stop)));
 
     shutdown.await;
     let _ = stopping.send(true);

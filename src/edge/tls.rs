@@ -104,13 +104,7 @@ impl Tls {
     /// read and its chain checked against the client CA (including validity
     /// and the client-auth key usage). `None` for no usable certificate.
     pub fn examine(&self, chain: &[CertificateDer<'_>]) -> Option<Arc<PeerCertificate>> {
-        let (leaf, intermediates) = chain.split_first()?;
-        let chains_to_ca = self
-            .client_ca
-            .as_ref()
-            .is_some_and(|ca| ca.verify_client_cert(leaf, intermediates, UnixTime::now()).is_ok());
-        let chain: Vec<&[u8]> = chain.iter().map(|der| der.as_ref()).collect();
-        PeerCertificate::examine(&chain, chains_to_ca).map(Arc::new)
+        examine(self.client_ca.as_deref(), chain)
     }
 
     /// Reads the files again whenever they change, until `stop` turns true.
@@ -237,7 +231,25 @@ pub fn ca_bundle(path: &Path) -> Result<Vec<CertificateDer<'static>>, TlsError> 
 }
 
 /// A verifier of client certificates against the CA bundle at `path`.
-fn client_ca(path: &Path, provider: Arc<CryptoProvider>) -> Result<Arc<dyn ClientCertVerifier>, TlsError> {
+/// What a client certificate chain (leaf first) is, checked against
+/// `client_ca` when there is one: the same for a certificate presented on a
+/// listener and one a trusted proxy forwards.
+pub(super) fn examine(
+    client_ca: Option<&dyn ClientCertVerifier>,
+    chain: &[CertificateDer<'_>],
+) -> Option<Arc<PeerCertificate>> {
+    let (leaf, intermediates) = chain.split_first()?;
+    let chains_to_ca =
+        client_ca.is_some_and(|ca| ca.verify_client_cert(leaf, intermediates, UnixTime::now()).is_ok());
+    let chain: Vec<&[u8]> = chain.iter().map(|der| der.as_ref()).collect();
+    PeerCertificate::examine(&chain, chains_to_ca).map(Arc::new)
+}
+
+/// The check of client certificates against the CA bundle at `path`.
+pub(super) fn client_ca(
+    path: &Path,
+    provider: Arc<CryptoProvider>,
+) -> Result<Arc<dyn ClientCertVerifier>, TlsError> {
     let unusable = |why: String| TlsError::CaBundle { path: path.to_owned(), why };
     let mut roots = RootCertStore::empty();
     for certificate in ca_bundle(path)? {

@@ -16,6 +16,18 @@ macro_rules! client_columns {
     };
 }
 
+/// What a client's rows are read with: its columns, and whether it came by
+/// dynamic registration.
+macro_rules! client_selected {
+    () => {
+        concat!(
+            client_columns!(),
+            ", CAST(CASE WHEN EXISTS (SELECT 1 FROM client_registrations r \
+             WHERE r.client_id = clients.client_id) THEN 1 ELSE 0 END AS BIGINT) AS registered_dynamically"
+        )
+    };
+}
+
 /// Client ids looked up in one query at most (well under SQLite's 32,766 parameters).
 const REGISTERED_PER_QUERY: usize = 500;
 
@@ -49,7 +61,7 @@ impl Store {
     }
 
     pub async fn client(&self, client_id: &ClientId) -> Result<Option<ClientRow>, StoreError> {
-        let sql = concat!("SELECT ", client_columns!(), " FROM clients WHERE client_id = $1");
+        let sql = concat!("SELECT ", client_selected!(), " FROM clients WHERE client_id = $1");
         let query = sqlx::query_as(sql).bind(client_id.as_str());
         self.observed("read_client", query.fetch_optional(&self.pool)).await
     }
@@ -90,7 +102,7 @@ impl Store {
         // (in both dialects) ends the range without LIKE's wildcards.
         let sql = concat!(
             "SELECT ",
-            client_columns!(),
+            client_selected!(),
             " FROM clients WHERE client_id > $1 AND client_id >= $2 AND substr(client_id, 1, $3) = $2 \
              ORDER BY client_id LIMIT $4"
         );

@@ -43,6 +43,10 @@ pub struct ClientRow {
     pub txn_token_requester: i64,
     /// Space-separated grant types it may use.
     pub grant_types: String,
+    /// 1 when the client came by dynamic registration (RFC 7591), else 0:
+    /// read from its registration's row, never written with the client.
+    #[sqlx(default)]
+    pub registered_dynamically: i64,
 }
 
 /// A platform whose tokens may authenticate clients.

@@ -65,7 +65,11 @@ fn flags_beat_the_environment_which_beats_the_file_which_beats_defaults() {
     assert_eq!(shown(&output, "fetch-ca"), ("/etc/tokend/ca.pem".into(), format!("file {file}:6")));
     assert_eq!(shown(&output, "idle-timeout"), ("120".into(), "default".into()));
     assert_eq!(shown(&output, "issuer"), ("".into(), "unset".into()));
-    assert_eq!(shown(&output, "key-activation-delay"), ("300".into(), "default".into()), "a documented default, not unset");
+    assert_eq!(
+        shown(&output, "key-activation-delay"),
+        ("300".into(), "default".into()),
+        "a documented default, not unset"
+    );
     let (url, from) = shown(&output, "database-url");
     assert_eq!(
         (url.as_str(), from),
@@ -73,8 +77,13 @@ fn flags_beat_the_environment_which_beats_the_file_which_beats_defaults() {
     );
     assert!(!String::from_utf8_lossy(&output.stdout).contains("hunter2"), "no password in the output");
 
-    let issuer = tokend(dir.path()).args(["config", "show", "--issuer", "https://id.example"]).output().unwrap();
-    assert_eq!(shown(&issuer, "issuer"), ("https://id.example".into(), "flag".into()), "as tokens carry it, no slash added");
+    let issuer = tokend(dir.path())
+        .args(["config", "show"])
+        .env("TOKEND_ISSUER", "https://id.example")
+        .output()
+        .unwrap();
+    let as_given = ("https://id.example".into(), "environment TOKEND_ISSUER".into());
+    assert_eq!(shown(&issuer, "issuer"), as_given, "as tokens carry it, no slash added");
 }
 
 #[test]

@@ -187,6 +187,28 @@ async fn a_client_behind_a_proxy_names_the_issuers_url() {
     assert_eq!((status, body["token_type"].as_str()), (StatusCode::OK, Some("DPoP")), "{body}");
 }
 
+/// A proof made for another server's endpoint does not pass because the
+/// caller names that server in `Host`: `htu` is compared with the issuer's
+/// URL and the listener's own address only.
+#[tokio::test]
+async fn a_host_the_caller_chooses_does_not_make_a_proof_for_another_server_pass() {
+    let app = TestApp::spawn(Backend::Sqlite).await.unwrap();
+    let secret = app.create_client("svc", "read", "read", &[]).await;
+    let key = DpopKey::generate(Algorithm::ES256);
+    let response = reqwest::Client::new()
+        .post(token_url(&app))
+        .header("host", "other-server.example")
+        .header("content-type", "application/x-www-form-urlencoded")
+        .header("DPoP", key.proof("http://other-server.example/oauth/v2/token"))
+        .body(format!("{BODY}{secret}"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), StatusCode::BAD_REQUEST);
+    let body: Value = response.json().await.unwrap();
+    assert_eq!(body["error"], "invalid_dpop_proof", "{body}");
+}
+
 #[tokio::test]
 async fn with_nonces_a_proof_must_carry_a_fresh_one_from_the_server() {
     let launch =

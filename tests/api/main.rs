@@ -35,6 +35,7 @@ mod metrics;
 mod mtls;
 mod private_key_jwt;
 mod probes;
+mod proxy_certificates;
 mod registration;
 mod revoke;
 mod service;

@@ -13,7 +13,7 @@ use tokend::{
 
 use crate::{
     support::helpers::*,
-    support::signers::{SigningKey, jwks, now},
+    support::signers::{KeyServer, SigningKey, jwks, now},
 };
 use jsonwebtoken::Algorithm;
 
@@ -341,6 +341,44 @@ async fn registrants_name_audiences_and_claims_only_as_the_operator_lists_them()
     assert_eq!(status, StatusCode::OK, "{issued}");
     let token = claims(issued["access_token"].as_str().unwrap());
     assert_eq!((token["aud"][0].as_str(), token["tenant"].as_str()), (Some("orders-api"), Some("acme")));
+}
+
+/// A registrant's jwks_uri is fetched from the public web only: a loopback
+/// publisher is reached only once the operator lists it (`--outbound-allow`).
+#[tokio::test]
+async fn a_registrants_jwks_uri_reaches_internal_addresses_only_as_the_operator_allows() {
+    let keys = KeyServer::start().await;
+    let key = SigningKey::generate(Algorithm::ES256, "k1");
+    keys.serve("/jwks", &jwks(&[&key]), 300);
+    for (allow, expected) in
+        [(vec![], StatusCode::UNAUTHORIZED), (vec!["127.0.0.1/32".to_owned()], StatusCode::OK)]
+    {
+        let assertions = tokend::authority::AssertionSettings {
+            outbound: tokend::authority::OutboundPolicy::parse(&allow, false).unwrap(),
+            ..Default::default()
+        };
+        let registration = RegistrationSettings::new(RegistrationMode::Open, policy("", "", ""), 30);
+        let launch = Launch { registration, assertions, ..Launch::default() };
+        let app = TestApp::spawn_with(Backend::Sqlite, launch).await.unwrap();
+        let document = json!({"scope": "reports.read", "token_endpoint_auth_method": "private_key_jwt", "jwks_uri": keys.url("/jwks")});
+        let (status, _, registered) = call(Method::POST, &app.url(REGISTER), None, Some(document)).await;
+        assert_eq!(status, StatusCode::CREATED, "{registered}");
+        let id = registered["client_id"].as_str().unwrap();
+        let now = now();
+        let assertion = key.sign(&json!({"iss": id, "sub": id, "aud": app.issuer(), "iat": now, "exp": now + 60, "jti": format!("j{allow:?}")}));
+        let response = reqwest::Client::new()
+            .post(app.url("/oauth/v2/token"))
+            .form(&[
+                ("grant_type", "client_credentials"),
+                ("client_assertion_type", "urn:ietf:params:oauth:client-assertion-type:jwt-bearer"),
+                ("client_assertion", &assertion),
+            ])
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(response.status(), expected, "allowed: {allow:?}");
+    }
+    assert_eq!(keys.hits("/jwks"), 1, "fetched only where the operator allowed it");
 }
 
 #[tokio::test]

@@ -38,7 +38,7 @@ impl Tokend {
         let store = Store::connect(&format!("sqlite://{}", dir.path().join("tokend.db").display())).await?;
         store.migrate().await?;
         let main = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
-        let listeners = Listeners { main, http: None, tls: None, metrics: None };
+        let listeners = Listeners { main, http: None, tls: None, metrics: None, proxies: None };
         let issuer = listeners.base_url()?;
         let sealer = Arc::new(KeySealer::load_or_create(&dir.path().join("tokend.kek"))?);
         let audience = Audience::parse("tokend")?;

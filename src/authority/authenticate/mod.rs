@@ -8,8 +8,8 @@ use std::{net::IpAddr, sync::Arc};
 mod assertions;
 mod credentials;
 
-pub use assertions::AssertionSettings;
 pub(super) use assertions::Assertions;
+pub use assertions::{AssertionSettings, OutboundPolicy};
 use credentials::AssertionKind;
 pub(super) use credentials::Credential;
 pub use credentials::{BodyCredentials, Presented};
@@ -67,10 +67,19 @@ pub struct Caller {
     pub bound_to: Option<String>,
 }
 
+/// The client certificate the request came with, on the connection or from
+/// a trusted proxy; `invalid_request` when it came both ways.
+fn presented_certificate(presented: &Presented<'_>) -> Result<Option<Arc<PeerCertificate>>, AuthError> {
+    match &presented.peer {
+        Some(peer) => peer.client_certificate().map_err(|err| AuthError::InvalidRequest(err.0)),
+        None => Ok(None),
+    }
+}
+
 impl Authority {
     /// Authenticates a caller for a call of kind `policy`, or says why not.
     pub async fn authenticate(&self, presented: Presented<'_>, policy: Policy) -> Result<Caller, AuthError> {
-        let certificate = presented.peer.as_ref().and_then(|peer| peer.certificate.clone());
+        let certificate = presented_certificate(&presented)?;
         let address = presented.peer.as_ref().map(|peer| peer.address);
         let caller = self.caller(presented, address, certificate.as_deref(), policy).await?;
         self.with_certificate(caller, certificate, policy, address)
@@ -109,7 +118,7 @@ impl Authority {
             && body.client_secret.is_empty()
             && body.client_assertion.is_empty()
         {
-            let certificate = presented.peer.as_ref().and_then(|peer| peer.certificate.clone());
+            let certificate = presented_certificate(&presented)?;
             let caller = Caller { federated: proven.federated, ..Caller::client(proven.client) };
             return self.with_certificate(caller, certificate, Policy::TokenRequest, address);
         }

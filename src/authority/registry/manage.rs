@@ -621,6 +621,7 @@ fn blank_client(client_id: &str, now: i64) -> Result<Client, AuthError> {
         token_exchange_audiences: AudienceList::default(),
         txn_token_requester: false,
         grant_types: GrantTypes::DEFAULT,
+        registered_dynamically: false,
     })
 }
 

@@ -63,6 +63,7 @@ impl TryFrom<ClientRow> for Client {
             .map_err(corrupt)?,
             txn_token_requester: row.txn_token_requester != 0,
             grant_types: GrantTypes::parse_each(row.grant_types.split_whitespace()).map_err(corrupt)?,
+            registered_dynamically: row.registered_dynamically != 0,
         })
     }
 }
@@ -116,6 +117,7 @@ impl From<&Client> for ClientRow {
             dpop_bound: i64::from(client.auth.dpop_bound),
             txn_token_requester: i64::from(client.txn_token_requester),
             grant_types: client.grant_types.to_string(),
+            registered_dynamically: i64::from(client.registered_dynamically),
         }
     }
 }

@@ -149,6 +149,7 @@ mod tests {
             token_exchange_audiences: Default::default(),
             txn_token_requester: false,
             grant_types: GrantTypes::DEFAULT,
+            registered_dynamically: false,
         }
     }
 

@@ -6,7 +6,12 @@
 mod activity;
 mod roster;
 
-use std::{io, net::IpAddr, sync::Arc, time::Duration};
+use std::{
+    io,
+    net::{IpAddr, SocketAddr},
+    sync::Arc,
+    time::Duration,
+};
 
 use axum::{Router, http::Request};
 use hyper::body::Incoming;
@@ -26,6 +31,7 @@ use tower::ServiceExt;
 use self::roster::{Roster, Seat};
 use crate::{
     domain::{Peer, PeerCertificate, ReachedUrl},
+    edge::forwarded::{Forwarded, TrustedProxies},
     edge::tls::Tls,
     limits::DRAIN_TIMEOUT,
 };
@@ -108,7 +114,8 @@ fn descriptor_limit() -> Option<u64> {
     (read && limit.rlim_cur != libc::RLIM_INFINITY).then_some(limit.rlim_cur)
 }
 
-/// Accepts connections on `listener` (over TLS with `tls`) and serves `service` on each until
+/// Accepts connections on `listener` (over TLS with `tls`, believing client
+/// certificates forwarded by `proxies`) and serves `service` on each until
 /// `stop` turns true; then closes the listener, asks every connection to
 /// finish, and waits at most [`DRAIN_TIMEOUT`] for them.
 pub async fn serve(
@@ -116,6 +123,7 @@ pub async fn serve(
     service: Router,
     limits: ConnectionLimits,
     tls: Option<Tls>,
+    proxies: Option<Arc<TrustedProxies>>,
     stop: watch::Receiver<bool>,
 ) {
     let slots = Arc::new(Semaphore::new(limits.max_connections));
@@ -151,8 +159,15 @@ pub async fn serve(
                     warned.at_capacity = false;
                 }
                 let _ = stream.set_nodelay(true);
-                let connection =
-                    Connection { http: http.clone(), service: service.clone(), limits, address, seat, slot };
+                let connection = Connection {
+                    http: http.clone(),
+                    service: service.clone(),
+                    limits,
+                    address,
+                    seat,
+                    slot,
+                    proxies: proxies.clone(),
+                };
                 tokio::spawn(connection.serve(stream, tls.clone(), stop.clone()));
             }
             Err(err) if is_out_of_descriptors(&err) => {
@@ -215,6 +230,23 @@ fn protocols(limits: &ConnectionLimits) -> Builder<TokioExecutor> {
     builder
 }
 
+/// The peer a request comes from: the connection's, unless a trusted proxy
+/// forwarded a certificate for it (and ambiguous when the connection has one too).
+fn forwarded_peer(connection: &Arc<Peer>, forwarded: Forwarded) -> Arc<Peer> {
+    let address = connection.address;
+    let ambiguous = connection.certificate.is_some();
+    match forwarded {
+        Forwarded::None => connection.clone(),
+        Forwarded::Certificate(_) | Forwarded::Unusable if ambiguous => {
+            Arc::new(Peer { address, certificate: None, ambiguous })
+        }
+        Forwarded::Certificate(certificate) => {
+            Arc::new(Peer { address, certificate: Some(certificate), ambiguous })
+        }
+        Forwarded::Unusable => Arc::new(Peer { address, certificate: None, ambiguous }),
+    }
+}
+
 /// One accepted connection, where it came from, and the slot it holds until it closes.
 struct Connection {
     http: Arc<Builder<TokioExecutor>>,
@@ -223,6 +255,7 @@ struct Connection {
     address: IpAddr,
     seat: Seat,
     slot: OwnedSemaphorePermit,
+    proxies: Option<Arc<TrustedProxies>>,
 }
 
 impl Connection {
@@ -230,14 +263,17 @@ impl Connection {
     /// The handshake counts towards the header timeout, so a peer that never
     /// finishes it is dropped like one that never sends a request.
     async fn serve(self, stream: TcpStream, tls: Option<Tls>, stop: watch::Receiver<bool>) {
+        let Ok(local) = stream.local_addr() else {
+            return;
+        };
         match tls {
-            None => self.serve_io(stream, None, false, stop).await,
+            None => self.serve_io(stream, local, None, false, stop).await,
             Some(tls) => {
                 match tokio::time::timeout(self.limits.header_timeout, tls.acceptor().accept(stream)).await {
                     Ok(Ok(stream)) => {
                         let certificate =
                             stream.get_ref().1.peer_certificates().and_then(|chain| tls.examine(chain));
-                        self.serve_io(stream, certificate, true, stop).await
+                        self.serve_io(stream, local, certificate, true, stop).await
                     }
                     Ok(Err(err)) => tracing::debug!(error = %err, "TLS handshake failed"),
                     Err(_) => tracing::debug!("TLS handshake not finished within the header timeout"),
@@ -248,10 +284,13 @@ impl Connection {
 
     /// Serves HTTP on `io`; every request carries the connection's [`Peer`]
     /// (its address and client `certificate`, if it presented one) as an
-    /// extension, and one with a DPoP proof the URL it reached, `tls` or not.
+    /// extension, and one with a DPoP proof the URL it reached: this
+    /// listener's own address (`local`), `tls` or not, never a `Host` the
+    /// caller chose.
     async fn serve_io<I>(
         self,
         io: I,
+        local: SocketAddr,
         certificate: Option<Arc<PeerCertificate>>,
         tls: bool,
         mut stop: watch::Receiver<bool>,
@@ -260,16 +299,20 @@ impl Connection {
     {
         let activity = self.seat.activity.clone();
         let tracked = activity.clone();
-        let peer = Arc::new(Peer { address: self.address, certificate });
+        let peer = Arc::new(Peer { address: self.address, certificate, ambiguous: false });
+        let proxies = self.proxies.clone();
         let service = ServiceExt::<Request<Incoming>>::map_request(
             self.service,
             move |mut request: Request<Incoming>| {
-                request.extensions_mut().insert(peer.clone());
-                if request.headers().contains_key(DPOP_HEADER) {
-                    let host = request.headers().get(http::header::HOST).and_then(|host| host.to_str().ok());
-                    if let Some(reached) = ReachedUrl::of(request.uri(), host, tls) {
-                        request.extensions_mut().insert(reached);
-                    }
+                let peer = match &proxies {
+                    Some(proxies) => forwarded_peer(&peer, proxies.read(peer.address, request.headers())),
+                    None => peer.clone(),
+                };
+                request.extensions_mut().insert(peer);
+                if request.headers().contains_key(DPOP_HEADER)
+                    && let Some(reached) = ReachedUrl::at(local, request.uri().path(), tls)
+                {
+                    request.extensions_mut().insert(reached);
                 }
                 request
             },
@@ -317,6 +360,24 @@ fn log_end(served: Result<(), Box<dyn std::error::Error + Send + Sync>>) {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_forwarded_certificate_stands_for_the_request_unless_the_connection_has_one_too() {
+        let der = {
+            let key = rcgen::KeyPair::generate().unwrap();
+            let params = rcgen::CertificateParams::new(vec!["a.example".to_owned()]).unwrap();
+            params.self_signed(&key).unwrap().der().to_vec()
+        };
+        let certificate = Arc::new(PeerCertificate::examine(&[&der], false).unwrap());
+        let address = "10.0.0.1".parse().unwrap();
+        let plain = Arc::new(Peer { address, certificate: None, ambiguous: false });
+        let forwarded = forwarded_peer(&plain, Forwarded::Certificate(certificate.clone()));
+        assert!(forwarded.certificate.is_some() && forwarded.client_certificate().is_ok());
+        assert!(Arc::ptr_eq(&forwarded_peer(&plain, Forwarded::None), &plain));
+        let over_mtls = Arc::new(Peer { address, certificate: Some(certificate.clone()), ambiguous: false });
+        let both = forwarded_peer(&over_mtls, Forwarded::Certificate(certificate));
+        assert!(both.client_certificate().is_err(), "two certificates: refused as ambiguous");
+    }
 
     #[test]
     fn the_connection_cap_fits_the_descriptor_limit() {

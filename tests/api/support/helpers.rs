@@ -265,6 +265,7 @@ impl TestApp {
             http: None,
             tls: tls.as_ref().map(|(tls, _)| tls.clone()),
             metrics: None,
+            proxies: None,
         };
         let base_url = listeners.base_url().unwrap();
         let settings = Settings {

@@ -78,6 +78,7 @@ async fn start(tls: Option<(Tls, &str)>, settled: Settled) -> Server {
         http: None,
         tls: tls.as_ref().map(|(tls, _)| tls.clone()),
         metrics: None,
+        proxies: None,
     };
     let address = listeners.base_url().unwrap();
     let issuer = settled.issuer.unwrap_or_else(|| address.clone());

@@ -1,12 +1,15 @@
 //! Fetching published keys over HTTP: one client for every `jwks_uri` and
-//! discovery document, with a timeout, a size limit, redirects only within
-//! the same origin, and the public web's CA roots plus any the operator adds.
+//! discovery document an administrator configured and one for those a
+//! registrant gave, each kept to the addresses [`OutboundPolicy`] lets it
+//! reach, with a timeout, a size limit, redirects only within the same
+//! origin, and the public web's CA roots plus any the operator adds.
 
 use std::{sync::Arc, time::Duration};
 
 use reqwest::{header, redirect};
 use rustls::{RootCertStore, pki_types::CertificateDer};
 
+use super::outbound::{Guarded, OutboundPolicy, Reach};
 use crate::domain::{JwksUri, MAX_JWKS_BYTES};
 
 /// How long one fetch may take, connection and body included.
@@ -31,18 +34,22 @@ pub enum FetchError {
     TooLarge,
     #[error("the document is not UTF-8")]
     NotText,
+    #[error("{0}")]
+    Refused(String),
 }
 
-/// The HTTP client keys are fetched with.
+/// The HTTP clients keys are fetched with, one for each [`Reach`].
 #[derive(Clone)]
 pub struct Fetcher {
-    http: reqwest::Client,
+    operator: reqwest::Client,
+    registrant: reqwest::Client,
+    policy: Arc<OutboundPolicy>,
 }
 
 impl Fetcher {
     /// Trusts the public web's roots and `extra_roots` (for issuers behind
     /// a private CA, such as a Kubernetes API server).
-    pub fn new(extra_roots: &[CertificateDer<'static>]) -> Result<Self, String> {
+    pub fn new(extra_roots: &[CertificateDer<'static>], policy: OutboundPolicy) -> Result<Self, String> {
         let mut roots = RootCertStore::empty();
         roots.extend(webpki_roots::TLS_SERVER_ROOTS.iter().cloned());
         for root in extra_roots {
@@ -54,22 +61,31 @@ impl Fetcher {
             .map_err(|err| err.to_string())?
             .with_root_certificates(roots)
             .with_no_client_auth();
-        let http = reqwest::Client::builder()
-            .use_preconfigured_tls(tls)
-            .timeout(FETCH_TIMEOUT)
-            .connect_timeout(FETCH_TIMEOUT)
-            .redirect(same_origin_redirects())
-            .no_proxy()
-            .user_agent(concat!("tokend/", env!("CARGO_PKG_VERSION")))
-            .build()
-            .map_err(|err| err.to_string())?;
-        Ok(Self { http })
+        let policy = Arc::new(policy);
+        let client = |reach| {
+            reqwest::Client::builder()
+                .use_preconfigured_tls(tls.clone())
+                .dns_resolver(Arc::new(Guarded { policy: policy.clone(), reach }))
+                .timeout(FETCH_TIMEOUT)
+                .connect_timeout(FETCH_TIMEOUT)
+                .redirect(same_origin_redirects())
+                .no_proxy()
+                .user_agent(concat!("tokend/", env!("CARGO_PKG_VERSION")))
+                .build()
+                .map_err(|err| err.to_string())
+        };
+        Ok(Self { operator: client(Reach::Operator)?, registrant: client(Reach::Registrant)?, policy })
     }
 
-    /// GETs `uri`, reading at most [`MAX_JWKS_BYTES`] of its body.
-    pub async fn get(&self, uri: &JwksUri) -> Result<Fetched, FetchError> {
-        let mut response = self
-            .http
+    /// GETs `uri` for whoever `reach` says gave it, reading at most
+    /// [`MAX_JWKS_BYTES`] of its body.
+    pub async fn get(&self, uri: &JwksUri, reach: Reach) -> Result<Fetched, FetchError> {
+        self.policy.check_literal(reach, uri.url()).map_err(FetchError::Refused)?;
+        let http = match reach {
+            Reach::Operator => &self.operator,
+            Reach::Registrant => &self.registrant,
+        };
+        let mut response = http
             .get(uri.url().clone())
             .header(header::ACCEPT, "application/json, application/jwk-set+json")
             .send()

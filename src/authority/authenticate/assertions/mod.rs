@@ -8,11 +8,13 @@
 //! its life, so its verification is remembered by its hash until it expires.
 //!
 //! - `jwt` reads an assertion and checks its signature;
-//! - `published_keys` and `fetch` get keys from a `jwks_uri` or discovery;
+//! - `published_keys` and `fetch` get keys from a `jwks_uri` or discovery,
+//!   `outbound` keeps those fetches off addresses they may not reach;
 //! - `used_ids` records `jti`s, many requests' in one commit.
 
 mod fetch;
 mod jwt;
+mod outbound;
 mod published_keys;
 mod used_ids;
 
@@ -31,6 +33,8 @@ use crate::{
 };
 use fetch::Fetcher;
 use jwt::Unverified;
+pub use outbound::OutboundPolicy;
+use outbound::Reach;
 use published_keys::{KeyLocation, PublishedKeys};
 use used_ids::UsedIds;
 
@@ -64,6 +68,8 @@ pub struct AssertionSettings {
     pub require_explicit_typ: bool,
     /// CA certificates trusted when fetching keys, beside the public web's.
     pub extra_roots: Vec<CertificateDer<'static>>,
+    /// Which addresses those fetches may reach (`--outbound-allow`, `--outbound-deny-private`).
+    pub outbound: OutboundPolicy,
 }
 
 impl Default for AssertionSettings {
@@ -73,6 +79,7 @@ impl Default for AssertionSettings {
             max_grant_lifetime_seconds: 3600,
             require_explicit_typ: false,
             extra_roots: Vec::new(),
+            outbound: OutboundPolicy::default(),
         }
     }
 }
@@ -114,7 +121,7 @@ impl Assertions {
         store: Store,
         clock: Clock,
     ) -> Result<Self, AuthError> {
-        let fetcher = Fetcher::new(&settings.extra_roots).map_err(AuthError::internal)?;
+        let fetcher = Fetcher::new(&settings.extra_roots, settings.outbound).map_err(AuthError::internal)?;
         let token_endpoint = format!("{}{}", issuer.trim_end_matches('/'), tokend_common::wire::TOKEN_PATH);
         Ok(Self {
             issuer: issuer.to_owned(),
@@ -253,7 +260,9 @@ impl Assertions {
     async fn issuer_verifies(&self, issuer: &TrustedIssuer, assertion: &Unverified<'_>) -> bool {
         match &issuer.keys {
             IssuerKeys::Inline(keys) => assertion.verifies_with(keys),
-            IssuerKeys::Uri(uri) => self.published_verifies(KeyLocation::Jwks(uri.clone()), assertion).await,
+            IssuerKeys::Uri(uri) => {
+                self.published_verifies(KeyLocation::Jwks(uri.clone(), Reach::Operator), assertion).await
+            }
             IssuerKeys::Discovery(at) => {
                 self.published_verifies(KeyLocation::Discovery(at.clone()), assertion).await
             }
@@ -291,7 +300,9 @@ impl Assertions {
             (None, Some(iat)) if iat + MAX_STATEMENT_AGE_SECONDS <= now => {
                 return Err(invalid("it has no exp and its iat is over a year old"));
             }
-            (None, None) => return Err(invalid("it says neither when it expires (exp) nor when it was made (iat)")),
+            (None, None) => {
+                return Err(invalid("it says neither when it expires (exp) nor when it was made (iat)"));
+            }
             _ => {}
         }
         if statement.time("nbf").is_some_and(|nbf| nbf > now + LEEWAY_SECONDS) {
@@ -433,7 +444,12 @@ impl Assertions {
         let Some(uri) = &client.auth.jwks_uri else {
             return false;
         };
-        self.published_verifies(KeyLocation::Jwks(uri.clone()), assertion).await
+        // Software that registered itself is trusted with the public web only.
+        let reach = match client.registered_dynamically {
+            true => Reach::Registrant,
+            false => Reach::Operator,
+        };
+        self.published_verifies(KeyLocation::Jwks(uri.clone(), reach), assertion).await
     }
 
     /// Whether a key published at `location` verifies the assertion.

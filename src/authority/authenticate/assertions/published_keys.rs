@@ -15,6 +15,7 @@ use std::{
 use serde::Deserialize;
 
 use super::fetch::{FetchError, Fetcher};
+use super::outbound::Reach;
 use crate::authority::Clock;
 use crate::domain::{Jwks, JwksUri};
 
@@ -30,9 +31,10 @@ pub const REFETCH_INTERVAL: Duration = Duration::from_secs(10);
 /// Where a set of keys is published.
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
 pub enum KeyLocation {
-    /// A JWK Set at this URL.
-    Jwks(JwksUri),
-    /// The `jwks_uri` named by the OIDC discovery document of this issuer.
+    /// A JWK Set at this URL, given by whom `Reach` says.
+    Jwks(JwksUri, Reach),
+    /// The `jwks_uri` named by the OIDC discovery document of this issuer
+    /// (an administrator's trusted issuer).
     Discovery(JwksUri),
 }
 
@@ -114,11 +116,11 @@ impl PublishedKeys {
 
     /// Fetches the keys at `location` and how long they may be kept.
     async fn fetch(&self, location: &KeyLocation) -> Result<(Jwks, Duration), String> {
-        let jwks_uri = match location {
-            KeyLocation::Jwks(uri) => uri.clone(),
-            KeyLocation::Discovery(issuer) => self.discover(issuer).await?,
+        let (jwks_uri, reach) = match location {
+            KeyLocation::Jwks(uri, reach) => (uri.clone(), *reach),
+            KeyLocation::Discovery(issuer) => (self.discover(issuer).await?, Reach::Operator),
         };
-        let fetched = self.fetcher.get(&jwks_uri).await.map_err(|err| describe(&jwks_uri, err))?;
+        let fetched = self.fetcher.get(&jwks_uri, reach).await.map_err(|err| describe(&jwks_uri, err))?;
         let keys = Jwks::parse_published(&fetched.body).map_err(|err| format!("{jwks_uri}: {err}"))?;
         Ok((keys, fetched.max_age.unwrap_or(DEFAULT_FRESH)))
     }
@@ -134,7 +136,8 @@ impl PublishedKeys {
         let issuer_text = issuer.as_str().trim_end_matches('/');
         let address = format!("{issuer_text}/.well-known/openid-configuration");
         let address = JwksUri::parse("discovery document", &address).map_err(|err| err.0)?;
-        let fetched = self.fetcher.get(&address).await.map_err(|err| describe(&address, err))?;
+        let fetched =
+            self.fetcher.get(&address, Reach::Operator).await.map_err(|err| describe(&address, err))?;
         let document: Discovery = serde_json::from_str(&fetched.body)
             .map_err(|err| format!("{address} is not a discovery document: {err}"))?;
         if document.issuer.trim_end_matches('/') != issuer_text {
@@ -151,7 +154,7 @@ fn describe(uri: &JwksUri, err: FetchError) -> String {
 impl std::fmt::Display for KeyLocation {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         match self {
-            KeyLocation::Jwks(uri) => write!(f, "{uri}"),
+            KeyLocation::Jwks(uri, _) => write!(f, "{uri}"),
             KeyLocation::Discovery(issuer) => write!(f, "discovery of {issuer}"),
         }
     }
