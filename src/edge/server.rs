@@ -84,7 +84,11 @@ pub async fn serve(
         tokio::spawn(report_health(authority.readiness(), health_reporter, background_stopped.clone()));
     let summaries = tokio::spawn(access_log::summarise_each_minute(background_stopped.clone()));
     let upkeep = tokio::spawn(upkeep(authority.clone(), background_stopped));
-    let metrics = Arc::new(Metrics::new());
+    let mut metrics = Metrics::new();
+    if let Some(proxies) = listeners.proxies.clone() {
+        metrics.count_ignored_forwarded(move || proxies.ignored());
+    }
+    let metrics = Arc::new(metrics);
     let (stopping, stop) = watch::channel(false);
 
     let grpc = grpc::reflection::add_to(Routes::new(health_service))

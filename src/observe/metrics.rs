@@ -205,6 +205,17 @@ impl Metrics {
         self.durations.get_or_create(&labels).observe(started.elapsed().as_secs_f64());
     }
 
+    /// Counts, as `tokend_forwarded_certificates_ignored_total`, the requests
+    /// that carried a forwarded client certificate from a peer that is not a
+    /// trusted proxy (RFC 9440), as `ignored` reads them when scraped.
+    pub fn count_ignored_forwarded(&mut self, ignored: impl Fn() -> u64 + Send + Sync + 'static) {
+        self.registry.register_collector(Box::new(ReadCounter {
+            name: "forwarded_certificates_ignored",
+            help: "Requests whose Client-Cert was ignored: not from a trusted proxy",
+            read: Box::new(ignored),
+        }));
+    }
+
     /// The metrics as OpenMetrics text, with `authority`'s state read now.
     pub async fn render(&self, authority: &Authority) -> Result<String, String> {
         let vitals = authority.vitals().await.map_err(|err| err.to_string())?;
@@ -213,6 +224,26 @@ impl Metrics {
         prometheus_client::encoding::text::encode(&mut text, &self.registry)
             .map_err(|err| err.to_string())?;
         Ok(text)
+    }
+}
+
+/// A counter kept elsewhere, read when scraped.
+struct ReadCounter {
+    name: &'static str,
+    help: &'static str,
+    read: Box<dyn Fn() -> u64 + Send + Sync>,
+}
+
+impl std::fmt::Debug for ReadCounter {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("ReadCounter").field("name", &self.name).finish_non_exhaustive()
+    }
+}
+
+impl Collector for ReadCounter {
+    fn encode(&self, mut encoder: DescriptorEncoder) -> Result<(), std::fmt::Error> {
+        let counter = ConstCounter::new((self.read)());
+        counter.encode(encoder.encode_descriptor(self.name, self.help, None, counter.metric_type())?)
     }
 }
 
