@@ -370,6 +370,9 @@ impl Authority {
             tracing::warn!(error = %err, "could not remove expired status lists");
         }
         self.dpop.forget_expired(self.clock.now());
+        if let Err(err) = self.forget_unused_registrations().await {
+            tracing::warn!(error = %err, "could not remove unused registrations");
+        }
         let schedule = KeyRing::follow_schedule(
             &self.store,
             &self.clock,

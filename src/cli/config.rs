@@ -350,6 +350,16 @@ pub struct ServeArgs {
     #[arg(long, env = "TOKEND_REGISTRATION_RATE_LIMIT", default_value_t = 30)]
     pub registration_rate_limit: u32,
 
+    /// New registrations a minute across the whole fleet, whatever addresses
+    /// they come from (each instance takes an equal share); 0 is unlimited.
+    #[arg(long, env = "TOKEND_REGISTRATION_FLEET_RATE_LIMIT", default_value_t = 120)]
+    pub registration_fleet_rate_limit: u32,
+
+    /// How long a registered client that never used its secret is kept (e.g.
+    /// 7d, 12h); then it is removed, with its audit event. 0 keeps it.
+    #[arg(long, env = "TOKEND_REGISTRATION_UNUSED_TTL", default_value = "7d", value_parser = seconds)]
+    pub registration_unused_ttl: i64,
+
     /// Make a new signing key when the newest is older than this (e.g. 30d,
     /// 12h, 90s); unset: keys rotate only with `tokend keys rotate`. One
     /// instance of a fleet rotates; superseded keys are retired on schedule.

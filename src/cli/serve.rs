@@ -75,7 +75,11 @@ pub async fn serve_until_signalled(
         &args.registration_allowed_claims,
     )
     .map_err(RunError::Config)?;
-    let registration = RegistrationSettings::new(args.registration, policy, args.registration_rate_limit);
+    let registration = RegistrationSettings {
+        fleet_per_minute: args.registration_fleet_rate_limit,
+        unused_ttl_seconds: args.registration_unused_ttl,
+        ..RegistrationSettings::new(args.registration, policy, args.registration_rate_limit)
+    };
     if registration.mode == RegistrationMode::Open {
         tracing::warn!(
             "--registration open: anyone who reaches {REGISTRATION_PATH} can register a client; \

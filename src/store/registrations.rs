@@ -59,4 +59,21 @@ impl Store {
         self.observed("read_registration", sqlx::query_as(sql).bind(client_id).fetch_optional(&self.pool))
             .await
     }
+
+    /// Up to `limit` clients that came by dynamic registration before
+    /// `created_before`, have a secret, and never used one: a flood's leftovers.
+    pub async fn unused_registrations(
+        &self,
+        created_before: i64,
+        limit: i64,
+    ) -> Result<Vec<String>, StoreError> {
+        let sql = "SELECT c.client_id FROM clients c JOIN client_registrations r ON r.client_id = c.client_id \
+                   WHERE c.created_at < $1 \
+                   AND EXISTS (SELECT 1 FROM client_secrets s WHERE s.client_id = c.client_id) \
+                   AND NOT EXISTS (SELECT 1 FROM client_secrets s \
+                                   WHERE s.client_id = c.client_id AND s.last_used_at IS NOT NULL) \
+                   ORDER BY c.created_at LIMIT $2";
+        let query = sqlx::query_scalar(sql).bind(created_before).bind(limit);
+        self.observed("unused_registrations", query.fetch_all(&self.pool)).await
+    }
 }

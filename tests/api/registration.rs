@@ -381,6 +381,41 @@ async fn a_registrants_jwks_uri_reaches_internal_addresses_only_as_the_operator_
     assert_eq!(keys.hits("/jwks"), 1, "fetched only where the operator allowed it");
 }
 
+/// A flood's leftovers do not pile up: a registered client that never used
+/// its secret is removed once `--registration-unused-ttl` has passed; one
+/// that got a token stays. The fleet's quota bounds new registrations too.
+#[tokio::test]
+async fn registrations_never_used_are_removed_and_the_fleet_takes_so_many_a_minute() {
+    let registration = RegistrationSettings {
+        unused_ttl_seconds: 3600,
+        fleet_per_minute: 3,
+        ..RegistrationSettings::new(RegistrationMode::Open, policy("", "", ""), 0)
+    };
+    let app = launched(registration).await;
+    let mut registered = Vec::new();
+    for _ in 0..2 {
+        let (status, _, answer) =
+            call(Method::POST, &app.url(REGISTER), None, Some(json!({"scope": "r"}))).await;
+        assert_eq!(status, StatusCode::CREATED, "{answer}");
+        registered.push(answer);
+    }
+    let id = |n: usize| registered[n]["client_id"].as_str().unwrap().to_owned();
+    let (status, _) =
+        client_credentials(&app, &id(1), registered[1]["client_secret"].as_str().unwrap()).await;
+    assert_eq!(status, StatusCode::OK);
+    app.authority.clock().advance(3601);
+    for _ in 0..3 {
+        let (status, _, _) = call(Method::POST, &app.url(REGISTER), None, Some(json!({"scope": "r"}))).await;
+        assert_eq!(status, StatusCode::CREATED, "three in a minute");
+    }
+    let (status, _, _) = call(Method::POST, &app.url(REGISTER), None, Some(json!({"scope": "r"}))).await;
+    assert_eq!(status, StatusCode::TOO_MANY_REQUESTS, "past the fleet's quota for the minute");
+
+    app.authority.maintain().await;
+    assert!(app.registry.details(&id(0)).await.is_err(), "never used, an hour old: removed");
+    assert!(app.registry.details(&id(1)).await.is_ok(), "used: kept");
+}
+
 #[tokio::test]
 async fn one_address_may_make_only_so_many_registration_requests_a_minute() {
     let app = launched(RegistrationSettings::new(RegistrationMode::Open, policy("", "", ""), 3)).await;

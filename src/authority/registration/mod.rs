@@ -21,7 +21,7 @@ use crate::{
     domain::{ClientDetails, ClientId, ClientSecret},
     store::RegistrationRow,
 };
-use limiter::AddressLimiter;
+use limiter::{AddressLimiter, FleetQuota};
 pub use metadata::MetadataPolicy;
 
 /// The scope of an initial access token: its bearer may register clients.
@@ -72,6 +72,10 @@ pub struct RegistrationSettings {
     pub policy: MetadataPolicy,
     /// Requests a minute from one address, to every registration endpoint; 0 is unlimited.
     pub per_address_per_minute: u32,
+    /// New registrations a minute across the fleet; 0 is unlimited.
+    pub fleet_per_minute: u32,
+    /// How long a registered client whose secret was never used is kept; 0 keeps it.
+    pub unused_ttl_seconds: i64,
 }
 
 impl Default for RegistrationSettings {
@@ -80,26 +84,39 @@ impl Default for RegistrationSettings {
             mode: RegistrationMode::default(),
             policy: MetadataPolicy::default(),
             per_address_per_minute: 30,
+            fleet_per_minute: DEFAULT_FLEET_PER_MINUTE,
+            unused_ttl_seconds: DEFAULT_UNUSED_TTL_SECONDS,
         }
     }
 }
 
 impl RegistrationSettings {
+    /// The settings, with the fleet's quota and the unused registrations' lifetime at their defaults.
     pub fn new(mode: RegistrationMode, policy: MetadataPolicy, per_address_per_minute: u32) -> Self {
-        Self { mode, policy, per_address_per_minute }
+        Self { mode, policy, per_address_per_minute, ..Self::default() }
     }
 }
 
-/// Dynamic registration's state: its settings and the requests each address made.
+/// New registrations a minute across the fleet, by default.
+pub const DEFAULT_FLEET_PER_MINUTE: u32 = 120;
+/// How long a registered client whose secret was never used is kept, by default: a week.
+pub const DEFAULT_UNUSED_TTL_SECONDS: i64 = 7 * 24 * 3600;
+/// Unused registrations removed at one upkeep at most.
+const UNUSED_PER_UPKEEP: i64 = 100;
+
+/// Dynamic registration's state: its settings, the requests each address
+/// made, and the fleet's quota of new registrations.
 pub struct Registrations {
     settings: RegistrationSettings,
     limiter: AddressLimiter,
+    quota: FleetQuota,
 }
 
 impl Registrations {
     pub fn new(settings: RegistrationSettings) -> Self {
         let limiter = AddressLimiter::new(settings.per_address_per_minute);
-        Self { settings, limiter }
+        let quota = FleetQuota::new(settings.fleet_per_minute);
+        Self { settings, limiter, quota }
     }
 
     pub fn mode(&self) -> RegistrationMode {
@@ -129,6 +146,7 @@ impl Authority {
         document: &Value,
     ) -> Result<Value, AuthError> {
         let address = self.admit_registration(&presented)?;
+        self.registrations.quota.admit(self.clock.now(), self.fleet.size())?;
         // Off was refused by `admit_registration`; open needs no initial token.
         let actor = match self.registrations.mode() {
             RegistrationMode::Open => Actor::anonymous(address.map(|a| a.to_string()).unwrap_or_default()),
@@ -225,6 +243,27 @@ impl Authority {
             }
             Some(_) => Err(AuthError::InvalidSoftwareStatement("software_statement must be a JWT".into())),
         }
+    }
+
+    /// Removes clients that came by registration longer ago than
+    /// `--registration-unused-ttl` and never used their secret: what a
+    /// flood of registrations leaves behind. Run by one instance of a fleet.
+    pub async fn forget_unused_registrations(&self) -> Result<usize, AuthError> {
+        let ttl = self.registrations.settings.unused_ttl_seconds;
+        if ttl <= 0 || !self.fleet.leads() {
+            return Ok(0);
+        }
+        let unused = self.store.unused_registrations(self.clock.now() - ttl, UNUSED_PER_UPKEEP).await?;
+        for client_id in &unused {
+            match self.registry.delete(client_id, &Actor::server()).await {
+                Ok(()) | Err(AuthError::NotFound(_)) => {}
+                Err(err) => return Err(err),
+            }
+        }
+        if !unused.is_empty() {
+            tracing::info!(removed = unused.len(), "removed registered clients that never used their secret");
+        }
+        Ok(unused.len())
     }
 
     /// Counts the request against its address's limit; refused when
