@@ -187,6 +187,18 @@ async fn a_client_behind_a_proxy_names_the_issuers_url() {
     assert_eq!((status, body["token_type"].as_str()), (StatusCode::OK, Some("DPoP")), "{body}");
 }
 
+/// An oversized proof is an invalid proof over gRPC, in gRPC's terms (not an
+/// HTTP 431 that reads as UNKNOWN).
+#[tokio::test]
+async fn a_proof_of_tens_of_kib_is_refused_as_an_invalid_proof_over_grpc() {
+    let app = TestApp::spawn(Backend::Sqlite).await.unwrap();
+    let secret = app.create_client("svc", "read", "read", &[]).await;
+    let huge = "e".repeat(27 * 1024);
+    let refused = app.tokens.clone().issue_token(grpc_issue(&secret, Some(&huge))).await.unwrap_err();
+    assert_error(&refused, tonic::Code::InvalidArgument, "invalid_dpop_proof");
+    assert!(refused.message().contains("8 KiB"), "{}", refused.message());
+}
+
 /// A proof made for another server's endpoint does not pass because the
 /// caller names that server in `Host`: `htu` is compared with the issuer's
 /// URL and the listener's own address only.

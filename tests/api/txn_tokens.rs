@@ -162,6 +162,15 @@ on_both_stores! {
         request.subject_token = forged;
         let refused = app.tokens.clone().exchange_token(request).await.unwrap_err();
         assert_error(&refused, Code::InvalidArgument, "invalid_request");
+
+        // A transaction does not outlive the workload that started it.
+        let disabled = tokend::authority::ClientChanges { active: Some(false), ..Default::default() };
+        app.registry.update("gateway", disabled, &Actor::cli()).await.unwrap();
+        let mut again = widen("orders", &orders, "trade.write");
+        again.subject_token = original.clone();
+        let refused = app.tokens.clone().exchange_token(again).await.unwrap_err();
+        assert_error(&refused, Code::InvalidArgument, "invalid_request");
+        assert!(refused.message().contains("requester"), "{}", refused.message());
     }
 
     async fn a_stated_subject_is_bounded_by_the_requesters_own_scopes_and_connect_speaks_it(app) {

@@ -13,6 +13,10 @@ pub const FUTURE_LEEWAY_SECONDS: i64 = 5;
 /// Longer `jti`s are refused, so the replay cache holds no one's essay.
 const MAX_JTI_LEN: usize = 256;
 
+/// The longest proof read: a proof is a few hundred bytes (an RSA key's a
+/// little over one KiB); anything longer is refused before it is parsed.
+const MAX_PROOF_BYTES: usize = 8 * 1024;
+
 /// A proof whose signature and claims hold: what the rest of the check needs.
 #[derive(Debug)]
 pub struct Proof {
@@ -39,6 +43,9 @@ fn refuse(why: impl Into<String>) -> AuthError {
 
 /// Checks `proof` against `expected`; the proof as far as it holds.
 pub fn check(proof: &str, expected: &Expected<'_>) -> Result<Proof, AuthError> {
+    if proof.len() > MAX_PROOF_BYTES {
+        return Err(refuse(format!("the DPoP proof is over {} KiB", MAX_PROOF_BYTES / 1024)));
+    }
     let SignedProof { jwk, claims } = dpop::open(proof).map_err(refuse)?;
     let string = |name: &str| claims.get(name).and_then(Value::as_str);
     if string("htm") != Some(expected.method) {

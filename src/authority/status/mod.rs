@@ -133,6 +133,15 @@ impl StatusLists {
         &self.changes
     }
 
+    /// A token at `index` of list `list_id` was revoked here: its bit is set
+    /// in the list this instance publishes next, without a rebuild.
+    pub fn revoked(&self, list_id: i64, index: i64) {
+        if let Ok(index) = u64::try_from(index) {
+            self.publisher.flip(list_id, index);
+        }
+        self.changes.mark();
+    }
+
     /// The list with the id `list` (its URI's last segment), signed with
     /// `keys`' signing key at `now`; `NotFound` for anything that names no list.
     pub async fn published(&self, list: &str, keys: &KeyRing, now: i64) -> Result<PublishedList, AuthError> {

@@ -14,7 +14,7 @@ use crate::authority::{
     audit::IssuedLine,
     txn::{self, SubjectKind, TXN_TOKEN_TYPE, TxnClaims, TxnRequest, TxnSubject},
 };
-use crate::domain::{AudienceList, Client, GrantType, ScopeSet, quoted};
+use crate::domain::{AudienceList, Client, ClientId, GrantType, ScopeSet, quoted};
 
 /// A token request as the adapters hand it over, before any of it is checked.
 pub struct TokenRequest<'a> {
@@ -219,7 +219,9 @@ impl Authority {
             SubjectKind::AccessToken => {
                 TxnSubject::Access(self.exchanged_token(subject_token, "subject_token", holding).await?)
             }
-            SubjectKind::TxnToken => TxnSubject::Txn(self.presented_txn_token(subject_token)?),
+            SubjectKind::TxnToken => {
+                TxnSubject::Txn(self.replaceable(self.presented_txn_token(subject_token)?).await?)
+            }
             SubjectKind::UnsignedJson => {
                 let sub = txn::unsigned_subject(subject_token)?;
                 // RFC 9700 §4.15: a stated subject never names another client.
@@ -239,6 +241,32 @@ impl Authority {
             log.record(IssuedLine::of_txn(&claims, origin))?;
         }
         Ok(IssuedToken::txn(token, claims))
+    }
+
+    /// A presented Txn-Token's claims, if the workload that asked for it is
+    /// still an active client, and so is its subject when a client is its
+    /// subject: a transaction does not outlive the clients it speaks for.
+    async fn replaceable(&self, claims: TxnClaims) -> Result<TxnClaims, AuthError> {
+        let active = |id: &str| {
+            let id = ClientId::parse(id).ok();
+            async move {
+                match id {
+                    Some(id) => self.registry.active_client(&id).await.map(|client| client.is_some()),
+                    None => Ok(false),
+                }
+            }
+        };
+        if !active(&claims.req_wl).await? {
+            return Err(AuthError::InvalidRequest(
+                "the Transaction Token's requester is no longer an active client".into(),
+            ));
+        }
+        if self.registry.names_a_client(&claims.sub).await? && !active(&claims.sub).await? {
+            return Err(AuthError::InvalidRequest(
+                "the Transaction Token's subject is a client no longer active".into(),
+            ));
+        }
+        Ok(claims)
     }
 
     /// The claims of a Txn-Token presented for replacement, if it is one of

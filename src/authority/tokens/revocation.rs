@@ -31,7 +31,11 @@ impl Authority {
         self.revocations
             .revoke(&claims.jti, &claims.client_id, claims.exp, status, now, event.as_slice())
             .await?;
-        self.status_lists.changes().mark();
+        match status {
+            // Its bit is set in the list as published here at once, without a rebuild.
+            Some((list_id, index)) => self.status_lists.revoked(list_id, index),
+            None => self.status_lists.changes().mark(),
+        }
         Ok(())
     }
 }

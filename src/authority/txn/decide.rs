@@ -13,6 +13,11 @@ use crate::domain::{Client, ScopeSet, quoted};
 
 /// The name in `rctx` of the workloads that asked for the tokens a replacement replaced, first one first.
 pub const REQUESTER_CHAIN: &str = "req_wl_chain";
+/// The encoded `rctx` may grow to this many bytes over a chain of
+/// replacements (a first request's context is at most 4 KiB).
+const MAX_RCTX_BYTES: usize = 8192;
+/// Replacements one transaction may go through: hops in `req_wl_chain`.
+const MAX_REPLACEMENTS: usize = 32;
 
 /// Whom a Txn-Token is for, as its subject token showed.
 pub enum TxnSubject {
@@ -90,7 +95,7 @@ pub fn decide(
     }
     let (txn, rctx, tctx) = match subject {
         TxnSubject::Txn(replaced) => {
-            (replaced.txn, replacement_context(replaced.rctx, replaced.req_wl, context), replaced.tctx)
+            (replaced.txn, replacement_context(replaced.rctx, replaced.req_wl, context)?, replaced.tctx)
         }
         // The chain of requesters is tokend's to write, never the first requester's.
         _ => (transaction_id(), without_chain(context), details),
@@ -110,22 +115,35 @@ pub fn decide(
 }
 
 /// The replaced token's `rctx` with the new request's members it lacks, and
-/// its requester appended to the chain of those before.
+/// its requester appended to the chain of those before; refused once the
+/// chain or the context would grow past its bound, so replacements cannot
+/// grow a token without end.
 fn replacement_context(
     mut rctx: Map<String, Value>,
     replaced_requester: String,
     added: Map<String, Value>,
-) -> Map<String, Value> {
+) -> Result<Map<String, Value>, AuthError> {
     let mut chain = match rctx.remove(REQUESTER_CHAIN) {
         Some(Value::Array(chain)) => chain,
         _ => Vec::new(),
     };
+    if chain.len() >= MAX_REPLACEMENTS {
+        return Err(AuthError::InvalidRequest(format!(
+            "this transaction was replaced {MAX_REPLACEMENTS} times already; start a new one"
+        )));
+    }
     chain.push(Value::String(replaced_requester));
     for (name, value) in added {
         rctx.entry(name).or_insert(value);
     }
     rctx.insert(REQUESTER_CHAIN.into(), Value::Array(chain));
-    rctx
+    let size = Value::Object(rctx.clone()).to_string().len();
+    if size > MAX_RCTX_BYTES {
+        return Err(AuthError::InvalidRequest(format!(
+            "the request context would grow to {size} bytes, past {MAX_RCTX_BYTES}, over this transaction's replacements"
+        )));
+    }
+    Ok(rctx)
 }
 
 /// A first request's context, less any chain of requesters it claims.
@@ -167,4 +185,37 @@ pub fn verify(
     validation.set_required_spec_claims(&["exp", "iss", "aud", "sub"]);
     let claims = jsonwebtoken::decode::<TxnClaims>(token, &key.decoding, &validation).ok()?.claims;
     (now < claims.exp).then_some(claims)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn context(json: Value) -> Map<String, Value> {
+        json.as_object().unwrap().clone()
+    }
+
+    #[test]
+    fn replacements_add_to_the_context_within_its_bounds() {
+        let first = context(serde_json::json!({"req_ip": "192.0.2.7"}));
+        let replaced =
+            replacement_context(first, "gateway".into(), context(serde_json::json!({"region": "eu"})))
+                .unwrap();
+        assert_eq!(
+            Value::Object(replaced.clone()),
+            serde_json::json!({"req_ip": "192.0.2.7", "region": "eu", "req_wl_chain": ["gateway"]})
+        );
+        let mut grown = replaced;
+        for hop in 0..20 {
+            let added = context(serde_json::json!({ format!("k{hop}"): "x".repeat(400) }));
+            match replacement_context(grown.clone(), format!("hop-{hop}"), added) {
+                Ok(next) => grown = next,
+                Err(refused) => {
+                    assert!(refused.to_string().contains("8192"), "{refused}");
+                    return;
+                }
+            }
+        }
+        panic!("twenty replacements adding 400 bytes each stayed under the bound");
+    }
 }

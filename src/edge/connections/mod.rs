@@ -226,7 +226,11 @@ fn protocols(limits: &ConnectionLimits) -> Builder<TokioExecutor> {
         .http2()
         .timer(TokioTimer::new())
         .keep_alive_interval(PING_INTERVAL)
-        .keep_alive_timeout(PING_TIMEOUT);
+        .keep_alive_timeout(PING_TIMEOUT)
+        // Room for any header a caller may send, so an oversized one (a
+        // DPoP proof of tens of KiB) is refused by the authority in the
+        // protocol's own terms, not by hyper as an HTTP 431 gRPC cannot read.
+        .max_header_list_size(MAX_HEADER_LIST_BYTES);
     builder
 }
 
@@ -246,6 +250,9 @@ fn forwarded_peer(connection: &Arc<Peer>, forwarded: Forwarded) -> Arc<Peer> {
         Forwarded::Unusable => Arc::new(Peer { address, certificate: None, ambiguous }),
     }
 }
+
+/// The largest HTTP/2 header block accepted.
+const MAX_HEADER_LIST_BYTES: u32 = 64 * 1024;
 
 /// One accepted connection, where it came from, and the slot it holds until it closes.
 struct Connection {
