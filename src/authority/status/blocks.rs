@@ -126,7 +126,10 @@ impl IndexBlocks {
     /// includes those of clients since disabled or deleted.
     pub fn forget_closed(&self, now: i64) {
         let mut slots = self.slots.write().unwrap_or_else(PoisonError::into_inner);
-        slots.retain(|_, slot| !slot.blocks().is_closed(now));
+        // A slot whose first block is being reserved has none yet, and is not
+        // closed: dropping it would orphan that block, and the owner's next
+        // token would reserve another.
+        slots.retain(|_, slot| slot.next_size.try_lock().is_err() || !slot.blocks().is_closed(now));
     }
 
     /// An index from `slot`'s blocks, reserving a spare in the background
@@ -192,5 +195,20 @@ mod tests {
         assert_eq!(blocks.take(100), None);
         assert!(blocks.is_closed(100));
         assert!(!blocks.is_closed(99));
+    }
+
+    #[tokio::test]
+    async fn a_slot_whose_first_block_is_being_reserved_is_not_forgotten() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = Store::connect(&format!("sqlite://{}", dir.path().join("b.db").display())).await.unwrap();
+        let blocks = IndexBlocks::new(store, ListShape { capacity: 1024, open_seconds: 3600 });
+        let owner = ["svc", "r", "", ""];
+        let slot = blocks.slot(owner);
+        let reserving = slot.next_size.lock().await;
+        blocks.forget_closed(0);
+        assert!(Arc::ptr_eq(&blocks.slot(owner), &slot), "kept while its block is reserved");
+        drop(reserving);
+        blocks.forget_closed(0);
+        assert!(!Arc::ptr_eq(&blocks.slot(owner), &slot), "an empty slot nobody reserves for is forgotten");
     }
 }
