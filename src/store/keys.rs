@@ -27,20 +27,8 @@ impl Store {
     pub async fn insert_first_key(&self, key: &KeyRow) -> Result<bool, StoreError> {
         let mut tx = self.pool.begin().await?;
         Self::lock_keys(&mut tx).await?;
-        let inserted = sqlx::query(
-            "INSERT INTO signing_keys (kid, algorithm, private_key, created_at, active_from, public_jwk) \
-             SELECT $1, $2, $3, $4, $5, $6 \
-             WHERE NOT EXISTS (SELECT 1 FROM signing_keys WHERE algorithm = $2)",
-        )
-        .bind(&key.kid)
-        .bind(&key.algorithm)
-        .bind(&key.private_key)
-        .bind(key.created_at)
-        .bind(key.active_from)
-        .bind(&key.public_jwk)
-        .execute(&mut *tx)
-        .await?;
-        if inserted.rows_affected() == 0 {
+        // No key is newer than the end of time: the algorithm alone decides.
+        if !Self::insert_key_unless(&mut tx, key, "algorithm = $2 OR created_at > $7", i64::MAX).await? {
             return Ok(false);
         }
         Self::announce(&mut tx, Notice::Keys).await?;
@@ -116,20 +104,34 @@ impl Store {
         key: &KeyRow,
         since: Option<i64>,
     ) -> Result<bool, StoreError> {
-        let inserted = sqlx::query(
+        Self::insert_key_unless(tx, key, "created_at > $7", since.unwrap_or(i64::MAX)).await
+    }
+
+    /// Inserts `key` unless a stored key meets `clash` (SQL over the row's
+    /// columns, `$2` the new key's algorithm, `$7` `since`, which it must
+    /// use): whether it did.
+    async fn insert_key_unless(
+        tx: &mut Transaction<'static, Any>,
+        key: &KeyRow,
+        clash: &'static str,
+        since: i64,
+    ) -> Result<bool, StoreError> {
+        let sql = format!(
             "INSERT INTO signing_keys (kid, algorithm, private_key, created_at, active_from, public_jwk) \
              SELECT $1, $2, $3, $4, $5, $6 \
-             WHERE NOT EXISTS (SELECT 1 FROM signing_keys WHERE created_at > $7)",
-        )
-        .bind(&key.kid)
-        .bind(&key.algorithm)
-        .bind(&key.private_key)
-        .bind(key.created_at)
-        .bind(key.active_from)
-        .bind(&key.public_jwk)
-        .bind(since.unwrap_or(i64::MAX))
-        .execute(&mut **tx)
-        .await?;
+             WHERE NOT EXISTS (SELECT 1 FROM signing_keys WHERE {clash})"
+        );
+        // `clash` is one of this file's own literals, never a caller's text.
+        let inserted = sqlx::query(sqlx::AssertSqlSafe(sql))
+            .bind(&key.kid)
+            .bind(&key.algorithm)
+            .bind(&key.private_key)
+            .bind(key.created_at)
+            .bind(key.active_from)
+            .bind(&key.public_jwk)
+            .bind(since)
+            .execute(&mut **tx)
+            .await?;
         Ok(inserted.rows_affected() == 1)
     }
 

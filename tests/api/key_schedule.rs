@@ -197,19 +197,10 @@ async fn one_first_key_of_many(backend: Backend) {
     };
     let store = tokend::store::Store::connect(app.database_url()).await.unwrap();
     let now = app.authority.clock().now();
-    let attempts = (0..16).map(|n| {
-        let store = store.clone();
-        let key = tokend::store::KeyRow {
-            kid: format!("first-{n}"),
-            algorithm: "PS256".into(),
-            private_key: "sealed elsewhere".into(),
-            created_at: now,
-            active_from: now,
-            public_jwk: None,
-        };
-        async move { store.insert_first_key(&key).await.unwrap() }
-    });
-    let made = futures_join_all(attempts).await.into_iter().filter(|made| *made).count();
+    let made = sixteen_at_once(&store, "PS256", now, now, |store, key| async move {
+        store.insert_first_key(&key).await.unwrap()
+    })
+    .await;
     assert_eq!(made, 1);
     let stored = store.keys().await.unwrap();
     assert_eq!(stored.iter().filter(|key| key.algorithm == "PS256").count(), 1);
@@ -223,18 +214,35 @@ async fn one_key_of_many_attempts(backend: Backend) {
     };
     let store = tokend::store::Store::connect(app.database_url()).await.unwrap();
     let now = app.authority.clock().now();
+    let made = sixteen_at_once(&store, "ES256", now + 1, now + 10, move |store, key| async move {
+        store.insert_key_if_none_since(&key, now, &[]).await.unwrap()
+    })
+    .await;
+    assert_eq!(made, 1);
+}
+
+/// Offers sixteen keys of `algorithm` at once through `insert`; how many it stored.
+async fn sixteen_at_once<F, Fut>(
+    store: &tokend::store::Store,
+    algorithm: &str,
+    created_at: i64,
+    active_from: i64,
+    insert: F,
+) -> usize
+where
+    F: Fn(tokend::store::Store, tokend::store::KeyRow) -> Fut,
+    Fut: std::future::Future<Output = bool> + Send + 'static,
+{
     let attempts = (0..16).map(|n| {
-        let store = store.clone();
         let key = tokend::store::KeyRow {
             kid: format!("candidate-{n}"),
-            algorithm: "ES256".into(),
+            algorithm: algorithm.into(),
             private_key: "sealed elsewhere".into(),
-            created_at: now + 1,
-            active_from: now + 10,
+            created_at,
+            active_from,
             public_jwk: None,
         };
-        async move { store.insert_key_if_none_since(&key, now, &[]).await.unwrap() }
+        insert(store.clone(), key)
     });
-    let made = futures_join_all(attempts).await.into_iter().filter(|made| *made).count();
-    assert_eq!(made, 1);
+    futures_join_all(attempts).await.into_iter().filter(|made| *made).count()
 }
