@@ -153,7 +153,7 @@ impl Secrets {
             return Ok(None);
         };
         let client_id = client_id.as_str();
-        if !self.throttle.admits(client_id, address, now) {
+        if !self.throttle.admits(client_id, address, &tag, now) {
             self.counts.record(CheckResult::Busy);
             return Err(AuthError::Busy(
                 "too many failed authentications for this client or from this address; retry in a few seconds"
@@ -170,7 +170,7 @@ impl Secrets {
             return Ok(None);
         }
         self.counts.record(CheckResult::Argon2Ok);
-        self.throttle.record_success(client_id, address, now);
+        self.throttle.record_success(client_id, address, tag, now);
         self.verified.remember(client_id, tag, verified_until(&row, now), now);
         self.note_use_in_background(row, now);
         Ok(Some(client))

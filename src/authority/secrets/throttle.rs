@@ -7,7 +7,10 @@
 //! the client-id limit exists to bound argon2 work, not to deny the client, a
 //! throttled client id still gets a trickle of cold checks (addresses that
 //! succeeded for it lately first), so someone who knows a client's id cannot
-//! cut it off, and their guesses cost at most that trickle.
+//! cut it off, and their guesses cost at most that trickle. A secret that
+//! proved itself for the client within the hour (known by its keyed tag,
+//! which no guesser can make without the secret) skips the trickle: a cold
+//! check with the right secret is never queued behind an attacker's.
 
 use std::{
     collections::{HashMap, HashSet},
@@ -19,7 +22,9 @@ use std::{
 };
 
 use serde_json::json;
+use subtle::ConstantTimeEq;
 
+use super::verified::SecretTag;
 use crate::{
     authority::{Actor, AuthError, EventType},
     store::{EventRow, FailureCount, Store},
@@ -116,6 +121,8 @@ pub struct Throttle {
 struct Trickle {
     /// Addresses it succeeded from, with when.
     known: Vec<(IpAddr, i64)>,
+    /// Tags of the secrets it succeeded with, with when.
+    proven: Vec<(SecretTag, i64)>,
     /// When the next cold check from a known address may run, and from any.
     next_known: i64,
     next_any: i64,
@@ -126,6 +133,12 @@ impl Trickle {
         address.is_some_and(|address| {
             self.known.iter().any(|(known, at)| *known == address && now - at < KNOWN_FOR_SECONDS)
         })
+    }
+
+    /// Whether `tag` is a secret's the client proved itself with lately
+    /// (compared in constant time).
+    fn proved(&self, tag: &SecretTag, now: i64) -> bool {
+        self.proven.iter().any(|(known, at)| now - at < KNOWN_FOR_SECONDS && bool::from(known.ct_eq(tag)))
     }
 
     /// Takes the slot of `address` if it is free at `now`.
@@ -140,6 +153,16 @@ impl Trickle {
         }
         free
     }
+}
+
+/// Puts `item` last in `recent` with `now`, dropping its older entry and,
+/// past [`KNOWN_PER_CLIENT`], the oldest.
+fn remember<T: PartialEq>(recent: &mut Vec<(T, i64)>, item: T, now: i64) {
+    recent.retain(|(known, _)| *known != item);
+    if recent.len() == KNOWN_PER_CLIENT {
+        recent.remove(0);
+    }
+    recent.push((item, now));
 }
 
 /// How often throttling started and ended here, per kind (client, address).
@@ -204,10 +227,11 @@ impl Throttle {
         }
     }
 
-    /// Whether a cold check of `client_id` from `address` may run at `now`:
-    /// never from an address over its limit; for a client id over its
-    /// limit, only in the client's trickle.
-    pub fn admits(&self, client_id: &str, address: Option<IpAddr>, now: i64) -> bool {
+    /// Whether a cold check of `client_id` from `address` with the secret
+    /// tagged `tag` may run at `now`: never from an address over its limit;
+    /// for a client id over its limit, with a secret it proved itself with
+    /// lately, or else only in the client's trickle.
+    pub fn admits(&self, client_id: &str, address: Option<IpAddr>, tag: &SecretTag, now: i64) -> bool {
         let over = |subject: &Subject, limit: i64| limit > 0 && self.failures(subject) >= limit;
         if address.is_some_and(|address| over(&Subject::Address(address), self.limits.per_address)) {
             return false;
@@ -219,24 +243,22 @@ impl Throttle {
         if trickles.len() >= MAX_PENDING && !trickles.contains_key(client_id) {
             trickles.retain(|_, trickle| trickle.known.iter().any(|(_, at)| now - at < KNOWN_FOR_SECONDS));
         }
-        trickles.entry(client_id.to_owned()).or_default().take(address, now)
+        let trickle = trickles.entry(client_id.to_owned()).or_default();
+        trickle.proved(tag, now) || trickle.take(address, now)
     }
 
-    /// Remembers that `client_id` proved itself from `address` at `now`.
-    pub fn record_success(&self, client_id: &str, address: Option<IpAddr>, now: i64) {
-        let Some(address) = address else {
-            return;
-        };
+    /// Remembers that `client_id` proved itself from `address` with the
+    /// secret tagged `tag` at `now`.
+    pub fn record_success(&self, client_id: &str, address: Option<IpAddr>, tag: SecretTag, now: i64) {
         let mut trickles = self.trickles.lock().unwrap_or_else(PoisonError::into_inner);
         if trickles.len() >= MAX_PENDING && !trickles.contains_key(client_id) {
             return;
         }
-        let known = &mut trickles.entry(client_id.to_owned()).or_default().known;
-        known.retain(|(known, _)| *known != address);
-        if known.len() == KNOWN_PER_CLIENT {
-            known.remove(0);
+        let trickle = trickles.entry(client_id.to_owned()).or_default();
+        remember(&mut trickle.proven, tag, now);
+        if let Some(address) = address {
+            remember(&mut trickle.known, address, now);
         }
-        known.push((address, now));
     }
 
     fn failures(&self, subject: &Subject) -> i64 {
@@ -326,26 +348,29 @@ impl Throttle {
 mod tests {
     use super::*;
 
+    /// The tag of a guess: no secret's.
+    const GUESS: SecretTag = [0; 32];
+
     #[test]
     fn failures_past_the_limit_throttle_the_client_and_the_address_separately() {
         let throttle = Throttle::new(FailureLimits { per_client: 3, per_address: 5 }, "i".into());
         let address: IpAddr = "192.0.2.1".parse().unwrap();
         for _ in 0..3 {
-            assert!(throttle.admits("victim", None, 1000));
+            assert!(throttle.admits("victim", None, &GUESS, 1000));
             throttle.record_failure("victim", Some(address), 1000);
         }
-        assert!(throttle.admits("victim", None, 1000), "the trickle's first check");
-        assert!(!throttle.admits("victim", None, 1000));
-        assert!(throttle.admits("bystander", None, 1000));
-        assert!(throttle.admits("bystander", Some(address), 1000), "3 of the address's 5");
+        assert!(throttle.admits("victim", None, &GUESS, 1000), "the trickle's first check");
+        assert!(!throttle.admits("victim", None, &GUESS, 1000));
+        assert!(throttle.admits("bystander", None, &GUESS, 1000));
+        assert!(throttle.admits("bystander", Some(address), &GUESS, 1000), "3 of the address's 5");
         throttle.record_failure("other", Some(address), 1000);
         throttle.record_failure("other", Some(address), 1000);
-        assert!(!throttle.admits("bystander", Some(address), 1000), "5 from the address");
+        assert!(!throttle.admits("bystander", Some(address), &GUESS, 1000), "5 from the address");
         let off = Throttle::new(FailureLimits { per_client: 3, per_address: 0 }, "i".into());
         for i in 0..10 {
             off.record_failure(&format!("c{i}"), Some(address), 1000);
         }
-        assert!(off.admits("bystander", Some(address), 1000), "an address limit of 0 is off");
+        assert!(off.admits("bystander", Some(address), &GUESS, 1000), "an address limit of 0 is off");
     }
 
     #[test]
@@ -353,13 +378,35 @@ mod tests {
         let throttle = Throttle::new(FailureLimits { per_client: 1, per_address: 0 }, "i".into());
         let (home, attacker): (IpAddr, IpAddr) =
             ("192.0.2.1".parse().unwrap(), "198.51.100.7".parse().unwrap());
-        throttle.record_success("victim", Some(home), 900);
+        throttle.record_success("victim", Some(home), [7; 32], 900);
         throttle.record_failure("victim", Some(attacker), 1000);
         let admitted = |from: IpAddr, seconds: std::ops::Range<i64>| {
-            seconds.filter(|now| throttle.admits("victim", Some(from), *now)).count()
+            seconds.filter(|now| throttle.admits("victim", Some(from), &GUESS, *now)).count()
         };
         assert_eq!(admitted(attacker, 1000..1060), 12, "one in every 5 s from anywhere");
         assert_eq!(admitted(home, 1000..1060), 60, "one a second from where it succeeded lately");
         assert_eq!(admitted(home, 900 + KNOWN_FOR_SECONDS..960 + KNOWN_FOR_SECONDS), 12, "until that is old");
+    }
+
+    #[test]
+    fn a_secret_that_proved_itself_lately_skips_the_trickle_from_any_address() {
+        let throttle = Throttle::new(FailureLimits { per_client: 1, per_address: 0 }, "i".into());
+        let (home, elsewhere): (IpAddr, IpAddr) =
+            ("192.0.2.1".parse().unwrap(), "203.0.113.9".parse().unwrap());
+        let right: SecretTag = [7; 32];
+        throttle.record_success("victim", Some(home), right, 900);
+        throttle.record_failure("victim", Some(elsewhere), 1000);
+        assert!(throttle.admits("victim", Some(elsewhere), &GUESS, 1000), "the trickle's slot");
+        assert!(!throttle.admits("victim", Some(elsewhere), &GUESS, 1000), "taken by the guesser");
+        for _ in 0..5 {
+            assert!(throttle.admits("victim", Some(elsewhere), &right, 1000), "the right secret, at once");
+        }
+        let later = 900 + KNOWN_FOR_SECONDS;
+        throttle.record_failure("victim", Some(elsewhere), later);
+        assert!(throttle.admits("victim", Some(elsewhere), &GUESS, later), "the trickle's slot, an hour on");
+        assert!(
+            !throttle.admits("victim", Some(elsewhere), &right, later),
+            "no longer ahead of it after an hour"
+        );
     }
 }
