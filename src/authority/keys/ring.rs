@@ -3,6 +3,7 @@
 use std::collections::HashMap;
 
 use jsonwebtoken::{Algorithm, DecodingKey, jwk::JwkSet};
+use tokend_common::{claim_names, ecdsa};
 
 use super::{
     SigningAlgorithm,
@@ -113,6 +114,22 @@ impl KeyRing {
 
     pub fn verifying_key(&self, kid: &str) -> Option<&VerifyingKey> {
         self.verifying.get(kid)
+    }
+
+    /// The key to check `token` with, if it is a JWT of type `typ` in the
+    /// one form tokend signs: no critical extension, a `kid` of this ring,
+    /// that key's own algorithm, an ES256 signature in its low-s form, and
+    /// each claim named once (RFC 7519 §4). Its signature is the caller's to check.
+    pub fn key_for(&self, token: &str, typ: &str) -> Option<&VerifyingKey> {
+        let header = jsonwebtoken::decode_header(token).ok()?;
+        if header.typ.as_deref() != Some(typ) || header.crit.is_some() {
+            return None;
+        }
+        let key = self.verifying_key(header.kid.as_deref()?)?;
+        let one_form = header.alg == key.algorithm
+            && (key.algorithm != Algorithm::ES256 || ecdsa::jws_has_low_s(token))
+            && claim_names::payload_names_are_unique(token);
+        one_form.then_some(key)
     }
 
     /// The public keys, newest first, each with `kid`, `alg` and `use: sig`.

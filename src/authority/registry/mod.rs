@@ -88,6 +88,14 @@ impl Registry {
         }
     }
 
+    /// Whether `name` is the id of an active client.
+    pub async fn is_active(&self, name: &str) -> Result<bool, AuthError> {
+        match ClientId::parse(name) {
+            Ok(client_id) => Ok(self.active_client(&client_id).await?.is_some()),
+            Err(_) => Ok(false),
+        }
+    }
+
     /// Whether `name` is the id of a registered client, active or not: a
     /// subject stated for someone else may not be one (RFC 9700 §4.15).
     pub async fn names_a_client(&self, name: &str) -> Result<bool, AuthError> {

@@ -14,7 +14,7 @@ use crate::authority::{
     audit::IssuedLine,
     txn::{self, SubjectKind, TXN_TOKEN_TYPE, TxnClaims, TxnRequest, TxnSubject},
 };
-use crate::domain::{AudienceList, Client, ClientId, GrantType, ScopeSet, quoted};
+use crate::domain::{AudienceList, Client, GrantType, ScopeSet, quoted};
 
 /// A token request as the adapters hand it over, before any of it is checked.
 pub struct TokenRequest<'a> {
@@ -247,21 +247,12 @@ impl Authority {
     /// still an active client, and so is its subject when a client is its
     /// subject: a transaction does not outlive the clients it speaks for.
     async fn replaceable(&self, claims: TxnClaims) -> Result<TxnClaims, AuthError> {
-        let active = |id: &str| {
-            let id = ClientId::parse(id).ok();
-            async move {
-                match id {
-                    Some(id) => self.registry.active_client(&id).await.map(|client| client.is_some()),
-                    None => Ok(false),
-                }
-            }
-        };
-        if !active(&claims.req_wl).await? {
+        if !self.registry.is_active(&claims.req_wl).await? {
             return Err(AuthError::InvalidRequest(
                 "the Transaction Token's requester is no longer an active client".into(),
             ));
         }
-        if self.registry.names_a_client(&claims.sub).await? && !active(&claims.sub).await? {
+        if self.registry.names_a_client(&claims.sub).await? && !self.registry.is_active(&claims.sub).await? {
             return Err(AuthError::InvalidRequest(
                 "the Transaction Token's subject is a client no longer active".into(),
             ));
